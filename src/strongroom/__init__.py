@@ -1,0 +1,3 @@
+"""strongroom: an AWS-compatible plane for database encryption, security and auditing."""
+
+__version__ = "0.1.0"
