@@ -1,0 +1,166 @@
+"""What every protocol codec shares: plan caching, validation and error plumbing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for
+from strongroom.protocol.http import Request, Response
+from strongroom.protocol.validation import (
+    Check,
+    ValidatorCompiler,
+    failure,
+    validation_message,
+)
+from strongroom.protocol.values import Malformed
+
+log = logging.getLogger(__name__)
+
+
+class UnknownOperation(AwsError):
+    code = "UnknownOperationException"
+    status = 400
+
+
+class BaseCodec:
+    """Shared parts of the four protocol codecs.
+
+    Subclasses implement `_compile_parse(op)` and `_compile_serialize(op)`;
+    each result is built once per operation (at first use, or all at once by
+    `prepare()`) and kept.
+    """
+
+    protocol = ""
+    default_validation_code = "ValidationException"
+    default_malformed_code = "SerializationException"
+
+    def __init__(
+        self,
+        model: ServiceModel,
+        validation_error_code: str | None = None,
+        malformed_error_code: str | None = None,
+    ) -> None:
+        self.model = model
+        self.service_name: str = model.service_name
+        self.errors: ErrorNamespace = errors_for(model.service_name)
+        self.validation_error: type[AwsError] = getattr(
+            self.errors, validation_error_code or self.default_validation_code
+        )
+        self.malformed_error: type[AwsError] = getattr(
+            self.errors, malformed_error_code or self.default_malformed_code
+        )
+        self._validators = ValidatorCompiler()
+        self._parse_plans: dict[str, Any] = {}
+        self._serialize_plans: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._operation_names = frozenset(model.operation_names)
+        self._error_shapes: dict[str, Shape] = {}
+        for shape in model.error_shapes:
+            code = shape.metadata.get("error", {}).get("code", shape.name)
+            self._error_shapes.setdefault(code, shape)
+            self._error_shapes.setdefault(shape.name, shape)
+
+    # ----------------------------------------------------------------- plans
+
+    def prepare(self) -> None:
+        """Compile the plans of every operation now rather than on first use."""
+        for name in self.model.operation_names:
+            self._parse_plan(name)
+            self._serialize_plan(name)
+
+    def operation_model(self, operation: str) -> OperationModel:
+        if operation not in self._operation_names:
+            raise UnknownOperation(f"Unknown operation {operation}")
+        return self.model.operation_model(operation)
+
+    def _parse_plan(self, operation: str) -> Any:
+        plan = self._parse_plans.get(operation)
+        if plan is None:
+            op = self.operation_model(operation)
+            with self._lock:
+                plan = self._parse_plans.get(operation)
+                if plan is None:
+                    plan = self._compile_parse(op)
+                    self._parse_plans[operation] = plan
+        return plan
+
+    def _serialize_plan(self, operation: str) -> Any:
+        plan = self._serialize_plans.get(operation)
+        if plan is None:
+            op = self.operation_model(operation)
+            with self._lock:
+                plan = self._serialize_plans.get(operation)
+                if plan is None:
+                    plan = self._compile_serialize(op)
+                    self._serialize_plans[operation] = plan
+        return plan
+
+    def _compile_parse(self, op: OperationModel) -> Any:
+        raise NotImplementedError
+
+    def _compile_serialize(self, op: OperationModel) -> Any:
+        raise NotImplementedError
+
+    def validator(self, shape: Shape | None) -> Check | None:
+        if shape is None:
+            return None
+        return self._validators.compile(shape)
+
+    # ----------------------------------------------------------------- errors
+
+    def raise_validation(self, errors: list[str]) -> None:
+        raise self.validation_error(validation_message(errors))
+
+    def malformed(self, exc: Malformed) -> AwsError:
+        return self.malformed_error(exc.message)
+
+    def type_failure(self, value: Any, path: str, exc: Malformed, sensitive: bool) -> str:
+        """A validation sentence for a text value that is not of its declared type."""
+        what = exc.expected or "a valid value"
+        return failure(value, path, f"Member must be {what}", sensitive)
+
+    def unparseable(self, operation: str, exc: Exception) -> AwsError:
+        """The 400 for a request that broke a reader in a way nobody foresaw.
+
+        A crafted request must never become a 500, so anything that is not
+        an AwsError ends here.
+        """
+        if isinstance(exc, Malformed):
+            return self.malformed(exc)
+        log.debug("unparseable %s.%s request", self.service_name, operation, exc_info=exc)
+        return self.malformed_error("The request could not be parsed.")
+
+    def error_shape(self, err: AwsError) -> Shape | None:
+        name = getattr(err, "shape_name", None)
+        if name and name in self._error_shapes:
+            return self._error_shapes[name]
+        return self._error_shapes.get(err.code)
+
+    # ----------------------------------------------------------------- interface
+
+    def match(self, req: Request) -> str | None:
+        return None
+
+    def parse(self, operation: str, req: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def serialize(self, operation: str, result: dict[str, Any], request_id: str) -> Response:
+        raise NotImplementedError
+
+    def serialize_error(
+        self, err: AwsError, request_id: str, operation: str | None = None
+    ) -> Response:
+        raise NotImplementedError
+
+
+def message_member(shape: Shape | None, default: str = "message") -> str:
+    """The key under which an error shape carries its message ("message" or "Message")."""
+    if shape is not None:
+        for name, member in shape.members.items():
+            if name.lower() == "message":
+                return member.serialization.get("name", name)
+    return default
