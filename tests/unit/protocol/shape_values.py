@@ -9,7 +9,6 @@ values stay printable ASCII and their timestamps whole seconds.
 from __future__ import annotations
 
 import random
-import re
 import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
