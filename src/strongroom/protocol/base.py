@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for
+from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for, namespace_from_model
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.validation import (
     Check,
@@ -46,7 +46,7 @@ class BaseCodec:
     ) -> None:
         self.model = model
         self.service_name: str = model.service_name
-        self.errors: ErrorNamespace = errors_for(model.service_name)
+        self.errors: ErrorNamespace = _errors(model)
         self.validation_error: type[AwsError] = getattr(
             self.errors, validation_error_code or self.default_validation_code
         )
@@ -155,6 +155,15 @@ class BaseCodec:
         self, err: AwsError, request_id: str, operation: str | None = None
     ) -> Response:
         raise NotImplementedError
+
+
+def _errors(model: ServiceModel) -> ErrorNamespace:
+    """The service's error classes: the shared ones when `model` is botocore's own."""
+    try:
+        shared = errors_for(model.service_name)
+    except Exception:  # a model botocore does not ship (tests, extensions)
+        return namespace_from_model(model)
+    return shared
 
 
 def message_member(shape: Shape | None, default: str = "message") -> str:

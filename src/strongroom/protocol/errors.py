@@ -115,7 +115,11 @@ def errors_for(service_name: str) -> ErrorNamespace:
     """The error classes generated from `service_name`'s botocore model."""
     from strongroom.protocol.model import load_service_model
 
-    model = load_service_model(service_name)
+    return namespace_from_model(load_service_model(service_name))
+
+
+def namespace_from_model(model: Any) -> ErrorNamespace:
+    """Error classes for a `botocore.model.ServiceModel` (``errors_for`` caches these)."""
     classes: dict[str, type[AwsError]] = {}
     for shape in model.error_shapes:
         shape_name = shape.name
@@ -129,4 +133,4 @@ def errors_for(service_name: str) -> ErrorNamespace:
             "shape_name": shape_name,
         }
         classes[shape_name] = type(shape_name, (AwsError,), attrs)
-    return ErrorNamespace(service_name, classes)
+    return ErrorNamespace(model.service_name, classes)

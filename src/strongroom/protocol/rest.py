@@ -39,7 +39,7 @@ from strongroom.protocol.values import (
     timestamp_writer,
     xml_escape,
 )
-from strongroom.protocol.xmlbody import XmlCompiler, ns_attribute, parse_xml
+from strongroom.protocol.xmlbody import MALFORMED_XML, XmlCompiler, ns_attribute, parse_xml
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 #: The label a virtual-hosted request supplies from its host name.
@@ -719,7 +719,10 @@ class RestXmlCodec(RestCodec):
         return self._xml.reader(member)
 
     def _decode_body(self, body: bytes, reader: Any) -> Any:
-        return reader(parse_xml(body))
+        try:
+            return reader(parse_xml(body))
+        except Malformed as exc:
+            raise Malformed(MALFORMED_XML) from exc
 
     def _body_writer(self, members: list[tuple[str, Shape]]) -> Any:
         return self._xml.struct_writer(members, self._ns)

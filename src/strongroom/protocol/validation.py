@@ -321,33 +321,29 @@ class _Compiler:
         if shape.metadata.get("document"):
             return None
         members = shape.members
-        required = [
-            (name, lower_camel(name))
-            for name in shape.metadata.get("required", ())
-            if name in members
-        ]
-        subs: dict[str, tuple[str, Check]] = {}
+        required = set(shape.metadata.get("required", ()))
+        # Model order, so that messages come in the order AWS gives them.
+        entries: list[tuple[str, str, bool, Check | None]] = []
         for name, member in members.items():
             sub = self.compile(member, sensitive)
-            if sub is not None:
-                subs[name] = (lower_camel(name), sub)
-        if not required and not subs:
+            if sub is not None or name in required:
+                entries.append((name, lower_camel(name), name in required, sub))
+        if not entries:
             return None
 
         def check(value: Any, path: str, errors: list[str]) -> None:
             prefix = path + "." if path else ""
             get = value.get
-            for name, camel in required:
-                if get(name) is None:
-                    errors.append(
-                        f"Value null at '{prefix}{camel}' failed to satisfy constraint: "
-                        + _NOT_NULL
-                    )
-            if subs:
-                for name, v in value.items():
-                    entry = subs.get(name)
-                    if entry is not None and v is not None:
-                        entry[1](v, prefix + entry[0], errors)
+            for name, camel, needed, sub in entries:
+                v = get(name)
+                if v is None:
+                    if needed:
+                        errors.append(
+                            f"Value null at '{prefix}{camel}' failed to satisfy constraint: "
+                            + _NOT_NULL
+                        )
+                elif sub is not None:
+                    sub(v, prefix + camel, errors)
 
         return check
 

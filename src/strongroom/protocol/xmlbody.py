@@ -42,14 +42,19 @@ def ns_attribute(shape: Shape) -> str:
     return f' xmlns="{xml_escape(str(ns))}"'
 
 
+MALFORMED_XML = (
+    "The XML you provided was not well-formed or did not validate against our published schema"
+)
+
+
 def parse_xml(body: bytes) -> ElementTree.Element:
     """The root element of an untrusted XML body (DTDs and entities refused)."""
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise Malformed("DTDs are not allowed")
+        raise Malformed(MALFORMED_XML)
     try:
         return ElementTree.fromstring(body)
     except ElementTree.ParseError as exc:
-        raise Malformed(f"Malformed XML: {exc}") from exc
+        raise Malformed(MALFORMED_XML) from exc
 
 
 def local_name(tag: str) -> str:
