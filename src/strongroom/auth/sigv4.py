@@ -521,7 +521,14 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def _requote(text: str) -> str:
-    return quote(unquote_to_bytes(text.replace("+", " ")), safe="-_.~")
+    """Decode a raw query component ('+' is a space) and encode it the AWS way."""
+    text = text.replace("+", " ")
+    try:
+        # The server decodes the wire as latin-1: this gives back the bytes sent.
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = text.encode()
+    return quote(unquote_to_bytes(raw), safe="-_.~")
 
 
 def _canonical_query(query: str, presigned: bool) -> str:

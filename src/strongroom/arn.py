@@ -1,0 +1,55 @@
+"""ARNs, account ids and resource ids: one helper for every service."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+PARTITION = "aws"
+
+#: Services whose resources have no region in their ARN.
+GLOBAL_SERVICES = frozenset({"iam", "s3", "cloudfront", "route53"})
+
+_ID_ALPHABET = string.ascii_uppercase + "234567"
+
+
+def arn(service: str, region: str, account: str, resource: str) -> str:
+    if service in GLOBAL_SERVICES:
+        region = ""
+    if service == "s3":
+        account = ""
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def root_arn(account: str) -> str:
+    return f"arn:{PARTITION}:iam::{account}:root"
+
+
+def parse_arn(value: str) -> dict[str, str] | None:
+    """Split an ARN into its parts, or None when it is not one."""
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return {
+        "partition": parts[1],
+        "service": parts[2],
+        "region": parts[3],
+        "account": parts[4],
+        "resource": parts[5],
+    }
+
+
+def unique_id(prefix: str, length: int = 21) -> str:
+    """An IAM-style unique id: AIDA/AROA/AKIA/ASIA + upper-case base32 characters."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length - len(prefix)))
+
+
+def secret_access_key() -> str:
+    alphabet = string.ascii_letters + string.digits + "+/"
+    return "".join(secrets.choice(alphabet) for _ in range(40))
+
+
+def is_account_id(value: str) -> bool:
+    return len(value) == 12 and value.isdigit()

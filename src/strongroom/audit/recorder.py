@@ -1,0 +1,223 @@
+"""The audit choke point: one CloudTrail event per request, written in batches.
+
+The pipeline calls `record` for every request it answers — allowed or denied,
+succeeded or failed, authenticated or not. Records queue in memory and are
+written in one transaction every `FLUSH_INTERVAL` seconds (or sooner when the
+queue grows), so they are durable well within a second of the response while
+costing the hot path one list append.
+
+What goes into requestParameters and responseElements is decided once per
+operation from its model: members marked sensitive and blobs (plaintexts,
+ciphertexts, secret values, passwords) are left out, as AWS leaves them out,
+and member names become lowerCamelCase as in CloudTrail.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+from sqlalchemy import insert
+
+from strongroom.audit.tables import events
+
+if TYPE_CHECKING:
+    from strongroom.auth.principal import Principal
+    from strongroom.store.db import Store
+
+log = logging.getLogger("strongroom.audit")
+
+EVENT_VERSION = "1.09"
+FLUSH_INTERVAL = 0.2
+FLUSH_BATCH = 512
+
+Redactor = Callable[[Any], Any]
+
+
+def _lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:] if name else name
+
+
+def _is_hidden(shape: Shape) -> bool:
+    return bool(shape.metadata.get("sensitive")) or shape.type_name == "blob"
+
+
+def build_redactor(shape: Shape | None, depth: int = 0) -> Redactor | None:
+    """A function that copies a value of `shape` without its secrets, or None
+    when nothing of the shape may be recorded."""
+    if shape is None or _is_hidden(shape) or depth > 12:
+        return None
+    if isinstance(shape, StructureShape):
+        members: list[tuple[str, str, Redactor]] = []
+        for name, member in shape.members.items():
+            sub = build_redactor(member, depth + 1)
+            if sub is not None:
+                members.append((name, _lower_camel(name), sub))
+        if not members:
+            return None
+
+        def struct(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return None
+            out = {}
+            for name, out_name, sub in members:
+                v = value.get(name)
+                if v is not None:
+                    out[out_name] = sub(v)
+            return out
+
+        return struct
+    if isinstance(shape, ListShape):
+        sub = build_redactor(shape.member, depth + 1)
+        if sub is None:
+            return None
+        return lambda value: [sub(v) for v in value] if isinstance(value, list) else None
+    if isinstance(shape, MapShape):
+        sub = build_redactor(shape.value, depth + 1)
+        if sub is None:
+            return None
+        return lambda value: (
+            {k: sub(v) for k, v in value.items()} if isinstance(value, dict) else None
+        )
+    if shape.type_name == "timestamp":
+        return _timestamp
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _timestamp(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%b %d, %Y, %I:%M:%S %p")
+    return value
+
+
+def iso_seconds(ts: float) -> str:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def lookup_username(principal: Principal | None) -> str | None:
+    if principal is None:
+        return None
+    if principal.type == "Root":
+        return "root"
+    if principal.type == "AssumedRole":
+        return principal.arn.rsplit("/", 1)[-1]
+    return principal.user_name
+
+
+class AuditRecorder:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: list[dict[str, Any]] = []
+        self.written = 0
+
+    def record(
+        self,
+        *,
+        event_time: float,
+        account: str,
+        region: str,
+        event_source: str,
+        event_name: str,
+        principal: Principal | None,
+        access_key_id: str | None,
+        source_ip: str,
+        user_agent: str,
+        request_id: str,
+        read_only: bool,
+        request_parameters: Any = None,
+        response_elements: Any = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        resources: list[dict[str, str]] | None = None,
+        additional: dict[str, Any] | None = None,
+        management: bool = True,
+    ) -> str:
+        event_id = str(uuid.uuid4())
+        if principal is not None and principal.type != "Anonymous":
+            identity = principal.user_identity()
+        else:
+            identity = {"type": "Unknown" if principal is None else "AWSAccount"}
+            if access_key_id:
+                identity["accessKeyId"] = access_key_id
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": identity,
+            "eventTime": iso_seconds(event_time),
+            "eventSource": event_source,
+            "eventName": event_name,
+            "awsRegion": region,
+            "sourceIPAddress": source_ip,
+            "userAgent": user_agent,
+        }
+        if error_code is not None:
+            record["errorCode"] = error_code
+            record["errorMessage"] = error_message or ""
+        record["requestParameters"] = request_parameters
+        record["responseElements"] = response_elements
+        if additional:
+            record["additionalEventData"] = additional
+        record["requestID"] = request_id
+        record["eventID"] = event_id
+        record["readOnly"] = read_only
+        if resources:
+            record["resources"] = resources
+        record["eventType"] = "AwsApiCall"
+        record["managementEvent"] = management
+        record["recipientAccountId"] = account
+        record["eventCategory"] = "Management" if management else "Data"
+        lookup_resources = (
+            [{"ResourceType": r.get("type"), "ResourceName": r.get("ARN")} for r in resources]
+            if resources
+            else None
+        )
+        self._pending.append(
+            {
+                "event_id": event_id,
+                "account": account,
+                "region": region,
+                "event_time": event_time,
+                "event_name": event_name,
+                "event_source": event_source,
+                "read_only": read_only,
+                "management": management,
+                "username": lookup_username(principal),
+                "access_key_id": access_key_id,
+                "resources": orjson.dumps(lookup_resources).decode() if lookup_resources else None,
+                "record": orjson.dumps(record, default=str).decode(),
+            }
+        )
+        return event_id
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def should_flush(self) -> bool:
+        return len(self._pending) >= FLUSH_BATCH
+
+    def flush(self) -> int:
+        """Write every queued record in one transaction; returns how many."""
+        if not self._pending:
+            return 0
+        batch, self._pending = self._pending, []
+        try:
+            with self.store.transaction(write=True) as conn:
+                conn.execute(insert(events), batch)
+        except Exception:
+            # Keep the records for the next attempt rather than lose them.
+            self._pending[:0] = batch
+            log.exception("writing %d audit records failed; will retry", len(batch))
+            raise
+        self.written += len(batch)
+        return len(batch)

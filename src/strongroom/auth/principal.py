@@ -1,0 +1,69 @@
+"""Who is calling: the identity a request's credentials resolve to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from strongroom.arn import root_arn
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    #: CloudTrail's userIdentity.type: Root, IAMUser, AssumedRole, FederatedUser, Unknown.
+    type: str
+    account: str
+    arn: str
+    #: GetCallerIdentity's UserId: the account id for root, AIDA… for users,
+    #: AROA…:session-name for assumed roles.
+    principal_id: str
+    user_name: str | None = None
+    access_key_id: str | None = None
+    #: For temporary credentials: the role or user that issued them.
+    session_issuer: dict[str, str] | None = None
+    session_created: datetime | None = None
+    #: Tags of the principal (aws:PrincipalTag/*) and any session tags.
+    tags: dict[str, str] = field(default_factory=dict)
+    #: Session policy (JSON text) that narrows temporary credentials.
+    session_policy: str | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.type == "Root"
+
+    def user_identity(self) -> dict[str, Any]:
+        """CloudTrail's userIdentity element for this principal."""
+        ident: dict[str, Any] = {
+            "type": self.type,
+            "principalId": self.principal_id,
+            "arn": self.arn,
+            "accountId": self.account,
+        }
+        if self.access_key_id:
+            ident["accessKeyId"] = self.access_key_id
+        if self.type == "IAMUser" and self.user_name:
+            ident["userName"] = self.user_name
+        if self.session_issuer is not None:
+            ident["sessionContext"] = {
+                "sessionIssuer": self.session_issuer,
+                "attributes": {
+                    "creationDate": _iso(self.session_created),
+                    "mfaAuthenticated": "false",
+                },
+            }
+        return ident
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def root_principal(account: str, access_key_id: str | None = None) -> Principal:
+    return Principal(
+        type="Root",
+        account=account,
+        arn=root_arn(account),
+        principal_id=account,
+        access_key_id=access_key_id,
+    )

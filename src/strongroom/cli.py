@@ -1,0 +1,146 @@
+"""The `strongroom` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+from strongroom import __version__
+from strongroom.server.config import Config
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="strongroom")
+def main() -> None:
+    """A self-hostable, AWS-compatible plane for database encryption, security and auditing."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=4566, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--data-dir",
+    default=".strongroom",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where state, the root key and blobs live.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    envvar="STRONGROOM_STORE",
+    help="State store URL (default: SQLite in the data dir; or postgresql+psycopg://…).",
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["sigv4", "permissive"]),
+    default="sigv4",
+    show_default=True,
+    help="sigv4 verifies every signature; permissive accepts any credentials as root.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--time-travel",
+    is_flag=True,
+    help="Let the clock be moved forward from outside (tests only).",
+)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option(
+    "--account",
+    "default_account",
+    default="000000000000",
+    show_default=True,
+    help="The default account id.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    store_url: str | None,
+    auth: str,
+    log_level: str,
+    time_travel: bool,
+    workers: int,
+    default_account: str,
+) -> None:
+    """Run the server."""
+    from strongroom.server.serve import serve as run
+
+    run(
+        Config(
+            data_dir=data_dir.resolve(),
+            host=host,
+            port=port,
+            store_url=store_url,
+            auth=auth,
+            log_level=log_level,
+            time_travel=time_travel,
+            workers=max(1, workers),
+            default_account=default_account,
+        )
+    )
+
+
+@main.group()
+def clock() -> None:
+    """Read or move a --time-travel server's clock."""
+
+
+def _endpoint(value: str | None) -> str:
+    return (value or os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def _admin(endpoint: str, method: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        f"{endpoint}/_strongroom/clock",
+        data=data,
+        method=method,
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            raise click.ClickException(
+                f"{endpoint} has no clock endpoint: start it with --time-travel"
+            ) from None
+        raise click.ClickException(err.read().decode(errors="replace")) from None
+    except urllib.error.URLError as err:
+        raise click.ClickException(f"cannot reach {endpoint}: {err.reason}") from None
+
+
+@clock.command()
+@click.argument("duration")
+@click.option("--endpoint", default=None, help="Server URL (default $AWS_ENDPOINT_URL).")
+def advance(duration: str, endpoint: str | None) -> None:
+    """Move the clock forward by DURATION (e.g. 8d, 36h, 90m)."""
+    result = _admin(_endpoint(endpoint), "POST", {"advance": duration})
+    click.echo(f"now {result['now']} (offset {result['offset_seconds']:.0f}s)")
+
+
+@clock.command()
+@click.option("--endpoint", default=None, help="Server URL (default $AWS_ENDPOINT_URL).")
+def show(endpoint: str | None) -> None:
+    """Print the server's current time."""
+    result = _admin(_endpoint(endpoint), "GET")
+    click.echo(f"now {result['now']} (offset {result['offset_seconds']:.0f}s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,444 @@
+"""The ASGI application: the request pipeline every call goes through.
+
+    HTTP -> router -> authenticate -> parse+validate -> authorize -> operation
+         -> serialize -> HTTP, and one audit record for every request.
+
+Everything a request needs that can be prepared once (models, codecs,
+redaction plans, routing tables) is prepared in `App.__init__`. Operations run
+synchronously on the event loop inside one store transaction that commits
+before the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from strongroom import __version__
+from strongroom.arn import DEFAULT_REGION, GLOBAL_SERVICES
+from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder, build_redactor
+from strongroom.auth import sigv4
+from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
+from strongroom.auth.authorizer import Authorizer
+from strongroom.auth.principal import Principal
+from strongroom.protocol.codecs import codec_for
+from strongroom.protocol.errors import AwsError, InternalFailure
+from strongroom.protocol.http import Request, Response
+from strongroom.protocol.model import load_service_model
+from strongroom.server.config import Config
+from strongroom.server.router import RouteError, Router
+from strongroom.services.base import Call, Operation, Service
+from strongroom.services.registry import served_services
+from strongroom.store.clock import Clock, parse_duration
+from strongroom.store.db import Store, default_url
+from strongroom.store.sealing import Sealer, load_root_key
+
+log = logging.getLogger("strongroom.server")
+
+ADMIN_PREFIX = "/_strongroom/"
+
+
+class App:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sealer = Sealer(load_root_key(config.data_dir))
+        self.store = Store(config.store_url or default_url(config.data_dir))
+        self.clock = Clock(config.time_travel)
+        self.authenticator = Authenticator(config.auth, self.sealer)
+        self.authorizer = Authorizer(enforce=config.auth == "sigv4")
+        self.audit = AuditRecorder(self.store)
+        self.services: list[Service] = served_services()
+        self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
+        self.router = Router(self.services, self.codecs)
+        self._error_codecs: dict[str, Any] = {}
+        self._plans: dict[tuple[str, str], tuple[Any, Any]] = {}
+        for svc in self.services:
+            for name in svc.operations:
+                op_model = svc.model.operation_model(name)
+                self._plans[(svc.name, name)] = (
+                    build_redactor(op_model.input_shape),
+                    build_redactor(op_model.output_shape),
+                )
+        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.internal_failures = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- ASGI -------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._tasks = [
+                    asyncio.create_task(self._audit_loop()),
+                    asyncio.create_task(self._scheduler_loop()),
+                ]
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for task in self._tasks:
+                    task.cancel()
+                self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def shutdown(self) -> None:
+        try:
+            self.audit.flush()
+        finally:
+            self.store.close()
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        raw_path = scope.get("raw_path")
+        client = scope.get("client")
+        req = Request(
+            scope["method"],
+            raw_path.decode("latin-1") if raw_path else scope["path"],
+            scope["query_string"].decode("latin-1"),
+            headers,
+            body,
+            client_ip=client[0] if client else "127.0.0.1",
+            secure=scope.get("scheme") == "https",
+        )
+        resp = self.admin(req) if req.path.startswith(ADMIN_PREFIX) else self.dispatch(req)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": resp.status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": resp.body})
+        if self.audit.should_flush():
+            self.audit.flush()
+
+    # -- the pipeline -----------------------------------------------------
+
+    def dispatch(self, req: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        started = time.time()
+        sig_error: sigv4.SigV4Error | None = None
+        try:
+            info = sigv4.extract(req)
+        except sigv4.SigV4Error as err:
+            info, sig_error = None, err
+        scope_service = info.service if info else _scope_service_hint(req)
+        try:
+            route = self.router.route(req, scope_service)
+        except RouteError as err:
+            return self._unroutable(req, err, request_id, info, started)
+        svc = route.service
+        op = svc.operations[route.operation]
+        codec = self.codecs[svc.name]
+        region = info.region if info else self.config.default_region
+        if svc.name in GLOBAL_SERVICES:
+            region = DEFAULT_REGION
+        principal: Principal | None = None
+        call: Call | None = None
+        params: dict[str, Any] | None = None
+        error: AwsError | None = None
+        result: dict[str, Any] | None = None
+        try:
+            if op.flush_audit:
+                self.audit.flush()
+            with self.store.transaction(write=not op.read_only) as conn:
+                self.clock.refresh(conn)
+                if sig_error is not None:
+                    raise AuthFailure("incomplete", sig_error.message)
+                principal = self.authenticator.authenticate(
+                    conn,
+                    req,
+                    info,
+                    datetime.now(UTC),
+                    clock_now=self.clock.now(),
+                    anonymous_ok=svc.name == "s3",
+                )
+                params = codec.parse(op.name, req)
+                call = Call(
+                    app=self,
+                    service=svc,
+                    operation=op.name,
+                    request_id=request_id,
+                    account=principal.account or self.config.default_account,
+                    region=region,
+                    principal=principal,
+                    source_ip=req.client_ip,
+                    user_agent=req.headers.get("user-agent", ""),
+                    secure=req.secure,
+                    conn=conn,
+                )
+                if op.action is not None:
+                    call.authorize(op.action)
+                result = op.fn(call, **params)
+            resp = codec.serialize(op.name, result or {}, request_id)
+        except AuthFailure as failure:
+            error = auth_error(svc.model.metadata["protocol"], failure)
+            principal = failure.principal
+            resp = codec.serialize_error(error, request_id, op.name)
+            self._record(
+                svc,
+                op,
+                region,
+                request_id,
+                req,
+                info,
+                principal,
+                error,
+                account=failure.account,
+                started=started,
+            )
+            return resp
+        except AwsError as err:
+            error = err
+            resp = codec.serialize_error(err, request_id, op.name)
+        except Exception:
+            self.internal_failures += 1
+            log.exception("internal failure in %s.%s (request %s)", svc.name, op.name, request_id)
+            error = InternalFailure("We encountered an internal error. Please try again.")
+            resp = codec.serialize_error(error, request_id, op.name)
+        self._record(
+            svc,
+            op,
+            region,
+            request_id,
+            req,
+            info,
+            principal,
+            error,
+            call=call,
+            params=params,
+            result=result,
+            started=started,
+        )
+        return resp
+
+    def _record(
+        self,
+        svc: Service,
+        op: Operation,
+        region: str,
+        request_id: str,
+        req: Request,
+        info: sigv4.SignatureInfo | None,
+        principal: Principal | None,
+        error: AwsError | None,
+        *,
+        call: Call | None = None,
+        params: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        account: str | None = None,
+        started: float,
+    ) -> None:
+        in_redact, out_redact = self._plans[(svc.name, op.name)]
+        request_parameters = response_elements = None
+        resources = extra = None
+        if call is not None:
+            resources, extra = call.audit_resources or None, call.audit_extra
+            if call.audit_request is not None:
+                request_parameters = call.audit_request
+            elif params and in_redact is not None:
+                request_parameters = in_redact(params)
+            if error is None:
+                if call.audit_response is not None:
+                    response_elements = call.audit_response
+                elif result and out_redact is not None and not op.read_only:
+                    response_elements = out_redact(result)
+        elif params and in_redact is not None:
+            request_parameters = in_redact(params)
+        self.audit.record(
+            event_time=self.clock.timestamp(),
+            account=(principal.account if principal and principal.account else None)
+            or account
+            or self.config.default_account,
+            region=region,
+            event_source=svc.event_source,
+            event_name=op.name,
+            principal=principal,
+            access_key_id=info.access_key_id if info else None,
+            source_ip=req.client_ip,
+            user_agent=req.headers.get("user-agent", ""),
+            request_id=request_id,
+            read_only=op.read_only,
+            request_parameters=request_parameters,
+            response_elements=response_elements,
+            error_code=error.code if error is not None else None,
+            error_message=error.message if error is not None else None,
+            resources=resources,
+            additional=extra,
+        )
+
+    def _unroutable(
+        self,
+        req: Request,
+        err: RouteError,
+        request_id: str,
+        info: sigv4.SignatureInfo | None,
+        started: float,
+    ) -> Response:
+        codec = self._error_codec(err.service_name, err.protocol, info)
+        resp = codec.serialize_error(err.error, request_id)
+        source = f"{err.service_name or (info.service if info else 'unknown')}.amazonaws.com"
+        name = _guess_operation(req)
+        self.audit.record(
+            event_time=self.clock.timestamp(),
+            account=self.config.default_account,
+            region=info.region if info else self.config.default_region,
+            event_source=source,
+            event_name=name,
+            principal=None,
+            access_key_id=info.access_key_id if info else None,
+            source_ip=req.client_ip,
+            user_agent=req.headers.get("user-agent", ""),
+            request_id=request_id,
+            read_only=name.startswith(("Get", "List", "Describe")),
+            error_code=err.error.code,
+            error_message=err.error.message,
+        )
+        return resp
+
+    def _error_codec(
+        self, service_name: str | None, protocol: str, info: sigv4.SignatureInfo | None
+    ) -> Any:
+        if service_name and service_name in self.codecs:
+            return self.codecs[service_name]
+        name = service_name or {
+            "json": "cloudtrail",
+            "query": "sts",
+            "rest-xml": "s3",
+            "rest-json": "lambda",
+        }.get(protocol, "sts")
+        codec = self._error_codecs.get(name)
+        if codec is None:
+            codec = self._error_codecs[name] = codec_for(load_service_model(name))
+        return codec
+
+    # -- background work --------------------------------------------------
+
+    async def _audit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            try:
+                self.audit.flush()
+            except Exception:
+                pass  # logged by the recorder; records kept for the next try
+
+    async def _scheduler_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_seconds)
+            try:
+                self.run_due_work()
+            except Exception:
+                log.exception("scheduled work failed")
+
+    def run_due_work(self) -> int:
+        """Run every service's scheduled jobs once, if this process holds the lease."""
+        if not any(svc.jobs for svc in self.services):
+            return 0
+        if not self.store.try_lease("scheduler", self.holder, self.config.tick_seconds * 5):
+            return 0
+        ran = 0
+        for svc in self.services:
+            for job in svc.jobs:
+                with self.store.transaction(write=True) as conn:
+                    self.clock.refresh(conn)
+                    job(self, conn, self.clock.now())
+                ran += 1
+        return ran
+
+    # -- admin endpoints --------------------------------------------------
+
+    def admin(self, req: Request) -> Response:
+        path = req.path[len(ADMIN_PREFIX) :].rstrip("/")
+        if path == "health" and req.method in ("GET", "HEAD"):
+            return _json(200, self.health())
+        if path == "clock" and self.config.time_travel:
+            return self._admin_clock(req)
+        return _json(404, {"error": f"no admin endpoint {req.method} {req.path}"})
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "running",
+            "version": __version__,
+            "auth": self.config.auth,
+            "time_travel": self.config.time_travel,
+            "services": {s.name: {"operations": sorted(s.operations)} for s in self.services},
+        }
+
+    def _admin_clock(self, req: Request) -> Response:
+        if req.method == "POST":
+            try:
+                body = orjson.loads(req.body or b"{}")
+                if "advance" in body:
+                    seconds = parse_duration(str(body["advance"]))
+                else:
+                    seconds = float(body.get("seconds", 0))
+                if seconds < 0:
+                    raise ValueError("the clock only moves forward")
+            except (ValueError, TypeError, orjson.JSONDecodeError) as err:
+                return _json(400, {"error": str(err)})
+            with self.store.transaction(write=True) as conn:
+                self.clock.advance(conn, seconds)
+            self.run_due_work()
+        elif req.method != "GET":
+            return _json(405, {"error": "use GET or POST"})
+        with self.store.transaction(write=False) as conn:
+            self.clock.refresh(conn)
+        return _json(
+            200,
+            {"now": self.clock.now().isoformat(), "offset_seconds": self.clock.offset},
+        )
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status, orjson.dumps(body), [("content-type", "application/json")])
+
+
+def _scope_service_hint(req: Request) -> str | None:
+    """The signing service of a request whose signature could not be parsed."""
+    auth = req.headers.get("authorization", "")
+    if "Credential=" in auth:
+        parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(parts) >= 4:
+            return parts[3]
+    return None
+
+
+def _guess_operation(req: Request) -> str:
+    target = req.headers.get("x-amz-target")
+    if target:
+        return target.rpartition(".")[2] or target
+    if req._form and "Action" in req._form:
+        return req._form["Action"]
+    return f"{req.method} {req.path}"
+
+
+def create_app() -> App:
+    """uvicorn's factory for worker processes: the config comes from the parent."""
+    from strongroom.server.serve import config_from_env
+
+    return App(config_from_env())

@@ -1,0 +1,158 @@
+"""Which service and operation a request is for.
+
+Tables are built once at start-up from the served services' models:
+JSON services by X-Amz-Target prefix, query services by (Version, Action),
+REST services by their signing name and URI templates. Services that share
+one API (rds, docdb, neptune) are served by the first registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from strongroom.protocol.errors import AwsError
+from strongroom.protocol.http import Request
+from strongroom.protocol.model import load_service_model, signing_name
+from strongroom.services.base import Service
+
+
+@dataclass(slots=True)
+class Route:
+    service: Service
+    operation: str
+
+
+class RouteError(Exception):
+    """No served operation matches; `protocol` says how to format `error`."""
+
+    def __init__(self, error: AwsError, protocol: str, service_name: str | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.protocol = protocol
+        self.service_name = service_name
+
+
+class Router:
+    def __init__(self, services: list[Service], codecs: dict[str, object]) -> None:
+        self.services = {s.name: s for s in services}
+        self.codecs = codecs
+        self.by_target: dict[str, Service] = {}
+        self.by_version: dict[str, Service] = {}
+        self.rest_by_signing: dict[str, Service] = {}
+        for svc in services:
+            md = svc.model.metadata
+            protocol = md["protocol"]
+            if protocol == "json":
+                self.by_target.setdefault(md["targetPrefix"], svc)
+            elif protocol == "query":
+                self.by_version.setdefault(md["apiVersion"], svc)
+            else:
+                self.rest_by_signing.setdefault(signing_name(svc.model), svc)
+        self.served_names = ", ".join(sorted(self.services))
+
+    def route(self, req: Request, scope_service: str | None) -> Route:
+        target = req.headers.get("x-amz-target")
+        if target is not None:
+            return self._route_json(target)
+        form = self._form(req)
+        if form is not None and "Action" in form:
+            return self._route_query(form, scope_service)
+        return self._route_rest(req, scope_service)
+
+    def _route_json(self, target: str) -> Route:
+        prefix, _, op = target.rpartition(".")
+        svc = self.by_target.get(prefix)
+        if svc is None:
+            raise RouteError(
+                AwsError(
+                    f"strongroom does not serve the API {prefix or target!r}; "
+                    f"served: {self.served_names}",
+                    code="UnknownOperationException",
+                ),
+                "json",
+                None,
+            )
+        if op not in svc.operations:
+            raise RouteError(
+                svc.errors.UnknownOperationException(
+                    f"strongroom's {svc.name} does not implement {op or target!r}"
+                ),
+                "json",
+                svc.name,
+            )
+        return Route(svc, op)
+
+    def _route_query(self, form: dict[str, str], scope_service: str | None) -> Route:
+        version = form.get("Version", "")
+        action = form["Action"]
+        svc = self.by_version.get(version)
+        if svc is None:
+            raise RouteError(
+                AwsError(
+                    f"strongroom does not serve API version {version!r} "
+                    f"({scope_service or 'unknown service'}); served: {self.served_names}",
+                    code="InvalidAction",
+                ),
+                "query",
+                None,
+            )
+        if action not in svc.operations:
+            raise RouteError(
+                svc.errors.InvalidAction(
+                    f"The action {action} is not valid for this web service "
+                    f"(strongroom's {svc.name} does not implement it)."
+                ),
+                "query",
+                svc.name,
+            )
+        return Route(svc, action)
+
+    def _route_rest(self, req: Request, scope_service: str | None) -> Route:
+        svc = self.rest_by_signing.get(scope_service or "s3")
+        if svc is None:
+            protocol = "rest-xml"
+            if scope_service:
+                try:
+                    protocol = load_service_model(scope_service).metadata["protocol"]
+                except Exception:
+                    protocol = "rest-xml"
+            raise RouteError(
+                AwsError(
+                    f"strongroom does not serve {scope_service or 'this request'}; "
+                    f"served: {self.served_names}",
+                    code="NotImplemented"
+                    if protocol == "rest-xml"
+                    else "UnknownOperationException",
+                    status=501 if protocol == "rest-xml" else 400,
+                ),
+                protocol,
+                None,
+            )
+        op = self.codecs[svc.name].match(req)
+        if op is None or op not in svc.operations:
+            raise RouteError(
+                AwsError(
+                    f"strongroom's {svc.name} does not implement {req.method} {req.path}",
+                    code="NotImplemented",
+                    status=501,
+                ),
+                svc.model.metadata["protocol"],
+                svc.name,
+            )
+        return Route(svc, op)
+
+    @staticmethod
+    def _form(req: Request) -> dict[str, str] | None:
+        """The request's query-protocol parameters, parsed once and kept on it."""
+        if req._form is not None:
+            return req._form
+        ctype = req.headers.get("content-type", "")
+        if req.method == "POST" and ctype.startswith("application/x-www-form-urlencoded"):
+            text = req.body.decode("utf-8", "replace")
+        elif req.method == "GET" and "Action=" in req.query:
+            text = req.query
+        else:
+            return None
+        req._form = dict(parse_qsl(text, keep_blank_values=True))
+        return req._form

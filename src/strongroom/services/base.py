@@ -1,0 +1,159 @@
+"""What a service module is made of: a `Service` with operations, and the `Call`
+context each operation receives.
+
+An operation is a plain function ``def op(call: Call, **params) -> dict``
+registered with ``@service.operation``. Its name in the model is the
+CamelCase of the function name. It receives validated values named as in the
+model and returns a dict shaped like the output shape; the pipeline owns
+HTTP, transactions, authentication and the audit record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from strongroom.protocol.errors import ErrorNamespace, errors_for
+from strongroom.protocol.model import load_service_model
+
+if TYPE_CHECKING:
+    from strongroom.auth.principal import Principal
+    from strongroom.server.app import App
+
+READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head", "Search", "Simulate")
+
+OperationFn = Callable[..., dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Operation:
+    name: str
+    fn: OperationFn
+    #: The IAM action checked by the pipeline before the operation runs, or
+    #: None when the operation authorizes itself (it needs resource ARNs it
+    #: must first resolve) or needs no authorization at all.
+    action: str | None
+    read_only: bool
+    #: Operations that block (start a database, copy a snapshot) run in a
+    #: worker thread instead of the event loop.
+    blocking: bool = False
+    #: Write queued audit records first (LookupEvents sees the calls before it).
+    flush_audit: bool = False
+
+
+def camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+class Service:
+    """One AWS service: its botocore model, its operations and error classes."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        action_prefix: str | None = None,
+        read_only: frozenset[str] = frozenset(),
+        validation_error_code: str | None = None,
+    ) -> None:
+        self.name = name
+        self.model = load_service_model(name)
+        self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
+        self.errors: ErrorNamespace = errors_for(name)
+        self.operations: dict[str, Operation] = {}
+        self.extra_read_only = read_only
+        self.validation_error_code = validation_error_code
+        self.event_source = f"{self.model.metadata['endpointPrefix']}.amazonaws.com"
+        #: Scheduled jobs: fn(app, conn, now) run under a lease once per tick.
+        self.jobs: list[Callable[..., None]] = []
+
+    def operation(
+        self,
+        fn: OperationFn | None = None,
+        *,
+        authorize: str | bool = True,
+        blocking: bool = False,
+        flush_audit: bool = False,
+    ) -> Any:
+        """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
+        ``*`` before it runs; ``authorize=False`` means the operation calls
+        ``call.authorize`` itself (or, like GetCallerIdentity, needs none)."""
+
+        def register(f: OperationFn) -> OperationFn:
+            name = camel(f.__name__)
+            if name not in self.model.operation_names:
+                raise ValueError(f"{self.name} has no operation {name}")
+            if authorize is True:
+                action: str | None = f"{self.action_prefix}:{name}"
+            elif authorize is False:
+                action = None
+            else:
+                action = authorize
+            read_only = name.startswith(READ_ONLY_PREFIXES) or name in self.extra_read_only
+            self.operations[name] = Operation(name, f, action, read_only, blocking, flush_audit)
+            return f
+
+        return register(fn) if fn is not None else register
+
+    def job(self, fn: Callable[..., None]) -> Callable[..., None]:
+        self.jobs.append(fn)
+        return fn
+
+
+@dataclass(slots=True)
+class Call:
+    """Everything an operation may use about the request it serves."""
+
+    app: App
+    service: Service
+    operation: str
+    request_id: str
+    account: str
+    region: str
+    principal: Principal
+    source_ip: str
+    user_agent: str
+    secure: bool
+    conn: Connection = None  # type: ignore[assignment]  # set inside the transaction
+    #: Resources the audit record names: [{"ARN": ..., "type": ..., "accountId": ...}]
+    audit_resources: list[dict[str, str]] = field(default_factory=list)
+    #: Overrides for the audit record's requestParameters / responseElements /
+    #: additionalEventData, where AWS records something other than the wire.
+    audit_request: dict[str, Any] | None = None
+    audit_response: dict[str, Any] | None = None
+    audit_extra: dict[str, Any] | None = None
+
+    @property
+    def now(self):
+        return self.app.clock.now()
+
+    @property
+    def sealer(self):
+        return self.app.sealer
+
+    def authorize(
+        self,
+        action: str,
+        resource: str | list[str] = "*",
+        context: dict[str, Any] | None = None,
+        *,
+        resource_policy: Any = None,
+        resource_account: str | None = None,
+    ) -> None:
+        """Raise the service's access-denied error unless the principal may act."""
+        self.app.authorizer.require(
+            self,
+            action,
+            resource,
+            context or {},
+            resource_policy=resource_policy,
+            resource_account=resource_account,
+        )
+
+    def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:
+        self.audit_resources.append(
+            {"ARN": arn, "type": resource_type, "accountId": account or self.account}
+        )

@@ -1,0 +1,5 @@
+"""CloudTrail: the audit trail of every call."""
+
+from strongroom.services.cloudtrail.operations import service
+
+__all__ = ["service"]

@@ -1,0 +1,145 @@
+"""IAM operations: users and access keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from strongroom.services.base import Call, Service
+from strongroom.services.iam import users as model
+from strongroom.services.iam.paging import page
+
+service = Service("iam")
+
+
+def _target_user(call: Call, user_name: str | None) -> model.User | None:
+    """The named user, or the caller's own user when no name is given (None for root)."""
+    if user_name is not None:
+        return model.resolve_user(call, user_name)
+    p = call.principal
+    if p.type == "IAMUser" and p.user_name:
+        return model.resolve_user(call, p.user_name)
+    if p.is_root:
+        return None
+    raise call.service.errors.ValidationError(
+        "Must specify userName when calling with non-User credentials"
+    )
+
+
+def _user_resource(call: Call, user_name: str | None) -> str:
+    if user_name is None and call.principal.type == "IAMUser":
+        return call.principal.arn
+    if user_name is None:
+        return call.principal.arn
+    return model.user_arn(call.account, "/", user_name)
+
+
+@service.operation(authorize=False)
+def create_user(
+    call: Call,
+    UserName: str,
+    Path: str = "/",
+    PermissionsBoundary: str | None = None,
+    Tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    call.authorize("iam:CreateUser", model.user_arn(call.account, Path, UserName))
+    user = model.create_user(call, UserName, Path, PermissionsBoundary, Tags or [])
+    call.audit_resource(user.arn, "AWS::IAM::User")
+    return {"User": user.to_user()}
+
+
+@service.operation(authorize=False)
+def get_user(call: Call, UserName: str | None = None) -> dict[str, Any]:
+    call.authorize("iam:GetUser", _user_resource(call, UserName))
+    user = _target_user(call, UserName)
+    if user is None:  # the account root
+        return {
+            "User": {
+                "UserId": call.account,
+                "Arn": call.principal.arn,
+                "CreateDate": datetime.fromtimestamp(0, UTC),
+                "Path": "/",
+            }
+        }
+    return {"User": user.to_user()}
+
+
+@service.operation(authorize=False)
+def list_users(
+    call: Call, PathPrefix: str = "/", Marker: str | None = None, MaxItems: int = 100
+) -> dict[str, Any]:
+    call.authorize("iam:ListUsers", f"arn:aws:iam::{call.account}:user{PathPrefix}*")
+    found = model.list_users(call.conn, call.account, PathPrefix)
+    items, more, marker = page(call, [u.to_user() for u in found], Marker, MaxItems)
+    out: dict[str, Any] = {"Users": items, "IsTruncated": more}
+    if more:
+        out["Marker"] = marker
+    return out
+
+
+@service.operation(authorize=False)
+def delete_user(call: Call, UserName: str) -> dict[str, Any]:
+    call.authorize("iam:DeleteUser", model.user_arn(call.account, "/", UserName))
+    user = model.resolve_user(call, UserName)
+    model.delete_user(call, user)
+    call.audit_resource(user.arn, "AWS::IAM::User")
+    return {}
+
+
+@service.operation(authorize=False)
+def create_access_key(call: Call, UserName: str | None = None) -> dict[str, Any]:
+    call.authorize("iam:CreateAccessKey", _user_resource(call, UserName))
+    user = _target_user(call, UserName)
+    akid, secret, created = model.create_key(call, user)
+    key = {
+        "AccessKeyId": akid,
+        "SecretAccessKey": secret,
+        "Status": "Active",
+        "CreateDate": datetime.fromtimestamp(created, UTC),
+    }
+    if user is not None:
+        key["UserName"] = user.user_name
+    return {"AccessKey": key}
+
+
+@service.operation(authorize=False)
+def list_access_keys(
+    call: Call, UserName: str | None = None, Marker: str | None = None, MaxItems: int = 100
+) -> dict[str, Any]:
+    call.authorize("iam:ListAccessKeys", _user_resource(call, UserName))
+    user = _target_user(call, UserName)
+    name = user.user_name if user else None
+    rows = model.key_rows(call.conn, call.account, name)
+    keys = []
+    for akid, active, created in rows:
+        item = {
+            "AccessKeyId": akid,
+            "Status": "Active" if active else "Inactive",
+            "CreateDate": datetime.fromtimestamp(created, UTC),
+        }
+        if name is not None:
+            item["UserName"] = name
+        keys.append(item)
+    items, more, marker = page(call, keys, Marker, MaxItems)
+    out: dict[str, Any] = {"AccessKeyMetadata": items, "IsTruncated": more}
+    if more:
+        out["Marker"] = marker
+    return out
+
+
+@service.operation(authorize=False)
+def update_access_key(
+    call: Call, AccessKeyId: str, Status: str, UserName: str | None = None
+) -> dict[str, Any]:
+    call.authorize("iam:UpdateAccessKey", _user_resource(call, UserName))
+    user = _target_user(call, UserName)
+    model.set_key_status(call, user.user_name if user else None, AccessKeyId, Status == "Active")
+    return {}
+
+
+@service.operation(authorize=False)
+def delete_access_key(call: Call, AccessKeyId: str, UserName: str | None = None) -> dict[str, Any]:
+    call.authorize("iam:DeleteAccessKey", _user_resource(call, UserName))
+    user = _target_user(call, UserName)
+    model.delete_key(call, user.user_name if user else None, AccessKeyId)
+    return {}

@@ -1,0 +1,13 @@
+"""The services this server answers, in the order the router prefers them."""
+
+from __future__ import annotations
+
+from strongroom.services.base import Service
+
+
+def served_services() -> list[Service]:
+    from strongroom.services.cloudtrail import service as cloudtrail
+    from strongroom.services.iam import service as iam
+    from strongroom.services.sts import service as sts
+
+    return [sts, iam, cloudtrail]

@@ -1,0 +1,77 @@
+"""The one clock every service reads.
+
+Without time travel it is the wall clock. With `--time-travel` it is the wall
+clock plus an offset kept in the store (so every server process agrees), moved
+forward from outside through the admin endpoint or `strongroom clock advance`.
+The offset only grows: time never runs backwards for stored state.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from strongroom.store.db import Store
+
+_OFFSET_SETTING = "clock.offset_seconds"
+
+
+class Clock:
+    def __init__(self, time_travel: bool = False) -> None:
+        self.time_travel = time_travel
+        self._offset = 0.0
+
+    def refresh(self, conn: Connection) -> None:
+        """Re-read the shared offset (time-travel mode only; a no-op otherwise)."""
+        if self.time_travel:
+            value = Store.get_setting(conn, _OFFSET_SETTING)
+            self._offset = float(value) if value else 0.0
+
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def timestamp(self) -> float:
+        return time.time() + self._offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(time.time() + self._offset, UTC)
+
+    def advance(self, conn: Connection, seconds: float) -> float:
+        """Move the shared clock forward by `seconds`; returns the new offset."""
+        if not self.time_travel:
+            raise RuntimeError("the clock only moves with --time-travel")
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.refresh(conn)
+        self._offset += seconds
+        Store.put_setting(conn, _OFFSET_SETTING, repr(self._offset))
+        return self._offset
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """'8d', '36h', '90m', '1w2d', '30s' or plain seconds → seconds."""
+    text = text.strip().lower()
+    if not text:
+        raise ValueError("empty duration")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total, number = 0.0, ""
+    for ch in text:
+        if ch.isdigit() or ch == ".":
+            number += ch
+        elif ch in _UNITS and number:
+            total += float(number) * _UNITS[ch]
+            number = ""
+        else:
+            raise ValueError(f"cannot read duration {text!r}; use e.g. 8d, 36h, 90m")
+    if number:
+        raise ValueError(f"duration {text!r} ends without a unit")
+    return total

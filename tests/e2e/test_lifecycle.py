@@ -1,0 +1,127 @@
+"""Processes come and go; state stays: restarts, kill -9, several workers,
+permissive mode and the time-travel clock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+
+import botocore.exceptions
+import pytest
+
+from strongroom.testing import StrongroomServer
+
+
+def test_state_survives_restart_and_kill(tmp_path) -> None:
+    server = StrongroomServer(tmp_path / "data").start()
+    try:
+        iam = server.client("iam")
+        iam.create_user(UserName="survivor")
+        key = iam.create_access_key(UserName="survivor")["AccessKey"]
+        server.stop()  # SIGTERM
+        server.start()
+        ident = server.client(
+            "sts", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+        ).get_caller_identity()
+        assert ident["Arn"].endswith(":user/survivor")
+        server.client("iam").create_user(UserName="acknowledged")
+        server.kill()  # SIGKILL right after the acknowledged write
+        server.start()
+        assert server.client("iam").get_user(UserName="acknowledged")["User"]["UserName"]
+        names = {e["EventName"] for e in server.client("cloudtrail").lookup_events()["Events"]}
+        assert {"CreateUser", "CreateAccessKey", "GetCallerIdentity"} <= names
+    finally:
+        server.close()
+
+
+def test_root_credentials_file_is_private(tmp_path) -> None:
+    server = StrongroomServer(tmp_path / "d", env={}).start()
+    try:
+        for name in ("root.key", "root-credentials"):
+            mode = (tmp_path / "d" / name).stat().st_mode & 0o777
+            assert mode == 0o600, (name, oct(mode))
+        text = (tmp_path / "d" / "root-credentials").read_text()
+        assert server.access_key_id in text
+    finally:
+        server.close()
+
+
+def test_generated_root_key_is_printed(tmp_path) -> None:
+    # Without the environment variables the server makes its own root key.
+    proc_env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    port = __import__("strongroom.testing", fromlist=["free_port"]).free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strongroom", "serve", "--port", str(port),
+         "--data-dir", str(tmp_path / "f")],
+        env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        line = ""
+        for _ in range(20):
+            line += proc.stdout.readline()
+            if "credentials in" in line:
+                break
+        assert "root access key AKIA" in line
+        assert str(tmp_path / "f" / "root-credentials") in line
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert (tmp_path / "f" / "root-credentials").read_text().count("aws_secret_access_key") == 1
+
+
+def test_permissive_mode_maps_accounts(strongroom_factory: Callable[..., StrongroomServer]) -> None:
+    server = strongroom_factory(auth="permissive")
+    anyone = server.client("sts", access_key_id="whatever", secret_access_key="nonsense")
+    assert anyone.get_caller_identity()["Account"] == "000000000000"
+    other = server.client("sts", access_key_id="000000000002", secret_access_key="x")
+    ident = other.get_caller_identity()
+    assert ident["Account"] == "000000000002"
+    assert ident["Arn"] == "arn:aws:iam::000000000002:root"
+    iam2 = server.client("iam", access_key_id="000000000002", secret_access_key="x")
+    iam2.create_user(UserName="cross")
+    with pytest.raises(botocore.exceptions.ClientError):
+        server.client("iam", access_key_id="abc", secret_access_key="x").get_user(UserName="cross")
+
+
+def test_time_travel_clock(strongroom_factory: Callable[..., StrongroomServer]) -> None:
+    plain = strongroom_factory()
+    with pytest.raises(Exception) as exc:
+        plain.advance_clock("1d")
+    assert "404" in str(exc.value)
+
+    server = strongroom_factory(time_travel=True)
+    before = server.client("sts").get_caller_identity()
+    assert before
+    moved = server.advance_clock("8d")
+    assert moved["offset_seconds"] == pytest.approx(8 * 86400)
+    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint}
+    out = subprocess.run(
+        [sys.executable, "-m", "strongroom", "clock", "advance", "2d"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "offset 864000s" in out.stdout
+    # Signatures are checked against the real time, events carry the moved clock.
+    server.client("sts").get_caller_identity()
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+    )["Events"]
+    assert events
+
+
+def test_several_workers_share_state(strongroom_factory: Callable[..., StrongroomServer]) -> None:
+    server = strongroom_factory(workers=2)
+    iam = server.client("iam")
+    name = "shared-" + uuid.uuid4().hex[:6]
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    creds = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    for _ in range(6):  # fresh connections land on either worker
+        assert server.client("sts", **creds).get_caller_identity()["Arn"].endswith(name)
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    for _ in range(6):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            server.client("sts", **creds).get_caller_identity()
+        assert exc.value.response["Error"]["Code"] == "InvalidClientTokenId"
