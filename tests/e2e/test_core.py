@@ -88,10 +88,7 @@ def test_request_outside_clock_skew_is_rejected(server: StrongroomServer) -> Non
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )  # fmt: skip
     past = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=10)
-    with mock.patch("botocore.auth.datetime") as fake:
-        fake.datetime.utcnow.return_value = past
-        fake.datetime.now.return_value = past
-        fake.timezone = dt.timezone
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past):
         SigV4Auth(creds, "sts", "us-east-1").add_auth(req)
     prepared = req.prepare()
     http = urllib.request.Request(
@@ -106,7 +103,9 @@ def test_request_outside_clock_skew_is_rejected(server: StrongroomServer) -> Non
 
 
 def test_presigned_url_works(server: StrongroomServer) -> None:
-    url = server.client("sts").generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    url = server.client("sts").generate_presigned_url(
+        "get_caller_identity", ExpiresIn=60, HttpMethod="GET"
+    )
     with urllib.request.urlopen(url) as resp:
         body = resp.read().decode()
     assert "arn:aws:iam::000000000000:root" in body
@@ -227,7 +226,7 @@ def test_lookup_events_records_calls_without_secrets(server: StrongroomServer) -
     assert failed_record["eventName"] == "GetCallerIdentity"
     assert failed_record["errorCode"] == "SignatureDoesNotMatch"
 
-    everything = json.dumps(_all_events(trail))
+    everything = json.dumps(_all_events(trail), default=str)
     assert key["SecretAccessKey"] not in everything
     assert server.secret_access_key not in everything
 

@@ -29,7 +29,7 @@ ROOT_KEY_ID_ENV = "STRONGROOM_ROOT_ACCESS_KEY_ID"
 ROOT_SECRET_ENV = "STRONGROOM_ROOT_SECRET_ACCESS_KEY"
 CREDENTIALS_FILE = "root-credentials"
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def config_to_env(config: Config) -> str:
@@ -152,12 +152,10 @@ def serve(config: Config) -> None:
         log_level=config.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(uv_config)
     if config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
         sock = uv_config.bind_socket()
-        Multiprocess(uv_config, target=server.run, sockets=[sock]).run()
+        Multiprocess(uv_config, sockets=[sock]).run()
     else:
-        server.run()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+        uvicorn.Server(uv_config).run()
