@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -24,6 +23,7 @@ from strongroom.protocol.validation import lower_camel
 from strongroom.protocol.values import (
     Malformed,
     b64decode,
+    decode_form,
     parse_bool_text,
     parse_float_text,
     parse_int_text,
@@ -40,13 +40,6 @@ _ABSENT = object()
 QueryReader = Callable[[Any, str, list[str]], Any]
 
 
-def _decode_pairs(text: str) -> list[tuple[str, str]]:
-    try:
-        return parse_qsl(text, keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Malformed("The query string is malformed") from exc
-
-
 def form_params(req: Request) -> dict[str, str]:
     """The request's query parameters: the query string, then a form body over it.
 
@@ -57,7 +50,7 @@ def form_params(req: Request) -> dict[str, str]:
         return form
     form = {}
     if req.query:
-        form.update(_decode_pairs(req.query))
+        form.update(decode_form(req.query))
     body = req.body
     if body:
         ctype = req.headers.get("content-type", "")
@@ -66,7 +59,7 @@ def form_params(req: Request) -> dict[str, str]:
                 text = body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise Malformed("The request body is not valid UTF-8") from exc
-            form.update(_decode_pairs(text))
+            form.update(decode_form(text))
     req._form = form
     return form
 

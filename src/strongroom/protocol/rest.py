@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -30,6 +30,7 @@ from strongroom.protocol.values import (
     Malformed,
     b64decode,
     b64encode,
+    decode_form,
     float_text,
     parse_bool_text,
     parse_float_text,
@@ -88,6 +89,8 @@ def _split_uri(uri: str) -> tuple[str, list[tuple[str, str | None]]]:
 @dataclass(slots=True)
 class Route:
     operation: str
+    template: str
+    vtemplate: str | None
     regex: re.Pattern[str]
     labels: list[tuple[str, str, bool]]
     #: Same, for a virtual-hosted request (the template without its /{Bucket}).
@@ -102,37 +105,66 @@ class Route:
     required_query: list[str] = field(default_factory=list)
 
     def score(self, headers: dict[str, str], query: dict[str, list[str]]) -> tuple[Any, ...]:
-        present = missing = 0
-        for h in self.required_headers:
-            if h in headers:
-                present += 1
-            else:
-                missing += 1
-        for q in self.required_query:
-            if q in query:
-                present += 1
-            else:
-                missing += 1
+        present = 0
+        if self.required_headers or self.required_query:
+            for h in self.required_headers:
+                present += 1 if h in headers else -1
+            for q in self.required_query:
+                present += 1 if q in query else -1
         return (
             len(self.static),
             self.literal,
-            present - missing,
+            present,
             not self.greedy,
             not self.deprecated,
             -self.index,
         )
+
+    def static_ok(self, query: dict[str, list[str]]) -> bool:
+        for key, value in self.static:
+            found = query.get(key)
+            if found is None or (value is not None and value not in found):
+                return False
+        return True
+
+
+@dataclass(slots=True)
+class _MethodRoutes:
+    """The routes of one HTTP method, indexed by their first static query key."""
+
+    plain: list[Route] = field(default_factory=list)
+    by_key: dict[str, list[Route]] = field(default_factory=dict)
+
+    def add(self, route: Route) -> None:
+        if route.static:
+            self.by_key.setdefault(route.static[0][0], []).append(route)
+        else:
+            self.plain.append(route)
 
 
 def _build_route(op: OperationModel, index: int) -> Route:
     path, static = _split_uri(op.http.get("requestUri", "/"))
     regex, labels, literal, greedy = _path_regex(path)
     vregex = None
+    vtemplate = None
     vlabels: list[tuple[str, str, bool]] = []
     head = "/{" + VIRTUAL_LABEL + "}"
     if path == head or path.startswith(head + "/"):
-        vregex, vlabels, _, _ = _path_regex(path[len(head) :] or "/")
+        vtemplate = path[len(head) :] or "/"
+        vregex, vlabels, _, _ = _path_regex(vtemplate)
     route = Route(
-        op.name, regex, labels, vregex, vlabels, static, literal, greedy, op.deprecated, index
+        op.name,
+        path,
+        vtemplate,
+        regex,
+        labels,
+        vregex,
+        vlabels,
+        static,
+        literal,
+        greedy,
+        op.deprecated,
+        index,
     )
     shape = op.input_shape
     if shape is not None:
@@ -153,11 +185,7 @@ def _query_multi(query: str, strict: bool) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if not query:
         return out
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, errors="strict" if strict else "replace")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Malformed("The query string is malformed") from exc
-    for k, v in pairs:
+    for k, v in decode_form(query, strict):
         out.setdefault(k, []).append(v)
     return out
 
@@ -304,29 +332,45 @@ class RestCodec(BaseCodec):
         malformed_error_code: str | None = None,
     ) -> None:
         super().__init__(model, validation_error_code, malformed_error_code)
-        self._routes_by_method: dict[str, list[Route]] = {}
+        #: (method, virtual, first literal path segment or None) -> routes
+        self._route_index: dict[tuple[str, bool, str | None], _MethodRoutes] = {}
         self._routes: dict[str, Route] = {}
         for index, name in enumerate(model.operation_names):
             op = model.operation_model(name)
             route = _build_route(op, index)
             self._routes[name] = route
             method = op.http.get("method", "POST").upper()
-            self._routes_by_method.setdefault(method, []).append(route)
+            for virtual, template in ((False, route.template), (True, route.vtemplate)):
+                if template is None:
+                    continue
+                first = template.split("/", 2)[1] if template.count("/") >= 1 else ""
+                seg = None if "{" in first else first
+                key = (method, virtual, seg)
+                self._route_index.setdefault(key, _MethodRoutes()).add(route)
 
     # ----------------------------------------------------------------- match
 
     def match(self, req: Request) -> str | None:
-        routes = self._routes_by_method.get(req.method.upper())
-        if not routes:
-            return None
+        method = req.method.upper()
         virtual = req.virtual_bucket is not None
         path = req.path or "/"
-        query = _query_multi(req.query, strict=False)
-        headers = req.headers
+        first = path.split("/", 2)[1] if path.startswith("/") else path
+        query = _query_multi(req.query, strict=False) if req.query else {}
+        candidates: list[Route] = []
+        for seg in (first, None):
+            routes = self._route_index.get((method, virtual, seg))
+            if routes is None:
+                continue
+            candidates.extend(routes.plain)
+            if query and routes.by_key:
+                for key in query:
+                    keyed = routes.by_key.get(key)
+                    if keyed:
+                        candidates.extend(r for r in keyed if r.static_ok(query))
         tried: dict[int, bool] = {}
         best: tuple[Any, ...] | None = None
         best_op = None
-        for route in routes:
+        for route in candidates:
             rx = route.vregex if virtual else route.regex
             if rx is None:
                 continue
@@ -335,12 +379,7 @@ class RestCodec(BaseCodec):
                 hit = tried[id(rx)] = rx.match(path) is not None
             if not hit:
                 continue
-            if any(
-                key not in query or (value is not None and value not in query[key])
-                for key, value in route.static
-            ):
-                continue
-            score = route.score(headers, query)
+            score = route.score(req.headers, query)
             if best is None or score > best:
                 best, best_op = score, route.operation
         return best_op

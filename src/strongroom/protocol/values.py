@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import unquote_plus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -206,3 +207,29 @@ def xml_escape(text: str) -> str:
     if _XML_SPECIAL.search(text) is None:
         return text
     return _XML_SPECIAL.sub(_xml_sub, text)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def decode_form(text: str, strict: bool = True) -> list[tuple[str, str]]:
+    """``a=1&b=x%20y`` -> pairs, percent- and plus-decoded as UTF-8.
+
+    Only parts that need decoding are decoded (most do not). With `strict`,
+    bytes that are not UTF-8 raise `Malformed`; otherwise they become U+FFFD.
+    """
+    errors = "strict" if strict else "replace"
+    out: list[tuple[str, str]] = []
+    try:
+        for part in text.split("&"):
+            if not part:
+                continue
+            key, _, value = part.partition("=")
+            if "%" in key or "+" in key:
+                key = unquote_plus(key, errors=errors)
+            if "%" in value or "+" in value:
+                value = unquote_plus(value, errors=errors)
+            out.append((key, value))
+    except UnicodeDecodeError as exc:
+        raise Malformed("The query string is malformed") from exc
+    return out
