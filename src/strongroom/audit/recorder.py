@@ -15,9 +15,8 @@ and member names become lowerCamelCase as in CloudTrail.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,6 +24,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from sqlalchemy import insert
 
 from strongroom.audit.tables import events
+from strongroom.ids import uuid4
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
@@ -99,10 +99,16 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
-def iso_seconds(ts: float) -> str:
-    from datetime import UTC
+_last_iso: tuple[int, str] = (-1, "")
 
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def iso_seconds(ts: float) -> str:
+    """ISO 8601 to the second, as CloudTrail writes eventTime (cached per second)."""
+    global _last_iso
+    second = int(ts)
+    if _last_iso[0] != second:
+        _last_iso = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _last_iso[1]
 
 
 def lookup_username(principal: Principal | None) -> str | None:
@@ -143,7 +149,7 @@ class AuditRecorder:
         additional: dict[str, Any] | None = None,
         management: bool = True,
     ) -> str:
-        event_id = str(uuid.uuid4())
+        event_id = uuid4()
         if principal is not None and principal.type != "Anonymous":
             identity = principal.user_identity()
         else:

@@ -28,6 +28,7 @@ from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.principal import Principal
+from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
 from strongroom.protocol.errors import AwsError, InternalFailure
 from strongroom.protocol.http import Request, Response
@@ -140,7 +141,7 @@ class App:
     # -- the pipeline -----------------------------------------------------
 
     def dispatch(self, req: Request) -> Response:
-        request_id = str(uuid.uuid4())
+        request_id = uuid4()
         started = time.time()
         sig_error: sigv4.SigV4Error | None = None
         try:

@@ -10,7 +10,6 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
