@@ -116,7 +116,7 @@ def json_error_response(
     if not rest:
         payload["__type"] = err.code
     if shape is not None and rest and "Type" in shape.members and "Type" not in err.fields:
-        payload["Type"] = "User" if err.sender_fault else "Service"
+        payload["Type"] = "User" if err.sender_fault and err.status < 500 else "Service"
     headers = [("content-type", content_type), ("x-amzn-requestid", request_id)]
     if err.fields:
         members = shape.members if shape is not None else {}
@@ -138,7 +138,7 @@ def json_error_response(
     if rest:
         headers.append(("x-amzn-errortype", err.code))
     elif getattr(codec, "query_compatible", False):
-        fault = "Sender" if err.sender_fault else "Receiver"
+        fault = "Sender" if err.sender_fault and err.status < 500 else "Receiver"
         headers.append(("x-amzn-query-error", f"{err.code};{fault}"))
     try:
         body = orjson.dumps(payload)

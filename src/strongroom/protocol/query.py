@@ -316,7 +316,7 @@ class QueryCodec(BaseCodec):
     def serialize_error(
         self, err: AwsError, request_id: str, operation: str | None = None
     ) -> Response:
-        fault = "Sender" if err.sender_fault else "Receiver"
+        fault = "Sender" if err.sender_fault and err.status < 500 else "Receiver"
         parts = [
             f"<ErrorResponse{self._ns}><Error><Type>{fault}</Type>"
             f"<Code>{xml_escape(err.code)}</Code>"
