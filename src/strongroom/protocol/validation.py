@@ -410,3 +410,89 @@ def compile_validator(shape: Shape | None, compiler: _Compiler | None = None) ->
 
 
 ValidatorCompiler = _Compiler
+
+
+# --------------------------------------------------------------------------- redaction
+
+Redactor = Callable[[Any], Any]
+
+
+class RedactionCompiler:
+    """Plans that drop `sensitive` members from a value (for audit records).
+
+    ``redactor(shape)`` is None when nothing in the shape is sensitive, so the
+    common case costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, Redactor | None] = {}
+        self._pending: dict[str, list[Redactor | None]] = {}
+
+    def redactor(self, shape: Shape | None) -> Redactor | None:
+        if shape is None:
+            return None
+        key = shape.name
+        if key in self._memo:
+            return self._memo[key]
+        cell = self._pending.get(key)
+        if cell is not None:
+
+            def recurse(v: Any, cell: list[Redactor | None] = cell) -> Any:
+                fn = cell[0]
+                return v if fn is None else fn(v)
+
+            return recurse
+        cell = [None]
+        self._pending[key] = cell
+        try:
+            built = self._build(shape)
+        finally:
+            del self._pending[key]
+        cell[0] = built
+        self._memo[key] = built
+        return built
+
+    def _build(self, shape: Shape) -> Redactor | None:
+        kind = shape.type_name
+        if kind == "structure" and not shape.metadata.get("document"):
+            hidden = set()
+            subs: dict[str, Redactor] = {}
+            for name, member in shape.members.items():
+                if member.metadata.get("sensitive"):
+                    hidden.add(name)
+                    continue
+                sub = self.redactor(member)
+                if sub is not None:
+                    subs[name] = sub
+            if not hidden and not subs:
+                return None
+
+            def redact_struct(value: Any) -> Any:
+                if not isinstance(value, dict):
+                    return value
+                out = {}
+                for k, v in value.items():
+                    if k in hidden:
+                        continue
+                    sub = subs.get(k)
+                    out[k] = v if sub is None or v is None else sub(v)
+                return out
+
+            return redact_struct
+        if kind == "list":
+            inner = self.redactor(shape.member)
+            if shape.member.metadata.get("sensitive"):
+                return lambda value: None
+            if inner is None:
+                return None
+            return lambda value: [inner(v) for v in value] if isinstance(value, list) else value
+        if kind == "map":
+            if shape.value.metadata.get("sensitive") or shape.key.metadata.get("sensitive"):
+                return lambda value: None
+            inner = self.redactor(shape.value)
+            if inner is None:
+                return None
+            return lambda value: (
+                {k: inner(v) for k, v in value.items()} if isinstance(value, dict) else value
+            )
+        return None
