@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
-from oracle import generate_input, wire_request
-from shape_values import Unsatisfiable, ValueGen
+from protocol_oracle import generate_input, wire_request
+from protocol_shape_values import Unsatisfiable, ValueGen
 
 from strongroom.protocol.codecs import codec_for
 from strongroom.protocol.errors import AwsError

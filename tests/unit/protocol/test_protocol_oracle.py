@@ -13,8 +13,8 @@ import zlib
 from typing import Any
 
 import pytest
-from oracle import SERVICES, botocore_parse, generate_input, generate_output, wire_request
-from shape_values import HEADER, Unsatisfiable, ValueGen
+from protocol_oracle import SERVICES, botocore_parse, generate_input, generate_output, wire_request
+from protocol_shape_values import HEADER, Unsatisfiable, ValueGen
 
 from strongroom.protocol.base import message_member
 from strongroom.protocol.codecs import codec_for

@@ -9,7 +9,7 @@ from botocore.awsrequest import HeadersDict, create_request_object, prepare_requ
 from botocore.model import OperationModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
-from shape_values import BODY, GREEDY, HEADER, QUERY, URI, ValueGen
+from protocol_shape_values import BODY, GREEDY, HEADER, QUERY, URI, ValueGen
 
 from strongroom.protocol.http import Request, Response
 
