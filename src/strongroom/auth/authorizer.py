@@ -1,16 +1,30 @@
 """Authorization: may this principal perform this action on this resource?
 
-`Authorizer.require` is the one place every service asks. The decision
-follows AWS's evaluation logic: an explicit deny anywhere wins; within one
-account an allow from an identity policy or from the resource policy
-suffices; the account root may do anything in its own account that no
-resource policy denies. Identity policies come from the `PolicySource`.
+`Authorizer.require` is the one place every service asks. It gathers what
+AWS's evaluation logic needs — the caller's identity policies, permissions
+boundary and session policies, the resource's policy, the request context —
+and lets the policy engine (`auth/policy`) decide. Compiled policies are
+cached by their text, which is safe: compiling is a pure function of it. The
+question of *which* policies apply is asked of the store on every request, so
+a detached policy or a deleted user stops working at once.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections import OrderedDict
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Protocol
 
+from strongroom.auth.policy import (
+    AuthzRequest,
+    CompiledPolicy,
+    Decision,
+    PolicySet,
+    denial_message,
+    evaluate,
+    parse_policy,
+)
 from strongroom.protocol.errors import AwsError
 
 if TYPE_CHECKING:
@@ -22,23 +36,67 @@ if TYPE_CHECKING:
 #: Actions AWS answers for any authenticated caller, whatever its policies say.
 UNCONDITIONAL_ACTIONS = frozenset({"sts:GetCallerIdentity"})
 
+_PRINCIPAL_TYPES = {
+    "Root": "Account",
+    "IAMUser": "User",
+    "AssumedRole": "AssumedRole",
+    "FederatedUser": "FederatedUser",
+}
+
 
 class PolicySource(Protocol):
-    def identity_policies(self, conn: Connection, principal: Principal) -> list[Any]:
-        """Every identity-based policy document that applies to `principal`."""
+    def identity_policies(self, conn: Connection, principal: Principal) -> list[tuple[str, str]]:
+        """(policy id, document text) of every identity policy of `principal`."""
+
+    def permissions_boundary(
+        self, conn: Connection, principal: Principal
+    ) -> tuple[str, str] | None:
+        """(policy id, document text) of the principal's permissions boundary."""
+
+    def principal_tags(self, conn: Connection, principal: Principal) -> dict[str, str]:
+        """Tags of the IAM user or role behind `principal`."""
 
 
 class NoIdentityPolicies:
-    """The source before IAM policies can be attached: no principal has any."""
+    """A source for a server without IAM: no principal has any policy."""
 
-    def identity_policies(self, conn: Connection, principal: Principal) -> list[Any]:
+    def identity_policies(self, conn: Connection, principal: Principal) -> list[tuple[str, str]]:
         return []
+
+    def permissions_boundary(
+        self, conn: Connection, principal: Principal
+    ) -> tuple[str, str] | None:
+        return None
+
+    def principal_tags(self, conn: Connection, principal: Principal) -> dict[str, str]:
+        return {}
+
+
+class PolicyCache:
+    """Compiled policies by (kind, text); bounded, least recently used out."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], CompiledPolicy] = OrderedDict()
+
+    def get(self, kind: str, text: str) -> CompiledPolicy:
+        key = (kind, text)
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            return found
+        compiled = parse_policy(text, kind)
+        self._items[key] = compiled
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return compiled
 
 
 class Authorizer:
     def __init__(self, policy_source: PolicySource | None = None, *, enforce: bool = True) -> None:
-        self.policy_source = policy_source or NoIdentityPolicies()
+        self.policy_source: PolicySource = policy_source or NoIdentityPolicies()
         self.enforce = enforce
+        self.cache = PolicyCache()
 
     def require(
         self,
@@ -47,46 +105,157 @@ class Authorizer:
         resource: str | list[str],
         context: dict[str, Any],
         *,
-        resource_policy: Any = None,
+        resource_policy: str | None = None,
         resource_account: str | None = None,
+        resource_policy_required: bool = False,
     ) -> None:
+        """Raise the service's access-denied error unless every resource is allowed."""
         if not self.enforce or action in UNCONDITIONAL_ACTIONS:
             return
         principal = call.principal
-        resources = [resource] if isinstance(resource, str) else resource
         owner = resource_account or call.account
-        if principal.is_root and principal.account == owner and resource_policy is None:
-            return
-        for res in resources:
-            if not self._allowed(call, principal, action, res, context, resource_policy, owner):
-                raise access_denied(call, action, res)
+        if (
+            principal.is_root
+            and principal.account == owner
+            and resource_policy is None
+            and not resource_policy_required
+        ):
+            return  # the account root, its own resources, nothing to deny it
+        for res in [resource] if isinstance(resource, str) else resource:
+            decision = self.decide(
+                call,
+                action,
+                res,
+                context,
+                resource_policy=resource_policy,
+                resource_account=owner,
+                resource_policy_required=resource_policy_required,
+            )
+            if not decision.allowed:
+                raise access_denied(call, action, res, decision)
 
-    def _allowed(
+    def decide(
         self,
         call: Call,
-        principal: Principal,
         action: str,
         resource: str,
         context: dict[str, Any],
-        resource_policy: Any,
-        owner: str,
-    ) -> bool:
-        # Policy documents are evaluated by the IAM policy engine; until a
-        # principal has a policy that allows, only the account root has
-        # permissions (AWS's default for a new IAM user is none).
-        return principal.is_root and principal.account == owner
+        *,
+        resource_policy: str | None = None,
+        resource_account: str | None = None,
+        resource_policy_required: bool = False,
+    ) -> Decision:
+        principal = call.principal
+        source = self.policy_source
+        conn = call.conn
+        identity: list[tuple[str, CompiledPolicy]] = []
+        boundary = session = None
+        tags: dict[str, str] = dict(principal.tags)
+        if not principal.is_root:
+            identity = [
+                (pid, self.cache.get("identity", text))
+                for pid, text in source.identity_policies(conn, principal)
+            ]
+            found = source.permissions_boundary(conn, principal)
+            if found is not None:
+                boundary = PolicySet(
+                    "boundary", ((found[0], self.cache.get("boundary", found[1])),)
+                )
+            if principal.session_policies:
+                session = PolicySet(
+                    "session",
+                    tuple(
+                        (f"session-policy-{i}", self.cache.get("session", text))
+                        for i, text in enumerate(principal.session_policies, 1)
+                    ),
+                )
+            tags = {**source.principal_tags(conn, principal), **tags}
+        resource_set = None
+        if resource_policy is not None:
+            resource_set = PolicySet(
+                "resource", (("resource-policy", self.cache.get("resource", resource_policy)),)
+            )
+        request = AuthzRequest(
+            action=action,
+            resource=resource,
+            principal_arn=principal.arn,
+            principal_account=principal.account,
+            principal_is_root=principal.is_root,
+            resource_account=resource_account or call.account,
+            context=request_context(call, tags, context),
+            principal_aliases=principal_aliases(principal),
+        )
+        return evaluate(
+            request,
+            PolicySet("identity", tuple(identity)),
+            resource_set,
+            boundary,
+            session,
+            resource_policy_required=resource_policy_required,
+        )
 
 
-def access_denied(call: Call, action: str, resource: str, reason: str | None = None) -> AwsError:
+def principal_aliases(principal: Principal) -> tuple[str, ...]:
+    """Other ARNs a Principal element may use to name this caller."""
+    aliases = [f"arn:aws:iam::{principal.account}:root"] if principal.account else []
+    if principal.session_issuer and principal.session_issuer.get("arn"):
+        aliases.append(principal.session_issuer["arn"])
+    return tuple(aliases)
+
+
+def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
+    """The global condition keys a local request carries, plus the service's."""
+    principal = call.principal
+    now = call.app.clock.now()
+    ctx: dict[str, Any] = {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:SecureTransport": "true" if call.secure else "false",
+        "aws:PrincipalArn": principal.session_issuer["arn"]
+        if principal.session_issuer
+        else principal.arn,
+        "aws:PrincipalAccount": principal.account,
+        "aws:PrincipalType": _PRINCIPAL_TYPES.get(principal.type, principal.type),
+        "aws:RequestedRegion": call.region,
+        "aws:userid": principal.principal_id,
+        "aws:ViaAWSService": "false",
+    }
+    if _is_ip(call.source_ip):
+        ctx["aws:SourceIp"] = call.source_ip
+    if principal.type == "IAMUser" and principal.user_name:
+        ctx["aws:username"] = principal.user_name
+    if principal.session_created is not None:
+        ctx["aws:TokenIssueTime"] = principal.session_created.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    for key, value in tags.items():
+        ctx[f"aws:PrincipalTag/{key}"] = value
+    ctx.update(extra)
+    return ctx
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def access_denied(
+    call: Call, action: str, resource: str, decision: Decision | None = None
+) -> AwsError:
     """The service's access-denied error in AWS's message form."""
-    reason = reason or f"because no identity-based policy allows the {action} action"
-    message = (
-        f"User: {call.principal.arn} is not authorized to perform: {action} "
-        f"on resource: {resource} {reason}"
-    )
+    if decision is not None:
+        message = denial_message(call.principal.arn, action, resource, decision)
+    else:
+        message = (
+            f"User: {call.principal.arn} is not authorized to perform: {action} "
+            f"on resource: {resource} because no identity-based policy allows the {action} action"
+        )
     protocol = call.service.model.metadata["protocol"]
-    code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
     for shape in call.service.model.error_shapes:
         if shape.name in ("AccessDeniedException", "AccessDenied"):
             return call.service.errors.by_code(shape.error_code)(message)
+    code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
     return getattr(call.service.errors, code)(message)

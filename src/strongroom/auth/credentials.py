@@ -113,7 +113,7 @@ def principal_to_json(p: Principal) -> bytes:
             "session_issuer": p.session_issuer,
             "session_created": p.session_created.timestamp() if p.session_created else None,
             "tags": p.tags,
-            "session_policy": p.session_policy,
+            "session_policies": list(p.session_policies),
         }
     )
 
@@ -130,7 +130,7 @@ def principal_from_json(data: dict[str, Any], access_key_id: str) -> Principal:
         session_issuer=data.get("session_issuer"),
         session_created=datetime.fromtimestamp(created, UTC) if created else None,
         tags=data.get("tags") or {},
-        session_policy=data.get("session_policy"),
+        session_policies=tuple(data.get("session_policies") or ()),
     )
 
 
@@ -162,3 +162,43 @@ def create_access_key(
         )
     )
     return access_key_id, secret
+
+
+def create_session(
+    conn: Connection,
+    sealer: Sealer,
+    *,
+    principal: Principal,
+    now: float,
+    expires: float,
+    source_access_key_id: str | None,
+) -> tuple[str, str, str]:
+    """Store temporary credentials acting as `principal`; returns (id, secret, token).
+
+    Only a digest of the token is kept: the server has to recognise it, never
+    to hand it out again.
+    """
+    access_key_id = unique_id("ASIA", 20)
+    secret = secret_access_key()
+    token = _session_token()
+    conn.execute(
+        insert(sessions).values(
+            access_key_id=access_key_id,
+            account=principal.account,
+            secret_sealed=sealer.seal_str(secret, key_aad(access_key_id)),
+            token_sha256=token_digest(token),
+            expires=expires,
+            created=now,
+            principal=principal_to_json(principal).decode(),
+            source_access_key_id=source_access_key_id,
+        )
+    )
+    return access_key_id, secret, token
+
+
+def _session_token() -> str:
+    """An opaque token of the length AWS's session tokens have (hundreds of characters)."""
+    import base64
+    import os
+
+    return "IQoJb3JpZ2luX2Vj" + base64.b64encode(os.urandom(240)).decode()

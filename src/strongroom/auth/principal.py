@@ -25,8 +25,9 @@ class Principal:
     session_created: datetime | None = None
     #: Tags of the principal (aws:PrincipalTag/*) and any session tags.
     tags: dict[str, str] = field(default_factory=dict)
-    #: Session policy (JSON text) that narrows temporary credentials.
-    session_policy: str | None = None
+    #: Session policies (JSON texts: the inline Policy and the documents of
+    #: PolicyArns) that narrow temporary credentials.
+    session_policies: tuple[str, ...] = ()
 
     @property
     def is_root(self) -> bool:

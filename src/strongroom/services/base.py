@@ -140,10 +140,15 @@ class Call:
         resource: str | list[str] = "*",
         context: dict[str, Any] | None = None,
         *,
-        resource_policy: Any = None,
+        resource_policy: str | None = None,
         resource_account: str | None = None,
+        resource_policy_required: bool = False,
     ) -> None:
-        """Raise the service's access-denied error unless the principal may act."""
+        """Raise the service's access-denied error unless the principal may act.
+
+        `resource_policy` is the resource's policy document (key policy, bucket
+        policy, trust policy); `resource_policy_required` makes an allow from
+        it necessary, as KMS key policies are."""
         self.app.authorizer.require(
             self,
             action,
@@ -151,6 +156,7 @@ class Call:
             context or {},
             resource_policy=resource_policy,
             resource_account=resource_account,
+            resource_policy_required=resource_policy_required,
         )
 
     def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import and_, or_, select
 
+from strongroom import tokens
 from strongroom.audit.tables import events
 from strongroom.services.base import Call, Service
 
@@ -109,15 +109,15 @@ def lookup_events(
         last = (row.event_time, row.seq)
     result: dict[str, Any] = {"Events": [_to_event(r) for r in found]}
     if more and last is not None:
-        result["NextToken"] = base64.urlsafe_b64encode(orjson.dumps(list(last))).decode()
+        result["NextToken"] = tokens.encode(list(last))
     return result
 
 
 def _decode_token(call: Call, token: str) -> tuple[float, int]:
     try:
-        value = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        value = tokens.decode(token)
         return float(value[0]), int(value[1])
-    except (ValueError, TypeError, IndexError, orjson.JSONDecodeError):
+    except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError):
         raise call.service.errors.InvalidNextTokenException("Invalid NextToken.") from None
 
 

@@ -1,12 +1,21 @@
-"""STS operations."""
+"""STS operations: who am I, and temporary credentials."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from strongroom.auth import credentials
+from strongroom.auth.policy import MalformedPolicy, parse_policy, policy_size
+from strongroom.auth.principal import Principal
 from strongroom.services.base import Call, Service
 
 service = Service("sts")
+
+#: Session policies (inline plus managed ARNs) are packed; AWS's limit on
+#: the inline document is 2048 characters.
+MAX_SESSION_POLICY = 2048
+ROLE_CHAINING_MAX = 3600
 
 
 @service.operation(authorize=False)
@@ -14,3 +23,199 @@ def get_caller_identity(call: Call) -> dict[str, Any]:
     """Needs no permission: AWS answers it for any valid credentials."""
     p = call.principal
     return {"UserId": p.principal_id, "Account": p.account, "Arn": p.arn}
+
+
+@service.operation(authorize=False)
+def assume_role(
+    call: Call,
+    RoleArn: str,
+    RoleSessionName: str,
+    PolicyArns: list[dict[str, str]] | None = None,
+    Policy: str | None = None,
+    DurationSeconds: int = 3600,
+    Tags: list[dict[str, str]] | None = None,
+    TransitiveTagKeys: list[str] | None = None,
+    ExternalId: str | None = None,
+    SourceIdentity: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    from strongroom.services.iam.source import role_by_arn
+
+    errors = call.service.errors
+    if call.principal.is_root and call.app.authorizer.enforce:
+        raise errors.AccessDenied("Roles may not be assumed by root accounts.")
+    role = role_by_arn(call.conn, RoleArn)
+    context: dict[str, Any] = {}
+    if ExternalId is not None:
+        context["sts:ExternalId"] = ExternalId
+    if SourceIdentity is not None:
+        context["sts:SourceIdentity"] = SourceIdentity
+    if Tags:
+        context.update({f"aws:RequestTag/{t['Key']}": t["Value"] for t in Tags})
+        context["aws:TagKeys"] = [t["Key"] for t in Tags]
+    if RoleSessionName:
+        context["sts:RoleSessionName"] = RoleSessionName
+    if role is None:  # AWS does not say whether the role exists
+        raise errors.AccessDenied(
+            f"User: {call.principal.arn} is not authorized to perform: sts:AssumeRole "
+            f"on resource: {RoleArn}"
+        )
+    # The trust policy must allow; when it names the caller's account rather
+    # than the caller, the caller's identity policies must allow too.
+    call.authorize(
+        "sts:AssumeRole",
+        RoleArn,
+        context,
+        resource_policy=role.trust_policy,
+        resource_account=role.account,
+        resource_policy_required=True,
+    )
+    max_duration = role.max_session_duration
+    if call.principal.type == "AssumedRole":
+        max_duration = min(max_duration, ROLE_CHAINING_MAX)
+    if DurationSeconds > max_duration:
+        raise errors.ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            if call.principal.type != "AssumedRole"
+            else "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+            "assumed by role chaining."
+        )
+    session_policies = _session_policies(call, Policy, PolicyArns)
+    now = call.app.clock.timestamp()
+    session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{RoleSessionName}"
+    principal = Principal(
+        type="AssumedRole",
+        account=role.account,
+        arn=session_arn,
+        principal_id=f"{role.role_id}:{RoleSessionName}",
+        user_name=RoleSessionName,
+        session_issuer={
+            "type": "Role",
+            "principalId": role.role_id,
+            "arn": role.arn,
+            "accountId": role.account,
+            "userName": role.role_name,
+        },
+        session_created=datetime.fromtimestamp(now, UTC),
+        tags={t["Key"]: t["Value"] for t in Tags or []},
+        session_policies=session_policies,
+    )
+    expires = now + DurationSeconds
+    akid, secret, token = credentials.create_session(
+        call.conn,
+        call.sealer,
+        principal=principal,
+        now=now,
+        expires=expires,
+        source_access_key_id=call.principal.access_key_id,
+    )
+    call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
+    call.audit_response = {
+        "credentials": {
+            "accessKeyId": akid,
+            "expiration": _cloudtrail_time(expires),
+        },
+        "assumedRoleUser": {"assumedRoleId": principal.principal_id, "arn": session_arn},
+    }
+    out: dict[str, Any] = {
+        "Credentials": {
+            "AccessKeyId": akid,
+            "SecretAccessKey": secret,
+            "SessionToken": token,
+            "Expiration": datetime.fromtimestamp(int(expires), UTC),
+        },
+        "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
+    }
+    if session_policies:
+        out["PackedPolicySize"] = min(
+            100, sum(policy_size(p) for p in session_policies) * 100 // MAX_SESSION_POLICY
+        )
+    if SourceIdentity is not None:
+        out["SourceIdentity"] = SourceIdentity
+    return out
+
+
+@service.operation(authorize=False)
+def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) -> dict[str, Any]:
+    errors = call.service.errors
+    p = call.principal
+    if p.type == "AssumedRole":
+        raise errors.AccessDenied("Cannot call GetSessionToken with session credentials")
+    call.authorize("sts:GetSessionToken", "*")
+    limit = 3600 if p.is_root else 129600
+    duration = DurationSeconds if DurationSeconds is not None else min(43200, limit)
+    if duration > limit:
+        raise errors.ValidationError(
+            f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
+            f"satisfy constraint: Member must have value less than or equal to {limit}"
+        )
+    now = call.app.clock.timestamp()
+    session_principal = Principal(
+        type=p.type,
+        account=p.account,
+        arn=p.arn,
+        principal_id=p.principal_id,
+        user_name=p.user_name,
+        session_created=datetime.fromtimestamp(now, UTC),
+        tags=p.tags,
+    )
+    akid, secret, token = credentials.create_session(
+        call.conn,
+        call.sealer,
+        principal=session_principal,
+        now=now,
+        expires=now + duration,
+        source_access_key_id=p.access_key_id,
+    )
+    call.audit_response = {
+        "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(now + duration)}
+    }
+    return {
+        "Credentials": {
+            "AccessKeyId": akid,
+            "SecretAccessKey": secret,
+            "SessionToken": token,
+            "Expiration": datetime.fromtimestamp(int(now + duration), UTC),
+        }
+    }
+
+
+@service.operation(authorize=False)
+def get_access_key_info(call: Call, AccessKeyId: str) -> dict[str, Any]:
+    call.authorize("sts:GetAccessKeyInfo", "*")
+    cred = credentials.lookup(call.conn, call.sealer, AccessKeyId)
+    if cred is None:
+        raise call.service.errors.InvalidParameterValue(
+            f"The access key {AccessKeyId} does not exist."
+        )
+    return {"Account": cred.account}
+
+
+def _session_policies(
+    call: Call, policy: str | None, policy_arns: list[dict[str, str]] | None
+) -> tuple[str, ...]:
+    from strongroom.services.iam.source import managed_policy_document
+
+    errors = call.service.errors
+    texts: list[str] = []
+    if policy is not None:
+        if policy_size(policy) > MAX_SESSION_POLICY:
+            raise errors.PackedPolicyTooLarge(
+                "Packed policy consumes more than the allowed size for session policies."
+            )
+        try:
+            parse_policy(policy, "session")
+        except MalformedPolicy as err:
+            raise errors.MalformedPolicyDocument(str(err)) from None
+        texts.append(policy)
+    for entry in policy_arns or []:
+        arn = entry.get("arn", "")
+        document = managed_policy_document(call.conn, arn)
+        if document is None:
+            raise errors.InvalidParameterValue(f"Policy {arn} does not exist or is not attachable.")
+        texts.append(document)
+    return tuple(texts)
+
+
+def _cloudtrail_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %Y, %I:%M:%S %p")
