@@ -249,6 +249,23 @@ MOTO = ServerDef(name="moto", argv=_moto_argv)
 SERVERS = {s.name: s for s in (STRONGROOM, MOTO)}
 
 
+def core_ticks(core: int | None) -> tuple[int, int] | None:
+    """(busy, total) jiffies of one CPU from /proc/stat, or None."""
+    if core is None:
+        return None
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith(f"cpu{core} "):
+                    v = [int(x) for x in line.split()[1:]]
+                    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+                    total = sum(v[:8])  # guest time is already inside user
+                    return total - idle, total
+    except OSError:
+        pass
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
@@ -325,6 +342,25 @@ class ServerProcess:
         finally:
             conn.close()
         return self.sdef.health_path is None or status == 200
+
+    def cpu_seconds(self) -> float | None:
+        """User+system CPU seconds used so far by the server's live processes (its group)."""
+        if self.proc is None:
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            # fields[0] is field 3 (state): pgrp is field 5, utime/stime are fields 14/15.
+            if int(fields[2]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -411,10 +447,23 @@ class LoadResult:
     incomplete: int = 0  # open loop: scheduled in the window but never answered
     sample_error_status: int | None = None
     peak_rps: float | None = None  # --half-peak: the closed-loop peak the rate was derived from
+    server_cpu_s: float | None = None  # CPU seconds the server used during the measured run
+    core_busy: float | None = None  # fraction of the server core not idle (anyone's work)
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration if self.duration else 0.0
+
+    @property
+    def cpu_util(self) -> float | None:
+        """Server CPU time / wall time: below ~0.9 in a closed-loop run, the server core was
+        shared with something else (or the load generator is the bottleneck)."""
+        return self.server_cpu_s / self.duration if self.server_cpu_s and self.duration else None
+
+    @property
+    def per_cpu_s(self) -> float | None:
+        """Requests per server CPU-second: far less sensitive to a busy machine than req/s."""
+        return self.requests / self.server_cpu_s if self.server_cpu_s else None
 
 
 def _percentile(sorted_values: list[float], pct: float) -> float:
@@ -881,30 +930,46 @@ class LoadOptions:
 
 
 def run_load(
-    ep: Endpoint, req: SignedRequest, opts: LoadOptions, workdir: Path, rate: float | None
+    server: ServerProcess,
+    req: SignedRequest,
+    opts: LoadOptions,
+    rate: float | None,
 ) -> LoadResult:
+    """Warm up, then measure; the server's CPU time is sampled around the measured run."""
     client = opts.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") and rate is None else "asyncio"
-    if client == "wrk":
-        if rate is not None:
-            raise BenchmarkError("wrk cannot do fixed-rate load; use --client asyncio")
-        if opts.warmup > 0:
-            run_wrk(ep.host, ep.port, req, opts.warmup, opts.connections, opts.client_core, workdir)
-        return run_wrk(
-            ep.host, ep.port, req, opts.duration, opts.connections, opts.client_core, workdir
+    if client == "wrk" and rate is not None:
+        raise BenchmarkError("wrk cannot do fixed-rate load; use --client asyncio")
+    ep, workdir = server.endpoint, server.tmp
+
+    def once(duration: float) -> LoadResult:
+        if client == "wrk":
+            return run_wrk(
+                ep.host, ep.port, req, duration, opts.connections, opts.client_core, workdir
+            )
+        return run_asyncio_subprocess(
+            ep.host,
+            ep.port,
+            req,
+            0.0,
+            duration,
+            opts.connections,
+            rate,
+            opts.client_core,
+            workdir,
         )
-    return run_asyncio_subprocess(
-        ep.host,
-        ep.port,
-        req,
-        opts.warmup,
-        opts.duration,
-        opts.connections,
-        rate,
-        opts.client_core,
-        workdir,
-    )
+
+    if opts.warmup > 0:
+        once(opts.warmup)
+    cpu0, core0 = server.cpu_seconds(), core_ticks(server.core)
+    result = once(opts.duration)
+    cpu1, core1 = server.cpu_seconds(), core_ticks(server.core)
+    if cpu0 is not None and cpu1 is not None:
+        result.server_cpu_s = cpu1 - cpu0
+    if core0 and core1 and core1[1] > core0[1]:
+        result.core_busy = (core1[0] - core0[0]) / (core1[1] - core0[1])
+    return result
 
 
 def check_result(server: str, r: LoadResult) -> None:
@@ -914,6 +979,20 @@ def check_result(server: str, r: LoadResult) -> None:
         raise BenchmarkError(
             f"{server}: {r.non2xx} of {r.requests} responses were not 2xx "
             f"(e.g. {r.sample_error_status}); a benchmark of error responses is meaningless"
+        )
+    if r.rate is None and r.core_busy is not None and r.core_busy < 0.85:
+        print(
+            f"  WARNING {server}: its core was idle {1 - r.core_busy:.0%} of the time under "
+            "closed-loop load: the server is not saturated (load generator, too few "
+            "--connections, or the server waits on something)",
+            flush=True,
+        )
+    elif r.rate is None and r.cpu_util is not None and r.cpu_util < 0.7:
+        print(
+            f"  WARNING {server}: the server had only {r.cpu_util:.0%} of its core "
+            f"({r.core_busy or 0:.0%} busy): other processes run on that core, req/s is "
+            "depressed; req/cpu-s is the steadier figure",
+            flush=True,
         )
     if r.non2xx or r.socket_errors or r.incomplete:
         print(
@@ -975,13 +1054,12 @@ def bench_workload(
                 if sdef.name not in specs or out.failed:
                     continue
                 proc = procs[sdef.name]
-                ep = proc.endpoint
                 # Fresh signature per run: it must stay inside its 5-minute validity.
                 req = sign(specs[sdef.name], sdef.creds, LOOPBACK, proc.port)
                 rate = opts.rate
                 try:
                     if opts.half_peak:
-                        peak = run_load(ep, req, opts, proc.tmp, None)
+                        peak = run_load(proc, req, opts, None)
                         check_result(sdef.name, peak)
                         rate = peak.rps / 2
                         print(
@@ -990,7 +1068,7 @@ def bench_workload(
                             flush=True,
                         )
                         req = sign(specs[sdef.name], sdef.creds, LOOPBACK, proc.port)
-                    r = run_load(ep, req, opts, proc.tmp, rate)
+                    r = run_load(proc, req, opts, rate)
                     check_result(sdef.name, r)
                     if opts.half_peak:
                         r.peak_rps = peak.rps
@@ -1001,7 +1079,7 @@ def bench_workload(
                 out.results.append(r)
                 print(
                     f"[{sdef.name}] round {rnd + 1}: {r.rps:.1f} req/s  p50 {r.p50_ms:.2f} ms  "
-                    f"p99 {r.p99_ms:.2f} ms  ({r.client})",
+                    f"p99 {r.p99_ms:.2f} ms  server cpu {r.cpu_util or 0:.0%}  ({r.client})",
                     flush=True,
                 )
     finally:
@@ -1031,7 +1109,7 @@ def format_table(workload: Workload, outcomes: list[ServerOutcome], opts: LoadOp
         f"{opts.duration:g}s (+{opts.warmup:g}s warm-up), {opts.rounds} round(s), "
         f"server on core {opts.server_core}, load on core {opts.client_core}",
         f"{'server':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}"
-        f"{'sockerr':>9}  client",
+        f"{'sockerr':>9}{'srv cpu':>9}{'req/cpu-s':>11}  client",
     ]
     by_name: dict[str, LoadResult] = {}
     for out in outcomes:
@@ -1046,9 +1124,11 @@ def format_table(workload: Workload, outcomes: list[ServerOutcome], opts: LoadOp
             continue
         by_name[out.server] = r
         peak = f" (peak {r.peak_rps:.1f} req/s)" if r.peak_rps else ""
+        util = f"{r.cpu_util:.0%}" if r.cpu_util is not None else "?"
+        per_cpu = f"{r.per_cpu_s:.1f}" if r.per_cpu_s is not None else "?"
         lines.append(
             f"{out.server:<12}{r.rps:>10.1f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
-            f"{r.non2xx:>9}{r.socket_errors:>9}  {r.client}{peak}"
+            f"{r.non2xx:>9}{r.socket_errors:>9}{util:>9}{per_cpu:>11}  {r.client}{peak}"
         )
     sr, mo = by_name.get("strongroom"), by_name.get("moto")
     if sr and mo and mo.rps > 0:
@@ -1057,6 +1137,8 @@ def format_table(workload: Workload, outcomes: list[ServerOutcome], opts: LoadOp
     else:
         ratio = "n/a"
     lines.append(f"ratio strongroom/moto: {ratio}")
+    if sr and mo and sr.per_cpu_s and mo.per_cpu_s:
+        lines.append(f"ratio per server CPU-second: {sr.per_cpu_s / mo.per_cpu_s:.1f}x")
     if sr and mo and mo.p99_ms > 0:
         lines.append(f"p99 latency strongroom/moto: {sr.p99_ms / mo.p99_ms:.2f}x")
     return "\n".join(lines)
