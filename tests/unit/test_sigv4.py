@@ -198,6 +198,13 @@ def test_lower_case_percent_escapes_in_query() -> None:
     check(req)
 
 
+def test_raw_non_ascii_query_as_the_server_decodes_it() -> None:
+    # The server decodes the wire as latin-1; raw UTF-8 bytes sign as their %-escapes.
+    signed = sign(SigV4Auth, "GET", f"http://{HOST}/?name=z%C3%BCrich%E2%98%83", service="sqs")
+    raw = "name=" + "zürich☃".encode().decode("latin-1")
+    check(Request("GET", "/", raw, signed.headers, b""))
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -723,3 +730,31 @@ def test_signing_key_and_hmac_match_the_spec() -> None:
     message = b"AWS4-HMAC-SHA256\n20150830T123600Z\n..." * 5
     keyed = sigv4._keyed(doc_secret, "20150830", "us-east-1", "iam")
     assert sigv4._hmac_hex(keyed, message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def test_fuzz_dates_paths_queries_payload_hashes() -> None:
+    rng = random.Random(5)
+    alphabet = "abcAZ09 -_.~%+/&=;:,\t\x00\x7f\xff\u00fc\u2603\udcff?#GMT"
+    bases = [
+        kms_request(),
+        sign(S3SigV4QueryAuth, "GET", f"http://{HOST}/b/k?x=1", service="s3", expires=60),
+        sign(S3SigV4Auth, "PUT", f"http://{HOST}/b/k", service="s3", data=b"x"),
+    ]
+    for i in range(1500):
+        junk = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30)))
+        base = bases[i % 3]
+        req = Request(base.method, base.path, base.query, dict(base.headers), base.body)
+        field = rng.randrange(5)
+        if field == 0:
+            req.headers.pop("x-amz-date", None)
+            req.headers["date"] = junk
+        elif field == 1:
+            req.headers["x-amz-date"] = junk
+        elif field == 2:
+            req.path = "/x" + junk
+        elif field == 3:
+            req.query += "&x" + junk
+        else:
+            req.headers["x-amz-content-sha256"] = junk
+        outcome = _fuzz_outcome(req)
+        assert outcome == "rejected" or (base is bases[1] and field in (0, 1)), (field, junk)
