@@ -65,9 +65,7 @@ def statement(i: int, j: int, service: str) -> dict:
         st["Resource"] = f"arn:aws:{service}:*:{ACCOUNT}:thing/${{aws:username}}/*"
         if service == "kms":
             st["Resource"] = f"arn:aws:kms:*:{ACCOUNT}:key/*"
-            st["Condition"] = {
-                "StringEquals": {"kms:EncryptionContext:owner": "${aws:username}"}
-            }
+            st["Condition"] = {"StringEquals": {"kms:EncryptionContext:owner": "${aws:username}"}}
     if j % 7 == 6:  # the deny statements only bite off-network
         st["Condition"] = {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
     return st

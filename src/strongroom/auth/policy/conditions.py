@@ -24,6 +24,7 @@ import binascii
 import ipaddress
 import operator
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -394,6 +395,7 @@ class Condition:
     """``{"<operator>": {"<key>": [values]}}`` for one key, compiled."""
 
     __slots__ = (
+        "__weakref__",
         "_family",
         "_static",
         "_templates",
@@ -444,43 +446,63 @@ class Condition:
         return _cached_build(self._family, resolved)
 
     def evaluate(self, ctx: RequestContext) -> bool:
+        """Whether the condition holds for the request.
+
+        Raises `Unresolved` when a policy variable in its values has no value
+        in the request (the statement is then invalid).
+        """
         vals = ctx.values(self.key_lower)
         if self.null_wants is not None:
             return (not vals) in self.null_wants
-        if vals is None or (not vals and self.set_op is None):
+        set_op = self.set_op
+        if vals is None or (not vals and set_op is None):
             # The key is missing (an empty value set counts as missing for a
             # single-valued test): IfExists and negated operators hold,
             # ForAllValues holds vacuously, anything else fails.
             if self.if_exists:
                 return True
-            if self.set_op is not None:
-                return self.set_op == FOR_ALL
+            if set_op is not None:
+                return set_op == FOR_ALL
             return self.negated
-        pred = self._predicate(ctx)
-        if self.set_op == FOR_ALL:
+        pred = self._static or self._predicate(ctx)
+        if len(vals) == 1:
+            hit = pred(vals[0])
+            return (not hit) if self.negated else hit
+        if set_op == FOR_ALL:
             if self.negated:
-                return not any(pred(v) for v in vals)
-            return all(pred(v) for v in vals)
-        if self.set_op == FOR_ANY:
-            if self.negated:
-                return not all(pred(v) for v in vals)
-            return any(pred(v) for v in vals)
-        # No set qualifier: for a single value this is the documented
-        # OR (NOR for negated) over the policy values; a multivalued request
-        # key matches when any of its values does (none, when negated).
-        if self.negated:
-            return not any(pred(v) for v in vals)
-        return any(pred(v) for v in vals)
+                return not any(map(pred, vals))
+            return all(map(pred, vals))
+        if set_op == FOR_ANY and self.negated:
+            return not all(map(pred, vals))
+        # ForAnyValue, or no qualifier on a multivalued key: any request value
+        # matching will do (none may match, for a negated operator).
+        hit = any(map(pred, vals))
+        return (not hit) if self.negated else hit
 
     def __repr__(self) -> str:
         return f"Condition({self.operator!r}, {self.key!r}, {list(self.values)!r})"
 
 
+_INTERNED: weakref.WeakValueDictionary[tuple, Condition] = weakref.WeakValueDictionary()
+
+
+def make_condition(
+    operator_name: str, key: str, values: Sequence[str], *, variables: bool
+) -> Condition:
+    """A compiled condition, shared with every identical one already compiled.
+
+    Policies repeat conditions (the same network, the same MFA check); one
+    object per distinct condition lets an evaluation test each just once.
+    """
+    set_op, base, if_exists = parse_operator(operator_name)
+    sig = (set_op, base, if_exists, key.lower(), tuple(values), variables)
+    cond = _INTERNED.get(sig)
+    if cond is None:
+        cond = Condition(operator_name, key, values, variables=variables)
+        _INTERNED[sig] = cond
+    return cond
+
+
 @lru_cache(maxsize=8192)
 def _cached_build(family: Family, values: tuple[Pieces, ...]) -> Predicate:
     return family.build(values)
-
-
-def evaluate_all(conditions: tuple[Condition, ...], ctx: RequestContext) -> bool:
-    """Every condition of a statement holds (the block ANDs)."""
-    return all(c.evaluate(ctx) for c in conditions)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -31,6 +32,7 @@ from strongroom.auth.policy.conditions import (
     ConditionValueError,
     RequestContext,
     UnknownOperator,
+    make_condition,
 )
 from strongroom.auth.policy.patterns import (
     Template,
@@ -224,7 +226,7 @@ def _parse_principal(value: Any) -> PrincipalSpec:
 class ResourceMatcher:
     """``Resource`` / ``NotResource`` patterns, compiled to one regex when static."""
 
-    __slots__ = ("any", "regex", "templates")
+    __slots__ = ("__weakref__", "any", "regex", "templates")
 
     def __init__(self, patterns: list[str], *, variables: bool) -> None:
         self.templates = tuple(Template(p, variables=variables) for p in patterns)
@@ -241,6 +243,21 @@ class ResourceMatcher:
         if rx is None:
             rx = arn_regex(tuple(t.resolve(ctx.scalar) for t in self.templates))
         return rx.fullmatch(resource) is not None
+
+
+_RESOURCE_MATCHERS: weakref.WeakValueDictionary[tuple, ResourceMatcher] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def make_resource_matcher(patterns: list[str], *, variables: bool) -> ResourceMatcher:
+    """A compiled Resource list, shared with every identical one (see make_condition)."""
+    sig = (tuple(patterns), variables)
+    m = _RESOURCE_MATCHERS.get(sig)
+    if m is None:
+        m = ResourceMatcher(patterns, variables=variables)
+        _RESOURCE_MATCHERS[sig] = m
+    return m
 
 
 class ActionMatcher:
@@ -368,7 +385,7 @@ def _parse_conditions(value: Any, *, variables: bool) -> tuple[Condition, ...]:
                 )
             values = _condition_values(raw)
             try:
-                out.append(Condition(op, key, values, variables=variables))
+                out.append(make_condition(op, key, values, variables=variables))
             except UnknownOperator:
                 raise MalformedPolicy(f"Invalid Condition type : {op}") from None
             except ConditionValueError as e:
@@ -463,7 +480,7 @@ def _parse_statement(raw: Any, index: int, kind: str, variables: bool) -> Statem
         resources=tuple(resources) if resources is not None else None,
         not_resource=has_nr,
         resource_matcher=(
-            ResourceMatcher(resources, variables=variables) if resources is not None else None
+            make_resource_matcher(resources, variables=variables) if resources is not None else None
         ),
         conditions=conditions,
     )

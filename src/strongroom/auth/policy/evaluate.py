@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from strongroom.auth.policy.conditions import RequestContext
 from strongroom.auth.policy.document import (
@@ -42,7 +42,9 @@ from strongroom.auth.policy.document import (
     VIA_ACCOUNT,
     VIA_ALIAS,
     CompiledPolicy,
+    Statement,
 )
+from strongroom.auth.policy.patterns import Unresolved
 
 ALLOWED: Final = "allowed"
 EXPLICIT_DENY: Final = "explicit_deny"
@@ -86,8 +88,9 @@ class AuthzRequest:
     principal_aliases: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MatchedStatement:
+class MatchedStatement(NamedTuple):
+    """A statement that applied to the request (for the policy simulator)."""
+
     source: str  # the policy id/name given in the PolicySet
     sid: str | None
     effect: str  # "Allow" | "Deny"
@@ -95,26 +98,65 @@ class MatchedStatement:
     kind: str  # the kind of the PolicySet it came from
 
 
-@dataclass(frozen=True, slots=True)
 class Decision:
-    allowed: bool
-    reason: str  # "allowed" | "explicit_deny" | "implicit_deny"
-    #: Which kind of policy denied (explicitly, or by not allowing):
-    #: "identity" | "resource" | "boundary" | "session" | "scp" | None.
-    denied_by: str | None
-    matched: tuple[MatchedStatement, ...]
+    """The outcome of `evaluate` (read-only by convention).
+
+    ``matched`` lists every statement that applied, in the order the policy
+    sets were read (SCP, resource, identity, boundary, session); it is built
+    on first access, so the authorization hot path does not pay for it.
+    """
+
+    __slots__ = ("_matched", "_raw", "allowed", "denied_by", "reason")
+
+    def __init__(
+        self,
+        allowed: bool,
+        reason: str,
+        denied_by: str | None,
+        matched: tuple[MatchedStatement, ...] | list[tuple[str, str, Statement]] = (),
+    ) -> None:
+        self.allowed = allowed
+        #: "allowed" | "explicit_deny" | "implicit_deny"
+        self.reason = reason
+        #: Which kind of policy denied (explicitly, or by not allowing):
+        #: "identity" | "resource" | "boundary" | "session" | "scp" | None.
+        self.denied_by = denied_by
+        if isinstance(matched, tuple):
+            self._matched: tuple[MatchedStatement, ...] | None = matched
+            self._raw: list[tuple[str, str, Statement]] = []
+        else:
+            self._matched = None
+            self._raw = matched
+
+    @property
+    def matched(self) -> tuple[MatchedStatement, ...]:
+        if self._matched is None:
+            self._matched = tuple(
+                MatchedStatement(source, st.sid, st.effect, st.index, kind)
+                for source, kind, st in self._raw
+            )
+        return self._matched
+
+    def _key(self) -> tuple:
+        return (self.allowed, self.reason, self.denied_by, self.matched)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(allowed={self.allowed!r}, reason={self.reason!r}, "
+            f"denied_by={self.denied_by!r}, matched={self.matched!r})"
+        )
 
 
-class _Scan:
-    """What one policy set says about the request."""
-
-    __slots__ = ("allow", "deny")
-
-    def __init__(self) -> None:
-        self.deny = False
-        #: 0 when nothing allows; for resource policies the strongest way a
-        #: statement named the caller (VIA_ACCOUNT < VIA_ALIAS < DIRECT).
-        self.allow = 0
+#: Memo value for a pattern or condition whose variables did not resolve.
+_INVALID: Final = 2
 
 
 def _scan(
@@ -122,10 +164,19 @@ def _scan(
     action_lower: str,
     req: AuthzRequest,
     ctx: RequestContext,
-    matched: list[MatchedStatement],
+    memo: dict[object, bool | int],
+    matched: list[tuple[str, str, Statement]],
     with_principal: bool,
-) -> _Scan:
-    out = _Scan()
+) -> tuple[bool, int]:
+    """(explicit deny?, allow) for one policy set.
+
+    ``allow`` is 0 when nothing allows; for resource policies it is the
+    strongest way an allowing statement named the caller (VIA_ACCOUNT <
+    VIA_ALIAS < DIRECT). Resource lists and conditions shared by several
+    statements are tested once per request (``memo``).
+    """
+    deny = False
+    allow = 0
     resource = req.resource
     kind = ps.kind
     for source, policy in ps.policies:
@@ -140,19 +191,44 @@ def _scan(
                 )
                 if category is None:
                     continue
-            if not st.applies(resource, ctx):
-                continue
-            matched.append(MatchedStatement(source, st.sid, st.effect, st.index, kind))
+            rm = st.resource_matcher
+            if rm is not None:
+                if rm.any:
+                    hit: bool | int = True
+                else:
+                    hit = memo.get(rm, -1)
+                    if hit == -1:
+                        try:
+                            hit = rm.matches(resource, ctx)
+                        except Unresolved:
+                            hit = _INVALID
+                        memo[rm] = hit
+                    if hit == _INVALID:
+                        continue
+                if hit == st.not_resource:
+                    continue
+            if st.conditions:
+                ok = True
+                for cond in st.conditions:
+                    held = memo.get(cond)
+                    if held is None:
+                        try:
+                            held = cond.evaluate(ctx)
+                        except Unresolved:
+                            held = False
+                        memo[cond] = held
+                    if not held:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            matched.append((source, kind, st))
             if st.is_allow:
-                if category > out.allow:
-                    out.allow = category
+                if category > allow:
+                    allow = category
             else:
-                out.deny = True
-    return out
-
-
-def _present(ps: PolicySet | None) -> bool:
-    return ps is not None and bool(ps.policies)
+                deny = True
+    return deny, allow
 
 
 def evaluate(
@@ -176,79 +252,80 @@ def evaluate(
         req.context,
         {"aws:PrincipalAccount": req.principal_account, "aws:ResourceAccount": owner},
     )
-    matched: list[MatchedStatement] = []
+    memo: dict[object, bool | int] = {}
+    found: list[tuple[str, str, Statement]] = []
 
-    scans: list[tuple[str, _Scan]] = []
-    scp_scan = _scan(scp, action_lower, req, ctx, matched, False) if _present(scp) else None
-    res_scan = (
-        _scan(resource, action_lower, req, ctx, matched, True)  # type: ignore[arg-type]
-        if resource is not None
-        else None
-    )
-    id_scan = _scan(identity, action_lower, req, ctx, matched, False)
-    b_scan = (
-        _scan(boundary, action_lower, req, ctx, matched, False)  # type: ignore[arg-type]
-        if _present(boundary)
-        else None
-    )
-    s_scan = (
-        _scan(session, action_lower, req, ctx, matched, False)  # type: ignore[arg-type]
-        if _present(session)
-        else None
-    )
-    for kind, scan in (
-        ("scp", scp_scan),
-        ("resource", res_scan),
-        ("identity", id_scan),
-        ("boundary", b_scan),
-        ("session", s_scan),
+    scp_deny = res_deny = b_deny = s_deny = False
+    scp_allow = granted = b_allow = s_allow = 1
+    if scp is not None and scp.policies:
+        scp_deny, scp_allow = _scan(scp, action_lower, req, ctx, memo, found, False)
+    if resource is not None:
+        res_deny, granted = _scan(resource, action_lower, req, ctx, memo, found, True)
+    else:
+        granted = 0
+    id_deny, id_allow = _scan(identity, action_lower, req, ctx, memo, found, False)
+    if boundary is not None and boundary.policies:
+        b_deny, b_allow = _scan(boundary, action_lower, req, ctx, memo, found, False)
+    if session is not None and session.policies:
+        s_deny, s_allow = _scan(session, action_lower, req, ctx, memo, found, False)
+
+    for kind, denied in (
+        ("scp", scp_deny),
+        ("resource", res_deny),
+        ("identity", id_deny),
+        ("boundary", b_deny),
+        ("session", s_deny),
     ):
-        if scan is not None:
-            scans.append((kind, scan))
-    found = tuple(matched)
-
-    for kind, scan in scans:
-        if scan.deny:
+        if denied:
             return Decision(False, EXPLICIT_DENY, kind, found)
 
-    def deny(kind: str) -> Decision:
-        return Decision(False, IMPLICIT_DENY, kind, found)
+    if not scp_allow:
+        return Decision(False, IMPLICIT_DENY, "scp", found)
 
-    allow = Decision(True, ALLOWED, None, found)
+    failed = _implicit_denier(
+        granted,
+        id_allow > 0 or req.principal_is_root,
+        b_allow > 0,
+        s_allow > 0,
+        owner != req.principal_account,
+        resource_policy_required,
+    )
+    if failed is None:
+        return Decision(True, ALLOWED, None, found)
+    return Decision(False, IMPLICIT_DENY, failed, found)
 
-    if scp_scan is not None and not scp_scan.allow:
-        return deny("scp")
 
-    is_root = req.principal_is_root
-    identity_ok = is_root or id_scan.allow > 0
-    boundary_ok = b_scan is None or b_scan.allow > 0
-    session_ok = s_scan is None or s_scan.allow > 0
+def _implicit_denier(
+    granted: int,
+    identity_ok: bool,
+    boundary_ok: bool,
+    session_ok: bool,
+    cross: bool,
+    resource_policy_required: bool,
+) -> str | None:
+    """None when the allows add up to an Allow; else the kind that fell short."""
     limits_fail = None if boundary_ok else "boundary"
     if limits_fail is None and not session_ok:
         limits_fail = "session"
-    identity_fail = "identity" if not identity_ok else limits_fail
-    granted = res_scan.allow if res_scan is not None else 0
-    cross = owner != req.principal_account
+    identity_fail = limits_fail if identity_ok else "identity"
 
     if resource_policy_required:
         if not granted:
-            return deny("resource")
+            return "resource"
         if granted == VIA_ACCOUNT or cross:
-            return allow if identity_fail is None else deny(identity_fail)
+            return identity_fail
         if granted == VIA_ALIAS:
-            return allow if limits_fail is None else deny(limits_fail)
-        return allow  # DIRECT, same account
-
+            return limits_fail
+        return None  # granted to the caller itself, same account
     if cross:
         if identity_fail is not None:
-            return deny(identity_fail)
-        return allow if granted else deny("resource")
-
+            return identity_fail
+        return None if granted else "resource"
     if granted == DIRECT or identity_fail is None:
-        return allow
+        return None
     if granted == VIA_ALIAS:
-        return allow if limits_fail is None else deny(limits_fail)
-    return deny(identity_fail)
+        return limits_fail
+    return identity_fail
 
 
 __all__ = [
