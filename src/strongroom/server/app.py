@@ -127,13 +127,11 @@ class App:
             secure=scope.get("scheme") == "https",
         )
         resp = self.admin(req) if req.path.startswith(ADMIN_PREFIX) else self.dispatch(req)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": resp.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers],
-            }
-        )
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers]
+        if not any(k == b"content-length" for k, _ in headers):
+            # AWS always sends Content-Length; without it uvicorn would chunk.
+            headers.append((b"content-length", str(len(resp.body)).encode()))
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})
         if self.audit.should_flush():
             self.audit.flush()
