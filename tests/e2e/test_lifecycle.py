@@ -125,3 +125,50 @@ def test_several_workers_share_state(strongroom_factory: Callable[..., Strongroo
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             server.client("sts", **creds).get_caller_identity()
         assert exc.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_audit_is_durable_within_a_second(tmp_path) -> None:
+    import time
+
+    server = StrongroomServer(tmp_path / "data").start()
+    try:
+        marker = "durable-" + uuid.uuid4().hex[:6]
+        server.client("iam").create_user(UserName=marker)
+        time.sleep(1.0)
+        server.kill()
+        server.start()
+        events = server.client("cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}]
+        )["Events"]
+        assert any(marker in e["CloudTrailEvent"] for e in events)
+    finally:
+        server.close()
+
+
+def test_two_servers_share_one_postgres_store(postgres, tmp_path) -> None:
+    import base64
+
+    url = postgres.create_database("shared" + uuid.uuid4().hex[:8])
+    root_key = base64.b64encode(os.urandom(32)).decode()
+    a = StrongroomServer(tmp_path / "a", store_url=url, env={"STRONGROOM_ROOT_KEY": root_key})
+    b = StrongroomServer(tmp_path / "b", store_url=url, env={"STRONGROOM_ROOT_KEY": root_key})
+    b.access_key_id, b.secret_access_key = a.access_key_id, a.secret_access_key
+    a.start()
+    b.start()
+    try:
+        name = "both-" + uuid.uuid4().hex[:6]
+        a.client("iam").create_user(UserName=name)
+        key = a.client("iam").create_access_key(UserName=name)["AccessKey"]
+        creds = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+        assert b.client("sts", **creds).get_caller_identity()["Arn"].endswith(name)
+        b.client("iam").update_access_key(
+            UserName=name, AccessKeyId=key["AccessKeyId"], Status="Inactive"
+        )
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            a.client("sts", **creds).get_caller_identity()
+        assert exc.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        names = {e["EventName"] for e in b.client("cloudtrail").lookup_events()["Events"]}
+        assert "CreateUser" in names  # made through a, seen through b
+    finally:
+        a.close()
+        b.close()

@@ -121,10 +121,10 @@ class Router:
                 AwsError(
                     f"strongroom does not serve {scope_service or 'this request'}; "
                     f"served: {self.served_names}",
-                    code="NotImplemented"
+                    code="InvalidRequest"
                     if protocol == "rest-xml"
                     else "UnknownOperationException",
-                    status=501 if protocol == "rest-xml" else 400,
+                    status=400,
                 ),
                 protocol,
                 None,
