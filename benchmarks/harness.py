@@ -115,6 +115,8 @@ class RequestSpec:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: Sign as someone other than the server's root (e.g. an IAM user made in setup).
+    creds: Credentials | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def query_request(
     version: str,
     params: dict[str, str] | None = None,
     region: str = "us-east-1",
+    creds: Credentials | None = None,
 ) -> RequestSpec:
     """A query-protocol (STS, IAM, ...) request: ``POST /`` with a form body."""
     from urllib.parse import urlencode
@@ -143,6 +146,7 @@ def query_request(
         path="/",
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
         body=body,
+        creds=creds,
     )
 
 
@@ -194,6 +198,7 @@ def sign(spec: RequestSpec, creds: Credentials, host: str, port: int) -> SignedR
         data=spec.body,
         headers=headers,
     )
+    creds = spec.creds or creds
     boto_creds = BotoCredentials(creds.access_key_id, creds.secret_access_key, creds.session_token)
     SigV4Auth(boto_creds, spec.service, spec.region).add_auth(request)
     out = [(k, v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()]
