@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from strongroom.audit.tables import events
 from strongroom.ids import uuid4
+from strongroom.store.db import Prepared
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("strongroom.audit")
 
 EVENT_VERSION = "1.09"
-FLUSH_INTERVAL = 0.2
-FLUSH_BATCH = 512
+FLUSH_INTERVAL = 0.05
+FLUSH_BATCH = 128
 
 Redactor = Callable[[Any], Any]
 
@@ -119,6 +120,23 @@ def lookup_username(principal: Principal | None) -> str | None:
     if principal.type == "AssumedRole":
         return principal.arn.rsplit("/", 1)[-1]
     return principal.user_name
+
+
+_COLUMNS = (
+    "event_id",
+    "account",
+    "region",
+    "event_time",
+    "event_name",
+    "event_source",
+    "read_only",
+    "management",
+    "username",
+    "access_key_id",
+    "resources",
+    "record",
+)
+_INSERT = Prepared(insert(events).values({c: bindparam(c) for c in _COLUMNS}))
 
 
 class AuditRecorder:
@@ -219,7 +237,7 @@ class AuditRecorder:
         batch, self._pending = self._pending, []
         try:
             with self.store.transaction(write=True) as conn:
-                conn.execute(insert(events), batch)
+                _INSERT.execute_many(conn, batch)
         except Exception:
             # Keep the records for the next attempt rather than lose them.
             self._pending[:0] = batch

@@ -134,6 +134,18 @@ class Prepared:
         finally:
             cursor.close()
 
+    def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Run the statement once per row (e.g. a batched INSERT)."""
+        sql, positions = self._for(conn)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            if positions is not None:
+                cursor.executemany(sql, [tuple(row[p] for p in positions) for row in rows])
+            else:
+                cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
     def all(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         cursor = self._run(conn, params)
         try:
