@@ -439,6 +439,11 @@ class Condition:
         elif not any(t.has_vars for t in self._templates):
             self._static = family.build(tuple(t.static for t in self._templates))  # type: ignore[misc]
 
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        """The values as parsed templates (their `Var` parts name policy variables)."""
+        return self._templates
+
     def _predicate(self, ctx: RequestContext) -> Predicate:
         if self._static is not None:
             return self._static

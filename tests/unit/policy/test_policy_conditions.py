@@ -341,6 +341,12 @@ def test_identical_conditions_are_shared() -> None:
     assert a is not c
 
 
+def test_condition_exposes_its_variables() -> None:
+    c = Condition("StringLike", KEY, ["home/${aws:username}/*", "public/*"], variables=True)
+    names = [p.key for t in c.templates for p in t.parts if not isinstance(p, tuple)]
+    assert names == ["aws:username"]
+
+
 def test_templates() -> None:
     t = Template("arn:aws:s3:::b/${aws:username}/${*}", variables=True)
     assert t.has_vars
