@@ -1,15 +1,23 @@
-"""IAM operations: users and access keys."""
+"""IAM operations: users and access keys (the other entities' operations
+live in the ``ops_*`` modules, imported at the end so they register)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from strongroom.services.base import Call, Service
+from strongroom.services.base import Call
+from strongroom.services.iam import policies
 from strongroom.services.iam import users as model
+from strongroom.services.iam.common import (
+    check_new_tags,
+    merge_tags,
+    page_out,
+    remove_tags,
+    tag_context,
+)
 from strongroom.services.iam.paging import page
-
-service = Service("iam")
+from strongroom.services.iam.service import service
 
 
 def _target_user(call: Call, user_name: str | None) -> model.User | None:
@@ -31,7 +39,7 @@ def _user_resource(call: Call, user_name: str | None) -> str:
         return call.principal.arn
     if user_name is None:
         return call.principal.arn
-    return model.user_arn(call.account, "/", user_name)
+    return model.arn_of(call, user_name)
 
 
 @service.operation(authorize=False)
@@ -42,8 +50,14 @@ def create_user(
     PermissionsBoundary: str | None = None,
     Tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    call.authorize("iam:CreateUser", model.user_arn(call.account, Path, UserName))
-    user = model.create_user(call, UserName, Path, PermissionsBoundary, Tags or [])
+    context = tag_context(Tags)
+    if PermissionsBoundary:
+        context["iam:PermissionsBoundary"] = PermissionsBoundary
+    call.authorize("iam:CreateUser", model.user_arn(call.account, Path, UserName), context)
+    tags = check_new_tags(call, Tags or [])
+    if PermissionsBoundary:
+        policies.resolve_boundary(call, PermissionsBoundary)
+    user = model.create_user(call, UserName, Path, PermissionsBoundary, tags)
     call.audit_resource(user.arn, "AWS::IAM::User")
     return {"User": user.to_user()}
 
@@ -79,7 +93,7 @@ def list_users(
 
 @service.operation(authorize=False)
 def delete_user(call: Call, UserName: str) -> dict[str, Any]:
-    call.authorize("iam:DeleteUser", model.user_arn(call.account, "/", UserName))
+    call.authorize("iam:DeleteUser", model.arn_of(call, UserName))
     user = model.resolve_user(call, UserName)
     model.delete_user(call, user)
     call.audit_resource(user.arn, "AWS::IAM::User")
@@ -143,3 +157,77 @@ def delete_access_key(call: Call, AccessKeyId: str, UserName: str | None = None)
     user = _target_user(call, UserName)
     model.delete_key(call, user.user_name if user else None, AccessKeyId)
     return {}
+
+
+@service.operation(authorize=False)
+def update_user(
+    call: Call, UserName: str, NewPath: str | None = None, NewUserName: str | None = None
+) -> dict[str, Any]:
+    call.authorize("iam:UpdateUser", model.arn_of(call, UserName))
+    user = model.resolve_user(call, UserName)
+    model.rename_user(call, user, NewUserName, NewPath)
+    call.audit_resource(user.arn, "AWS::IAM::User")
+    return {}
+
+
+# -- tags and permissions boundary ------------------------------------------
+
+
+@service.operation(authorize=False)
+def tag_user(call: Call, UserName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    call.authorize("iam:TagUser", model.arn_of(call, UserName), tag_context(Tags))
+    user = model.resolve_user(call, UserName)
+    tags = merge_tags(call, user.tags, check_new_tags(call, Tags), "User")
+    model.update_user(call, user, tags=tags)
+    return {}
+
+
+@service.operation(authorize=False)
+def untag_user(call: Call, UserName: str, TagKeys: list[str]) -> dict[str, Any]:
+    call.authorize("iam:UntagUser", model.arn_of(call, UserName), tag_context(None, TagKeys))
+    user = model.resolve_user(call, UserName)
+    model.update_user(call, user, tags=remove_tags(user.tags, TagKeys))
+    return {}
+
+
+@service.operation(authorize=False)
+def list_user_tags(
+    call: Call, UserName: str, Marker: str | None = None, MaxItems: int | None = None
+) -> dict[str, Any]:
+    call.authorize("iam:ListUserTags", model.arn_of(call, UserName))
+    user = model.resolve_user(call, UserName)
+    return page_out(call, "Tags", user.tags, Marker, MaxItems)
+
+
+@service.operation(authorize=False)
+def put_user_permissions_boundary(
+    call: Call, UserName: str, PermissionsBoundary: str
+) -> dict[str, Any]:
+    call.authorize(
+        "iam:PutUserPermissionsBoundary",
+        model.arn_of(call, UserName),
+        {"iam:PermissionsBoundary": PermissionsBoundary},
+    )
+    user = model.resolve_user(call, UserName)
+    policies.resolve_boundary(call, PermissionsBoundary)
+    model.update_user(call, user, permissions_boundary=PermissionsBoundary)
+    return {}
+
+
+@service.operation(authorize=False)
+def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any]:
+    call.authorize("iam:DeleteUserPermissionsBoundary", model.arn_of(call, UserName))
+    user = model.resolve_user(call, UserName)
+    model.update_user(call, user, permissions_boundary=None)
+    return {}
+
+
+# The other entities' operations register on import.
+from strongroom.services.iam import (  # noqa: E402
+    ops_groups,
+    ops_policies,
+    ops_roles,
+    ops_simulate,
+)
+
+__all__ = ["ops_groups", "ops_policies", "ops_roles", "ops_simulate", "service"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
 from strongroom.store.db import metadata
 
@@ -20,4 +20,101 @@ users = Table(
     #: JSON list of {"Key", "Value"} in the order they were given.
     Column("tags", Text, nullable=False, default="[]"),
     UniqueConstraint("user_id", name="uq_iam_users_user_id"),
+)
+
+groups = Table(
+    "iam_groups",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("name_key", String(128), primary_key=True),  # lower-cased name
+    Column("group_name", String(128), nullable=False),
+    Column("group_id", String(32), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("group_id", name="uq_iam_groups_group_id"),
+)
+
+#: Group membership, by the unique ids (renames leave it alone).
+group_members = Table(
+    "iam_group_members",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("added", Float, nullable=False),
+    Index("ix_iam_group_members_user", "user_id"),
+)
+
+roles = Table(
+    "iam_roles",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("name_key", String(64), primary_key=True),  # lower-cased name
+    Column("role_name", String(64), nullable=False),
+    Column("role_id", String(32), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created", Float, nullable=False),
+    #: The trust policy (AssumeRolePolicyDocument) as it was given.
+    Column("trust_policy", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("max_session_duration", Integer, nullable=False, default=3600),
+    Column("permissions_boundary", String(2048), nullable=True),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("last_used", Float, nullable=True),
+    Column("last_used_region", String(32), nullable=True),
+    UniqueConstraint("role_id", name="uq_iam_roles_role_id"),
+)
+
+#: Customer managed policies (AWS managed ones ship with the package).
+policies = Table(
+    "iam_policies",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_id", String(32), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("default_version", String(32), nullable=False),
+    #: The number the next CreatePolicyVersion takes (v1, v2, … never reused).
+    Column("next_version", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    UniqueConstraint("account", "name_key", name="uq_iam_policies_name"),
+    UniqueConstraint("policy_id", name="uq_iam_policies_policy_id"),
+)
+
+policy_versions = Table(
+    "iam_policy_versions",
+    metadata,
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("version_id", String(32), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+#: Inline policies of users, groups and roles, keyed by the owner's unique id.
+inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("owner_id", String(32), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("document", Text, nullable=False),
+)
+
+#: Managed policies attached to users, groups and roles (by unique id).
+attached_policies = Table(
+    "iam_attached_policies",
+    metadata,
+    Column("owner_id", String(32), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("attached", Float, nullable=False),
+    Index("ix_iam_attached_policies_arn", "account", "policy_arn"),
 )

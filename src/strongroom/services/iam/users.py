@@ -13,7 +13,12 @@ from strongroom.arn import arn, unique_id
 from strongroom.auth import credentials
 from strongroom.auth.tables import access_keys
 from strongroom.services.base import Call
-from strongroom.services.iam.tables import users
+from strongroom.services.iam.tables import (
+    attached_policies,
+    group_members,
+    inline_policies,
+    users,
+)
 
 #: AWS allows two access keys per user (and per root).
 MAX_ACCESS_KEYS = 2
@@ -40,7 +45,7 @@ class User:
         }
         if self.permissions_boundary:
             out["PermissionsBoundary"] = {
-                "PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
                 "PermissionsBoundaryArn": self.permissions_boundary,
             }
         if self.tags:
@@ -52,7 +57,7 @@ def user_arn(account: str, path: str, name: str) -> str:
     return arn("iam", "", account, f"user{path}{name}")
 
 
-def _from_row(row: Any) -> User:
+def from_row(row: Any) -> User:
     return User(
         account=row.account,
         user_name=row.user_name,
@@ -69,7 +74,13 @@ def find_user(conn: Connection, account: str, name: str) -> User | None:
     row = conn.execute(
         select(users).where(users.c.account == account, users.c.name_key == name.lower())
     ).first()
-    return _from_row(row) if row else None
+    return from_row(row) if row else None
+
+
+def arn_of(call: Call, name: str) -> str:
+    """The user's ARN for authorization (with its path when it exists)."""
+    user = find_user(call.conn, call.account, name)
+    return user.arn if user else user_arn(call.account, "/", name)
 
 
 def resolve_user(call: Call, name: str) -> User:
@@ -120,23 +131,70 @@ def list_users(conn: Connection, account: str, path_prefix: str) -> list[User]:
         .where(users.c.account == account, users.c.path.startswith(path_prefix, autoescape=True))
         .order_by(users.c.name_key)
     ).all()
-    return [_from_row(r) for r in rows]
+    return [from_row(r) for r in rows]
 
 
 def delete_user(call: Call, user: User) -> None:
-    keys = call.conn.execute(
-        select(func.count())
-        .select_from(access_keys)
-        .where(access_keys.c.account == user.account, access_keys.c.user_name == user.user_name)
-    ).scalar_one()
-    if keys:
-        raise call.service.errors.DeleteConflictException(
-            "Cannot delete entity, must delete access keys first."
-        )
+    """Refuse while anything still hangs off the user, in IAM's order."""
+
+    def count(table: Any, column: Any, value: Any, *extra: Any) -> int:
+        return call.conn.execute(
+            select(func.count()).select_from(table).where(column == value, *extra)
+        ).scalar_one()
+
+    conflicts = (
+        (
+            count(
+                access_keys,
+                access_keys.c.user_name,
+                user.user_name,
+                access_keys.c.account == user.account,
+            ),
+            "Cannot delete entity, must delete access keys first.",
+        ),
+        (
+            count(inline_policies, inline_policies.c.owner_id, user.user_id),
+            "Cannot delete entity, must delete policies first.",
+        ),
+        (
+            count(attached_policies, attached_policies.c.owner_id, user.user_id),
+            "Cannot delete entity, must detach all policies first.",
+        ),
+        (
+            count(group_members, group_members.c.user_id, user.user_id),
+            "Cannot delete entity, must remove user from all groups first.",
+        ),
+    )
+    for n, message in conflicts:
+        if n:
+            raise call.service.errors.DeleteConflictException(message)
     call.conn.execute(
         delete(users).where(
             users.c.account == user.account, users.c.name_key == user.user_name.lower()
         )
+    )
+
+
+def update_user(call: Call, user: User, **values: Any) -> None:
+    if "tags" in values:
+        values["tags"] = orjson.dumps(values["tags"]).decode()
+    call.conn.execute(update(users).where(users.c.user_id == user.user_id).values(**values))
+
+
+def rename_user(call: Call, user: User, new_name: str | None, new_path: str | None) -> None:
+    """UpdateUser: a new name or path; the user's access keys follow it."""
+    name = new_name or user.user_name
+    path = new_path or user.path
+    if name.lower() != user.user_name.lower() and find_user(call.conn, call.account, name):
+        raise call.service.errors.EntityAlreadyExistsException(
+            f"User with name {name} already exists."
+        )
+    new_arn = user_arn(user.account, path, name)
+    update_user(call, user, name_key=name.lower(), user_name=name, path=path, arn=new_arn)
+    call.conn.execute(
+        update(access_keys)
+        .where(access_keys.c.account == user.account, access_keys.c.user_name == user.user_name)
+        .values(user_name=name, user_arn=new_arn)
     )
 
 

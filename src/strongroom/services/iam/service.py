@@ -1,0 +1,7 @@
+"""The IAM `Service` object every IAM operation module registers on."""
+
+from __future__ import annotations
+
+from strongroom.services.base import Service
+
+service = Service("iam")
