@@ -84,7 +84,7 @@ def list_users(
 ) -> dict[str, Any]:
     call.authorize("iam:ListUsers", f"arn:aws:iam::{call.account}:user{PathPrefix}*")
     found = model.list_users(call.conn, call.account, PathPrefix)
-    items, more, marker = page(call, [u.to_user() for u in found], Marker, MaxItems)
+    items, more, marker = page(call, [u.to_user(full=False) for u in found], Marker, MaxItems)
     out: dict[str, Any] = {"Users": items, "IsTruncated": more}
     if more:
         out["Marker"] = marker

@@ -26,7 +26,9 @@ def get_group(
 ) -> dict[str, Any]:
     call.authorize("iam:GetGroup", model.arn_of(call, GroupName))
     group = model.resolve_group(call, GroupName)
-    members = [users.from_row(r).to_user() for r in model.member_rows(call.conn, group.group_id)]
+    members = [
+        users.from_row(r).to_user(full=False) for r in model.member_rows(call.conn, group.group_id)
+    ]
     items, more, marker = page(call, members, Marker, MaxItems or 100)
     out: dict[str, Any] = {"Group": group.to_group(), "Users": items, "IsTruncated": more}
     if more:

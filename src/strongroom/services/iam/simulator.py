@@ -180,7 +180,7 @@ def _statement_keys(st: Any) -> list[str]:
         keys += _template_keys(st.resource_matcher.templates)
     for cond in st.conditions:
         keys.append(cond.key)
-        keys += _template_keys(getattr(cond, "_templates", ()))
+        keys += _template_keys(cond.templates)
     return keys
 
 

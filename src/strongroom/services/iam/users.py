@@ -35,7 +35,8 @@ class User:
     permissions_boundary: str | None
     tags: list[dict[str, str]]
 
-    def to_user(self) -> dict[str, Any]:
+    def to_user(self, *, full: bool = True) -> dict[str, Any]:
+        """The User shape; listings leave out the boundary and tags, as IAM's do."""
         out: dict[str, Any] = {
             "Path": self.path,
             "UserName": self.user_name,
@@ -43,6 +44,8 @@ class User:
             "Arn": self.arn,
             "CreateDate": datetime.fromtimestamp(self.created, UTC),
         }
+        if not full:
+            return out
         if self.permissions_boundary:
             out["PermissionsBoundary"] = {
                 "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
