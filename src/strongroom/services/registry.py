@@ -8,6 +8,7 @@ from strongroom.services.base import Service
 def served_services() -> list[Service]:
     from strongroom.services.cloudtrail import service as cloudtrail
     from strongroom.services.iam import service as iam
+    from strongroom.services.kms import service as kms
     from strongroom.services.sts import service as sts
 
-    return [sts, iam, cloudtrail]
+    return [sts, iam, cloudtrail, kms]

@@ -1,0 +1,204 @@
+"""Who may use a key: key policy + IAM policies + grants, as AWS combines them.
+
+The key policy is a *required* resource policy: without an allow in it (for
+the caller, or for the caller's account, which then delegates to IAM
+policies) nothing is allowed. An explicit deny anywhere wins. When the
+policies do not allow, a grant on the key for the caller and the operation
+(with its encryption-context constraints met) does. Grants here take effect
+at once, so a grant token is only checked for being well formed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import bindparam, select
+
+from strongroom import tokens
+from strongroom.auth.policy import MalformedPolicy, denial_message, parse_policy
+from strongroom.auth.policy.evaluate import EXPLICIT_DENY
+from strongroom.services.base import Call
+from strongroom.services.kms.service import errors
+from strongroom.services.kms.tables import grants
+from strongroom.store.db import Prepared
+
+if TYPE_CHECKING:
+    from strongroom.services.kms.keys import Key
+
+#: Operations whose grants ignore encryption-context constraints.
+_NO_CONTEXT_OPS = frozenset({"DescribeKey", "RetireGrant", "CreateGrant", "GetPublicKey"})
+
+_GRANTS_OF_KEY = Prepared(
+    select(grants.c.grantee, grants.c.operations, grants.c.constraints).where(
+        grants.c.account == bindparam("account"),
+        grants.c.region == bindparam("region"),
+        grants.c.key_id == bindparam("key_id"),
+    )
+)
+
+
+def key_context(
+    call: Call,
+    key: Key,
+    *,
+    encryption_context: dict[str, str] | None = None,
+    via_service: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The kms: condition keys of a request on `key`."""
+    ctx: dict[str, Any] = {
+        "kms:CallerAccount": call.principal.account or call.account,
+        "kms:KeySpec": key.key_spec,
+        "kms:CustomerMasterKeySpec": key.key_spec,
+        "kms:KeyUsage": key.key_usage,
+        "kms:KeyOrigin": key.origin,
+        "kms:MultiRegion": "true" if key.multi_region else "false",
+    }
+    if key.multi_region:
+        ctx["kms:MultiRegionKeyType"] = "PRIMARY" if key.is_primary else "REPLICA"
+    if via_service:
+        ctx["kms:ViaService"] = via_service
+        ctx["aws:ViaAWSService"] = "true"
+        ctx["kms:GrantIsForAWSResource"] = "true"
+    else:
+        ctx["kms:GrantIsForAWSResource"] = "false"
+    if encryption_context is not None:
+        for k, v in encryption_context.items():
+            ctx[f"kms:EncryptionContext:{k}"] = v
+        ctx["kms:EncryptionContextKeys"] = list(encryption_context)
+    if extra:
+        ctx.update(extra)
+    return ctx
+
+
+def authorize(
+    call: Call,
+    key: Key,
+    action: str,
+    *,
+    encryption_context: dict[str, str] | None = None,
+    grant_tokens: list[str] | None = None,
+    grant_operation: str | None = None,
+    via_service: str | None = None,
+    extra: dict[str, Any] | None = None,
+    resource_message: str | None = None,
+) -> None:
+    """Raise AccessDeniedException unless the caller may do `action` on `key`."""
+    if grant_tokens:
+        check_grant_tokens(grant_tokens)
+    authorizer = call.app.authorizer
+    if not authorizer.enforce:
+        return
+    ctx = key_context(
+        call, key, encryption_context=encryption_context, via_service=via_service, extra=extra
+    )
+    decision = authorizer.decide(
+        call,
+        action,
+        key.arn,
+        ctx,
+        resource_policy=key.policy,
+        resource_account=key.account,
+        resource_policy_required=True,
+    )
+    if decision.allowed:
+        return
+    if decision.reason != EXPLICIT_DENY and grant_allows(
+        call, key, grant_operation or action.split(":", 1)[1], encryption_context
+    ):
+        return
+    message = denial_message(call.principal.arn, action, resource_message or key.arn, decision)
+    raise errors.AccessDeniedException(message)
+
+
+def deny(call: Call, action: str, resource: str) -> Exception:
+    return errors.AccessDeniedException(
+        f"User: {call.principal.arn} is not authorized to perform: {action} on resource: "
+        f"{resource} because no resource-based policy allows the {action} action"
+    )
+
+
+def authorize_account(call: Call, action: str, resource: str = "*") -> None:
+    """Actions on no key (CreateKey, ListKeys, GenerateRandom…): IAM policies decide."""
+    call.authorize(action, resource)
+
+
+def grantee_matches(call: Call, grantee: str) -> bool:
+    p = call.principal
+    if grantee == p.arn:
+        return True
+    if p.session_issuer and grantee == p.session_issuer.get("arn"):
+        return True
+    return bool(p.is_root and grantee in (f"arn:aws:iam::{p.account}:root", p.account))
+
+
+def grant_allows(
+    call: Call, key: Key, operation: str, encryption_context: dict[str, str] | None
+) -> bool:
+    rows = _GRANTS_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
+    for grantee, ops_json, constraints_json in rows:
+        if not grantee_matches(call, grantee):
+            continue
+        if operation not in orjson.loads(ops_json):
+            continue
+        if (
+            constraints_json
+            and operation not in _NO_CONTEXT_OPS
+            and not constraints_met(orjson.loads(constraints_json), encryption_context or {})
+        ):
+            continue
+        return True
+    return False
+
+
+def constraints_met(constraints: dict[str, dict[str, str]], context: dict[str, str]) -> bool:
+    equals = constraints.get("EncryptionContextEquals")
+    if equals is not None and context != equals:
+        return False
+    subset = constraints.get("EncryptionContextSubset")
+    return not (subset is not None and any(context.get(k) != v for k, v in subset.items()))
+
+
+def check_grant_tokens(grant_tokens: list[str]) -> None:
+    for token in grant_tokens:
+        try:
+            value = tokens.decode(token)
+        except tokens.BadToken:
+            value = None
+        if not isinstance(value, dict) or "g" not in value:
+            raise errors.InvalidGrantTokenException("Grant token is invalid.")
+
+
+# --------------------------------------------------------------------------- key policies
+
+
+def parse_key_policy(text: str) -> None:
+    """MalformedPolicyDocumentException unless `text` is a valid key policy."""
+    try:
+        parse_policy(text, "resource")
+    except MalformedPolicy as exc:
+        raise errors.MalformedPolicyDocumentException(exc.message) from None
+
+
+LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
+
+
+def require_lockout_safe(
+    call: Call, key_arn: str, account: str, policy: str, bypass: bool | None
+) -> None:
+    """The policy must let the caller call PutKeyPolicy later (unless bypassed)."""
+    parse_key_policy(policy)
+    if bypass:
+        return
+    decision = call.app.authorizer.decide(
+        call,
+        "kms:PutKeyPolicy",
+        key_arn,
+        {"kms:CallerAccount": call.principal.account or call.account},
+        resource_policy=policy,
+        resource_account=account,
+        resource_policy_required=True,
+    )
+    if not decision.allowed:
+        raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)

@@ -1,0 +1,198 @@
+"""Key material over a key's life: rotation, import and its expiry, deletion,
+and the copies a multi-Region key keeps in each Region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from strongroom.services.kms import ciphertext as crypto
+from strongroom.services.kms import keys
+from strongroom.services.kms.keys import DAY, Key
+from strongroom.services.kms.states import KeyState
+from strongroom.services.kms.tables import keys as keys_table
+from strongroom.services.kms.tables import material
+from strongroom.store.sealing import Sealer
+
+
+def _where(table: Any, key: Key) -> list[Any]:
+    return [
+        table.c.account == key.account,
+        table.c.region == key.region,
+        table.c.key_id == key.key_id,
+    ]
+
+
+def rotate(conn: Connection, sealer: Sealer, key: Key, now: float, rotation_type: str) -> int:
+    """Give `key` (and every Region's copy of it) new current material."""
+    raw = crypto.new_symmetric_material()
+    mid = keys.new_material_id()
+    version = key.current_version + 1
+    for copy in keys.related(conn, key):
+        conn.execute(
+            update(material)
+            .where(*_where(material, copy), material.c.state == "CURRENT")
+            .values(state="NON_CURRENT")
+        )
+        keys.add_material(
+            conn, sealer, copy, version, raw, now, rotation_type=rotation_type, material_id=mid
+        )
+        copy.current_version = version
+        keys.save(conn, copy, "current_version")
+    key.current_version = version
+    return version
+
+
+def promote_pending(conn: Connection, key: Key, now: float) -> int | None:
+    """Imported material waiting as PENDING_ROTATION becomes current (on-demand
+    rotation of a key with imported material). Returns its version."""
+    row = conn.execute(
+        select(material.c.version)
+        .where(*_where(material, key), material.c.state == "PENDING_ROTATION")
+        .order_by(material.c.version)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        update(material)
+        .where(*_where(material, key), material.c.state == "CURRENT")
+        .values(state="NON_CURRENT")
+    )
+    conn.execute(
+        update(material)
+        .where(*_where(material, key), material.c.version == row.version)
+        .values(state="CURRENT", rotation_type="ON_DEMAND", created=now)
+    )
+    key.current_version = row.version
+    keys.save(conn, key, "current_version")
+    return row.version
+
+
+def imported_material_id(key: Key, raw: bytes) -> str:
+    """KeyMaterialId of imported material: a hash of it, so a re-import of the
+    same material is recognised."""
+    return crypto.material_id(b"kms-imported-material\x00" + key.key_id.encode() + b"\x00" + raw)
+
+
+def drop_imported(conn: Connection, key: Key, version: int) -> None:
+    """Delete imported material (the row stays to recognise a re-import)."""
+    conn.execute(
+        update(material)
+        .where(*_where(material, key), material.c.version == version)
+        .values(sealed=None, import_state="PENDING_IMPORT", valid_to=None)
+    )
+    keys.forget_material(key, version)
+    if version == key.current_version:
+        key.state = KeyState.PENDING_IMPORT
+        key.valid_to = None
+        key.expiration_model = None
+        keys.save(conn, key, "state", "valid_to", "expiration_model")
+
+
+def replicate(
+    conn: Connection,
+    sealer: Sealer,
+    primary: Key,
+    region: str,
+    now: float,
+    *,
+    policy: str,
+    description: str,
+    tags: str,
+) -> Key:
+    replica = Key(
+        account=primary.account,
+        region=region,
+        key_id=primary.key_id,
+        arn=keys.key_arn(primary.account, region, primary.key_id),
+        description=description,
+        key_usage=primary.key_usage,
+        key_spec=primary.key_spec,
+        origin=primary.origin,
+        key_manager=primary.key_manager,
+        state=KeyState.ENABLED if primary.current_version else KeyState.PENDING_IMPORT,
+        created=now,
+        deletion_date=None,
+        pending_window=None,
+        valid_to=None,
+        expiration_model=None,
+        policy=policy,
+        primary_region=primary.primary_region,
+        multi_region=True,
+        rotation_enabled=primary.rotation_enabled,
+        rotation_period=primary.rotation_period,
+        next_rotation=primary.next_rotation,
+        on_demand_rotations=primary.on_demand_rotations,
+        current_version=primary.current_version,
+        public_key=primary.public_key,
+        tags=tags,
+    )
+    keys.insert_key(conn, replica)
+    if primary.origin == "EXTERNAL":
+        return replica  # imported material is imported into each replica
+    for row in keys.material_rows(conn, primary):
+        if row.sealed is None:
+            continue
+        raw = sealer.unseal(
+            bytes(row.sealed),
+            keys.material_aad(primary.account, primary.region, primary.key_id, row.version),
+        )
+        keys.add_material(
+            conn,
+            sealer,
+            replica,
+            row.version,
+            raw,
+            row.created,
+            rotation_type=row.rotation_type,
+            material_id=row.material_id,
+            state=row.state,
+        )
+    return replica
+
+
+# --------------------------------------------------------------------------- the clock
+
+
+def _rows(conn: Connection, *conditions: Any) -> list[Key]:
+    columns = [keys_table.c[name] for name in keys._KEY_FIELDS]
+    return [Key(*row) for row in conn.execute(select(*columns).where(*conditions))]
+
+
+def run_due(conn: Connection, sealer: Sealer, now: float) -> None:
+    """Everything the clock makes happen: deletions, rotations, import expiry."""
+    for key in _rows(
+        conn,
+        keys_table.c.state == KeyState.PENDING_DELETION,
+        keys_table.c.deletion_date <= now,
+    ):
+        keys.delete_key(conn, key)
+    for key in _rows(conn, keys_table.c.state == KeyState.PENDING_REPLICA_DELETION):
+        if len(keys.related(conn, key)) == 1:
+            key.state = KeyState.PENDING_DELETION
+            key.deletion_date = now + (key.pending_window or 30) * DAY
+            keys.save(conn, key, "state", "deletion_date")
+    for key in _rows(
+        conn,
+        keys_table.c.rotation_enabled.is_(True),
+        keys_table.c.state == KeyState.ENABLED,
+        keys_table.c.next_rotation <= now,
+        keys_table.c.origin == "AWS_KMS",
+    ):
+        if key.multi_region and not key.is_primary:
+            continue
+        rotate(conn, sealer, key, now, "AUTOMATIC")
+        key.next_rotation = now + (key.rotation_period or keys.DEFAULT_ROTATION_DAYS) * DAY
+        keys.save_everywhere(conn, key, "next_rotation")
+    for row in conn.execute(
+        select(material.c.account, material.c.region, material.c.key_id, material.c.version).where(
+            material.c.valid_to <= now, material.c.import_state == "IMPORTED"
+        )
+    ).all():
+        key = keys.find(conn, row.account, row.region, row.key_id)
+        if key is not None and key.state not in (
+            KeyState.PENDING_DELETION,
+            KeyState.PENDING_REPLICA_DELETION,
+        ):
+            drop_imported(conn, key, row.version)

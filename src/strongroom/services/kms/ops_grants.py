@@ -1,0 +1,283 @@
+"""KMS grants: create, list, retire, revoke."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+
+from strongroom import tokens
+from strongroom.services.base import Call
+from strongroom.services.kms import access, keys
+from strongroom.services.kms import ciphertext as crypto
+from strongroom.services.kms.keys import Key
+from strongroom.services.kms.paging import page
+from strongroom.services.kms.service import errors, service
+from strongroom.services.kms.tables import grants
+
+KEY_TYPE = "AWS::KMS::Key"
+
+#: Grant operations each key usage supports (DescribeKey, CreateGrant and
+#: RetireGrant go with any key).
+_USAGE_OPERATIONS = {
+    "ENCRYPT_DECRYPT": {
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+    },
+    "SIGN_VERIFY": {"Sign", "Verify", "GetPublicKey"},
+    "GENERATE_VERIFY_MAC": {"GenerateMac", "VerifyMac"},
+    "KEY_AGREEMENT": {"DeriveSharedSecret", "GetPublicKey"},
+}
+_ANY_KEY = {"DescribeKey", "CreateGrant", "RetireGrant"}
+_ASYMMETRIC_ENCRYPTION = {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"}
+
+
+def _allowed_operations(key: Key) -> set[str]:
+    ops = set(_USAGE_OPERATIONS[key.key_usage]) | _ANY_KEY
+    if key.key_usage == "ENCRYPT_DECRYPT" and not key.is_symmetric:
+        ops = _ASYMMETRIC_ENCRYPTION | _ANY_KEY
+    return ops
+
+
+def _entry(row: Any, key_arn: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "KeyId": key_arn,
+        "GrantId": row.grant_id,
+        "CreationDate": datetime.fromtimestamp(row.created, UTC),
+        "GranteePrincipal": row.grantee,
+        "IssuingAccount": row.issuing_account,
+        "Operations": orjson.loads(row.operations),
+    }
+    if row.name:
+        out["Name"] = row.name
+    if row.retiring:
+        out["RetiringPrincipal"] = row.retiring
+    if row.constraints:
+        out["Constraints"] = orjson.loads(row.constraints)
+    return out
+
+
+def _same_constraints(row: Any, constraints: dict[str, Any] | None) -> bool:
+    return (orjson.loads(row.constraints) if row.constraints else None) == (constraints or None)
+
+
+@service.operation(authorize=False)
+def create_grant(
+    call: Call,
+    KeyId: str,
+    GranteePrincipal: str,
+    Operations: list[str],
+    RetiringPrincipal: str | None = None,
+    Constraints: dict[str, Any] | None = None,
+    GrantTokens: list[str] | None = None,
+    Name: str | None = None,
+    DryRun: bool | None = None,
+) -> dict[str, Any]:
+    call.audit_request = {
+        k: v
+        for k, v in {
+            "keyId": KeyId,
+            "granteePrincipal": GranteePrincipal,
+            "retiringPrincipal": RetiringPrincipal,
+            "operations": Operations,
+            "constraints": Constraints,
+            "name": Name,
+        }.items()
+        if v is not None
+    }
+    key = keys.resolve(call, KeyId, aliases_ok=False)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    extra: dict[str, Any] = {
+        "kms:GranteePrincipal": GranteePrincipal,
+        "kms:GrantOperations": list(Operations),
+    }
+    if RetiringPrincipal:
+        extra["kms:RetiringPrincipal"] = RetiringPrincipal
+    if Constraints:
+        extra["kms:GrantConstraintType"] = list(Constraints)
+    access.authorize(call, key, "kms:CreateGrant", grant_tokens=GrantTokens, extra=extra)
+    key.require_state("CreateGrant")
+    if not Operations:
+        raise errors.ValidationException("Grants must allow at least one operation.")
+    unsupported = sorted(set(Operations) - _allowed_operations(key))
+    if unsupported:
+        raise errors.ValidationException(
+            f"Grant operations {unsupported} are not supported for the key {key.arn} "
+            f"with key spec {key.key_spec} and key usage {key.key_usage}."
+        )
+    constraints = {k: v for k, v in (Constraints or {}).items() if v is not None} or None
+    if constraints and not key.is_symmetric:
+        raise errors.ValidationException(
+            "Grant constraints are supported only for symmetric encryption KMS keys."
+        )
+    data_dry_run(DryRun)
+    ops_json = orjson.dumps(sorted(set(Operations))).decode()
+    if Name:
+        for row in call.conn.execute(
+            select(grants).where(
+                grants.c.account == key.account,
+                grants.c.region == key.region,
+                grants.c.key_id == key.key_id,
+                grants.c.name == Name,
+            )
+        ):
+            if (
+                row.grantee == GranteePrincipal
+                and row.retiring == RetiringPrincipal
+                and row.operations == ops_json
+                and _same_constraints(row, constraints)
+            ):
+                call.audit_response = {"grantId": row.grant_id}
+                return {"GrantToken": row.token, "GrantId": row.grant_id}
+    grant_id = crypto.material_id(crypto.random_bytes(32))
+    token = tokens.encode({"g": grant_id, "n": crypto.random_bytes(48).hex()})
+    call.conn.execute(
+        insert(grants).values(
+            grant_id=grant_id,
+            account=key.account,
+            region=key.region,
+            key_id=key.key_id,
+            name=Name,
+            grantee=GranteePrincipal,
+            retiring=RetiringPrincipal,
+            issuing_account=f"arn:aws:iam::{call.principal.account or call.account}:root",
+            operations=ops_json,
+            constraints=orjson.dumps(constraints).decode() if constraints else None,
+            created=call.app.clock.timestamp(),
+            token=token,
+        )
+    )
+    call.audit_response = {"grantId": grant_id}
+    return {"GrantToken": token, "GrantId": grant_id}
+
+
+def data_dry_run(dry: bool | None) -> None:
+    if dry:
+        raise errors.DryRunOperationException(
+            "The request would have succeeded, but the DryRun option is set."
+        )
+
+
+@service.operation(authorize=False)
+def list_grants(
+    call: Call,
+    KeyId: str,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    GrantId: str | None = None,
+    GranteePrincipal: str | None = None,
+) -> dict[str, Any]:
+    key = keys.resolve(call, KeyId, aliases_ok=False)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    access.authorize(call, key, "kms:ListGrants")
+    query = select(grants).where(
+        grants.c.account == key.account,
+        grants.c.region == key.region,
+        grants.c.key_id == key.key_id,
+    )
+    if GrantId is not None:
+        query = query.where(grants.c.grant_id == GrantId)
+    if GranteePrincipal is not None:
+        query = query.where(grants.c.grantee == GranteePrincipal)
+    rows = call.conn.execute(query.order_by(grants.c.created, grants.c.grant_id)).all()
+    return page([_entry(row, key.arn) for row in rows], Marker, Limit, 50, "Grants")
+
+
+@service.operation(authorize=False)
+def list_retirable_grants(
+    call: Call, RetiringPrincipal: str, Limit: int | None = None, Marker: str | None = None
+) -> dict[str, Any]:
+    access.authorize_account(call, "kms:ListRetirableGrants")
+    rows = call.conn.execute(
+        select(grants)
+        .where(grants.c.retiring == RetiringPrincipal, grants.c.region == call.region)
+        .order_by(grants.c.created, grants.c.grant_id)
+    ).all()
+    items = [_entry(row, keys.key_arn(row.account, row.region, row.key_id)) for row in rows]
+    return page(items, Marker, Limit, 50, "Grants")
+
+
+def _grant_by_token(call: Call, token: str) -> Any:
+    try:
+        value = tokens.decode(token)
+    except tokens.BadToken:
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get("g"), str):
+        raise errors.InvalidGrantTokenException("Grant token is invalid.")
+    row = call.conn.execute(select(grants).where(grants.c.grant_id == value["g"])).first()
+    if row is None:
+        raise errors.InvalidGrantTokenException("Grant token is invalid.")
+    return row
+
+
+@service.operation(authorize=False)
+def retire_grant(
+    call: Call,
+    GrantToken: str | None = None,
+    KeyId: str | None = None,
+    GrantId: str | None = None,
+    DryRun: bool | None = None,
+) -> dict[str, Any]:
+    call.audit_request = {k: v for k, v in {"keyId": KeyId, "grantId": GrantId}.items() if v}
+    if GrantToken is not None:
+        row = _grant_by_token(call, GrantToken)
+    elif KeyId is not None and GrantId is not None:
+        key = keys.resolve(call, KeyId, aliases_ok=False)
+        row = call.conn.execute(
+            select(grants).where(
+                grants.c.grant_id == GrantId,
+                grants.c.account == key.account,
+                grants.c.region == key.region,
+                grants.c.key_id == key.key_id,
+            )
+        ).first()
+        if row is None:
+            raise errors.InvalidGrantIdException(f"Grant ID {GrantId} not found")
+    else:
+        raise errors.ValidationException(
+            "Either GrantToken, or both KeyId and GrantId, must be specified."
+        )
+    key = keys.find(call.conn, row.account, row.region, row.key_id)
+    if key is None:
+        raise errors.NotFoundException(
+            f"Key '{keys.key_arn(row.account, row.region, row.key_id)}' does not exist"
+        )
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    may_retire = (row.retiring is not None and access.grantee_matches(call, row.retiring)) or (
+        access.grantee_matches(call, row.grantee) and "RetireGrant" in orjson.loads(row.operations)
+    )
+    if not may_retire:
+        access.authorize(call, key, "kms:RetireGrant")
+    data_dry_run(DryRun)
+    call.conn.execute(delete(grants).where(grants.c.grant_id == row.grant_id))
+    return {}
+
+
+@service.operation(authorize=False)
+def revoke_grant(
+    call: Call, KeyId: str, GrantId: str, DryRun: bool | None = None
+) -> dict[str, Any]:
+    key = keys.resolve(call, KeyId, aliases_ok=False)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    access.authorize(call, key, "kms:RevokeGrant")
+    row = call.conn.execute(
+        select(grants.c.grant_id).where(
+            grants.c.grant_id == GrantId,
+            grants.c.account == key.account,
+            grants.c.region == key.region,
+            grants.c.key_id == key.key_id,
+        )
+    ).first()
+    if row is None:
+        raise errors.NotFoundException(f"Grant ID {GrantId} not found")
+    data_dry_run(DryRun)
+    call.conn.execute(delete(grants).where(grants.c.grant_id == GrantId))
+    return {}

@@ -1,0 +1,563 @@
+"""KMS key lifecycle: create, describe, list, enable/disable, deletion,
+descriptions, aliases, tags, key policies, last usage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+
+from strongroom.audit.tables import events
+from strongroom.services.base import Call
+from strongroom.services.kms import access, keys, managed
+from strongroom.services.kms.keys import DAY, Key
+from strongroom.services.kms.paging import page
+from strongroom.services.kms.service import CRYPTO_OPERATIONS, errors, service
+from strongroom.services.kms.specs import SPECS, UNSUPPORTED_SPECS
+from strongroom.services.kms.states import KeyState
+from strongroom.services.kms.tables import aliases
+
+KEY_TYPE = "AWS::KMS::Key"
+MAX_TAGS = 50
+MAX_ALIASES_PER_KEY = 50
+ALIAS_PREFIX = "alias/"
+RESERVED_ALIAS_PREFIX = "alias/aws/"
+
+
+def _key(call: Call, key_id: str, operation: str, *, aliases_ok: bool = False) -> Key:
+    """Resolve a key named by id or ARN (aliases where the operation takes
+    them), and name it in the audit record."""
+    key = keys.resolve(call, key_id, aliases_ok=aliases_ok)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    return key
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+# --------------------------------------------------------------------------- create
+
+
+def _check_tags(tags: list[dict[str, str]] | None) -> None:
+    if not tags:
+        return
+    seen = set()
+    for tag in tags:
+        name = tag["TagKey"]
+        if name.startswith("aws:"):
+            raise errors.TagException("Tags beginning with aws: are reserved.")
+        if name in seen:
+            raise errors.TagException(f"Duplicate tag keys: {name}")
+        seen.add(name)
+    if len(tags) > MAX_TAGS:
+        raise errors.LimitExceededException("The request would exceed the tag limit.")
+
+
+def _tag_context(tags: list[dict[str, str]] | None) -> dict[str, Any]:
+    if not tags:
+        return {}
+    ctx: dict[str, Any] = {f"aws:RequestTag/{t['TagKey']}": t["TagValue"] for t in tags}
+    ctx["aws:TagKeys"] = [t["TagKey"] for t in tags]
+    return ctx
+
+
+def _require_no_custom_store(custom_key_store_id: str | None, origin: str) -> None:
+    if custom_key_store_id is not None:
+        raise errors.CustomKeyStoreNotFoundException(
+            f"Custom key store {custom_key_store_id} does not exist."
+        )
+    if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
+        raise errors.CustomKeyStoreNotFoundException(
+            f"A CustomKeyStoreId is required for a KMS key with Origin {origin}."
+        )
+
+
+@service.operation(authorize=False)
+def create_key(
+    call: Call,
+    Policy: str | None = None,
+    Description: str = "",
+    KeyUsage: str | None = None,
+    CustomerMasterKeySpec: str | None = None,
+    KeySpec: str | None = None,
+    Origin: str = "AWS_KMS",
+    CustomKeyStoreId: str | None = None,
+    BypassPolicyLockoutSafetyCheck: bool | None = None,
+    Tags: list[dict[str, str]] | None = None,
+    MultiRegion: bool | None = None,
+    XksKeyId: str | None = None,
+) -> dict[str, Any]:
+    if KeySpec is not None and CustomerMasterKeySpec is not None:
+        raise errors.ValidationException(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+            "CustomerMasterKeySpec is deprecated."
+        )
+    spec_name = KeySpec or CustomerMasterKeySpec or "SYMMETRIC_DEFAULT"
+    usage = KeyUsage or "ENCRYPT_DECRYPT"
+    context = {
+        "kms:KeySpec": spec_name,
+        "kms:CustomerMasterKeySpec": spec_name,
+        "kms:KeyUsage": usage,
+        "kms:KeyOrigin": Origin,
+        "kms:MultiRegion": "true" if MultiRegion else "false",
+        "kms:BypassPolicyLockoutSafetyCheck": "true" if BypassPolicyLockoutSafetyCheck else "false",
+        **_tag_context(Tags),
+    }
+    if MultiRegion:
+        context["kms:MultiRegionKeyType"] = "PRIMARY"
+    call.authorize("kms:CreateKey", "*", context)
+    _require_no_custom_store(CustomKeyStoreId, Origin)
+    if XksKeyId is not None:
+        raise errors.CustomKeyStoreNotFoundException(
+            "XksKeyId is only valid for keys in an external key store."
+        )
+    if spec_name in UNSUPPORTED_SPECS:
+        raise errors.UnsupportedOperationException(
+            f"KeySpec {spec_name} is not supported in this Region."
+        )
+    spec = SPECS[spec_name]
+    if usage not in spec.usages:
+        raise errors.ValidationException(
+            f"KeyUsage {usage} is not compatible with KeySpec {spec_name}"
+        )
+    _check_tags(Tags)
+    now = call.app.clock.timestamp()
+    key_id_preview = "*"
+    policy = Policy
+    if policy is not None:
+        access.require_lockout_safe(
+            call,
+            keys.key_arn(call.account, call.region, key_id_preview),
+            call.account,
+            policy,
+            BypassPolicyLockoutSafetyCheck,
+        )
+    else:
+        policy = keys.default_policy(call.account)
+    key = keys.create_key(
+        call.conn,
+        call.app.sealer,
+        now,
+        account=call.account,
+        region=call.region,
+        policy=policy,
+        description=Description,
+        key_usage=usage,
+        key_spec=spec_name,
+        origin=Origin,
+        multi_region=bool(MultiRegion),
+        tags=Tags,
+    )
+    call.audit_resource(key.arn, KEY_TYPE)
+    return {"KeyMetadata": key.to_key_metadata(call.conn)}
+
+
+@service.operation(authorize=False)
+def describe_key(call: Call, KeyId: str, GrantTokens: list[str] | None = None) -> dict[str, Any]:
+    call.audit_request = {"keyId": KeyId}
+    key = keys.resolve(call, KeyId, create_managed=True)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    access.authorize(call, key, "kms:DescribeKey", grant_tokens=GrantTokens)
+    return {"KeyMetadata": key.to_key_metadata(call.conn)}
+
+
+@service.operation(authorize=False)
+def list_keys(call: Call, Limit: int | None = None, Marker: str | None = None) -> dict[str, Any]:
+    access.authorize_account(call, "kms:ListKeys")
+    items = [
+        {"KeyId": key_id, "KeyArn": arn}
+        for key_id, arn in keys.list_keys(call.conn, call.account, call.region)
+    ]
+    return page(items, Marker, Limit, 100, "Keys")
+
+
+# --------------------------------------------------------------------------- state
+
+
+@service.operation(authorize=False)
+def enable_key(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId, "EnableKey")
+    access.authorize(call, key, "kms:EnableKey")
+    key.require_customer_managed(call, "kms:EnableKey")
+    key.require_state("EnableKey")
+    key.state = KeyState.ENABLED
+    keys.save(call.conn, key, "state")
+    return {}
+
+
+@service.operation(authorize=False)
+def disable_key(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId, "DisableKey")
+    access.authorize(call, key, "kms:DisableKey")
+    key.require_customer_managed(call, "kms:DisableKey")
+    key.require_state("DisableKey")
+    key.state = KeyState.DISABLED
+    keys.save(call.conn, key, "state")
+    return {}
+
+
+@service.operation(authorize=False)
+def schedule_key_deletion(
+    call: Call, KeyId: str, PendingWindowInDays: int | None = None
+) -> dict[str, Any]:
+    key = _key(call, KeyId, "ScheduleKeyDeletion")
+    days = PendingWindowInDays if PendingWindowInDays is not None else 30
+    access.authorize(
+        call,
+        key,
+        "kms:ScheduleKeyDeletion",
+        extra={"kms:ScheduleKeyDeletionPendingWindowInDays": str(days)},
+    )
+    key.require_customer_managed(call, "kms:ScheduleKeyDeletion")
+    key.require_state("ScheduleKeyDeletion")
+    if days < 7:
+        raise errors.ValidationException(
+            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
+            "satisfy constraint: Member must have value greater than or equal to 7"
+        )
+    if days > 30:
+        raise errors.ValidationException(
+            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
+            "satisfy constraint: Member must have value less than or equal to 30"
+        )
+    now = call.app.clock.timestamp()
+    key.pending_window = days
+    replicas = [k for k in keys.related(call.conn, key) if k.region != key.region]
+    if key.is_primary and replicas:
+        key.state = KeyState.PENDING_REPLICA_DELETION
+        key.deletion_date = None
+    else:
+        key.state = KeyState.PENDING_DELETION
+        key.deletion_date = now + days * DAY
+    keys.save(call.conn, key, "state", "deletion_date", "pending_window")
+    out: dict[str, Any] = {
+        "KeyId": key.arn,
+        "KeyState": key.state,
+        "PendingWindowInDays": days,
+    }
+    if key.deletion_date is not None:
+        out["DeletionDate"] = _dt(key.deletion_date)
+    return out
+
+
+@service.operation(authorize=False)
+def cancel_key_deletion(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId, "CancelKeyDeletion")
+    access.authorize(call, key, "kms:CancelKeyDeletion")
+    key.require_state("CancelKeyDeletion")
+    key.state = KeyState.DISABLED
+    key.deletion_date = None
+    key.pending_window = None
+    keys.save(call.conn, key, "state", "deletion_date", "pending_window")
+    return {"KeyId": key.arn}
+
+
+@service.operation(authorize=False)
+def update_key_description(call: Call, KeyId: str, Description: str) -> dict[str, Any]:
+    key = _key(call, KeyId, "UpdateKeyDescription")
+    access.authorize(call, key, "kms:UpdateKeyDescription")
+    key.require_customer_managed(call, "kms:UpdateKeyDescription")
+    key.require_state("UpdateKeyDescription")
+    key.description = Description
+    keys.save(call.conn, key, "description")
+    return {}
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+def _require_alias_name(name: str) -> None:
+    if not name.startswith(ALIAS_PREFIX) or name == ALIAS_PREFIX:
+        raise errors.ValidationException(
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+        )
+    if name.startswith(RESERVED_ALIAS_PREFIX):
+        raise errors.InvalidAliasNameException(
+            "Alias names that begin with alias/aws/ are reserved for AWS managed keys."
+        )
+
+
+def _alias_row(call: Call, name: str) -> Any:
+    return call.conn.execute(
+        select(aliases).where(
+            aliases.c.account == call.account,
+            aliases.c.region == call.region,
+            aliases.c.alias_name == name,
+        )
+    ).first()
+
+
+def _alias_target(call: Call, target: str, operation: str) -> Key:
+    key = keys.resolve(call, target, aliases_ok=False)
+    if key.account != call.account:
+        raise errors.NotFoundException(f"Key '{key.arn}' does not exist")
+    if key.aws_managed:
+        raise access.deny(call, f"kms:{operation}", key.arn)
+    key.require_state(operation)
+    return key
+
+
+@service.operation(authorize=False)
+def create_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+    _require_alias_name(AliasName)
+    alias_arn = keys.alias_arn(call.account, call.region, AliasName)
+    call.authorize("kms:CreateAlias", alias_arn)
+    key = _alias_target(call, TargetKeyId, "CreateAlias")
+    call.audit_resource(key.arn, KEY_TYPE)
+    access.authorize(call, key, "kms:CreateAlias")
+    if _alias_row(call, AliasName) is not None:
+        raise errors.AlreadyExistsException(f"An alias with the name {alias_arn} already exists")
+    count = call.conn.execute(
+        select(aliases.c.alias_name).where(
+            aliases.c.account == key.account,
+            aliases.c.region == key.region,
+            aliases.c.key_id == key.key_id,
+        )
+    ).all()
+    if len(count) >= MAX_ALIASES_PER_KEY:
+        raise errors.LimitExceededException(
+            f"Too many aliases for key {key.arn}: the limit is {MAX_ALIASES_PER_KEY}."
+        )
+    now = call.app.clock.timestamp()
+    call.conn.execute(
+        insert(aliases).values(
+            account=call.account,
+            region=call.region,
+            alias_name=AliasName,
+            key_id=key.key_id,
+            created=now,
+            updated=now,
+        )
+    )
+    return {}
+
+
+@service.operation(authorize=False)
+def update_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+    _require_alias_name(AliasName)
+    alias_arn = keys.alias_arn(call.account, call.region, AliasName)
+    call.authorize("kms:UpdateAlias", alias_arn)
+    row = _alias_row(call, AliasName)
+    if row is None:
+        raise errors.NotFoundException(f"Alias {alias_arn} is not found.")
+    old = keys.find(call.conn, call.account, call.region, row.key_id)
+    new = _alias_target(call, TargetKeyId, "UpdateAlias")
+    if old is not None:
+        call.audit_resource(old.arn, KEY_TYPE)
+        access.authorize(call, old, "kms:UpdateAlias")
+        if (old.key_usage, old.is_symmetric) != (new.key_usage, new.is_symmetric):
+            raise errors.ValidationException(
+                f"{AliasName} can only be associated with a KMS key of the same key type "
+                "and key usage as its current key."
+            )
+    call.audit_resource(new.arn, KEY_TYPE)
+    access.authorize(call, new, "kms:UpdateAlias")
+    call.conn.execute(
+        update(aliases)
+        .where(
+            aliases.c.account == call.account,
+            aliases.c.region == call.region,
+            aliases.c.alias_name == AliasName,
+        )
+        .values(key_id=new.key_id, updated=call.app.clock.timestamp())
+    )
+    return {}
+
+
+@service.operation(authorize=False)
+def delete_alias(call: Call, AliasName: str) -> dict[str, Any]:
+    _require_alias_name(AliasName)
+    alias_arn = keys.alias_arn(call.account, call.region, AliasName)
+    call.authorize("kms:DeleteAlias", alias_arn)
+    row = _alias_row(call, AliasName)
+    if row is None:
+        raise errors.NotFoundException(f"Alias {alias_arn} is not found.")
+    key = keys.find(call.conn, call.account, call.region, row.key_id)
+    if key is not None:
+        call.audit_resource(key.arn, KEY_TYPE)
+        access.authorize(call, key, "kms:DeleteAlias")
+    call.conn.execute(
+        delete(aliases).where(
+            aliases.c.account == call.account,
+            aliases.c.region == call.region,
+            aliases.c.alias_name == AliasName,
+        )
+    )
+    return {}
+
+
+@service.operation(authorize=False)
+def list_aliases(
+    call: Call, KeyId: str | None = None, Limit: int | None = None, Marker: str | None = None
+) -> dict[str, Any]:
+    access.authorize_account(call, "kms:ListAliases")
+    query = select(aliases).where(
+        aliases.c.account == call.account, aliases.c.region == call.region
+    )
+    if KeyId is not None:
+        key = keys.resolve(call, KeyId, aliases_ok=False)
+        query = query.where(aliases.c.key_id == key.key_id)
+    rows = call.conn.execute(query.order_by(aliases.c.alias_name)).all()
+    items: list[dict[str, Any]] = [
+        {
+            "AliasName": row.alias_name,
+            "AliasArn": keys.alias_arn(call.account, call.region, row.alias_name),
+            "TargetKeyId": row.key_id,
+            "CreationDate": _dt(row.created),
+            "LastUpdatedDate": _dt(row.updated),
+        }
+        for row in rows
+    ]
+    if KeyId is None:
+        taken = {row.alias_name for row in rows}
+        for name in sorted(managed.MANAGED):
+            alias_name = f"alias/aws/{name}"
+            if alias_name not in taken:
+                items.append(
+                    {
+                        "AliasName": alias_name,
+                        "AliasArn": keys.alias_arn(call.account, call.region, alias_name),
+                    }
+                )
+        items.sort(key=lambda item: item["AliasName"])
+    return page(items, Marker, Limit, 50, "Aliases")
+
+
+# --------------------------------------------------------------------------- tags
+
+
+@service.operation(authorize=False)
+def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    key = _key(call, KeyId, "TagResource")
+    access.authorize(call, key, "kms:TagResource", extra=_tag_context(Tags))
+    key.require_customer_managed(call, "kms:TagResource")
+    key.require_state("TagResource")
+    _check_tags(Tags)
+    current = {t["TagKey"]: t["TagValue"] for t in key.tag_list()}
+    for tag in Tags:
+        current[tag["TagKey"]] = tag["TagValue"]
+    if len(current) > MAX_TAGS:
+        raise errors.LimitExceededException("The request would exceed the tag limit.")
+    key.tags = orjson.dumps([{"TagKey": k, "TagValue": v} for k, v in current.items()]).decode()
+    keys.save(call.conn, key, "tags")
+    return {}
+
+
+@service.operation(authorize=False)
+def untag_resource(call: Call, KeyId: str, TagKeys: list[str]) -> dict[str, Any]:
+    key = _key(call, KeyId, "UntagResource")
+    access.authorize(call, key, "kms:UntagResource", extra={"aws:TagKeys": list(TagKeys)})
+    key.require_customer_managed(call, "kms:UntagResource")
+    key.require_state("UntagResource")
+    drop = set(TagKeys)
+    key.tags = orjson.dumps([t for t in key.tag_list() if t["TagKey"] not in drop]).decode()
+    keys.save(call.conn, key, "tags")
+    return {}
+
+
+@service.operation(authorize=False)
+def list_resource_tags(
+    call: Call, KeyId: str, Limit: int | None = None, Marker: str | None = None
+) -> dict[str, Any]:
+    key = _key(call, KeyId, "ListResourceTags")
+    access.authorize(call, key, "kms:ListResourceTags")
+    return page(key.tag_list(), Marker, Limit, 50, "Tags")
+
+
+# --------------------------------------------------------------------------- key policies
+
+
+def _require_policy_name(name: str | None) -> None:
+    if name not in (None, "default"):
+        raise errors.NotFoundException("No such policy exists")
+
+
+@service.operation(authorize=False)
+def get_key_policy(call: Call, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
+    key = _key(call, KeyId, "GetKeyPolicy")
+    access.authorize(call, key, "kms:GetKeyPolicy")
+    _require_policy_name(PolicyName)
+    return {"Policy": key.policy, "PolicyName": "default"}
+
+
+@service.operation(authorize=False)
+def put_key_policy(
+    call: Call,
+    KeyId: str,
+    Policy: str,
+    PolicyName: str | None = None,
+    BypassPolicyLockoutSafetyCheck: bool | None = None,
+) -> dict[str, Any]:
+    key = _key(call, KeyId, "PutKeyPolicy")
+    access.authorize(
+        call,
+        key,
+        "kms:PutKeyPolicy",
+        extra={
+            "kms:BypassPolicyLockoutSafetyCheck": "true"
+            if BypassPolicyLockoutSafetyCheck
+            else "false"
+        },
+    )
+    key.require_customer_managed(call, "kms:PutKeyPolicy")
+    key.require_state("PutKeyPolicy")
+    _require_policy_name(PolicyName)
+    access.require_lockout_safe(call, key.arn, key.account, Policy, BypassPolicyLockoutSafetyCheck)
+    key.policy = Policy
+    keys.save(call.conn, key, "policy")
+    return {}
+
+
+@service.operation(authorize=False)
+def list_key_policies(
+    call: Call, KeyId: str, Limit: int | None = None, Marker: str | None = None
+) -> dict[str, Any]:
+    key = _key(call, KeyId, "ListKeyPolicies")
+    access.authorize(call, key, "kms:ListKeyPolicies")
+    return page(["default"], Marker, Limit, 100, "PolicyNames")
+
+
+# --------------------------------------------------------------------------- last usage
+
+_TRACKED = sorted(CRYPTO_OPERATIONS - {"GenerateRandom"})
+
+
+@service.operation(authorize=False, flush_audit=True)
+def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
+    """From the audit trail: the newest successful cryptographic call on the key."""
+    key = _key(call, KeyId, "GetKeyLastUsage")
+    access.authorize(call, key, "kms:GetKeyLastUsage")
+    out: dict[str, Any] = {
+        "KeyId": key.arn,
+        "TrackingStartDate": _dt(key.created),
+        "KeyCreationDate": _dt(key.created),
+    }
+    rows = call.conn.execute(
+        select(events.c.record)
+        .where(
+            events.c.region == key.region,
+            events.c.event_source == "kms.amazonaws.com",
+            events.c.event_name.in_(_TRACKED),
+            events.c.resources.contains(key.arn),
+        )
+        .order_by(events.c.seq.desc())
+        .limit(500)
+    )
+    for (record_text,) in rows:
+        record = orjson.loads(record_text)
+        if record.get("errorCode"):
+            continue
+        out["KeyLastUsage"] = {
+            "Operation": record["eventName"],
+            "Timestamp": datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=UTC
+            ),
+            "CloudTrailEventId": record["eventID"],
+            "KmsRequestId": record["requestID"],
+        }
+        break
+    return out

@@ -1,0 +1,551 @@
+"""KMS operations on key material: rotation, imported material, multi-Region
+keys, and custom key stores (which this server does not have)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+
+from strongroom.services.base import Call
+from strongroom.services.kms import access, keys
+from strongroom.services.kms import ciphertext as crypto
+from strongroom.services.kms import material as lifecycle
+from strongroom.services.kms.keys import DAY, Key
+from strongroom.services.kms.paging import page
+from strongroom.services.kms.service import errors, service
+from strongroom.services.kms.states import KeyState
+from strongroom.services.kms.tables import import_tokens, material
+
+KEY_TYPE = "AWS::KMS::Key"
+MAX_ON_DEMAND_ROTATIONS = 25
+IMPORT_TOKEN_SECONDS = 24 * 3600
+IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
+
+
+def _key(call: Call, key_id: str) -> Key:
+    key = keys.resolve(call, key_id, aliases_ok=False)
+    call.audit_resource(key.arn, KEY_TYPE, key.account)
+    return key
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _unsupported(key: Key, what: str) -> Exception:
+    return errors.UnsupportedOperationException(f"{key.arn} {what}")
+
+
+def _require_rotatable(key: Key) -> None:
+    if not key.is_symmetric:
+        raise _unsupported(key, f"key spec {key.key_spec} does not support key rotation.")
+    if key.multi_region and not key.is_primary:
+        raise _unsupported(
+            key, "is a multi-Region replica key; manage rotation on its primary key."
+        )
+
+
+# --------------------------------------------------------------------------- rotation
+
+
+@service.operation(authorize=False)
+def enable_key_rotation(
+    call: Call, KeyId: str, RotationPeriodInDays: int | None = None
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    period = RotationPeriodInDays or keys.DEFAULT_ROTATION_DAYS
+    call.audit_request = {"keyId": KeyId, "rotationPeriodInDays": period}
+    call.audit_response = {"keyId": key.arn}
+    access.authorize(
+        call, key, "kms:EnableKeyRotation", extra={"kms:RotationPeriodInDays": str(period)}
+    )
+    key.require_customer_managed(call, "kms:EnableKeyRotation")
+    key.require_state("EnableKeyRotation")
+    _require_rotatable(key)
+    if key.origin != "AWS_KMS":
+        raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
+    now = call.app.clock.timestamp()
+    rows = keys.material_rows(call.conn, key)
+    last = max((row.created for row in rows), default=key.created)
+    key.rotation_enabled = True
+    key.rotation_period = period
+    key.next_rotation = max(now, last + period * DAY)
+    keys.save_everywhere(call.conn, key, "rotation_enabled", "rotation_period", "next_rotation")
+    return {}
+
+
+@service.operation(authorize=False)
+def disable_key_rotation(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:DisableKeyRotation")
+    key.require_customer_managed(call, "kms:DisableKeyRotation")
+    key.require_state("DisableKeyRotation")
+    _require_rotatable(key)
+    if key.origin != "AWS_KMS":
+        raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
+    key.rotation_enabled = False
+    key.next_rotation = None
+    keys.save_everywhere(call.conn, key, "rotation_enabled", "next_rotation")
+    return {}
+
+
+@service.operation(authorize=False)
+def get_key_rotation_status(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:GetKeyRotationStatus")
+    key.require_state("GetKeyRotationStatus")
+    if not key.is_symmetric:
+        raise _unsupported(key, f"key spec {key.key_spec} does not support key rotation.")
+    enabled = key.rotation_enabled and key.state not in (
+        KeyState.PENDING_DELETION,
+        KeyState.PENDING_REPLICA_DELETION,
+    )
+    out: dict[str, Any] = {"KeyRotationEnabled": enabled, "KeyId": key.arn}
+    if enabled:
+        out["RotationPeriodInDays"] = key.rotation_period
+        if key.next_rotation is not None:
+            out["NextRotationDate"] = _dt(key.next_rotation)
+    return out
+
+
+@service.operation(authorize=False)
+def rotate_key_on_demand(call: Call, KeyId: str) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:RotateKeyOnDemand")
+    key.require_customer_managed(call, "kms:RotateKeyOnDemand")
+    key.require_state("RotateKeyOnDemand")
+    _require_rotatable(key)
+    if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
+        raise errors.LimitExceededException(
+            f"{key.arn} has reached the maximum of {MAX_ON_DEMAND_ROTATIONS} on-demand rotations."
+        )
+    now = call.app.clock.timestamp()
+    if key.origin == "EXTERNAL":
+        if lifecycle.promote_pending(call.conn, key, now) is None:
+            raise errors.ConflictException(
+                f"{key.arn} has no imported key material in PENDING_ROTATION state."
+            )
+    else:
+        lifecycle.rotate(call.conn, call.app.sealer, key, now, "ON_DEMAND")
+    key.on_demand_rotations += 1
+    keys.save_everywhere(call.conn, key, "on_demand_rotations")
+    return {"KeyId": key.arn}
+
+
+@service.operation(authorize=False)
+def list_key_rotations(
+    call: Call,
+    KeyId: str,
+    IncludeKeyMaterial: str | None = None,
+    Limit: int | None = None,
+    Marker: str | None = None,
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:ListKeyRotations")
+    if not key.is_symmetric:
+        raise _unsupported(key, f"key spec {key.key_spec} does not support key rotation.")
+    everything = IncludeKeyMaterial == "ALL_KEY_MATERIAL"
+    items = []
+    for row in keys.material_rows(call.conn, key):
+        if row.rotation_type == "INITIAL" and not everything:
+            continue
+        if row.state == "PENDING_ROTATION" and not everything:
+            continue
+        entry: dict[str, Any] = {
+            "KeyId": key.arn,
+            "KeyMaterialId": row.material_id,
+            "KeyMaterialState": row.state,
+        }
+        if row.rotation_type != "INITIAL" and row.state != "PENDING_ROTATION":
+            entry["RotationDate"] = _dt(row.created)
+            entry["RotationType"] = row.rotation_type
+        if row.import_state:
+            entry["ImportState"] = row.import_state
+            if row.expiration_model:
+                entry["ExpirationModel"] = row.expiration_model
+            if row.valid_to is not None:
+                entry["ValidTo"] = _dt(row.valid_to)
+            if row.description:
+                entry["KeyMaterialDescription"] = row.description
+        items.append(entry)
+    return page(items, Marker, Limit, 100, "Rotations")
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _require_external(key: Key) -> None:
+    if key.origin != "EXTERNAL":
+        raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
+
+
+@service.operation(authorize=False)
+def get_parameters_for_import(
+    call: Call, KeyId: str, WrappingAlgorithm: str, WrappingKeySpec: str
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(
+        call,
+        key,
+        "kms:GetParametersForImport",
+        extra={"kms:WrappingAlgorithm": WrappingAlgorithm, "kms:WrappingKeySpec": WrappingKeySpec},
+    )
+    key.require_customer_managed(call, "kms:GetParametersForImport")
+    key.require_state("GetParametersForImport")
+    _require_external(key)
+    if WrappingKeySpec == "SM2" or WrappingAlgorithm == "SM2PKE":
+        raise errors.ValidationException("SM2 wrapping is supported only in China Regions.")
+    private, public = crypto.new_wrapping_key(WrappingKeySpec)
+    token_id = crypto.random_bytes(16).hex()
+    now = call.app.clock.timestamp()
+    call.conn.execute(
+        insert(import_tokens).values(
+            token_id=token_id,
+            account=key.account,
+            region=key.region,
+            key_id=key.key_id,
+            algorithm=WrappingAlgorithm,
+            sealed_private_key=call.app.sealer.seal(private, _token_aad(token_id)),
+            expires=now + IMPORT_TOKEN_SECONDS,
+        )
+    )
+    return {
+        "KeyId": key.arn,
+        "ImportToken": IMPORT_TOKEN_PREFIX + token_id.encode(),
+        "PublicKey": public,
+        "ParametersValidTo": _dt(now + IMPORT_TOKEN_SECONDS),
+    }
+
+
+def _token_aad(token_id: str) -> bytes:
+    return f"kms-import-token:{token_id}".encode()
+
+
+def _import_token(call: Call, key: Key, token: bytes) -> tuple[str, bytes]:
+    """(wrapping algorithm, wrapping private key) of an import token for `key`."""
+    invalid = errors.InvalidImportTokenException("The import token is not valid for this key.")
+    if not token.startswith(IMPORT_TOKEN_PREFIX):
+        raise invalid
+    token_id = token[len(IMPORT_TOKEN_PREFIX) :].decode("ascii", "replace")
+    row = call.conn.execute(
+        select(import_tokens).where(import_tokens.c.token_id == token_id)
+    ).first()
+    if row is None or (row.account, row.region, row.key_id) != (
+        key.account,
+        key.region,
+        key.key_id,
+    ):
+        raise invalid
+    if row.expires <= call.app.clock.timestamp():
+        raise errors.ExpiredImportTokenException("The import token has expired.")
+    return row.algorithm, call.app.sealer.unseal(
+        bytes(row.sealed_private_key), _token_aad(token_id)
+    )
+
+
+@service.operation(authorize=False)
+def import_key_material(
+    call: Call,
+    KeyId: str,
+    ImportToken: bytes,
+    EncryptedKeyMaterial: bytes,
+    ValidTo: datetime | None = None,
+    ExpirationModel: str | None = None,
+    ImportType: str | None = None,
+    KeyMaterialDescription: str | None = None,
+    KeyMaterialId: str | None = None,
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    model = ExpirationModel or (
+        "KEY_MATERIAL_EXPIRES" if ValidTo else "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    )
+    extra: dict[str, Any] = {"kms:ExpirationModel": model}
+    if ValidTo is not None:
+        extra["kms:ValidTo"] = str(int(ValidTo.timestamp()))
+    access.authorize(call, key, "kms:ImportKeyMaterial", extra=extra)
+    key.require_customer_managed(call, "kms:ImportKeyMaterial")
+    key.require_state("ImportKeyMaterial")
+    _require_external(key)
+    now = call.app.clock.timestamp()
+    if model == "KEY_MATERIAL_EXPIRES" and ValidTo is None:
+        raise errors.ValidationException(
+            "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES."
+        )
+    if model == "KEY_MATERIAL_DOES_NOT_EXPIRE" and ValidTo is not None:
+        raise errors.ValidationException(
+            "ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE."
+        )
+    valid_to = ValidTo.timestamp() if ValidTo is not None else None
+    if valid_to is not None and valid_to <= now:
+        raise errors.ValidationException("ValidTo must be in the future.")
+    algorithm, wrapping_key = _import_token(call, key, ImportToken)
+    try:
+        raw = crypto.unwrap_key_material(wrapping_key, algorithm, EncryptedKeyMaterial)
+    except crypto.CiphertextError:
+        raise errors.InvalidCiphertextException(
+            "The EncryptedKeyMaterial could not be decrypted with the import token's "
+            "wrapping key and algorithm."
+        ) from None
+    try:
+        crypto.check_imported(key.key_spec, raw)
+    except crypto.CryptoInputError as exc:
+        raise errors.IncorrectKeyMaterialException(str(exc)) from None
+    mid = lifecycle.imported_material_id(key, raw)
+    rows = keys.material_rows(call.conn, key)
+    conn, sealer = call.conn, call.app.sealer
+    if not rows:
+        keys.add_material(
+            conn,
+            sealer,
+            key,
+            1,
+            raw,
+            now,
+            rotation_type="INITIAL",
+            material_id=mid,
+            import_state="IMPORTED",
+            valid_to=valid_to,
+            expiration_model=model,
+            description=KeyMaterialDescription,
+        )
+        version = 1
+    else:
+        match = next((row for row in rows if row.material_id == mid), None)
+        if ImportType == "NEW_KEY_MATERIAL":
+            if match is not None:
+                raise errors.IncorrectKeyMaterialException(
+                    "This key material is already associated with the KMS key."
+                )
+            if not key.is_symmetric:
+                raise _unsupported(key, "supports only one key material.")
+            version = max(row.version for row in rows) + 1
+            keys.add_material(
+                conn,
+                sealer,
+                key,
+                version,
+                raw,
+                now,
+                rotation_type="ON_DEMAND",
+                material_id=mid,
+                state="PENDING_ROTATION",
+                import_state="IMPORTED",
+                valid_to=valid_to,
+                expiration_model=model,
+                description=KeyMaterialDescription,
+            )
+        else:
+            if match is None or (KeyMaterialId is not None and KeyMaterialId != mid):
+                raise errors.IncorrectKeyMaterialException(
+                    "The key material is not the same key material that was previously "
+                    "imported into this KMS key."
+                )
+            version = match.version
+            conn.execute(
+                update(material)
+                .where(
+                    material.c.account == key.account,
+                    material.c.region == key.region,
+                    material.c.key_id == key.key_id,
+                    material.c.version == version,
+                )
+                .values(
+                    sealed=sealer.seal(
+                        raw, keys.material_aad(key.account, key.region, key.key_id, version)
+                    ),
+                    import_state="IMPORTED",
+                    valid_to=valid_to,
+                    expiration_model=model,
+                    description=KeyMaterialDescription or match.description,
+                )
+            )
+    conn.execute(delete(import_tokens).where(import_tokens.c.key_id == key.key_id))
+    if version == key.current_version or key.current_version == 0:
+        key.current_version = version
+        key.valid_to = valid_to
+        key.expiration_model = model
+        if key.state == KeyState.PENDING_IMPORT:
+            key.state = KeyState.ENABLED
+        if not key.is_symmetric and not key.spec.hmac:
+            key.public_key = crypto.public_key_of(key.key_spec, raw)
+        keys.save(
+            conn,
+            key,
+            "current_version",
+            "valid_to",
+            "expiration_model",
+            "state",
+            "public_key",
+        )
+    return {"KeyId": key.arn, "KeyMaterialId": mid}
+
+
+@service.operation(authorize=False)
+def delete_imported_key_material(
+    call: Call, KeyId: str, KeyMaterialId: str | None = None
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:DeleteImportedKeyMaterial")
+    key.require_customer_managed(call, "kms:DeleteImportedKeyMaterial")
+    key.require_state("DeleteImportedKeyMaterial")
+    _require_external(key)
+    rows = keys.material_rows(call.conn, key)
+    if KeyMaterialId is not None:
+        row = next((r for r in rows if r.material_id == KeyMaterialId), None)
+        if row is None:
+            raise errors.NotFoundException(f"Key material {KeyMaterialId} does not exist")
+    else:
+        row = next((r for r in rows if r.version == key.current_version), None)
+    if row is not None:
+        lifecycle.drop_imported(call.conn, key, row.version)
+    out: dict[str, Any] = {"KeyId": key.arn}
+    if row is not None:
+        out["KeyMaterialId"] = row.material_id
+    return out
+
+
+# --------------------------------------------------------------------------- multi-Region
+
+
+@service.operation(authorize=False)
+def replicate_key(
+    call: Call,
+    KeyId: str,
+    ReplicaRegion: str,
+    Policy: str | None = None,
+    BypassPolicyLockoutSafetyCheck: bool | None = None,
+    Description: str | None = None,
+    Tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(call, key, "kms:ReplicateKey", extra={"kms:ReplicaRegion": ReplicaRegion})
+    key.require_state("ReplicateKey")
+    if not key.multi_region:
+        raise _unsupported(key, "is not a multi-Region key.")
+    if not key.is_primary:
+        raise _unsupported(key, "is not a multi-Region primary key.")
+    if ReplicaRegion == key.region:
+        raise errors.ValidationException(
+            f"The replica Region {ReplicaRegion} is the Region of the primary key."
+        )
+    if keys.find(call.conn, key.account, ReplicaRegion, key.key_id) is not None:
+        raise errors.AlreadyExistsException(
+            f"{keys.key_arn(key.account, ReplicaRegion, key.key_id)} already exists"
+        )
+    replica_arn = keys.key_arn(key.account, ReplicaRegion, key.key_id)
+    if Policy is not None:
+        access.require_lockout_safe(
+            call, replica_arn, key.account, Policy, BypassPolicyLockoutSafetyCheck
+        )
+    policy = Policy if Policy is not None else keys.default_policy(key.account)
+    tags = Tags or []
+    replica = lifecycle.replicate(
+        call.conn,
+        call.app.sealer,
+        key,
+        ReplicaRegion,
+        call.app.clock.timestamp(),
+        policy=policy,
+        description=Description or "",
+        tags=orjson.dumps(tags).decode(),
+    )
+    return {
+        "ReplicaKeyMetadata": replica.to_key_metadata(call.conn),
+        "ReplicaPolicy": policy,
+        "ReplicaTags": tags,
+    }
+
+
+@service.operation(authorize=False)
+def update_primary_region(call: Call, KeyId: str, PrimaryRegion: str) -> dict[str, Any]:
+    key = _key(call, KeyId)
+    access.authorize(
+        call, key, "kms:UpdatePrimaryRegion", extra={"kms:PrimaryRegion": PrimaryRegion}
+    )
+    key.require_state("UpdatePrimaryRegion")
+    if not key.multi_region:
+        raise _unsupported(key, "is not a multi-Region key.")
+    if not key.is_primary:
+        raise _unsupported(key, "is not a multi-Region primary key.")
+    target = keys.find(call.conn, key.account, PrimaryRegion, key.key_id)
+    if target is None:
+        raise errors.NotFoundException(
+            f"Key '{keys.key_arn(key.account, PrimaryRegion, key.key_id)}' does not exist"
+        )
+    key.primary_region = PrimaryRegion
+    keys.save_everywhere(call.conn, key, "primary_region")
+    return {}
+
+
+# --------------------------------------------------------------------------- custom key stores
+
+
+def _no_store(store_id: str | None) -> Exception:
+    return errors.CustomKeyStoreNotFoundException(
+        f"Custom key store {store_id} does not exist."
+        if store_id
+        else "Custom key store not found."
+    )
+
+
+@service.operation
+def create_custom_key_store(
+    call: Call,
+    CustomKeyStoreName: str,
+    CustomKeyStoreType: str = "AWS_CLOUDHSM",
+    CloudHsmClusterId: str | None = None,
+    XksProxyUriEndpoint: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    if CustomKeyStoreType == "EXTERNAL_KEY_STORE":
+        raise errors.XksProxyUriUnreachableException(
+            f"KMS cannot reach the external key store proxy at {XksProxyUriEndpoint}."
+        )
+    raise errors.CloudHsmClusterNotFoundException(
+        f"AWS CloudHSM cluster {CloudHsmClusterId} was not found."
+    )
+
+
+@service.operation
+def connect_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+    raise _no_store(CustomKeyStoreId)
+
+
+@service.operation
+def disconnect_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+    raise _no_store(CustomKeyStoreId)
+
+
+@service.operation
+def delete_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+    raise _no_store(CustomKeyStoreId)
+
+
+@service.operation
+def update_custom_key_store(call: Call, CustomKeyStoreId: str, **_: Any) -> dict[str, Any]:
+    raise _no_store(CustomKeyStoreId)
+
+
+@service.operation
+def describe_custom_key_stores(
+    call: Call,
+    CustomKeyStoreId: str | None = None,
+    CustomKeyStoreName: str | None = None,
+    Limit: int | None = None,
+    Marker: str | None = None,
+) -> dict[str, Any]:
+    if CustomKeyStoreId is not None or CustomKeyStoreName is not None:
+        raise _no_store(CustomKeyStoreId or CustomKeyStoreName)
+    return page([], Marker, Limit, 100, "CustomKeyStores")
+
+
+# --------------------------------------------------------------------------- the clock
+
+
+@service.job
+def kms_clock(app: Any, conn: Any, now: datetime) -> None:
+    """Deletions, automatic rotations and imported-material expiry that are due."""
+    lifecycle.run_due(conn, app.sealer, now.timestamp())

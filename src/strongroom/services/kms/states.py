@@ -1,0 +1,163 @@
+"""Which key states allow which operations: AWS's key-state table, in one place.
+
+Each row is an operation (or a group of operations that behave alike), each
+column a key state; a cell is ``None`` (allowed) or the error that answers.
+`check` is the only reader. The error texts are AWS's: ``<key ARN> is
+disabled.``, ``<key ARN> is pending deletion.`` and so on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from strongroom.services.kms.service import errors
+
+
+class KeyState(StrEnum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+    PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
+    PENDING_IMPORT = "PendingImport"
+    UNAVAILABLE = "Unavailable"
+    CREATING = "Creating"
+    UPDATING = "Updating"
+
+
+#: How each state reads in an error message.
+_PHRASE: Final = {
+    KeyState.ENABLED: "enabled",
+    KeyState.DISABLED: "disabled",
+    KeyState.PENDING_DELETION: "pending deletion",
+    KeyState.PENDING_REPLICA_DELETION: "pending replica deletion",
+    KeyState.PENDING_IMPORT: "pending import",
+    KeyState.UNAVAILABLE: "unavailable",
+    KeyState.CREATING: "creating",
+    KeyState.UPDATING: "updating",
+}
+
+OK: Final = None
+DIS: Final = "DisabledException"  # "<arn> is disabled."
+INV: Final = "KMSInvalidStateException"  # "<arn> is <state>."
+UNAV: Final = "KeyUnavailableException"  # "<arn> is unavailable."
+NOT_PENDING: Final = "KMSInvalidStateException:not-pending"  # "<arn> is not pending deletion."
+
+_COLUMNS: Final = (
+    KeyState.ENABLED,
+    KeyState.DISABLED,
+    KeyState.PENDING_DELETION,
+    KeyState.PENDING_REPLICA_DELETION,
+    KeyState.PENDING_IMPORT,
+    KeyState.UNAVAILABLE,
+    KeyState.CREATING,
+    KeyState.UPDATING,
+)
+
+# fmt: off
+#            Enabled Disabled PendDel PendReplDel PendImport Unavail Creating Updating
+_ROWS: Final[dict[str, tuple[str | None, ...]]] = {
+    "crypto":   (OK,  DIS, INV, INV, INV, UNAV, INV, OK),
+    "read":     (OK,  OK,  OK,  OK,  OK,  OK,   OK,  OK),
+    "manage":   (OK,  OK,  INV, INV, OK,  OK,   OK,  OK),
+    "enable":   (OK,  OK,  INV, INV, INV, INV,  INV, OK),
+    "grant":    (OK,  OK,  INV, INV, OK,  OK,   INV, OK),
+    "schedule": (OK,  OK,  INV, INV, OK,  OK,   INV, INV),
+    "cancel":   (NOT_PENDING, NOT_PENDING, OK, OK, NOT_PENDING, NOT_PENDING, NOT_PENDING,
+                 NOT_PENDING),
+    "rotation": (OK,  DIS, INV, INV, INV, UNAV, INV, INV),
+    "rotation_status": (OK, OK, OK, OK, INV, OK, INV, OK),
+    "import":   (OK,  OK,  INV, INV, OK,  INV,  INV, INV),
+    "replicate": (OK, OK,  INV, INV, INV, INV,  INV, INV),
+}
+# fmt: on
+
+#: Operation -> row of the table.
+ROW_OF: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        (
+            "Encrypt",
+            "Decrypt",
+            "ReEncrypt",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "Sign",
+            "Verify",
+            "GenerateMac",
+            "VerifyMac",
+            "DeriveSharedSecret",
+            "GetPublicKey",
+        ),
+        "crypto",
+    ),
+    **dict.fromkeys(
+        (
+            "DescribeKey",
+            "GetKeyPolicy",
+            "ListKeyPolicies",
+            "ListGrants",
+            "ListResourceTags",
+            "ListAliases",
+            "GetKeyLastUsage",
+            "ListKeyRotations",
+            "RetireGrant",
+            "RevokeGrant",
+            "DeleteAlias",
+        ),
+        "read",
+    ),
+    **dict.fromkeys(
+        (
+            "UpdateKeyDescription",
+            "PutKeyPolicy",
+            "TagResource",
+            "UntagResource",
+            "CreateAlias",
+            "UpdateAlias",
+        ),
+        "manage",
+    ),
+    "EnableKey": "enable",
+    "DisableKey": "enable",
+    "CreateGrant": "grant",
+    "ScheduleKeyDeletion": "schedule",
+    "CancelKeyDeletion": "cancel",
+    "EnableKeyRotation": "rotation",
+    "DisableKeyRotation": "rotation",
+    "RotateKeyOnDemand": "rotation",
+    "GetKeyRotationStatus": "rotation_status",
+    "GetParametersForImport": "import",
+    "ImportKeyMaterial": "import",
+    "DeleteImportedKeyMaterial": "import",
+    "ReplicateKey": "replicate",
+    "UpdatePrimaryRegion": "replicate",
+}
+
+_TABLE: Final[dict[str, dict[str, str | None]]] = {
+    row: dict(zip(_COLUMNS, cells, strict=True)) for row, cells in _ROWS.items()
+}
+
+
+def outcome(operation: str, state: str) -> str | None:
+    """The error shape name (or None) the table gives `operation` in `state`."""
+    return _TABLE[ROW_OF[operation]][state]
+
+
+def error_for(operation: str, state: str, key_arn: str) -> Exception | None:
+    """The error `operation` meets on a key in `state`, or None when allowed."""
+    found = _TABLE[ROW_OF[operation]][state]
+    if found is None:
+        return None
+    if found == NOT_PENDING:
+        return errors.KMSInvalidStateException(f"{key_arn} is not pending deletion.")
+    return getattr(errors, found)(f"{key_arn} is {_PHRASE[KeyState(state)]}.")
+
+
+def check(operation: str, state: str, key_arn: str) -> None:
+    err = error_for(operation, state, key_arn)
+    if err is not None:
+        raise err
