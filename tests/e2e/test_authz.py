@@ -193,8 +193,10 @@ def test_assume_role_and_use_it(server: StrongroomServer) -> None:
     events = server.client("cloudtrail").lookup_events(
         LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": c["AccessKeyId"]}]
     )["Events"]
-    identity = json.loads(events[0]["CloudTrailEvent"])["userIdentity"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    identity = next(r for r in records if "errorCode" not in r)["userIdentity"]
     assert identity["type"] == "AssumedRole"
+    assert any(r.get("errorCode") == "InvalidClientTokenId" for r in records)
     assert identity["sessionContext"]["sessionIssuer"]["arn"] == role_arn
     assert c["SecretAccessKey"] not in json.dumps(events, default=str)
     assert c["SessionToken"] not in json.dumps(events, default=str)
@@ -228,22 +230,22 @@ def test_trust_policy_decides(server: StrongroomServer) -> None:
     # Trusting someone else: denied.
     other = _role(server, {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone-else"})
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        sts.assume_role(RoleArn=other, RoleSessionName="x")
+        sts.assume_role(RoleArn=other, RoleSessionName="xx")
     assert code_of(exc) == "AccessDenied"
     # Trusting the account: the user's own policies must allow sts:AssumeRole too.
     delegated = _role(server, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
     with pytest.raises(botocore.exceptions.ClientError):
-        sts.assume_role(RoleArn=delegated, RoleSessionName="x")
+        sts.assume_role(RoleArn=delegated, RoleSessionName="xx")
     server.client("iam").put_user_policy(
         UserName=name, PolicyName="assume", PolicyDocument=doc(allow("sts:AssumeRole", delegated))
     )
-    sts.assume_role(RoleArn=delegated, RoleSessionName="x")
+    sts.assume_role(RoleArn=delegated, RoleSessionName="xx")
     # A role that does not exist is simply denied; the root may not assume roles.
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/missing", RoleSessionName="x")
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/missing", RoleSessionName="xx")
     assert code_of(exc) == "AccessDenied"
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        server.client("sts").assume_role(RoleArn=delegated, RoleSessionName="x")
+        server.client("sts").assume_role(RoleArn=delegated, RoleSessionName="xx")
     assert "Roles may not be assumed by root accounts" in str(exc.value)
 
 

@@ -108,8 +108,12 @@ class Authorizer:
         resource_policy: str | None = None,
         resource_account: str | None = None,
         resource_policy_required: bool = False,
+        resource_policy_kind: str = "resource",
     ) -> None:
-        """Raise the service's access-denied error unless every resource is allowed."""
+        """Raise the service's access-denied error unless every resource is allowed.
+
+        `resource_policy_kind` is "trust" for a role's trust policy (no Resource
+        element), "resource" for every other resource policy."""
         if not self.enforce or action in UNCONDITIONAL_ACTIONS:
             return
         principal = call.principal
@@ -130,6 +134,7 @@ class Authorizer:
                 resource_policy=resource_policy,
                 resource_account=owner,
                 resource_policy_required=resource_policy_required,
+                resource_policy_kind=resource_policy_kind,
             )
             if not decision.allowed:
                 raise access_denied(call, action, res, decision)
@@ -144,6 +149,7 @@ class Authorizer:
         resource_policy: str | None = None,
         resource_account: str | None = None,
         resource_policy_required: bool = False,
+        resource_policy_kind: str = "resource",
     ) -> Decision:
         principal = call.principal
         source = self.policy_source
@@ -173,7 +179,8 @@ class Authorizer:
         resource_set = None
         if resource_policy is not None:
             resource_set = PolicySet(
-                "resource", (("resource-policy", self.cache.get("resource", resource_policy)),)
+                "resource",
+                (("resource-policy", self.cache.get(resource_policy_kind, resource_policy)),),
             )
         request = AuthzRequest(
             action=action,

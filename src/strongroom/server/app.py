@@ -36,6 +36,7 @@ from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
 from strongroom.server.router import RouteError, Router
 from strongroom.services.base import Call, Operation, Service
+from strongroom.services.iam.source import IamPolicySource
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
 from strongroom.store.db import Store, default_url
@@ -54,7 +55,7 @@ class App:
         self.store = Store(config.store_url or default_url(config.data_dir))
         self.clock = Clock(config.time_travel)
         self.authenticator = Authenticator(config.auth, self.sealer)
-        self.authorizer = Authorizer(enforce=config.auth == "sigv4")
+        self.authorizer = Authorizer(IamPolicySource(), enforce=config.auth == "sigv4")
         self.audit = AuditRecorder(self.store)
         self.services: list[Service] = served_services()
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}

@@ -143,6 +143,7 @@ class Call:
         resource_policy: str | None = None,
         resource_account: str | None = None,
         resource_policy_required: bool = False,
+        resource_policy_kind: str = "resource",
     ) -> None:
         """Raise the service's access-denied error unless the principal may act.
 
@@ -157,6 +158,7 @@ class Call:
             resource_policy=resource_policy,
             resource_account=resource_account,
             resource_policy_required=resource_policy_required,
+            resource_policy_kind=resource_policy_kind,
         )
 
     def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:
