@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
+from strongroom import tokens
 from strongroom.services.base import Call
 
 
@@ -15,12 +15,11 @@ def page(
     start = 0
     if marker is not None:
         try:
-            start = int(base64.urlsafe_b64decode(marker.encode()).decode())
-        except ValueError:
-            raise call.service.errors.ValidationError("Invalid Marker.") from None
-        if start < 0:
+            start = tokens.decode(marker)
+        except tokens.BadToken:
+            start = -1
+        if not isinstance(start, int) or start < 0:
             raise call.service.errors.ValidationError("Invalid Marker.")
     end = start + max_items
     more = end < len(items)
-    next_marker = base64.urlsafe_b64encode(str(end).encode()).decode() if more else None
-    return items[start:end], more, next_marker
+    return items[start:end], more, tokens.encode(end) if more else None
