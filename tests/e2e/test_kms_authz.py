@@ -287,3 +287,27 @@ def test_aws_cli_grant(server: StrongroomServer, kms) -> None:
     assert done.returncode == 0, done.stderr
     grant_id = json.loads(done.stdout)["GrantId"]
     assert [g["GrantId"] for g in kms.list_grants(KeyId=key["KeyId"])["Grants"]] == [grant_id]
+
+
+def test_root_follows_key_policy_conditions_and_changes(kms) -> None:
+    key = kms.create_key()["KeyMetadata"]
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "no"})
+    kms.put_key_policy(
+        KeyId=key["KeyId"],
+        PolicyName="default",
+        Policy=doc(
+            root_statement(),
+            {
+                "Sid": "no",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:Encrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:EncryptionContext:x": "no"}},
+            },
+        ),
+    )
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "yes"})
+    denied(lambda: kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "no"}))
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=doc(root_statement()))
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "no"})

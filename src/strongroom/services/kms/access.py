@@ -93,15 +93,28 @@ def authorize(
     ctx = key_context(
         call, key, encryption_context=encryption_context, via_service=via_service, extra=extra
     )
-    decision = authorizer.decide(
-        call,
-        action,
-        key.arn,
-        ctx,
-        resource_policy=key.policy,
-        resource_account=key.account,
-        resource_policy_required=True,
-    )
+    p = call.principal
+    memo_key: tuple[str, ...] | None = None
+    decision = None
+    if p.is_root and not p.session_policies:
+        memo_key = (key.policy, key.arn, key.account, p.arn, p.account or "", action)
+        decision = _ROOT_MEMO.get(memo_key)
+        if decision is None and not _context_free(call, key.policy, action):
+            memo_key = None
+    if decision is None:
+        decision = authorizer.decide(
+            call,
+            action,
+            key.arn,
+            ctx,
+            resource_policy=key.policy,
+            resource_account=key.account,
+            resource_policy_required=True,
+        )
+        if memo_key is not None:
+            if len(_ROOT_MEMO) >= _ROOT_MEMO_LIMIT:
+                _ROOT_MEMO.clear()
+            _ROOT_MEMO[memo_key] = decision
     if decision.allowed:
         return
     if decision.reason != EXPLICIT_DENY and grant_allows(
@@ -110,6 +123,24 @@ def authorize(
         return
     message = denial_message(call.principal.arn, action, resource_message or key.arn, decision)
     raise errors.AccessDeniedException(message)
+
+
+#: Decisions for an account root under a key policy with no condition and no
+#: policy variable on the action. Such a decision is a pure function of the
+#: key (its ARN and policy text, read from the store on every request), the
+#: root's account and the action: roots have no identity, boundary or session
+#: policies, and nothing in the request context can change the outcome.
+_ROOT_MEMO: dict[tuple[str, ...], Any] = {}
+_ROOT_MEMO_LIMIT = 4096
+
+
+def _context_free(call: Call, policy: str, action: str) -> bool:
+    """True when no statement of `policy` on `action` reads the request context."""
+    compiled = call.app.authorizer.cache.get("resource", policy)
+    for st in compiled.statements_for(action.lower()):
+        if st.conditions or (st.resources and any("${" in r for r in st.resources)):
+            return False
+    return True
 
 
 def deny(call: Call, action: str, resource: str) -> Exception:

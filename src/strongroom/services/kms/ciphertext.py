@@ -101,7 +101,22 @@ def _short(value: str) -> bytes:
     return bytes([len(raw)]) + raw
 
 
+_headers: dict[tuple[str, str, str, int], bytes] = {}
+
+
 def encode_header(account: str, region: str, key_id: str, version: int) -> bytes:
+    found = _headers.get((account, region, key_id, version))
+    if found is not None:
+        return found
+    if len(_headers) >= 65536:
+        _headers.clear()
+    header = _headers[(account, region, key_id, version)] = _encode_header(
+        account, region, key_id, version
+    )
+    return header
+
+
+def _encode_header(account: str, region: str, key_id: str, version: int) -> bytes:
     return (
         bytes([FORMAT_VERSION, ALG_AES_256_GCM])
         + _short(account)
@@ -131,17 +146,21 @@ def parse_header(blob: bytes) -> BlobHeader:
     return BlobHeader(fields[0], fields[1], fields[2], version, pos)
 
 
+_U32 = struct.Struct(">I").pack
+_EMPTY_CONTEXT = b"\x00\x00\x00\x00"
+
+
 def canonical_context(context: dict[str, str] | None) -> bytes:
-    """The encryption context as length-prefixed, sorted pairs (see module doc)."""
+    """The encryption context as length-prefixed, sorted pairs (see module doc).
+
+    Sorting the str keys sorts their UTF-8 bytes too: UTF-8 keeps code-point order."""
     if not context:
-        return b"\x00\x00\x00\x00"
-    pairs = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in context.items())
-    out = [struct.pack(">I", len(pairs))]
-    for k, v in pairs:
-        out.append(struct.pack(">I", len(k)))
-        out.append(k)
-        out.append(struct.pack(">I", len(v)))
-        out.append(v)
+        return _EMPTY_CONTEXT
+    out = [_U32(len(context))]
+    for k in sorted(context):
+        kb = k.encode("utf-8")
+        vb = context[k].encode("utf-8")
+        out += (_U32(len(kb)), kb, _U32(len(vb)), vb)
     return b"".join(out)
 
 
