@@ -11,9 +11,11 @@ a detached policy or a deleted user stops working at once.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections import OrderedDict
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from strongroom.auth.policy import (
@@ -57,6 +59,11 @@ class PolicySource(Protocol):
         """Tags of the IAM user or role behind `principal`."""
 
 
+class GenerationalPolicySource(PolicySource, Protocol):
+    def generation(self, conn: Connection, account: str) -> int:
+        """A number that changes whenever anything the other methods return may change."""
+
+
 class NoIdentityPolicies:
     """A source for a server without IAM: no principal has any policy."""
 
@@ -92,11 +99,20 @@ class PolicyCache:
         return compiled
 
 
+#: What a principal's identity side compiles to: identity set, boundary set, tags.
+Snapshot = tuple[PolicySet, PolicySet | None, dict[str, str]]
+
+
 class Authorizer:
     def __init__(self, policy_source: PolicySource | None = None, *, enforce: bool = True) -> None:
         self.policy_source: PolicySource = policy_source or NoIdentityPolicies()
         self.enforce = enforce
         self.cache = PolicyCache()
+        #: (principal, source generation) -> Snapshot. Valid only while the
+        #: store's generation is unchanged, which is read on every request:
+        #: no decision is ever made on policies older than the last IAM write.
+        self._snapshots: OrderedDict[tuple[str, str, str], tuple[int, Snapshot]] = OrderedDict()
+        self._generational = hasattr(self.policy_source, "generation")
 
     def require(
         self,
@@ -152,30 +168,20 @@ class Authorizer:
         resource_policy_kind: str = "resource",
     ) -> Decision:
         principal = call.principal
-        source = self.policy_source
-        conn = call.conn
-        identity: list[tuple[str, CompiledPolicy]] = []
-        boundary = session = None
-        tags: dict[str, str] = dict(principal.tags)
-        if not principal.is_root:
-            identity = [
-                (pid, self.cache.get("identity", text))
-                for pid, text in source.identity_policies(conn, principal)
-            ]
-            found = source.permissions_boundary(conn, principal)
-            if found is not None:
-                boundary = PolicySet(
-                    "boundary", ((found[0], self.cache.get("boundary", found[1])),)
-                )
-            if principal.session_policies:
-                session = PolicySet(
-                    "session",
-                    tuple(
-                        (f"session-policy-{i}", self.cache.get("session", text))
-                        for i, text in enumerate(principal.session_policies, 1)
-                    ),
-                )
-            tags = {**source.principal_tags(conn, principal), **tags}
+        if principal.is_root:
+            identity, boundary, tags = PolicySet("identity", ()), None, dict(principal.tags)
+        else:
+            identity, boundary, tags = self._snapshot(call.conn, principal)
+            tags = {**tags, **principal.tags}
+        session = None
+        if principal.session_policies:
+            session = PolicySet(
+                "session",
+                tuple(
+                    (f"session-policy-{i}", self.cache.get("session", text))
+                    for i, text in enumerate(principal.session_policies, 1)
+                ),
+            )
         resource_set = None
         if resource_policy is not None:
             resource_set = PolicySet(
@@ -194,12 +200,45 @@ class Authorizer:
         )
         return evaluate(
             request,
-            PolicySet("identity", tuple(identity)),
+            identity,
             resource_set,
             boundary,
             session,
             resource_policy_required=resource_policy_required,
         )
+
+    def _snapshot(self, conn: Connection, principal: Principal) -> Snapshot:
+        source = self.policy_source
+        key = (principal.type, principal.arn, principal.principal_id)
+        generation = source.generation(conn, principal.account) if self._generational else None
+        if generation is not None:
+            found = self._snapshots.get(key)
+            if found is not None and found[0] == generation:
+                self._snapshots.move_to_end(key)
+                return found[1]
+        identity = PolicySet(
+            "identity",
+            tuple(
+                (pid, self.cache.get("identity", text))
+                for pid, text in source.identity_policies(conn, principal)
+            ),
+        )
+        boundary = None
+        found_boundary = source.permissions_boundary(conn, principal)
+        if found_boundary is not None:
+            boundary = PolicySet(
+                "boundary",
+                ((found_boundary[0], self.cache.get("boundary", found_boundary[1])),),
+            )
+        # Session tags differ between sessions of one name: they are merged
+        # per request, never cached.
+        tags = source.principal_tags(conn, dataclasses.replace(principal, tags={}))
+        snapshot = (identity, boundary, tags)
+        if generation is not None:
+            self._snapshots[key] = (generation, snapshot)
+            if len(self._snapshots) > 10000:
+                self._snapshots.popitem(last=False)
+        return snapshot
 
 
 def principal_aliases(principal: Principal) -> tuple[str, ...]:
@@ -213,10 +252,10 @@ def principal_aliases(principal: Principal) -> tuple[str, ...]:
 def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
     """The global condition keys a local request carries, plus the service's."""
     principal = call.principal
-    now = call.app.clock.now()
+    second = int(call.app.clock.timestamp())
     ctx: dict[str, Any] = {
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:CurrentTime": _iso_second(second),
+        "aws:EpochTime": str(second),
         "aws:SecureTransport": "true" if call.secure else "false",
         "aws:PrincipalArn": principal.session_issuer["arn"]
         if principal.session_issuer
@@ -241,6 +280,12 @@ def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> 
     return ctx
 
 
+@lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=1024)
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

@@ -195,6 +195,9 @@ class App:
                 if op.action is not None:
                     call.authorize(op.action)
                 result = op.fn(call, **params)
+                if not op.read_only:
+                    for hook in svc.after_write_hooks:
+                        hook(call)
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
             error = auth_error(svc.model.metadata["protocol"], failure)

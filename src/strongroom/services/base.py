@@ -69,6 +69,8 @@ class Service:
         self.event_source = f"{self.model.metadata['endpointPrefix']}.amazonaws.com"
         #: Scheduled jobs: fn(app, conn, now) run under a lease once per tick.
         self.jobs: list[Callable[..., None]] = []
+        #: Run inside the transaction after every successful non-read-only operation.
+        self.after_write_hooks: list[Callable[[Call], None]] = []
 
     def operation(
         self,
@@ -97,6 +99,10 @@ class Service:
             return f
 
         return register(fn) if fn is not None else register
+
+    def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:
+        self.after_write_hooks.append(fn)
+        return fn
 
     def job(self, fn: Callable[..., None]) -> Callable[..., None]:
         self.jobs.append(fn)

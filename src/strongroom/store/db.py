@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,20 +107,33 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        columns = getattr(statement, "selected_columns", None)
+        #: Rows come back as named tuples (``row.account``) for SELECTs.
+        self._row = (
+            namedtuple("Row", list(columns.keys()), rename=True) if columns is not None else None
+        )
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None]:
+    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
             compiled = self.statement.compile(dialect=conn.dialect)
             positions = compiled.positiontup if compiled.positional else None
-            found = (compiled.string, tuple(positions) if positions is not None else None)
+            # Literal values inside the statement (``x + 1``) are bound too.
+            defaults = {k: v for k, v in compiled.params.items() if v is not None}
+            found = (
+                compiled.string,
+                tuple(positions) if positions is not None else None,
+                defaults,
+            )
             self._compiled[name] = found
         return found
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
-        sql, positions = self._for(conn)
+        sql, positions, defaults = self._for(conn)
+        if defaults:
+            params = {**defaults, **params}
         cursor = conn.connection.driver_connection.cursor()
         if positions is not None:
             cursor.execute(sql, tuple(params[p] for p in positions))
@@ -127,16 +141,29 @@ class Prepared:
             cursor.execute(sql, params)
         return cursor
 
-    def first(self, conn: Connection, **params: Any) -> tuple[Any, ...] | None:
+    def first(self, conn: Connection, **params: Any) -> Any:
         cursor = self._run(conn, params)
         try:
-            return cursor.fetchone()
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None or self._row is None:
+            return row
+        return self._row._make(row)
+
+    def rowcount(self, conn: Connection, **params: Any) -> int:
+        """Run an UPDATE or DELETE; how many rows it touched."""
+        cursor = self._run(conn, params)
+        try:
+            return cursor.rowcount
         finally:
             cursor.close()
 
     def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Run the statement once per row (e.g. a batched INSERT)."""
-        sql, positions = self._for(conn)
+        sql, positions, defaults = self._for(conn)
+        if defaults:
+            rows = [{**defaults, **row} for row in rows]
         cursor = conn.connection.driver_connection.cursor()
         try:
             if positions is not None:
@@ -146,12 +173,16 @@ class Prepared:
         finally:
             cursor.close()
 
-    def all(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
+    def all(self, conn: Connection, **params: Any) -> list[Any]:
         cursor = self._run(conn, params)
         try:
-            return cursor.fetchall()
+            rows = cursor.fetchall()
         finally:
             cursor.close()
+        if self._row is None:
+            return rows
+        make = self._row._make
+        return [make(r) for r in rows]
 
 
 class Store:

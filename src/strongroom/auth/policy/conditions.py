@@ -84,27 +84,33 @@ class RequestContext:
     no condition and no variable never pays for it.
     """
 
-    __slots__ = ("_fallback", "_index", "_raw")
+    __slots__ = ("_fallback", "_index", "_raw", "_seen")
 
     def __init__(self, raw: Mapping[str, Any], fallback: Mapping[str, Any] | None = None) -> None:
         self._raw = raw
         self._fallback = fallback
-        self._index: dict[str, tuple[str, ...] | None] | None = None
+        self._index: dict[str, Any] | None = None
+        #: Normalized values of the keys looked up so far.
+        self._seen: dict[str, tuple[str, ...] | None] = {}
 
-    def _build(self) -> dict[str, tuple[str, ...] | None]:
-        index: dict[str, tuple[str, ...] | None] = {}
+    def _build(self) -> dict[str, Any]:
+        index: dict[str, Any] = {}
         if self._fallback:
             for k, v in self._fallback.items():
-                index[k.lower()] = _normalize(v)
+                index[k.lower()] = v
         for k, v in self._raw.items():
-            index[k.lower()] = _normalize(v)
+            index[k.lower()] = v
         self._index = index
         return index
 
     def values(self, key_lower: str) -> tuple[str, ...] | None:
         """All values of the key (``None`` when the key is absent)."""
+        seen = self._seen
+        if key_lower in seen:
+            return seen[key_lower]
         index = self._index if self._index is not None else self._build()
-        return index.get(key_lower)
+        found = seen[key_lower] = _normalize(index.get(key_lower))
+        return found
 
     def scalar(self, key_lower: str) -> str | None:
         """The single value of a key, for a policy variable.

@@ -24,6 +24,7 @@ from strongroom.services.iam.managed import find_aws_policy
 from strongroom.services.iam.roles import Role, find_role, role_by_arn
 from strongroom.services.iam.tables import (
     attached_policies,
+    generations,
     group_members,
     groups,
     inline_policies,
@@ -149,6 +150,11 @@ _MANAGED_DOCUMENT = Prepared(
 )
 
 
+_GENERATION = Prepared(
+    select(generations.c.generation).where(generations.c.account == bindparam("account"))
+)
+
+
 def managed_policy_document(conn: Connection, arn: str) -> str | None:
     """The default version's document of a managed policy (AWS's or a
     customer's, by ARN), or None when there is no such policy."""
@@ -207,6 +213,11 @@ class IamPolicySource:
         if role is None:
             return None
         return _ROLE_ENTITY.first(conn, acct=principal.account, rkey=role.lower())
+
+    def generation(self, conn: Connection, account: str) -> int:
+        """The account's IAM generation: it changes with every IAM write."""
+        row = _GENERATION.first(conn, account=account)
+        return row[0] if row else 0
 
     def permissions_boundary(
         self, conn: Connection, principal: Principal

@@ -118,3 +118,13 @@ attached_policies = Table(
     Column("attached", Float, nullable=False),
     Index("ix_iam_attached_policies_arn", "account", "policy_arn"),
 )
+
+#: One counter per account, bumped by every IAM write in the same transaction.
+#: Authorizers cache what a principal's policies compile to by (principal,
+#: generation), so a cached answer is never older than the last IAM change.
+generations = Table(
+    "iam_generations",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("generation", Integer, nullable=False),
+)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from strongroom.arn import arn, unique_id
 from strongroom.auth import credentials
@@ -19,6 +19,7 @@ from strongroom.services.iam.tables import (
     inline_policies,
     users,
 )
+from strongroom.store.db import Prepared
 
 #: AWS allows two access keys per user (and per root).
 MAX_ACCESS_KEYS = 2
@@ -73,10 +74,15 @@ def from_row(row: Any) -> User:
     )
 
 
+_FIND_USER = Prepared(
+    select(users).where(
+        users.c.account == bindparam("account"), users.c.name_key == bindparam("name_key")
+    )
+)
+
+
 def find_user(conn: Connection, account: str, name: str) -> User | None:
-    row = conn.execute(
-        select(users).where(users.c.account == account, users.c.name_key == name.lower())
-    ).first()
+    row = _FIND_USER.first(conn, account=account, name_key=name.lower())
     return from_row(row) if row else None
 
 
