@@ -120,6 +120,16 @@ def test_several_workers_share_state(strongroom_factory: Callable[..., Strongroo
     creds = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
     for _ in range(6):  # fresh connections land on either worker
         assert server.client("sts", **creds).get_caller_identity()["Arn"].endswith(name)
+    # A policy change made through one worker binds every worker at once.
+    policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}}'
+    iam.put_user_policy(UserName=name, PolicyName="list", PolicyDocument=policy)
+    for _ in range(6):
+        server.client("iam", **creds).list_users()
+    iam.delete_user_policy(UserName=name, PolicyName="list")
+    for _ in range(6):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            server.client("iam", **creds).list_users()
+        assert exc.value.response["Error"]["Code"] == "AccessDenied"
     iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
     for _ in range(6):
         with pytest.raises(botocore.exceptions.ClientError) as exc:
