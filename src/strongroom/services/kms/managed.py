@@ -7,8 +7,7 @@ account, and only Describe/Get/List directly — as AWS writes it.
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from sqlalchemy import insert
 
 from strongroom.services.base import Call
@@ -88,7 +87,7 @@ def policy(account: str, region: str, service_name: str) -> str:
             },
         ],
     }
-    return json.dumps(doc, indent=2)
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
 
 
 def ensure(call: Call, account: str, region: str, service_name: str) -> keys.Key:
