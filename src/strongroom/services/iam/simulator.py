@@ -257,6 +257,10 @@ def simulate(
     parts = parse_arn(caller_arn)
     caller_account = parts["account"] if parts and parts["account"] else call.account
     is_root = False  # the simulator evaluates policies: no root short-cut
+    # As enforcement names every caller (`authorizer.principal_aliases`): its
+    # account's root ARN also stands for it, so a NotPrincipal that omits the
+    # account does not except the caller.
+    aliases = (f"arn:aws:iam::{caller_account}:root",) if caller_account else ()
     keyed: dict[str, SimPolicy] = {}
 
     def policy_set(kind: str, policies: list[SimPolicy]) -> PolicySet:
@@ -276,7 +280,7 @@ def simulate(
         for resource in resources or ["*"]:
             owner = resource_account(resource_owner, resource)
             req = AuthzRequest(
-                action, resource, caller_arn, caller_account, is_root, owner, context
+                action, resource, caller_arn, caller_account, is_root, owner, context, aliases
             )
             decision = evaluate(req, id_set, r_set, b_set)
             if decision.reason == "explicit_deny":
