@@ -204,3 +204,38 @@ def test_multi_region_primary_waits_for_its_replicas(
         us.describe_key(KeyId=key["KeyId"])
     assert code_of(exc) == "NotFoundException"
     assert datetime.now(UTC) < server_now(server)
+
+
+def _cli(server: StrongroomServer, *args: str) -> dict:
+    import json
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        ["aws", "kms", *args, "--output", "json"],
+        env={**os.environ, **server.aws_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def test_aws_cli_rotation_and_deletion(tt_server: StrongroomServer, kms) -> None:
+    key_id = _cli(tt_server, "create-key", "--description", "cli")["KeyMetadata"]["KeyId"]
+    _cli(tt_server, "enable-key-rotation", "--key-id", key_id, "--rotation-period-in-days", "180")
+    status = _cli(tt_server, "get-key-rotation-status", "--key-id", key_id)
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
+    tt_server.advance_clock("181d")
+    rotations = _cli(tt_server, "list-key-rotations", "--key-id", key_id)["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    _cli(tt_server, "rotate-key-on-demand", "--key-id", key_id)
+    out = _cli(
+        tt_server, "schedule-key-deletion", "--key-id", key_id, "--pending-window-in-days", "7"
+    )
+    assert out["KeyState"] == "PendingDeletion"
+    tt_server.advance_clock("8d")
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.describe_key(KeyId=key_id)
+    assert code_of(exc) == "NotFoundException"

@@ -358,3 +358,59 @@ def test_get_key_last_usage(kms) -> None:
     assert used["Operation"] == "GenerateDataKey"
     assert used["KmsRequestId"] == out["ResponseMetadata"]["RequestId"]
     assert used["CloudTrailEventId"]
+
+
+def _cli(server: StrongroomServer, *args: str) -> dict:
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        ["aws", "kms", *args, "--output", "json"],
+        env={**os.environ, **server.aws_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def test_aws_cli_multi_region_and_import(server: StrongroomServer, eu, tmp_path) -> None:
+    key_id = _cli(server, "create-key", "--multi-region")["KeyMetadata"]["KeyId"]
+    out = _cli(server, "replicate-key", "--key-id", key_id, "--replica-region", "eu-west-1")
+    assert out["ReplicaKeyMetadata"]["KeyId"] == key_id
+    assert eu.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    _cli(server, "update-primary-region", "--key-id", key_id, "--primary-region", "eu-west-1")
+    config = eu.describe_key(KeyId=key_id)["KeyMetadata"]["MultiRegionConfiguration"]
+    assert config["MultiRegionKeyType"] == "PRIMARY"
+    ext = _cli(server, "create-key", "--origin", "EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = _cli(
+        server,
+        "get-parameters-for-import",
+        "--key-id",
+        ext,
+        "--wrapping-algorithm",
+        "RSA_AES_KEY_WRAP_SHA_256",
+        "--wrapping-key-spec",
+        "RSA_3072",
+    )
+    material = tmp_path / "material"
+    token = tmp_path / "token"
+    token.write_bytes(base64.b64decode(params["ImportToken"]))
+    wrapped = wrap(
+        base64.b64decode(params["PublicKey"]), "RSA_AES_KEY_WRAP_SHA_256", bytes(range(32))
+    )
+    material.write_bytes(wrapped)
+    _cli(
+        server,
+        "import-key-material",
+        "--key-id",
+        ext,
+        "--import-token",
+        f"fileb://{token}",
+        "--encrypted-key-material",
+        f"fileb://{material}",
+        "--expiration-model",
+        "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    assert _cli(server, "describe-key", "--key-id", ext)["KeyMetadata"]["KeyState"] == "Enabled"

@@ -4,9 +4,9 @@ Each function takes the *calling* service's `Call`: its principal is the one
 authorized (with ``kms:ViaService`` set to ``<service>.<region>.amazonaws.com``),
 its store connection is used, and the key is looked up in its account and
 Region. Errors are KMS's own (``DisabledException``, ``NotFoundException``,
-``AccessDeniedException``, ``InvalidCiphertextException``…): catch
-`strongroom.services.base`'s error type by ``.code`` and map it to the calling
-service's error (e.g. RDS's ``KMSKeyNotAccessibleFault``).
+``AccessDeniedException``, ``InvalidCiphertextException``…, each with its
+``.code`` and ``.message``): a calling service either lets them through or maps
+them by ``.code`` to its own error (e.g. RDS's ``KMSKeyNotAccessibleFault``).
 
     from strongroom.services.kms import api as kms
 

@@ -15,11 +15,6 @@ from strongroom.services.kms.specs import ALGORITHM_MEMBER, DATA_KEY_PAIR_SPECS
 KEY_TYPE = "AWS::KMS::Key"
 
 
-def _audit(call: Call, key: Key, **request: Any) -> None:
-    call.audit_resource(key.arn, KEY_TYPE, key.account)
-    call.audit_request = {k: v for k, v in request.items() if v is not None}
-
-
 def _use(
     call: Call,
     key_id: str,
@@ -591,6 +586,7 @@ def derive_shared_secret(
 
 @service.operation(authorize=False)
 def get_public_key(call: Call, KeyId: str, GrantTokens: list[str] | None = None) -> dict[str, Any]:
+    call.audit_request = {"keyId": KeyId}
     key = keys.resolve(call, KeyId)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(call, key, "kms:GetPublicKey", grant_tokens=GrantTokens)

@@ -422,6 +422,15 @@ def replicate_key(
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:ReplicateKey", extra={"kms:ReplicaRegion": ReplicaRegion})
+    call.authorize(
+        "kms:CreateKey",
+        "*",
+        {
+            "kms:MultiRegion": "true",
+            "kms:MultiRegionKeyType": "REPLICA",
+            "aws:RequestedRegion": ReplicaRegion,
+        },
+    )
     key.require_state("ReplicateKey")
     if not key.multi_region:
         raise _unsupported(key, "is not a multi-Region key.")
