@@ -425,3 +425,26 @@ def test_custom_key_stores_are_unavailable(kms) -> None:
             KeyStorePassword="password123",
         )
     assert code_of(exc) == "CloudHsmClusterNotFoundException"
+
+
+def test_several_workers_see_state_at_once(strongroom_factory) -> None:
+    server = strongroom_factory(workers=2)
+    key = server.client("kms").create_key()["KeyMetadata"]
+    blob = server.client("kms").encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
+    for _ in range(6):  # fresh connections land on either worker; both cache the material
+        assert server.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"] == b"p"
+    server.client("kms").disable_key(KeyId=key["KeyId"])
+    for _ in range(6):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            server.client("kms").decrypt(CiphertextBlob=blob)
+        assert code_of(exc) == "DisabledException"
+    server.client("kms").enable_key(KeyId=key["KeyId"])
+    server.client("kms").rotate_key_on_demand(KeyId=key["KeyId"])
+    current = server.client("kms").describe_key(KeyId=key["KeyId"])["KeyMetadata"][
+        "CurrentKeyMaterialId"
+    ]
+    assert current != key["CurrentKeyMaterialId"]
+    for _ in range(6):
+        out = server.client("kms").generate_data_key(KeyId=key["KeyId"], NumberOfBytes=8)
+        assert out["KeyMaterialId"] == current
+        assert server.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"] == b"p"

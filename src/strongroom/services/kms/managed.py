@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from strongroom.services.base import Call
 from strongroom.services.kms import keys
@@ -96,6 +97,17 @@ def ensure(call: Call, account: str, region: str, service_name: str) -> keys.Key
     key = keys.find_by_alias(call.conn, account, region, alias_name)
     if key is not None:
         return key
+    try:
+        with call.conn.begin_nested():
+            return _create(call, account, region, service_name, alias_name)
+    except IntegrityError:  # another process created it first
+        key = keys.find_by_alias(call.conn, account, region, alias_name)
+        if key is None:
+            raise
+        return key
+
+
+def _create(call: Call, account: str, region: str, service_name: str, alias_name: str) -> keys.Key:
     now = call.app.clock.timestamp()
     label = MANAGED.get(service_name, (service_name, service_name))[1]
     key = keys.create_key(
