@@ -311,3 +311,33 @@ def test_root_follows_key_policy_conditions_and_changes(kms) -> None:
     denied(lambda: kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "no"}))
     kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=doc(root_statement()))
     kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", EncryptionContext={"x": "no"})
+
+
+def test_abac_by_alias_and_tag(server: StrongroomServer, kms) -> None:
+    name, _, as_user = new_user(server)
+    finance = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "finance"}])["KeyMetadata"]
+    other = kms.create_key()["KeyMetadata"]
+    alias = f"alias/finance-{uuid.uuid4().hex[:6]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=other["KeyId"])
+    server.client("iam").put_user_policy(
+        UserName=name,
+        PolicyName="abac",
+        PolicyDocument=doc(
+            {
+                "Effect": "Allow",
+                "Action": "kms:Encrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": "finance"}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": "kms:GenerateDataKey",
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/finance-*"}},
+            },
+        ),
+    )
+    as_user.encrypt(KeyId=finance["KeyId"], Plaintext=b"p")
+    denied(lambda: as_user.encrypt(KeyId=other["KeyId"], Plaintext=b"p"))
+    as_user.generate_data_key(KeyId=other["KeyId"], KeySpec="AES_256")
+    denied(lambda: as_user.generate_data_key(KeyId=finance["KeyId"], KeySpec="AES_256"))

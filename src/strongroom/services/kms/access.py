@@ -20,7 +20,7 @@ from strongroom.auth.policy import MalformedPolicy, denial_message, parse_policy
 from strongroom.auth.policy.evaluate import EXPLICIT_DENY
 from strongroom.services.base import Call
 from strongroom.services.kms.service import errors
-from strongroom.services.kms.tables import grants
+from strongroom.services.kms.tables import aliases, grants
 from strongroom.store.db import Prepared
 
 if TYPE_CHECKING:
@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 
 #: Operations whose grants ignore encryption-context constraints.
 _NO_CONTEXT_OPS = frozenset({"DescribeKey", "RetireGrant", "CreateGrant", "GetPublicKey"})
+
+_ALIASES_OF_KEY = Prepared(
+    select(aliases.c.alias_name).where(
+        aliases.c.account == bindparam("account"),
+        aliases.c.region == bindparam("region"),
+        aliases.c.key_id == bindparam("key_id"),
+    )
+)
 
 _GRANTS_OF_KEY = Prepared(
     select(grants.c.grantee, grants.c.operations, grants.c.constraints).where(
@@ -102,6 +110,7 @@ def authorize(
         if decision is None and not _context_free(call, key.policy, action):
             memo_key = None
     if decision is None:
+        ctx.update(_resource_context(call, key))
         decision = authorizer.decide(
             call,
             action,
@@ -141,6 +150,16 @@ def _context_free(call: Call, policy: str, action: str) -> bool:
         if st.conditions or (st.resources and any("${" in r for r in st.resources)):
             return False
     return True
+
+
+def _resource_context(call: Call, key: Key) -> dict[str, Any]:
+    """ABAC keys of the key: kms:ResourceAliases and aws:ResourceTag/<key>."""
+    rows = _ALIASES_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
+    ctx: dict[str, Any] = {"kms:ResourceAliases": [row[0] for row in rows]}
+    if key.tags and key.tags != "[]":
+        for tag in orjson.loads(key.tags):
+            ctx[f"aws:ResourceTag/{tag['TagKey']}"] = tag["TagValue"]
+    return ctx
 
 
 def deny(call: Call, action: str, resource: str) -> Exception:
