@@ -33,14 +33,28 @@ def test_crypto_operations(op: str) -> None:
 
 
 def test_management_on_pending_deletion() -> None:
-    for op in ("TagResource", "UpdateKeyDescription", "PutKeyPolicy", "EnableKey", "DisableKey",
-               "ScheduleKeyDeletion", "CreateGrant", "EnableKeyRotation", "ImportKeyMaterial"):  # fmt: skip
+    for op in ("TagResource", "UpdateKeyDescription", "EnableKey", "DisableKey", "CreateAlias",
+               "ScheduleKeyDeletion", "CreateGrant", "EnableKeyRotation", "UpdateAlias"):  # fmt: skip
         assert err(op, KeyState.PENDING_DELETION)[0] == "KMSInvalidStateException", op
         assert err(op, KeyState.ENABLED) is None, op
 
 
+def test_create_grant_follows_the_key() -> None:
+    assert err("CreateGrant", KeyState.DISABLED) == ("DisabledException", f"{ARN} is disabled.")
+    assert err("CreateGrant", KeyState.PENDING_IMPORT) == (
+        "KMSInvalidStateException",
+        f"{ARN} is pending import.",
+    )
+
+
+def test_import_and_key_policy_in_pending_deletion() -> None:
+    for op in ("ImportKeyMaterial", "DeleteImportedKeyMaterial", "PutKeyPolicy"):
+        assert err(op, KeyState.PENDING_DELETION) is None, op
+
+
 def test_reads_work_in_every_state() -> None:
-    for op in ("DescribeKey", "GetKeyPolicy", "ListGrants", "ListResourceTags", "RevokeGrant"):
+    for op in ("DescribeKey", "GetKeyPolicy", "ListGrants", "ListResourceTags", "RevokeGrant",
+               "PutKeyPolicy", "DeleteAlias", "RetireGrant"):  # fmt: skip
         for state in KeyState:
             assert err(op, state) is None
 

@@ -84,7 +84,8 @@ def drop_imported(conn: Connection, key: Key, version: int) -> None:
     )
     keys.forget_material(key, version)
     if version == key.current_version:
-        key.state = KeyState.PENDING_IMPORT
+        if key.state not in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
+            key.state = KeyState.PENDING_IMPORT
         key.valid_to = None
         key.expiration_model = None
         keys.save(conn, key, "state", "valid_to", "expiration_model")

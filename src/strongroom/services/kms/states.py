@@ -1,5 +1,10 @@
 """Which key states allow which operations: AWS's key-state table, in one place.
 
+(KMS Developer Guide, "Key states of AWS KMS keys". Where a cell there is an
+error about the key's type or origin rather than its state — rotation of an
+imported key, import into a generated key — the table allows the state and
+the operation raises UnsupportedOperationException itself.)
+
 Each row is an operation (or a group of operations that behave alike), each
 column a key state; a cell is ``None`` (allowed) or the error that answers.
 `check` is the only reader. The error texts are AWS's: ``<key ARN> is
@@ -61,13 +66,13 @@ _ROWS: Final[dict[str, tuple[str | None, ...]]] = {
     "read":     (OK,  OK,  OK,  OK,  OK,  OK,   OK,  OK),
     "manage":   (OK,  OK,  INV, INV, OK,  OK,   OK,  OK),
     "enable":   (OK,  OK,  INV, INV, INV, INV,  INV, OK),
-    "grant":    (OK,  OK,  INV, INV, OK,  OK,   INV, OK),
+    "grant":    (OK,  DIS, INV, INV, INV, OK,   INV, OK),
     "schedule": (OK,  OK,  INV, INV, OK,  OK,   INV, INV),
     "cancel":   (NOT_PENDING, NOT_PENDING, OK, OK, NOT_PENDING, NOT_PENDING, NOT_PENDING,
                  NOT_PENDING),
-    "rotation": (OK,  DIS, INV, INV, INV, UNAV, INV, INV),
-    "rotation_status": (OK, OK, OK, OK, INV, OK, INV, OK),
-    "import":   (OK,  OK,  INV, INV, OK,  INV,  INV, INV),
+    "rotation": (OK,  DIS, INV, INV, OK,  UNAV, INV, INV),
+    "rotation_status": (OK, OK, OK, OK, OK, OK, INV, OK),
+    "import":   (OK,  OK,  OK,  OK,  OK,  INV,  INV, INV),
     "replicate": (OK, OK,  INV, INV, INV, INV,  INV, INV),
 }
 # fmt: on
@@ -107,13 +112,13 @@ ROW_OF: Final[dict[str, str]] = {
             "RetireGrant",
             "RevokeGrant",
             "DeleteAlias",
+            "PutKeyPolicy",
         ),
         "read",
     ),
     **dict.fromkeys(
         (
             "UpdateKeyDescription",
-            "PutKeyPolicy",
             "TagResource",
             "UntagResource",
             "CreateAlias",
