@@ -342,6 +342,12 @@ def test_dry_run(kms) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", DryRun=True)
     assert code_of(exc) == "DryRunOperationException"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.decrypt(KeyId=key["KeyId"], DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert code_of(exc) == "DryRunOperationException"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.decrypt(DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert code_of(exc) == "ValidationException"
     kms.disable_key(KeyId=key["KeyId"])
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         kms.encrypt(KeyId=key["KeyId"], Plaintext=b"p", DryRun=True)

@@ -98,12 +98,29 @@ def decrypt_asymmetric(call: Call, key: Key, blob: bytes, algorithm: str) -> byt
         raise invalid_ciphertext() from None
 
 
+def require_blob(blob: bytes | None, key_id: str | None, ignore_ciphertext: bool) -> bytes:
+    """CiphertextBlob may be left out only by a DryRun that ignores it and names the key."""
+    if blob is not None:
+        return blob
+    if ignore_ciphertext and key_id is not None:
+        return b""
+    raise errors.ValidationException(
+        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy "
+        "constraint: Member must not be null"
+    )
+
+
 def resolve_for_decrypt(
-    call: Call, blob: bytes, key_id: str | None, algorithm: str
+    call: Call,
+    blob: bytes,
+    key_id: str | None,
+    algorithm: str,
+    ignore_ciphertext: bool = False,
 ) -> tuple[Key, crypto.BlobHeader | None]:
-    """The key to decrypt `blob` with, checking a KeyId the caller named."""
+    """The key to decrypt `blob` with, checking a KeyId the caller named. A
+    DryRun that ignores the ciphertext checks the named key only."""
     named = keys.resolve(call, key_id) if key_id is not None else None
-    if named is not None and not named.is_symmetric:
+    if named is not None and (not named.is_symmetric or ignore_ciphertext):
         return named, None
     if algorithm != SYMMETRIC:
         if named is None:

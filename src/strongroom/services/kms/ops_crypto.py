@@ -91,7 +91,7 @@ def _request(
 @service.operation(authorize=False)
 def decrypt(
     call: Call,
-    CiphertextBlob: bytes,
+    CiphertextBlob: bytes | None = None,
     EncryptionContext: dict[str, str] | None = None,
     GrantTokens: list[str] | None = None,
     KeyId: str | None = None,
@@ -102,7 +102,10 @@ def decrypt(
 ) -> dict[str, Any]:
     call.audit_request = _request(KeyId, EncryptionContext, EncryptionAlgorithm)
     data.recipient_unsupported(Recipient)
-    key, header = data.resolve_for_decrypt(call, CiphertextBlob, KeyId, EncryptionAlgorithm)
+    ignore = bool(DryRun) and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ())
+    key, header = data.resolve_for_decrypt(
+        call, data.require_blob(CiphertextBlob, KeyId, ignore), KeyId, EncryptionAlgorithm, ignore
+    )
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(
         call,
@@ -116,10 +119,10 @@ def decrypt(
     key.require_usage("ENCRYPT_DECRYPT", "Decrypt")
     key.require_algorithm(EncryptionAlgorithm)
     data.require_symmetric_context(key, EncryptionContext)
-    if DryRun and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ()):
+    if ignore:
         data.dry_run(DryRun)
     plaintext, material_id = data.open_blob(
-        call, key, header, CiphertextBlob, EncryptionContext, EncryptionAlgorithm
+        call, key, header, CiphertextBlob or b"", EncryptionContext, EncryptionAlgorithm
     )
     data.dry_run(DryRun)
     out: dict[str, Any] = {
@@ -135,8 +138,8 @@ def decrypt(
 @service.operation(authorize=False)
 def re_encrypt(
     call: Call,
-    CiphertextBlob: bytes,
     DestinationKeyId: str,
+    CiphertextBlob: bytes | None = None,
     SourceEncryptionContext: dict[str, str] | None = None,
     SourceKeyId: str | None = None,
     DestinationEncryptionContext: dict[str, str] | None = None,
@@ -157,8 +160,13 @@ def re_encrypt(
         sourceEncryptionAlgorithm=SourceEncryptionAlgorithm,
         destinationEncryptionAlgorithm=DestinationEncryptionAlgorithm,
     )
+    ignore = bool(DryRun) and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ())
     source, header = data.resolve_for_decrypt(
-        call, CiphertextBlob, SourceKeyId, SourceEncryptionAlgorithm
+        call,
+        data.require_blob(CiphertextBlob, SourceKeyId, ignore),
+        SourceKeyId,
+        SourceEncryptionAlgorithm,
+        ignore,
     )
     dest = keys.resolve(call, DestinationKeyId)
     call.audit_resource(source.arn, KEY_TYPE, source.account)
@@ -190,10 +198,15 @@ def re_encrypt(
     dest.require_usage("ENCRYPT_DECRYPT", "ReEncrypt")
     dest.require_algorithm(DestinationEncryptionAlgorithm)
     data.require_symmetric_context(dest, DestinationEncryptionContext)
-    if DryRun and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ()):
+    if ignore:
         data.dry_run(DryRun)
     plaintext, source_mid = data.open_blob(
-        call, source, header, CiphertextBlob, SourceEncryptionContext, SourceEncryptionAlgorithm
+        call,
+        source,
+        header,
+        CiphertextBlob or b"",
+        SourceEncryptionContext,
+        SourceEncryptionAlgorithm,
     )
     data.dry_run(DryRun)
     blob, dest_mid = data.encrypt(
