@@ -3,6 +3,7 @@ period ends, automatic rotation, imported material that expires."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +19,14 @@ def code_of(exc: pytest.ExceptionInfo) -> str:
     return exc.value.response["Error"]["Code"]
 
 
-@pytest.fixture(scope="module")
-def tt_server() -> StrongroomServer:
-    server = StrongroomServer(time_travel=True).start()
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def tt_server(request: pytest.FixtureRequest) -> StrongroomServer:
+    """A time-travel server per module, once on each state store."""
+    store_url = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("postgres")
+        store_url = pg.create_database("t" + uuid.uuid4().hex[:12])
+    server = StrongroomServer(time_travel=True, store_url=store_url).start()
     yield server
     server.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
@@ -13,6 +13,7 @@ from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.states import KeyState
 from strongroom.services.kms.tables import keys as keys_table
 from strongroom.services.kms.tables import material
+from strongroom.store.db import Prepared
 from strongroom.store.sealing import Sealer
 
 
@@ -161,8 +162,37 @@ def _rows(conn: Connection, *conditions: Any) -> list[Key]:
     return [Key(*row) for row in conn.execute(select(*columns).where(*conditions))]
 
 
+_ANY_KEY_DUE = Prepared(
+    select(keys_table.c.key_id)
+    .where(
+        or_(
+            and_(
+                keys_table.c.state == KeyState.PENDING_DELETION.value,
+                keys_table.c.deletion_date <= bindparam("now"),
+            ),
+            keys_table.c.state == KeyState.PENDING_REPLICA_DELETION.value,
+            and_(
+                keys_table.c.rotation_enabled.is_(True),
+                keys_table.c.state == KeyState.ENABLED.value,
+                keys_table.c.next_rotation <= bindparam("now"),
+            ),
+        )
+    )
+    .limit(1)
+)
+_ANY_MATERIAL_DUE = Prepared(
+    select(material.c.key_id)
+    .where(material.c.valid_to <= bindparam("now"), material.c.import_state == "IMPORTED")
+    .limit(1)
+)
+
+
 def run_due(conn: Connection, sealer: Sealer, now: float) -> None:
-    """Everything the clock makes happen: deletions, rotations, import expiry."""
+    """Everything the clock makes happen: deletions, rotations, import expiry.
+
+    Runs every tick, so it first asks cheaply whether anything is due at all."""
+    if _ANY_KEY_DUE.first(conn, now=now) is None and _ANY_MATERIAL_DUE.first(conn, now=now) is None:
+        return
     for key in _rows(
         conn,
         keys_table.c.state == KeyState.PENDING_DELETION,
