@@ -448,3 +448,35 @@ def test_several_workers_see_state_at_once(strongroom_factory) -> None:
         out = server.client("kms").generate_data_key(KeyId=key["KeyId"], NumberOfBytes=8)
         assert out["KeyMaterialId"] == current
         assert server.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"] == b"p"
+
+
+def test_aws_cli_lifecycle(server: StrongroomServer, kms) -> None:
+    meta = cli(server, "create-key", "--description", "cli key", "--tags",
+               "TagKey=team,TagValue=cli")["KeyMetadata"]  # fmt: skip
+    key_id = meta["KeyId"]
+    alias = f"alias/cli-{uuid.uuid4().hex[:8]}"
+    cli(server, "create-alias", "--alias-name", alias, "--target-key-id", key_id)
+    assert cli(server, "describe-key", "--key-id", alias)["KeyMetadata"]["Arn"] == meta["Arn"]
+    dk = cli(server, "generate-data-key", "--key-id", alias, "--key-spec", "AES_256")
+    assert len(base64.b64decode(dk["Plaintext"])) == 32 and dk["KeyId"] == meta["Arn"]
+    assert len(base64.b64decode(cli(server, "generate-random", "--number-of-bytes", "24")[
+        "Plaintext"])) == 24  # fmt: skip
+    tags = cli(server, "list-resource-tags", "--key-id", key_id)["Tags"]
+    assert tags == [{"TagKey": "team", "TagValue": "cli"}]
+    policy = json.loads(cli(server, "get-key-policy", "--key-id", key_id,
+                            "--policy-name", "default")["Policy"])  # fmt: skip
+    policy["Statement"].append(
+        {"Sid": "deny-gdk", "Effect": "Deny", "Principal": {"AWS": "*"},
+         "Action": "kms:GenerateDataKey", "Resource": "*"}
+    )  # fmt: skip
+    cli(server, "put-key-policy", "--key-id", key_id, "--policy-name", "default",
+        "--policy", json.dumps(policy))  # fmt: skip
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    assert code_of(exc) == "AccessDeniedException"
+    cli(server, "disable-key", "--key-id", key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    cli(server, "enable-key", "--key-id", key_id)
+    cli(server, "update-key-description", "--key-id", key_id, "--description", "renamed")
+    cli(server, "delete-alias", "--alias-name", alias)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Description"] == "renamed"
