@@ -207,3 +207,20 @@ def test_asymmetric_cli(server: StrongroomServer, kms, signing_keys, tmp_path) -
     assert kms.verify(
         KeyId=key["KeyId"], Message=b"cli signed", Signature=sig, SigningAlgorithm="ECDSA_SHA_256"
     )["SignatureValid"]
+
+
+def test_ed25519(kms) -> None:
+    key = kms.create_key(KeySpec="ECC_NIST_EDWARDS25519", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert key["SigningAlgorithms"] == ["ED25519_SHA_512"]
+    sig = kms.sign(KeyId=key["KeyId"], Message=b"edwards", SigningAlgorithm="ED25519_SHA_512")
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key["KeyId"])["PublicKey"])
+    public.verify(sig["Signature"], b"edwards")
+    assert kms.verify(
+        KeyId=key["KeyId"],
+        Message=b"edwards",
+        Signature=sig["Signature"],
+        SigningAlgorithm="ED25519_SHA_512",
+    )["SignatureValid"]
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.create_key(KeySpec="SM2", KeyUsage="SIGN_VERIFY")
+    assert code_of(exc) == "UnsupportedOperationException"
