@@ -114,3 +114,52 @@ def test_errors_are_kms_errors(make_call) -> None:
     with pytest.raises(AwsError) as exc:
         kms.decrypt(call, b"garbage" * 10, via_service=VIA)
     assert code(exc) == "InvalidCiphertextException"
+
+
+def test_grants_for_aws_resources(make_call, app: App) -> None:
+    from strongroom.services.kms import keys
+
+    call = make_call()
+    key = keys.create_key(
+        call.conn,
+        app.sealer,
+        app.clock.timestamp(),
+        account=ACCOUNT,
+        region="us-east-1",
+        policy=keys.default_policy(ACCOUNT),
+    )
+    user = Principal(
+        type="IAMUser",
+        account=ACCOUNT,
+        arn=f"arn:aws:iam::{ACCOUNT}:user/db-service",
+        principal_id="AIDAEXAMPLEEXAMPLE03",
+        user_name="db-service",
+    )
+    as_user = make_call(user)
+    with pytest.raises(AwsError) as exc:
+        kms.generate_data_key(as_user, key.arn, via_service="rds.us-east-1.amazonaws.com")
+    assert code(exc) == "AccessDeniedException"
+    grant = kms.create_grant(
+        call,
+        key.arn,
+        user.arn,
+        ["GenerateDataKey", "Decrypt"],
+        constraints={"EncryptionContextSubset": {"db": "orders"}},
+        via_service="rds.us-east-1.amazonaws.com",
+    )
+    dk = kms.generate_data_key(
+        as_user,
+        key.arn,
+        encryption_context={"db": "orders"},
+        via_service="rds.us-east-1.amazonaws.com",
+    )
+    with pytest.raises(AwsError) as exc:  # the constraint is not met
+        kms.generate_data_key(as_user, key.arn, via_service="rds.us-east-1.amazonaws.com")
+    assert code(exc) == "AccessDeniedException"
+    kms.retire_grant(call, key.arn, grant["GrantId"])
+    with pytest.raises(AwsError) as exc:
+        kms.decrypt(as_user, dk["CiphertextBlob"], encryption_context={"db": "orders"})
+    assert code(exc) == "AccessDeniedException"
+    with pytest.raises(AwsError) as exc:
+        kms.retire_grant(call, key.arn, grant["GrantId"])
+    assert code(exc) == "NotFoundException"

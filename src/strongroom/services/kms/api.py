@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.services.base import Call
-from strongroom.services.kms import access, data, keys, managed
+from strongroom.services.kms import access, data, grant_store, keys, managed
 from strongroom.services.kms.keys import Key
 
 
@@ -122,3 +122,43 @@ def decrypt(
     key.require_usage("ENCRYPT_DECRYPT", "Decrypt")
     plaintext, _ = data.open_blob(call, key, header, ciphertext, encryption_context, data.SYMMETRIC)
     return {"Plaintext": plaintext, "KeyId": key.arn, "EncryptionAlgorithm": data.SYMMETRIC}
+
+
+def create_grant(
+    call: Call,
+    key_id: str,
+    grantee_principal: str,
+    operations: list[str],
+    *,
+    retiring_principal: str | None = None,
+    constraints: dict[str, Any] | None = None,
+    name: str | None = None,
+    via_service: str | None = None,
+) -> dict[str, Any]:
+    """CreateGrant for an AWS resource (``kms:GrantIsForAWSResource`` true), as
+    RDS or Secrets Manager make them for the keys of their resources."""
+    key = keys.resolve(call, key_id, create_managed=True)
+    extra: dict[str, Any] = {
+        "kms:GranteePrincipal": grantee_principal,
+        "kms:GrantOperations": list(operations),
+    }
+    if retiring_principal:
+        extra["kms:RetiringPrincipal"] = retiring_principal
+    access.authorize(call, key, "kms:CreateGrant", via_service=_via(call, via_service), extra=extra)
+    key.require_state("CreateGrant")
+    grant_id, token = grant_store.create(
+        call,
+        key,
+        grantee=grantee_principal,
+        operations=operations,
+        retiring=retiring_principal,
+        constraints=constraints,
+        name=name,
+    )
+    return {"GrantId": grant_id, "GrantToken": token, "KeyId": key.arn}
+
+
+def retire_grant(call: Call, key_id: str, grant_id: str) -> None:
+    """Retire a grant the calling service made (when its resource goes away)."""
+    key = keys.resolve(call, key_id, create_managed=True)
+    grant_store.delete(call, key, grant_id)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
 from strongroom.services.kms.keys import DAY, Key
+from strongroom.services.kms.service import errors
 from strongroom.services.kms.states import KeyState
 from strongroom.services.kms.tables import keys as keys_table
 from strongroom.services.kms.tables import material
@@ -74,6 +75,80 @@ def imported_material_id(key: Key, raw: bytes) -> str:
     """KeyMaterialId of imported material: a hash of it, so a re-import of the
     same material is recognised."""
     return crypto.material_id(b"kms-imported-material\x00" + key.key_id.encode() + b"\x00" + raw)
+
+
+def store_imported(
+    conn: Connection,
+    sealer: Sealer,
+    key: Key,
+    raw: bytes,
+    now: float,
+    *,
+    valid_to: float | None,
+    expiration_model: str,
+    new_material: bool,
+    description: str | None,
+    expected_id: str | None,
+) -> str:
+    """Keep imported material: the first import, a re-import of the same
+    material, or (``new_material``) the next version, waiting for an on-demand
+    rotation. Returns its KeyMaterialId."""
+    mid = imported_material_id(key, raw)
+    rows = keys.material_rows(conn, key)
+    fields = {
+        "import_state": "IMPORTED",
+        "valid_to": valid_to,
+        "expiration_model": expiration_model,
+    }
+    if not rows:
+        version = 1
+        keys.add_material(
+            conn, sealer, key, version, raw, now, rotation_type="INITIAL", material_id=mid,
+            description=description, **fields,
+        )  # fmt: skip
+    elif new_material:
+        if any(row.material_id == mid for row in rows):
+            raise errors.IncorrectKeyMaterialException(
+                "This key material is already associated with the KMS key."
+            )
+        if not key.is_symmetric:
+            raise errors.UnsupportedOperationException(f"{key.arn} supports only one key material.")
+        version = max(row.version for row in rows) + 1
+        keys.add_material(
+            conn, sealer, key, version, raw, now, rotation_type="ON_DEMAND", material_id=mid,
+            state="PENDING_ROTATION", description=description, **fields,
+        )  # fmt: skip
+    else:
+        match = next((row for row in rows if row.material_id == mid), None)
+        if match is None or (expected_id is not None and expected_id != mid):
+            raise errors.IncorrectKeyMaterialException(
+                "The key material is not the same key material that was previously "
+                "imported into this KMS key."
+            )
+        version = match.version
+        conn.execute(
+            update(material)
+            .where(*_where(material, key), material.c.version == version)
+            .values(
+                sealed=sealer.seal(
+                    raw, keys.material_aad(key.account, key.region, key.key_id, version)
+                ),
+                description=description or match.description,
+                **fields,
+            )
+        )
+    if version == key.current_version or key.current_version == 0:
+        key.current_version = version
+        key.valid_to = valid_to
+        key.expiration_model = expiration_model
+        if key.state == KeyState.PENDING_IMPORT:
+            key.state = KeyState.ENABLED
+        if key.spec.asymmetric:
+            key.public_key = crypto.public_key_of(key.key_spec, raw)
+        keys.save(
+            conn, key, "current_version", "valid_to", "expiration_model", "state", "public_key"
+        )
+    return mid
 
 
 def drop_imported(conn: Connection, key: Key, version: int) -> None:

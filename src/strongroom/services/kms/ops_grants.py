@@ -6,45 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from strongroom import tokens
 from strongroom.services.base import Call
-from strongroom.services.kms import access, keys
-from strongroom.services.kms import ciphertext as crypto
-from strongroom.services.kms.keys import Key
+from strongroom.services.kms import access, grant_store, keys
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.tables import grants
 
 KEY_TYPE = "AWS::KMS::Key"
-
-#: Grant operations each key usage supports (DescribeKey, CreateGrant and
-#: RetireGrant go with any key).
-_USAGE_OPERATIONS = {
-    "ENCRYPT_DECRYPT": {
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-    },
-    "SIGN_VERIFY": {"Sign", "Verify", "GetPublicKey"},
-    "GENERATE_VERIFY_MAC": {"GenerateMac", "VerifyMac"},
-    "KEY_AGREEMENT": {"DeriveSharedSecret", "GetPublicKey"},
-}
-_ANY_KEY = {"DescribeKey", "CreateGrant", "RetireGrant"}
-_ASYMMETRIC_ENCRYPTION = {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"}
-
-
-def _allowed_operations(key: Key) -> set[str]:
-    ops = set(_USAGE_OPERATIONS[key.key_usage]) | _ANY_KEY
-    if key.key_usage == "ENCRYPT_DECRYPT" and not key.is_symmetric:
-        ops = _ASYMMETRIC_ENCRYPTION | _ANY_KEY
-    return ops
 
 
 def _entry(row: Any, key_arn: str) -> dict[str, Any]:
@@ -63,10 +34,6 @@ def _entry(row: Any, key_arn: str) -> dict[str, Any]:
     if row.constraints:
         out["Constraints"] = orjson.loads(row.constraints)
     return out
-
-
-def _same_constraints(row: Any, constraints: dict[str, Any] | None) -> bool:
-    return (orjson.loads(row.constraints) if row.constraints else None) == (constraints or None)
 
 
 @service.operation(authorize=False)
@@ -105,65 +72,18 @@ def create_grant(
         extra["kms:GrantConstraintType"] = list(Constraints)
     access.authorize(call, key, "kms:CreateGrant", grant_tokens=GrantTokens, extra=extra)
     key.require_state("CreateGrant")
-    if not Operations:
-        raise errors.ValidationException("Grants must allow at least one operation.")
-    unsupported = sorted(set(Operations) - _allowed_operations(key))
-    if unsupported:
-        raise errors.ValidationException(
-            f"Grant operations {unsupported} are not supported for the key {key.arn} "
-            f"with key spec {key.key_spec} and key usage {key.key_usage}."
-        )
-    constraints = {k: v for k, v in (Constraints or {}).items() if v is not None} or None
-    if constraints and not key.is_symmetric:
-        raise errors.ValidationException(
-            "Grant constraints are supported only for symmetric encryption KMS keys."
-        )
-    data_dry_run(DryRun)
-    ops_json = orjson.dumps(sorted(set(Operations))).decode()
-    if Name:
-        for row in call.conn.execute(
-            select(grants).where(
-                grants.c.account == key.account,
-                grants.c.region == key.region,
-                grants.c.key_id == key.key_id,
-                grants.c.name == Name,
-            )
-        ):
-            if (
-                row.grantee == GranteePrincipal
-                and row.retiring == RetiringPrincipal
-                and row.operations == ops_json
-                and _same_constraints(row, constraints)
-            ):
-                call.audit_response = {"grantId": row.grant_id}
-                return {"GrantToken": row.token, "GrantId": row.grant_id}
-    grant_id = crypto.material_id(crypto.random_bytes(32))
-    token = tokens.encode({"g": grant_id, "n": crypto.random_bytes(48).hex()})
-    call.conn.execute(
-        insert(grants).values(
-            grant_id=grant_id,
-            account=key.account,
-            region=key.region,
-            key_id=key.key_id,
-            name=Name,
-            grantee=GranteePrincipal,
-            retiring=RetiringPrincipal,
-            issuing_account=f"arn:aws:iam::{call.principal.account or call.account}:root",
-            operations=ops_json,
-            constraints=orjson.dumps(constraints).decode() if constraints else None,
-            created=call.app.clock.timestamp(),
-            token=token,
-        )
+    grant_id, token = grant_store.create(
+        call,
+        key,
+        grantee=GranteePrincipal,
+        operations=Operations,
+        retiring=RetiringPrincipal,
+        constraints=Constraints,
+        name=Name,
+        dry_run=DryRun,
     )
     call.audit_response = {"grantId": grant_id}
     return {"GrantToken": token, "GrantId": grant_id}
-
-
-def data_dry_run(dry: bool | None) -> None:
-    if dry:
-        raise errors.DryRunOperationException(
-            "The request would have succeeded, but the DryRun option is set."
-        )
 
 
 @service.operation(authorize=False)
@@ -256,7 +176,7 @@ def retire_grant(
     )
     if not may_retire:
         access.authorize(call, key, "kms:RetireGrant")
-    data_dry_run(DryRun)
+    grant_store.dry_run_check(DryRun)
     call.conn.execute(delete(grants).where(grants.c.grant_id == row.grant_id))
     return {}
 
@@ -278,6 +198,6 @@ def revoke_grant(
     ).first()
     if row is None:
         raise errors.NotFoundException(f"Grant ID {GrantId} not found")
-    data_dry_run(DryRun)
+    grant_store.dry_run_check(DryRun)
     call.conn.execute(delete(grants).where(grants.c.grant_id == GrantId))
     return {}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from strongroom.services.base import Call
 from strongroom.services.kms import access, keys
@@ -17,7 +17,7 @@ from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.states import KeyState
-from strongroom.services.kms.tables import import_tokens, material
+from strongroom.services.kms.tables import import_tokens
 
 KEY_TYPE = "AWS::KMS::Key"
 MAX_ON_DEMAND_ROTATIONS = 25
@@ -293,93 +293,25 @@ def import_key_material(
         crypto.check_imported(key.key_spec, raw)
     except crypto.CryptoInputError as exc:
         raise errors.IncorrectKeyMaterialException(str(exc)) from None
-    mid = lifecycle.imported_material_id(key, raw)
-    rows = keys.material_rows(call.conn, key)
-    conn, sealer = call.conn, call.app.sealer
-    if not rows:
-        keys.add_material(
-            conn,
-            sealer,
-            key,
-            1,
-            raw,
-            now,
-            rotation_type="INITIAL",
-            material_id=mid,
-            import_state="IMPORTED",
-            valid_to=valid_to,
-            expiration_model=model,
-            description=KeyMaterialDescription,
+    mid = lifecycle.store_imported(
+        call.conn,
+        call.app.sealer,
+        key,
+        raw,
+        now,
+        valid_to=valid_to,
+        expiration_model=model,
+        new_material=ImportType == "NEW_KEY_MATERIAL",
+        description=KeyMaterialDescription,
+        expected_id=KeyMaterialId,
+    )
+    call.conn.execute(
+        delete(import_tokens).where(
+            import_tokens.c.account == key.account,
+            import_tokens.c.region == key.region,
+            import_tokens.c.key_id == key.key_id,
         )
-        version = 1
-    else:
-        match = next((row for row in rows if row.material_id == mid), None)
-        if ImportType == "NEW_KEY_MATERIAL":
-            if match is not None:
-                raise errors.IncorrectKeyMaterialException(
-                    "This key material is already associated with the KMS key."
-                )
-            if not key.is_symmetric:
-                raise _unsupported(key, "supports only one key material.")
-            version = max(row.version for row in rows) + 1
-            keys.add_material(
-                conn,
-                sealer,
-                key,
-                version,
-                raw,
-                now,
-                rotation_type="ON_DEMAND",
-                material_id=mid,
-                state="PENDING_ROTATION",
-                import_state="IMPORTED",
-                valid_to=valid_to,
-                expiration_model=model,
-                description=KeyMaterialDescription,
-            )
-        else:
-            if match is None or (KeyMaterialId is not None and KeyMaterialId != mid):
-                raise errors.IncorrectKeyMaterialException(
-                    "The key material is not the same key material that was previously "
-                    "imported into this KMS key."
-                )
-            version = match.version
-            conn.execute(
-                update(material)
-                .where(
-                    material.c.account == key.account,
-                    material.c.region == key.region,
-                    material.c.key_id == key.key_id,
-                    material.c.version == version,
-                )
-                .values(
-                    sealed=sealer.seal(
-                        raw, keys.material_aad(key.account, key.region, key.key_id, version)
-                    ),
-                    import_state="IMPORTED",
-                    valid_to=valid_to,
-                    expiration_model=model,
-                    description=KeyMaterialDescription or match.description,
-                )
-            )
-    conn.execute(delete(import_tokens).where(import_tokens.c.key_id == key.key_id))
-    if version == key.current_version or key.current_version == 0:
-        key.current_version = version
-        key.valid_to = valid_to
-        key.expiration_model = model
-        if key.state == KeyState.PENDING_IMPORT:
-            key.state = KeyState.ENABLED
-        if not key.is_symmetric and not key.spec.hmac:
-            key.public_key = crypto.public_key_of(key.key_spec, raw)
-        keys.save(
-            conn,
-            key,
-            "current_version",
-            "valid_to",
-            "expiration_model",
-            "state",
-            "public_key",
-        )
+    )
     return {"KeyId": key.arn, "KeyMaterialId": mid}
 
 
