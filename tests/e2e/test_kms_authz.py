@@ -105,6 +105,12 @@ def test_key_policy_naming_the_user_allows_without_iam(server: StrongroomServer,
     blob = as_user.encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
     assert as_user.decrypt(CiphertextBlob=blob)["Plaintext"] == b"p"
     denied(lambda: as_user.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256"))
+    other = kms.encrypt(KeyId=kms.create_key()["KeyMetadata"]["KeyId"], Plaintext=b"p")
+    message = denied(lambda: as_user.decrypt(CiphertextBlob=other["CiphertextBlob"]))
+    assert message == (
+        f"User: {arn} is not authorized to perform: kms:Decrypt on the resource associated "
+        "with this ciphertext because no identity-based policy allows the kms:Decrypt action"
+    )
 
 
 def test_explicit_deny_wins(server: StrongroomServer, kms) -> None:

@@ -90,7 +90,7 @@ def authorize(
     grant_operation: str | None = None,
     via_service: str | None = None,
     extra: dict[str, Any] | None = None,
-    resource_message: str | None = None,
+    from_ciphertext: bool = False,
 ) -> None:
     """Raise AccessDeniedException unless the caller may do `action` on `key`."""
     if grant_tokens:
@@ -130,7 +130,11 @@ def authorize(
         call, key, grant_operation or action.split(":", 1)[1], encryption_context
     ):
         return
-    message = denial_message(call.principal.arn, action, resource_message or key.arn, decision)
+    message = denial_message(call.principal.arn, action, key.arn, decision)
+    if from_ciphertext:  # the caller named no key: AWS does not name it either
+        message = message.replace(
+            f"on resource: {key.arn}", "on the resource associated with this ciphertext"
+        )
     raise errors.AccessDeniedException(message)
 
 

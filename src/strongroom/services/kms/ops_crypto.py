@@ -114,6 +114,7 @@ def decrypt(
         encryption_context=EncryptionContext,
         grant_tokens=GrantTokens,
         extra=_request_alias(KeyId or "", {"kms:EncryptionAlgorithm": EncryptionAlgorithm}),
+        from_ciphertext=KeyId is None,
     )
     key.require_state("Decrypt")
     key.require_usage("ENCRYPT_DECRYPT", "Decrypt")
