@@ -480,3 +480,23 @@ def test_aws_cli_lifecycle(server: StrongroomServer, kms) -> None:
     cli(server, "update-key-description", "--key-id", key_id, "--description", "renamed")
     cli(server, "delete-alias", "--alias-name", alias)
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Description"] == "renamed"
+
+
+def test_management_events_name_the_key(server: StrongroomServer, kms, key) -> None:
+    kms.disable_key(KeyId=key["KeyId"])
+    kms.enable_key(KeyId=key["KeyId"])
+    trail = server.client("cloudtrail")
+    deadline = time.time() + 10
+    found: dict[str, dict] = {}
+    while time.time() < deadline and len(found) < 2:
+        for e in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}]
+        )["Events"]:
+            if e["EventName"] in ("DisableKey", "EnableKey"):
+                found.setdefault(e["EventName"], json.loads(e["CloudTrailEvent"]))
+        time.sleep(0.2)
+    for event in found.values():
+        assert event["readOnly"] is False
+        assert event["requestParameters"] == {"keyId": key["KeyId"]}
+        assert event["responseElements"] == {"keyId": key["Arn"]}
+    assert set(found) == {"DisableKey", "EnableKey"}

@@ -34,6 +34,12 @@ def _key(call: Call, key_id: str, operation: str, *, aliases_ok: bool = False) -
     return key
 
 
+def _done(call: Call, key: Key) -> dict[str, Any]:
+    """An operation with no output: CloudTrail's responseElements name the key ARN."""
+    call.audit_response = {"keyId": key.arn}
+    return {}
+
+
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -185,7 +191,7 @@ def enable_key(call: Call, KeyId: str) -> dict[str, Any]:
     key.require_state("EnableKey")
     key.state = KeyState.ENABLED
     keys.save(call.conn, key, "state")
-    return {}
+    return _done(call, key)
 
 
 @service.operation(authorize=False)
@@ -196,7 +202,7 @@ def disable_key(call: Call, KeyId: str) -> dict[str, Any]:
     key.require_state("DisableKey")
     key.state = KeyState.DISABLED
     keys.save(call.conn, key, "state")
-    return {}
+    return _done(call, key)
 
 
 @service.operation(authorize=False)
@@ -263,7 +269,7 @@ def update_key_description(call: Call, KeyId: str, Description: str) -> dict[str
     key.require_state("UpdateKeyDescription")
     key.description = Description
     keys.save(call.conn, key, "description")
-    return {}
+    return _done(call, key)
 
 
 # --------------------------------------------------------------------------- aliases
@@ -444,7 +450,7 @@ def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]]) -> dict[str
         raise errors.LimitExceededException("The request would exceed the tag limit.")
     key.tags = orjson.dumps([{"TagKey": k, "TagValue": v} for k, v in current.items()]).decode()
     keys.save(call.conn, key, "tags")
-    return {}
+    return _done(call, key)
 
 
 @service.operation(authorize=False)
@@ -456,7 +462,7 @@ def untag_resource(call: Call, KeyId: str, TagKeys: list[str]) -> dict[str, Any]
     drop = set(TagKeys)
     key.tags = orjson.dumps([t for t in key.tag_list() if t["TagKey"] not in drop]).decode()
     keys.save(call.conn, key, "tags")
-    return {}
+    return _done(call, key)
 
 
 @service.operation(authorize=False)
@@ -509,7 +515,7 @@ def put_key_policy(
     access.require_lockout_safe(call, key.arn, key.account, Policy, BypassPolicyLockoutSafetyCheck)
     key.policy = Policy
     keys.save(call.conn, key, "policy")
-    return {}
+    return _done(call, key)
 
 
 @service.operation(authorize=False)

@@ -89,6 +89,7 @@ def disable_key_rotation(call: Call, KeyId: str) -> dict[str, Any]:
     key.rotation_enabled = False
     key.next_rotation = None
     keys.save_everywhere(call.conn, key, "rotation_enabled", "next_rotation")
+    call.audit_response = {"keyId": key.arn}
     return {}
 
 
