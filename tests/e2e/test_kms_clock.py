@@ -245,3 +245,17 @@ def test_aws_cli_rotation_and_deletion(tt_server: StrongroomServer, kms) -> None
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         kms.describe_key(KeyId=key_id)
     assert code_of(exc) == "NotFoundException"
+
+
+def test_aws_managed_keys_rotate_yearly(tt_server: StrongroomServer, kms) -> None:
+    meta = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    status = kms.get_key_rotation_status(KeyId=meta["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 365
+    assert kms.list_key_rotations(KeyId=meta["KeyId"])["Rotations"] == []
+    tt_server.advance_clock("366d")
+    rotations = kms.list_key_rotations(KeyId=meta["KeyId"])["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        kms.disable_key_rotation(KeyId=meta["KeyId"])
+    assert code_of(exc) == "AccessDeniedException"
