@@ -98,9 +98,6 @@ def authorize(
     authorizer = call.app.authorizer
     if not authorizer.enforce:
         return
-    ctx = key_context(
-        call, key, encryption_context=encryption_context, via_service=via_service, extra=extra
-    )
     p = call.principal
     memo_key: tuple[str, ...] | None = None
     decision = None
@@ -110,6 +107,9 @@ def authorize(
         if decision is None and not _context_free(call, key.policy, action):
             memo_key = None
     if decision is None:
+        ctx = key_context(
+            call, key, encryption_context=encryption_context, via_service=via_service, extra=extra
+        )
         ctx.update(_resource_context(call, key))
         decision = authorizer.decide(
             call,
