@@ -86,6 +86,7 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.store.start_checkpointer()
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
                     asyncio.create_task(self._scheduler_loop()),
