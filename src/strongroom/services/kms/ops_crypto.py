@@ -440,28 +440,43 @@ def sign(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
-    call.audit_request = {
-        "keyId": KeyId,
-        "messageType": MessageType,
-        "signingAlgorithm": SigningAlgorithm,
-    }
-    key = _use(
-        call,
-        KeyId,
-        "Sign",
-        "SIGN_VERIFY",
-        grant_tokens=GrantTokens,
-        extra={"kms:SigningAlgorithm": SigningAlgorithm, "kms:MessageType": MessageType},
+    key, material = _signing_key(
+        call, KeyId, "Sign", SigningAlgorithm, MessageType, GrantTokens, DryRun
     )
-    key.require_algorithm(SigningAlgorithm)
-    _require_message_type(SigningAlgorithm, MessageType)
-    data.dry_run(DryRun)
-    material = keys.material_of(call.conn, call.app.sealer, key)
     try:
         signature = material.sign(SigningAlgorithm, Message, MessageType)
     except crypto.CryptoInputError as exc:
         raise _crypto_input(exc) from None
     return {"KeyId": key.arn, "Signature": signature, "SigningAlgorithm": SigningAlgorithm}
+
+
+def _signing_key(
+    call: Call,
+    key_id: str,
+    operation: str,
+    algorithm: str,
+    message_type: str,
+    grant_tokens: list[str] | None,
+    dry_run: bool | None,
+) -> tuple[Key, Any]:
+    """What Sign and Verify share: audit, authorize, check, then the material."""
+    call.audit_request = {
+        "keyId": key_id,
+        "messageType": message_type,
+        "signingAlgorithm": algorithm,
+    }
+    key = _use(
+        call,
+        key_id,
+        operation,
+        "SIGN_VERIFY",
+        grant_tokens=grant_tokens,
+        extra={"kms:SigningAlgorithm": algorithm, "kms:MessageType": message_type},
+    )
+    key.require_algorithm(algorithm)
+    _require_message_type(algorithm, message_type)
+    data.dry_run(dry_run)
+    return key, keys.material_of(call.conn, call.app.sealer, key)
 
 
 def _require_message_type(algorithm: str, message_type: str) -> None:
@@ -482,23 +497,9 @@ def verify(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
-    call.audit_request = {
-        "keyId": KeyId,
-        "messageType": MessageType,
-        "signingAlgorithm": SigningAlgorithm,
-    }
-    key = _use(
-        call,
-        KeyId,
-        "Verify",
-        "SIGN_VERIFY",
-        grant_tokens=GrantTokens,
-        extra={"kms:SigningAlgorithm": SigningAlgorithm, "kms:MessageType": MessageType},
+    key, material = _signing_key(
+        call, KeyId, "Verify", SigningAlgorithm, MessageType, GrantTokens, DryRun
     )
-    key.require_algorithm(SigningAlgorithm)
-    _require_message_type(SigningAlgorithm, MessageType)
-    data.dry_run(DryRun)
-    material = keys.material_of(call.conn, call.app.sealer, key)
     try:
         valid = material.verify(SigningAlgorithm, Message, MessageType, Signature)
     except crypto.CryptoInputError as exc:
