@@ -509,6 +509,29 @@ def verify(
     return {"KeyId": key.arn, "SignatureValid": True, "SigningAlgorithm": SigningAlgorithm}
 
 
+def _mac_key(
+    call: Call,
+    key_id: str,
+    operation: str,
+    algorithm: str,
+    grant_tokens: list[str] | None,
+    dry_run: bool | None,
+) -> tuple[Key, Any]:
+    """What GenerateMac and VerifyMac share: audit, authorize, check, then the material."""
+    call.audit_request = {"keyId": key_id, "macAlgorithm": algorithm}
+    key = _use(
+        call,
+        key_id,
+        operation,
+        "GENERATE_VERIFY_MAC",
+        grant_tokens=grant_tokens,
+        extra={"kms:MacAlgorithm": algorithm},
+    )
+    key.require_algorithm(algorithm)
+    data.dry_run(dry_run)
+    return key, keys.material_of(call.conn, call.app.sealer, key)
+
+
 @service.operation(authorize=False)
 def generate_mac(
     call: Call,
@@ -518,18 +541,7 @@ def generate_mac(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
-    call.audit_request = {"keyId": KeyId, "macAlgorithm": MacAlgorithm}
-    key = _use(
-        call,
-        KeyId,
-        "GenerateMac",
-        "GENERATE_VERIFY_MAC",
-        grant_tokens=GrantTokens,
-        extra={"kms:MacAlgorithm": MacAlgorithm},
-    )
-    key.require_algorithm(MacAlgorithm)
-    data.dry_run(DryRun)
-    material = keys.material_of(call.conn, call.app.sealer, key)
+    key, material = _mac_key(call, KeyId, "GenerateMac", MacAlgorithm, GrantTokens, DryRun)
     return {
         "Mac": material.mac(MacAlgorithm, Message),
         "MacAlgorithm": MacAlgorithm,
@@ -547,18 +559,7 @@ def verify_mac(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
-    call.audit_request = {"keyId": KeyId, "macAlgorithm": MacAlgorithm}
-    key = _use(
-        call,
-        KeyId,
-        "VerifyMac",
-        "GENERATE_VERIFY_MAC",
-        grant_tokens=GrantTokens,
-        extra={"kms:MacAlgorithm": MacAlgorithm},
-    )
-    key.require_algorithm(MacAlgorithm)
-    data.dry_run(DryRun)
-    material = keys.material_of(call.conn, call.app.sealer, key)
+    key, material = _mac_key(call, KeyId, "VerifyMac", MacAlgorithm, GrantTokens, DryRun)
     if not material.verify(MacAlgorithm, Message, Mac):
         raise errors.KMSInvalidMacException("")
     return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": MacAlgorithm}
