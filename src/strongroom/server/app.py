@@ -54,7 +54,7 @@ class App:
         self.sealer = Sealer(load_root_key(config.data_dir))
         self.store = Store(config.store_url or default_url(config.data_dir))
         self.clock = Clock(config.time_travel)
-        self.authenticator = Authenticator(config.auth, self.sealer)
+        self.authenticator = Authenticator(config.auth, self.sealer, self.store)
         self.authorizer = Authorizer(IamPolicySource(), enforce=config.auth == "sigv4")
         self.audit = AuditRecorder(self.store)
         self.services: list[Service] = served_services()
@@ -128,13 +128,21 @@ class App:
             client_ip=client[0] if client else "127.0.0.1",
             secure=scope.get("scheme") == "https",
         )
-        resp = self.admin(req) if req.path.startswith(ADMIN_PREFIX) else self.dispatch(req)
+        resp = self.handle(req)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers]
         if not any(k == b"content-length" for k, _ in headers):
             # AWS always sends Content-Length; without it uvicorn would chunk.
             headers.append((b"content-length", str(len(resp.body)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": resp.body})
+        self.after_response()
+
+    def handle(self, req: Request) -> Response:
+        """Answer one complete request (the HTTP layer calls this)."""
+        return self.admin(req) if req.path.startswith(ADMIN_PREFIX) else self.dispatch(req)
+
+    def after_response(self) -> None:
+        """Once the response is on its way: flush the audit batch if it is full."""
         if self.audit.should_flush():
             self.audit.flush()
 
@@ -168,7 +176,7 @@ class App:
             if op.flush_audit:
                 self.audit.flush()
             with self.store.transaction(write=not op.read_only) as conn:
-                self.clock.refresh(conn)
+                self.clock.refresh(conn, self.store)
                 if sig_error is not None:
                     raise AuthFailure("incomplete", sig_error.message)
                 principal = self.authenticator.authenticate(

@@ -131,6 +131,8 @@ def serve(config: Config) -> None:
     )
     import uvicorn
 
+    from strongroom.server.http import StrongroomHttp
+
     os.environ[CONFIG_ENV] = config_to_env(config)
     loop = "uvloop" if sys.platform != "win32" else "asyncio"
     try:
@@ -144,7 +146,8 @@ def serve(config: Config) -> None:
         port=config.port,
         workers=config.workers,
         loop=loop,
-        http="httptools",
+        http=StrongroomHttp,
+        proxy_headers=False,
         lifespan="on",
         access_log=False,
         server_header=False,
