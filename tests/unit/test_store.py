@@ -49,3 +49,94 @@ def test_checkpointer_moves_the_wal_into_the_database(store: Store, tmp_path) ->
     while db.stat().st_size == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert db.stat().st_size > before + 500_000
+
+
+# -- the hot cache and the shared state generation ---------------------------
+
+
+def _second(tmp_path) -> Store:
+    return Store(f"sqlite+pysqlite:///{tmp_path / 'state.db'}")
+
+
+def test_hot_cache_holds_while_nothing_changes(store: Store) -> None:
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) is None
+        store.hot_put(("k",), "v")
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) == "v"
+
+
+def test_a_commit_by_another_process_empties_the_cache(store: Store, tmp_path) -> None:
+    other = _second(tmp_path)  # another server process on the same file
+    try:
+        with store.transaction(write=False):
+            store.hot_put(("k",), "v")
+        with other.transaction() as conn:
+            Store.put_setting(conn, "changed", "yes")
+        with store.transaction(write=False):
+            assert store.hot_get(("k",)) is None
+    finally:
+        other.close()
+
+
+def test_bookkeeping_writes_keep_the_cache(store: Store) -> None:
+    with store.transaction(write=False):
+        store.hot_put(("k",), "v")
+    before = store.generation.read()
+    with store.transaction(state=False) as conn:
+        Store.put_setting(conn, "audit-like", "x")
+    assert store.try_lease("job", "me", 5)
+    assert store.generation.read() == before
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) == "v"
+
+
+def test_reads_that_find_nothing_change_nothing(store: Store) -> None:
+    before = store.generation.read()
+    with store.transaction() as conn:
+        assert Store.get_setting(conn, "absent") is None
+    assert store.generation.read() == before
+
+
+def test_a_transaction_stops_using_the_cache_once_it_writes(store: Store) -> None:
+    with store.transaction(write=False):
+        store.hot_put(("k",), "v")
+    with store.transaction() as conn:
+        assert store.hot_get(("k",)) == "v"  # committed state, write lock held
+        Store.put_setting(conn, "a", "1")
+        assert store.hot_get(("k",)) is None
+        store.hot_put(("k",), "uncommitted")
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) is None
+
+
+def test_a_rolled_back_write_caches_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction(write=False) as conn:
+        Store.put_setting(conn, "a", "1")  # a "read" transaction that writes
+        store.hot_put(("k",), "v")
+        raise RuntimeError("roll back")
+    with store.transaction(write=False) as conn:
+        assert store.hot_get(("k",)) is None
+        assert Store.get_setting(conn, "a") is None
+
+
+def test_an_odd_generation_bypasses_the_cache(store: Store) -> None:
+    with store.transaction(write=False):
+        store.hot_put(("k",), "v")
+    word = store.generation._word
+    word[0] += 1  # as a writer killed between its COMMIT and "even again" leaves it
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) is None
+        store.hot_put(("k",), "v2")
+    with store.transaction() as conn:  # the next writer moves it on, to even
+        Store.put_setting(conn, "a", "1")
+    assert store.generation.read() % 2 == 0
+    with store.transaction(write=False):
+        assert store.hot_get(("k",)) is None
+
+
+def test_a_read_answered_from_the_cache_opens_no_sqlite_transaction(store: Store) -> None:
+    with store.transaction(write=False) as conn:
+        assert not conn.connection.driver_connection.in_transaction
+        Store.get_setting(conn, "x")  # the first statement begins it
+        assert conn.connection.driver_connection.in_transaction

@@ -236,7 +236,7 @@ class AuditRecorder:
             return 0
         batch, self._pending = self._pending, []
         try:
-            with self.store.transaction(write=True) as conn:
+            with self.store.transaction(write=True, state=False) as conn:
                 _INSERT.execute_many(conn, batch)
         except Exception:
             # Keep the records for the next attempt rather than lose them.

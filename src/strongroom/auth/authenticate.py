@@ -18,6 +18,7 @@ from strongroom.auth import credentials, sigv4
 from strongroom.auth.principal import Principal, root_principal
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request
+from strongroom.store.db import Store
 from strongroom.store.sealing import Sealer
 
 
@@ -32,11 +33,14 @@ class AuthFailure(Exception):
 
 
 class Authenticator:
-    def __init__(self, mode: str, sealer: Sealer) -> None:
+    def __init__(self, mode: str, sealer: Sealer, store: Store | None = None) -> None:
         if mode not in ("sigv4", "permissive"):
             raise ValueError(f"unknown auth mode {mode!r}")
         self.mode = mode
         self.sealer = sealer
+        #: Its hot cache keeps unsealed credentials for as long as the store's
+        #: state is unchanged (a deleted or deactivated key changes it).
+        self.store = store
 
     def authenticate(
         self,
@@ -56,7 +60,7 @@ class Authenticator:
             if anonymous_ok:
                 return ANONYMOUS
             raise AuthFailure("missing", "Missing Authentication Token")
-        cred = credentials.lookup(conn, self.sealer, info.access_key_id)
+        cred = self._credential(conn, info.access_key_id)
         if cred is None or not cred.active:
             raise AuthFailure(
                 "unknown_key",
@@ -91,6 +95,18 @@ class Authenticator:
                     principal=cred.principal,
                 )
         return cred.principal
+
+    def _credential(self, conn: Connection, access_key_id: str) -> credentials.Credential | None:
+        store = self.store
+        if store is None:
+            return credentials.lookup(conn, self.sealer, access_key_id)
+        cache_key = ("credential", access_key_id)
+        cred = store.hot_get(cache_key)
+        if cred is None:
+            cred = credentials.lookup(conn, self.sealer, access_key_id)
+            if cred is not None:  # unknown keys are never cached: a new one may appear
+                store.hot_put(cache_key, cred)
+        return cred
 
 
 ANONYMOUS = Principal(type="Anonymous", account="", arn="*", principal_id="anonymous")

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from strongroom.store.db import Store
 
 _OFFSET_SETTING = "clock.offset_seconds"
+_HOT_KEY = ("clock-offset",)
 
 
 class Clock:
@@ -23,11 +24,19 @@ class Clock:
         self.time_travel = time_travel
         self._offset = 0.0
 
-    def refresh(self, conn: Connection) -> None:
-        """Re-read the shared offset (time-travel mode only; a no-op otherwise)."""
-        if self.time_travel:
+    def refresh(self, conn: Connection, store: Store | None = None) -> None:
+        """Re-read the shared offset (time-travel mode only; a no-op otherwise).
+
+        With `store`, from its hot cache while the stored state is unchanged."""
+        if not self.time_travel:
+            return
+        cached = store.hot_get(_HOT_KEY) if store is not None else None
+        if cached is None:
             value = Store.get_setting(conn, _OFFSET_SETTING)
-            self._offset = float(value) if value else 0.0
+            cached = float(value) if value else 0.0
+            if store is not None:
+                store.hot_put(_HOT_KEY, cached)
+        self._offset = cached
 
     @property
     def offset(self) -> float:

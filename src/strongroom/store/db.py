@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import NullPool
 
+from strongroom.store.generation import SharedGeneration
+
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
 #: previous version forward.
 SCHEMA_VERSION = 1
@@ -70,6 +72,9 @@ leases_table = Table(
 )
 
 _MIGRATIONS: dict[int, Any] = {}
+
+#: Entries the hot cache holds before it starts over.
+HOT_CACHE_LIMIT = 100_000
 
 
 class StoreError(Exception):
@@ -113,14 +118,14 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], bool]] = {}
         columns = getattr(statement, "selected_columns", None)
         #: Rows come back as named tuples (``row.account``) for SELECTs.
         self._row = (
             namedtuple("Row", list(columns.keys()), rename=True) if columns is not None else None
         )
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any], bool]:
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
@@ -132,15 +137,19 @@ class Prepared:
                 compiled.string,
                 tuple(positions) if positions is not None else None,
                 defaults,
+                name == "sqlite",
             )
             self._compiled[name] = found
         return found
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
-        sql, positions, defaults = self._for(conn)
+        sql, positions, defaults, sqlite = self._for(conn)
         if defaults:
             params = {**defaults, **params}
-        cursor = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        if sqlite and not driver.in_transaction:
+            driver.execute("BEGIN")  # a read transaction begins at its first statement
+        cursor = driver.cursor()
         if positions is not None:
             cursor.execute(sql, tuple(params[p] for p in positions))
         else:
@@ -167,10 +176,13 @@ class Prepared:
 
     def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Run the statement once per row (e.g. a batched INSERT)."""
-        sql, positions, defaults = self._for(conn)
+        sql, positions, defaults, sqlite = self._for(conn)
         if defaults:
             rows = [{**defaults, **row} for row in rows]
-        cursor = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        if sqlite and not driver.in_transaction:
+            driver.execute("BEGIN")
+        cursor = driver.cursor()
         try:
             if positions is not None:
                 cursor.executemany(sql, [tuple(row[p] for p in positions) for row in rows])
@@ -204,6 +216,23 @@ class Store:
             self.engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
         self._conn: Connection | None = None
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
+        #: Values derived from stored state, valid for one state generation:
+        #: open (a dict) while the current transaction reads exactly that
+        #: state, None otherwise. See `transaction`.
+        self.hot: dict[Any, Any] | None = None
+        self._hot: dict[Any, Any] = {}
+        self._hot_generation: int | None = None
+        self._hot_driver: Any = None
+        self._hot_changes = 0
+        self.generation = SharedGeneration(self._database_path())
+
+    def _database_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
 
     # -- schema -----------------------------------------------------------
 
@@ -239,13 +268,31 @@ class Store:
         return self._conn
 
     @contextlib.contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Connection]:
-        """One transaction on the loop's connection; commits on success."""
+    def transaction(self, write: bool = True, *, state: bool = True) -> Iterator[Connection]:
+        """One transaction on the loop's connection; commits on success.
+
+        `state=False` is for bookkeeping writes (audit records, leases) that
+        change nothing a cached value is derived from.
+
+        SQLite: a writer takes the write lock up front (BEGIN IMMEDIATE); a
+        reader's transaction begins at its first statement, so a request
+        answered wholly from the hot cache never touches SQLite.
+
+        The hot cache (SQLite only): values derived from stored state, kept
+        while the shared state generation (see `generation.py`) is unchanged.
+        A transaction that changed rows commits inside the generation's odd
+        window; one that starts on an even generation may read and fill the
+        cache (`hot_get`, `hot_put`) until it changes a row itself: from then
+        on its reads may see uncommitted state, which is never cached nor
+        answered from the cache.
+        """
         conn = self.connection()
         if conn.in_transaction():  # left open by a stray autobegin: never reuse it
             conn.rollback()
         conn.info["write"] = write
         if not self.is_sqlite:
+            # No hot cache on PostgreSQL: other hosts may write, and there is
+            # no shared memory to learn of it cheaply. Every look-up reads.
             try:
                 with conn.begin():
                     yield conn
@@ -259,10 +306,15 @@ class Store:
         # need it, and a Core statement joins the driver's transaction (see
         # _on_begin) and is committed with it below.
         driver = conn.connection.driver_connection
-        driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if write:
+            driver.execute("BEGIN IMMEDIATE")
+        changes = driver.total_changes
         try:
+            if state:
+                self._open_hot(driver, changes)
             yield conn
         except BaseException:
+            self.hot = None
             if conn.in_transaction():
                 conn.rollback()
             if driver.in_transaction:
@@ -270,10 +322,46 @@ class Store:
             if conn.invalidated:
                 self._conn = None
             raise
-        if conn.in_transaction():
-            conn.commit()
-        if driver.in_transaction:
-            driver.execute("COMMIT")
+        self.hot = None
+
+        def commit() -> None:
+            if conn.in_transaction():
+                conn.commit()
+            if driver.in_transaction:
+                driver.execute("COMMIT")
+
+        if state and driver.total_changes != changes:
+            self.generation.commit(commit)
+        else:
+            commit()
+
+    def _open_hot(self, driver: sqlite3.Connection, changes: int) -> None:
+        generation = self.generation.read()
+        if generation & 1:  # a commit is landing: read the store itself
+            self.hot = None
+            return
+        if generation != self._hot_generation or len(self._hot) > HOT_CACHE_LIMIT:
+            self._hot = {}
+            self._hot_generation = generation
+        self._hot_driver = driver
+        self._hot_changes = changes
+        self.hot = self._hot
+
+    def hot_get(self, key: Any) -> Any:
+        """The value cached under `key` for the state this transaction reads, or None."""
+        hot = self.hot
+        if hot is None or self._hot_driver.total_changes != self._hot_changes:
+            return None
+        return hot.get(key)
+
+    def hot_put(self, key: Any, value: Any) -> None:
+        """Cache `value`, derived from this transaction's reads, under `key`.
+
+        `key` must name everything the value depends on, its kind included
+        (e.g. ``("kms-key", account, region, key_id)``)."""
+        hot = self.hot
+        if hot is not None and self._hot_driver.total_changes == self._hot_changes:
+            hot[key] = value
 
     def start_checkpointer(self, interval: float = 1.0) -> None:
         """SQLite: checkpoint the WAL from a thread of its own, every `interval` s.
@@ -315,6 +403,7 @@ class Store:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+        self.generation.close()
 
     # -- settings and leases ----------------------------------------------
 
@@ -336,7 +425,7 @@ class Store:
     def try_lease(self, name: str, holder: str, seconds: float) -> bool:
         """Take or renew the lease `name` for `holder`; False if another holds it."""
         now = time.time()
-        with self.transaction(write=True) as conn:
+        with self.transaction(write=True, state=False) as conn:
             row = conn.execute(
                 select(leases_table.c.holder, leases_table.c.expires_at).where(
                     leases_table.c.name == name

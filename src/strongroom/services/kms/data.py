@@ -64,7 +64,7 @@ def key_of_blob(call: Call, blob: bytes) -> tuple[Key, crypto.BlobHeader]:
         raise invalid_ciphertext() from None
     if header.region != call.region and not header.key_id.startswith(keys.MRK_PREFIX):
         raise invalid_ciphertext()
-    key = keys.find(call.conn, header.account, call.region, header.key_id)
+    key = keys.find_cached(call, header.account, call.region, header.key_id)
     if key is None:
         if header.region != call.region:
             raise invalid_ciphertext()

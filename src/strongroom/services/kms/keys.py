@@ -211,6 +211,34 @@ def find_by_alias(conn: Connection, account: str, region: str, alias_name: str) 
     return Key(*row) if row is not None else None
 
 
+def _hot_row(
+    call: Call, statement: Prepared, kind: str, account: str, region: str, name: str
+) -> Any:
+    """A key's row through the store's hot cache (rows, not Keys: writers
+    mutate the Key they are handed)."""
+    store = call.app.store
+    cache_key = (kind, account, region, name)
+    row = store.hot_get(cache_key)
+    if row is None:
+        if kind == "kms-key":
+            row = statement.first(call.conn, account=account, region=region, key_id=name)
+        else:
+            row = statement.first(call.conn, account=account, region=region, alias=name)
+        if row is not None:
+            store.hot_put(cache_key, row)
+    return row
+
+
+def find_cached(call: Call, account: str, region: str, key_id: str) -> Key | None:
+    row = _hot_row(call, _BY_ID, "kms-key", account, region, key_id)
+    return Key(*row) if row is not None else None
+
+
+def find_by_alias_cached(call: Call, account: str, region: str, alias_name: str) -> Key | None:
+    row = _hot_row(call, _BY_ALIAS, "kms-alias", account, region, alias_name)
+    return Key(*row) if row is not None else None
+
+
 @dataclass(slots=True)
 class KeyRef:
     """What a KeyId parameter names, before looking it up."""
@@ -251,7 +279,7 @@ def resolve(
             )
         key = None
         if ref.region == call.region:
-            key = find_by_alias(conn, ref.account, ref.region, ref.alias_name)
+            key = find_by_alias_cached(call, ref.account, ref.region, ref.alias_name)
         if key is None and create_managed and ref.region == call.region:
             from strongroom.services.kms import managed
 
@@ -265,7 +293,11 @@ def resolve(
             )
         return key
     assert ref.key_id is not None
-    key = find(conn, ref.account, ref.region, ref.key_id) if ref.region == call.region else None
+    key = (
+        find_cached(call, ref.account, ref.region, ref.key_id)
+        if ref.region == call.region
+        else None
+    )
     if key is None:
         raise errors.NotFoundException(
             f"Key '{key_arn(ref.account, ref.region, ref.key_id)}' does not exist"
