@@ -140,3 +140,40 @@ def test_a_read_answered_from_the_cache_opens_no_sqlite_transaction(store: Store
         assert not conn.connection.driver_connection.in_transaction
         Store.get_setting(conn, "x")  # the first statement begins it
         assert conn.connection.driver_connection.in_transaction
+
+
+def test_random_bytes_are_never_handed_out_twice() -> None:
+    from strongroom.ids import random_bytes
+
+    seen = {random_bytes(12) for _ in range(5000)}  # crosses many pool refills
+    assert len(seen) == 5000
+    assert len(random_bytes(64)) == 64 and len(random_bytes(1000)) == 1000
+
+
+def test_a_forked_child_does_not_reuse_the_parents_pool() -> None:
+    import os
+
+    from strongroom.ids import random_bytes
+
+    random_bytes(8)  # the pool is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, random_bytes(16))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 16)
+    assert child != random_bytes(16)
+
+
+def test_event_ids_are_time_ordered_uuids() -> None:
+    import time
+    import uuid
+
+    from strongroom.ids import uuid7
+
+    first = uuid7()
+    time.sleep(0.002)
+    second = uuid7()
+    assert uuid.UUID(first).version == 7 and uuid.UUID(first).variant == uuid.RFC_4122
+    assert first < second

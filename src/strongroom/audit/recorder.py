@@ -24,7 +24,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from sqlalchemy import bindparam, insert
 
 from strongroom.audit.tables import events
-from strongroom.ids import uuid4
+from strongroom.ids import uuid7
 from strongroom.store.db import Prepared
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ _INSERT = Prepared(insert(events).values({c: bindparam(c) for c in _COLUMNS}))
 class AuditRecorder:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple[Any, ...]] = []
         self.written = 0
 
     def record(
@@ -167,7 +167,7 @@ class AuditRecorder:
         additional: dict[str, Any] | None = None,
         management: bool = True,
     ) -> str:
-        event_id = uuid4()
+        event_id = uuid7()  # time-ordered: its unique index grows at the right edge
         if principal is not None and principal.type != "Anonymous":
             identity = principal.user_identity()
         else:
@@ -206,20 +206,20 @@ class AuditRecorder:
             else None
         )
         self._pending.append(
-            {
-                "event_id": event_id,
-                "account": account,
-                "region": region,
-                "event_time": event_time,
-                "event_name": event_name,
-                "event_source": event_source,
-                "read_only": read_only,
-                "management": management,
-                "username": lookup_username(principal),
-                "access_key_id": access_key_id,
-                "resources": orjson.dumps(lookup_resources).decode() if lookup_resources else None,
-                "record": orjson.dumps(record, default=str).decode(),
-            }
+            (  # in _COLUMNS order
+                event_id,
+                account,
+                region,
+                event_time,
+                event_name,
+                event_source,
+                read_only,
+                management,
+                lookup_username(principal),
+                access_key_id,
+                orjson.dumps(lookup_resources).decode() if lookup_resources else None,
+                orjson.dumps(record, default=str).decode(),
+            )
         )
         return event_id
 
@@ -237,7 +237,7 @@ class AuditRecorder:
         batch, self._pending = self._pending, []
         try:
             with self.store.transaction(write=True, state=False) as conn:
-                _INSERT.execute_many(conn, batch)
+                _INSERT.execute_rows(conn, _COLUMNS, batch)
         except Exception:
             # Keep the records for the next attempt rather than lose them.
             self._pending[:0] = batch

@@ -191,6 +191,24 @@ class Prepared:
         finally:
             cursor.close()
 
+    def execute_rows(
+        self, conn: Connection, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """`execute_many` for rows given as tuples of the parameters `names`:
+        handed to the driver as they are when its order is the same."""
+        sql, positions, defaults, sqlite = self._for(conn)
+        if positions != names or defaults:
+            self.execute_many(conn, [dict(zip(names, row, strict=True)) for row in rows])
+            return
+        driver = conn.connection.driver_connection
+        if sqlite and not driver.in_transaction:
+            driver.execute("BEGIN")
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
     def all(self, conn: Connection, **params: Any) -> list[Any]:
         cursor = self._run(conn, params)
         try:

@@ -19,6 +19,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from strongroom.ids import random_bytes
+
 SEAL_VERSION = 1
 ROOT_KEY_ENV = "STRONGROOM_ROOT_KEY"
 ROOT_KEY_FILE = "root.key"
@@ -35,7 +37,7 @@ class Sealer:
         self._aead = AESGCM(root_key)
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
-        nonce = os.urandom(12)
+        nonce = random_bytes(12)
         return bytes([SEAL_VERSION]) + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def unseal(self, blob: bytes, aad: bytes) -> bytes:

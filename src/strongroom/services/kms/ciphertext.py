@@ -63,6 +63,8 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap_with_padding,
 )
 
+from strongroom.ids import random_bytes
+
 FORMAT_VERSION = 1
 ALG_AES_256_GCM = 1
 AAD_LABEL = b"strongroom-kms-blob\x00"
@@ -176,7 +178,7 @@ class SymmetricMaterial:
         self._aead = AESGCM(raw)
 
     def seal(self, header: bytes, plaintext: bytes, context: dict[str, str] | None) -> bytes:
-        nonce = os.urandom(NONCE_SIZE)
+        nonce = random_bytes(NONCE_SIZE)
         aad = AAD_LABEL + header + canonical_context(context)
         return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
@@ -202,12 +204,8 @@ def seal(
     return material.seal(encode_header(account, region, key_id, version), plaintext, context)
 
 
-def random_bytes(n: int) -> bytes:
-    return os.urandom(n)
-
-
 def new_symmetric_material() -> bytes:
-    return os.urandom(32)
+    return random_bytes(32)
 
 
 # --------------------------------------------------------------------------- key specs
