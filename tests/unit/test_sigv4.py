@@ -758,3 +758,13 @@ def test_fuzz_dates_paths_queries_payload_hashes() -> None:
             req.headers["x-amz-content-sha256"] = junk
         outcome = _fuzz_outcome(req)
         assert outcome == "rejected" or (base is bases[1] and field in (0, 1)), (field, junk)
+
+
+def test_now_may_be_epoch_seconds() -> None:
+    req = kms_request()
+    info = extract(req)
+    assert info is not None
+    verify(req, info, SECRET, NOW.timestamp())
+    with pytest.raises(SigV4Error) as exc:
+        verify(req, info, SECRET, (NOW + timedelta(minutes=16)).timestamp())
+    assert exc.value.reason == "expired" and "Signature expired" in str(exc.value)

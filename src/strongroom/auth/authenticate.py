@@ -47,13 +47,14 @@ class Authenticator:
         conn: Connection,
         req: Request,
         info: sigv4.SignatureInfo | None,
-        now: datetime,
+        now: datetime | float,
         *,
-        clock_now: datetime | None = None,
+        clock_now: datetime | float | None = None,
         anonymous_ok: bool = False,
     ) -> Principal:
         """`now` is the wall clock (signatures are made with it); `clock_now` the
-        service clock, which may run ahead under --time-travel (session expiry)."""
+        service clock, which may run ahead under --time-travel (session expiry).
+        Either may be a datetime or epoch seconds."""
         if self.mode == "permissive":
             return permissive_principal(info)
         if info is None:
@@ -86,7 +87,7 @@ class Authenticator:
                     account=cred.account,
                     access_key_id=info.access_key_id,
                 )
-            if cred.expires is not None and (clock_now or now).timestamp() >= cred.expires:
+            if cred.expires is not None and _epoch(clock_now or now) >= cred.expires:
                 raise AuthFailure(
                     "token_expired",
                     "The security token included in the request is expired",
@@ -107,6 +108,10 @@ class Authenticator:
             if cred is not None:  # unknown keys are never cached: a new one may appear
                 store.hot_put(cache_key, cred)
         return cred
+
+
+def _epoch(when: datetime | float) -> float:
+    return when if isinstance(when, float) else when.timestamp()
 
 
 ANONYMOUS = Principal(type="Anonymous", account="", arn="*", principal_id="anonymous")

@@ -34,7 +34,18 @@ class Principal:
         return self.type == "Root"
 
     def user_identity(self) -> dict[str, Any]:
-        """CloudTrail's userIdentity element for this principal."""
+        """CloudTrail's userIdentity element for this principal (built once:
+        a principal is immutable, and the recorder only serializes it)."""
+        cached = _IDENTITIES.get(id(self))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        ident = self._user_identity()
+        if len(_IDENTITIES) >= 4096:
+            _IDENTITIES.clear()
+        _IDENTITIES[id(self)] = (self, ident)
+        return ident
+
+    def _user_identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {
             "type": self.type,
             "principalId": self.principal_id,
@@ -54,6 +65,10 @@ class Principal:
                 },
             }
         return ident
+
+
+#: id(principal) -> (principal, userIdentity); holding the principal keeps its id unique.
+_IDENTITIES: dict[int, tuple[Principal, dict[str, Any]]] = {}
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -100,8 +100,11 @@ _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _AUTH_QUERY_KEYS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class SignatureInfo:
+    """What a request's SigV4 authentication says (treat as read-only; not
+    frozen because a frozen dataclass costs microseconds to build)."""
+
     access_key_id: str
     #: YYYYMMDD from the credential scope.
     date: str
@@ -359,7 +362,9 @@ def _parse_scope(credential: str, malformed: str) -> tuple[str, str, str, str]:
     return access_key_id, date, region, service
 
 
+@lru_cache(maxsize=1024)
 def _parse_amz_date(value: str) -> tuple[str, datetime]:
+    # Cached: requests of the same second carry the same stamp. Errors are not cached.
     if len(value) == 16 and _AMZ_DATE.fullmatch(value):
         try:
             # 3.11 reads ISO 8601 basic format; the regex keeps it to exactly that.
@@ -399,11 +404,13 @@ def verify(
     req: Request,
     info: SignatureInfo,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     *,
     max_skew_seconds: int = 300,
 ) -> None:
-    """Raise `SigV4Error` unless `req` is signed by `secret_access_key` and timely."""
+    """Raise `SigV4Error` unless `req` is signed by `secret_access_key` and timely.
+
+    `now`: a datetime (naive means UTC) or epoch seconds."""
     _check_time(info, now, max_skew_seconds)
     headers = req.headers
     payload = headers.get("x-amz-content-sha256")
@@ -432,10 +439,13 @@ def verify(
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
 
 
-def _check_time(info: SignatureInfo, now: datetime, max_skew: int) -> None:
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    now_ts = now.timestamp()
+def _check_time(info: SignatureInfo, now: datetime | float, max_skew: int) -> None:
+    if isinstance(now, float):  # the pipeline passes time.time(): no datetime unless it fails
+        now_ts = now
+    else:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        now_ts = now.timestamp()
     signed_ts = info.amz_date.timestamp()
     if info.presigned and info.expires is not None:
         if now_ts > signed_ts + info.expires:
@@ -447,7 +457,7 @@ def _check_time(info: SignatureInfo, now: datetime, max_skew: int) -> None:
     if -max_skew <= delta <= max_skew:
         return
     stamp = info.timestamp or info.amz_date.strftime(_TIMESTAMP_FORMAT)
-    now_utc = now.astimezone(UTC)
+    now_utc = datetime.fromtimestamp(now_ts, UTC)
     minutes = f"{max_skew / 60:g} min."
     if delta > 0:
         edge = (now_utc - timedelta(seconds=max_skew)).strftime(_TIMESTAMP_FORMAT)

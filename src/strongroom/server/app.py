@@ -16,7 +16,6 @@ import logging
 import os
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -183,8 +182,8 @@ class App:
                     conn,
                     req,
                     info,
-                    datetime.now(UTC),
-                    clock_now=self.clock.now(),
+                    time.time(),
+                    clock_now=self.clock.timestamp(),
                     anonymous_ok=svc.name == "s3",
                 )
                 params = codec.parse(op.name, req)
