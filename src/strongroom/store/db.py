@@ -285,8 +285,9 @@ class Store:
             self._conn = self.engine.connect()
         return self._conn
 
-    @contextlib.contextmanager
-    def transaction(self, write: bool = True, *, state: bool = True) -> Iterator[Connection]:
+    def transaction(
+        self, write: bool = True, *, state: bool = True
+    ) -> contextlib.AbstractContextManager[Connection]:
         """One transaction on the loop's connection; commits on success.
 
         `state=False` is for bookkeeping writes (audit records, leases) that
@@ -309,49 +310,20 @@ class Store:
             conn.rollback()
         conn.info["write"] = write
         if not self.is_sqlite:
-            # No hot cache on PostgreSQL: other hosts may write, and there is
-            # no shared memory to learn of it cheaply. Every look-up reads.
-            try:
-                with conn.begin():
-                    yield conn
-            except Exception:
-                if conn.invalidated:
-                    self._conn = None
-                raise
-            return
-        # SQLite: begin on the driver. SQLAlchemy's own transaction bookkeeping
-        # costs about 20 µs a request; statements run through `Prepared` never
-        # need it, and a Core statement joins the driver's transaction (see
-        # _on_begin) and is committed with it below.
-        driver = conn.connection.driver_connection
-        if write:
-            driver.execute("BEGIN IMMEDIATE")
-        changes = driver.total_changes
+            return self._pg_transaction(conn)
+        return _SqliteTransaction(self, conn, write, state)
+
+    @contextlib.contextmanager
+    def _pg_transaction(self, conn: Connection) -> Iterator[Connection]:
+        # No hot cache on PostgreSQL: other hosts may write, and there is
+        # no shared memory to learn of it cheaply. Every look-up reads.
         try:
-            if state:
-                self._open_hot(driver, changes)
-            yield conn
-        except BaseException:
-            self.hot = None
-            if conn.in_transaction():
-                conn.rollback()
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
+            with conn.begin():
+                yield conn
+        except Exception:
             if conn.invalidated:
                 self._conn = None
             raise
-        self.hot = None
-
-        def commit() -> None:
-            if conn.in_transaction():
-                conn.commit()
-            if driver.in_transaction:
-                driver.execute("COMMIT")
-
-        if state and driver.total_changes != changes:
-            self.generation.commit(commit)
-        else:
-            commit()
 
     def _open_hot(self, driver: sqlite3.Connection, changes: int) -> None:
         generation = self.generation.read()
@@ -462,3 +434,53 @@ class Store:
                 .values(holder=holder, expires_at=now + seconds)
             )
             return True
+
+
+class _SqliteTransaction:
+    """`Store.transaction` on SQLite, begun and ended on the driver.
+
+    SQLAlchemy's own transaction bookkeeping costs about 20 µs a request;
+    statements run through `Prepared` never need it, and a Core statement
+    joins the driver's transaction (see _on_begin) and is committed with it.
+    A class, not a generator: this runs on every request."""
+
+    __slots__ = ("changes", "conn", "driver", "state", "store", "write")
+
+    def __init__(self, store: Store, conn: Connection, write: bool, state: bool) -> None:
+        self.store = store
+        self.conn = conn
+        self.driver = conn.connection.driver_connection
+        self.write = write
+        self.state = state
+        self.changes = 0
+
+    def __enter__(self) -> Connection:
+        driver = self.driver
+        if self.write:
+            driver.execute("BEGIN IMMEDIATE")
+        self.changes = driver.total_changes
+        if self.state:
+            self.store._open_hot(driver, self.changes)
+        return self.conn
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        store, conn, driver = self.store, self.conn, self.driver
+        store.hot = None
+        if kind is not None:
+            if conn.in_transaction():
+                conn.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            if conn.invalidated:
+                store._conn = None
+            return
+        if self.state and driver.total_changes != self.changes:
+            store.generation.commit(self._commit)
+        else:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self.conn.in_transaction():
+            self.conn.commit()
+        if self.driver.in_transaction:
+            self.driver.execute("COMMIT")
