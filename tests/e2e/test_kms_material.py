@@ -82,6 +82,33 @@ def test_multi_region_keys(kms, eu) -> None:
     eu.rotate_key_on_demand(KeyId=key["KeyId"])
 
 
+def test_replicate_key_is_recorded_in_both_regions(server: StrongroomServer, kms) -> None:
+    key = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    replica = kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="ap-south-1", Description="r")
+    arn = replica["ReplicaKeyMetadata"]["Arn"]
+
+    def events(region: str, name: str) -> list[dict]:
+        trail = server.client("cloudtrail", region=region)
+        found = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}]
+        )["Events"]
+        return [json.loads(e["CloudTrailEvent"]) for e in found]
+
+    replicated = [e for e in events("us-east-1", "ReplicateKey")
+                  if e["requestParameters"]["keyId"] == key["KeyId"]]  # fmt: skip
+    assert (
+        len(replicated) == 1 and replicated[0]["requestParameters"]["replicaRegion"] == "ap-south-1"
+    )
+    created = [e for e in events("ap-south-1", "CreateKey")
+               if any(r["ARN"] == arn for r in e.get("resources", []))]  # fmt: skip
+    assert len(created) == 1
+    event = created[0]
+    assert event["awsRegion"] == "ap-south-1" and event["requestID"] == replicated[0]["requestID"]
+    assert event["requestParameters"]["multiRegion"] is True
+    assert event["requestParameters"]["description"] == "r"
+    assert event["responseElements"]["keyMetadata"]["arn"] == arn
+
+
 def test_single_region_key_cannot_replicate(kms) -> None:
     key = kms.create_key()["KeyMetadata"]
     with pytest.raises(botocore.exceptions.ClientError) as exc:

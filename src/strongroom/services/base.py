@@ -110,6 +110,15 @@ class Service:
 
 
 @dataclass(slots=True)
+class AuditEvent:
+    event_name: str
+    region: str
+    params: dict[str, Any] | None
+    result: dict[str, Any] | None
+    resources: list[dict[str, str]] | None
+
+
+@dataclass(slots=True)
 class Call:
     """Everything an operation may use about the request it serves."""
 
@@ -131,6 +140,9 @@ class Call:
     audit_request: dict[str, Any] | None = None
     audit_response: dict[str, Any] | None = None
     audit_extra: dict[str, Any] | None = None
+    #: Further events the request causes, recorded after its own when it
+    #: succeeds (ReplicateKey's CreateKey in the replica's Region).
+    audit_events: list[AuditEvent] = field(default_factory=list)
 
     @property
     def now(self):
@@ -166,6 +178,20 @@ class Call:
             resource_policy_required=resource_policy_required,
             resource_policy_kind=resource_policy_kind,
         )
+
+    def audit_also(
+        self,
+        event_name: str,
+        region: str,
+        *,
+        params: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        resources: list[dict[str, str]] | None = None,
+    ) -> None:
+        """Record one more event of this service for this request, as AWS does
+        where one call acts in two places. `params`/`result` are shaped like
+        `event_name`'s input/output and redacted by its plan."""
+        self.audit_events.append(AuditEvent(event_name, region, params, result, resources))
 
     def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:
         self.audit_resources.append(

@@ -394,11 +394,23 @@ def replicate_key(
         description=Description or "",
         tags=orjson.dumps(tags).decode(),
     )
-    return {
-        "ReplicaKeyMetadata": replica.to_key_metadata(call.conn),
-        "ReplicaPolicy": policy,
-        "ReplicaTags": tags,
-    }
+    metadata = replica.to_key_metadata(call.conn)
+    # AWS records a ReplicateKey here and a CreateKey in the replica's Region.
+    call.audit_also(
+        "CreateKey",
+        ReplicaRegion,
+        params={
+            "Description": Description or "",
+            "KeyUsage": key.key_usage,
+            "KeySpec": key.key_spec,
+            "Origin": key.origin,
+            "MultiRegion": True,
+            "BypassPolicyLockoutSafetyCheck": bool(BypassPolicyLockoutSafetyCheck),
+        },
+        result={"KeyMetadata": metadata},
+        resources=[{"ARN": replica_arn, "type": "AWS::KMS::Key", "accountId": key.account}],
+    )
+    return {"ReplicaKeyMetadata": metadata, "ReplicaPolicy": policy, "ReplicaTags": tags}
 
 
 @service.operation(authorize=False)
