@@ -85,7 +85,7 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite+pysqlite:///{data_dir / 'state.db'}"
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -105,7 +105,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         driver = conn.connection.driver_connection
         if driver.in_transaction:  # begun by Store.transaction; SQLAlchemy joins it
             return
-        driver.execute("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+        driver.execute("BEGIN IMMEDIATE" if store.writing else "BEGIN")
 
 
 class Prepared:
@@ -229,10 +229,16 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = create_engine(url, poolclass=NullPool)
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine, self)
         else:
             self.engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
         self._conn: Connection | None = None
+        #: The DB-API connection under `_conn` (SQLite), kept to skip
+        #: SQLAlchemy's property chain on every request.
+        self._driver: Any = None
+        #: Whether the current transaction writes: a Core statement that
+        #: begins it on SQLite must take the write lock up front.
+        self.writing = False
         self._checkpointer: tuple[threading.Thread, threading.Event] | None = None
         #: Values derived from stored state, valid for one state generation:
         #: open (a dict) while the current transaction reads exactly that
@@ -259,7 +265,7 @@ class Store:
         import strongroom.services  # noqa: F401  (services register their tables)
 
         with self.engine.connect() as conn:
-            conn.info["write"] = True
+            self.writing = True
             with conn.begin():
                 metadata.create_all(conn, checkfirst=True)
                 row = conn.execute(select(schema_table.c.version)).first()
@@ -283,6 +289,7 @@ class Store:
         """This process's long-lived connection for the event-loop thread."""
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
+            self._driver = self._conn.connection.driver_connection if self.is_sqlite else None
         return self._conn
 
     def transaction(
@@ -305,13 +312,15 @@ class Store:
         on its reads may see uncommitted state, which is never cached nor
         answered from the cache.
         """
-        conn = self.connection()
+        conn = self._conn
+        if conn is None or conn.closed:
+            conn = self.connection()
         if conn.in_transaction():  # left open by a stray autobegin: never reuse it
             conn.rollback()
-        conn.info["write"] = write
+        self.writing = write
         if not self.is_sqlite:
             return self._pg_transaction(conn)
-        return _SqliteTransaction(self, conn, write, state)
+        return _SqliteTransaction(self, conn, self._driver, write, state)
 
     @contextlib.contextmanager
     def _pg_transaction(self, conn: Connection) -> Iterator[Connection]:
@@ -446,10 +455,12 @@ class _SqliteTransaction:
 
     __slots__ = ("changes", "conn", "driver", "state", "store", "write")
 
-    def __init__(self, store: Store, conn: Connection, write: bool, state: bool) -> None:
+    def __init__(
+        self, store: Store, conn: Connection, driver: Any, write: bool, state: bool
+    ) -> None:
         self.store = store
         self.conn = conn
-        self.driver = conn.connection.driver_connection
+        self.driver = driver
         self.write = write
         self.state = state
         self.changes = 0
