@@ -179,3 +179,29 @@ def test_a_client_that_vanishes_mid_request_harms_nothing(server: StrongroomServ
     with sock:
         sock.sendall(_caller_identity(server))
         assert reader.response()[0] == 200
+
+
+def test_repeated_headers_are_joined_with_commas(server: StrongroomServer) -> None:
+    import json
+    import time
+    import uuid
+
+    marker = uuid.uuid4().hex[:8]
+    headers = {**_signed_headers(server), "Content-Length": str(len(BODY))}
+    head = _head("POST", "/", headers).replace(
+        b"\r\n\r\n", f"\r\nUser-Agent: one-{marker}\r\nuser-agent: two\r\n\r\n".encode()
+    )
+    sock, reader = _connect(server)
+    with sock:
+        sock.sendall(head + BODY)
+        assert reader.response()[0] == 200
+    trail = server.client("cloudtrail")
+    deadline = time.time() + 10
+    agents: list[str] = []
+    while time.time() < deadline and f"one-{marker},two" not in agents:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+        )["Events"]
+        agents = [json.loads(e["CloudTrailEvent"])["userAgent"] for e in events]
+        time.sleep(0.1)
+    assert f"one-{marker},two" in agents

@@ -114,6 +114,7 @@ class StrongroomHttp(asyncio.Protocol):
         self.secure = False
         self._url = b""
         self._headers: dict[str, str] = {}
+        self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._in_message = False
         self._closing = False
@@ -201,6 +202,7 @@ class StrongroomHttp(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._in_message = True
         self._url = b""
+        self._raw_headers = []
         self._headers = {}
         self._body = []
 
@@ -208,13 +210,18 @@ class StrongroomHttp(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        headers = self._headers
-        headers[key] = f"{headers[key]},{text}" if key in headers else text
+        self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        expect = self._headers.get("expect")
+        raw = self._raw_headers
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+        if len(headers) != len(raw):  # a repeated header: values joined with ','
+            headers = {}
+            for name, value in raw:
+                key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+                headers[key] = f"{headers[key]},{text}" if key in headers else text
+        self._headers = headers
+        expect = headers.get("expect")
         if expect is not None and expect.lower() == "100-continue" and self.transport is not None:
             self.transport.write(_CONTINUE)
 
