@@ -177,3 +177,19 @@ def test_event_ids_are_time_ordered_uuids() -> None:
     second = uuid7()
     assert uuid.UUID(first).version == 7 and uuid.UUID(first).variant == uuid.RFC_4122
     assert first < second
+
+
+def test_the_checkpointer_starts_a_wal_under_constant_writes_over(store: Store, tmp_path) -> None:
+    wal = tmp_path / "state.db-wal"
+    store.start_checkpointer(interval=0.02, wal_limit=256 * 1024)
+    deadline = time.monotonic() + 10
+    biggest, truncated = 0, False
+    i = 0
+    while time.monotonic() < deadline and not truncated:
+        with store.transaction(state=False) as conn:  # writes that never pause
+            Store.put_setting(conn, f"k{i % 50}", "x" * 3000)
+        i += 1
+        size = wal.stat().st_size if wal.exists() else 0
+        truncated = biggest > 256 * 1024 and size < biggest
+        biggest = max(biggest, size)
+    assert truncated, f"the WAL only grew (to {biggest} bytes)"
