@@ -179,17 +179,47 @@ def test_event_ids_are_time_ordered_uuids() -> None:
     assert first < second
 
 
-def test_the_checkpointer_starts_a_wal_under_constant_writes_over(store: Store, tmp_path) -> None:
-    wal = tmp_path / "state.db-wal"
-    store.start_checkpointer(interval=0.02, wal_limit=256 * 1024)
-    deadline = time.monotonic() + 10
-    biggest, truncated = 0, False
-    i = 0
-    while time.monotonic() < deadline and not truncated:
-        with store.transaction(state=False) as conn:  # writes that never pause
-            Store.put_setting(conn, f"k{i % 50}", "x" * 3000)
-        i += 1
-        size = wal.stat().st_size if wal.exists() else 0
-        truncated = biggest > 256 * 1024 and size < biggest
-        biggest = max(biggest, size)
-    assert truncated, f"the WAL only grew (to {biggest} bytes)"
+def test_the_wal_file_is_cut_back_once_writes_pause(tmp_path, monkeypatch) -> None:
+    import strongroom.store.db as db
+
+    monkeypatch.setattr(db, "WAL_SIZE_LIMIT", 256 * 1024)
+    store = Store(f"sqlite+pysqlite:///{tmp_path / 'cut.db'}")
+    store.create_schema()
+    wal = tmp_path / "cut.db-wal"
+    try:
+        with store.transaction() as conn:
+            for i in range(600):
+                Store.put_setting(conn, f"k{i}", "x" * 3000)
+        assert wal.stat().st_size > 1_000_000
+        store.start_checkpointer(interval=0.02)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and wal.stat().st_size > 256 * 1024:
+            time.sleep(0.05)  # the writes pause: a checkpoint copies the whole WAL
+            with store.transaction() as conn:  # the next writer starts the WAL over
+                Store.put_setting(conn, "tick", str(time.monotonic()))
+        assert wal.stat().st_size <= 256 * 1024
+    finally:
+        store.close()
+
+
+def test_a_write_that_will_not_wait_is_told_the_store_is_busy(store: Store, tmp_path) -> None:
+    import sqlite3
+
+    from strongroom.audit.recorder import AuditRecorder
+    from strongroom.store.db import StoreBusy
+
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as a TRUNCATE checkpoint or another process holds it
+    started = time.monotonic()
+    with pytest.raises(StoreBusy), store.transaction(wait=False):
+        pass
+    assert not store.try_lease("job", "me", 5, wait=False)
+    recorder = AuditRecorder(store)
+    recorder._pending.append(("id", "0", "r", 0.0, "E", "s", True, True, None, None, None, "{}"))
+    assert recorder.flush() == 0 and recorder.pending == 1  # kept for later
+    assert time.monotonic() - started < 1  # nothing slept in the busy handler
+    other.execute("ROLLBACK")
+    other.close()
+    with store.transaction(wait=False) as conn:  # free again
+        Store.put_setting(conn, "after", "1")
+    assert recorder.flush(wait=True) == 1 and recorder.pending == 0

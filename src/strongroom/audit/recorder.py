@@ -15,6 +15,7 @@ and member names become lowerCamelCase as in CloudTrail.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from sqlalchemy import bindparam, insert
 
 from strongroom.audit.tables import events
 from strongroom.ids import uuid7
-from strongroom.store.db import Prepared
+from strongroom.store.db import Prepared, StoreBusy
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
@@ -36,6 +37,8 @@ log = logging.getLogger("strongroom.audit")
 EVENT_VERSION = "1.09"
 FLUSH_INTERVAL = 0.05
 FLUSH_BATCH = 128
+#: Seconds a busy store is left alone before the next flush attempt.
+BUSY_BACKOFF = 0.02
 
 Redactor = Callable[[Any], Any]
 
@@ -143,6 +146,8 @@ class AuditRecorder:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._pending: list[tuple[Any, ...]] = []
+        #: After the store was busy, full batches wait until then.
+        self._busy_until = 0.0
         self.written = 0
 
     def record(
@@ -228,16 +233,24 @@ class AuditRecorder:
         return len(self._pending)
 
     def should_flush(self) -> bool:
-        return len(self._pending) >= FLUSH_BATCH
+        return len(self._pending) >= FLUSH_BATCH and time.monotonic() >= self._busy_until
 
-    def flush(self) -> int:
-        """Write every queued record in one transaction; returns how many."""
+    def flush(self, wait: bool = False) -> int:
+        """Write every queued record in one transaction; returns how many.
+
+        Without `wait`, a store whose write lock is held elsewhere (another
+        process's write, a TRUNCATE checkpoint) leaves the records queued for
+        a moment later instead of stopping the event loop until it is free."""
         if not self._pending:
             return 0
         batch, self._pending = self._pending, []
         try:
-            with self.store.transaction(write=True, state=False) as conn:
+            with self.store.transaction(write=True, state=False, wait=wait) as conn:
                 _INSERT.execute_rows(conn, _COLUMNS, batch)
+        except StoreBusy:
+            self._pending[:0] = batch
+            self._busy_until = time.monotonic() + BUSY_BACKOFF
+            return 0
         except Exception:
             # Keep the records for the next attempt rather than lose them.
             self._pending[:0] = batch

@@ -39,7 +39,7 @@ from strongroom.services.base import Call, Operation, Service
 from strongroom.services.iam.source import IamPolicySource
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
-from strongroom.store.db import Store, default_url
+from strongroom.store.db import Store, StoreBusy, default_url
 from strongroom.store.sealing import Sealer, load_root_key
 
 log = logging.getLogger("strongroom.server")
@@ -107,7 +107,7 @@ class App:
 
     def shutdown(self) -> None:
         try:
-            self.audit.flush()
+            self.audit.flush(wait=True)
         finally:
             self.store.close()
 
@@ -179,8 +179,8 @@ class App:
         error: AwsError | None = None
         result: dict[str, Any] | None = None
         try:
-            if op.flush_audit:
-                self.audit.flush()
+            if op.flush_audit:  # LookupEvents sees every event answered before it
+                self.audit.flush(wait=True)
             with self.store.transaction(write=not op.read_only) as conn:
                 self.clock.refresh(conn, self.store)
                 if sig_error is not None:
@@ -396,18 +396,26 @@ class App:
             except Exception:
                 log.exception("scheduled work failed")
 
-    def run_due_work(self) -> int:
-        """Run every service's scheduled jobs once, if this process holds the lease."""
+    def run_due_work(self, wait: bool = False) -> int:
+        """Run every service's scheduled jobs once, if this process holds the lease.
+
+        The ticker does not `wait` for a write lock held elsewhere (a job
+        skipped now runs next tick); moving the clock does."""
         if not any(svc.jobs for svc in self.services):
             return 0
-        if not self.store.try_lease("scheduler", self.holder, self.config.tick_seconds * 5):
+        if not self.store.try_lease(
+            "scheduler", self.holder, self.config.tick_seconds * 5, wait=wait
+        ):
             return 0
         ran = 0
         for svc in self.services:
             for job in svc.jobs:
-                with self.store.transaction(write=True) as conn:
-                    self.clock.refresh(conn)
-                    job(self, conn, self.clock.now())
+                try:
+                    with self.store.transaction(write=True, wait=wait) as conn:
+                        self.clock.refresh(conn)
+                        job(self, conn, self.clock.now())
+                except StoreBusy:
+                    continue  # the write lock is held elsewhere: next tick
                 ran += 1
         return ran
 
@@ -444,7 +452,7 @@ class App:
                 return _json(400, {"error": str(err)})
             with self.store.transaction(write=True) as conn:
                 self.clock.advance(conn, seconds)
-            self.run_due_work()
+            self.run_due_work(wait=True)
         elif req.method != "GET":
             return _json(405, {"error": "use GET or POST"})
         with self.store.transaction(write=False) as conn:

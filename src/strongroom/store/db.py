@@ -76,12 +76,18 @@ _MIGRATIONS: dict[int, Any] = {}
 
 #: Entries the hot cache holds before it starts over.
 HOT_CACHE_LIMIT = 100_000
-#: A WAL larger than this is checkpointed in full and emptied.
-WAL_TRUNCATE_BYTES = 64 * 1024 * 1024
+#: How long a request's write waits for another connection's write lock.
+BUSY_TIMEOUT_MS = 10_000
+#: A WAL file is cut back to this size whenever the WAL starts over.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class StoreError(Exception):
     pass
+
+
+class StoreBusy(StoreError):
+    """Another connection holds the write lock and the caller chose not to wait."""
 
 
 def default_url(data_dir: Path) -> str:
@@ -98,7 +104,8 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
         # No checkpoint on the request path: its fsync stalls the event loop
         # for tens of milliseconds. Store.start_checkpointer runs them aside.
         cur.execute("PRAGMA wal_autocheckpoint=0")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -296,12 +303,16 @@ class Store:
         return self._conn
 
     def transaction(
-        self, write: bool = True, *, state: bool = True
+        self, write: bool = True, *, state: bool = True, wait: bool = True
     ) -> contextlib.AbstractContextManager[Connection]:
         """One transaction on the loop's connection; commits on success.
 
         `state=False` is for bookkeeping writes (audit records, leases) that
-        change nothing a cached value is derived from.
+        change nothing a cached value is derived from. `wait=False` (SQLite)
+        raises `StoreBusy` at once instead of waiting for the write lock: for
+        background writes that can come back later, since waiting means
+        sleeping in SQLite's busy handler with the event loop stopped (a
+        TRUNCATE checkpoint holds the lock for a while).
 
         SQLite: a writer takes the write lock up front (BEGIN IMMEDIATE); a
         reader's transaction begins at its first statement, so a request
@@ -323,7 +334,7 @@ class Store:
         self.writing = write
         if not self.is_sqlite:
             return self._pg_transaction(conn)
-        return _SqliteTransaction(self, conn, self._driver, write, state)
+        return _SqliteTransaction(self, conn, self._driver, write, state, wait)
 
     @contextlib.contextmanager
     def _pg_transaction(self, conn: Connection) -> Iterator[Connection]:
@@ -365,15 +376,17 @@ class Store:
         if hot is not None and self._hot_driver.total_changes == self._hot_changes:
             hot[key] = value
 
-    def start_checkpointer(
-        self, interval: float = 1.0, wal_limit: int = WAL_TRUNCATE_BYTES
-    ) -> None:
+    def start_checkpointer(self, interval: float = 1.0) -> None:
         """SQLite: checkpoint the WAL from a thread of its own, every `interval` s.
 
         sqlite3 releases the GIL while it copies pages and syncs, so requests
-        keep being served meanwhile. PASSIVE never waits for readers or writers;
-        once the WAL file passes `wal_limit` bytes a TRUNCATE checkpoint starts
-        it over (writers wait for the tail it copies, then carry on).
+        keep being served meanwhile. PASSIVE never waits for readers or writers.
+
+        Under writes that never pause, a PASSIVE pass rarely finds the whole
+        WAL copied, so the WAL is not started over and keeps growing until
+        the writes pause; then it restarts and `journal_size_limit` cuts the
+        file back. (A TRUNCATE checkpoint would bound it, but holds the write
+        lock while it runs, and at nice 19 under load that was seconds.)
         """
         if not self.is_sqlite or self._checkpointer is not None:
             return
@@ -381,7 +394,6 @@ class Store:
         if not path or path == ":memory:":
             return
         stop = threading.Event()
-        wal = f"{path}-wal"
 
         def run() -> None:
             _yield_to_requests()
@@ -391,14 +403,7 @@ class Store:
                 while not stop.wait(interval):
                     try:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                        if os.path.getsize(wal) > wal_limit:
-                            # Under writes that never pause, PASSIVE never sees
-                            # the whole WAL copied at once, so the WAL is never
-                            # started over and grows without end. TRUNCATE
-                            # holds writers back while it copies the little
-                            # PASSIVE left, then empties the file.
-                            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-                    except (sqlite3.Error, OSError):
+                    except sqlite3.Error:
                         pass  # busy or locked: the next round tries again
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             finally:
@@ -437,10 +442,17 @@ class Store:
         if done.rowcount == 0:
             conn.execute(insert(settings_table).values(name=name, value=value))
 
-    def try_lease(self, name: str, holder: str, seconds: float) -> bool:
-        """Take or renew the lease `name` for `holder`; False if another holds it."""
+    def try_lease(self, name: str, holder: str, seconds: float, wait: bool = True) -> bool:
+        """Take or renew the lease `name` for `holder`; False if another holds
+        it (or, without `wait`, if the store's write lock is busy)."""
         now = time.time()
-        with self.transaction(write=True, state=False) as conn:
+        try:
+            return self._take_lease(name, holder, seconds, now, wait)
+        except StoreBusy:
+            return False  # the next tick tries again
+
+    def _take_lease(self, name: str, holder: str, seconds: float, now: float, wait: bool) -> bool:
+        with self.transaction(write=True, state=False, wait=wait) as conn:
             row = conn.execute(
                 select(leases_table.c.holder, leases_table.c.expires_at).where(
                     leases_table.c.name == name
@@ -459,6 +471,18 @@ class Store:
                 .values(holder=holder, expires_at=now + seconds)
             )
             return True
+
+
+def _begin_or_busy(driver: sqlite3.Connection) -> None:
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusy(str(exc)) from None
+        raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _yield_to_requests() -> None:
@@ -483,22 +507,26 @@ class _SqliteTransaction:
     joins the driver's transaction (see _on_begin) and is committed with it.
     A class, not a generator: this runs on every request."""
 
-    __slots__ = ("changes", "conn", "driver", "state", "store", "write")
+    __slots__ = ("changes", "conn", "driver", "state", "store", "wait", "write")
 
     def __init__(
-        self, store: Store, conn: Connection, driver: Any, write: bool, state: bool
+        self, store: Store, conn: Connection, driver: Any, write: bool, state: bool, wait: bool
     ) -> None:
         self.store = store
         self.conn = conn
         self.driver = driver
         self.write = write
         self.state = state
+        self.wait = wait
         self.changes = 0
 
     def __enter__(self) -> Connection:
         driver = self.driver
         if self.write:
-            driver.execute("BEGIN IMMEDIATE")
+            if self.wait:
+                driver.execute("BEGIN IMMEDIATE")
+            else:
+                _begin_or_busy(driver)
         self.changes = driver.total_changes
         if self.state:
             self.store._open_hot(driver, self.changes)
