@@ -12,6 +12,7 @@ before the response is sent.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -92,6 +93,12 @@ class App:
                 # 5 ms, stalling every request in flight (p99). 0.5 ms bounds
                 # that; the check costs nothing while no other thread waits.
                 sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+                # Everything loaded so far (service models, codecs, policies)
+                # lives as long as the process: out of the collector's sight,
+                # a full collection takes microseconds instead of ~70 ms
+                # with every request in flight waiting (p99).
+                gc.collect()
+                gc.freeze()
                 self.store.start_checkpointer()
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
