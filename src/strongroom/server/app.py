@@ -173,7 +173,7 @@ class App:
         try:
             route = self.router.route(req, scope_service)
         except RouteError as err:
-            return self._unroutable(req, err, request_id, info, started)
+            return self._unroutable(req, err, request_id, info)
         svc = route.service
         op = svc.operations[route.operation]
         codec = self.codecs[svc.name]
@@ -196,7 +196,7 @@ class App:
                     conn,
                     req,
                     info,
-                    time.time(),
+                    started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
                     anonymous_ok=svc.name == "s3",
                 )
@@ -235,7 +235,6 @@ class App:
                 principal,
                 error,
                 account=failure.account,
-                started=started,
             )
             return resp
         except AwsError as err:
@@ -258,7 +257,6 @@ class App:
             call=call,
             params=params,
             result=result,
-            started=started,
         )
         return resp
 
@@ -277,7 +275,6 @@ class App:
         params: dict[str, Any] | None = None,
         result: dict[str, Any] | None = None,
         account: str | None = None,
-        started: float,
     ) -> None:
         in_redact, out_redact = self._plans[(svc.name, op.name)]
         request_parameters = response_elements = None
@@ -346,7 +343,6 @@ class App:
         err: RouteError,
         request_id: str,
         info: sigv4.SignatureInfo | None,
-        started: float,
     ) -> Response:
         codec = self._error_codec(err.service_name, err.protocol, info)
         resp = codec.serialize_error(err.error, request_id)

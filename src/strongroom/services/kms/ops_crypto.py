@@ -322,7 +322,8 @@ def _generate_pair(
     EncryptionContext: dict[str, str] | None,
     GrantTokens: list[str] | None,
     DryRun: bool | None,
-) -> tuple[Key, bytes, bytes, bytes, str | None]:
+) -> tuple[dict[str, Any], bytes]:
+    """The response both pair operations share, and the private key's plaintext."""
     call.audit_request = _request(KeyId, EncryptionContext, None, keyPairSpec=KeyPairSpec)
     key = _use(
         call,
@@ -344,7 +345,15 @@ def _generate_pair(
     data.dry_run(DryRun)
     private, public = crypto.new_data_key_pair(KeyPairSpec)
     blob, material_id = data.encrypt(call, key, private, EncryptionContext, data.SYMMETRIC)
-    return key, private, public, blob, material_id
+    out = {
+        "PrivateKeyCiphertextBlob": blob,
+        "PublicKey": public,
+        "KeyId": key.arn,
+        "KeyPairSpec": KeyPairSpec,
+    }
+    if material_id:
+        out["KeyMaterialId"] = material_id
+    return out, private
 
 
 @service.operation(authorize=False)
@@ -358,18 +367,10 @@ def generate_data_key_pair(
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
     data.recipient_unsupported(Recipient)
-    key, private, public, blob, material_id = _generate_pair(
+    out, private = _generate_pair(
         call, "GenerateDataKeyPair", KeyId, KeyPairSpec, EncryptionContext, GrantTokens, DryRun
     )
-    out = {
-        "PrivateKeyCiphertextBlob": blob,
-        "PrivateKeyPlaintext": private,
-        "PublicKey": public,
-        "KeyId": key.arn,
-        "KeyPairSpec": KeyPairSpec,
-    }
-    if material_id:
-        out["KeyMaterialId"] = material_id
+    out["PrivateKeyPlaintext"] = private
     return out
 
 
@@ -382,7 +383,7 @@ def generate_data_key_pair_without_plaintext(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
 ) -> dict[str, Any]:
-    key, _, public, blob, material_id = _generate_pair(
+    out, _ = _generate_pair(
         call,
         "GenerateDataKeyPairWithoutPlaintext",
         KeyId,
@@ -391,14 +392,6 @@ def generate_data_key_pair_without_plaintext(
         GrantTokens,
         DryRun,
     )
-    out = {
-        "PrivateKeyCiphertextBlob": blob,
-        "PublicKey": public,
-        "KeyId": key.arn,
-        "KeyPairSpec": KeyPairSpec,
-    }
-    if material_id:
-        out["KeyMaterialId"] = material_id
     return out
 
 
