@@ -7,7 +7,6 @@ format the model and protocol call for.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import math
 import re
@@ -16,6 +15,10 @@ from email.utils import format_datetime, parsedate_to_datetime
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote_plus
+
+# SIMD base64: blobs (plaintexts, ciphertexts) cross the wire as base64, and
+# the standard library's codec took ~9 us per KiB, a tenth of a KMS request.
+import pybase64
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -123,7 +126,7 @@ def timestamp_writer(fmt: str | None, default: str) -> Any:
 
 def b64decode(value: str) -> bytes:
     try:
-        return base64.b64decode(value, validate=True)
+        return pybase64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise Malformed("Invalid base64 value", "base64-encoded binary data") from exc
 
@@ -131,7 +134,7 @@ def b64decode(value: str) -> bytes:
 def b64encode(value: Any) -> str:
     if isinstance(value, str):
         value = value.encode()
-    return base64.b64encode(value).decode("ascii")
+    return pybase64.b64encode_as_string(value)
 
 
 # --------------------------------------------------------------------------- numbers

@@ -73,6 +73,20 @@ def test_truncated_and_foreign_blobs_are_rejected(material: c.SymmetricMaterial)
             material.open(bad, c.parse_header(bad), None)
 
 
+def test_a_header_parsed_before_is_still_checked(material: c.SymmetricMaterial) -> None:
+    """Parsed headers are cached by their bytes: a cached header must not let a
+    blob too short for its nonce and tag through, nor stand in for another."""
+    blob = seal(material, b"x")
+    c.parse_header(blob)  # now cached
+    header_size = c.parse_header(blob).size
+    for cut in range(header_size, header_size + c.NONCE_SIZE + c.TAG_SIZE):
+        with pytest.raises(c.CiphertextError):
+            c.parse_header(blob[:cut])
+    other = seal(material, b"x", version=4, region="eu-west-1")
+    assert (c.parse_header(other).version, c.parse_header(other).region) == (4, "eu-west-1")
+    assert (c.parse_header(blob).version, c.parse_header(blob).region) == (3, REGION)
+
+
 def test_other_material_cannot_open(material: c.SymmetricMaterial) -> None:
     blob = seal(material, b"x")
     other = c.SymmetricMaterial(bytes(32))

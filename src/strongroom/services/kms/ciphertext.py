@@ -128,8 +128,32 @@ def _encode_header(account: str, region: str, key_id: str, version: int) -> byte
     )
 
 
+_parsed: dict[bytes, BlobHeader] = {}
+
+
 def parse_header(blob: bytes) -> BlobHeader:
-    """The key a blob names; `CiphertextError` when it is not one of ours."""
+    """The key a blob names; `CiphertextError` when it is not one of ours.
+
+    A key's ciphertexts share a handful of headers (one per material version),
+    so a header already parsed is looked up by its bytes."""
+    try:
+        at = 3 + blob[2]
+        at += 1 + blob[at]
+        end = at + 5 + blob[at]
+    except IndexError:
+        raise CiphertextError from None
+    found = _parsed.get(blob[:end])
+    if found is None:
+        found = _parse_header(blob)
+        if len(_parsed) >= 65536:
+            _parsed.clear()
+        _parsed[blob[: found.size]] = found
+    if len(blob) < found.size + NONCE_SIZE + TAG_SIZE:
+        raise CiphertextError
+    return found
+
+
+def _parse_header(blob: bytes) -> BlobHeader:
     try:
         if blob[0] != FORMAT_VERSION or blob[1] != ALG_AES_256_GCM:
             raise CiphertextError
