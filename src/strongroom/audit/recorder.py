@@ -10,6 +10,9 @@ What goes into requestParameters and responseElements is decided once per
 operation from its model: members marked sensitive and blobs (plaintexts,
 ciphertexts, secret values, passwords) are left out, as AWS leaves them out,
 and member names become lowerCamelCase as in CloudTrail.
+
+Rows are slim (see `records.py`): the caller's userIdentity is written once
+to ``audit_identities`` and each event holds its reference.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, select
 
-from strongroom.audit.tables import events
+from strongroom.audit.records import identity_ref
+from strongroom.audit.tables import events, identities
 from strongroom.ids import uuid7
 from strongroom.store.db import Prepared, StoreBusy
 
@@ -34,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("strongroom.audit")
 
-EVENT_VERSION = "1.09"
 FLUSH_INTERVAL = 0.05
 FLUSH_BATCH = 128
 #: Seconds a busy store is left alone before the next flush attempt.
@@ -103,18 +106,6 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
-_last_iso: tuple[int, str] = (-1, "")
-
-
-def iso_seconds(ts: float) -> str:
-    """ISO 8601 to the second, as CloudTrail writes eventTime (cached per second)."""
-    global _last_iso
-    second = int(ts)
-    if _last_iso[0] != second:
-        _last_iso = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return _last_iso[1]
-
-
 def lookup_username(principal: Principal | None) -> str | None:
     if principal is None:
         return None
@@ -146,6 +137,11 @@ class AuditRecorder:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._pending: list[tuple[Any, ...]] = []
+        #: userIdentity JSON by reference, not yet known to be stored.
+        self._new_identities: dict[str, str] = {}
+        #: References known to be in audit_identities.
+        self._stored_refs: set[str] = set()
+        self._principal_refs: dict[int, tuple[dict[str, Any], str]] = {}
         #: After the store was busy, full batches wait until then.
         self._busy_until = 0.0
         self.written = 0
@@ -174,42 +170,22 @@ class AuditRecorder:
     ) -> str:
         event_id = uuid7()  # time-ordered: its unique index grows at the right edge
         if principal is not None and principal.type != "Anonymous":
-            identity = principal.user_identity()
+            ref = self._principal_ref(principal)
         else:
             identity = {"type": "Unknown" if principal is None else "AWSAccount"}
             if access_key_id:
                 identity["accessKeyId"] = access_key_id
-        record: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": identity,
-            "eventTime": iso_seconds(event_time),
-            "eventSource": event_source,
-            "eventName": event_name,
-            "awsRegion": region,
-            "sourceIPAddress": source_ip,
-            "userAgent": user_agent,
-        }
+            ref = self._identity_ref(identity)
+        # The event's own fields; everything else is a column (see records.py).
+        own: dict[str, Any] = {"i": ref, "sourceIPAddress": source_ip, "userAgent": user_agent}
         if error_code is not None:
-            record["errorCode"] = error_code
-            record["errorMessage"] = error_message or ""
-        record["requestParameters"] = request_parameters
-        record["responseElements"] = response_elements
+            own["errorCode"] = error_code
+            own["errorMessage"] = error_message or ""
+        own["requestParameters"] = request_parameters
+        own["responseElements"] = response_elements
         if additional:
-            record["additionalEventData"] = additional
-        record["requestID"] = request_id
-        record["eventID"] = event_id
-        record["readOnly"] = read_only
-        if resources:
-            record["resources"] = resources
-        record["eventType"] = "AwsApiCall"
-        record["managementEvent"] = management
-        record["recipientAccountId"] = account
-        record["eventCategory"] = "Management" if management else "Data"
-        lookup_resources = (
-            [{"ResourceType": r.get("type"), "ResourceName": r.get("ARN")} for r in resources]
-            if resources
-            else None
-        )
+            own["additionalEventData"] = additional
+        own["requestID"] = request_id
         self._pending.append(
             (  # in _COLUMNS order
                 event_id,
@@ -222,11 +198,29 @@ class AuditRecorder:
                 management,
                 lookup_username(principal),
                 access_key_id,
-                orjson.dumps(lookup_resources).decode() if lookup_resources else None,
-                orjson.dumps(record, default=str).decode(),
+                orjson.dumps(resources).decode() if resources else None,
+                orjson.dumps(own, default=str).decode(),
             )
         )
         return event_id
+
+    def _principal_ref(self, principal: Principal) -> str:
+        identity = principal.user_identity()  # one dict per principal, built once
+        known = self._principal_refs.get(id(identity))
+        if known is not None and known[0] is identity:
+            return known[1]
+        ref = self._identity_ref(identity)
+        if len(self._principal_refs) >= 4096:
+            self._principal_refs.clear()
+        self._principal_refs[id(identity)] = (identity, ref)  # holding it keeps its id unique
+        return ref
+
+    def _identity_ref(self, identity: dict[str, Any]) -> str:
+        text = orjson.dumps(identity)
+        ref = identity_ref(text)
+        if ref not in self._stored_refs:
+            self._new_identities[ref] = text.decode()
+        return ref
 
     @property
     def pending(self) -> int:
@@ -244,8 +238,11 @@ class AuditRecorder:
         if not self._pending:
             return 0
         batch, self._pending = self._pending, []
+        new = self._new_identities
         try:
             with self.store.transaction(write=True, state=False, wait=wait) as conn:
+                if new:
+                    _store_identities(conn, new)
                 _INSERT.execute_rows(conn, _COLUMNS, batch)
         except StoreBusy:
             self._pending[:0] = batch
@@ -256,5 +253,28 @@ class AuditRecorder:
             self._pending[:0] = batch
             log.exception("writing %d audit records failed; will retry", len(batch))
             raise
+        if new:
+            self._stored_refs.update(new)
+            if len(self._stored_refs) > 65536:  # forgetting only costs a look-up
+                self._stored_refs.clear()
+            self._new_identities = {}
         self.written += len(batch)
         return len(batch)
+
+
+def _store_identities(conn: Any, new: dict[str, str]) -> None:
+    """Insert the identities of `new` that are not stored yet.
+
+    Inside the flush's write transaction: on SQLite that is the only writer;
+    on PostgreSQL two processes may race to insert one, and the loser's flush
+    fails and is retried, finding it stored."""
+    refs = sorted(new)
+    stored: set[str] = set()
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        stored.update(
+            conn.execute(select(identities.c.ref).where(identities.c.ref.in_(chunk))).scalars()
+        )
+    missing = [{"ref": r, "identity": new[r]} for r in refs if r not in stored]
+    if missing:
+        conn.execute(insert(identities), missing)

@@ -1,5 +1,6 @@
-"""CloudTrail events as stored: the full record as JSON plus the columns
-LookupEvents filters on."""
+"""CloudTrail events as stored: the columns LookupEvents filters on, the
+event's own fields as slim JSON, and each caller's userIdentity once
+(see `records.py` for how a row renders back to a CloudTrail record)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,17 @@ events = Table(
     Column("management", Boolean, nullable=False),
     Column("username", String(256), nullable=True),
     Column("access_key_id", String(128), nullable=True),
-    #: JSON list of {"ResourceType", "ResourceName"} for LookupEvents.
+    #: JSON: the record's resources list ({"accountId", "type", "ARN"}).
     Column("resources", Text, nullable=True),
+    #: JSON: the event's own fields (see records.py).
     Column("record", Text, nullable=False),
     Index("ix_audit_events_lookup", "account", "region", "event_time"),
+)
+
+#: Each distinct userIdentity once, by the reference events hold ("i").
+identities = Table(
+    "audit_identities",
+    metadata,
+    Column("ref", String(32), primary_key=True),
+    Column("identity", Text, nullable=False),
 )

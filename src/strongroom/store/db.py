@@ -44,7 +44,7 @@ from strongroom.store.generation import SharedGeneration
 
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
 #: previous version forward.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -72,7 +72,15 @@ leases_table = Table(
     Column("expires_at", Float, nullable=False),
 )
 
-_MIGRATIONS: dict[int, Any] = {}
+
+def _to_slim_audit_records(conn: Connection) -> None:
+    """Version 2 stores audit records slim, with identities in a table of
+    their own (created above by `create_all`). Old rows stay as they are and
+    read as before; the bump keeps older strongrooms, which cannot read the
+    new rows, off this store."""
+
+
+_MIGRATIONS: dict[int, Any] = {2: _to_slim_audit_records}
 
 #: Entries the hot cache holds before it starts over.
 HOT_CACHE_LIMIT = 100_000

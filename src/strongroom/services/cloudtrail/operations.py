@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 
 from strongroom import tokens
+from strongroom.audit import records
 from strongroom.audit.tables import events
 from strongroom.services.base import Call, Service
 
@@ -90,6 +91,9 @@ def lookup_events(
             events.c.access_key_id,
             events.c.event_source,
             events.c.username,
+            events.c.account,
+            events.c.region,
+            events.c.management,
         )
         .where(*conditions)
         .order_by(events.c.event_time.desc(), events.c.seq.desc())
@@ -107,7 +111,10 @@ def lookup_events(
             break
         found.append(row)
         last = (row.event_time, row.seq)
-    result: dict[str, Any] = {"Events": [_to_event(r) for r in found]}
+    rendered = records.render_rows(call.conn, found)
+    result: dict[str, Any] = {
+        "Events": [_to_event(r, e) for r, e in zip(found, rendered, strict=True)]
+    }
     if more and last is not None:
         result["NextToken"] = tokens.encode(list(last))
     return result
@@ -122,25 +129,23 @@ def _decode_token(call: Call, token: str) -> tuple[float, int]:
 
 
 def _has_resource(resources: str | None, key: str, value: str) -> bool:
-    if not resources:
-        return False
     field = "ResourceType" if key == "ResourceType" else "ResourceName"
-    return any(r.get(field) == value for r in orjson.loads(resources))
+    return any(r.get(field) == value for r in records.lookup_resources(resources))
 
 
-def _to_event(row: Any) -> dict[str, Any]:
+def _to_event(row: Any, record: dict[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = {
         "EventId": row.event_id,
         "EventName": row.event_name,
         "ReadOnly": "true" if row.read_only else "false",
         "EventTime": datetime.fromtimestamp(int(row.event_time), UTC),
         "EventSource": row.event_source,
-        "CloudTrailEvent": row.record,
+        "CloudTrailEvent": orjson.dumps(record).decode(),
     }
     if row.access_key_id:
         event["AccessKeyId"] = row.access_key_id
     if row.username:
         event["Username"] = row.username
     if row.resources:
-        event["Resources"] = orjson.loads(row.resources)
+        event["Resources"] = records.lookup_resources(row.resources)
     return event

@@ -543,7 +543,7 @@ def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
         "KeyCreationDate": _dt(key.created),
     }
     rows = call.conn.execute(
-        select(events.c.record)
+        select(events.c.record, events.c.event_name, events.c.event_time, events.c.event_id)
         .where(
             events.c.region == key.region,
             events.c.event_source == "kms.amazonaws.com",
@@ -553,17 +553,15 @@ def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
         .order_by(events.c.seq.desc())
         .limit(500)
     )
-    for (record_text,) in rows:
-        record = orjson.loads(record_text)
-        if record.get("errorCode"):
+    for record_text, event_name, event_time, event_id in rows:
+        own = orjson.loads(record_text)  # errorCode and requestID: in every row's JSON
+        if own.get("errorCode"):
             continue
         out["KeyLastUsage"] = {
-            "Operation": record["eventName"],
-            "Timestamp": datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
-                tzinfo=UTC
-            ),
-            "CloudTrailEventId": record["eventID"],
-            "KmsRequestId": record["requestID"],
+            "Operation": event_name,
+            "Timestamp": datetime.fromtimestamp(int(event_time), UTC),
+            "CloudTrailEventId": event_id,
+            "KmsRequestId": own["requestID"],
         }
         break
     return out
