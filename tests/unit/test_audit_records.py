@@ -20,14 +20,6 @@ KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-123456
 RESOURCES = [{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": KEY_ARN}]
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite+pysqlite:///{tmp_path / 'state.db'}")
-    s.create_schema()
-    yield s
-    s.close()
-
-
 def _record(recorder: AuditRecorder, principal, **overrides) -> str:
     args = {
         "event_time": 1_790_000_000.25,

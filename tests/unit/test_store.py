@@ -11,14 +11,6 @@ from sqlalchemy import insert, select
 from strongroom.store.db import Store, settings_table
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite+pysqlite:///{tmp_path / 'state.db'}")
-    s.create_schema()
-    yield s
-    s.close()
-
-
 def test_core_statements_join_the_driver_transaction(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute(insert(settings_table).values(name="a", value="1"))

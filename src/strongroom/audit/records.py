@@ -62,10 +62,6 @@ def load_identities(conn: Connection, refs: Iterable[str]) -> dict[str, Any]:
     return found
 
 
-def slim_fields(record_text: str) -> dict[str, Any]:
-    return orjson.loads(record_text)
-
-
 def render(row: Any, fields: dict[str, Any], identity_of: dict[str, Any]) -> dict[str, Any]:
     """The CloudTrail record of a stored event.
 
@@ -103,7 +99,7 @@ def render(row: Any, fields: dict[str, Any], identity_of: dict[str, Any]) -> dic
 
 def render_rows(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     """The CloudTrail records of stored event rows (see `render`), in order."""
-    parsed = [slim_fields(row.record) for row in rows]
+    parsed = [orjson.loads(row.record) for row in rows]
     identity_of = load_identities(conn, (f["i"] for f in parsed if "i" in f))
     return [render(row, f, identity_of) for row, f in zip(rows, parsed, strict=True)]
 
