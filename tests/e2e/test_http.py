@@ -97,6 +97,27 @@ def test_keep_alive_and_pipelining_answer_in_order(server: StrongroomServer) -> 
         assert reader.response()[0] == 200
 
 
+def test_requests_arriving_together_each_get_their_own_answer(
+    server: StrongroomServer,
+) -> None:
+    """Requests from many connections are answered as one batch: every response
+    must still reach its own connection, in each connection's order."""
+    conns = [_connect(server) for _ in range(24)]
+    try:
+        for i, (sock, _) in enumerate(conns):
+            first = _head("GET", f"/_strongroom/first-{i}", {"Host": "x"})
+            second = _head("GET", f"/_strongroom/second-{i}", {"Host": "x"})
+            sock.sendall(first + _caller_identity(server) + second)
+        for i, (_, reader) in enumerate(conns):
+            first, middle, second = reader.response(), reader.response(), reader.response()
+            assert first[0] == 404 and f"/_strongroom/first-{i}\"".encode() in first[2]
+            assert middle[0] == 200 and b"<GetCallerIdentityResult>" in middle[2]
+            assert second[0] == 404 and f"/_strongroom/second-{i}\"".encode() in second[2]
+    finally:
+        for sock, _ in conns:
+            sock.close()
+
+
 def test_chunked_request_body(server: StrongroomServer) -> None:
     headers = {**_signed_headers(server), "Transfer-Encoding": "chunked"}
     body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (BODY[:10], BODY[10:]) if part)

@@ -4,8 +4,17 @@ uvicorn still runs the process (sockets, workers, signals, lifespan, graceful
 shutdown); this class replaces only its per-connection protocol. Going
 through ASGI cost about 70 µs a request (scope dict, receive/send coroutines,
 header re-encoding) for nothing: every operation runs synchronously on the
-event loop, so a complete request is answered from `on_message_complete`
-with one `transport.write`.
+event loop.
+
+Requests are answered in batches (`ResponseBatch`): the requests completed
+in one pass of the event loop, over all connections, are answered one after
+another, and only then are their responses written, one `transport.write`
+each. Answering each request as it arrives alternated our Python with the
+kernel's network stack (the read, the write and its loopback delivery)
+request by request, and each evicted the other from the core's caches: the
+same pipeline took about 1.6 times as long inside the server as in a loop.
+Batched, KMS Encrypt/Decrypt on one core went from about 4500 to 5700-7200
+req/s. A request waits at most for the others that arrived with it.
 
 What it does, as uvicorn's own protocol does:
 
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from http import HTTPStatus
 from typing import Any
 
@@ -109,6 +119,7 @@ class StrongroomHttp(asyncio.Protocol):
         self.connections: set[Any] = server_state.connections
         self.idle_timeout: float = config.timeout_keep_alive
         self.parser = httptools.HttpRequestParser(self)
+        self.batch = ResponseBatch.of(self.app, self.loop)
         self.transport: asyncio.Transport | None = None
         self.client_ip = "127.0.0.1"
         self.secure = False
@@ -116,7 +127,8 @@ class StrongroomHttp(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
-        self._in_message = False
+        self._parsing = False  # a request's bytes are arriving
+        self._queued = 0  # requests parsed, waiting for their batch
         self._closing = False
         self._read_paused = False
         self._write_paused = False
@@ -157,7 +169,7 @@ class StrongroomHttp(asyncio.Protocol):
     def shutdown(self) -> None:
         """uvicorn's graceful shutdown: finish the request under way, then close."""
         self._closing = True
-        if not self._in_message and self.transport is not None:
+        if not self._busy() and self.transport is not None:
             self.transport.close()
 
     def pause_writing(self) -> None:
@@ -192,15 +204,18 @@ class StrongroomHttp(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         idle = self.loop.time() - self._last_active
-        if idle >= self.idle_timeout and not self._in_message:
+        if idle >= self.idle_timeout and not self._busy():
             self.transport.close()
         else:
             self._arm_idle_timer(max(self.idle_timeout - idle, 0.05))
 
     # -- httptools callbacks ------------------------------------------------
 
+    def _busy(self) -> bool:
+        return self._parsing or self._queued > 0
+
     def on_message_begin(self) -> None:
-        self._in_message = True
+        self._parsing = True
         self._url = b""
         self._raw_headers = []
         self._headers = {}
@@ -229,27 +244,43 @@ class StrongroomHttp(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._parsing = False
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         parser = self.parser
         method = parser.get_method().decode("ascii")
-        keep_alive = parser.should_keep_alive() and not self._closing
-        req = self._request(method)
+        self._queued += 1
+        self.batch.add(self, self._request(method), method, parser.should_keep_alive())
+
+    def answer(self, req: Request, method: str) -> Response | None:
+        """The App's response to `req`; None after a failure it could not answer."""
         try:
-            resp = self.app.handle(req)
-            wire = encode_response(resp, keep_alive, method == "HEAD", self._date())
+            return self.app.handle(req)
         except Exception:  # the pipeline answers errors itself; this is a bug
             log.exception("internal failure answering %s %s", method, req.path)
-            self._in_message = False
+            return None
+
+    def send(self, resp: Response | None, method: str, keep_alive: bool) -> None:
+        """Write one answered request's response, in the order requests arrived."""
+        self._queued -= 1
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return  # the client left; the request was still carried out
+        if resp is None:
             self._fail(_INTERNAL)
             return
-        self._in_message = False
+        keep_alive = keep_alive and not self._closing
+        try:
+            wire = encode_response(resp, keep_alive, method == "HEAD", self._date())
+        except Exception:
+            log.exception("internal failure encoding the response to %s", method)
+            self._fail(_INTERNAL)
+            return
         self.server_state.total_requests += 1
         transport.write(wire)
-        if not keep_alive:
+        if not keep_alive or (self._closing and not self._busy()):
             transport.close()
-        self.app.after_response()
 
     def _request(self, method: str) -> Request:
         url = self._url
@@ -281,6 +312,51 @@ class StrongroomHttp(asyncio.Protocol):
         if _date_cache[0] is not headers:
             _date_cache = (headers, b"".join(b"%s: %s\r\n" % (k, v) for k, v in headers))
         return _date_cache[1]
+
+
+class ResponseBatch:
+    """The requests completed in one pass of the event loop, answered together.
+
+    The first request added schedules `answer` with `call_soon`: it runs once
+    the loop has delivered everything the current poll found readable. All
+    requests are then answered, in arrival order, before any response is
+    written (see the module doc for why).
+    """
+
+    _of: weakref.WeakKeyDictionary[Any, ResponseBatch] = weakref.WeakKeyDictionary()
+
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.app = app
+        self.loop = loop
+        self.waiting: list[tuple[StrongroomHttp, Request, str, bool]] = []
+
+    @classmethod
+    def of(cls, app: Any, loop: asyncio.AbstractEventLoop) -> ResponseBatch:
+        """The batch of `app` on `loop` (one per process in practice)."""
+        batch = cls._of.get(app)
+        if batch is None or batch.loop is not loop:
+            batch = cls._of[app] = cls(app, loop)
+        return batch
+
+    def add(self, conn: StrongroomHttp, req: Request, method: str, keep_alive: bool) -> None:
+        waiting = self.waiting
+        waiting.append((conn, req, method, keep_alive))
+        if len(waiting) == 1:
+            self.loop.call_soon(self.answer)
+
+    def answer(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        answered = [
+            (conn, conn.answer(req, method), method, keep_alive)
+            for conn, req, method, keep_alive in waiting
+        ]
+        for conn, resp, method, keep_alive in answered:
+            try:
+                conn.send(resp, method, keep_alive)
+            except Exception:  # one broken connection must not strand the others
+                log.exception("failed writing a response")
+                conn._fail(_INTERNAL)
+        self.app.after_response()
 
 
 #: uvicorn's latest default-headers list and its encoding.
