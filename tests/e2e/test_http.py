@@ -110,9 +110,9 @@ def test_requests_arriving_together_each_get_their_own_answer(
             sock.sendall(first + _caller_identity(server) + second)
         for i, (_, reader) in enumerate(conns):
             first, middle, second = reader.response(), reader.response(), reader.response()
-            assert first[0] == 404 and f"/_strongroom/first-{i}\"".encode() in first[2]
+            assert first[0] == 404 and f'/_strongroom/first-{i}"'.encode() in first[2]
             assert middle[0] == 200 and b"<GetCallerIdentityResult>" in middle[2]
-            assert second[0] == 404 and f"/_strongroom/second-{i}\"".encode() in second[2]
+            assert second[0] == 404 and f'/_strongroom/second-{i}"'.encode() in second[2]
     finally:
         for sock, _ in conns:
             sock.close()

@@ -3,6 +3,7 @@ checkpointer that keeps WAL checkpoints off the request path."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -41,6 +42,35 @@ def test_checkpointer_moves_the_wal_into_the_database(store: Store, tmp_path) ->
     while db.stat().st_size == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert db.stat().st_size > before + 500_000
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
+def test_checkpointer_runs_at_idle_priority(store: Store) -> None:
+    store.start_checkpointer(interval=0.05)
+    thread = store._checkpointer[0]  # type: ignore[index]
+    deadline = time.monotonic() + 5
+    while thread.native_id is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # it lowers itself first thing
+    assert os.sched_getscheduler(thread.native_id) == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the caller's thread is untouched
+
+
+def test_a_starved_checkpointer_is_covered_by_the_event_loop(store: Store, tmp_path) -> None:
+    db = tmp_path / "state.db"
+    store.start_checkpointer(interval=3600)  # its first pass would be an hour away
+    before = db.stat().st_size
+    with store.transaction() as conn:
+        for i in range(2000):
+            Store.put_setting(conn, f"key-{i}", "x" * 500)
+    assert not store.checkpoint_if_starved()  # it just started: not starved
+    later = time.monotonic() + 3600 * 6
+    with store.transaction():
+        assert not store.checkpoint_if_starved(later)  # never inside a transaction
+    assert store.checkpoint_if_starved(later)
+    assert store.starved_checkpoints == 1
+    assert db.stat().st_size > before + 500_000
+    assert not store.checkpoint_if_starved(later + 1)  # a pass just ran
 
 
 # -- the hot cache and the shared state generation ---------------------------

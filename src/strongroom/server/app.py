@@ -390,6 +390,7 @@ class App:
                 self.audit.flush()
             except Exception:
                 pass  # logged by the recorder; records kept for the next try
+            self.store.checkpoint_if_starved()
 
     async def _scheduler_loop(self) -> None:
         while True:
