@@ -423,11 +423,11 @@ class Store:
                 conn.execute("PRAGMA busy_timeout=1000")
                 while not stop.wait(interval):
                     try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        _checkpoint(conn)
                         self.checkpointed_at = time.monotonic()
                     except sqlite3.Error:
                         pass  # busy or locked: the next round tries again
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _checkpoint(conn)
             finally:
                 conn.close()
 
@@ -449,7 +449,7 @@ class Store:
         if self._driver.in_transaction:
             return False  # never from inside a transaction; the next tick
         try:
-            self._driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _checkpoint(self._driver)
         except sqlite3.Error:
             return False
         self.checkpointed_at = now
@@ -526,6 +526,11 @@ def _begin_or_busy(driver: sqlite3.Connection) -> None:
         raise
     finally:
         driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _checkpoint(driver: sqlite3.Connection) -> None:
+    """One PASSIVE pass: copies what it can, never waits for readers or writers."""
+    driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _yield_to_requests() -> None:
