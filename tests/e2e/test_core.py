@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -270,6 +271,69 @@ def test_lookup_events_paging_and_filters(server: StrongroomServer) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         trail.lookup_events(NextToken="garbage!")
     assert error_of(exc)[0] == "InvalidNextTokenException"
+
+
+def test_lookup_events_by_id_type_and_time_across_batches(server: StrongroomServer) -> None:
+    """Events are stored in batches, one per flush: lookups and paging reach
+    across them, and each attribute finds exactly its events."""
+    trail, iam = server.client("cloudtrail"), server.client("iam")
+    names = []
+    for n in range(3):  # each LookupEvents flushes: one batch per round
+        names.append(f"batchy-{n}-{uuid.uuid4().hex[:6]}")
+        iam.create_user(UserName=names[-1])
+        trail.lookup_events(MaxResults=1)
+
+    def user_of(event: dict) -> str | None:
+        return (json.loads(event["CloudTrailEvent"])["requestParameters"] or {}).get("userName")
+
+    by_name = {
+        f"CreateUser:{user_of(e)}": e
+        for e in _all_events(trail)
+        if e["EventName"] == "CreateUser" and user_of(e) in names
+    }
+    assert len(by_name) == 3
+    wanted = by_name[f"CreateUser:{names[1]}"]
+    found = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": wanted["EventId"]}]
+    )["Events"]
+    assert [e["EventId"] for e in found] == [wanted["EventId"]]
+    assert json.loads(found[0]["CloudTrailEvent"])["eventID"] == wanted["EventId"]
+    missing = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": str(uuid.uuid4())}]
+    )
+    assert missing["Events"] == []
+
+    users = []
+    token = None
+    while True:  # two at a time, through all three batches
+        kwargs = {"MaxResults": 2, "NextToken": token} if token else {"MaxResults": 2}
+        page = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "ResourceType", "AttributeValue": "AWS::IAM::User"}],
+            **kwargs,
+        )
+        users += [
+            e for e in page["Events"] if e["EventId"] in {v["EventId"] for v in by_name.values()}
+        ]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert [e["EventId"] for e in users] == [
+        by_name[f"CreateUser:{n}"]["EventId"] for n in reversed(names)
+    ]
+    for e in users:
+        assert any(r["ResourceType"] == "AWS::IAM::User" for r in e["Resources"])
+
+    ours = {e["EventId"] for e in by_name.values()}
+    when = wanted["EventTime"]
+    around = trail.lookup_events(
+        StartTime=when - datetime.timedelta(minutes=5), EndTime=when + datetime.timedelta(minutes=5)
+    )["Events"]
+    assert wanted["EventId"] in {e["EventId"] for e in around}
+    later = trail.lookup_events(
+        StartTime=when + datetime.timedelta(hours=1), EndTime=when + datetime.timedelta(hours=2)
+    )["Events"]
+    earlier = trail.lookup_events(EndTime=when - datetime.timedelta(days=1))["Events"]
+    assert not ours & {e["EventId"] for e in later + earlier}
 
 
 def test_aws_cli_lookup_events(server: StrongroomServer) -> None:

@@ -1,18 +1,20 @@
-"""Audit rows are slim: identities stored once, records rendered back whole,
-rows written before schema version 2 read as they were."""
+"""Audit events are stored in batches: identities stored once, records
+rendered back whole, facets that only ever skip batches that cannot match,
+and stores of older schema versions brought forward with their events."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from types import SimpleNamespace
 
 import orjson
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from strongroom.audit import records
 from strongroom.audit.recorder import AuditRecorder
-from strongroom.audit.tables import events, identities
+from strongroom.audit.records import StoredEvent, facet
+from strongroom.audit.tables import batches, identities
 from strongroom.auth.principal import root_principal
 from strongroom.store.db import SCHEMA_VERSION, Store, schema_table
 
@@ -40,10 +42,16 @@ def _record(recorder: AuditRecorder, principal, **overrides) -> str:
     return recorder.record(**args)
 
 
-def _rendered(store: Store) -> list[dict]:
+def _stored(store: Store, **filters) -> list[StoredEvent]:
+    """Every stored event, oldest first."""
     with store.transaction(write=False) as conn:
-        rows = list(conn.execute(select(events).order_by(events.c.seq)))
-        return records.render_rows(conn, rows)
+        return [e for _s, _i, e in records.scan(conn, **filters)][::-1]
+
+
+def _rendered(store: Store) -> list[dict]:
+    events = _stored(store)
+    with store.transaction(write=False) as conn:
+        return records.render_events(conn, events)
 
 
 def test_identity_is_stored_once_and_records_render_whole(store: Store) -> None:
@@ -57,8 +65,9 @@ def test_identity_is_stored_once_and_records_render_whole(store: Store) -> None:
 
     with store.transaction(write=False) as conn:
         assert conn.execute(select(func.count()).select_from(identities)).scalar() == 1
-        raw = conn.execute(select(events.c.record)).scalars().first()
-    assert "userIdentity" not in raw and "arn:aws:iam::111122223333:root" not in raw
+        assert conn.execute(select(func.count()).select_from(batches)).scalar() == 2
+        raw = b"".join(conn.execute(select(batches.c.events)).scalars())
+    assert b"userIdentity" not in raw and b"arn:aws:iam::111122223333:root" not in raw
 
     one, two, failed = _rendered(store)
     assert list(one) == [
@@ -97,7 +106,7 @@ def test_identities_of_a_failed_flush_are_written_by_the_next(store: Store, monk
     def broken(*_a, **_k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(recorder_module._INSERT, "execute_rows", broken)
+    monkeypatch.setattr(recorder_module, "write_batch", broken)
     with pytest.raises(RuntimeError):
         recorder.flush()
     monkeypatch.undo()
@@ -105,7 +114,92 @@ def test_identities_of_a_failed_flush_are_written_by_the_next(store: Store, monk
     assert _rendered(store)[0]["userIdentity"]["type"] == "Root"
 
 
-def test_rows_written_before_version_2_read_as_they_were(store: Store) -> None:
+def test_facets_skip_only_batches_that_cannot_match(store: Store) -> None:
+    recorder = AuditRecorder(store)
+    root = root_principal("111122223333", "AKIAIOSFODNN7EXAMPLE")
+    _record(recorder, root)
+    recorder.flush()
+    _record(recorder, root, event_name="Encrypt", resources=None, region="eu-west-1")
+    recorder.flush()
+    with store.transaction(write=False) as conn:
+        heads = list(conn.execute(select(batches.c.facets).order_by(batches.c.seq)).scalars())
+    assert heads[0].split("\n")[1:-1] == sorted(
+        [
+            "a:111122223333:us-east-1", "k:AKIAIOSFODNN7EXAMPLE", "n:Decrypt",
+            "r:" + KEY_ARN, "s:kms.amazonaws.com", "t:AWS::KMS::Key", "u:root",
+        ]
+    )  # fmt: skip
+    assert [e.event_name for e in _stored(store, facets=[facet("r", KEY_ARN)])] == ["Decrypt"]
+    assert [e.event_name for e in _stored(store, facets=[facet("n", "Encrypt")])] == ["Encrypt"]
+    assert _stored(store, facets=[facet("a", "111122223333", "ap-south-1")]) == []
+    # "%" and "_" in a value are literal, and only whole lines match
+    assert _stored(store, facets=[facet("n", "%")]) == []
+    assert _stored(store, facets=[facet("n", "Decryp")]) == []
+
+
+def test_scan_is_newest_first_resumes_after_a_position_and_honours_times(store: Store) -> None:
+    recorder = AuditRecorder(store)
+    root = root_principal("111122223333")
+    for batch in range(3):
+        for n in range(4):
+            _record(
+                recorder,
+                root,
+                event_time=1_790_000_000.0 + batch * 10 + n,
+                request_id=f"{batch}-{n}",
+            )
+        recorder.flush()
+    with store.transaction(write=False) as conn:
+        seen = list(records.scan(conn))
+        ids = [e.own["requestID"] for _s, _i, e in seen]
+        assert ids == [f"{b}-{n}" for b in (2, 1, 0) for n in (3, 2, 1, 0)]
+        seq, index, _event = seen[5]  # resume inside the middle batch
+        rest = [e.own["requestID"] for _s, _i, e in records.scan(conn, before=(seq, index))]
+        assert rest == ids[6:]
+        window = records.scan(conn, start=1_790_000_011.0, end=1_790_000_012.0)
+        assert {e.own["requestID"][0] for _s, _i, e in window} == {"1"}  # one batch read
+
+
+def test_an_event_orjson_refuses_costs_only_itself_a_slower_encoding(store: Store) -> None:
+    recorder = AuditRecorder(store)
+    root = root_principal("111122223333")
+    _record(recorder, root, request_parameters={"huge": 2**70, 3: "int key"})
+    _record(recorder, root, request_id="fine")
+    assert recorder.flush() == 2
+    huge, fine = _rendered(store)
+    assert huge["requestParameters"] == {"huge": 2**70, "3": "int key"}
+    assert fine["requestID"] == "fine"
+
+
+def _legacy_store(path, version: int, rows: list[tuple]) -> None:
+    """A store as schema `version` (1 or 2) left it: one audit_events row per event."""
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE strongroom_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+        CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id VARCHAR(36) NOT NULL UNIQUE,
+            account VARCHAR(12) NOT NULL, region VARCHAR(32) NOT NULL,
+            event_time FLOAT NOT NULL, event_name VARCHAR(128) NOT NULL,
+            event_source VARCHAR(128) NOT NULL, read_only BOOLEAN NOT NULL,
+            management BOOLEAN NOT NULL, username VARCHAR(256), access_key_id VARCHAR(128),
+            resources TEXT, record TEXT NOT NULL);
+        """
+    )
+    db.execute("INSERT INTO strongroom_schema VALUES (1, ?)", (version,))
+    db.executemany(
+        "INSERT INTO audit_events (event_id, account, region, event_time, event_name,"
+        " event_source, read_only, management, username, access_key_id, resources, record)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_version_2_store_keeps_its_events_as_batches(tmp_path) -> None:
+    """Version 1 rows hold whole records and LookupEvents-form resources;
+    version 2 rows are slim. Both come through the move to batches."""
     legacy = {
         "eventVersion": "1.09",
         "userIdentity": {"type": "Root", "accountId": "111122223333"},
@@ -115,20 +209,38 @@ def test_rows_written_before_version_2_read_as_they_were(store: Store) -> None:
         "eventID": "e-old",
     }
     lookup_form = [{"ResourceType": "AWS::KMS::Key", "ResourceName": KEY_ARN}]
-    with store.transaction() as conn:
-        conn.execute(
-            insert(events).values(
-                event_id="e-old", account="111122223333", region="us-east-1",
-                event_time=1_767_225_600.0, event_name="Encrypt",
-                event_source="kms.amazonaws.com", read_only=False, management=True,
-                username="root", access_key_id=None,
-                resources=orjson.dumps(lookup_form).decode(),
-                record=orjson.dumps(legacy).decode(),
-            )
-        )  # fmt: skip
-    assert _rendered(store) == [legacy]
-    assert records.lookup_resources(orjson.dumps(lookup_form).decode()) == lookup_form
-    assert records.lookup_resources(orjson.dumps(RESOURCES).decode()) == lookup_form
+    slim = {"i": "nobody", "sourceIPAddress": "192.0.2.7", "requestID": "slim"}
+    path = tmp_path / "old.db"
+    _legacy_store(
+        path,
+        2,
+        [
+            ("e-old", "111122223333", "us-east-1", 1_767_225_600.0, "Encrypt",
+             "kms.amazonaws.com", 0, 1, "root", None, orjson.dumps(lookup_form).decode(),
+             orjson.dumps(legacy).decode()),
+            ("e-slim", "111122223333", "us-east-1", 1_767_225_601.0, "Decrypt",
+             "kms.amazonaws.com", 1, 1, "root", "AKIAIOSFODNN7EXAMPLE",
+             orjson.dumps(RESOURCES).decode(), orjson.dumps(slim).decode()),
+        ],
+    )  # fmt: skip
+    s = Store(f"sqlite+pysqlite:///{path}")
+    try:
+        s.create_schema()
+        with s.transaction(write=False) as conn:
+            assert conn.execute(select(schema_table.c.version)).scalar() == SCHEMA_VERSION == 3
+            tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
+        assert "audit_events" not in tables
+        old, new = _stored(s)
+        assert (old.event_id, new.event_id) == ("e-old", "e-slim")
+        assert records.lookup_resources(old.resources) == lookup_form
+        assert records.lookup_resources(new.resources) == lookup_form
+        assert _stored(s, facets=[facet("r", KEY_ARN)]) == [old, new]
+        rendered_old, rendered_new = _rendered(s)
+        assert rendered_old == legacy
+        assert rendered_new["requestID"] == "slim" and rendered_new["resources"] == RESOURCES
+        assert rendered_new["userIdentity"] == {"type": "Unknown"}  # reference not stored
+    finally:
+        s.close()
 
 
 def test_a_version_1_store_is_brought_forward(tmp_path) -> None:
@@ -142,17 +254,16 @@ def test_a_version_1_store_is_brought_forward(tmp_path) -> None:
     try:
         s.create_schema()
         with s.transaction(write=False) as conn:
-            assert conn.execute(select(schema_table.c.version)).scalar() == SCHEMA_VERSION == 2
+            assert conn.execute(select(schema_table.c.version)).scalar() == SCHEMA_VERSION == 3
     finally:
         s.close()
 
 
-def test_render_needs_only_the_row_columns() -> None:
-    row = SimpleNamespace(
-        event_time=0.0, event_source="sts.amazonaws.com", event_name="GetCallerIdentity",
-        region="us-east-1", event_id="e", read_only=True, resources=None, management=True,
-        account="111122223333",
+def test_render_needs_only_the_event() -> None:
+    event = StoredEvent(
+        "e", "111122223333", "us-east-1", 0.0, "GetCallerIdentity", "sts.amazonaws.com",
+        True, True, None, None, None, {"i": "missing", "requestID": "r"},
     )  # fmt: skip
-    out = records.render(row, {"i": "missing", "requestID": "r"}, {})
+    out = records.render(event, {})
     assert out["userIdentity"] == {"type": "Unknown"} and "resources" not in out
     assert out["eventTime"] == "1970-01-01T00:00:00Z"

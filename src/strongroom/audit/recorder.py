@@ -2,17 +2,17 @@
 
 The pipeline calls `record` for every request it answers — allowed or denied,
 succeeded or failed, authenticated or not. Records queue in memory and are
-written in one transaction every `FLUSH_INTERVAL` seconds (or sooner when the
-queue grows), so they are durable well within a second of the response while
-costing the hot path one list append.
+written every `FLUSH_INTERVAL` seconds (or sooner when the queue grows) as one
+row, a batch (see `records.py`), so they are durable well within a second of
+the response while costing the hot path one tuple and one list append.
 
 What goes into requestParameters and responseElements is decided once per
 operation from its model: members marked sensitive and blobs (plaintexts,
 ciphertexts, secret values, passwords) are left out, as AWS leaves them out,
 and member names become lowerCamelCase as in CloudTrail.
 
-Rows are slim (see `records.py`): the caller's userIdentity is written once
-to ``audit_identities`` and each event holds its reference.
+The caller's userIdentity is written once to ``audit_identities`` and each
+event holds its reference.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 
-from strongroom.audit.records import identity_ref
-from strongroom.audit.tables import events, identities
+from strongroom.audit.records import identity_ref, write_batch
+from strongroom.audit.tables import identities
 from strongroom.ids import uuid7
-from strongroom.store.db import Prepared, StoreBusy
+from strongroom.store.db import StoreBusy
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("strongroom.audit")
 
-FLUSH_INTERVAL = 0.05
+FLUSH_INTERVAL = 0.02
+#: Queued events that make the pipeline flush before the interval is up.
 FLUSH_BATCH = 128
 #: Seconds a busy store is left alone before the next flush attempt.
 BUSY_BACKOFF = 0.02
@@ -116,26 +117,10 @@ def lookup_username(principal: Principal | None) -> str | None:
     return principal.user_name
 
 
-_COLUMNS = (
-    "event_id",
-    "account",
-    "region",
-    "event_time",
-    "event_name",
-    "event_source",
-    "read_only",
-    "management",
-    "username",
-    "access_key_id",
-    "resources",
-    "record",
-)
-_INSERT = Prepared(insert(events).values({c: bindparam(c) for c in _COLUMNS}))
-
-
 class AuditRecorder:
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: Events not yet written, as tuples in `records.StoredEvent` order.
         self._pending: list[tuple[Any, ...]] = []
         #: userIdentity JSON by reference, not yet known to be stored.
         self._new_identities: dict[str, str] = {}
@@ -168,7 +153,8 @@ class AuditRecorder:
         additional: dict[str, Any] | None = None,
         management: bool = True,
     ) -> str:
-        event_id = uuid7()  # time-ordered: its unique index grows at the right edge
+        # The id carries the event's time: LookupEvents finds an EventId's batch by it.
+        event_id = uuid7(event_time)
         if principal is not None and principal.type != "Anonymous":
             ref = self._principal_ref(principal)
         else:
@@ -187,7 +173,7 @@ class AuditRecorder:
             own["additionalEventData"] = additional
         own["requestID"] = request_id
         self._pending.append(
-            (  # in _COLUMNS order
+            (  # in StoredEvent order; encoded to JSON with its batch
                 event_id,
                 account,
                 region,
@@ -198,8 +184,8 @@ class AuditRecorder:
                 management,
                 lookup_username(principal),
                 access_key_id,
-                orjson.dumps(resources).decode() if resources else None,
-                orjson.dumps(own, default=str).decode(),
+                resources or None,
+                own,
             )
         )
         return event_id
@@ -230,7 +216,7 @@ class AuditRecorder:
         return len(self._pending) >= FLUSH_BATCH and time.monotonic() >= self._busy_until
 
     def flush(self, wait: bool = False) -> int:
-        """Write every queued record in one transaction; returns how many.
+        """Write every queued record as one batch; returns how many.
 
         Without `wait`, a store whose write lock is held elsewhere (another
         process's write, a TRUNCATE checkpoint) leaves the records queued for
@@ -243,7 +229,7 @@ class AuditRecorder:
             with self.store.transaction(write=True, state=False, wait=wait) as conn:
                 if new:
                     _store_identities(conn, new)
-                _INSERT.execute_rows(conn, _COLUMNS, batch)
+                write_batch(conn, batch)
         except StoreBusy:
             self._pending[:0] = batch
             self._busy_until = time.monotonic() + BUSY_BACKOFF

@@ -1,36 +1,64 @@
-"""Stored audit events and the CloudTrail records they render to.
+"""Stored audit batches, the events in them and the CloudTrail records they
+render to.
 
 A CloudTrail record is about 900 bytes of JSON, and most of it repeats: the
 caller's userIdentity, the constants (eventVersion, eventType...) and the
-fields that already have columns (eventTime, eventName, eventID...). Every
-request writes one, so a row holds only what is its own:
+fields every event has. The recorder keeps, per event, only what is its own
+(`StoredEvent`): the fields readers filter on, the record's ``resources``
+list as CloudTrail writes it, and ``own``, a small object of the rest —
+``"i"`` (the reference of the userIdentity, stored once in
+``audit_identities``), sourceIPAddress, userAgent, errorCode/errorMessage,
+requestParameters, responseElements, additionalEventData, requestID.
 
-* the columns `recorder._COLUMNS` names (LookupEvents filters on them);
-* ``resources``: the record's ``resources`` list, as CloudTrail writes it;
-* ``record``: a slim JSON object of the rest — ``"i"`` (the reference of the
-  userIdentity, stored once in ``audit_identities``), sourceIPAddress,
-  userAgent, errorCode/errorMessage, requestParameters, responseElements,
-  additionalEventData, requestID.
-
+A flush writes its events as one row of ``audit_batches`` (see `tables.py`):
+a JSON array of events, each a JSON array in `StoredEvent`'s field order,
+oldest first, and the batch's facets. `scan` reads them back newest first;
 `render` puts the full record back together, in CloudTrail's field order.
-Rows written before schema version 2 hold the full record in ``record`` and
-the LookupEvents form of the resources; both are read as they are.
+
+Events written before schema version 2 hold the full record in ``own`` and
+their resources in LookupEvents' form; both are read as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
-from strongroom.audit.tables import identities
+from strongroom.audit.tables import batches, identities
+from strongroom.store.db import Prepared
 
 EVENT_VERSION = "1.09"
+
+
+class StoredEvent(NamedTuple):
+    """One audit event as the recorder queues and a batch stores it."""
+
+    event_id: str
+    account: str
+    region: str
+    event_time: float
+    event_name: str
+    event_source: str
+    read_only: bool
+    management: bool
+    username: str | None
+    access_key_id: str | None
+    resources: list[dict[str, str]] | None
+    own: dict[str, Any]
+
+
+_by_time = itemgetter(3)
+_BATCH_COLUMNS = ("first_time", "last_time", "count", "facets", "events")
+_INSERT_BATCH = Prepared(insert(batches).values({c: bindparam(c) for c in _BATCH_COLUMNS}))
+_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 _last_iso: tuple[int, str] = (-1, "")
 
@@ -49,32 +77,177 @@ def identity_ref(identity_json: bytes) -> str:
     return hashlib.blake2b(identity_json, digest_size=16).hexdigest()
 
 
+# -- writing ---------------------------------------------------------------
+
+
+def resource_arn(resource: dict[str, Any]) -> Any:
+    return resource.get("ARN", resource.get("ResourceName"))
+
+
+def resource_type(resource: dict[str, Any]) -> Any:
+    return resource.get("type", resource.get("ResourceType"))
+
+
+def facet(kind: str, *values: Any) -> str:
+    """One facet line: what a batch holds, as `scan` looks for it."""
+    line = f"{kind}:" + ":".join(str(v) for v in values)
+    return line.replace("\n", " ")
+
+
+def facets_of(events: Sequence[tuple[Any, ...]]) -> str:
+    """The facets of a batch: account and region, event names and sources,
+    usernames, access keys, resource ARNs and types, each once, framed by
+    newlines so a reader matches whole lines. A filter, not an index: a
+    reader still checks every event it takes from a matching batch."""
+    callers = {(e[1], e[2], e[4], e[5], e[8], e[9]) for e in events}
+    resources: set[tuple[Any, Any]] = set()
+    for e in events:
+        if e[10]:
+            for r in e[10]:
+                resources.add((resource_arn(r), resource_type(r)))
+    lines: set[str] = set()
+    for account, region, name, source, username, key_id in callers:
+        lines.add(facet("a", account, region))
+        lines.add(facet("n", name))
+        lines.add(facet("s", source))
+        if username:
+            lines.add(facet("u", username))
+        if key_id:
+            lines.add(facet("k", key_id))
+    for arn, kind in resources:
+        if arn:
+            lines.add(facet("r", arn))
+        if kind:
+            lines.add(facet("t", kind))
+    return "\n" + "\n".join(sorted(lines)) + "\n"
+
+
+def encode_events(events: list[tuple[Any, ...]]) -> bytes:
+    """The batch's events as JSON. A value orjson refuses (an integer beyond
+    64 bits, say) costs that one event a slower encoding, not the batch."""
+    try:
+        return orjson.dumps(events, default=str, option=_DUMP_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return b"[" + b",".join(_encode_one(e) for e in events) + b"]"
+
+
+def _encode_one(event: tuple[Any, ...]) -> bytes:
+    try:
+        return orjson.dumps(event, default=str, option=_DUMP_OPTIONS)
+    except TypeError:
+        return json.dumps(event, default=str, skipkeys=True).encode()
+
+
+def write_batch(conn: Connection, events: list[tuple[Any, ...]]) -> None:
+    """Store `events` (tuples in `StoredEvent` order) as one batch, oldest first."""
+    if not events:
+        return
+    events.sort(key=_by_time)
+    row = (
+        events[0][3],
+        events[-1][3],
+        len(events),
+        facets_of(events),
+        encode_events(events),
+    )
+    _INSERT_BATCH.execute_rows(conn, _BATCH_COLUMNS, [row])
+
+
+def legacy_event(row: Any) -> tuple[Any, ...]:
+    """An ``audit_events`` row (schema version 2 and before) as an event."""
+    (event_id, account, region, event_time, name, source, read_only, management) = row[:8]
+    username, key_id, resources_text, record_text = row[8:12]
+    return (
+        event_id,
+        account,
+        region,
+        float(event_time),
+        name,
+        source,
+        bool(read_only),
+        bool(management),
+        username,
+        key_id,
+        orjson.loads(resources_text) if resources_text else None,
+        orjson.loads(record_text),
+    )
+
+
+# -- reading ---------------------------------------------------------------
+
+#: Batch numbers read per query while scanning.
+_SEQS_PER_READ = 256
+
+
+def scan(
+    conn: Connection,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    facets: Iterable[str] = (),
+    before: tuple[int, int] | None = None,
+) -> Iterator[tuple[int, int, StoredEvent]]:
+    """Stored events, newest batch first and newest first within a batch, as
+    (batch seq, index in the batch, event).
+
+    Only batches that overlap [start, end] and have every facet in `facets`
+    (lines made by `facet`) are read; the caller still checks each event, as
+    a batch's facets and times cover all of its events together. `before` is
+    a position scan returned: the scan resumes just after it."""
+    conditions = []
+    if start is not None:
+        conditions.append(batches.c.last_time >= start)
+    if end is not None:
+        conditions.append(batches.c.first_time <= end)
+    for line in facets:
+        conditions.append(batches.c.facets.contains(f"\n{line}\n", autoescape=True))
+    upper = before[0] if before is not None else None
+    while True:
+        query = select(batches.c.seq).where(*conditions)
+        if upper is not None:
+            query = query.where(batches.c.seq <= upper)
+        seqs = list(
+            conn.execute(query.order_by(batches.c.seq.desc()).limit(_SEQS_PER_READ)).scalars()
+        )
+        for seq in seqs:
+            body = conn.execute(select(batches.c.events).where(batches.c.seq == seq)).scalar()
+            items = orjson.loads(body)
+            stop = len(items)
+            if before is not None and seq == before[0]:
+                stop = min(stop, before[1])
+            make = StoredEvent._make
+            for index in range(stop - 1, -1, -1):
+                yield seq, index, make(items[index])
+        if len(seqs) < _SEQS_PER_READ:
+            return
+        upper = seqs[-1] - 1
+
+
 def load_identities(conn: Connection, refs: Iterable[str]) -> dict[str, Any]:
     """ref -> userIdentity for the references `refs`."""
     wanted = sorted(set(refs))
     found: dict[str, Any] = {}
     for start in range(0, len(wanted), 500):  # bound the IN list
         chunk = wanted[start : start + 500]
-        for ref, text in conn.execute(
+        for ref, identity_text in conn.execute(
             select(identities.c.ref, identities.c.identity).where(identities.c.ref.in_(chunk))
         ):
-            found[ref] = orjson.loads(text)
+            found[ref] = orjson.loads(identity_text)
     return found
 
 
-def render(row: Any, fields: dict[str, Any], identity_of: dict[str, Any]) -> dict[str, Any]:
-    """The CloudTrail record of a stored event.
-
-    `row` has the event's columns; `fields` is its parsed ``record``."""
+def render(event: StoredEvent, identity_of: dict[str, Any]) -> dict[str, Any]:
+    """The CloudTrail record of a stored event."""
+    fields = event.own
     if "eventVersion" in fields:  # written before schema version 2: already whole
         return fields
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity_of.get(fields.get("i", ""), {"type": "Unknown"}),
-        "eventTime": iso_seconds(row.event_time),
-        "eventSource": row.event_source,
-        "eventName": row.event_name,
-        "awsRegion": row.region,
+        "eventTime": iso_seconds(event.event_time),
+        "eventSource": event.event_source,
+        "eventName": event.event_name,
+        "awsRegion": event.region,
         "sourceIPAddress": fields.get("sourceIPAddress"),
         "userAgent": fields.get("userAgent"),
     }
@@ -86,32 +259,26 @@ def render(row: Any, fields: dict[str, Any], identity_of: dict[str, Any]) -> dic
     if "additionalEventData" in fields:
         record["additionalEventData"] = fields["additionalEventData"]
     record["requestID"] = fields.get("requestID")
-    record["eventID"] = row.event_id
-    record["readOnly"] = bool(row.read_only)
-    if row.resources:
-        record["resources"] = orjson.loads(row.resources)
+    record["eventID"] = event.event_id
+    record["readOnly"] = bool(event.read_only)
+    if event.resources:
+        record["resources"] = event.resources
     record["eventType"] = "AwsApiCall"
-    record["managementEvent"] = bool(row.management)
-    record["recipientAccountId"] = row.account
-    record["eventCategory"] = "Management" if row.management else "Data"
+    record["managementEvent"] = bool(event.management)
+    record["recipientAccountId"] = event.account
+    record["eventCategory"] = "Management" if event.management else "Data"
     return record
 
 
-def render_rows(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
-    """The CloudTrail records of stored event rows (see `render`), in order."""
-    parsed = [orjson.loads(row.record) for row in rows]
-    identity_of = load_identities(conn, (f["i"] for f in parsed if "i" in f))
-    return [render(row, f, identity_of) for row, f in zip(rows, parsed, strict=True)]
+def render_events(conn: Connection, events: list[StoredEvent]) -> list[dict[str, Any]]:
+    """The CloudTrail records of stored events (see `render`), in order."""
+    refs = (e.own["i"] for e in events if "i" in e.own)
+    identity_of = load_identities(conn, refs)
+    return [render(e, identity_of) for e in events]
 
 
-def lookup_resources(resources_text: str | None) -> list[dict[str, Any]]:
-    """A stored event's resources as LookupEvents lists them."""
-    if not resources_text:
-        return []
-    out = []
-    for r in orjson.loads(resources_text):
-        if "ResourceName" in r or "ResourceType" in r:  # written before schema version 2
-            out.append(r)
-        else:
-            out.append({"ResourceType": r.get("type"), "ResourceName": r.get("ARN")})
-    return out
+def lookup_resources(resources: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """An event's resources as LookupEvents lists them."""
+    return [
+        {"ResourceType": resource_type(r), "ResourceName": resource_arn(r)} for r in resources or ()
+    ]

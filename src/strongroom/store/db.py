@@ -44,7 +44,7 @@ from strongroom.store.generation import SharedGeneration
 
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
 #: previous version forward.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -81,6 +81,13 @@ def _to_slim_audit_records(conn: Connection) -> None:
 
 
 _MIGRATIONS: dict[int, Any] = {2: _to_slim_audit_records}
+
+
+def register_migration(version: int, step: Any) -> None:
+    """`step(conn)` brings a store from `version - 1` to `version`; for a
+    migration that belongs to the package owning the tables it changes."""
+    _MIGRATIONS[version] = step
+
 
 #: Entries the hot cache holds before it starts over.
 HOT_CACHE_LIMIT = 100_000
@@ -288,6 +295,7 @@ class Store:
 
     def create_schema(self) -> None:
         """Create missing tables and bring the schema to SCHEMA_VERSION."""
+        import strongroom.audit.tables  # registers its migration
         import strongroom.services  # noqa: F401  (services register their tables)
 
         with self.engine.connect() as conn:

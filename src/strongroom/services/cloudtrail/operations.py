@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
 
 from strongroom import tokens
 from strongroom.audit import records
-from strongroom.audit.tables import events
+from strongroom.audit.records import StoredEvent, facet
 from strongroom.services.base import Call, Service
 
 service = Service("cloudtrail")
@@ -18,13 +18,15 @@ service = Service("cloudtrail")
 #: LookupEvents reaches back this far, as in AWS.
 LOOKUP_WINDOW = timedelta(days=90)
 
-_ATTRIBUTE_COLUMNS = {
-    "EventId": events.c.event_id,
-    "EventName": events.c.event_name,
-    "Username": events.c.username,
-    "EventSource": events.c.event_source,
-    "AccessKeyId": events.c.access_key_id,
+#: Lookup attribute -> (the facet kind a batch must have, the event field).
+_ATTRIBUTE_FIELDS: dict[str, tuple[str, str]] = {
+    "EventName": ("n", "event_name"),
+    "Username": ("u", "username"),
+    "EventSource": ("s", "event_source"),
+    "AccessKeyId": ("k", "access_key_id"),
 }
+
+Match = Callable[[StoredEvent], bool]
 
 
 @service.operation(flush_audit=True)
@@ -46,106 +48,122 @@ def lookup_events(
     if MaxResults < 1 or MaxResults > 50:
         raise errors.InvalidMaxResultsException("MaxResults must be between 1 and 50.")
     now = call.now
-    end = EndTime or now
-    start = StartTime or (now - LOOKUP_WINDOW)
+    end = (EndTime or now).timestamp()
+    start = (StartTime or (now - LOOKUP_WINDOW)).timestamp()
     if start > end:
         raise errors.InvalidTimeRangeException("Start time must be before end time.")
     if EventCategory == "insight":
         return {"Events": []}
-    conditions = [
-        events.c.account == call.account,
-        events.c.region == call.region,
-        events.c.management.is_(True),
-        events.c.event_time >= start.timestamp(),
-        events.c.event_time <= end.timestamp(),
-    ]
-    resource_filter: tuple[str, str] | None = None
+    before = _decode_token(call, NextToken) if NextToken is not None else None
+    facets = [facet("a", call.account, call.region)]
+    match: Match = _any_event
+    window: tuple[float, float] | None = None
     for attr in attributes:
-        key, value = attr["AttributeKey"], attr["AttributeValue"]
-        if key in _ATTRIBUTE_COLUMNS:
-            conditions.append(_ATTRIBUTE_COLUMNS[key] == value)
-        elif key == "ReadOnly":
-            if value not in ("true", "false"):
-                raise errors.InvalidLookupAttributesException("ReadOnly must be true or false.")
-            conditions.append(events.c.read_only.is_(value == "true"))
-        else:  # ResourceType / ResourceName: narrowed in SQL, decided exactly below
-            resource_filter = (key, value)
-            conditions.append(events.c.resources.contains(value, autoescape=True))
-    if NextToken is not None:
-        cursor = _decode_token(call, NextToken)
-        conditions.append(
-            or_(
-                events.c.event_time < cursor[0],
-                and_(events.c.event_time == cursor[0], events.c.seq < cursor[1]),
-            )
+        match, window = _attribute_filter(
+            call, attr["AttributeKey"], attr["AttributeValue"], facets
         )
-    query = (
-        select(
-            events.c.seq,
-            events.c.event_time,
-            events.c.resources,
-            events.c.record,
-            events.c.event_id,
-            events.c.event_name,
-            events.c.read_only,
-            events.c.access_key_id,
-            events.c.event_source,
-            events.c.username,
-            events.c.account,
-            events.c.region,
-            events.c.management,
-        )
-        .where(*conditions)
-        .order_by(events.c.event_time.desc(), events.c.seq.desc())
+
+    def lookup(low: float, high: float) -> tuple[list[StoredEvent], tuple[int, int] | None]:
+        found: list[StoredEvent] = []
+        position = (0, 0)
+        for seq, index, event in records.scan(
+            call.conn, start=low, end=high, facets=facets, before=before
+        ):
+            if not (
+                event.account == call.account
+                and event.region == call.region
+                and event.management
+                and start <= event.event_time <= end
+                and match(event)
+            ):
+                continue
+            if len(found) == MaxResults:
+                return found, position
+            found.append(event)
+            position = (seq, index)
+        return found, None
+
+    found, more = (
+        ([], None) if window is None else lookup(max(start, window[0]), min(end, window[1]))
     )
-    found: list[Any] = []
-    last: tuple[float, int] | None = None
-    more = False
-    for row in call.conn.execute(
-        query.limit(MaxResults * 20 + 1 if resource_filter else MaxResults + 1)
-    ):
-        if resource_filter and not _has_resource(row.resources, *resource_filter):
-            continue
-        if len(found) == MaxResults:
-            more = True
-            break
-        found.append(row)
-        last = (row.event_time, row.seq)
-    rendered = records.render_rows(call.conn, found)
+    if not found:  # no window, or an id not made from its event's time
+        found, more = lookup(start, end)
+    rendered = records.render_events(call.conn, found)
     result: dict[str, Any] = {
-        "Events": [_to_event(r, e) for r, e in zip(found, rendered, strict=True)]
+        "Events": [_to_event(e, r) for e, r in zip(found, rendered, strict=True)]
     }
-    if more and last is not None:
-        result["NextToken"] = tokens.encode(list(last))
+    if more is not None:
+        result["NextToken"] = tokens.encode(list(more))
     return result
 
 
-def _decode_token(call: Call, token: str) -> tuple[float, int]:
+def _any_event(_event: StoredEvent) -> bool:
+    return True
+
+
+def _attribute_filter(
+    call: Call, key: str, value: str, facets: list[str]
+) -> tuple[Match, tuple[float, float] | None]:
+    """The exact test for one lookup attribute; adds the facet batches must
+    have, and for an EventId the time window its batch lies in."""
+    if key in _ATTRIBUTE_FIELDS:
+        kind, name = _ATTRIBUTE_FIELDS[key]
+        facets.append(facet(kind, value))
+        return (lambda e: getattr(e, name) == value), None
+    if key == "ReadOnly":
+        if value not in ("true", "false"):
+            raise call.service.errors.InvalidLookupAttributesException(
+                "ReadOnly must be true or false."
+            )
+        wanted = value == "true"
+        return (lambda e: bool(e.read_only) == wanted), None
+    if key == "ResourceName":
+        facets.append(facet("r", value))
+        return (lambda e: any(records.resource_arn(r) == value for r in e.resources or ())), None
+    if key == "ResourceType":
+        facets.append(facet("t", value))
+        return (lambda e: any(records.resource_type(r) == value for r in e.resources or ())), None
+    if key == "EventId":
+        return (lambda e: e.event_id == value), _id_window(value)
+    raise call.service.errors.InvalidLookupAttributesException(
+        f"Lookup attribute key {key} is not valid."
+    )
+
+
+def _id_window(event_id: str) -> tuple[float, float] | None:
+    """The times an event with this id can have: the recorder makes ids as
+    version 7 UUIDs of the event's time, to the millisecond."""
+    hex_digits = event_id.replace("-", "")
+    if len(hex_digits) != 32 or hex_digits[12] != "7":
+        return None
+    try:
+        millis = int(hex_digits[:12], 16)
+    except ValueError:
+        return None
+    return (millis - 1) / 1000, (millis + 2) / 1000
+
+
+def _decode_token(call: Call, token: str) -> tuple[int, int]:
     try:
         value = tokens.decode(token)
-        return float(value[0]), int(value[1])
+        return int(value[0]), int(value[1])
     except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError):
         raise call.service.errors.InvalidNextTokenException("Invalid NextToken.") from None
 
 
-def _has_resource(resources: str | None, key: str, value: str) -> bool:
-    field = "ResourceType" if key == "ResourceType" else "ResourceName"
-    return any(r.get(field) == value for r in records.lookup_resources(resources))
-
-
-def _to_event(row: Any, record: dict[str, Any]) -> dict[str, Any]:
+def _to_event(stored: StoredEvent, record: dict[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "EventId": row.event_id,
-        "EventName": row.event_name,
-        "ReadOnly": "true" if row.read_only else "false",
-        "EventTime": datetime.fromtimestamp(int(row.event_time), UTC),
-        "EventSource": row.event_source,
+        "EventId": stored.event_id,
+        "EventName": stored.event_name,
+        "ReadOnly": "true" if stored.read_only else "false",
+        "EventTime": datetime.fromtimestamp(int(stored.event_time), UTC),
+        "EventSource": stored.event_source,
         "CloudTrailEvent": orjson.dumps(record).decode(),
     }
-    if row.access_key_id:
-        event["AccessKeyId"] = row.access_key_id
-    if row.username:
-        event["Username"] = row.username
-    if row.resources:
-        event["Resources"] = records.lookup_resources(row.resources)
+    if stored.access_key_id:
+        event["AccessKeyId"] = stored.access_key_id
+    if stored.username:
+        event["Username"] = stored.username
+    if stored.resources:
+        event["Resources"] = records.lookup_resources(stored.resources)
     return event

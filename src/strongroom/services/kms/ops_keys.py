@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, insert, select, update
 
-from strongroom.audit.tables import events
+from strongroom.audit import records
+from strongroom.audit.records import facet
 from strongroom.services.base import Call
 from strongroom.services.kms import access, keys, managed
 from strongroom.services.kms.keys import DAY, Key
@@ -529,7 +530,7 @@ def list_key_policies(
 
 # --------------------------------------------------------------------------- last usage
 
-_TRACKED = sorted(CRYPTO_OPERATIONS - {"GenerateRandom"})
+_TRACKED_SET = frozenset(CRYPTO_OPERATIONS - {"GenerateRandom"})
 
 
 @service.operation(authorize=False, flush_audit=True)
@@ -542,26 +543,21 @@ def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
         "TrackingStartDate": _dt(key.created),
         "KeyCreationDate": _dt(key.created),
     }
-    rows = call.conn.execute(
-        select(events.c.record, events.c.event_name, events.c.event_time, events.c.event_id)
-        .where(
-            events.c.region == key.region,
-            events.c.event_source == "kms.amazonaws.com",
-            events.c.event_name.in_(_TRACKED),
-            events.c.resources.contains(key.arn),
-        )
-        .order_by(events.c.seq.desc())
-        .limit(500)
-    )
-    for record_text, event_name, event_time, event_id in rows:
-        own = orjson.loads(record_text)  # errorCode and requestID: in every row's JSON
-        if own.get("errorCode"):
+    tracked = _TRACKED_SET
+    for _seq, _index, event in records.scan(call.conn, facets=[facet("r", key.arn)]):
+        if (
+            event.region != key.region
+            or event.event_source != "kms.amazonaws.com"
+            or event.event_name not in tracked
+            or event.own.get("errorCode")
+            or not any(records.resource_arn(r) == key.arn for r in event.resources or ())
+        ):
             continue
         out["KeyLastUsage"] = {
-            "Operation": event_name,
-            "Timestamp": datetime.fromtimestamp(int(event_time), UTC),
-            "CloudTrailEventId": event_id,
-            "KmsRequestId": own["requestID"],
+            "Operation": event.event_name,
+            "Timestamp": datetime.fromtimestamp(int(event.event_time), UTC),
+            "CloudTrailEventId": event.event_id,
+            "KmsRequestId": event.own.get("requestID"),
         }
         break
     return out
