@@ -268,9 +268,11 @@ def test_lookup_events_paging_and_filters(server: StrongroomServer) -> None:
         LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "true"}]
     )["Events"]
     assert only_read and all(e["ReadOnly"] == "true" for e in only_read)
-    with pytest.raises(botocore.exceptions.ClientError) as exc:
-        trail.lookup_events(NextToken="garbage!")
-    assert error_of(exc)[0] == "InvalidNextTokenException"
+    for bad in ("garbage!", "WzFlNDAwLDBd", "WzE4NDQ2NzQ0MDczNzA5NTUxNjE1LDBd", "Wy0xLDBd"):
+        # not base64 JSON; [1e400,0]; [2**64-1,0]; [-1,0]
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            trail.lookup_events(NextToken=bad)
+        assert error_of(exc)[0] == "InvalidNextTokenException"
 
 
 def test_lookup_events_by_id_type_and_time_across_batches(server: StrongroomServer) -> None:

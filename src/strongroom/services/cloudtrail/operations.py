@@ -146,9 +146,12 @@ def _id_window(event_id: str) -> tuple[float, float] | None:
 def _decode_token(call: Call, token: str) -> tuple[int, int]:
     try:
         value = tokens.decode(token)
-        return int(value[0]), int(value[1])
-    except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError):
-        raise call.service.errors.InvalidNextTokenException("Invalid NextToken.") from None
+        seq, index = int(value[0]), int(value[1])
+    except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError, OverflowError):
+        seq = index = -1
+    if not (0 <= seq < 2**63 and 0 <= index < 2**31):  # a position scan could have made
+        raise call.service.errors.InvalidNextTokenException("Invalid NextToken.")
+    return seq, index
 
 
 def _to_event(stored: StoredEvent, record: dict[str, Any]) -> dict[str, Any]:
