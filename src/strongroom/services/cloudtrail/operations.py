@@ -149,7 +149,7 @@ def _decode_token(call: Call, token: str) -> tuple[int, int]:
         seq, index = int(value[0]), int(value[1])
     except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError, OverflowError):
         seq = index = -1
-    if not (0 <= seq < 2**63 and 0 <= index < 2**31):  # a position scan could have made
+    if not (0 <= seq < 2**63 and 0 <= index < 2**31):  # no position a scan returns
         raise call.service.errors.InvalidNextTokenException("Invalid NextToken.")
     return seq, index
 

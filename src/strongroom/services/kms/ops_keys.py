@@ -530,7 +530,7 @@ def list_key_policies(
 
 # --------------------------------------------------------------------------- last usage
 
-_TRACKED_SET = frozenset(CRYPTO_OPERATIONS - {"GenerateRandom"})
+_TRACKED = frozenset(CRYPTO_OPERATIONS - {"GenerateRandom"})
 
 
 @service.operation(authorize=False, flush_audit=True)
@@ -543,12 +543,11 @@ def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
         "TrackingStartDate": _dt(key.created),
         "KeyCreationDate": _dt(key.created),
     }
-    tracked = _TRACKED_SET
     for _seq, _index, event in records.scan(call.conn, facets=[facet("r", key.arn)]):
         if (
             event.region != key.region
             or event.event_source != "kms.amazonaws.com"
-            or event.event_name not in tracked
+            or event.event_name not in _TRACKED
             or event.own.get("errorCode")
             or not any(records.resource_arn(r) == key.arn for r in event.resources or ())
         ):
