@@ -267,3 +267,29 @@ def test_render_needs_only_the_event() -> None:
     out = records.render(event, {})
     assert out["userIdentity"] == {"type": "Unknown"} and "resources" not in out
     assert out["eventTime"] == "1970-01-01T00:00:00Z"
+
+
+def test_a_large_version_2_store_moves_a_batch_at_a_time(tmp_path) -> None:
+    from strongroom.audit import tables
+
+    count = tables._MIGRATION_BATCH * 2 + 7
+    slim = orjson.dumps({"i": "nobody", "requestID": "r"}).decode()
+    path = tmp_path / "big.db"
+    _legacy_store(
+        path,
+        2,
+        [
+            (f"e-{n:05d}", "111122223333", "us-east-1", 1_767_225_600.0 + n, "Decrypt",
+             "kms.amazonaws.com", 1, 1, "root", None, None, slim)
+            for n in range(count)
+        ],
+    )  # fmt: skip
+    s = Store(f"sqlite+pysqlite:///{path}")
+    try:
+        s.create_schema()
+        with s.transaction(write=False) as conn:
+            sizes = list(conn.execute(select(batches.c.count).order_by(batches.c.seq)).scalars())
+        assert sizes == [tables._MIGRATION_BATCH, tables._MIGRATION_BATCH, 7]
+        assert [e.event_id for e in _stored(s)] == [f"e-{n:05d}" for n in range(count)]
+    finally:
+        s.close()

@@ -52,17 +52,25 @@ _MIGRATION_BATCH = 512
 
 def _to_audit_batches(conn: Any) -> None:
     """Version 3: the rows of ``audit_events`` (one per event) become batches,
-    oldest first, and the table goes."""
+    in the order they were written, and the table goes. Read a batch at a
+    time: a store may hold millions of events."""
     from strongroom.audit.records import legacy_event, write_batch
 
     if not inspect(conn).has_table("audit_events"):
         return
-    rows = conn.execute(
-        text(f"SELECT {_LEGACY_COLUMNS} FROM audit_events ORDER BY event_time, seq")
-    ).fetchall()
-    for start in range(0, len(rows), _MIGRATION_BATCH):
-        chunk = rows[start : start + _MIGRATION_BATCH]
-        write_batch(conn, [legacy_event(row) for row in chunk])
+    after = -1
+    while True:
+        rows = conn.execute(
+            text(
+                f"SELECT seq, {_LEGACY_COLUMNS} FROM audit_events WHERE seq > :after "
+                "ORDER BY seq LIMIT :n"
+            ),
+            {"after": after, "n": _MIGRATION_BATCH},
+        ).fetchall()
+        if not rows:
+            break
+        write_batch(conn, [legacy_event(row[1:]) for row in rows])
+        after = rows[-1][0]
     conn.execute(text("DROP TABLE audit_events"))
 
 
