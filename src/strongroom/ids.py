@@ -86,3 +86,14 @@ def uuid7(timestamp: float | None = None) -> str:
     )
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid7_millis(text: str) -> int | None:
+    """The Unix milliseconds a `uuid7` string carries; None for any other string."""
+    hex_digits = text.replace("-", "")
+    if len(hex_digits) != 32 or hex_digits[12] != "7":
+        return None
+    try:
+        return int(hex_digits[:12], 16)
+    except ValueError:
+        return None

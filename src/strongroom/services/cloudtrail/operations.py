@@ -11,6 +11,7 @@ import orjson
 from strongroom import tokens
 from strongroom.audit import records
 from strongroom.audit.records import StoredEvent, facet
+from strongroom.ids import uuid7_millis
 from strongroom.services.base import Call, Service
 
 service = Service("cloudtrail")
@@ -133,12 +134,8 @@ def _attribute_filter(
 def _id_window(event_id: str) -> tuple[float, float] | None:
     """The times an event with this id can have: the recorder makes ids as
     version 7 UUIDs of the event's time, to the millisecond."""
-    hex_digits = event_id.replace("-", "")
-    if len(hex_digits) != 32 or hex_digits[12] != "7":
-        return None
-    try:
-        millis = int(hex_digits[:12], 16)
-    except ValueError:
+    millis = uuid7_millis(event_id)
+    if millis is None:
         return None
     return (millis - 1) / 1000, (millis + 2) / 1000
 
