@@ -68,7 +68,7 @@ class Service:
         self.validation_error_code = validation_error_code
         self.event_source = f"{self.model.metadata['endpointPrefix']}.amazonaws.com"
         #: Scheduled jobs: fn(app, conn, now) run under a lease once per tick.
-        self.jobs: list[Callable[..., None]] = []
+        self.jobs: list[Callable[..., float | None]] = []
         #: Run inside the transaction after every successful non-read-only operation.
         self.after_write_hooks: list[Callable[[Call], None]] = []
 
@@ -104,7 +104,13 @@ class Service:
         self.after_write_hooks.append(fn)
         return fn
 
-    def job(self, fn: Callable[..., None]) -> Callable[..., None]:
+    def job(self, fn: Callable[..., float | None]) -> Callable[..., float | None]:
+        """A scheduled job: ``fn(app, conn, now) -> next_due``.
+
+        `next_due` is the clock timestamp at which the stored state next gives
+        the job something to do, or None when nothing stored schedules it. The
+        scheduler does not run the job again before then unless stored state
+        changes (see `App.run_due_work`); a job that cannot tell returns 0."""
         self.jobs.append(fn)
         return fn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
@@ -237,48 +237,91 @@ def _rows(conn: Connection, *conditions: Any) -> list[Key]:
     return [Key(*row) for row in conn.execute(select(*columns).where(*conditions))]
 
 
-_ANY_KEY_DUE = Prepared(
-    select(keys_table.c.key_id)
-    .where(
+_PENDING_DELETION = KeyState.PENDING_DELETION.value
+_PENDING_REPLICA_DELETION = KeyState.PENDING_REPLICA_DELETION.value
+
+#: The three clocks a key runs on; each query gives the earliest time one of
+#: them next makes something happen, with exactly the conditions under which
+#: `run_due` acts on it (a replica's rotation date is its primary's business).
+_NEXT_DELETION = Prepared(
+    select(func.min(keys_table.c.deletion_date)).where(keys_table.c.state == _PENDING_DELETION)
+)
+_NEXT_ROTATION = Prepared(
+    select(func.min(keys_table.c.next_rotation)).where(
+        keys_table.c.rotation_enabled.is_(True),
+        keys_table.c.state == KeyState.ENABLED.value,
+        keys_table.c.origin == "AWS_KMS",
         or_(
+            keys_table.c.multi_region.is_(False),
+            keys_table.c.primary_region == keys_table.c.region,
+        ),
+    )
+)
+_NEXT_EXPIRY = Prepared(
+    select(func.min(material.c.valid_to))
+    .select_from(
+        material.join(
+            keys_table,
             and_(
-                keys_table.c.state == KeyState.PENDING_DELETION.value,
-                keys_table.c.deletion_date <= bindparam("now"),
-            ),
-            keys_table.c.state == KeyState.PENDING_REPLICA_DELETION.value,
-            and_(
-                keys_table.c.rotation_enabled.is_(True),
-                keys_table.c.state == KeyState.ENABLED.value,
-                keys_table.c.next_rotation <= bindparam("now"),
+                keys_table.c.account == material.c.account,
+                keys_table.c.region == material.c.region,
+                keys_table.c.key_id == material.c.key_id,
             ),
         )
     )
-    .limit(1)
+    .where(
+        material.c.import_state == "IMPORTED",
+        keys_table.c.state != _PENDING_DELETION,
+        keys_table.c.state != _PENDING_REPLICA_DELETION,
+    )
 )
-_ANY_MATERIAL_DUE = Prepared(
-    select(material.c.key_id)
-    .where(material.c.valid_to <= bindparam("now"), material.c.import_state == "IMPORTED")
-    .limit(1)
+_ANY_REPLICA_WAIT = Prepared(
+    select(keys_table.c.key_id).where(keys_table.c.state == _PENDING_REPLICA_DELETION).limit(1)
 )
 
 
-def run_due(conn: Connection, sealer: Sealer, now: float) -> None:
+def _next(query: Prepared, conn: Connection) -> float | None:
+    row = query.first(conn)
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
     """Everything the clock makes happen: deletions, rotations, import expiry.
 
-    Runs every tick, so it first asks cheaply whether anything is due at all."""
-    if _ANY_KEY_DUE.first(conn, now=now) is None and _ANY_MATERIAL_DUE.first(conn, now=now) is None:
-        return
-    for key in _rows(
-        conn,
-        keys_table.c.state == KeyState.PENDING_DELETION,
-        keys_table.c.deletion_date <= now,
-    ):
-        keys.delete_key(conn, key)
-    for key in _rows(conn, keys_table.c.state == KeyState.PENDING_REPLICA_DELETION):
-        if len(keys.related(conn, key)) == 1:
-            key.state = KeyState.PENDING_DELETION
-            key.deletion_date = now + (key.pending_window or 30) * DAY
-            keys.save(conn, key, "state", "deletion_date")
+    Returns when the stored keys next make something due (None: nothing
+    scheduled), so the scheduler can leave them alone until then. A primary
+    key waiting for its replicas to go is not on a clock: its replicas'
+    deletion is a state change, after which the scheduler asks again."""
+    deletion = _next(_NEXT_DELETION, conn)
+    rotation = _next(_NEXT_ROTATION, conn)
+    expiry = _next(_NEXT_EXPIRY, conn)
+    if deletion is not None and deletion <= now:
+        for key in _rows(
+            conn,
+            keys_table.c.state == KeyState.PENDING_DELETION,
+            keys_table.c.deletion_date <= now,
+        ):
+            keys.delete_key(conn, key)
+    if _ANY_REPLICA_WAIT.first(conn) is not None:
+        for key in _rows(conn, keys_table.c.state == KeyState.PENDING_REPLICA_DELETION):
+            if len(keys.related(conn, key)) == 1:
+                key.state = KeyState.PENDING_DELETION
+                key.deletion_date = now + (key.pending_window or 30) * DAY
+                keys.save(conn, key, "state", "deletion_date")
+    if rotation is not None and rotation <= now:
+        _rotate_due(conn, sealer, now)
+    if expiry is not None and expiry <= now:
+        _expire_due(conn, now)
+    if any(when is not None and when <= now for when in (deletion, rotation, expiry)):
+        # Work was done: what is next is read again from the changed state.
+        deletion = _next(_NEXT_DELETION, conn)
+        rotation = _next(_NEXT_ROTATION, conn)
+        expiry = _next(_NEXT_EXPIRY, conn)
+    upcoming = [when for when in (deletion, rotation, expiry) if when is not None]
+    return min(upcoming) if upcoming else None
+
+
+def _rotate_due(conn: Connection, sealer: Sealer, now: float) -> None:
     for key in _rows(
         conn,
         keys_table.c.rotation_enabled.is_(True),
@@ -291,6 +334,9 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> None:
         rotate(conn, sealer, key, now, "AUTOMATIC")
         key.next_rotation = now + (key.rotation_period or keys.DEFAULT_ROTATION_DAYS) * DAY
         keys.save_everywhere(conn, key, "next_rotation")
+
+
+def _expire_due(conn: Connection, now: float) -> None:
     for row in conn.execute(
         select(material.c.account, material.c.region, material.c.key_id, material.c.version).where(
             material.c.valid_to <= now, material.c.import_state == "IMPORTED"

@@ -500,6 +500,6 @@ def describe_custom_key_stores(
 
 
 @service.job
-def kms_clock(app: Any, conn: Any, now: datetime) -> None:
+def kms_clock(app: Any, conn: Any, now: datetime) -> float | None:
     """Deletions, automatic rotations and imported-material expiry that are due."""
-    lifecycle.run_due(conn, app.sealer, now.timestamp())
+    return lifecycle.run_due(conn, app.sealer, now.timestamp())
