@@ -106,12 +106,31 @@ def test_identities_of_a_failed_flush_are_written_by_the_next(store: Store, monk
     def broken(*_a, **_k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(recorder_module, "write_batch", broken)
+    monkeypatch.setattr(recorder_module, "write_pending", broken)
     with pytest.raises(RuntimeError):
         recorder.flush()
     monkeypatch.undo()
     assert recorder.flush() == 1
     assert _rendered(store)[0]["userIdentity"]["type"] == "Root"
+
+
+def test_a_busy_flush_keeps_its_events_and_their_facets(store: Store, tmp_path) -> None:
+    recorder = AuditRecorder(store)
+    root = root_principal("111122223333", "AKIAIOSFODNN7EXAMPLE")
+    _record(recorder, root, event_time=1_790_000_002.0)
+    other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    assert recorder.flush() == 0 and recorder.pending == 1
+    other.execute("ROLLBACK")
+    other.close()
+    # Recorded later but stamped earlier (a clock stepped back): stored first.
+    _record(recorder, root, event_name="Encrypt", resources=None, event_time=1_790_000_001.0)
+    assert recorder.flush(wait=True) == 2
+    with store.transaction(write=False) as conn:
+        rows = conn.execute(select(batches.c.facets, batches.c.first_time)).all()
+    assert len(rows) == 1 and rows[0].first_time == 1_790_000_001.0
+    assert {"n:Decrypt", "n:Encrypt", "r:" + KEY_ARN} <= set(rows[0].facets.split("\n"))
+    assert [e.event_name for e in _stored(store)] == ["Encrypt", "Decrypt"]
 
 
 def test_facets_skip_only_batches_that_cannot_match(store: Store) -> None:

@@ -237,7 +237,7 @@ def test_a_write_that_will_not_wait_is_told_the_store_is_busy(store: Store, tmp_
         pass
     assert not store.try_lease("job", "me", 5, wait=False)
     recorder = AuditRecorder(store)
-    recorder._pending.append(("id", "0", "r", 0.0, "E", "s", True, True, None, None, None, {}))
+    recorder._pending.add(("id", "0", "r", 0.0, "E", "s", True, True, None, None, None, {}))
     assert recorder.flush() == 0 and recorder.pending == 1  # kept for later
     assert time.monotonic() - started < 1  # nothing slept in the busy handler
     other.execute("ROLLBACK")

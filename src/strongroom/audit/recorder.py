@@ -27,7 +27,7 @@ import orjson
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from sqlalchemy import insert, select
 
-from strongroom.audit.records import identity_ref, write_batch
+from strongroom.audit.records import PendingBatch, identity_ref, write_pending
 from strongroom.audit.tables import identities
 from strongroom.ids import uuid7
 from strongroom.store.db import StoreBusy
@@ -120,8 +120,8 @@ def lookup_username(principal: Principal | None) -> str | None:
 class AuditRecorder:
     def __init__(self, store: Store) -> None:
         self.store = store
-        #: Events not yet written, as tuples in `records.StoredEvent` order.
-        self._pending: list[tuple[Any, ...]] = []
+        #: Events not yet written (`records.StoredEvent` tuples, encoded).
+        self._pending = PendingBatch()
         #: userIdentity JSON by reference, not yet known to be stored.
         self._new_identities: dict[str, str] = {}
         #: References known to be in audit_identities.
@@ -172,8 +172,8 @@ class AuditRecorder:
         if additional:
             own["additionalEventData"] = additional
         own["requestID"] = request_id
-        self._pending.append(
-            (  # in StoredEvent order; encoded to JSON with its batch
+        self._pending.add(
+            (  # in StoredEvent order
                 event_id,
                 account,
                 region,
@@ -223,20 +223,20 @@ class AuditRecorder:
         a moment later instead of stopping the event loop until it is free."""
         if not self._pending:
             return 0
-        batch, self._pending = self._pending, []
+        batch, self._pending = self._pending, PendingBatch()
         new = self._new_identities
         try:
             with self.store.transaction(write=True, state=False, wait=wait) as conn:
                 if new:
                     _store_identities(conn, new)
-                write_batch(conn, batch)
+                write_pending(conn, batch)
         except StoreBusy:
-            self._pending[:0] = batch
+            self._pending.absorb(batch)
             self._busy_until = time.monotonic() + BUSY_BACKOFF
             return 0
         except Exception:
             # Keep the records for the next attempt rather than lose them.
-            self._pending[:0] = batch
+            self._pending.absorb(batch)
             log.exception("writing %d audit records failed; will retry", len(batch))
             raise
         if new:

@@ -55,7 +55,6 @@ class StoredEvent(NamedTuple):
     own: dict[str, Any]
 
 
-_by_time = itemgetter(3)
 _BATCH_COLUMNS = ("first_time", "last_time", "count", "facets", "events")
 _INSERT_BATCH = Prepared(insert(batches).values({c: bindparam(c) for c in _BATCH_COLUMNS}))
 _DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS
@@ -99,12 +98,13 @@ def facets_of(events: Sequence[tuple[Any, ...]]) -> str:
     usernames, access keys, resource ARNs and types, each once, framed by
     newlines so a reader matches whole lines. A filter, not an index: a
     reader still checks every event it takes from a matching batch."""
-    callers = {(e[1], e[2], e[4], e[5], e[8], e[9]) for e in events}
-    resources: set[tuple[Any, Any]] = set()
-    for e in events:
-        if e[10]:
-            for r in e[10]:
-                resources.add((resource_arn(r), resource_type(r)))
+    batch = PendingBatch()
+    for event in events:
+        batch.note(event)
+    return batch.facets()
+
+
+def _facet_text(callers: set[tuple[Any, ...]], resources: set[tuple[Any, Any]]) -> str:
     lines: set[str] = set()
     for account, region, name, source, username, key_id in callers:
         lines.add(facet("a", account, region))
@@ -122,35 +122,78 @@ def facets_of(events: Sequence[tuple[Any, ...]]) -> str:
     return "\n" + "\n".join(sorted(lines)) + "\n"
 
 
-def encode_events(events: list[tuple[Any, ...]]) -> bytes:
-    """The batch's events as JSON. A value orjson refuses (an integer beyond
-    64 bits, say) costs that one event a slower encoding, not the batch."""
-    try:
-        return orjson.dumps(events, default=str, option=_DUMP_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError
-        return b"[" + b",".join(_encode_one(e) for e in events) + b"]"
-
-
-def _encode_one(event: tuple[Any, ...]) -> bytes:
+def encode_event(event: tuple[Any, ...]) -> bytes:
+    """One event as JSON. A value orjson refuses (an integer beyond 64 bits,
+    say) costs that event a slower encoding, never its batch."""
     try:
         return orjson.dumps(event, default=str, option=_DUMP_OPTIONS)
-    except TypeError:
+    except TypeError:  # orjson.JSONEncodeError
         return json.dumps(event, default=str, skipkeys=True).encode()
+
+
+class PendingBatch:
+    """Events recorded since the last flush, each already encoded, and the
+    facets they add up to.
+
+    Encoding an event and noting its facets as it is recorded costs the
+    request about as much as doing it for the whole batch at flush time, but
+    a flush is then one join and one insert: flushes stop the event loop, and
+    requests arriving during one wait it out."""
+
+    __slots__ = ("callers", "events", "resources")
+
+    def __init__(self) -> None:
+        #: (event time, event JSON), in the order recorded.
+        self.events: list[tuple[float, bytes]] = []
+        self.callers: set[tuple[Any, ...]] = set()
+        self.resources: set[tuple[Any, Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def add(self, event: tuple[Any, ...]) -> None:
+        """Queue `event` (a tuple in `StoredEvent` order)."""
+        self.events.append((event[3], encode_event(event)))
+        self.note(event)
+
+    def note(self, event: tuple[Any, ...]) -> None:
+        self.callers.add((event[1], event[2], event[4], event[5], event[8], event[9]))
+        if event[10]:
+            for r in event[10]:
+                self.resources.add((resource_arn(r), resource_type(r)))
+
+    def absorb(self, older: PendingBatch) -> None:
+        """Take back the events of `older` (a flush that failed) in front."""
+        self.events[:0] = older.events
+        self.callers |= older.callers
+        self.resources |= older.resources
+
+    def facets(self) -> str:
+        return _facet_text(self.callers, self.resources)
+
+    def row(self) -> tuple[float, float, int, str, bytes]:
+        """The ``audit_batches`` row: events oldest first (clocks can step back)."""
+        events = self.events
+        events.sort(key=_by_first)
+        body = b"[" + b",".join([encoded for _, encoded in events]) + b"]"
+        return (events[0][0], events[-1][0], len(events), self.facets(), body)
+
+
+_by_first = itemgetter(0)
+
+
+def write_pending(conn: Connection, batch: PendingBatch) -> None:
+    """Store `batch` as one row of ``audit_batches``."""
+    if batch.events:
+        _INSERT_BATCH.execute_rows(conn, _BATCH_COLUMNS, [batch.row()])
 
 
 def write_batch(conn: Connection, events: list[tuple[Any, ...]]) -> None:
     """Store `events` (tuples in `StoredEvent` order) as one batch, oldest first."""
-    if not events:
-        return
-    events.sort(key=_by_time)
-    row = (
-        events[0][3],
-        events[-1][3],
-        len(events),
-        facets_of(events),
-        encode_events(events),
-    )
-    _INSERT_BATCH.execute_rows(conn, _BATCH_COLUMNS, [row])
+    batch = PendingBatch()
+    for event in events:
+        batch.add(event)
+    write_pending(conn, batch)
 
 
 def legacy_event(row: Any) -> tuple[Any, ...]:
