@@ -1146,7 +1146,21 @@ def format_table(workload: Workload, outcomes: list[ServerOutcome], opts: LoadOp
         lines.append(f"ratio per server CPU-second: {sr.per_cpu_s / mo.per_cpu_s:.1f}x")
     if sr and mo and mo.p99_ms > 0:
         lines.append(f"p99 latency strongroom/moto: {sr.p99_ms / mo.p99_ms:.2f}x")
+    lines.extend(_p99_by_round(outcomes))
     return "\n".join(lines)
+
+
+def _p99_by_round(outcomes: list[ServerOutcome]) -> list[str]:
+    """Every round's p99 and their median. The table's row is the round of
+    median req/s, whose p99 need not be the median p99."""
+    lines = []
+    for out in outcomes:
+        if len(out.results) > 1:
+            p99s = [r.p99_ms for r in out.results]
+            median = sorted(p99s)[(len(p99s) - 1) // 2]
+            rounds = " / ".join(f"{p:.2f}" for p in p99s)
+            lines.append(f"p99 by round, {out.server}: {rounds} ms (median {median:.2f} ms)")
+    return lines
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:
