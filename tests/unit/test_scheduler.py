@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select, update
 
 from strongroom.auth.principal import root_principal
 from strongroom.server.app import App
@@ -18,6 +19,7 @@ from strongroom.server.serve import prepare
 from strongroom.services.base import Call
 from strongroom.services.kms import api as kms
 from strongroom.services.kms import material
+from strongroom.services.kms.tables import keys as key_rows
 from strongroom.store.db import Store
 
 ACCOUNT = "000000000000"
@@ -139,3 +141,10 @@ def test_kms_reports_when_its_keys_next_need_the_clock(app: App) -> None:
         later = next_due + 1
         after = material.run_due(conn, app.sealer, later)
         assert after is not None and 364 * 86400 < after - later <= 366 * 86400
+        # A key pending deletion runs on its deletion date only, and is gone after it.
+        conn.execute(
+            update(key_rows).values(state="PendingDeletion", deletion_date=later + 7 * 86400)
+        )
+        assert material.run_due(conn, app.sealer, later) == later + 7 * 86400
+        assert material.run_due(conn, app.sealer, later + 8 * 86400) is None
+        assert conn.execute(select(func.count()).select_from(key_rows)).scalar() == 0

@@ -295,6 +295,7 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
     deletion = _next(_NEXT_DELETION, conn)
     rotation = _next(_NEXT_ROTATION, conn)
     expiry = _next(_NEXT_EXPIRY, conn)
+    acted = any(when is not None and when <= now for when in (deletion, rotation, expiry))
     if deletion is not None and deletion <= now:
         for key in _rows(
             conn,
@@ -308,12 +309,12 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
                 key.state = KeyState.PENDING_DELETION
                 key.deletion_date = now + (key.pending_window or 30) * DAY
                 keys.save(conn, key, "state", "deletion_date")
+                acted = True
     if rotation is not None and rotation <= now:
         _rotate_due(conn, sealer, now)
     if expiry is not None and expiry <= now:
         _expire_due(conn, now)
-    if any(when is not None and when <= now for when in (deletion, rotation, expiry)):
-        # Work was done: what is next is read again from the changed state.
+    if acted:  # what is next is read again from the changed state
         deletion = _next(_NEXT_DELETION, conn)
         rotation = _next(_NEXT_ROTATION, conn)
         expiry = _next(_NEXT_EXPIRY, conn)
