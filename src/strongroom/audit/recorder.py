@@ -4,7 +4,8 @@ The pipeline calls `record` for every request it answers — allowed or denied,
 succeeded or failed, authenticated or not. Records queue in memory and are
 written every `FLUSH_INTERVAL` seconds (or sooner when the queue grows) as one
 row, a batch (see `records.py`), so they are durable well within a second of
-the response while costing the hot path one tuple and one list append.
+the response. Each event is encoded as it is recorded (`records.PendingBatch`),
+which keeps the flush, a stall of the event loop, to a join and an insert.
 
 What goes into requestParameters and responseElements is decided once per
 operation from its model: members marked sensitive and blobs (plaintexts,
