@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from strongroom.auth.principal import Principal, root_principal
+from strongroom.services.base import Call
 from strongroom.store.db import Store
 
 
@@ -16,3 +19,28 @@ def store(tmp_path) -> Iterator[Store]:
     s.create_schema()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def internal_call() -> Callable[..., Call]:
+    """Make a `Call` on an in-process App's transaction, as a service's
+    internal API receives it: ``internal_call(app, conn, principal=None)``
+    (the principal defaults to account 000000000000's root)."""
+
+    def make(app: Any, conn: Any, principal: Principal | None = None) -> Call:
+        principal = principal or root_principal("000000000000")
+        return Call(
+            app=app,
+            service=app.services[0],
+            operation="Internal",
+            request_id="r",
+            account=principal.account or "000000000000",
+            region="us-east-1",
+            principal=principal,
+            source_ip="127.0.0.1",
+            user_agent="test",
+            secure=False,
+            conn=conn,
+        )
+
+    return make

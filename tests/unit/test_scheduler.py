@@ -12,17 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from strongroom.auth.principal import root_principal
 from strongroom.server.app import App
 from strongroom.server.config import Config
 from strongroom.server.serve import prepare
-from strongroom.services.base import Call
 from strongroom.services.kms import api as kms
 from strongroom.services.kms import material
 from strongroom.services.kms.tables import keys as key_rows
 from strongroom.store.db import Store
-
-ACCOUNT = "000000000000"
 
 
 @pytest.fixture
@@ -117,21 +113,9 @@ def test_another_holder_keeps_the_jobs_from_running(app: App, job: CountingJob) 
     assert job.runs == 0
 
 
-def test_kms_reports_when_its_keys_next_need_the_clock(app: App) -> None:
+def test_kms_reports_when_its_keys_next_need_the_clock(app: App, internal_call) -> None:
     with app.store.transaction(write=True) as conn:
-        call = Call(
-            app=app,
-            service=app.services[0],
-            operation="Internal",
-            request_id="r",
-            account=ACCOUNT,
-            region="us-east-1",
-            principal=root_principal(ACCOUNT),
-            source_ip="127.0.0.1",
-            user_agent="test",
-            secure=False,
-            conn=conn,
-        )
+        call = internal_call(app, conn)
         now = time.time()
         assert material.run_due(conn, app.sealer, now) is None  # no keys: nothing scheduled
         kms.aws_managed_key(call, "rds")  # rotates yearly

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.auth.principal import Principal, root_principal
+from strongroom.auth.principal import Principal
 from strongroom.protocol.errors import AwsError
 from strongroom.server.app import App
 from strongroom.server.config import Config
@@ -31,24 +31,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 
 @pytest.fixture
-def make_call(app: App) -> Iterator:
+def make_call(app: App, internal_call) -> Iterator:
     transaction = app.store.transaction(write=True)
     conn = transaction.__enter__()
 
     def make(principal: Principal | None = None) -> Call:
-        return Call(
-            app=app,
-            service=app.services[0],
-            operation="Internal",
-            request_id="r",
-            account=ACCOUNT,
-            region="us-east-1",
-            principal=principal or root_principal(ACCOUNT),
-            source_ip="127.0.0.1",
-            user_agent="test",
-            secure=False,
-            conn=conn,
-        )
+        return internal_call(app, conn, principal)
 
     yield make
     transaction.__exit__(None, None, None)
