@@ -130,6 +130,8 @@ class Authorizer:
 
         `resource_policy_kind` is "trust" for a role's trust policy (no Resource
         element), "resource" for every other resource policy."""
+        # A denial below raises: reaching the end of this method is the allow.
+        call.authorized = True
         if not self.enforce or action in UNCONDITIONAL_ACTIONS:
             return
         principal = call.principal

@@ -221,6 +221,10 @@ class App:
                 if op.action is not None:
                     call.authorize(op.action)
                 result = op.fn(call, **params)
+                if not call.authorized and op.no_authorization is None:
+                    # Fail closed: raised inside the transaction, so nothing
+                    # the operation wrote is committed.
+                    raise MissingAuthorization(f"{svc.name}.{op.name}")
                 if not op.read_only:
                     for hook in svc.after_write_hooks:
                         hook(call)
@@ -244,6 +248,16 @@ class App:
         except AwsError as err:
             error = err
             resp = codec.serialize_error(err, request_id, op.name)
+        except MissingAuthorization:
+            self.internal_failures += 1
+            log.error(
+                "refused to answer %s.%s (request %s): it made no authorization decision",
+                svc.name,
+                op.name,
+                request_id,
+            )
+            error = InternalFailure("We encountered an internal error. Please try again.")
+            resp = codec.serialize_error(error, request_id, op.name)
         except Exception:
             self.internal_failures += 1
             log.exception("internal failure in %s.%s (request %s)", svc.name, op.name, request_id)
@@ -499,6 +513,10 @@ class App:
             200,
             {"now": self.clock.now().isoformat(), "offset_seconds": self.clock.offset},
         )
+
+
+class MissingAuthorization(Exception):
+    """An operation returned without an authorization decision (a bug)."""
 
 
 def _json(status: int, body: Any) -> Response:

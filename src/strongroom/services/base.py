@@ -42,6 +42,14 @@ class Operation:
     blocking: bool = False
     #: Write queued audit records first (LookupEvents sees the calls before it).
     flush_audit: bool = False
+    #: The request may come unsigned (S3 anonymous reads, STS
+    #: AssumeRoleWithWebIdentity / AssumeRoleWithSAML): the caller is then
+    #: the anonymous principal.
+    anonymous: bool = False
+    #: Why this operation answers without an authorization decision, or None
+    #: when it must make one: the pipeline refuses to answer (and rolls
+    #: back) an operation that returns without having authorized anything.
+    no_authorization: str | None = None
 
 
 def camel(name: str) -> str:
@@ -79,10 +87,14 @@ class Service:
         authorize: str | bool = True,
         blocking: bool = False,
         flush_audit: bool = False,
+        anonymous: bool = False,
+        no_authorization: str | None = None,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
-        ``call.authorize`` itself (or, like GetCallerIdentity, needs none)."""
+        ``call.authorize`` itself. An operation that needs no decision at all
+        (GetCallerIdentity) says why in `no_authorization`; every other one
+        that returns without a decision is refused by the pipeline."""
 
         def register(f: OperationFn) -> OperationFn:
             name = camel(f.__name__)
@@ -95,7 +107,16 @@ class Service:
             else:
                 action = authorize
             read_only = name.startswith(READ_ONLY_PREFIXES) or name in self.extra_read_only
-            self.operations[name] = Operation(name, f, action, read_only, blocking, flush_audit)
+            self.operations[name] = Operation(
+                name,
+                f,
+                action,
+                read_only,
+                blocking,
+                flush_audit,
+                anonymous,
+                no_authorization,
+            )
             return f
 
         return register(fn) if fn is not None else register
@@ -149,6 +170,9 @@ class Call:
     #: Further events the request causes, recorded after its own when it
     #: succeeds (ReplicateKey's CreateKey in the replica's Region).
     audit_events: list[AuditEvent] = field(default_factory=list)
+    #: Set once an authorization check ran and allowed (or was not enforced):
+    #: the pipeline answers no operation that returns without one.
+    authorized: bool = False
 
     @property
     def now(self):

@@ -95,6 +95,8 @@ def authorize(
     """Raise AccessDeniedException unless the caller may do `action` on `key`."""
     if grant_tokens:
         check_grant_tokens(grant_tokens)
+    # Every path below either allows or raises: the pipeline's decision flag.
+    call.authorized = True
     authorizer = call.app.authorizer
     if not authorizer.enforce:
         return

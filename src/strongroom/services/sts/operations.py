@@ -18,7 +18,10 @@ MAX_SESSION_POLICY = 2048
 ROLE_CHAINING_MAX = 3600
 
 
-@service.operation(authorize=False)
+@service.operation(
+    authorize=False,
+    no_authorization="AWS answers it for any valid credentials, whatever the policies say",
+)
 def get_caller_identity(call: Call) -> dict[str, Any]:
     """Needs no permission: AWS answers it for any valid credentials."""
     p = call.principal
@@ -136,7 +139,10 @@ def assume_role(
     return out
 
 
-@service.operation(authorize=False)
+@service.operation(
+    authorize=False,
+    no_authorization="AWS does not let policies control authentication (GetSessionToken)",
+)
 def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) -> dict[str, Any]:
     errors = call.service.errors
     p = call.principal
