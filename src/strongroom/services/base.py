@@ -209,6 +209,12 @@ class Call:
             resource_policy_kind=resource_policy_kind,
         )
 
+    def allowed_by(self, rule: str) -> None:
+        """Record an allow the service decided itself by a rule of the resource
+        that AWS applies before any policy (a grant's retiring principal may
+        retire it). `rule` names it, for the reader of the call site."""
+        self.authorized = True
+
     def audit_also(
         self,
         event_name: str,

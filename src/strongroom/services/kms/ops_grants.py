@@ -174,7 +174,9 @@ def retire_grant(
     may_retire = (row.retiring is not None and access.grantee_matches(call, row.retiring)) or (
         access.grantee_matches(call, row.grantee) and "RetireGrant" in orjson.loads(row.operations)
     )
-    if not may_retire:
+    if may_retire:
+        call.allowed_by("the grant names the caller as its retiring principal or grantee")
+    else:
         access.authorize(call, key, "kms:RetireGrant")
     grant_store.dry_run_check(DryRun)
     call.conn.execute(delete(grants).where(grants.c.grant_id == row.grant_id))
