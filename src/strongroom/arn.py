@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
+from functools import lru_cache
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -13,6 +15,24 @@ PARTITION = "aws"
 GLOBAL_SERVICES = frozenset({"iam", "s3", "cloudfront", "route53"})
 
 _ID_ALPHABET = string.ascii_uppercase + "234567"
+
+
+@lru_cache(maxsize=256)
+def is_known_region(region: str) -> bool:
+    """A Region of this partition: one botocore names, or one its pattern for
+    Regions yet to open admits (as the SDKs accept them)."""
+    partition = _partition()
+    return region in partition["regions"] or bool(re.fullmatch(partition["regionRegex"], region))
+
+
+@lru_cache(maxsize=1)
+def _partition() -> dict:
+    from botocore.loaders import Loader
+
+    for partition in Loader().load_data("endpoints")["partitions"]:
+        if partition["partition"] == PARTITION:
+            return partition
+    raise LookupError(f"botocore knows no partition {PARTITION!r}")
 
 
 def arn(service: str, region: str, account: str, resource: str) -> str:

@@ -105,13 +105,31 @@ def _endpoint(value: str | None) -> str:
 
 
 def _admin(endpoint: str, method: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        f"{endpoint}/_strongroom/clock",
-        data=data,
-        method=method,
-        headers={"content-type": "application/json"},
-    )
+    """Call the clock endpoint, signed with the credentials the AWS CLI would
+    use (environment, shared credentials file, profile): moving the clock is
+    answered only for the server's default account root; reading it is open."""
+    import botocore.session
+
+    from strongroom.admin_client import signed_request
+
+    session = botocore.session.Session()
+    credentials = session.get_credentials()
+    url = f"{endpoint}/_strongroom/clock"
+    if credentials is not None:
+        req = signed_request(
+            url,
+            method,
+            body,
+            credentials.get_frozen_credentials(),
+            session.get_config_variable("region") or "us-east-1",
+        )
+    elif method == "GET":
+        req = urllib.request.Request(url, method="GET")
+    else:
+        raise click.ClickException(
+            "no AWS credentials: moving the clock takes a request signed by the "
+            "account root (e.g. AWS_SHARED_CREDENTIALS_FILE=.strongroom/root-credentials)"
+        )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())

@@ -3,9 +3,12 @@ permissive mode and the time-travel clock."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 
@@ -97,18 +100,59 @@ def test_time_travel_clock(strongroom_factory: Callable[..., StrongroomServer]) 
     assert before
     moved = server.advance_clock("8d")
     assert moved["offset_seconds"] == pytest.approx(8 * 86400)
-    env = {**os.environ, "AWS_ENDPOINT_URL": server.endpoint}
+    env = {**os.environ, **server.aws_env()}
     out = subprocess.run(
         [sys.executable, "-m", "strongroom", "clock", "advance", "2d"],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "offset 864000s" in out.stdout
+    # Reading the clock is open; moving it takes the default account root's signature.
+    assert "offset 864000s" in subprocess.run(
+        [sys.executable, "-m", "strongroom", "clock", "show", "--endpoint", server.endpoint],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
     # Signatures are checked against the real time, events carry the moved clock.
     server.client("sts").get_caller_identity()
     events = server.client("cloudtrail").lookup_events(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
     )["Events"]
     assert events
+
+
+def test_only_the_root_moves_the_clock(strongroom_factory: Callable[..., StrongroomServer]) -> None:
+    from botocore.credentials import Credentials
+
+    from strongroom.admin_client import signed_request
+
+    server = strongroom_factory(time_travel=True)
+    url = f"{server.endpoint}/_strongroom/clock"
+
+    def refusal(req: urllib.request.Request) -> str:
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(req, timeout=30)
+        assert exc.value.code == 403
+        return json.loads(exc.value.read())["error"]
+
+    unsigned = urllib.request.Request(
+        url, data=b'{"advance": "8d"}', method="POST", headers={"content-type": "application/json"}
+    )
+    assert refusal(unsigned) == "Missing Authentication Token"
+    iam = server.client("iam")
+    iam.create_user(UserName="clock-mover")
+    iam.attach_user_policy(
+        UserName="clock-mover", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    key = iam.create_access_key(UserName="clock-mover")["AccessKey"]
+    user = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    assert "may not use the admin endpoints" in refusal(
+        signed_request(url, "POST", {"advance": "8d"}, user)
+    )
+    forged = Credentials(server.access_key_id, "not-the-secret")
+    assert "signature" in refusal(signed_request(url, "POST", {"advance": "8d"}, forged)).lower()
+    root = Credentials(server.access_key_id, server.secret_access_key)
+    with urllib.request.urlopen(signed_request(url, "GET", None, root), timeout=30) as resp:
+        assert json.loads(resp.read())["offset_seconds"] == 0
+    assert server.advance_clock("1d")["offset_seconds"] == pytest.approx(86400)
 
 
 def test_several_workers_share_state(strongroom_factory: Callable[..., StrongroomServer]) -> None:

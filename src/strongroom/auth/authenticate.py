@@ -24,7 +24,10 @@ from strongroom.store.sealing import Sealer
 
 @dataclass(slots=True)
 class AuthFailure(Exception):
-    #: missing, incomplete, unknown_key, mismatch, expired, token_expired, token_invalid
+    #: missing, incomplete, unknown_key, mismatch, expired, token_expired,
+    #: token_invalid, unsigned (a header that decides the request is not
+    #: signed), scope (the credential scope names another service or no region
+    #: this endpoint serves)
     kind: str
     message: str
     account: str | None = None
@@ -37,6 +40,8 @@ class Authenticator:
         if mode not in ("sigv4", "permissive"):
             raise ValueError(f"unknown auth mode {mode!r}")
         self.mode = mode
+        #: Signatures are checked (not --auth permissive).
+        self.verifies = mode == "sigv4"
         self.sealer = sealer
         #: Its hot cache keeps unsealed credentials for as long as the store's
         #: state is unchanged (a deleted or deactivated key changes it).
@@ -79,7 +84,17 @@ class Authenticator:
                 access_key_id=info.access_key_id,
                 principal=cred.principal,
             ) from None
-        if cred.token_sha256 is not None:
+        if cred.token_sha256 is None:
+            if info.session_token is not None:
+                # A session token belongs to temporary credentials only: AWS
+                # refuses one sent with a long-term key.
+                raise AuthFailure(
+                    "token_invalid",
+                    "The security token included in the request is invalid.",
+                    account=cred.account,
+                    access_key_id=info.access_key_id,
+                )
+        else:
             if not credentials.token_matches(cred, info.session_token):
                 raise AuthFailure(
                     "token_invalid",
@@ -133,6 +148,8 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "mismatch": ("InvalidSignatureException", 400),
         "expired": ("InvalidSignatureException", 400),
         "token_expired": ("ExpiredTokenException", 400),
+        "unsigned": ("InvalidSignatureException", 400),
+        "scope": ("InvalidSignatureException", 400),
     },
     "query": {
         "missing": ("MissingAuthenticationToken", 403),
@@ -142,6 +159,8 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "mismatch": ("SignatureDoesNotMatch", 403),
         "expired": ("SignatureDoesNotMatch", 403),
         "token_expired": ("ExpiredToken", 403),
+        "unsigned": ("SignatureDoesNotMatch", 403),
+        "scope": ("SignatureDoesNotMatch", 403),
     },
     "rest-xml": {
         "missing": ("AccessDenied", 403),
@@ -151,6 +170,8 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "mismatch": ("SignatureDoesNotMatch", 403),
         "expired": ("RequestTimeTooSkewed", 403),
         "token_expired": ("ExpiredToken", 400),
+        "unsigned": ("AccessDenied", 403),
+        "scope": ("AuthorizationHeaderMalformed", 400),
     },
 }
 _S3_MESSAGES = {
@@ -170,6 +191,8 @@ def auth_error(protocol: str, failure: AuthFailure) -> AwsError:
         message = _S3_MESSAGES.get(failure.kind, message)
         if failure.kind == "expired" and "Request has expired" in failure.message:
             code, status, message = "AccessDenied", 403, "Request has expired"
+        elif failure.kind == "unsigned":
+            message = sigv4.UNSIGNED_HEADERS_MESSAGE
         elif failure.kind == "expired":
             message = "The difference between the request time and the current time is too large."
     elif family == "query" and failure.kind == "missing":

@@ -20,7 +20,9 @@ answer with:
 * ``expired``    -- outside the allowed clock skew, or a presigned URL past its
   expiry;
 * ``bad_date``   -- an unreadable X-Amz-Date / Date, or a credential scope
-  dated on another day than the request.
+  dated on another day than the request;
+* ``unsigned``   -- a header that decides what the request does (``x-amz-*``,
+  and outside S3 ``content-type``) is present but not signed.
 
 The canonical request follows AWS exactly: every service except S3 normalizes
 the URI path and encodes it a second time; S3 signs the path as sent. Query
@@ -55,6 +57,7 @@ __all__ = [
     "SignatureInfo",
     "canonical_request",
     "extract",
+    "require_signed_headers",
     "signing_key",
     "verify",
 ]
@@ -88,6 +91,12 @@ _BOTH_MECHANISMS_MESSAGE = (
     "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
     "Signature query string parameter or the Authorization header should be specified"
 )
+_REPEATED_AUTH_MESSAGE = (
+    "Only one Authorization header is allowed; the request carries more than one."
+)
+_REPEATED_QUERY_MESSAGE = "must be given at most once in the query string."
+HOST_UNSIGNED_MESSAGE = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+UNSIGNED_HEADERS_MESSAGE = "There were headers present in the request which were not signed"
 _CREDENTIAL_SHAPE = 'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 
 # Already canonical: nothing to decode or encode.
@@ -129,7 +138,7 @@ class SigV4Error(Exception):
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        #: "incomplete", "mismatch", "expired" or "bad_date".
+        #: "incomplete", "mismatch", "expired", "bad_date" or "unsigned".
         self.reason = reason
         self.message = message
 
@@ -187,7 +196,7 @@ def extract(req: Request) -> SignatureInfo | None:
     if auth is None:
         if not query or "X-Amz-" not in query:
             return None
-        params = _auth_query_params(query)
+        params = _auth_query_params(query, strict=True)
         if not any(k in params for k in _AUTH_QUERY_KEYS):
             return None
         return _extract_query(params, req.headers)
@@ -195,6 +204,10 @@ def extract(req: Request) -> SignatureInfo | None:
         params = _auth_query_params(query)
         if any(k in params for k in _AUTH_QUERY_KEYS):
             raise SigV4Error("incomplete", _BOTH_MECHANISMS_MESSAGE)
+    if auth.count(ALGORITHM) > 1:
+        # Repeated Authorization headers arrive joined with ','; the first
+        # would otherwise be checked and the others ignored.
+        raise SigV4Error("incomplete", _REPEATED_AUTH_MESSAGE)
     return _extract_header(auth, req.headers)
 
 
@@ -287,14 +300,20 @@ def _parse_auth_header(auth: str) -> tuple[str | None, str | None, str | None]:
     return credential, signed, signature
 
 
-def _auth_query_params(query: str) -> dict[str, str]:
-    """The decoded X-Amz-* parameters of a raw query string (first occurrence wins)."""
+def _auth_query_params(query: str, strict: bool = False) -> dict[str, str]:
+    """The decoded X-Amz-* parameters of a raw query string.
+
+    With `strict`, a repeated one is an error: which of two signatures, dates
+    or credentials counts must never be the server's guess."""
     params: dict[str, str] = {}
     for pair in query.split("&"):
         if pair.startswith("X-Amz-"):
             key, _, value = pair.partition("=")
-            if key not in params:
-                params[key] = unquote_plus(value)
+            if key in params:
+                if strict:
+                    raise SigV4Error("incomplete", f"{key} {_REPEATED_QUERY_MESSAGE}")
+                continue
+            params[key] = unquote_plus(value)
     return params
 
 
@@ -412,6 +431,7 @@ def verify(
 
     `now`: a datetime (naive means UTC) or epoch seconds."""
     _check_time(info, now, max_skew_seconds)
+    require_signed_headers(req, info)
     headers = req.headers
     payload = headers.get("x-amz-content-sha256")
     try:
@@ -437,6 +457,28 @@ def verify(
         and hashlib.sha256(req.body).hexdigest() != payload.lower()
     ):
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
+
+
+def require_signed_headers(req: Request, info: SignatureInfo) -> None:
+    """Everything that decides what a request does must be under its signature.
+
+    `host` always; every `x-amz-*` header present (the target operation, the
+    body digest, the date, S3's request options); and, outside S3, the
+    content type, which picks between the JSON and the query protocols.
+    S3 presigned uploads may set their object's content type freely, as AWS
+    allows. Raises ``incomplete`` for an unsigned host and ``unsigned``
+    naming the other unsigned headers."""
+    signed = info.signed_headers
+    if "host" not in signed:
+        raise SigV4Error("incomplete", HOST_UNSIGNED_MESSAGE)
+    s3 = info.service == "s3"
+    unsigned = [
+        name
+        for name in req.headers
+        if (name.startswith("x-amz-") or (name == "content-type" and not s3)) and name not in signed
+    ]
+    if unsigned:
+        raise SigV4Error("unsigned", f"{UNSIGNED_HEADERS_MESSAGE}: {', '.join(sorted(unsigned))}")
 
 
 def _check_time(info: SignatureInfo, now: datetime | float, max_skew: int) -> None:

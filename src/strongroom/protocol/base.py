@@ -15,6 +15,7 @@ from strongroom.protocol.validation import (
     RedactionCompiler,
     ValidatorCompiler,
     failure,
+    lower_camel,
     validation_message,
 )
 from strongroom.protocol.values import Malformed
@@ -134,6 +135,12 @@ class BaseCodec:
 
     def raise_validation(self, errors: list[str]) -> None:
         raise self.validation_error(validation_message(errors))
+
+    def missing_member(self, name: str) -> AwsError:
+        """The validation error for a required member the request left out."""
+        return self.validation_error(
+            validation_message([failure(None, lower_camel(name), "Member must not be null", False)])
+        )
 
     def malformed(self, exc: Malformed) -> AwsError:
         return self.malformed_error(exc.message)

@@ -11,6 +11,7 @@ named by ``locationName`` where the model gives one. Responses are XML::
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -48,9 +49,7 @@ def form_params(req: Request) -> dict[str, str]:
     form = req._form
     if form is not None:
         return form
-    form = {}
-    if req.query:
-        form.update(decode_form(req.query))
+    pairs = decode_form(req.query) if req.query else []
     body = req.body
     if body:
         ctype = req.headers.get("content-type", "")
@@ -59,7 +58,13 @@ def form_params(req: Request) -> dict[str, str]:
                 text = body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise Malformed("The request body is not valid UTF-8") from exc
-            form.update(decode_form(text))
+            pairs += decode_form(text)
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        # `Action=CreateUser&Action=GetUser`: which one runs must never be a
+        # guess (nor may the query string override a signed body).
+        repeated = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+        raise Malformed(f"The parameter {repeated} is given more than once.")
     req._form = form
     return form
 
@@ -79,12 +84,18 @@ def build_tree(form: dict[str, str]) -> dict[Any, Any]:
 
 
 def _indexed(node: Any) -> list[tuple[int, Any]]:
+    """The numbered entries of a list or map node, in order. An index that is
+    not a positive decimal number (``member.0``, ``member.-1``, ``member.abc``)
+    is malformed input, never silently dropped."""
     if type(node) is not dict:
         return []
     items = []
     for k, child in node.items():
-        if k is not None and k.isdigit() and len(k) < 10:
-            items.append((int(k), child))
+        if k is None:
+            continue
+        if not (k.isascii() and k.isdigit() and len(k) < 10 and k[0] != "0"):
+            raise Malformed(f"'{k}' is not a valid list index: indexes are whole numbers from 1")
+        items.append((int(k), child))
     items.sort(key=lambda kv: kv[0])
     return items
 

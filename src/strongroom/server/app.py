@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 
 from strongroom import __version__
-from strongroom.arn import DEFAULT_REGION, GLOBAL_SERVICES
+from strongroom.admin_client import ADMIN_SIGNING_NAME
+from strongroom.arn import DEFAULT_REGION, GLOBAL_SERVICES, is_known_region
 from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder, build_redactor
 from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
@@ -166,6 +167,14 @@ class App:
     # -- the pipeline -----------------------------------------------------
 
     def dispatch(self, req: Request) -> Response:
+        """Answer one AWS API request.
+
+        Routing is pure (no store), so it goes first; but nothing it found is
+        told to a caller whose signature has not been verified: a request that
+        routes nowhere is authenticated before its routing error is answered
+        (`_unroutable`), and one that routes is authenticated before its input
+        is even parsed. A verified signature must then also be scoped to the
+        routed service and a Region of this partition (`_require_scope`)."""
         request_id = uuid4()
         started = time.time()
         sig_error: sigv4.SigV4Error | None = None
@@ -177,7 +186,7 @@ class App:
         try:
             route = self.router.route(req, scope_service)
         except RouteError as err:
-            return self._unroutable(req, err, request_id, info)
+            return self._unroutable(req, err, request_id, info, sig_error, started)
         svc = route.service
         op = svc.operations[route.operation]
         codec = self.codecs[svc.name]
@@ -202,9 +211,13 @@ class App:
                     info,
                     started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
-                    anonymous_ok=svc.name == "s3",
+                    anonymous_ok=svc.name == "s3" or op.anonymous,
                 )
+                if info is not None and self.authenticator.verifies:
+                    _require_scope(svc, info, principal)
                 params = codec.parse(op.name, req)
+                if op.plan is not None:  # the installed model is newer than the function
+                    params = op.plan.adapt(params, codec.missing_member)
                 call = Call(
                     app=self,
                     service=svc,
@@ -361,27 +374,68 @@ class App:
         err: RouteError,
         request_id: str,
         info: sigv4.SignatureInfo | None,
+        sig_error: sigv4.SigV4Error | None,
+        started: float,
     ) -> Response:
+        """Answer a request no served operation matches, once its signature
+        is known good: until then the caller hears only what AWS's own
+        authentication errors say, never what this server serves."""
+        error = err.error
+        principal: Principal | None = None
+        account: str | None = None
+        if self.authenticator.verifies:
+            failure = self._authenticate_alone(req, info, sig_error, started)
+            if isinstance(failure, AuthFailure):
+                error = auth_error(err.protocol, failure)
+                principal, account = failure.principal, failure.account
+            else:
+                principal = failure
         codec = self._error_codec(err.service_name, err.protocol, info)
-        resp = codec.serialize_error(err.error, request_id)
+        resp = codec.serialize_error(error, request_id)
         source = f"{err.service_name or (info.service if info else 'unknown')}.amazonaws.com"
         name = _guess_operation(req)
         self.audit.record(
             event_time=self.clock.timestamp(),
-            account=self.config.default_account,
+            account=(principal.account if principal and principal.account else None)
+            or account
+            or self.config.default_account,
             region=info.region if info else self.config.default_region,
             event_source=source,
             event_name=name,
-            principal=None,
+            principal=principal,
             access_key_id=info.access_key_id if info else None,
             source_ip=req.client_ip,
             user_agent=req.headers.get("user-agent", ""),
             request_id=request_id,
             read_only=name.startswith(("Get", "List", "Describe")),
-            error_code=err.error.code,
-            error_message=err.error.message,
+            error_code=error.code,
+            error_message=error.message,
         )
         return resp
+
+    def _authenticate_alone(
+        self,
+        req: Request,
+        info: sigv4.SignatureInfo | None,
+        sig_error: sigv4.SigV4Error | None,
+        started: float,
+    ) -> Principal | AuthFailure:
+        """Authenticate a request outside any operation: its principal, or why not."""
+        if sig_error is not None:
+            return AuthFailure("incomplete", sig_error.message)
+        if info is None:
+            return AuthFailure("missing", "Missing Authentication Token")
+        try:
+            with self.store.transaction(write=False) as conn:
+                self.clock.refresh(conn, self.store)
+                principal = self.authenticator.authenticate(
+                    conn, req, info, started, clock_now=self.clock.timestamp()
+                )
+        except AuthFailure as failure:
+            return failure
+        if not is_known_region(info.region):
+            return AuthFailure("scope", _invalid_region_message(info.region), principal=principal)
+        return principal
 
     def _error_codec(
         self, service_name: str | None, protocol: str, info: sigv4.SignatureInfo | None
@@ -492,6 +546,9 @@ class App:
 
     def _admin_clock(self, req: Request) -> Response:
         if req.method == "POST":
+            refused = self._admin_refusal(req)
+            if refused is not None:
+                return refused
             try:
                 body = orjson.loads(req.body or b"{}")
                 if "advance" in body:
@@ -513,6 +570,55 @@ class App:
             200,
             {"now": self.clock.now().isoformat(), "offset_seconds": self.clock.offset},
         )
+
+    def _admin_refusal(self, req: Request) -> Response | None:
+        """None when `req` is signed by the default account's root for the
+        admin endpoints (scope service `strongroom`); else the 403 to answer.
+        Whoever moves the clock can finish any pending deletion."""
+        try:
+            info = sigv4.extract(req)
+        except sigv4.SigV4Error as err:
+            return _json(403, {"error": err.message})
+        if info is None:
+            return _json(403, {"error": "Missing Authentication Token"})
+        if info.service != ADMIN_SIGNING_NAME:
+            return _json(
+                403,
+                {
+                    "error": f"Credential should be scoped to correct service: '{ADMIN_SIGNING_NAME}'. "
+                },
+            )
+        outcome = self._authenticate_alone(req, info, None, time.time())
+        if isinstance(outcome, AuthFailure):
+            return _json(403, {"error": outcome.message})
+        if not (outcome.is_root and outcome.account == self.config.default_account):
+            return _json(
+                403,
+                {
+                    "error": f"{outcome.arn} may not use the admin endpoints: sign as the root "
+                    f"of account {self.config.default_account}"
+                },
+            )
+        return None
+
+
+def _require_scope(svc: Service, info: sigv4.SignatureInfo, principal: Principal) -> None:
+    """The credential scope must name the routed service and a Region this
+    partition has (IAM's requests are all signed for us-east-1): a signature
+    made for one service is never spent on another."""
+    if info.service != svc.signing_name:
+        raise AuthFailure(
+            "scope",
+            f"Credential should be scoped to correct service: '{svc.signing_name}'. ",
+            principal=principal,
+        )
+    region = info.region
+    if (region != DEFAULT_REGION and svc.name == "iam") or not is_known_region(region):
+        raise AuthFailure("scope", _invalid_region_message(region), principal=principal)
+
+
+def _invalid_region_message(region: str) -> str:
+    return f"Credential should be scoped to a valid region, not '{region}'. "
 
 
 class MissingAuthorization(Exception):

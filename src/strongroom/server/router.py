@@ -9,11 +9,12 @@ one API (rds, docdb, neptune) are served by the first registered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request
 from strongroom.protocol.model import load_service_model, signing_name
+from strongroom.protocol.query import form_params
+from strongroom.protocol.values import Malformed
 from strongroom.services.base import Service
 
 
@@ -144,15 +145,20 @@ class Router:
 
     @staticmethod
     def _form(req: Request) -> dict[str, str] | None:
-        """The request's query-protocol parameters, parsed once and kept on it."""
+        """The request's query-protocol parameters, parsed once and kept on
+        it: the very parse the codec reads its input from, so what routes a
+        request and what it carries cannot disagree."""
         if req._form is not None:
             return req._form
         ctype = req.headers.get("content-type", "")
-        if req.method == "POST" and ctype.startswith("application/x-www-form-urlencoded"):
-            text = req.body.decode("utf-8", "replace")
-        elif req.method == "GET" and "Action=" in req.query:
-            text = req.query
-        else:
+        is_form = req.method == "POST" and ctype.startswith("application/x-www-form-urlencoded")
+        if not is_form and not (req.method == "GET" and "Action=" in req.query):
             return None
-        req._form = dict(parse_qsl(text, keep_blank_values=True))
-        return req._form
+        try:
+            return form_params(req)
+        except Malformed as exc:
+            raise RouteError(
+                AwsError(str(exc), code="MalformedQueryString", status=400),
+                "query",
+                None,
+            ) from None

@@ -10,6 +10,8 @@ HTTP, transactions, authentication and the audit record.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from strongroom.protocol.errors import ErrorNamespace, errors_for
-from strongroom.protocol.model import load_service_model
+from strongroom.protocol.model import load_service_model, signing_name
 
 if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
     from strongroom.server.app import App
+
+log = logging.getLogger("strongroom.services")
 
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head", "Search", "Simulate")
 
@@ -50,6 +54,58 @@ class Operation:
     #: when it must make one: the pipeline refuses to answer (and rolls
     #: back) an operation that returns without having authorized anything.
     no_authorization: str | None = None
+    #: How the function's signature meets the input shape (`SignaturePlan`),
+    #: worked out once at registration.
+    plan: SignaturePlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignaturePlan:
+    """Where an operation's Python signature and its model's input shape differ.
+
+    botocore's models move on under us: a newer one adds members, or makes a
+    required member optional. Both used to reach the function as a TypeError
+    (HTTP 500). Registration works out once how the two differ, and the
+    pipeline then passes only the members the function takes (`accepted`,
+    None when it takes all of them) and answers a member the function needs
+    but the model lets the caller omit (`needed`) as the validation error AWS
+    gives for a missing required member. Both stay empty for a function that
+    matches its model, and cost the request nothing then."""
+
+    accepted: frozenset[str] | None
+    needed: tuple[str, ...]
+    #: Model members the function neither names nor takes with ``**_``.
+    ignored: tuple[str, ...]
+
+    @classmethod
+    def of(cls, fn: OperationFn, input_shape: Any, where: str) -> SignaturePlan:
+        params = list(inspect.signature(fn).parameters.values())[1:]  # after `call`
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+        named = {p.name: p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        members = set(input_shape.members) if input_shape is not None else set()
+        required = set(input_shape.required_members) if input_shape is not None else set()
+        # Members an older model lacks are fine while the function defaults them.
+        unknown = {n for n, p in named.items() if n not in members and p.default is p.empty}
+        if unknown:
+            raise TypeError(f"{where} requires {sorted(unknown)}, which its input shape lacks")
+        ignored = () if takes_any else tuple(sorted(members - set(named)))
+        needed = tuple(
+            sorted(n for n, p in named.items() if p.default is p.empty and n not in required)
+        )
+        for what, names in (("ignores new members", ignored), ("requires optional", needed)):
+            if names:
+                log.warning("%s %s %s: the installed botocore model is newer", where, what, names)
+        return cls(frozenset(named) if ignored else None, needed, ignored)
+
+    def adapt(self, params: dict[str, Any], missing: Callable[[str], Exception]) -> dict[str, Any]:
+        """`params` as the function takes them; `missing(name)` is raised for
+        a needed member the request left out."""
+        for name in self.needed:
+            if name not in params:
+                raise missing(name)
+        if self.accepted is not None:
+            params = {k: v for k, v in params.items() if k in self.accepted}
+        return params
 
 
 def camel(name: str) -> str:
@@ -75,6 +131,8 @@ class Service:
         self.extra_read_only = read_only
         self.validation_error_code = validation_error_code
         self.event_source = f"{self.model.metadata['endpointPrefix']}.amazonaws.com"
+        #: The service a request's credential scope must name.
+        self.signing_name = signing_name(self.model)
         #: Scheduled jobs: fn(app, conn, now) run under a lease once per tick.
         self.jobs: list[Callable[..., float | None]] = []
         #: Run inside the transaction after every successful non-read-only operation.
@@ -107,6 +165,9 @@ class Service:
             else:
                 action = authorize
             read_only = name.startswith(READ_ONLY_PREFIXES) or name in self.extra_read_only
+            plan = SignaturePlan.of(
+                f, self.model.operation_model(name).input_shape, f"{self.name}.{name}"
+            )
             self.operations[name] = Operation(
                 name,
                 f,
@@ -116,6 +177,7 @@ class Service:
                 flush_audit,
                 anonymous,
                 no_authorization,
+                plan if plan.accepted is not None or plan.needed else None,
             )
             return f
 

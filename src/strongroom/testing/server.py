@@ -145,12 +145,18 @@ class StrongroomServer:
             return json.loads(resp.read())
 
     def advance_clock(self, duration: str) -> dict[str, Any]:
-        """Move a --time-travel server's clock forward (e.g. "8d")."""
-        req = urllib.request.Request(
+        """Move a --time-travel server's clock forward (e.g. "8d"), signed
+        by the default account's root as the endpoint requires."""
+        from botocore.credentials import Credentials
+
+        from strongroom.admin_client import signed_request
+
+        req = signed_request(
             f"{self.endpoint}/_strongroom/clock",
-            data=json.dumps({"advance": duration}).encode(),
-            method="POST",
-            headers={"content-type": "application/json"},
+            "POST",
+            {"advance": duration},
+            Credentials(self.access_key_id, self.secret_access_key),
+            self.region,
         )
         with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read())
