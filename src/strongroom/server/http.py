@@ -26,6 +26,32 @@ What it does, as uvicorn's own protocol does:
 * malformed requests get a 400 and the connection is closed;
 * graceful shutdown: idle connections close at once, busy ones after their
   response.
+
+Bounded requests (the limits and why they are what they are are in
+`server/limits.py`; the values are in docs/architecture.md):
+
+* a header block over the size or count limit is refused with 431, a
+  request target over its limit with 414, while it is still arriving: what
+  httptools holds of an unfinished header block is bounded too;
+* at headers-complete, the body's limit is looked up (the operation's bound
+  by `X-Amz-Target`, the global cap, or the unsigned limit for a request
+  without any signature) and a Content-Length over it is refused with 413
+  before a byte of the body is read (and before `100 Continue`); a chunked
+  body is counted as it arrives and cut at the same limit;
+* the body bytes all connections buffer are counted, and a request that
+  would take them over `max_buffered` while others hold some gets 503;
+* slowloris: a header block not complete within `request_timeout`, or a
+  body with no byte for `body_timeout` seconds (or, after that long, slower
+  than `MIN_BODY_RATE` on average), is answered 408 and closed;
+* a refused request's answer is written, our side of the connection shut,
+  and what the client still sends read and dropped for `LINGER` seconds: a
+  close with unread data would send a reset, and the client would never
+  read why it was refused.
+
+One timer per connection (`_check`) enforces the keep-alive idle timeout and
+both request timeouts: it reads timestamps the callbacks leave
+(`_last_active`, `_began_at`, `_body_at`) when it fires, so the hot path arms
+no timer per request.
 """
 
 from __future__ import annotations
@@ -39,6 +65,15 @@ from typing import Any
 import httptools
 
 from strongroom.protocol.http import Request, Response
+from strongroom.server.limits import (
+    LINGER,
+    MAX_HEAD_RAW,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_URL,
+    MIN_BODY_RATE,
+    RequestLimits,
+)
 
 log = logging.getLogger("strongroom.http")
 
@@ -65,6 +100,30 @@ _INTERNAL = (
     b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"connection: close\r\ncontent-length: 21\r\n\r\nInternal Server Error"
 )
+
+
+def _plain(status: int, text: str) -> bytes:
+    """A complete plain-text answer that closes the connection."""
+    body = text.encode()
+    return (
+        _status_line(status) + b"content-type: text/plain; charset=utf-8\r\n"
+        b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    )
+
+
+_TIMEOUT = _plain(408, "Request Timeout")
+_TOO_LARGE = _plain(413, "Request Entity Too Large")
+_URI_TOO_LONG = _plain(414, "Request-URI Too Long")
+_HEADERS_TOO_LARGE = _plain(431, "Request Header Fields Too Large")
+_SLOW_DOWN = _plain(503, "Slow Down")
+
+
+class Refused(Exception):
+    """Raised inside a parser callback: answer `raw`, stop parsing, close."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw[:40])
+        self.raw = raw
 
 
 def find_app(asgi_app: Any) -> Any:
@@ -118,6 +177,10 @@ class StrongroomHttp(asyncio.Protocol):
         self.server_state = server_state
         self.connections: set[Any] = server_state.connections
         self.idle_timeout: float = config.timeout_keep_alive
+        self.limits = limits = RequestLimits.of(self.app)
+        #: The longest the timer sleeps while the connection is idle: a
+        #: request that starts meanwhile is checked within one tick.
+        self._tick = min(self.idle_timeout, limits.header_timeout, limits.body_timeout)
         self.parser = httptools.HttpRequestParser(self)
         self.batch = ResponseBatch.of(self.app, self.loop)
         self.transport: asyncio.Transport | None = None
@@ -128,12 +191,23 @@ class StrongroomHttp(asyncio.Protocol):
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._parsing = False  # a request's bytes are arriving
+        self._in_head = False  # ... and its header block is not complete
         self._queued = 0  # requests parsed, waiting for their batch
         self._closing = False
         self._read_paused = False
         self._write_paused = False
         self._last_active = 0.0
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._messages = 0  # requests begun on this connection
+        self._began_at = 0.0  # when the current request's first bytes came
+        self._body_at = 0.0  # when its header block was complete
+        self._head_raw = 0  # bytes of its header block counted while arriving
+        self._head_size = 0  # bytes of its header names and values
+        self._body_limit = 0
+        self._body_len = 0
+        self._reserved = 0  # its share of `limits.buffered`
+        self._refusal: bytes | None = None  # to answer once earlier ones are sent
+        self._lingering = False  # refused: reading and dropping until close
 
     # -- connection -------------------------------------------------------
 
@@ -146,30 +220,53 @@ class StrongroomHttp(asyncio.Protocol):
             self.client_ip = str(peer[0])
         self.secure = transport.get_extra_info("sslcontext") is not None
         self._last_active = self.loop.time()
-        self._arm_idle_timer(self.idle_timeout)
+        self._arm(self._tick)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        self._release()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # a refused request's rest: dropped unread
         self._last_active = self.loop.time()
+        in_head, begun = self._in_head, self._messages
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as err:
+            cause = err.__context__
+            self._refuse(cause.raw if isinstance(cause, Refused) else _BAD_REQUEST)
+            return
         except httptools.HttpParserUpgrade:
             self._fail(_BAD_REQUEST)
+            return
         except httptools.HttpParserError:
             self._fail(_BAD_REQUEST)
+            return
+        if self._in_head and in_head and begun == self._messages:
+            # All of `data` belongs to one unfinished header block, which
+            # httptools holds until it is complete: bound it here (the part
+            # in the chunk that began the request is at most one read).
+            self._head_raw += len(data)
+            if self._head_raw > MAX_HEAD_RAW:
+                self._refuse(_HEADERS_TOO_LARGE)
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
 
     def shutdown(self) -> None:
-        """uvicorn's graceful shutdown: finish the request under way, then close."""
+        """uvicorn's graceful shutdown: finish the request under way, then close.
+
+        A request whose headers are still arriving, or that was refused, is
+        not under way: its connection closes at once too.
+        """
         self._closing = True
-        if not self._busy() and self.transport is not None:
+        if self.transport is None:
+            return
+        if not self._queued and (self._lingering or self._in_head or not self._parsing):
             self.transport.close()
 
     def pause_writing(self) -> None:
@@ -189,33 +286,96 @@ class StrongroomHttp(asyncio.Protocol):
             self.transport.write(raw)
             self.transport.close()
 
-    # -- idle connections ---------------------------------------------------
+    def _refuse(self, raw: bytes) -> None:
+        """Answer `raw` to the request being read and end the connection.
 
-    def _arm_idle_timer(self, delay: float) -> None:
-        self._idle_timer = self.loop.call_later(delay, self._idle_check)
-
-    def _idle_check(self) -> None:
-        """Close a connection idle for the keep-alive timeout; re-arm otherwise.
-
-        One timer per timeout period, not one per request: activity only
-        moves `_last_active`, which the timer reads when it fires.
+        Requests before it that wait for their batch are answered first. Our
+        side is then shut and the rest the client sends is dropped for
+        `LINGER` seconds, so the client reads the answer and not a reset.
         """
-        self._idle_timer = None
-        if self.transport is None or self.transport.is_closing():
+        self._release()
+        self._parsing = self._in_head = False
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._lingering:
             return
-        idle = self.loop.time() - self._last_active
-        if idle >= self.idle_timeout and not self._busy():
-            self.transport.close()
+        self._lingering = True  # nothing more is parsed
+        if self._queued:
+            self._refusal = raw  # `send` answers it after the queued ones
+            return
+        transport.write(raw)
+        try:
+            transport.write_eof()
+        except (NotImplementedError, AttributeError, RuntimeError):  # TLS
+            transport.close()
+            return
+        if self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
+        self.loop.call_later(LINGER, transport.close)
+
+    # -- the buffered-bytes budget ------------------------------------------
+
+    def _reserve(self, size: int) -> None:
+        """Count `size` more body bytes against the process's budget."""
+        limits = self.limits
+        limits.buffered += size
+        self._reserved += size
+        if limits.buffered > limits.max_buffered and limits.buffered > self._reserved:
+            raise Refused(_SLOW_DOWN)
+
+    def _release(self) -> None:
+        if self._reserved:
+            self.limits.buffered -= self._reserved
+            self._reserved = 0
+
+    # -- timeouts -------------------------------------------------------------
+
+    def _arm(self, delay: float) -> None:
+        self._timer = self.loop.call_later(max(delay, 0.05), self._check)
+
+    def _check(self) -> None:
+        """The keep-alive and request timeouts; re-arms itself.
+
+        One timer per connection, not one per request: activity only moves
+        timestamps, which the timer reads when it fires.
+        """
+        self._timer = None
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._lingering:
+            return
+        now = self.loop.time()
+        limits = self.limits
+        if self._queued or self._read_paused:
+            delay = self._tick  # being answered, or the client is not reading
+        elif self._in_head:
+            delay = self._began_at + limits.header_timeout - now
+            if delay <= 0:
+                self._refuse(_TIMEOUT)
+                return
+        elif self._parsing:
+            stalled = now - self._last_active
+            elapsed = now - self._body_at
+            if stalled >= limits.body_timeout or (
+                elapsed > limits.body_timeout and self._body_len < MIN_BODY_RATE * elapsed
+            ):
+                self._refuse(_TIMEOUT)
+                return
+            delay = min(limits.body_timeout - stalled, self._tick)
         else:
-            self._arm_idle_timer(max(self.idle_timeout - idle, 0.05))
+            idle = now - self._last_active
+            if idle >= self.idle_timeout:
+                transport.close()
+                return
+            delay = min(self.idle_timeout - idle, self._tick)
+        self._arm(delay)
 
     # -- httptools callbacks ------------------------------------------------
 
-    def _busy(self) -> bool:
-        return self._parsing or self._queued > 0
-
     def on_message_begin(self) -> None:
-        self._parsing = True
+        self._parsing = self._in_head = True
+        self._messages += 1
+        self._began_at = self._last_active
+        self._head_raw = self._head_size = 0
         self._url = b""
         self._raw_headers = []
         self._headers = {}
@@ -223,12 +383,19 @@ class StrongroomHttp(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_URL:
+            raise Refused(_URI_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
+        self._head_size += len(name) + len(value)
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._body_at = self._last_active
         raw = self._raw_headers
+        if self._head_size > MAX_HEADER_BYTES or len(raw) > MAX_HEADERS:
+            raise Refused(_HEADERS_TOO_LARGE)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
         if len(headers) != len(raw):  # a repeated header: values joined with ','
             headers = {}
@@ -236,15 +403,33 @@ class StrongroomHttp(asyncio.Protocol):
                 key, text = name.decode("latin-1").lower(), value.decode("latin-1")
                 headers[key] = f"{headers[key]},{text}" if key in headers else text
         self._headers = headers
+        self._body_limit = self.limits.body_limit(headers, self._url)
+        self._body_len = 0
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                size = int(length)
+            except ValueError:
+                raise Refused(_BAD_REQUEST) from None
+            if size > self._body_limit:
+                raise Refused(_TOO_LARGE)
+            if size:
+                self._reserve(size)
         expect = headers.get("expect")
         if expect is not None and expect.lower() == "100-continue" and self.transport is not None:
             self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
+        size = self._body_len = self._body_len + len(body)
+        if size > self._reserved:  # a chunked body: counted as it arrives
+            if size > self._body_limit:
+                raise Refused(_TOO_LARGE)
+            self._reserve(size - self._reserved)
 
     def on_message_complete(self) -> None:
         self._parsing = False
+        self._release()
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -281,6 +466,10 @@ class StrongroomHttp(asyncio.Protocol):
         transport.write(wire)
         if not keep_alive:
             transport.close()
+        elif self._refusal is not None and not self._queued:
+            raw, self._refusal = self._refusal, None
+            self._lingering = False
+            self._refuse(raw)
 
     def _request(self, method: str) -> Request:
         url = self._url

@@ -50,6 +50,12 @@ class Operation:
     #: when it must make one: the pipeline refuses to answer (and rolls
     #: back) an operation that returns without having authorized anything.
     no_authorization: str | None = None
+    #: Body bytes this operation accepts, replacing the bound the HTTP layer
+    #: derives from the input shape (and possibly above the global cap).
+    max_body: int | None = None
+    #: The body reaches the operation as chunks, never buffered whole (S3
+    #: objects, Lambda zips): the seam in strongroom.server.limits.
+    streaming: bool = False
 
 
 def camel(name: str) -> str:
