@@ -17,7 +17,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from strongroom.server.config import MAX_BODY, MAX_UNSIGNED_BODY
+from strongroom.server.config import MAX_BODY, MAX_BUFFERED, MAX_UNSIGNED_BODY
 from strongroom.server.limits import MAX_HEADER_BYTES, MAX_HEADERS, MAX_URL
 from strongroom.testing import StrongroomServer
 
@@ -100,7 +100,7 @@ def _connect(server: StrongroomServer) -> tuple[socket.socket, Reader]:
     return sock, Reader(sock)
 
 
-def _refused(server: StrongroomServer, data: bytes, status: int) -> None:
+def _refused(server: StrongroomServer, data: bytes, status: int, check_after: bool = True) -> None:
     """`data` is answered `status` and the connection closed; the server is fine."""
     sock, reader = _connect(server)
     with sock:
@@ -109,7 +109,8 @@ def _refused(server: StrongroomServer, data: bytes, status: int) -> None:
         assert got == status
         assert headers.get("connection") == "close"
         assert reader.closed()
-    _still_serves(server)
+    if check_after:
+        _still_serves(server)
 
 
 def _still_serves(server: StrongroomServer) -> None:
@@ -271,6 +272,34 @@ def test_an_unsigned_chunked_body_is_cut_at_the_unsigned_limit(
     assert _chunked(server, {"Host": "x"}, 4 * MAX_UNSIGNED_BODY) == 413
 
 
+def test_bodies_beyond_the_buffered_budget_are_told_to_slow_down(
+    server: StrongroomServer,
+) -> None:
+    """A worker holds at most MAX_BUFFERED body bytes at once (counted from
+    each Content-Length when its headers arrive): the request that would go
+    beyond it gets 503, and once the others are gone requests are served."""
+    headers = {"Host": "x", "Authorization": FORGED_AUTH, "Content-Length": str(MAX_BODY)}
+    holders = [_connect(server) for _ in range(MAX_BUFFERED // MAX_BODY)]
+    try:
+        for sock, _ in holders:
+            sock.sendall(_head("POST", "/", headers) + b"a")
+        time.sleep(0.2)
+        _refused(server, _head("POST", "/", headers), 503, check_after=False)
+    finally:
+        for sock, _ in holders:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while True:  # the server sees the holders go
+        sock, reader = _connect(server)
+        with sock:
+            sock.sendall(_caller_identity(server))
+            status = reader.response()[0]
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert status == 200
+
+
 # -- slowloris ----------------------------------------------------------------
 
 
@@ -346,6 +375,17 @@ def test_a_quiet_keep_alive_connection_is_not_answered_408(server: StrongroomSer
         time.sleep(2.5 * TIMEOUT)
         sock.sendall(_caller_identity(server))
         assert reader.response()[0] == 200
+
+
+def test_a_trickling_connection_does_not_hold_up_shutdown() -> None:
+    with StrongroomServer() as srv:
+        sock, _ = _connect(srv)
+        with sock:
+            sock.sendall(b"GET /_strongroom/health HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+            time.sleep(0.2)
+            started = time.monotonic()
+            srv.stop()
+            assert time.monotonic() - started < 5
 
 
 # -- memory under many concurrent large bodies ------------------------------------

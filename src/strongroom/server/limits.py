@@ -22,8 +22,9 @@ UTF-16 units), each blob base64-encoded, each list and map at its maximum
 size, plus `SLACK` for whitespace and members a newer model adds. An input
 with any unbounded member (a string, blob, list or map without a `max`, a
 recursive shape) gets the global cap. KMS Encrypt, for one, is unbounded
-(its EncryptionContext map has no modelled size), while GenerateRandom,
-DescribeKey and most other key operations are bounded at a few tens of KiB.
+(its EncryptionContext map has no modelled size), while most key operations
+are bounded: EnableKey at about 28 KiB, DescribeKey at about 500 KiB (ten
+grant tokens of 8,192 characters each).
 
 Query-protocol operations (IAM, STS) name themselves in the body, so they
 are held to the global cap; REST operations will be matched from method and
