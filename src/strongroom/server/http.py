@@ -57,14 +57,18 @@ no timer per request.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 import weakref
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import httptools
 
 from strongroom.protocol.http import Request, Response
+from strongroom.protocol.values import xml_escape
 from strongroom.server.limits import (
     LINGER,
     MAX_HEAD_RAW,
@@ -111,11 +115,60 @@ def _plain(status: int, text: str) -> bytes:
     )
 
 
-_TIMEOUT = _plain(408, "Request Timeout")
-_TOO_LARGE = _plain(413, "Request Entity Too Large")
 _URI_TOO_LONG = _plain(414, "Request-URI Too Long")
 _HEADERS_TOO_LARGE = _plain(431, "Request Header Fields Too Large")
-_SLOW_DOWN = _plain(503, "Slow Down")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused by a limit once its headers are known: answered in
+    its protocol's error format, so SDKs raise an ordinary service error."""
+
+    status: int
+    message: str
+    json_code: str
+    xml_code: str
+
+    def wire(self, headers: dict[str, str], message: str | None = None) -> bytes:
+        """The answer to a request with `headers` (plain text when none)."""
+        text = message or self.message
+        if not headers:
+            return _plain(self.status, text)
+        request_id = str(uuid.uuid4())
+        if "x-amz-target" in headers or "json" in headers.get("content-type", ""):
+            ctype = "application/x-amz-json-1.1"
+            body = json.dumps({"__type": self.json_code, "message": text}).encode()
+        else:
+            ctype = "text/xml"
+            kind = "Sender" if self.status < 500 else "Receiver"
+            body = (
+                f"<ErrorResponse><Error><Type>{kind}</Type><Code>{self.xml_code}</Code>"
+                f"<Message>{xml_escape(text)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+        return (
+            _status_line(self.status) + b"content-type: %s\r\nx-amzn-requestid: %s\r\n"
+            b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+            % (ctype.encode(), request_id.encode(), len(body), body)
+        )
+
+
+_TIMEOUT = Refusal(
+    408,
+    "Your socket connection to the server was not read from or written to "
+    "within the timeout period.",
+    "RequestTimeoutException",
+    "RequestTimeout",
+)
+_TOO_LARGE = Refusal(
+    413, "Request Entity Too Large", "RequestEntityTooLargeException", "RequestEntityTooLarge"
+)
+_SLOW_DOWN = Refusal(
+    503,
+    "Too many large request bodies in flight; reduce your request rate.",
+    "ThrottlingException",
+    "Throttling",
+)
 
 
 class Refused(Exception):
@@ -321,7 +374,7 @@ class StrongroomHttp(asyncio.Protocol):
         limits.buffered += size
         self._reserved += size
         if limits.buffered > limits.max_buffered and limits.buffered > self._reserved:
-            raise Refused(_SLOW_DOWN)
+            raise Refused(_SLOW_DOWN.wire(self._headers))
 
     def _release(self) -> None:
         if self._reserved:
@@ -350,7 +403,7 @@ class StrongroomHttp(asyncio.Protocol):
         elif self._in_head:
             delay = self._began_at + limits.header_timeout - now
             if delay <= 0:
-                self._refuse(_TIMEOUT)
+                self._refuse(_TIMEOUT.wire(self._headers))
                 return
         elif self._parsing:
             stalled = now - self._last_active
@@ -358,7 +411,7 @@ class StrongroomHttp(asyncio.Protocol):
             if stalled >= limits.body_timeout or (
                 elapsed > limits.body_timeout and self._body_len < MIN_BODY_RATE * elapsed
             ):
-                self._refuse(_TIMEOUT)
+                self._refuse(_TIMEOUT.wire(self._headers))
                 return
             delay = min(limits.body_timeout - stalled, self._tick)
         else:
@@ -412,7 +465,7 @@ class StrongroomHttp(asyncio.Protocol):
             except ValueError:
                 raise Refused(_BAD_REQUEST) from None
             if size > self._body_limit:
-                raise Refused(_TOO_LARGE)
+                raise Refused(self._too_large(size))
             if size:
                 self._reserve(size)
         expect = headers.get("expect")
@@ -424,8 +477,13 @@ class StrongroomHttp(asyncio.Protocol):
         size = self._body_len = self._body_len + len(body)
         if size > self._reserved:  # a chunked body: counted as it arrives
             if size > self._body_limit:
-                raise Refused(_TOO_LARGE)
+                raise Refused(self._too_large(None))
             self._reserve(size - self._reserved)
+
+    def _too_large(self, size: int | None) -> bytes:
+        sent = "" if size is None else f" of {size} bytes"
+        message = f"Request body{sent} exceeds the limit of {self._body_limit} bytes"
+        return _TOO_LARGE.wire(self._headers, message)
 
     def on_message_complete(self) -> None:
         self._parsing = False
