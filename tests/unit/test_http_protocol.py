@@ -192,3 +192,42 @@ def test_an_operation_declares_its_own_limit(tmp_path: Path) -> None:
     finally:
         kms.operations["Encrypt"] = original
     assert Operation.__dataclass_fields__["max_body"].default is None
+
+
+def _feed(app: App, pieces: list[bytes]) -> bytes:
+    """What the protocol answers to `pieces`, each delivered as one read."""
+    protocol, _, transport, loop = _connection(app)
+    try:
+        for piece in pieces:
+            protocol.data_received(piece)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        return transport.written
+    finally:
+        protocol.connection_lost(None)
+        loop.close()
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("read_size", [1 << 20, 4096, 7])
+def test_the_header_limit_holds_however_the_reads_fall(app: App, read_size: int) -> None:
+    head = b"GET /_strongroom/health HTTP/1.1\r\nHost: x\r\n"
+    over = head + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 200) for i in range(90)) + b"\r\n"
+    assert _feed(app, _split(over, read_size)).startswith(b"HTTP/1.1 431 ")
+    under = head + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 150) for i in range(90)) + b"\r\n"
+    assert _feed(app, _split(under, read_size)).startswith(b"HTTP/1.1 200 ")
+
+
+def test_pipelined_requests_in_one_large_read_are_not_mistaken_for_a_large_header(
+    app: App,
+) -> None:
+    body = b"x" * 40000
+    post = b"POST /_strongroom/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+    written = _feed(app, [post * 3 + b"GET /_strongroom/health HTTP/1.1\r\nHost: x\r\n\r\n"])
+    assert written.count(b"HTTP/1.1 404 ") == 3 and written.count(b"HTTP/1.1 200 ") == 1

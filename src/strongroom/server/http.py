@@ -254,8 +254,9 @@ class StrongroomHttp(asyncio.Protocol):
         self._messages = 0  # requests begun on this connection
         self._began_at = 0.0  # when the current request's first bytes came
         self._body_at = 0.0  # when its header block was complete
-        self._head_raw = 0  # bytes of its header block counted while arriving
-        self._head_size = 0  # bytes of its header names and values
+        self._chunk = 0  # bytes of the read being parsed
+        self._first_chunk = 0  # ... of the read in which the request began
+        self._head_raw = 0  # bytes of later reads that were all header block
         self._body_limit = 0
         self._body_len = 0
         self._reserved = 0  # its share of `limits.buffered`
@@ -286,6 +287,7 @@ class StrongroomHttp(asyncio.Protocol):
         if self._lingering:
             return  # a refused request's rest: dropped unread
         self._last_active = self.loop.time()
+        self._chunk = len(data)
         in_head, begun = self._in_head, self._messages
         try:
             self.parser.feed_data(data)
@@ -428,7 +430,8 @@ class StrongroomHttp(asyncio.Protocol):
         self._parsing = self._in_head = True
         self._messages += 1
         self._began_at = self._last_active
-        self._head_raw = self._head_size = 0
+        self._first_chunk = self._chunk
+        self._head_raw = 0
         self._url = b""
         self._raw_headers = []
         self._headers = {}
@@ -441,13 +444,17 @@ class StrongroomHttp(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
-        self._head_size += len(name) + len(value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._body_at = self._last_active
         raw = self._raw_headers
-        if self._head_size > MAX_HEADER_BYTES or len(raw) > MAX_HEADERS:
+        if len(raw) > MAX_HEADERS or (
+            # The reads this header block came in bound its size: most
+            # requests arrive in one read smaller than the limit.
+            self._first_chunk + self._head_raw + self._chunk > MAX_HEADER_BYTES
+            and sum(len(name) + len(value) for name, value in raw) > MAX_HEADER_BYTES
+        ):
             raise Refused(_HEADERS_TOO_LARGE)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
         if len(headers) != len(raw):  # a repeated header: values joined with ','
@@ -467,7 +474,11 @@ class StrongroomHttp(asyncio.Protocol):
             if size > self._body_limit:
                 raise Refused(self._too_large(size))
             if size:
-                self._reserve(size)
+                limits = self.limits
+                limits.buffered += size
+                self._reserved = size
+                if limits.buffered > limits.max_buffered and limits.buffered > size:
+                    raise Refused(_SLOW_DOWN.wire(headers))
         expect = headers.get("expect")
         if expect is not None and expect.lower() == "100-continue" and self.transport is not None:
             self.transport.write(_CONTINUE)
@@ -487,7 +498,9 @@ class StrongroomHttp(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._parsing = False
-        self._release()
+        if self._reserved:
+            self.limits.buffered -= self._reserved
+            self._reserved = 0
         transport = self.transport
         if transport is None or transport.is_closing():
             return
