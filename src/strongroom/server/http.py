@@ -293,7 +293,11 @@ class StrongroomHttp(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as err:
             cause = err.__context__
-            self._refuse(cause.raw if isinstance(cause, Refused) else _BAD_REQUEST)
+            if isinstance(cause, Refused):
+                self._refuse(cause.raw)
+            else:  # a bug in a callback: the client gets a 400, the log the cause
+                log.error("HTTP parser callback failed", exc_info=cause)
+                self._refuse(_BAD_REQUEST)
             return
         except httptools.HttpParserUpgrade:
             self._fail(_BAD_REQUEST)
