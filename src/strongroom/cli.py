@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from strongroom import __version__
+from strongroom.server import config
 from strongroom.server.config import Config
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -66,6 +67,41 @@ def main() -> None:
     show_default=True,
     help="The default account id.",
 )
+@click.option(
+    "--max-body",
+    default=config.MAX_BODY,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Largest request body in bytes (an operation's own bound may be lower).",
+)
+@click.option(
+    "--max-unsigned-body",
+    default=config.MAX_UNSIGNED_BODY,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Largest body in bytes of a request that carries no signature.",
+)
+@click.option(
+    "--max-buffered",
+    default=config.MAX_BUFFERED,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Body bytes all requests in flight may hold together, per worker (then 503).",
+)
+@click.option(
+    "--request-timeout",
+    default=config.REQUEST_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request's headers may take to arrive (then 408).",
+)
+@click.option(
+    "--body-timeout",
+    default=config.BODY_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request body may go without a byte arriving (then 408).",
+)
 def serve(
     host: str,
     port: int,
@@ -76,6 +112,11 @@ def serve(
     time_travel: bool,
     workers: int,
     default_account: str,
+    max_body: int,
+    max_unsigned_body: int,
+    max_buffered: int,
+    request_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Run the server."""
     from strongroom.server.serve import serve as run
@@ -91,6 +132,11 @@ def serve(
             time_travel=time_travel,
             workers=max(1, workers),
             default_account=default_account,
+            max_body=max_body,
+            max_unsigned_body=max_unsigned_body,
+            max_buffered=max_buffered,
+            request_timeout=request_timeout,
+            body_timeout=body_timeout,
         )
     )
 

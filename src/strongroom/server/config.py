@@ -7,6 +7,14 @@ from pathlib import Path
 
 from strongroom.arn import DEFAULT_ACCOUNT, DEFAULT_REGION
 
+#: Defaults of the request limits (see strongroom.server.limits).
+MAX_BODY = 8 * 1024 * 1024
+#: AssumeRoleWithSAML's assertion alone may be 100,000 base64 characters.
+MAX_UNSIGNED_BODY = 128 * 1024
+MAX_BUFFERED = 64 * 1024 * 1024
+REQUEST_TIMEOUT = 10.0
+BODY_TIMEOUT = 15.0
+
 
 @dataclass(slots=True)
 class Config:
@@ -22,3 +30,14 @@ class Config:
     default_region: str = DEFAULT_REGION
     #: Seconds between runs of scheduled work (deletions, rotations, retention).
     tick_seconds: float = 1.0
+    #: Body bytes a request may send unless its operation bounds it lower or
+    #: declares its own limit (see strongroom.server.limits).
+    max_body: int = MAX_BODY
+    #: Body bytes a request without any signature may send.
+    max_unsigned_body: int = MAX_UNSIGNED_BODY
+    #: Body bytes all requests in flight in one worker may hold together.
+    max_buffered: int = MAX_BUFFERED
+    #: Seconds a request's header block may take to arrive.
+    request_timeout: float = REQUEST_TIMEOUT
+    #: Seconds a request body may go without a byte arriving.
+    body_timeout: float = BODY_TIMEOUT

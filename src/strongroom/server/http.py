@@ -26,19 +26,58 @@ What it does, as uvicorn's own protocol does:
 * malformed requests get a 400 and the connection is closed;
 * graceful shutdown: idle connections close at once, busy ones after their
   response.
+
+Bounded requests (the limits and why they are what they are are in
+`server/limits.py`; the values are in docs/architecture.md):
+
+* a header block over the size or count limit is refused with 431, a
+  request target over its limit with 414, while it is still arriving: what
+  httptools holds of an unfinished header block is bounded too;
+* at headers-complete, the body's limit is looked up (the operation's bound
+  by `X-Amz-Target`, the global cap, or the unsigned limit for a request
+  without any signature) and a Content-Length over it is refused with 413
+  before a byte of the body is read (and before `100 Continue`); a chunked
+  body is counted as it arrives and cut at the same limit;
+* the body bytes all connections buffer are counted, and a request that
+  would take them over `max_buffered` while others hold some gets 503;
+* slowloris: a header block not complete within `request_timeout`, or a
+  body with no byte for `body_timeout` seconds (or, after that long, slower
+  than `MIN_BODY_RATE` on average), is answered 408 and closed;
+* a refused request's answer is written, our side of the connection shut,
+  and what the client still sends read and dropped for `LINGER` seconds: a
+  close with unread data would send a reset, and the client would never
+  read why it was refused.
+
+One timer per connection (`_check`) enforces the keep-alive idle timeout and
+both request timeouts: it reads timestamps the callbacks leave
+(`_last_active`, `_began_at`, `_body_at`) when it fires, so the hot path arms
+no timer per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 import weakref
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import httptools
 
 from strongroom.protocol.http import Request, Response
+from strongroom.protocol.values import xml_escape
+from strongroom.server.limits import (
+    LINGER,
+    MAX_HEAD_RAW,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_URL,
+    MIN_BODY_RATE,
+    RequestLimits,
+)
 
 log = logging.getLogger("strongroom.http")
 
@@ -65,6 +104,79 @@ _INTERNAL = (
     b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"connection: close\r\ncontent-length: 21\r\n\r\nInternal Server Error"
 )
+
+
+def _plain(status: int, text: str) -> bytes:
+    """A complete plain-text answer that closes the connection."""
+    body = text.encode()
+    return (
+        _status_line(status) + b"content-type: text/plain; charset=utf-8\r\n"
+        b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    )
+
+
+_URI_TOO_LONG = _plain(414, "Request-URI Too Long")
+_HEADERS_TOO_LARGE = _plain(431, "Request Header Fields Too Large")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused by a limit once its headers are known: answered in
+    its protocol's error format, so SDKs raise an ordinary service error."""
+
+    status: int
+    message: str
+    json_code: str
+    xml_code: str
+
+    def wire(self, headers: dict[str, str], message: str | None = None) -> bytes:
+        """The answer to a request with `headers` (plain text when none)."""
+        text = message or self.message
+        if not headers:
+            return _plain(self.status, text)
+        request_id = str(uuid.uuid4())
+        if "x-amz-target" in headers or "json" in headers.get("content-type", ""):
+            ctype = "application/x-amz-json-1.1"
+            body = json.dumps({"__type": self.json_code, "message": text}).encode()
+        else:
+            ctype = "text/xml"
+            kind = "Sender" if self.status < 500 else "Receiver"
+            body = (
+                f"<ErrorResponse><Error><Type>{kind}</Type><Code>{self.xml_code}</Code>"
+                f"<Message>{xml_escape(text)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+        return (
+            _status_line(self.status) + b"content-type: %s\r\nx-amzn-requestid: %s\r\n"
+            b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+            % (ctype.encode(), request_id.encode(), len(body), body)
+        )
+
+
+_TIMEOUT = Refusal(
+    408,
+    "Your socket connection to the server was not read from or written to "
+    "within the timeout period.",
+    "RequestTimeoutException",
+    "RequestTimeout",
+)
+_TOO_LARGE = Refusal(
+    413, "Request Entity Too Large", "RequestEntityTooLargeException", "RequestEntityTooLarge"
+)
+_SLOW_DOWN = Refusal(
+    503,
+    "Too many large request bodies in flight; reduce your request rate.",
+    "ThrottlingException",
+    "Throttling",
+)
+
+
+class Refused(Exception):
+    """Raised inside a parser callback: answer `raw`, stop parsing, close."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw[:40])
+        self.raw = raw
 
 
 def find_app(asgi_app: Any) -> Any:
@@ -118,6 +230,10 @@ class StrongroomHttp(asyncio.Protocol):
         self.server_state = server_state
         self.connections: set[Any] = server_state.connections
         self.idle_timeout: float = config.timeout_keep_alive
+        self.limits = limits = RequestLimits.of(self.app)
+        #: The longest the timer sleeps while the connection is idle: a
+        #: request that starts meanwhile is checked within one tick.
+        self._tick = min(self.idle_timeout, limits.header_timeout, limits.body_timeout)
         self.parser = httptools.HttpRequestParser(self)
         self.batch = ResponseBatch.of(self.app, self.loop)
         self.transport: asyncio.Transport | None = None
@@ -128,12 +244,24 @@ class StrongroomHttp(asyncio.Protocol):
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._parsing = False  # a request's bytes are arriving
+        self._in_head = False  # ... and its header block is not complete
         self._queued = 0  # requests parsed, waiting for their batch
         self._closing = False
         self._read_paused = False
         self._write_paused = False
         self._last_active = 0.0
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._messages = 0  # requests begun on this connection
+        self._began_at = 0.0  # when the current request's first bytes came
+        self._body_at = 0.0  # when its header block was complete
+        self._chunk = 0  # bytes of the read being parsed
+        self._first_chunk = 0  # ... of the read in which the request began
+        self._head_raw = 0  # bytes of later reads that were all header block
+        self._body_limit = 0
+        self._body_len = 0
+        self._reserved = 0  # its share of `limits.buffered`
+        self._refusal: bytes | None = None  # to answer once earlier ones are sent
+        self._lingering = False  # refused: reading and dropping until close
 
     # -- connection -------------------------------------------------------
 
@@ -146,30 +274,58 @@ class StrongroomHttp(asyncio.Protocol):
             self.client_ip = str(peer[0])
         self.secure = transport.get_extra_info("sslcontext") is not None
         self._last_active = self.loop.time()
-        self._arm_idle_timer(self.idle_timeout)
+        self._arm(self._tick)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        self._release()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # a refused request's rest: dropped unread
         self._last_active = self.loop.time()
+        self._chunk = len(data)
+        in_head, begun = self._in_head, self._messages
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as err:
+            cause = err.__context__
+            if isinstance(cause, Refused):
+                self._refuse(cause.raw)
+            else:  # a bug in a callback: the client gets a 400, the log the cause
+                log.error("HTTP parser callback failed", exc_info=cause)
+                self._refuse(_BAD_REQUEST)
+            return
         except httptools.HttpParserUpgrade:
             self._fail(_BAD_REQUEST)
+            return
         except httptools.HttpParserError:
             self._fail(_BAD_REQUEST)
+            return
+        if self._in_head and in_head and begun == self._messages:
+            # All of `data` belongs to one unfinished header block, which
+            # httptools holds until it is complete: bound it here (the part
+            # in the chunk that began the request is at most one read).
+            self._head_raw += len(data)
+            if self._head_raw > MAX_HEAD_RAW:
+                self._refuse(_HEADERS_TOO_LARGE)
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
 
     def shutdown(self) -> None:
-        """uvicorn's graceful shutdown: finish the request under way, then close."""
+        """uvicorn's graceful shutdown: finish the request under way, then close.
+
+        A request whose headers are still arriving, or that was refused, is
+        not under way: its connection closes at once too.
+        """
         self._closing = True
-        if not self._busy() and self.transport is not None:
+        if self.transport is None:
+            return
+        if not self._queued and (self._lingering or self._in_head or not self._parsing):
             self.transport.close()
 
     def pause_writing(self) -> None:
@@ -189,33 +345,97 @@ class StrongroomHttp(asyncio.Protocol):
             self.transport.write(raw)
             self.transport.close()
 
-    # -- idle connections ---------------------------------------------------
+    def _refuse(self, raw: bytes) -> None:
+        """Answer `raw` to the request being read and end the connection.
 
-    def _arm_idle_timer(self, delay: float) -> None:
-        self._idle_timer = self.loop.call_later(delay, self._idle_check)
-
-    def _idle_check(self) -> None:
-        """Close a connection idle for the keep-alive timeout; re-arm otherwise.
-
-        One timer per timeout period, not one per request: activity only
-        moves `_last_active`, which the timer reads when it fires.
+        Requests before it that wait for their batch are answered first. Our
+        side is then shut and the rest the client sends is dropped for
+        `LINGER` seconds, so the client reads the answer and not a reset.
         """
-        self._idle_timer = None
-        if self.transport is None or self.transport.is_closing():
+        self._release()
+        self._parsing = self._in_head = False
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._lingering:
             return
-        idle = self.loop.time() - self._last_active
-        if idle >= self.idle_timeout and not self._busy():
-            self.transport.close()
+        self._lingering = True  # nothing more is parsed
+        if self._queued:
+            self._refusal = raw  # `send` answers it after the queued ones
+            return
+        transport.write(raw)
+        try:
+            transport.write_eof()
+        except (NotImplementedError, AttributeError, RuntimeError):  # TLS
+            transport.close()
+            return
+        if self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
+        self.loop.call_later(LINGER, transport.close)
+
+    # -- the buffered-bytes budget ------------------------------------------
+
+    def _reserve(self, size: int) -> None:
+        """Count `size` more body bytes against the process's budget."""
+        limits = self.limits
+        limits.buffered += size
+        self._reserved += size
+        if limits.buffered > limits.max_buffered and limits.buffered > self._reserved:
+            raise Refused(_SLOW_DOWN.wire(self._headers))
+
+    def _release(self) -> None:
+        if self._reserved:
+            self.limits.buffered -= self._reserved
+            self._reserved = 0
+
+    # -- timeouts -------------------------------------------------------------
+
+    def _arm(self, delay: float) -> None:
+        self._timer = self.loop.call_later(max(delay, 0.05), self._check)
+
+    def _check(self) -> None:
+        """The keep-alive and request timeouts; re-arms itself.
+
+        One timer per connection, not one per request: activity only moves
+        timestamps, which the timer reads when it fires.
+        """
+        self._timer = None
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._lingering:
+            return
+        now = self.loop.time()
+        limits = self.limits
+        if self._queued or self._read_paused:
+            delay = self._tick  # being answered, or the client is not reading
+        elif self._in_head:
+            delay = self._began_at + limits.header_timeout - now
+            if delay <= 0:
+                self._refuse(_TIMEOUT.wire(self._headers))
+                return
+        elif self._parsing:
+            stalled = now - self._last_active
+            elapsed = now - self._body_at
+            if stalled >= limits.body_timeout or (
+                elapsed > limits.body_timeout and self._body_len < MIN_BODY_RATE * elapsed
+            ):
+                self._refuse(_TIMEOUT.wire(self._headers))
+                return
+            delay = min(limits.body_timeout - stalled, self._tick)
         else:
-            self._arm_idle_timer(max(self.idle_timeout - idle, 0.05))
+            idle = now - self._last_active
+            if idle >= self.idle_timeout:
+                transport.close()
+                return
+            delay = min(self.idle_timeout - idle, self._tick)
+        self._arm(delay)
 
     # -- httptools callbacks ------------------------------------------------
 
-    def _busy(self) -> bool:
-        return self._parsing or self._queued > 0
-
     def on_message_begin(self) -> None:
-        self._parsing = True
+        self._parsing = self._in_head = True
+        self._messages += 1
+        self._began_at = self._last_active
+        self._first_chunk = self._chunk
+        self._head_raw = 0
         self._url = b""
         self._raw_headers = []
         self._headers = {}
@@ -223,12 +443,23 @@ class StrongroomHttp(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_URL:
+            raise Refused(_URI_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._body_at = self._last_active
         raw = self._raw_headers
+        if len(raw) > MAX_HEADERS or (
+            # The reads this header block came in bound its size: most
+            # requests arrive in one read smaller than the limit.
+            self._first_chunk + self._head_raw + self._chunk > MAX_HEADER_BYTES
+            and sum(len(name) + len(value) for name, value in raw) > MAX_HEADER_BYTES
+        ):
+            raise Refused(_HEADERS_TOO_LARGE)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
         if len(headers) != len(raw):  # a repeated header: values joined with ','
             headers = {}
@@ -236,15 +467,44 @@ class StrongroomHttp(asyncio.Protocol):
                 key, text = name.decode("latin-1").lower(), value.decode("latin-1")
                 headers[key] = f"{headers[key]},{text}" if key in headers else text
         self._headers = headers
+        self._body_limit = self.limits.body_limit(headers, self._url)
+        self._body_len = 0
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                size = int(length)
+            except ValueError:
+                raise Refused(_BAD_REQUEST) from None
+            if size > self._body_limit:
+                raise Refused(self._too_large(size))
+            if size:
+                limits = self.limits
+                limits.buffered += size
+                self._reserved = size
+                if limits.buffered > limits.max_buffered and limits.buffered > size:
+                    raise Refused(_SLOW_DOWN.wire(headers))
         expect = headers.get("expect")
         if expect is not None and expect.lower() == "100-continue" and self.transport is not None:
             self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
+        size = self._body_len = self._body_len + len(body)
+        if size > self._reserved:  # a chunked body: counted as it arrives
+            if size > self._body_limit:
+                raise Refused(self._too_large(None))
+            self._reserve(size - self._reserved)
+
+    def _too_large(self, size: int | None) -> bytes:
+        sent = "" if size is None else f" of {size} bytes"
+        message = f"Request body{sent} exceeds the limit of {self._body_limit} bytes"
+        return _TOO_LARGE.wire(self._headers, message)
 
     def on_message_complete(self) -> None:
         self._parsing = False
+        if self._reserved:
+            self.limits.buffered -= self._reserved
+            self._reserved = 0
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -281,6 +541,10 @@ class StrongroomHttp(asyncio.Protocol):
         transport.write(wire)
         if not keep_alive:
             transport.close()
+        elif self._refusal is not None and not self._queued:
+            raw, self._refusal = self._refusal, None
+            self._lingering = False
+            self._refuse(raw)
 
     def _request(self, method: str) -> Request:
         url = self._url

@@ -57,6 +57,12 @@ class Operation:
     #: How the function's signature meets the input shape (`SignaturePlan`),
     #: worked out once at registration.
     plan: SignaturePlan | None = None
+    #: Body bytes this operation accepts, replacing the bound the HTTP layer
+    #: derives from the input shape (and possibly above the global cap).
+    max_body: int | None = None
+    #: The body reaches the operation as chunks, never buffered whole (S3
+    #: objects, Lambda zips): the seam in strongroom.server.limits.
+    streaming: bool = False
 
 
 @dataclass(frozen=True, slots=True)
