@@ -55,7 +55,7 @@ FLUSH_BATCH = 128
 #: Seconds a busy store is left alone before the next flush attempt.
 BUSY_BACKOFF = 0.02
 #: Queued this long, the oldest event makes the flush wait for the write lock.
-MAX_PENDING_AGE = 0.1
+MAX_PENDING_AGE = 0.05
 #: Seconds such a flush waits for the lock before keeping its events for the
 #: next tick (the store is stuck; a warning says so).
 LOCK_WAIT = 1.0
