@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import NullPool
 
+from strongroom.store.files import private_database
 from strongroom.store.generation import SharedGeneration
 
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
@@ -287,7 +288,10 @@ class Store:
         self._hot_generation: int | None = None
         self._hot_driver: Any = None
         self._hot_changes = 0
-        self.generation = SharedGeneration(self._database_path())
+        database = self._database_path()
+        if database is not None:
+            private_database(database)  # before SQLite creates it, or its -wal and -shm
+        self.generation = SharedGeneration(database)
 
     def _database_path(self) -> Path | None:
         if not self.is_sqlite:
