@@ -146,12 +146,12 @@ def _stored_request_ids(data_dir: Path) -> set[str]:
 
 
 def run_load_and_kill(
-    data_dir: Path, workers: int
+    data_dir: Path, workers: int, *, graceful: bool = False, seconds: float = LOAD_SECONDS
 ) -> tuple[list[tuple[str, float]], float, dict[str, float]]:
     """Write load on a server of `workers` processes, then kill -9 all of them
-    while it runs: the acknowledged requests (request id, when), when the kill
-    came, and for each request seen stored, when it had not been yet
-    (`_watch_store`)."""
+    (SIGTERM the parent if `graceful`) while it runs: the acknowledged
+    requests (request id, when), when the kill came, and for each request
+    seen stored, when it had not been yet (`_watch_store`)."""
     server = StrongroomServer(data_dir, workers=workers).start()
     try:
         assert len(server.pids()) >= (workers + 1 if workers > 1 else 1)
@@ -170,14 +170,18 @@ def run_load_and_kill(
         )
         for t in threads:
             t.start()
-        time.sleep(LOAD_SECONDS)
+        time.sleep(seconds)
         killed_at = time.time()
-        server.kill()  # SIGKILL to the parent and every worker, the load still running
+        if graceful:
+            server.stop()  # SIGTERM, as an operator stops it, the load still running
+        else:
+            server.kill()  # SIGKILL to the parent and every worker, the load still running
         stop.set()
         for t in threads:
             t.join(10)
-        server.start()  # the store opens again after the kill
-        server.client("iam").get_user(UserName="load-0-0")
+        if not graceful:
+            server.start()  # the store opens again after the kill
+            server.client("iam").get_user(UserName="load-0-0")
     finally:
         server.close()
     return acked, killed_at, unseen_at
@@ -201,3 +205,12 @@ def test_acknowledged_events_survive_kill_9_with_two_workers(tmp_path) -> None:
         f"{len(lost)} of {len(due)} events acknowledged more than {BOUND}s before the "
         f"kill were lost, the oldest {lost[-1]:.3f}s before it"
     )
+
+
+def test_a_graceful_stop_under_load_stores_every_acknowledged_event(tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    acked, _, _ = run_load_and_kill(data_dir, workers=2, graceful=True, seconds=2.0)
+    assert len(acked) > 500, f"too little load to test anything: {len(acked)} requests"
+    stored = _stored_request_ids(data_dir)
+    lost = [rid for rid, _ in acked if rid not in stored]
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged events were lost on SIGTERM"

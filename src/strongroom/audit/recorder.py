@@ -243,7 +243,7 @@ class AuditRecorder:
         if not pending.events:
             return False
         now = time.monotonic()
-        if pending.age(now) >= MAX_PENDING_AGE:
+        if now - pending.first_at >= MAX_PENDING_AGE:
             return True
         return len(pending.events) >= FLUSH_BATCH and now >= self._busy_until
 
