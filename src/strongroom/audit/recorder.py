@@ -59,6 +59,10 @@ MAX_PENDING_AGE = 0.05
 #: Seconds such a flush waits for the lock before keeping its events for the
 #: next tick (the store is stuck; a warning says so).
 LOCK_WAIT = 1.0
+#: After such a wait in vain, seconds the flushes go back to not waiting: a
+#: lock held that long is stuck (an outside writer), and waiting on every
+#: tick would stall requests that need no lock, reads, a second at a time.
+STUCK_BACKOFF = 5.0
 #: Seconds a flush on shutdown or before LookupEvents (`wait=True`) waits.
 FINAL_WAIT = 10.0
 #: The promise (README, docs/architecture.md): an acknowledged request's
@@ -150,8 +154,8 @@ class AuditRecorder:
         self._principal_refs: dict[int, tuple[dict[str, Any], str]] = {}
         #: After the store was busy, full batches wait until then.
         self._busy_until = 0.0
-        #: When a flush last warned that the write lock stayed busy.
-        self._stuck_warned = -60.0
+        #: Until then due flushes do not wait either (see STUCK_BACKOFF).
+        self._wait_after = 0.0
         self.written = 0
 
     def record(
@@ -243,14 +247,16 @@ class AuditRecorder:
         if not pending.events:
             return False
         now = time.monotonic()
-        if now - pending.first_at >= MAX_PENDING_AGE:
+        if now - pending.first_at >= MAX_PENDING_AGE and now >= self._wait_after:
             return True
         return len(pending.events) >= FLUSH_BATCH and now >= self._busy_until
 
     def flush_due(self, now: float | None = None) -> bool:
         """Whether the oldest queued event has waited `MAX_PENDING_AGE`: the
-        next flush then waits for a busy store instead of backing off."""
-        return self._pending.age(time.monotonic() if now is None else now) >= MAX_PENDING_AGE
+        next flush then waits for a busy store instead of backing off
+        (unless the last such wait was in vain, `STUCK_BACKOFF` ago or less)."""
+        now = time.monotonic() if now is None else now
+        return self._pending.age(now) >= MAX_PENDING_AGE and now >= self._wait_after
 
     def flush(self, wait: bool = False) -> int:
         """Write every queued record as one batch; returns how many.
@@ -274,11 +280,11 @@ class AuditRecorder:
             self._pending.absorb(batch)
             now = time.monotonic()
             self._busy_until = now + BUSY_BACKOFF
-            if lock_wait and now >= self._stuck_warned + 10:
-                self._stuck_warned = now
+            if lock_wait:
+                self._wait_after = now + STUCK_BACKOFF
                 log.warning(
                     "%d audit records wait for the store's write lock, held elsewhere "
-                    "for over %.1f s; will retry",
+                    "for over %.1f s; still queued",
                     len(self._pending),
                     lock_wait,
                 )
