@@ -52,6 +52,22 @@ def test_root_credentials_file_is_private(tmp_path) -> None:
         server.close()
 
 
+def test_state_files_are_private_in_a_private_data_dir(tmp_path) -> None:
+    data_dir = tmp_path / "d"
+    data_dir.mkdir(mode=0o755)
+    os.chmod(data_dir, 0o755)  # an existing, world-readable dir: tightened at start
+    server = StrongroomServer(data_dir, workers=2).start()
+    try:
+        server.client("iam").create_user(UserName="private")  # the WAL is in use
+        modes = {p.name: p.stat().st_mode & 0o777 for p in data_dir.iterdir()}
+        assert data_dir.stat().st_mode & 0o777 == 0o700
+    finally:
+        server.close()
+    names = {"state.db", "state.db-wal", "state.db-shm", "state.db-generation", "root.key"}
+    assert names | {"root-credentials", "server.log"} <= set(modes)
+    assert {name: oct(mode) for name, mode in modes.items() if mode != 0o600} == {}
+
+
 def test_generated_root_key_is_printed(tmp_path) -> None:
     # Without the environment variables the server makes its own root key.
     proc_env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}

@@ -5,6 +5,7 @@ and stores of older schema versions brought forward with their events."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import orjson
@@ -312,3 +313,77 @@ def test_a_large_version_2_store_moves_a_batch_at_a_time(tmp_path) -> None:
         assert [e.event_id for e in _stored(s)] == [f"e-{n:05d}" for n in range(count)]
     finally:
         s.close()
+
+
+def _hold_write_lock(database: str, seconds: float) -> threading.Thread:
+    """Another connection takes the write lock now and lets it go after `seconds`."""
+    other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        other.execute("ROLLBACK")
+        other.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_a_due_event_makes_the_flush_wait_for_a_busy_store(store: Store) -> None:
+    import strongroom.audit.recorder as recorder_module
+
+    recorder = AuditRecorder(store)
+    _record(recorder, root_principal("111122223333"))
+    holder = _hold_write_lock(store.engine.url.database, 0.3)
+    try:
+        recorder._pending.first_at = time.monotonic()  # just queued: not due
+        started = time.monotonic()
+        assert not recorder.flush_due() and not recorder.should_flush()
+        assert recorder.flush() == 0 and recorder.pending == 1  # backs off at once
+        assert time.monotonic() - started < 0.1
+        # Queued MAX_PENDING_AGE ago: due; the flush waits for the lock and writes.
+        recorder._pending.first_at = time.monotonic() - recorder_module.MAX_PENDING_AGE
+        assert recorder.flush_due() and recorder.should_flush()
+        assert recorder.flush() == 1 and recorder.pending == 0
+        assert 0.15 < time.monotonic() - started < 0.3 + recorder_module.LOCK_WAIT
+    finally:
+        holder.join()
+    assert [e.event_name for e in _stored(store)] == ["Decrypt"]
+
+
+def test_a_store_busy_past_the_lock_wait_keeps_the_events(store: Store, monkeypatch) -> None:
+    import strongroom.audit.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "LOCK_WAIT", 0.1)
+    recorder = AuditRecorder(store)
+    _record(recorder, root_principal("111122223333"))
+    recorder._pending.first_at -= 10  # long due
+    holder = _hold_write_lock(store.engine.url.database, 0.4)
+    try:
+        started = time.monotonic()
+        assert recorder.flush() == 0 and recorder.pending == 1
+        assert time.monotonic() - started >= 0.1  # it waited
+        assert recorder._pending.age(time.monotonic()) >= 10  # still counts from its record
+        # A lock held that long is stuck: for a while flushes do not wait again,
+        # so requests that need no lock are not stalled on every tick.
+        assert not recorder.flush_due() and not recorder.should_flush()
+        started = time.monotonic()
+        assert recorder.flush() == 0 and time.monotonic() - started < 0.05
+    finally:
+        holder.join()
+    assert recorder.flush() == 1
+
+
+def test_the_age_of_a_batch_is_its_oldest_event(store: Store) -> None:
+    batch = records.PendingBatch()
+    assert batch.age(time.monotonic()) == 0.0
+    event = ("id", "0", "r", 0.0, "E", "s", True, True, None, None, None, {})
+    batch.add(event)
+    first = batch.first_at
+    batch.add(event)
+    assert batch.first_at == first
+    newer = records.PendingBatch()
+    newer.add(event)
+    newer.absorb(batch)  # a failed flush's events go back in front, with their age
+    assert newer.first_at == first and len(newer) == 3

@@ -245,3 +245,37 @@ def test_a_write_that_will_not_wait_is_told_the_store_is_busy(store: Store, tmp_
     with store.transaction(wait=False) as conn:  # free again
         Store.put_setting(conn, "after", "1")
     assert recorder.flush(wait=True) == 1 and recorder.pending == 0
+
+
+def test_a_write_takes_the_lock_soon_after_another_process_lets_it_go(store: Store, tmp_path):
+    """Attempts half a millisecond apart, not SQLite's sleeps of up to 100 ms."""
+    import sqlite3
+    import threading
+
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = []
+
+    def release() -> None:
+        time.sleep(0.35)  # SQLite's handler would try at 0.328 s, then 0.428 s
+        released.append(time.monotonic())
+        other.execute("ROLLBACK")
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    try:
+        with store.transaction() as conn:
+            took = time.monotonic()
+            Store.put_setting(conn, "after", "1")
+    finally:
+        thread.join()
+    assert took - released[0] < 0.03
+    from strongroom.store.db import StoreBusy
+
+    other.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    with pytest.raises(StoreBusy), store.transaction(wait=0.2):
+        pass
+    assert 0.2 <= time.monotonic() - started < 0.5  # a bounded wait ends when it said
+    other.execute("ROLLBACK")
+    other.close()

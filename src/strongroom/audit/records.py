@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -140,21 +141,30 @@ class PendingBatch:
     a flush is then one join and one insert: flushes stop the event loop, and
     requests arriving during one wait it out."""
 
-    __slots__ = ("callers", "events", "resources")
+    __slots__ = ("callers", "events", "first_at", "resources")
 
     def __init__(self) -> None:
         #: (event time, event JSON), in the order recorded.
         self.events: list[tuple[float, bytes]] = []
         self.callers: set[tuple[Any, ...]] = set()
         self.resources: set[tuple[Any, Any]] = set()
+        #: When the oldest event was queued (time.monotonic()); 0.0 while empty.
+        self.first_at = 0.0
 
     def __len__(self) -> int:
         return len(self.events)
 
     def add(self, event: tuple[Any, ...]) -> None:
         """Queue `event` (a tuple in `StoredEvent` order)."""
-        self.events.append((event[3], encode_event(event)))
+        events = self.events
+        if not events:
+            self.first_at = time.monotonic()
+        events.append((event[3], encode_event(event)))
         self.note(event)
+
+    def age(self, now: float) -> float:
+        """How long the oldest queued event has waited at `now` (0.0 if none)."""
+        return now - self.first_at if self.events else 0.0
 
     def note(self, event: tuple[Any, ...]) -> None:
         self.callers.add((event[1], event[2], event[4], event[5], event[8], event[9]))
@@ -164,6 +174,8 @@ class PendingBatch:
 
     def absorb(self, older: PendingBatch) -> None:
         """Take back the events of `older` (a flush that failed) in front."""
+        if older.events:
+            self.first_at = older.first_at
         self.events[:0] = older.events
         self.callers |= older.callers
         self.resources |= older.resources

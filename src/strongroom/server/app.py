@@ -42,6 +42,7 @@ from strongroom.services.iam.source import IamPolicySource
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
 from strongroom.store.db import Store, StoreBusy, default_url
+from strongroom.store.files import prepare_data_dir
 from strongroom.store.sealing import Sealer, load_root_key
 
 log = logging.getLogger("strongroom.server")
@@ -53,7 +54,7 @@ GIL_SWITCH_INTERVAL = 0.0005
 class App:
     def __init__(self, config: Config) -> None:
         self.config = config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(config.data_dir)
         self.sealer = Sealer(load_root_key(config.data_dir))
         self.store = Store(config.store_url or default_url(config.data_dir))
         self.clock = Clock(config.time_travel)

@@ -8,7 +8,8 @@ response is sent, so an acknowledged change survives `kill -9`.
 SQLite runs in WAL mode with `synchronous=NORMAL`: a commit is in the WAL
 before the response, which survives the process dying. Writers take the lock
 up front (`BEGIN IMMEDIATE`) so several server processes never dead-lock on a
-read-to-write upgrade.
+read-to-write upgrade, and a writer that finds it taken tries again every
+half millisecond (`_take_write_lock`) rather than in SQLite's ever longer sleeps.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import NullPool
 
+from strongroom.store.files import private_database
 from strongroom.store.generation import SharedGeneration
 
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
@@ -93,6 +95,11 @@ def register_migration(version: int, step: Any) -> None:
 HOT_CACHE_LIMIT = 100_000
 #: How long a request's write waits for another connection's write lock.
 BUSY_TIMEOUT_MS = 10_000
+#: The event loop's connection lets SQLite's busy handler retry this long
+#: only; `_take_write_lock` retries after that (see there for why).
+LOOP_BUSY_TIMEOUT_MS = 2
+#: Seconds `_take_write_lock` sleeps between two attempts.
+LOCK_RETRY_SLEEP = 0.0005
 #: A WAL file is cut back to this size whenever the WAL starts over.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 #: Checkpoint intervals the idle-priority checkpointer may miss before the
@@ -281,7 +288,10 @@ class Store:
         self._hot_generation: int | None = None
         self._hot_driver: Any = None
         self._hot_changes = 0
-        self.generation = SharedGeneration(self._database_path())
+        database = self._database_path()
+        if database is not None:
+            private_database(database)  # before SQLite creates it, or its -wal and -shm
+        self.generation = SharedGeneration(database)
 
     def _database_path(self) -> Path | None:
         if not self.is_sqlite:
@@ -324,19 +334,25 @@ class Store:
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
             self._driver = self._conn.connection.driver_connection if self.is_sqlite else None
+            if self._driver is not None:
+                # Write locks are waited for by `_take_write_lock`, not by
+                # SQLite's busy handler; reads keep a short grace of their own.
+                self._driver.execute(f"PRAGMA busy_timeout={LOOP_BUSY_TIMEOUT_MS}")
         return self._conn
 
     def transaction(
-        self, write: bool = True, *, state: bool = True, wait: bool = True
+        self, write: bool = True, *, state: bool = True, wait: bool | float = True
     ) -> contextlib.AbstractContextManager[Connection]:
         """One transaction on the loop's connection; commits on success.
 
         `state=False` is for bookkeeping writes (audit records, leases) that
-        change nothing a cached value is derived from. `wait=False` (SQLite)
-        raises `StoreBusy` at once instead of waiting for the write lock: for
-        background writes that can come back later, since waiting means
-        sleeping in SQLite's busy handler with the event loop stopped (a
-        TRUNCATE checkpoint holds the lock for a while).
+        change nothing a cached value is derived from.
+
+        `wait` (SQLite) is how long a write waits for a write lock held by
+        another connection: True is `BUSY_TIMEOUT_MS`, a number is seconds,
+        False raises `StoreBusy` at once, for background writes that can come
+        back later, since waiting stops the event loop. A write that waited
+        in vain raises `StoreBusy` too.
 
         SQLite: a writer takes the write lock up front (BEGIN IMMEDIATE); a
         reader's transaction begins at its first statement, so a request
@@ -524,16 +540,46 @@ class Store:
             return True
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
 def _begin_or_busy(driver: sqlite3.Connection) -> None:
     driver.execute("PRAGMA busy_timeout=0")
     try:
         driver.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+        if _is_busy(exc):
             raise StoreBusy(str(exc)) from None
         raise
     finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        driver.execute(f"PRAGMA busy_timeout={LOOP_BUSY_TIMEOUT_MS}")
+
+
+def _take_write_lock(driver: sqlite3.Connection, timeout: float) -> None:
+    """BEGIN IMMEDIATE, trying again every `LOCK_RETRY_SLEEP` s for up to
+    `timeout` s while another connection holds the write lock; `StoreBusy`
+    if it never came free.
+
+    SQLite's own busy handler sleeps ever longer between attempts (up to
+    100 ms). Against another process that writes without a pause, whose
+    lock is free only for the moments between its transactions, that lost
+    nearly every attempt: a worker waited a second or more for one write,
+    its event loop stopped, and the audit events it had acknowledged stayed
+    in memory all that time. Attempts this close together find those
+    moments; an uncontended write costs nothing more (one BEGIN IMMEDIATE)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(str(exc)) from None
+        time.sleep(LOCK_RETRY_SLEEP)
 
 
 def _checkpoint(driver: sqlite3.Connection) -> None:
@@ -573,7 +619,13 @@ class _SqliteTransaction:
     __slots__ = ("changes", "conn", "driver", "state", "store", "wait", "write")
 
     def __init__(
-        self, store: Store, conn: Connection, driver: Any, write: bool, state: bool, wait: bool
+        self,
+        store: Store,
+        conn: Connection,
+        driver: Any,
+        write: bool,
+        state: bool,
+        wait: bool | float,
     ) -> None:
         self.store = store
         self.conn = conn
@@ -586,8 +638,14 @@ class _SqliteTransaction:
     def __enter__(self) -> Connection:
         driver = self.driver
         if self.write:
-            if self.wait:
-                driver.execute("BEGIN IMMEDIATE")
+            wait = self.wait
+            if wait is True or wait > 0:
+                try:
+                    driver.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    _take_write_lock(driver, BUSY_TIMEOUT_MS / 1000 if wait is True else wait)
             else:
                 _begin_or_busy(driver)
         self.changes = driver.total_changes

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.ids import random_bytes
+from strongroom.store.files import prepare_data_dir
 
 SEAL_VERSION = 1
 ROOT_KEY_ENV = "STRONGROOM_ROOT_KEY"
@@ -60,7 +61,11 @@ def load_root_key(data_dir: Path) -> bytes:
 
     The key file is created with mode 0600 on first start. Several servers
     sharing one store must share the key: give them all the same variable.
+    The data dir is made private first (`files.prepare_data_dir`): it is
+    where the key, the state and the root credentials are kept, and this is
+    the first thing a starting server does with it.
     """
+    prepare_data_dir(data_dir)
     env = os.environ.get(ROOT_KEY_ENV)
     if env:
         key = base64.b64decode(env)

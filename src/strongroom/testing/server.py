@@ -86,9 +86,13 @@ class StrongroomServer:
             STRONGROOM_ROOT_SECRET_ACCESS_KEY=self.secret_access_key,
         )
         env.update(self.env)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The log is the server's, in its private data dir: private as well.
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        # A process group of its own: `kill` takes the workers with the parent.
+        self.process = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, process_group=0
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,16 +113,37 @@ class StrongroomServer:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
         self.process = None
 
     def kill(self) -> None:
-        """SIGKILL: the process gets no chance to clean up."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
+        """SIGKILL to the server's whole process group (the parent and every
+        worker at once): no process gets a chance to clean up."""
+        if self.process:
+            try:  # even when the parent is gone: its workers may not be
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.process.wait()
         self.process = None
+
+    def pids(self) -> list[int]:
+        """The server's processes (Linux): the parent first, then its workers."""
+        if self.process is None:
+            return []
+        found = [self.process.pid]
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[2]) == self.process.pid and int(proc.name) != self.process.pid:
+                found.append(int(proc.name))
+        return found
 
     def close(self) -> None:
         self.stop()
