@@ -21,6 +21,7 @@ from strongroom.auth import credentials
 from strongroom.auth.tables import access_keys
 from strongroom.server.config import Config
 from strongroom.store.db import Store, default_url
+from strongroom.store.files import prepare_data_dir
 from strongroom.store.sealing import Sealer, load_root_key
 
 CONFIG_ENV = "STRONGROOM_SERVE_CONFIG"
@@ -48,7 +49,7 @@ def prepare(config: Config) -> tuple[str, str | None, Path]:
 
     Returns (access key id, secret or None when it already existed, file path).
     """
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(config.data_dir)
     sealer = Sealer(load_root_key(config.data_dir))
     store = Store(config.store_url or default_url(config.data_dir))
     try:
