@@ -41,3 +41,10 @@ def test_secret_string_left_out() -> None:
 
 def test_operation_without_members_records_null() -> None:
     assert redact("sts", "GetCallerIdentity", "in", {}) is None
+
+
+def test_master_user_password_left_out() -> None:
+    out = redact(
+        "rds", "CreateDBInstance", "in", {"DBInstanceIdentifier": "d", "MasterUserPassword": "p"}
+    )
+    assert out == {"dBInstanceIdentifier": "d"}

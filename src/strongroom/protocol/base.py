@@ -12,7 +12,6 @@ from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for, nam
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.validation import (
     Check,
-    RedactionCompiler,
     ValidatorCompiler,
     failure,
     lower_camel,
@@ -59,8 +58,6 @@ class BaseCodec:
             self.errors, malformed_error_code or self.default_malformed_code
         )
         self._validators = ValidatorCompiler()
-        self._redactors = RedactionCompiler()
-        self._redact_plans: dict[tuple[str, bool], Any] = {}
         self._parse_plans: dict[str, Any] = {}
         self._serialize_plans: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -116,20 +113,6 @@ class BaseCodec:
         if shape is None:
             return None
         return self._validators.compile(shape)
-
-    def redact(self, operation: str, value: dict[str, Any], output: bool = False) -> dict[str, Any]:
-        """`value` without the members the model marks sensitive (for audit records).
-
-        Input by default; ``output=True`` for a result. Values of sensitive
-        members are dropped, as CloudTrail leaves them out.
-        """
-        key = (operation, output)
-        plan = self._redact_plans.get(key, _UNSET)
-        if plan is _UNSET:
-            op = self.operation_model(operation)
-            plan = self._redactors.redactor(op.output_shape if output else op.input_shape)
-            self._redact_plans[key] = plan
-        return value if plan is None else plan(value)
 
     # ----------------------------------------------------------------- errors
 

@@ -180,17 +180,3 @@ def test_plans_are_built_once_and_requests_are_cheap() -> None:
     assert kms._parse_plans["Encrypt"] is plan
     # ~10 µs on a quiet machine; the bound only catches a plan rebuilt per request.
     assert per_call < 250e-6, per_call
-
-
-def test_redact_drops_sensitive_members_for_audit() -> None:
-    sm = codec("secretsmanager")
-    params = {"SecretId": "db", "SecretString": "hunter2", "ClientRequestToken": "t" * 32}
-    assert sm.redact("PutSecretValue", params) == {"SecretId": "db", "ClientRequestToken": "t" * 32}
-    result = {"ARN": "arn", "SecretString": "hunter2", "SecretBinary": b"x"}
-    assert sm.redact("GetSecretValue", result, output=True) == {"ARN": "arn"}
-    rds = codec("rds")
-    params = {"DBInstanceIdentifier": "d", "MasterUserPassword": "p"}
-    assert rds.redact("CreateDBInstance", params) == {"DBInstanceIdentifier": "d"}
-    kms = codec("kms")
-    plain = {"Limit": 5}
-    assert kms.redact("ListKeys", plain) is plain
