@@ -53,9 +53,11 @@ class InternalFailure(AwsError):
 class ErrorNamespace:
     """The error classes of one service, one per modelled error shape.
 
-    Attribute access by shape name (``errors.NotFoundException``). A name the
-    model does not define still works (AWS returns some unmodelled errors such
-    as ``AccessDeniedException``); its status then comes from `_UNMODELLED`.
+    Attribute access by shape name (``errors.NotFoundException``). Besides
+    the modelled shapes, only the errors AWS returns without modelling them
+    (`_UNMODELLED`, e.g. ``AccessDeniedException``) exist; any other name is
+    an AttributeError, so a misspelt or invented error code fails the tests
+    instead of reaching a client.
     """
 
     def __init__(self, service_name: str, classes: dict[str, type[AwsError]]) -> None:
@@ -67,7 +69,12 @@ class ErrorNamespace:
             raise AttributeError(name)
         cls = self._classes.get(name)
         if cls is None:
-            status = _UNMODELLED.get(name, 400)
+            status = _UNMODELLED.get(name)
+            if status is None:
+                raise AttributeError(
+                    f"{self._service_name} has no error {name!r}: neither a shape of its "
+                    "model nor an unmodelled AWS error strongroom lists"
+                )
             cls = type(name, (AwsError,), {"code": name, "status": status})
             self._classes[name] = cls
         return cls
@@ -107,6 +114,12 @@ _UNMODELLED: dict[str, int] = {
     "InternalFailure": 500,
     "ServiceUnavailable": 503,
     "NotImplemented": 501,
+    # The protocols' own answers to input no operation could read.
+    "MalformedQueryString": 400,
+    "InvalidQueryParameter": 400,
+    "MalformedXML": 400,
+    "InvalidArgument": 400,
+    "InvalidRequest": 400,
 }
 
 

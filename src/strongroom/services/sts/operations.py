@@ -207,13 +207,13 @@ def _session_policies(
     texts: list[str] = []
     if policy is not None:
         if policy_size(policy) > MAX_SESSION_POLICY:
-            raise errors.PackedPolicyTooLarge(
+            raise errors.PackedPolicyTooLargeException(
                 "Packed policy consumes more than the allowed size for session policies."
             )
         try:
             parse_policy(policy, "session")
         except MalformedPolicy as err:
-            raise errors.MalformedPolicyDocument(str(err)) from None
+            raise errors.MalformedPolicyDocumentException(str(err)) from None
         texts.append(policy)
     for entry in policy_arns or []:
         arn = entry.get("arn", "")
