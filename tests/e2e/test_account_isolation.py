@@ -11,7 +11,9 @@ The operations come from the server's registry, so a new one is covered or
 this test fails: an operation with required members needs a recipe in
 `RECIPES` (a few calls, each with what B passes and, for a call naming A's
 resources, the errors AWS answers instead of A's data). An operation without
-required members is called with none when it has no recipe.
+required members is called with none when it has no recipe. A new kind of
+resource gets a creator in `CREATORS`, so that A owns one when B looks; a
+Get* operation whose answer is a listing goes into `LISTING_GETS`.
 """
 
 from __future__ import annotations
@@ -294,8 +296,22 @@ def populate(clients: Callable[[str], Any], account: str, token: str) -> Resourc
             Operations=["Encrypt", "Decrypt"],
             Name=token,
         )
-    kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description=token)
+    for create in CREATORS:
+        create(clients, r)
     return r
+
+
+#: More resource kinds: ``create(clients, resources)`` makes one in the
+#: account, every name carrying ``resources.token``. A new service or a new
+#: kind of resource adds its creator here (and a recipe above when its
+#: listing operation has required members), so A owns one when B looks.
+def _asymmetric_keys(clients: Callable[[str], Any], r: Resources) -> None:
+    kms = clients("kms")
+    kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description=r.token)
+    kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT", Description=r.token)
+
+
+CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [_asymmetric_keys]
 
 
 @dataclass

@@ -71,7 +71,7 @@ def encrypt(
     key.require_algorithm(EncryptionAlgorithm)
     data.require_symmetric_context(key, EncryptionContext)
     data.dry_run(DryRun)
-    blob, _ = data.encrypt(call, key, Plaintext, EncryptionContext, EncryptionAlgorithm)
+    blob, _material_id = data.encrypt(call, key, Plaintext, EncryptionContext, EncryptionAlgorithm)
     return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": EncryptionAlgorithm}
 
 
@@ -303,7 +303,7 @@ def generate_data_key_without_plaintext(
     DryRun: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    key, _, blob, material_id = _generate_data_key(
+    key, _plaintext, blob, material_id = _generate_data_key(
         call,
         "GenerateDataKeyWithoutPlaintext",
         KeyId,
@@ -390,7 +390,7 @@ def generate_data_key_pair_without_plaintext(
     DryRun: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    out, _ = _generate_pair(
+    out, _private = _generate_pair(
         call,
         "GenerateDataKeyPairWithoutPlaintext",
         KeyId,
