@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.exceptions
@@ -120,6 +121,15 @@ def test_expiring_material_needs_valid_to(kms) -> None:
         ExpirationModel="KEY_MATERIAL_EXPIRES",
     )
     assert code == "ValidationException" and "ValidTo" in message
+    # AWS's default ExpirationModel is KEY_MATERIAL_EXPIRES: leaving out both
+    # members is the same request.
+    code, message = fails(_import, kms=kms, key_id=key, material=uuid.uuid4().bytes * 2)
+    assert code == "ValidationException" and "ValidTo" in message
+    too_late = datetime.now(UTC) + timedelta(days=366)
+    code, message = fails(
+        _import, kms=kms, key_id=key, material=uuid.uuid4().bytes * 2, ValidTo=too_late
+    )
+    assert code == "ValidationException" and "365 days" in message
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
 
 

@@ -23,6 +23,8 @@ from strongroom.services.kms.tables import import_tokens
 KEY_TYPE = "AWS::KMS::Key"
 MAX_ON_DEMAND_ROTATIONS = 25
 IMPORT_TOKEN_SECONDS = 24 * 3600
+#: "The maximum value [of ValidTo] is 365 days from the request date."
+MAX_VALID_TO_DAYS = 365
 IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
 
 
@@ -271,9 +273,9 @@ def import_key_material(
     **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
-    model = ExpirationModel or (
-        "KEY_MATERIAL_EXPIRES" if ValidTo else "KEY_MATERIAL_DOES_NOT_EXPIRE"
-    )
+    # AWS's default is KEY_MATERIAL_EXPIRES, which needs a ValidTo: leaving
+    # both out is a ValidationException, not material that never expires.
+    model = ExpirationModel or "KEY_MATERIAL_EXPIRES"
     extra: dict[str, Any] = {"kms:ExpirationModel": model}
     if ValidTo is not None:
         extra["kms:ValidTo"] = str(int(ValidTo.timestamp()))
@@ -293,6 +295,10 @@ def import_key_material(
     valid_to = ValidTo.timestamp() if ValidTo is not None else None
     if valid_to is not None and valid_to <= now:
         raise errors.ValidationException("ValidTo must be in the future.")
+    if valid_to is not None and valid_to > now + MAX_VALID_TO_DAYS * DAY:
+        raise errors.ValidationException(
+            f"ValidTo must be at most {MAX_VALID_TO_DAYS} days after the request date."
+        )
     algorithm, wrapping_key = _import_token(call, key, ImportToken)
     try:
         raw = crypto.unwrap_key_material(wrapping_key, algorithm, EncryptedKeyMaterial)
