@@ -3,6 +3,7 @@ period ends, automatic rotation, imported material that expires."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,16 @@ from strongroom.testing import StrongroomServer
 
 def code_of(exc: pytest.ExceptionInfo) -> str:
     return exc.value.response["Error"]["Code"]
+
+
+def wait_until_created(client, key_id: str, timeout: float = 15.0) -> dict:
+    """A replica is ``Creating`` for a moment after ReplicateKey, as in AWS."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meta = client.describe_key(KeyId=key_id)["KeyMetadata"]
+        if meta["KeyState"] != "Creating" or time.monotonic() > deadline:
+            return meta
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -197,6 +208,7 @@ def test_multi_region_primary_waits_for_its_replicas(
     eu = server.client("kms", region="eu-west-1")
     key = us.create_key(MultiRegion=True)["KeyMetadata"]
     us.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")
+    assert wait_until_created(eu, key["KeyId"])["KeyState"] == "Enabled"
     out = us.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
     assert out["KeyState"] == "PendingReplicaDeletion" and "DeletionDate" not in out
     eu.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)

@@ -173,3 +173,28 @@ def test_aliases_and_listings_stay_in_their_account(server: StrongroomServer, ot
     listed = {k["KeyId"] for k in theirs.list_keys()["Keys"]}
     assert key["KeyId"] not in listed
     assert alias not in {a["AliasName"] for a in theirs.list_aliases()["Aliases"]}
+
+
+def test_retirable_grants_are_listed_by_their_retiring_account(
+    server: StrongroomServer, other_root
+) -> None:
+    """ListRetirableGrants names a principal of the caller's own account; the
+    grants it lists may be on other accounts' keys (AWS documents both)."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    other_root_arn = f"arn:aws:iam::{OTHER}:root"
+    grant = kms.create_grant(
+        KeyId=key["KeyId"],
+        GranteePrincipal=f"arn:aws:iam::{OWNER}:root",
+        RetiringPrincipal=other_root_arn,
+        Operations=["Encrypt"],
+    )
+    theirs = other_client(server, other_root)
+    listed = theirs.list_retirable_grants(RetiringPrincipal=other_root_arn)["Grants"]
+    assert [(g["GrantId"], g["KeyId"]) for g in listed] == [(grant["GrantId"], key["Arn"])]
+    # The owner's principals are not the other account's to ask about.
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        theirs.list_retirable_grants(RetiringPrincipal=f"arn:aws:iam::{OWNER}:root")
+    assert code_of(exc) == "AccessDeniedException"
+    theirs.retire_grant(GrantToken=grant["GrantToken"])
+    assert kms.list_grants(KeyId=key["KeyId"])["Grants"] == []

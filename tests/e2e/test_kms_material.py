@@ -24,6 +24,16 @@ def code_of(exc: pytest.ExceptionInfo) -> str:
     return exc.value.response["Error"]["Code"]
 
 
+def wait_until_created(client, key_id: str, timeout: float = 15.0) -> dict:
+    """A replica is ``Creating`` for a moment after ReplicateKey, as in AWS."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meta = client.describe_key(KeyId=key_id)["KeyMetadata"]
+        if meta["KeyState"] != "Creating" or time.monotonic() > deadline:
+            return meta
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def kms(server: StrongroomServer):
     return server.client("kms")
@@ -48,6 +58,13 @@ def test_multi_region_keys(kms, eu) -> None:
     out = kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1", Description="replica")
     replica = out["ReplicaKeyMetadata"]
     assert replica["Arn"] == f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{key['KeyId']}"
+    # Briefly Creating (manageable, not usable), then Enabled.
+    assert (replica["KeyState"], replica["Enabled"]) == ("Creating", False)
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        eu.encrypt(KeyId=key["KeyId"], Plaintext=b"too soon")
+    assert code_of(exc) == "KMSInvalidStateException"
+    assert "is creating" in exc.value.response["Error"]["Message"]
+    assert wait_until_created(eu, key["KeyId"])["KeyState"] == "Enabled"
     assert replica["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
     assert json.loads(out["ReplicaPolicy"])["Statement"][0]["Action"] == "kms:*"
     # The replica decrypts what the primary encrypted, and the other way round.
@@ -412,7 +429,7 @@ def test_aws_cli_multi_region_and_import(server: StrongroomServer, eu, tmp_path)
     key_id = _cli(server, "create-key", "--multi-region")["KeyMetadata"]["KeyId"]
     out = _cli(server, "replicate-key", "--key-id", key_id, "--replica-region", "eu-west-1")
     assert out["ReplicaKeyMetadata"]["KeyId"] == key_id
-    assert eu.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert wait_until_created(eu, key_id)["KeyState"] == "Enabled"
     _cli(server, "update-primary-region", "--key-id", key_id, "--primary-region", "eu-west-1")
     config = eu.describe_key(KeyId=key_id)["KeyMetadata"]["MultiRegionConfiguration"]
     assert config["MultiRegionKeyType"] == "PRIMARY"

@@ -134,7 +134,8 @@ def json_error_response(
                 continue
             write = codec._json.writer(member)  # type: ignore[attr-defined]
             payload[wire] = value if write is None else write(value)
-    payload[message_member(shape)] = err.message
+    if err.message:  # AWS leaves the member out of an error that has no message
+        payload[message_member(shape)] = err.message
     if rest:
         headers.append(("x-amzn-errortype", err.code))
     elif getattr(codec, "query_compatible", False):

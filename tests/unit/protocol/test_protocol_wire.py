@@ -41,6 +41,19 @@ def test_json_error_body_and_headers() -> None:
     assert body == {"__type": "ResourceNotFoundException", "Message": "gone"}
 
 
+def test_json_error_without_a_message_has_no_message_member() -> None:
+    """KMSInvalidSignatureException and the like carry no text: AWS's body is
+    ``{"__type": ...}`` alone, not ``"message": ""``."""
+    kms = codec("kms")
+    resp = kms.serialize_error(errors_for("kms").KMSInvalidSignatureException(""), "r1")
+    assert orjson.loads(resp.body) == {"__type": "KMSInvalidSignatureException"}
+    lam = codec("lambda")
+    resp = lam.serialize_error(
+        errors_for("lambda").ResourceNotFoundException(""), "r2", "GetFunction"
+    )
+    assert orjson.loads(resp.body) == {"Type": "User"}
+
+
 def test_rest_json_error_carries_the_type_header() -> None:
     lam = codec("lambda")
     err = errors_for("lambda").ResourceNotFoundException("Function not found: fn")

@@ -198,17 +198,29 @@ def grant_allows(
             continue
         if operation not in orjson.loads(ops_json):
             continue
-        if (
-            constraints_json
-            and operation not in _NO_CONTEXT_OPS
-            and not constraints_met(orjson.loads(constraints_json), encryption_context or {})
-        ):
-            continue
+        if constraints_json:
+            constraints = orjson.loads(constraints_json)
+            if operation in _NO_CONTEXT_OPS:
+                # Only SourceArn constrains these (and never RetireGrant).
+                constraints = (
+                    {k: v for k, v in constraints.items() if k == "SourceArn"}
+                    if operation != "RetireGrant"
+                    else {}
+                )
+            if constraints and not constraints_met(constraints, encryption_context or {}):
+                continue
         return True
     return False
 
 
-def constraints_met(constraints: dict[str, dict[str, str]], context: dict[str, str]) -> bool:
+def constraints_met(
+    constraints: dict[str, Any], context: dict[str, str], source_arn: str | None = None
+) -> bool:
+    """Whether a request meets a grant's constraints. A ``SourceArn`` constraint
+    (newer models) holds only for a request made on behalf of that resource."""
+    wanted_source = constraints.get("SourceArn")
+    if wanted_source is not None and wanted_source != source_arn:
+        return False
     equals = constraints.get("EncryptionContextEquals")
     if equals is not None and context != equals:
         return False

@@ -329,11 +329,16 @@ class AsymmetricMaterial:
 
     def verify(self, algorithm: str, message: bytes, message_type: str, signature: bytes) -> bool:
         public = self.key.public_key()
-        try:
-            if algorithm.startswith("ED25519"):
+        if algorithm.startswith("ED25519"):
+            try:
                 public.verify(signature, message)
-                return True
-            data, alg = _signature_input(algorithm, message, message_type)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+        # A digest of the wrong length is bad input (CryptoInputError), not a
+        # signature that fails to verify.
+        data, alg = _signature_input(algorithm, message, message_type)
+        try:
             if algorithm.startswith("ECDSA"):
                 public.verify(signature, data, ec.ECDSA(alg))
             else:

@@ -47,8 +47,8 @@ def encrypt(
     limit = crypto.rsa_max_plaintext(key.key_spec, algorithm)
     if len(plaintext) > limit:
         raise errors.ValidationException(
-            f"Plaintext of {len(plaintext)} bytes is longer than the {limit} bytes "
-            f"{algorithm} allows with {key.key_spec}."
+            f"Algorithm {algorithm} and key spec {key.key_spec} cannot encrypt data larger "
+            f"than {limit} bytes."
         )
     return material.encrypt(algorithm, plaintext), None
 
@@ -120,6 +120,9 @@ def resolve_for_decrypt(
     """The key to decrypt `blob` with, checking a KeyId the caller named. A
     DryRun that ignores the ciphertext checks the named key only."""
     named = keys.resolve(call, key_id) if key_id is not None else None
+    if named is not None and named.key_usage == "GENERATE_VERIFY_MAC" and not ignore_ciphertext:
+        # An HMAC key never made a ciphertext: not the key that can decrypt it.
+        raise incorrect_key()
     if named is not None and (not named.is_symmetric or ignore_ciphertext):
         return named, None
     if algorithm != SYMMETRIC:
@@ -128,10 +131,14 @@ def resolve_for_decrypt(
         return named, None
     key, header = key_of_blob(call, blob)
     if named is not None and (named.account, named.key_id) != (key.account, key.key_id):
-        raise errors.IncorrectKeyException(
-            "The key ID in the request does not identify a CMK that can perform this operation."
-        )
+        raise incorrect_key()
     return key, header
+
+
+def incorrect_key() -> Exception:
+    return errors.IncorrectKeyException(
+        "The key ID in the request does not identify a CMK that can perform this operation."
+    )
 
 
 def open_blob(

@@ -76,7 +76,11 @@ def create(
             f"with key spec {key.key_spec} and key usage {key.key_usage}."
         )
     constraints = {k: v for k, v in (constraints or {}).items() if v is not None} or None
-    if constraints and not key.is_symmetric:
+    context_constraints = set(constraints or ()) & {
+        "EncryptionContextEquals",
+        "EncryptionContextSubset",
+    }
+    if context_constraints and not key.is_symmetric:
         raise errors.ValidationException(
             "Grant constraints are supported only for symmetric encryption KMS keys."
         )

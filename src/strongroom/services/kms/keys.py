@@ -10,6 +10,7 @@ version never changes, so that cache can never be stale.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -249,6 +250,17 @@ class KeyRef:
     alias_name: str | None = None
 
 
+_KEY_ID = re.compile(
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})\Z",
+    re.IGNORECASE,
+)
+
+
+def is_key_id(value: str) -> bool:
+    """A key id's shape: a UUID, or ``mrk-`` and 32 hex digits."""
+    return _KEY_ID.match(value) is not None
+
+
 def parse_key_ref(call: Call, value: str) -> KeyRef:
     if value.startswith("arn:"):
         parts = value.split(":", 5)
@@ -262,6 +274,8 @@ def parse_key_ref(call: Call, value: str) -> KeyRef:
         raise errors.NotFoundException(f"Invalid arn {value}")
     if value.startswith("alias/"):
         return KeyRef(call.account, call.region, alias_name=value)
+    if not is_key_id(value):
+        raise errors.NotFoundException(f"Invalid keyId '{value}'")
     return KeyRef(call.account, call.region, key_id=value)
 
 
@@ -271,6 +285,8 @@ def resolve(
     """The key a KeyId parameter names (id, ARN, alias name or alias ARN), in
     the caller's Region; NotFoundException otherwise."""
     ref = parse_key_ref(call, value)
+    if ref.region != call.region:
+        raise errors.NotFoundException(f"Invalid arn {ref.region}")
     conn = call.conn
     if ref.alias_name is not None:
         if not aliases_ok:

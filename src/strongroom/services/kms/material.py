@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import delete as sql_delete
 
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
@@ -113,6 +114,12 @@ def store_imported(
             )
         if not key.is_symmetric:
             raise errors.UnsupportedOperationException(f"{key.arn} supports only one key material.")
+        if any(row.state == "PENDING_ROTATION" for row in rows):
+            # One new material at a time waits for RotateKeyOnDemand.
+            raise errors.KMSInvalidStateException(
+                f"{key.arn} already has key material in PENDING_ROTATION state. Rotate the key "
+                "on demand or delete that key material before importing new key material."
+            )
         version = max(row.version for row in rows) + 1
         keys.add_material(
             conn, sealer, key, version, raw, now, rotation_type="ON_DEMAND", material_id=mid,
@@ -152,7 +159,19 @@ def store_imported(
 
 
 def drop_imported(conn: Connection, key: Key, version: int) -> None:
-    """Delete imported material (the row stays to recognise a re-import)."""
+    """Delete imported material (the row stays to recognise a re-import;
+    material still PENDING_ROTATION is not associated with the key yet, so
+    it goes entirely and different material may take its place)."""
+    pending = conn.execute(
+        sql_delete(material).where(
+            *_where(material, key),
+            material.c.version == version,
+            material.c.state == "PENDING_ROTATION",
+        )
+    )
+    if pending.rowcount:
+        keys.forget_material(key, version)
+        return
     conn.execute(
         update(material)
         .where(*_where(material, key), material.c.version == version)
@@ -188,7 +207,9 @@ def replicate(
         key_spec=primary.key_spec,
         origin=primary.origin,
         key_manager=primary.key_manager,
-        state=KeyState.ENABLED if primary.current_version else KeyState.PENDING_IMPORT,
+        # "Creating" until the clock finishes it (`_finish_replicas`), as AWS's
+        # replicas are briefly: manageable, not usable for cryptography.
+        state=KeyState.CREATING,
         created=now,
         deletion_date=None,
         pending_window=None,
@@ -275,6 +296,11 @@ _NEXT_EXPIRY = Prepared(
         keys_table.c.state != _PENDING_REPLICA_DELETION,
     )
 )
+_NEXT_CREATED = Prepared(
+    select(func.min(keys_table.c.created)).where(keys_table.c.state == KeyState.CREATING.value)
+)
+#: How long a new replica stays ``Creating``.
+REPLICA_CREATING_SECONDS = 1.0
 _ANY_REPLICA_WAIT = Prepared(
     select(keys_table.c.key_id).where(keys_table.c.state == _PENDING_REPLICA_DELETION).limit(1)
 )
@@ -295,7 +321,10 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
     deletion = _next(_NEXT_DELETION, conn)
     rotation = _next(_NEXT_ROTATION, conn)
     expiry = _next(_NEXT_EXPIRY, conn)
-    acted = any(when is not None and when <= now for when in (deletion, rotation, expiry))
+    created = _next_created(conn)
+    acted = any(when is not None and when <= now for when in (deletion, rotation, expiry, created))
+    if created is not None and created <= now:
+        _finish_replicas(conn, now)
     if deletion is not None and deletion <= now:
         for key in _rows(
             conn,
@@ -318,8 +347,28 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
         deletion = _next(_NEXT_DELETION, conn)
         rotation = _next(_NEXT_ROTATION, conn)
         expiry = _next(_NEXT_EXPIRY, conn)
-    upcoming = [when for when in (deletion, rotation, expiry) if when is not None]
+        created = _next_created(conn)
+    upcoming = [when for when in (deletion, rotation, expiry, created) if when is not None]
     return min(upcoming) if upcoming else None
+
+
+def _next_created(conn: Connection) -> float | None:
+    """When the oldest replica still ``Creating`` is due to be finished."""
+    first = _next(_NEXT_CREATED, conn)
+    return None if first is None else first + REPLICA_CREATING_SECONDS
+
+
+def _finish_replicas(conn: Connection, now: float) -> None:
+    """Replicas whose creation is done become Enabled (PendingImport when
+    their material is to be imported: each replica gets its own import)."""
+    for key in _rows(
+        conn,
+        keys_table.c.state == KeyState.CREATING,
+        keys_table.c.created <= now - REPLICA_CREATING_SECONDS,
+    ):
+        has_material = key.origin != "EXTERNAL" and key.current_version > 0
+        key.state = KeyState.ENABLED if has_material else KeyState.PENDING_IMPORT
+        keys.save(conn, key, "state")
 
 
 def _rotate_due(conn: Connection, sealer: Sealer, now: float) -> None:

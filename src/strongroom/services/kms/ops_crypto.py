@@ -56,6 +56,7 @@ def encrypt(
     GrantTokens: list[str] | None = None,
     EncryptionAlgorithm: str = "SYMMETRIC_DEFAULT",
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     call.audit_request = _request(KeyId, EncryptionContext, EncryptionAlgorithm)
     key = _use(
@@ -70,7 +71,7 @@ def encrypt(
     key.require_algorithm(EncryptionAlgorithm)
     data.require_symmetric_context(key, EncryptionContext)
     data.dry_run(DryRun)
-    blob, _ = data.encrypt(call, key, Plaintext, EncryptionContext, EncryptionAlgorithm)
+    blob, _material_id = data.encrypt(call, key, Plaintext, EncryptionContext, EncryptionAlgorithm)
     return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": EncryptionAlgorithm}
 
 
@@ -99,6 +100,7 @@ def decrypt(
     Recipient: dict[str, Any] | None = None,
     DryRun: bool | None = None,
     DryRunModifiers: list[str] | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     call.audit_request = _request(KeyId, EncryptionContext, EncryptionAlgorithm)
     data.recipient_unsupported(Recipient)
@@ -149,6 +151,7 @@ def re_encrypt(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
     DryRunModifiers: list[str] | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     call.audit_request = _request(
         None,
@@ -270,6 +273,7 @@ def generate_data_key(
     GrantTokens: list[str] | None = None,
     Recipient: dict[str, Any] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     data.recipient_unsupported(Recipient)
     key, plaintext, blob, material_id = _generate_data_key(
@@ -297,8 +301,9 @@ def generate_data_key_without_plaintext(
     NumberOfBytes: int | None = None,
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
-    key, _, blob, material_id = _generate_data_key(
+    key, _plaintext, blob, material_id = _generate_data_key(
         call,
         "GenerateDataKeyWithoutPlaintext",
         KeyId,
@@ -365,6 +370,7 @@ def generate_data_key_pair(
     GrantTokens: list[str] | None = None,
     Recipient: dict[str, Any] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     data.recipient_unsupported(Recipient)
     out, private = _generate_pair(
@@ -382,8 +388,9 @@ def generate_data_key_pair_without_plaintext(
     EncryptionContext: dict[str, str] | None = None,
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
-    out, _ = _generate_pair(
+    out, _private = _generate_pair(
         call,
         "GenerateDataKeyPairWithoutPlaintext",
         KeyId,
@@ -401,6 +408,7 @@ def generate_random(
     NumberOfBytes: int | None = None,
     CustomKeyStoreId: str | None = None,
     Recipient: dict[str, Any] | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     access.authorize_account(call, "kms:GenerateRandom")
     if CustomKeyStoreId is not None:
@@ -432,6 +440,7 @@ def sign(
     MessageType: str = "RAW",
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key, material = _signing_key(
         call, KeyId, "Sign", SigningAlgorithm, MessageType, GrantTokens, DryRun
@@ -489,6 +498,7 @@ def verify(
     MessageType: str = "RAW",
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key, material = _signing_key(
         call, KeyId, "Verify", SigningAlgorithm, MessageType, GrantTokens, DryRun
@@ -533,6 +543,7 @@ def generate_mac(
     MacAlgorithm: str,
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key, material = _mac_key(call, KeyId, "GenerateMac", MacAlgorithm, GrantTokens, DryRun)
     return {
@@ -551,6 +562,7 @@ def verify_mac(
     Mac: bytes,
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key, material = _mac_key(call, KeyId, "VerifyMac", MacAlgorithm, GrantTokens, DryRun)
     if not material.verify(MacAlgorithm, Message, Mac):
@@ -567,6 +579,7 @@ def derive_shared_secret(
     GrantTokens: list[str] | None = None,
     DryRun: bool | None = None,
     Recipient: dict[str, Any] | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     call.audit_request = {"keyId": KeyId, "keyAgreementAlgorithm": KeyAgreementAlgorithm}
     data.recipient_unsupported(Recipient)
@@ -594,7 +607,9 @@ def derive_shared_secret(
 
 
 @service.operation(authorize=False)
-def get_public_key(call: Call, KeyId: str, GrantTokens: list[str] | None = None) -> dict[str, Any]:
+def get_public_key(
+    call: Call, KeyId: str, GrantTokens: list[str] | None = None, **_: Any
+) -> dict[str, Any]:
     call.audit_request = {"keyId": KeyId}
     key = keys.resolve(call, KeyId)
     call.audit_resource(key.arn, KEY_TYPE, key.account)

@@ -18,6 +18,11 @@ from strongroom.services.kms.tables import grants
 KEY_TYPE = "AWS::KMS::Key"
 
 
+def is_service_principal(principal: str) -> bool:
+    """``rds.amazonaws.com`` and the like: neither an ARN nor an account id."""
+    return not principal.startswith("arn:") and not principal.isdigit()
+
+
 def _entry(row: Any, key_arn: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "KeyId": key_arn,
@@ -27,33 +32,93 @@ def _entry(row: Any, key_arn: str) -> dict[str, Any]:
         "IssuingAccount": row.issuing_account,
         "Operations": orjson.loads(row.operations),
     }
+    if is_service_principal(row.grantee):
+        out["GranteeServicePrincipal"] = row.grantee
     if row.name:
         out["Name"] = row.name
     if row.retiring:
         out["RetiringPrincipal"] = row.retiring
+        if is_service_principal(row.retiring):
+            out["RetiringServicePrincipal"] = row.retiring
     if row.constraints:
         out["Constraints"] = orjson.loads(row.constraints)
     return out
+
+
+def _principal_account(principal: str) -> str | None:
+    """The account an IAM/STS principal ARN (or a bare account id) belongs to."""
+    if principal.isdigit() and len(principal) == 12:
+        return principal
+    parts = principal.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts"):
+        return parts[4]
+    return None
+
+
+def _one_of(first: str, second: str, a: str | None, b: str | None, *, required: bool) -> None:
+    """AWS's rule for member pairs such as GranteePrincipal/GranteeServicePrincipal."""
+    if a is not None and b is not None:
+        raise errors.ValidationException(f"You cannot specify both {first} and {second}.")
+    if required and a is None and b is None:
+        raise errors.ValidationException(f"You must specify either {first} or {second}.")
+
+
+def _require_grantee(
+    grantee: str | None,
+    grantee_service: str | None,
+    retiring: str | None,
+    retiring_service: str | None,
+    constraints: dict[str, Any] | None,
+) -> None:
+    """CreateGrant's member rules (the newest model makes GranteePrincipal optional)."""
+    _one_of("GranteePrincipal", "GranteeServicePrincipal", grantee, grantee_service, required=True)
+    _one_of(
+        "RetiringPrincipal", "RetiringServicePrincipal", retiring, retiring_service, required=False
+    )
+    if grantee_service is not None:
+        if not (constraints or {}).get("SourceArn"):
+            raise errors.ValidationException(
+                "A grant for a GranteeServicePrincipal requires a SourceArn grant constraint."
+            )
+        if retiring is None and retiring_service is None:
+            raise errors.ValidationException(
+                "A grant for a GranteeServicePrincipal requires a RetiringPrincipal or a "
+                "RetiringServicePrincipal."
+            )
 
 
 @service.operation(authorize=False)
 def create_grant(
     call: Call,
     KeyId: str,
-    GranteePrincipal: str,
     Operations: list[str],
+    GranteePrincipal: str | None = None,
     RetiringPrincipal: str | None = None,
     Constraints: dict[str, Any] | None = None,
     GrantTokens: list[str] | None = None,
     Name: str | None = None,
     DryRun: bool | None = None,
+    GranteeServicePrincipal: str | None = None,
+    RetiringServicePrincipal: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
+    grantee = GranteePrincipal or GranteeServicePrincipal
+    retiring = RetiringPrincipal or RetiringServicePrincipal
+    _require_grantee(
+        GranteePrincipal,
+        GranteeServicePrincipal,
+        RetiringPrincipal,
+        RetiringServicePrincipal,
+        Constraints,
+    )
     call.audit_request = {
         k: v
         for k, v in {
             "keyId": KeyId,
             "granteePrincipal": GranteePrincipal,
+            "granteeServicePrincipal": GranteeServicePrincipal,
             "retiringPrincipal": RetiringPrincipal,
+            "retiringServicePrincipal": RetiringServicePrincipal,
             "operations": Operations,
             "constraints": Constraints,
             "name": Name,
@@ -62,22 +127,22 @@ def create_grant(
     }
     key = keys.resolve(call, KeyId, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
-    extra: dict[str, Any] = {
-        "kms:GranteePrincipal": GranteePrincipal,
-        "kms:GrantOperations": list(Operations),
-    }
-    if RetiringPrincipal:
-        extra["kms:RetiringPrincipal"] = RetiringPrincipal
+    extra: dict[str, Any] = {"kms:GrantOperations": list(Operations)}
+    if grantee is not None:
+        extra["kms:GranteePrincipal"] = grantee
+    if retiring:
+        extra["kms:RetiringPrincipal"] = retiring
     if Constraints:
         extra["kms:GrantConstraintType"] = list(Constraints)
     access.authorize(call, key, "kms:CreateGrant", grant_tokens=GrantTokens, extra=extra)
+    assert grantee is not None
     key.require_state("CreateGrant")
     grant_id, token = grant_store.create(
         call,
         key,
-        grantee=GranteePrincipal,
+        grantee=grantee,
         operations=Operations,
-        retiring=RetiringPrincipal,
+        retiring=retiring,
         constraints=Constraints,
         name=Name,
         dry_run=DryRun,
@@ -94,10 +159,20 @@ def list_grants(
     Marker: str | None = None,
     GrantId: str | None = None,
     GranteePrincipal: str | None = None,
+    GranteeServicePrincipal: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = keys.resolve(call, KeyId, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(call, key, "kms:ListGrants")
+    _one_of(
+        "GranteePrincipal",
+        "GranteeServicePrincipal",
+        GranteePrincipal,
+        GranteeServicePrincipal,
+        required=False,
+    )
+    GranteePrincipal = GranteePrincipal or GranteeServicePrincipal
     query = select(grants).where(
         grants.c.account == key.account,
         grants.c.region == key.region,
@@ -113,12 +188,39 @@ def list_grants(
 
 @service.operation(authorize=False)
 def list_retirable_grants(
-    call: Call, RetiringPrincipal: str, Limit: int | None = None, Marker: str | None = None
+    call: Call,
+    RetiringPrincipal: str | None = None,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    RetiringServicePrincipal: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
-    access.authorize_account(call, "kms:ListRetirableGrants")
+    """Grants in this Region whose retiring principal is the one named — a
+    principal of the caller's own account (the grants may be on other
+    accounts' keys: those are the caller's to retire)."""
+    _one_of(
+        "RetiringPrincipal",
+        "RetiringServicePrincipal",
+        RetiringPrincipal,
+        RetiringServicePrincipal,
+        required=True,
+    )
+    action = "kms:ListRetirableGrants"
+    if RetiringServicePrincipal is not None:
+        # "This filter is only usable by callers in a service principal."
+        if call.principal.arn != RetiringServicePrincipal:
+            raise access.deny(call, action, RetiringServicePrincipal)
+        access.authorize_account(call, action, RetiringServicePrincipal)
+        retiring = RetiringServicePrincipal
+    else:
+        assert RetiringPrincipal is not None
+        if _principal_account(RetiringPrincipal) != call.account:
+            raise access.deny(call, action, RetiringPrincipal)
+        access.authorize_account(call, action, RetiringPrincipal)
+        retiring = RetiringPrincipal
     rows = call.conn.execute(
         select(grants)
-        .where(grants.c.retiring == RetiringPrincipal, grants.c.region == call.region)
+        .where(grants.c.retiring == retiring, grants.c.region == call.region)
         .order_by(grants.c.created, grants.c.grant_id)
     ).all()
     items = [_entry(row, keys.key_arn(row.account, row.region, row.key_id)) for row in rows]
@@ -145,6 +247,7 @@ def retire_grant(
     KeyId: str | None = None,
     GrantId: str | None = None,
     DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     call.audit_request = {k: v for k, v in {"keyId": KeyId, "grantId": GrantId}.items() if v}
     if GrantToken is not None:
@@ -185,7 +288,11 @@ def retire_grant(
 
 @service.operation(authorize=False)
 def revoke_grant(
-    call: Call, KeyId: str, GrantId: str, DryRun: bool | None = None
+    call: Call,
+    KeyId: str,
+    GrantId: str,
+    DryRun: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = keys.resolve(call, KeyId, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)

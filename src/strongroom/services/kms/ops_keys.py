@@ -13,6 +13,7 @@ from strongroom.audit import records
 from strongroom.audit.records import facet
 from strongroom.services.base import Call
 from strongroom.services.kms import access, keys, managed
+from strongroom.services.kms import tags as tagging
 from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import CRYPTO_OPERATIONS, errors, service
@@ -21,7 +22,6 @@ from strongroom.services.kms.states import KeyState
 from strongroom.services.kms.tables import aliases
 
 KEY_TYPE = "AWS::KMS::Key"
-MAX_TAGS = 50
 MAX_ALIASES_PER_KEY = 50
 ALIAS_PREFIX = "alias/"
 RESERVED_ALIAS_PREFIX = "alias/aws/"
@@ -46,21 +46,6 @@ def _dt(ts: float) -> datetime:
 
 
 # --------------------------------------------------------------------------- create
-
-
-def _check_tags(tags: list[dict[str, str]] | None) -> None:
-    if not tags:
-        return
-    seen = set()
-    for tag in tags:
-        name = tag["TagKey"]
-        if name.startswith("aws:"):
-            raise errors.TagException("Tags beginning with aws: are reserved.")
-        if name in seen:
-            raise errors.TagException(f"Duplicate tag keys: {name}")
-        seen.add(name)
-    if len(tags) > MAX_TAGS:
-        raise errors.LimitExceededException("The request would exceed the tag limit.")
 
 
 def _tag_context(tags: list[dict[str, str]] | None) -> dict[str, Any]:
@@ -96,6 +81,7 @@ def create_key(
     Tags: list[dict[str, str]] | None = None,
     MultiRegion: bool | None = None,
     XksKeyId: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     if KeySpec is not None and CustomerMasterKeySpec is not None:
         raise errors.ValidationException(
@@ -121,7 +107,8 @@ def create_key(
         raise errors.CustomKeyStoreNotFoundException(
             "XksKeyId is only valid for keys in an external key store."
         )
-    if spec_name in UNSUPPORTED_SPECS:
+    if spec_name in UNSUPPORTED_SPECS or spec_name not in SPECS:
+        # Specs a newer model adds (ML_KEM_*) are valid on the wire, not served here.
         raise errors.UnsupportedOperationException(
             f"KeySpec {spec_name} is not supported in this Region."
         )
@@ -130,7 +117,7 @@ def create_key(
         raise errors.ValidationException(
             f"KeyUsage {usage} is not compatible with KeySpec {spec_name}"
         )
-    _check_tags(Tags)
+    tagging.check_tags(Tags)
     now = call.app.clock.timestamp()
     key_id_preview = "*"
     policy = Policy
@@ -163,7 +150,9 @@ def create_key(
 
 
 @service.operation(authorize=False)
-def describe_key(call: Call, KeyId: str, GrantTokens: list[str] | None = None) -> dict[str, Any]:
+def describe_key(
+    call: Call, KeyId: str, GrantTokens: list[str] | None = None, **_: Any
+) -> dict[str, Any]:
     call.audit_request = {"keyId": KeyId}
     key = keys.resolve(call, KeyId, create_managed=True)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
@@ -172,12 +161,22 @@ def describe_key(call: Call, KeyId: str, GrantTokens: list[str] | None = None) -
 
 
 @service.operation(authorize=False)
-def list_keys(call: Call, Limit: int | None = None, Marker: str | None = None) -> dict[str, Any]:
+def list_keys(
+    call: Call,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    ResourceOwners: list[str] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """The caller's keys in the Region. ``ResourceOwners`` (newer models) may
+    ask for keys shared through RAM too: this server has no RAM, so none are."""
     access.authorize_account(call, "kms:ListKeys")
-    items = [
-        {"KeyId": key_id, "KeyArn": arn}
-        for key_id, arn in keys.list_keys(call.conn, call.account, call.region)
-    ]
+    items = []
+    if ResourceOwners is None or "SELF" in ResourceOwners:
+        items = [
+            {"KeyId": key_id, "KeyArn": arn}
+            for key_id, arn in keys.list_keys(call.conn, call.account, call.region)
+        ]
     return page(items, Marker, Limit, 100, "Keys")
 
 
@@ -185,7 +184,7 @@ def list_keys(call: Call, Limit: int | None = None, Marker: str | None = None) -
 
 
 @service.operation(authorize=False)
-def enable_key(call: Call, KeyId: str) -> dict[str, Any]:
+def enable_key(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "EnableKey")
     access.authorize(call, key, "kms:EnableKey")
     key.require_customer_managed(call, "kms:EnableKey")
@@ -196,7 +195,7 @@ def enable_key(call: Call, KeyId: str) -> dict[str, Any]:
 
 
 @service.operation(authorize=False)
-def disable_key(call: Call, KeyId: str) -> dict[str, Any]:
+def disable_key(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "DisableKey")
     access.authorize(call, key, "kms:DisableKey")
     key.require_customer_managed(call, "kms:DisableKey")
@@ -208,7 +207,10 @@ def disable_key(call: Call, KeyId: str) -> dict[str, Any]:
 
 @service.operation(authorize=False)
 def schedule_key_deletion(
-    call: Call, KeyId: str, PendingWindowInDays: int | None = None
+    call: Call,
+    KeyId: str,
+    PendingWindowInDays: int | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "ScheduleKeyDeletion")
     days = PendingWindowInDays if PendingWindowInDays is not None else 30
@@ -251,7 +253,7 @@ def schedule_key_deletion(
 
 
 @service.operation(authorize=False)
-def cancel_key_deletion(call: Call, KeyId: str) -> dict[str, Any]:
+def cancel_key_deletion(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "CancelKeyDeletion")
     access.authorize(call, key, "kms:CancelKeyDeletion")
     key.require_state("CancelKeyDeletion")
@@ -263,7 +265,7 @@ def cancel_key_deletion(call: Call, KeyId: str) -> dict[str, Any]:
 
 
 @service.operation(authorize=False)
-def update_key_description(call: Call, KeyId: str, Description: str) -> dict[str, Any]:
+def update_key_description(call: Call, KeyId: str, Description: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "UpdateKeyDescription")
     access.authorize(call, key, "kms:UpdateKeyDescription")
     key.require_customer_managed(call, "kms:UpdateKeyDescription")
@@ -309,7 +311,7 @@ def _alias_target(call: Call, target: str, operation: str) -> Key:
 
 
 @service.operation(authorize=False)
-def create_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+def create_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict[str, Any]:
     _require_alias_name(AliasName)
     alias_arn = keys.alias_arn(call.account, call.region, AliasName)
     call.authorize("kms:CreateAlias", alias_arn)
@@ -344,7 +346,7 @@ def create_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]
 
 
 @service.operation(authorize=False)
-def update_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]:
+def update_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict[str, Any]:
     _require_alias_name(AliasName)
     alias_arn = keys.alias_arn(call.account, call.region, AliasName)
     call.authorize("kms:UpdateAlias", alias_arn)
@@ -376,7 +378,7 @@ def update_alias(call: Call, AliasName: str, TargetKeyId: str) -> dict[str, Any]
 
 
 @service.operation(authorize=False)
-def delete_alias(call: Call, AliasName: str) -> dict[str, Any]:
+def delete_alias(call: Call, AliasName: str, **_: Any) -> dict[str, Any]:
     _require_alias_name(AliasName)
     alias_arn = keys.alias_arn(call.account, call.region, AliasName)
     call.authorize("kms:DeleteAlias", alias_arn)
@@ -399,7 +401,11 @@ def delete_alias(call: Call, AliasName: str) -> dict[str, Any]:
 
 @service.operation(authorize=False)
 def list_aliases(
-    call: Call, KeyId: str | None = None, Limit: int | None = None, Marker: str | None = None
+    call: Call,
+    KeyId: str | None = None,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     access.authorize_account(call, "kms:ListAliases")
     query = select(aliases).where(
@@ -438,28 +444,24 @@ def list_aliases(
 
 
 @service.operation(authorize=False)
-def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]], **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "TagResource")
     access.authorize(call, key, "kms:TagResource", extra=_tag_context(Tags))
     key.require_customer_managed(call, "kms:TagResource")
     key.require_state("TagResource")
-    _check_tags(Tags)
-    current = {t["TagKey"]: t["TagValue"] for t in key.tag_list()}
-    for tag in Tags:
-        current[tag["TagKey"]] = tag["TagValue"]
-    if len(current) > MAX_TAGS:
-        raise errors.LimitExceededException("The request would exceed the tag limit.")
-    key.tags = orjson.dumps([{"TagKey": k, "TagValue": v} for k, v in current.items()]).decode()
+    tagging.check_tags(Tags)
+    key.tags = orjson.dumps(tagging.merged(key.tag_list(), Tags)).decode()
     keys.save(call.conn, key, "tags")
     return _done(call, key)
 
 
 @service.operation(authorize=False)
-def untag_resource(call: Call, KeyId: str, TagKeys: list[str]) -> dict[str, Any]:
+def untag_resource(call: Call, KeyId: str, TagKeys: list[str], **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "UntagResource")
     access.authorize(call, key, "kms:UntagResource", extra={"aws:TagKeys": list(TagKeys)})
     key.require_customer_managed(call, "kms:UntagResource")
     key.require_state("UntagResource")
+    tagging.check_tag_keys(TagKeys)
     drop = set(TagKeys)
     key.tags = orjson.dumps([t for t in key.tag_list() if t["TagKey"] not in drop]).decode()
     keys.save(call.conn, key, "tags")
@@ -468,7 +470,11 @@ def untag_resource(call: Call, KeyId: str, TagKeys: list[str]) -> dict[str, Any]
 
 @service.operation(authorize=False)
 def list_resource_tags(
-    call: Call, KeyId: str, Limit: int | None = None, Marker: str | None = None
+    call: Call,
+    KeyId: str,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "ListResourceTags")
     access.authorize(call, key, "kms:ListResourceTags")
@@ -484,7 +490,9 @@ def _require_policy_name(name: str | None) -> None:
 
 
 @service.operation(authorize=False)
-def get_key_policy(call: Call, KeyId: str, PolicyName: str | None = None) -> dict[str, Any]:
+def get_key_policy(
+    call: Call, KeyId: str, PolicyName: str | None = None, **_: Any
+) -> dict[str, Any]:
     key = _key(call, KeyId, "GetKeyPolicy")
     access.authorize(call, key, "kms:GetKeyPolicy")
     _require_policy_name(PolicyName)
@@ -498,6 +506,7 @@ def put_key_policy(
     Policy: str,
     PolicyName: str | None = None,
     BypassPolicyLockoutSafetyCheck: bool | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "PutKeyPolicy")
     access.authorize(
@@ -521,7 +530,11 @@ def put_key_policy(
 
 @service.operation(authorize=False)
 def list_key_policies(
-    call: Call, KeyId: str, Limit: int | None = None, Marker: str | None = None
+    call: Call,
+    KeyId: str,
+    Limit: int | None = None,
+    Marker: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "ListKeyPolicies")
     access.authorize(call, key, "kms:ListKeyPolicies")
@@ -534,7 +547,7 @@ _TRACKED = frozenset(CRYPTO_OPERATIONS - {"GenerateRandom"})
 
 
 @service.operation(authorize=False, flush_audit=True)
-def get_key_last_usage(call: Call, KeyId: str) -> dict[str, Any]:
+def get_key_last_usage(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     """From the audit trail: the newest successful cryptographic call on the key."""
     key = _key(call, KeyId, "GetKeyLastUsage")
     access.authorize(call, key, "kms:GetKeyLastUsage")

@@ -13,6 +13,7 @@ from strongroom.services.base import Call
 from strongroom.services.kms import access, keys
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import material as lifecycle
+from strongroom.services.kms import tags as tagging
 from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service
@@ -22,6 +23,8 @@ from strongroom.services.kms.tables import import_tokens
 KEY_TYPE = "AWS::KMS::Key"
 MAX_ON_DEMAND_ROTATIONS = 25
 IMPORT_TOKEN_SECONDS = 24 * 3600
+#: "The maximum value [of ValidTo] is 365 days from the request date."
+MAX_VALID_TO_DAYS = 365
 IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
 
 
@@ -53,7 +56,10 @@ def _require_rotatable(key: Key) -> None:
 
 @service.operation(authorize=False)
 def enable_key_rotation(
-    call: Call, KeyId: str, RotationPeriodInDays: int | None = None
+    call: Call,
+    KeyId: str,
+    RotationPeriodInDays: int | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     period = RotationPeriodInDays or keys.DEFAULT_ROTATION_DAYS
@@ -78,7 +84,7 @@ def enable_key_rotation(
 
 
 @service.operation(authorize=False)
-def disable_key_rotation(call: Call, KeyId: str) -> dict[str, Any]:
+def disable_key_rotation(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:DisableKeyRotation")
     key.require_customer_managed(call, "kms:DisableKeyRotation")
@@ -94,7 +100,7 @@ def disable_key_rotation(call: Call, KeyId: str) -> dict[str, Any]:
 
 
 @service.operation(authorize=False)
-def get_key_rotation_status(call: Call, KeyId: str) -> dict[str, Any]:
+def get_key_rotation_status(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:GetKeyRotationStatus")
     key.require_state("GetKeyRotationStatus")
@@ -113,7 +119,7 @@ def get_key_rotation_status(call: Call, KeyId: str) -> dict[str, Any]:
 
 
 @service.operation(authorize=False)
-def rotate_key_on_demand(call: Call, KeyId: str) -> dict[str, Any]:
+def rotate_key_on_demand(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:RotateKeyOnDemand")
     key.require_customer_managed(call, "kms:RotateKeyOnDemand")
@@ -126,8 +132,9 @@ def rotate_key_on_demand(call: Call, KeyId: str) -> dict[str, Any]:
     now = call.app.clock.timestamp()
     if key.origin == "EXTERNAL":
         if lifecycle.promote_pending(call.conn, key, now) is None:
-            raise errors.ConflictException(
-                f"{key.arn} has no imported key material in PENDING_ROTATION state."
+            raise errors.KMSInvalidStateException(
+                f"{key.arn} has no key material in PENDING_ROTATION state. Import new key "
+                "material (ImportType NEW_KEY_MATERIAL) before rotating it on demand."
             )
     else:
         lifecycle.rotate(call.conn, call.app.sealer, key, now, "ON_DEMAND")
@@ -143,6 +150,7 @@ def list_key_rotations(
     IncludeKeyMaterial: str | None = None,
     Limit: int | None = None,
     Marker: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:ListKeyRotations")
@@ -185,7 +193,11 @@ def _require_external(key: Key) -> None:
 
 @service.operation(authorize=False)
 def get_parameters_for_import(
-    call: Call, KeyId: str, WrappingAlgorithm: str, WrappingKeySpec: str
+    call: Call,
+    KeyId: str,
+    WrappingAlgorithm: str,
+    WrappingKeySpec: str,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(
@@ -258,11 +270,12 @@ def import_key_material(
     ImportType: str | None = None,
     KeyMaterialDescription: str | None = None,
     KeyMaterialId: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
-    model = ExpirationModel or (
-        "KEY_MATERIAL_EXPIRES" if ValidTo else "KEY_MATERIAL_DOES_NOT_EXPIRE"
-    )
+    # AWS's default is KEY_MATERIAL_EXPIRES, which needs a ValidTo: leaving
+    # both out is a ValidationException, not material that never expires.
+    model = ExpirationModel or "KEY_MATERIAL_EXPIRES"
     extra: dict[str, Any] = {"kms:ExpirationModel": model}
     if ValidTo is not None:
         extra["kms:ValidTo"] = str(int(ValidTo.timestamp()))
@@ -282,6 +295,10 @@ def import_key_material(
     valid_to = ValidTo.timestamp() if ValidTo is not None else None
     if valid_to is not None and valid_to <= now:
         raise errors.ValidationException("ValidTo must be in the future.")
+    if valid_to is not None and valid_to > now + MAX_VALID_TO_DAYS * DAY:
+        raise errors.ValidationException(
+            f"ValidTo must be at most {MAX_VALID_TO_DAYS} days after the request date."
+        )
     algorithm, wrapping_key = _import_token(call, key, ImportToken)
     try:
         raw = crypto.unwrap_key_material(wrapping_key, algorithm, EncryptedKeyMaterial)
@@ -318,7 +335,10 @@ def import_key_material(
 
 @service.operation(authorize=False)
 def delete_imported_key_material(
-    call: Call, KeyId: str, KeyMaterialId: str | None = None
+    call: Call,
+    KeyId: str,
+    KeyMaterialId: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:DeleteImportedKeyMaterial")
@@ -352,6 +372,7 @@ def replicate_key(
     BypassPolicyLockoutSafetyCheck: bool | None = None,
     Description: str | None = None,
     Tags: list[dict[str, str]] | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(call, key, "kms:ReplicateKey", extra={"kms:ReplicaRegion": ReplicaRegion})
@@ -377,13 +398,14 @@ def replicate_key(
         raise errors.AlreadyExistsException(
             f"{keys.key_arn(key.account, ReplicaRegion, key.key_id)} already exists"
         )
+    tagging.check_tags(Tags)
     replica_arn = keys.key_arn(key.account, ReplicaRegion, key.key_id)
     if Policy is not None:
         access.require_lockout_safe(
             call, replica_arn, key.account, Policy, BypassPolicyLockoutSafetyCheck
         )
     policy = Policy if Policy is not None else keys.default_policy(key.account)
-    tags = Tags or []
+    replica_tags = Tags or []
     replica = lifecycle.replicate(
         call.conn,
         call.app.sealer,
@@ -392,7 +414,7 @@ def replicate_key(
         call.app.clock.timestamp(),
         policy=policy,
         description=Description or "",
-        tags=orjson.dumps(tags).decode(),
+        tags=orjson.dumps(replica_tags).decode(),
     )
     metadata = replica.to_key_metadata(call.conn)
     # AWS records a ReplicateKey here and a CreateKey in the replica's Region.
@@ -410,11 +432,11 @@ def replicate_key(
         result={"KeyMetadata": metadata},
         resources=[{"ARN": replica_arn, "type": "AWS::KMS::Key", "accountId": key.account}],
     )
-    return {"ReplicaKeyMetadata": metadata, "ReplicaPolicy": policy, "ReplicaTags": tags}
+    return {"ReplicaKeyMetadata": metadata, "ReplicaPolicy": policy, "ReplicaTags": replica_tags}
 
 
 @service.operation(authorize=False)
-def update_primary_region(call: Call, KeyId: str, PrimaryRegion: str) -> dict[str, Any]:
+def update_primary_region(call: Call, KeyId: str, PrimaryRegion: str, **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId)
     access.authorize(
         call, key, "kms:UpdatePrimaryRegion", extra={"kms:PrimaryRegion": PrimaryRegion}
@@ -464,17 +486,17 @@ def create_custom_key_store(
 
 
 @service.operation
-def connect_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+def connect_custom_key_store(call: Call, CustomKeyStoreId: str, **_: Any) -> dict[str, Any]:
     raise _no_store(CustomKeyStoreId)
 
 
 @service.operation
-def disconnect_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+def disconnect_custom_key_store(call: Call, CustomKeyStoreId: str, **_: Any) -> dict[str, Any]:
     raise _no_store(CustomKeyStoreId)
 
 
 @service.operation
-def delete_custom_key_store(call: Call, CustomKeyStoreId: str) -> dict[str, Any]:
+def delete_custom_key_store(call: Call, CustomKeyStoreId: str, **_: Any) -> dict[str, Any]:
     raise _no_store(CustomKeyStoreId)
 
 
@@ -490,6 +512,7 @@ def describe_custom_key_stores(
     CustomKeyStoreName: str | None = None,
     Limit: int | None = None,
     Marker: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     if CustomKeyStoreId is not None or CustomKeyStoreName is not None:
         raise _no_store(CustomKeyStoreId or CustomKeyStoreName)

@@ -1,0 +1,441 @@
+"""Account isolation, for every listing operation served (issue 17, item 6).
+
+Account A creates a resource of every kind the server holds (KMS keys,
+aliases, grants, key policies, tags; IAM users, groups, roles, policies and
+their versions, inline and attached policies, access keys; the CloudTrail
+events all that leaves). Account B then calls EVERY served List*, Describe*,
+Lookup* operation (and the Get* operations that list), and no answer may name
+A's account id or any of A's resources.
+
+The operations come from the server's registry, so a new one is covered or
+this test fails: an operation with required members needs a recipe in
+`RECIPES` (a few calls, each with what B passes and, for a call naming A's
+resources, the errors AWS answers instead of A's data). An operation without
+required members is called with none when it has no recipe. A new kind of
+resource gets a creator in `CREATORS`, so that A owns one when B looks; a
+Get* operation whose answer is a listing goes into `LISTING_GETS`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from botocore import xform_name
+
+from strongroom.arn import unique_id
+from strongroom.protocol.model import load_service_model
+from strongroom.services.registry import served_services
+from strongroom.testing import StrongroomServer
+
+A = "111111111111"  # the account whose resources must stay invisible
+B = "000000000000"  # the server's default account: the one that looks
+LISTING_PREFIXES = ("List", "Describe", "Lookup")
+#: Get* operations whose answer is a listing.
+LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException"})
+REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ALLOW_ALL = doc({"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"})
+
+
+@dataclass
+class Resources:
+    """What one account created, by the names the recipes need."""
+
+    account: str
+    token: str
+    user: str = ""
+    user_arn: str = ""
+    group: str = ""
+    role: str = ""
+    policy_arn: str = ""
+    key_id: str = ""
+    key_arn: str = ""
+    alias: str = ""
+    root: str = ""
+
+
+@dataclass
+class Probe:
+    """One call B makes: `errors` None means it must answer, and its answer
+    is scanned; otherwise it must fail with one of those codes."""
+
+    kwargs: dict[str, Any]
+    errors: frozenset[str] | None = None
+    #: The request names A's resources (B's own trail then holds A's names,
+    #: so these run after every scanned LookupEvents).
+    names_other: bool = False
+
+
+def ok(**kwargs: Any) -> Probe:
+    return Probe(kwargs)
+
+
+def refused(codes: frozenset[str], **kwargs: Any) -> Probe:
+    return Probe(kwargs, codes, names_other=True)
+
+
+Recipe = Callable[[Resources, Resources], list[Probe]]
+
+
+def _by_user(op_errors: frozenset[str] = NOT_FOUND) -> Recipe:
+    return lambda a, b: [ok(UserName=b.user), refused(op_errors, UserName=a.user)]
+
+
+def _by_group() -> Recipe:
+    return lambda a, b: [ok(GroupName=b.group), refused(NOT_FOUND, GroupName=a.group)]
+
+
+def _by_role() -> Recipe:
+    return lambda a, b: [ok(RoleName=b.role), refused(NOT_FOUND, RoleName=a.role)]
+
+
+def _by_policy() -> Recipe:
+    return lambda a, b: [ok(PolicyArn=b.policy_arn), refused(REFUSED, PolicyArn=a.policy_arn)]
+
+
+def _by_key() -> Recipe:
+    return lambda a, b: [
+        ok(KeyId=b.key_id),
+        refused(REFUSED, KeyId=a.key_arn),
+        refused(NOT_FOUND, KeyId=a.key_id),
+    ]
+
+
+#: (service, operation) → the calls B makes. Add one for each new listing
+#: operation with required members (or whose optional members filter by a
+#: resource another account could own).
+RECIPES: dict[tuple[str, str], Recipe] = {
+    # ----------------------------------------------------------------- IAM
+    ("iam", "GetGroup"): _by_group(),
+    ("iam", "ListAttachedGroupPolicies"): _by_group(),
+    ("iam", "ListGroupPolicies"): _by_group(),
+    ("iam", "ListAttachedRolePolicies"): _by_role(),
+    ("iam", "ListRolePolicies"): _by_role(),
+    ("iam", "ListRoleTags"): _by_role(),
+    ("iam", "ListAttachedUserPolicies"): _by_user(),
+    ("iam", "ListGroupsForUser"): _by_user(),
+    ("iam", "ListUserPolicies"): _by_user(),
+    ("iam", "ListUserTags"): _by_user(),
+    ("iam", "ListAccessKeys"): lambda a, b: [
+        ok(),
+        ok(UserName=b.user),
+        refused(NOT_FOUND, UserName=a.user),
+    ],
+    ("iam", "ListPolicyTags"): _by_policy(),
+    ("iam", "ListPolicyVersions"): _by_policy(),
+    ("iam", "ListEntitiesForPolicy"): lambda a, b: [
+        ok(PolicyArn=b.policy_arn),
+        # A attached this AWS managed policy; B must not see A's entities.
+        ok(PolicyArn=READ_ONLY),
+        refused(REFUSED, PolicyArn=a.policy_arn),
+    ],
+    ("iam", "ListPolicies"): lambda a, b: [
+        ok(),
+        ok(Scope="Local"),
+        ok(Scope="All", OnlyAttached=True),
+    ],
+    ("iam", "GetAccountAuthorizationDetails"): lambda a, b: [ok()],
+    # ----------------------------------------------------------------- KMS
+    ("kms", "DescribeKey"): lambda a, b: [
+        ok(KeyId=b.key_id),
+        ok(KeyId=b.alias),
+        refused(REFUSED, KeyId=a.key_arn),
+        refused(NOT_FOUND, KeyId=a.key_id),
+        refused(NOT_FOUND, KeyId=a.alias),
+    ],
+    ("kms", "ListGrants"): _by_key(),
+    ("kms", "ListKeyPolicies"): _by_key(),
+    ("kms", "ListKeyRotations"): _by_key(),
+    ("kms", "ListResourceTags"): _by_key(),
+    ("kms", "ListAliases"): lambda a, b: [
+        ok(),
+        ok(KeyId=b.key_id),
+        # Another account's key: no aliases of it (AWS lists the caller's only).
+        Probe({"KeyId": a.key_arn}, names_other=True),
+    ],
+    ("kms", "ListRetirableGrants"): lambda a, b: [
+        ok(RetiringPrincipal=b.root),
+        ok(RetiringPrincipal=b.user_arn),
+        # A principal of another account: refused, not that account's grants.
+        refused(REFUSED, RetiringPrincipal=a.root),
+        refused(REFUSED, RetiringPrincipal=a.user_arn),
+    ],
+    # ----------------------------------------------------------- CloudTrail
+    ("cloudtrail", "LookupEvents"): lambda a, b: [
+        ok(),
+        Probe(
+            {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": a.user}]},
+            names_other=True,
+        ),
+        Probe(
+            {"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": a.key_arn}]},
+            names_other=True,
+        ),
+        Probe(
+            {
+                "LookupAttributes": [
+                    {"AttributeKey": "EventSource", "AttributeValue": "iam.amazonaws.com"}
+                ]
+            }
+        ),
+    ],
+}
+
+
+def listing_operations() -> list[tuple[str, str]]:
+    """Every listing operation the server serves, from its registry."""
+    return sorted(
+        (svc.name, op)
+        for svc in served_services()
+        for op in svc.operations
+        if op.startswith(LISTING_PREFIXES) or (svc.name, op) in LISTING_GETS
+    )
+
+
+def required_members(service: str, operation: str) -> list[str]:
+    shape = load_service_model(service).operation_model(operation).input_shape
+    return list(shape.required_members) if shape is not None else []
+
+
+def probes_for(service: str, operation: str, a: Resources, b: Resources) -> list[Probe] | None:
+    recipe = RECIPES.get((service, operation))
+    if recipe is not None:
+        return recipe(a, b)
+    if required_members(service, operation):
+        return None
+    return [ok()]
+
+
+# --------------------------------------------------------------------------- setup
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
+    """One data directory, two accounts: a first start with ``--account A``
+    creates A's root key, then the server runs with the default account B."""
+    with tempfile.TemporaryDirectory(prefix="strongroom-iso-") as data_dir:
+        other = {"access_key_id": unique_id("AKIA", 20)}
+        other["secret_access_key"] = secrets.token_urlsafe(30)[:40]
+        setup = StrongroomServer(
+            data_dir,
+            extra_args=["--account", A],
+            env={
+                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
+                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
+            },
+        )
+        setup.start()
+        setup.stop()
+        with StrongroomServer(data_dir) as srv:
+            yield srv, other
+
+
+def populate(clients: Callable[[str], Any], account: str, token: str) -> Resources:
+    """Create one of everything in `account`, every name carrying `token`."""
+    r = Resources(account=account, token=token, root=f"arn:aws:iam::{account}:root")
+    iam, kms = clients("iam"), clients("kms")
+    tags = [{"Key": token, "Value": token}]
+    r.user = f"{token}-user"
+    r.user_arn = iam.create_user(UserName=r.user, Tags=tags)["User"]["Arn"]
+    iam.create_access_key(UserName=r.user)
+    iam.put_user_policy(UserName=r.user, PolicyName=f"{token}-inline", PolicyDocument=ALLOW_ALL)
+    r.group = f"{token}-group"
+    iam.create_group(GroupName=r.group)
+    iam.add_user_to_group(GroupName=r.group, UserName=r.user)
+    iam.put_group_policy(GroupName=r.group, PolicyName=f"{token}-inline", PolicyDocument=ALLOW_ALL)
+    r.role = f"{token}-role"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": r.root}, "Action": "sts:AssumeRole"})
+    iam.create_role(RoleName=r.role, AssumeRolePolicyDocument=trust, Tags=tags)
+    iam.put_role_policy(RoleName=r.role, PolicyName=f"{token}-inline", PolicyDocument=ALLOW_ALL)
+    r.policy_arn = iam.create_policy(
+        PolicyName=f"{token}-policy", PolicyDocument=ALLOW_ALL, Tags=tags, Description=token
+    )["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=r.policy_arn, PolicyDocument=ALLOW_ALL)
+    for attach, kw in (
+        (iam.attach_user_policy, {"UserName": r.user}),
+        (iam.attach_group_policy, {"GroupName": r.group}),
+        (iam.attach_role_policy, {"RoleName": r.role}),
+    ):
+        attach(PolicyArn=r.policy_arn, **kw)
+    if account == A:
+        iam.attach_user_policy(UserName=r.user, PolicyArn=READ_ONLY)
+    policy = doc(
+        {"Sid": token, "Effect": "Allow", "Principal": {"AWS": r.root},
+         "Action": "kms:*", "Resource": "*"}
+    )  # fmt: skip
+    key = kms.create_key(
+        Description=token, Policy=policy, Tags=[{"TagKey": token, "TagValue": token}]
+    )["KeyMetadata"]
+    r.key_id, r.key_arn = key["KeyId"], key["Arn"]
+    kms.put_key_policy(KeyId=r.key_id, PolicyName="default", Policy=policy)
+    kms.enable_key_rotation(KeyId=r.key_id)
+    kms.rotate_key_on_demand(KeyId=r.key_id)
+    r.alias = f"alias/{token}"
+    kms.create_alias(AliasName=r.alias, TargetKeyId=r.key_id)
+    for retiring in (r.root, r.user_arn):
+        kms.create_grant(
+            KeyId=r.key_id,
+            GranteePrincipal=r.user_arn,
+            RetiringPrincipal=retiring,
+            Operations=["Encrypt", "Decrypt"],
+            Name=token,
+        )
+    for create in CREATORS:
+        create(clients, r)
+    return r
+
+
+#: More resource kinds: ``create(clients, resources)`` makes one in the
+#: account, every name carrying ``resources.token``. A new service or a new
+#: kind of resource adds its creator here (and a recipe above when its
+#: listing operation has required members), so A owns one when B looks.
+def _asymmetric_keys(clients: Callable[[str], Any], r: Resources) -> None:
+    kms = clients("kms")
+    kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description=r.token)
+    kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT", Description=r.token)
+
+
+CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [_asymmetric_keys]
+
+
+@dataclass
+class World:
+    server: StrongroomServer
+    other: dict[str, str]
+    a: Resources
+    b: Resources
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def client(self, account: str, service: str) -> Any:
+        if (account, service) not in self.clients:
+            kw = self.other if account == A else {}
+            self.clients[(account, service)] = self.server.client(service, **kw)
+        return self.clients[(account, service)]
+
+
+@pytest.fixture(scope="module")
+def world(server) -> World:
+    srv, other = server
+    w = World(srv, other, Resources(A, ""), Resources(B, ""))
+    w.a = populate(lambda s: w.client(A, s), A, "isoa" + uuid.uuid4().hex[:8])
+    w.b = populate(lambda s: w.client(B, s), B, "isob" + uuid.uuid4().hex[:8])
+    return w
+
+
+def call(client: Any, operation: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every page of one call's answer."""
+    method = xform_name(operation)
+    if client.can_paginate(method):
+        return [
+            {k: v for k, v in page.items() if k != "ResponseMetadata"}
+            for page in client.get_paginator(method).paginate(**kwargs)
+        ]
+    out = getattr(client, method)(**kwargs)
+    out.pop("ResponseMetadata", None)
+    return [out]
+
+
+def leaks(pages: list[dict[str, Any]], a: Resources) -> list[str]:
+    text = json.dumps(pages, default=str)
+    return [marker for marker in (a.account, a.token) if marker in text]
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_every_listing_operation_has_coverage() -> None:
+    """A listing operation with required members needs a recipe here."""
+    dummy = Resources(A, "t")
+    uncovered = [
+        f"{svc}:{op} (requires {required_members(svc, op)})"
+        for svc, op in listing_operations()
+        if probes_for(svc, op, dummy, dummy) is None
+    ]
+    assert not uncovered, "add a recipe to RECIPES for: " + ", ".join(uncovered)
+    stale = set(RECIPES) - set(listing_operations())
+    assert not stale, f"recipes for operations not served: {sorted(stale)}"
+
+
+def test_the_markers_are_visible_to_their_own_account(world: World) -> None:
+    """The check below means something: A's own listings show A's markers."""
+    a = world.a
+    users = call(world.client(A, "iam"), "ListUsers", {})
+    assert a.token in json.dumps(users, default=str)
+    grants = call(world.client(A, "kms"), "ListRetirableGrants", {"RetiringPrincipal": a.root})
+    assert a.token in json.dumps(grants, default=str)
+    deadline = time.monotonic() + 15
+    while True:  # audit events are durable within a fraction of a second
+        events = call(world.client(A, "cloudtrail"), "LookupEvents", {})
+        if a.token in json.dumps(events, default=str) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert a.token in json.dumps(events, default=str)
+
+
+def _phase(operation: str, probe: Probe) -> int:
+    """Scanned answers first, LookupEvents last of them; then calls naming A's
+    resources, which B's own trail records (and may show: B asked)."""
+    if probe.errors is not None:
+        return 4
+    lookup = operation == "LookupEvents"
+    if probe.names_other:
+        return 2 if lookup else 3
+    return 1 if lookup else 0
+
+
+def test_another_account_sees_nothing(world: World) -> None:
+    a, b = world.a, world.b
+    planned: list[tuple[str, str, Probe]] = []
+    for svc, op in listing_operations():
+        for probe in probes_for(svc, op, a, b) or []:
+            planned.append((svc, op, probe))
+    planned.sort(key=lambda p: _phase(p[1], p[2]))
+    failures: list[str] = []
+    for svc, op, probe in planned:
+        client = world.client(B, svc)
+        label = f"{svc}:{op}({probe.kwargs})"
+        try:
+            pages = call(client, op, probe.kwargs)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if probe.errors is None or code not in probe.errors:
+                failures.append(f"{label} failed: {code} {exc.response['Error'].get('Message')}")
+            continue
+        if probe.errors is not None:
+            failures.append(f"{label} answered instead of {sorted(probe.errors)}: {pages}")
+            continue
+        found = leaks(pages, a)
+        if found:
+            failures.append(f"{label} shows {found}")
+    assert not failures, "\n".join(failures)
+
+
+def test_attachment_counts_stay_in_their_account(world: World) -> None:
+    """A attached ReadOnlyAccess; in B it is attached to nothing."""
+    iam = world.client(B, "iam")
+    attached = [
+        p["Arn"]
+        for page in call(iam, "ListPolicies", {"Scope": "AWS", "OnlyAttached": True})
+        for p in page["Policies"]
+    ]
+    assert READ_ONLY not in attached
+    entities = call(iam, "ListEntitiesForPolicy", {"PolicyArn": READ_ONLY})
+    assert all(
+        not page[k] for page in entities for k in ("PolicyUsers", "PolicyGroups", "PolicyRoles")
+    )
