@@ -202,7 +202,7 @@ class App:
                     info,
                     started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
-                    anonymous_ok=svc.name == "s3",
+                    anonymous_ok=svc.name == "s3" or op.anonymous,
                 )
                 params = codec.parse(op.name, req)
                 call = Call(
