@@ -236,3 +236,36 @@ def test_federated_principal_is_trusted_by_its_provider_arn() -> None:
     # A condition key with a port in the provider's name (local issuers).
     ported = {"127.0.0.1:8443:aud": "app"}
     assert decide(trust({"Federated": PROVIDER}, **ported), ported)
+
+
+def test_fetches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unauthenticated callers cannot make the server fetch at will: key sets
+    and failures are remembered, and an unknown kid refreshes at most once a minute."""
+    calls: list[str] = []
+
+    def fake_get(url: str, thumbprints: tuple[str, ...], timeout: float) -> bytes:
+        calls.append(url)
+        if "down" in url:
+            raise federation.FederationError("communication", "refused")
+        if url.endswith("openid-configuration"):
+            return json.dumps({"jwks_uri": url.rsplit("/.well-known", 1)[0] + "/keys"}).encode()
+        return json.dumps({"keys": KEYS}).encode()
+
+    monkeypatch.setattr(federation, "_https_get", fake_get)
+    monkeypatch.setattr(federation, "_JWKS_CACHE", {})
+    monkeypatch.setattr(federation, "_FAILURES", {})
+    for _ in range(3):
+        with pytest.raises(federation.FederationError):
+            federation.issuer_keys("https://down.example.com", ())
+    assert len(calls) == 1
+    calls.clear()
+    good = make({"alg": "RS256", "kid": "k1"}, CLAIMS, rs256)
+    for _ in range(3):
+        federation.verify_jwt(federation.parse_jwt(good), "https://up.example.com", ())
+    assert len(calls) == 2  # discovery document and key set, once
+    unknown = make({"alg": "RS256", "kid": "rotated"}, CLAIMS, rs256)
+    for _ in range(3):
+        with pytest.raises(federation.FederationError) as exc:
+            federation.verify_jwt(federation.parse_jwt(unknown), "https://up.example.com", ())
+        assert exc.value.kind == "signature"
+    assert len(calls) == 2  # the set is younger than MIN_REFRESH: not fetched again

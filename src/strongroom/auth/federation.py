@@ -46,6 +46,11 @@ FETCH_TIMEOUT = 5.0
 MAX_DOCUMENT = 256 * 1024
 #: How long a fetched key set is trusted before it is fetched again (seconds).
 JWKS_TTL = 300.0
+#: An unknown ``kid`` fetches the set again, at most this often (seconds): the
+#: callers are unauthenticated, and must not make the server fetch at will.
+MIN_REFRESH = 60.0
+#: How long a failed fetch is remembered (seconds), for the same reason.
+FAILURE_TTL = 30.0
 
 
 class FederationError(Exception):
@@ -227,6 +232,7 @@ def _https_get(url: str, thumbprints: tuple[str, ...], timeout: float) -> bytes:
 
 
 _JWKS_CACHE: dict[tuple[str, tuple[str, ...]], tuple[float, list[dict[str, Any]]]] = {}
+_FAILURES: dict[tuple[str, tuple[str, ...]], tuple[float, FederationError]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -237,13 +243,41 @@ def issuer_keys(
     timeout: float = FETCH_TIMEOUT,
     refresh: bool = False,
 ) -> list[dict[str, Any]]:
-    """The issuer's JWKS keys, from its discovery document (cached briefly)."""
+    """The issuer's JWKS keys, from its discovery document.
+
+    A key set is kept `JWKS_TTL` seconds (`refresh` asks for a newer one, at
+    most every `MIN_REFRESH` seconds); a failure is answered again for
+    `FAILURE_TTL` seconds without contacting the issuer."""
     cache_key = (issuer, thumbprints)
     now = time.monotonic()
     with _CACHE_LOCK:
         hit = _JWKS_CACHE.get(cache_key)
-    if hit is not None and not refresh and now - hit[0] < JWKS_TTL:
-        return hit[1]
+        failed = _FAILURES.get(cache_key)
+    if hit is not None:
+        age = now - hit[0]
+        if age < JWKS_TTL and (not refresh or age < MIN_REFRESH):
+            return hit[1]
+    if failed is not None and now - failed[0] < FAILURE_TTL:
+        raise failed[1]
+    try:
+        keys = _fetch_keys(issuer, thumbprints, timeout)
+    except FederationError as err:
+        with _CACHE_LOCK:
+            _bounded(_FAILURES)[cache_key] = (now, err)
+        raise
+    with _CACHE_LOCK:
+        _bounded(_JWKS_CACHE)[cache_key] = (now, keys)
+        _FAILURES.pop(cache_key, None)
+    return keys
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    if len(cache) > 256:
+        cache.clear()
+    return cache
+
+
+def _fetch_keys(issuer: str, thumbprints: tuple[str, ...], timeout: float) -> list[dict[str, Any]]:
     try:
         config = orjson.loads(
             _https_get(
@@ -259,10 +293,6 @@ def issuer_keys(
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list):
         raise FederationError("communication", "no keys")
-    with _CACHE_LOCK:
-        if len(_JWKS_CACHE) > 256:
-            _JWKS_CACHE.clear()
-        _JWKS_CACHE[cache_key] = (now, keys)
     return keys
 
 
