@@ -406,6 +406,62 @@ def test_web_identity_trust_policy_decides(
     assert "No OpenIDConnect provider found" in message
 
 
+def test_web_identity_session_tags(
+    server: StrongroomServer, issuer: Issuer, provider: str, unsigned_sts: Any
+) -> None:
+    iam = server.client("iam")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": [WEB],
+        "Condition": {"StringEquals": {f"{issuer.host}:aud": "app"}},
+    }
+    name = uid("tags")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=doc(statement))["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="by-tag",
+        PolicyDocument=doc(
+            allow("iam:ListRoles", Condition={"StringEquals": {"aws:PrincipalTag/team": "db"}})
+        ),
+    )
+    tagged = issuer.token(
+        **{
+            "https://aws.amazon.com/tags": {
+                "principal_tags": {"team": ["db"]},
+                "transitive_tag_keys": ["team"],
+            }
+        }
+    )
+    # Session tags need sts:TagSession in the trust policy.
+    assert fails(
+        unsigned_sts.assume_role_with_web_identity,
+        RoleArn=role,
+        RoleSessionName="tagged",
+        WebIdentityToken=tagged,
+    )[:2] == ("AccessDenied", 403)
+    statement["Action"] = [WEB, "sts:TagSession"]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=doc(statement))
+    out = unsigned_sts.assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName="tagged", WebIdentityToken=tagged
+    )
+    server.client("iam", **session_creds(out)).list_roles()
+    untagged = unsigned_sts.assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName="plain", WebIdentityToken=issuer.token()
+    )
+    assert fails(server.client("iam", **session_creds(untagged)).list_roles)[:2] == (
+        "AccessDenied",
+        403,
+    )
+    bad = issuer.token(**{"https://aws.amazon.com/tags": {"principal_tags": {"team": [1, 2]}}})
+    assert fails(
+        unsigned_sts.assume_role_with_web_identity,
+        RoleArn=role,
+        RoleSessionName="bad",
+        WebIdentityToken=bad,
+    )[:2] == ("InvalidIdentityToken", 400)
+
+
 def test_web_identity_tls_is_pinned(
     server: StrongroomServer, tmp_certs: Path, unsigned_sts: Any
 ) -> None:

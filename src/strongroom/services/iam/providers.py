@@ -287,7 +287,7 @@ def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]
     meta = parse_metadata(call, document)
     arn = saml_arn(call.account, name)
     if saml_by_arn(call.conn, arn) is not None:
-        raise errors.EntityAlreadyExistsException(f"SAMLProvider {name} already exists")
+        raise errors.EntityAlreadyExistsException(f"Provider with name {name} already exists.")
     count = call.conn.execute(
         select(func.count())
         .select_from(saml_providers)

@@ -188,6 +188,9 @@ def _assumed_role_session(
     duration: int,
     policies: tuple[str, ...],
     web_identity: dict[str, Any],
+    *,
+    tags: dict[str, str] | None = None,
+    transitive: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Store the role session; (Credentials, AssumedRoleUser) of the output."""
     now = call.app.clock.timestamp()
@@ -206,7 +209,9 @@ def _assumed_role_session(
             "userName": role.role_name,
         },
         session_created=datetime.fromtimestamp(now, UTC),
+        tags=tags or {},
         session_policies=policies,
+        transitive_tag_keys=transitive,
     )
     expires = now + duration
     akid, secret, token = credentials.create_session(
@@ -297,6 +302,38 @@ def _check_times(call: Call, claims: dict[str, Any]) -> None:
         )
 
 
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+
+
+def _token_tags(call: Call, claims: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Session tags an ID token passes (``{"principal_tags": {"k": ["v"]},
+    "transitive_tag_keys": ["k"]}`` under AWS's claim name)."""
+    claim = claims.get(TAGS_CLAIM)
+    if claim is None:
+        return {}, ()
+    bad = call.service.errors.InvalidIdentityTokenException(
+        f"The {TAGS_CLAIM} claim of the web identity token is not valid"
+    )
+    if not isinstance(claim, dict):
+        raise bad
+    raw_tags = claim.get("principal_tags", {})
+    raw_keys = claim.get("transitive_tag_keys", [])
+    if not isinstance(raw_tags, dict) or not isinstance(raw_keys, list) or len(raw_tags) > 50:
+        raise bad
+    tags: dict[str, str] = {}
+    for key, value in raw_tags.items():
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, str) or not 1 <= len(key) <= 128 or len(value) > 256:
+            raise bad
+        if key.lower() in {k.lower() for k in tags}:
+            raise bad
+        tags[key] = value
+    if not all(isinstance(k, str) and k in tags for k in raw_keys):
+        raise bad
+    return tags, tuple(raw_keys)
+
+
 def _audience(call: Call, claims: dict[str, Any], client_ids: list[str]) -> str:
     aud = claims.get("aud")
     auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
@@ -350,6 +387,11 @@ def assume_role_with_web_identity(
         ctx[f"{provider.url}:amr"] = claims["amr"]
     if isinstance(claims.get("azp"), str):
         ctx[f"{provider.url}:azp"] = claims["azp"]
+    tags, transitive = _token_tags(call, claims)
+    if tags:
+        ctx.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+        ctx["aws:TagKeys"] = list(tags)
+        _trust(call, role, "sts:TagSession", federated, ctx)
     _trust(call, role, action, federated, ctx)
     duration = _duration(call, role, DurationSeconds)
     policies = _session_policies(call, Policy, PolicyArns)
@@ -360,6 +402,8 @@ def assume_role_with_web_identity(
         duration,
         policies,
         {"subjectFromWebIdentityToken": sub, "provider": provider.arn, "audience": audience},
+        tags=tags,
+        transitive=transitive,
     )
     out: dict[str, Any] = {
         "Credentials": creds,
