@@ -788,37 +788,12 @@ def test_federation_token_durations_and_root(server: StrongroomServer) -> None:
 
 # -- AssumeRoleWithSAML ----------------------------------------------------------------
 
-
-def saml_response(role: str, provider: str) -> str:
-    now = dt.datetime.now(dt.UTC)
-    later = (now + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    xml = f"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
-    xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="r1" Version="2.0">
-  <saml:Issuer>https://idp.example.com/saml</saml:Issuer>
-  <saml:Assertion ID="a1" Version="2.0">
-    <saml:Issuer>https://idp.example.com/saml</saml:Issuer>
-    <saml:Subject><saml:NameID>alice</saml:NameID>
-      <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
-        <saml:SubjectConfirmationData NotOnOrAfter="{later}"
-            Recipient="https://signin.aws.amazon.com/saml"/>
-      </saml:SubjectConfirmation></saml:Subject>
-    <saml:Conditions NotOnOrAfter="{later}"><saml:AudienceRestriction>
-      <saml:Audience>https://signin.aws.amazon.com/saml</saml:Audience>
-    </saml:AudienceRestriction></saml:Conditions>
-    <saml:AttributeStatement>
-      <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">
-        <saml:AttributeValue>{role},{provider}</saml:AttributeValue></saml:Attribute>
-      <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">
-        <saml:AttributeValue>alice</saml:AttributeValue></saml:Attribute>
-    </saml:AttributeStatement>
-  </saml:Assertion>
-</samlp:Response>"""
-    return base64.b64encode(xml.encode()).decode()
+IDP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+IDP = "https://idp.example.com/saml"
 
 
-def metadata() -> str:
-    """SAML metadata naming one self-signed signing certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def metadata(key: rsa.RSAPrivateKey = IDP_KEY) -> str:
+    """SAML metadata naming the IdP's one signing certificate."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.example.com")])
     now = dt.datetime.now(dt.UTC)
     cert = (
@@ -833,7 +808,7 @@ def metadata() -> str:
     )
     body = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
     return f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
-    xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.com/saml">
+    xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{IDP}">
   <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>
       <ds:X509Certificate>{body}</ds:X509Certificate>
@@ -842,48 +817,167 @@ def metadata() -> str:
 </md:EntityDescriptor>"""
 
 
-def test_saml_assertions_are_never_trusted_unverified(
-    server: StrongroomServer, unsigned_sts: Any
-) -> None:
+SIGNATURE = """<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>
+<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+<ds:Reference URI="#a1"><ds:Transforms>
+<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
+<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>
+<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>
+<ds:DigestValue>DIGEST</ds:DigestValue></ds:Reference></ds:SignedInfo>
+<ds:SignatureValue>SIGVALUE</ds:SignatureValue></ds:Signature>"""
+
+
+def saml_response(
+    role: str,
+    provider: str,
+    *,
+    key: rsa.RSAPrivateKey | None = IDP_KEY,
+    minutes: int = 5,
+    recipient: str = "https://signin.aws.amazon.com/saml",
+    subject: str = "alice",
+) -> str:
+    """A SAMLResponse whose assertion is signed with `key` (None: unsigned)."""
+    from strongroom.auth import xmldsig
+
+    now = dt.datetime.now(dt.UTC)
+    later = (now + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    xml = f"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
+    xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="r1" Version="2.0">
+  <saml:Issuer>{IDP}</saml:Issuer>
+  <samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>
+  <saml:Assertion ID="a1" Version="2.0">
+    <saml:Issuer>{IDP}</saml:Issuer>{SIGNATURE if key else ""}
+    <saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
+      <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+        <saml:SubjectConfirmationData NotOnOrAfter="{later}" Recipient="{recipient}"/>
+      </saml:SubjectConfirmation></saml:Subject>
+    <saml:Conditions NotOnOrAfter="{later}"><saml:AudienceRestriction>
+      <saml:Audience>https://signin.aws.amazon.com/saml</saml:Audience>
+    </saml:AudienceRestriction></saml:Conditions>
+    <saml:AttributeStatement>
+      <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">
+        <saml:AttributeValue>{role},{provider}</saml:AttributeValue></saml:Attribute>
+      <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">
+        <saml:AttributeValue>{subject}</saml:AttributeValue></saml:Attribute>
+    </saml:AttributeStatement>
+  </saml:Assertion>
+</samlp:Response>"""
+    if key is not None:
+        for placeholder in ("DIGEST", "SIGVALUE"):
+            doc = xmldsig.parse(xml)
+            assertion = doc.root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion")
+            signature = assertion.find(f"{{{xmldsig.DS}}}Signature")
+            if placeholder == "DIGEST":
+                canonical = xmldsig.exc_c14n(doc, assertion, exclude=signature)
+                value = hashlib.sha256(canonical).digest()
+            else:
+                info = xmldsig.exc_c14n(doc, signature.find(f"{{{xmldsig.DS}}}SignedInfo"))
+                value = key.sign(info, padding.PKCS1v15(), hashes.SHA256())
+            xml = xml.replace(placeholder, base64.b64encode(value).decode())
+    return base64.b64encode(xml.encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def saml_provider(server: StrongroomServer) -> str:
+    return server.client("iam").create_saml_provider(
+        Name=uid("idp"), SAMLMetadataDocument=metadata()
+    )["SAMLProviderArn"]
+
+
+def saml_role(server: StrongroomServer, provider: str, subject: str = "alice") -> str:
     iam = server.client("iam")
-    provider = iam.create_saml_provider(Name=uid("idp"), SAMLMetadataDocument=metadata())[
-        "SAMLProviderArn"
-    ]
     name = uid("saml")
-    role = iam.create_role(
+    arn = iam.create_role(
         RoleName=name,
         AssumeRolePolicyDocument=doc(
             {
                 "Effect": "Allow",
                 "Principal": {"Federated": provider},
                 "Action": "sts:AssumeRoleWithSAML",
-                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+                "Condition": {
+                    "StringEquals": {
+                        "SAML:aud": "https://signin.aws.amazon.com/saml",
+                        "SAML:sub": subject,
+                    }
+                },
             }
         ),
     )["Role"]["Arn"]
-    # Well formed, naming the role and provider, but unsigned: refused.
-    code, status, _ = fails(
-        unsigned_sts.assume_role_with_saml,
-        RoleArn=role,
-        PrincipalArn=provider,
-        SAMLAssertion=saml_response(role, provider),
+    iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=doc(allow("iam:ListRoles")))
+    return arn
+
+
+def test_saml_happy_path(server: StrongroomServer, saml_provider: str, unsigned_sts: Any) -> None:
+    role = saml_role(server, saml_provider)
+    out = unsigned_sts.assume_role_with_saml(
+        RoleArn=role, PrincipalArn=saml_provider, SAMLAssertion=saml_response(role, saml_provider)
     )
-    assert (code, status) == ("InvalidIdentityToken", 400)
-    assert fails(
-        unsigned_sts.assume_role_with_saml,
-        RoleArn=role,
-        PrincipalArn=provider,
-        SAMLAssertion="bm90IHhtbA==" * 2,
-    )[:2] == ("InvalidIdentityToken", 400)
-    assert fails(
-        unsigned_sts.assume_role_with_saml,
-        RoleArn=role,
+    assert (out["Subject"], out["SubjectType"], out["Issuer"]) == ("alice", "persistent", IDP)
+    assert out["Audience"] == "https://signin.aws.amazon.com/saml"
+    provider_name = saml_provider.rsplit("/", 1)[1]
+    expected = base64.b64encode(
+        hashlib.sha1(f"{IDP}{ACCOUNT}/{provider_name}".encode()).digest()
+    ).decode()
+    assert out["NameQualifier"] == expected
+    role_name = role.rsplit("/", 1)[1]
+    assert out["AssumedRoleUser"]["Arn"] == (
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/alice"
+    )
+    creds = session_creds(out)
+    assert (
+        server.client("sts", **creds).get_caller_identity()["Arn"]
+        == (out["AssumedRoleUser"]["Arn"])
+    )
+    server.client("iam", **creds).list_roles()
+
+
+def test_saml_refusals(server: StrongroomServer, saml_provider: str, unsigned_sts: Any) -> None:
+    role = saml_role(server, saml_provider)
+
+    def assume(assertion: str, **kw: Any) -> tuple[str, int, str]:
+        args = {"RoleArn": role, "PrincipalArn": saml_provider, "SAMLAssertion": assertion}
+        args.update(kw)
+        return fails(unsigned_sts.assume_role_with_saml, **args)
+
+    # Unsigned, or signed by someone else: never trusted.
+    assert assume(saml_response(role, saml_provider, key=None))[:2] == ("InvalidIdentityToken", 400)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert assume(saml_response(role, saml_provider, key=other))[:2] == (
+        "InvalidIdentityToken",
+        400,
+    )
+    # Tampered after signing.
+    good = base64.b64decode(saml_response(role, saml_provider)).decode()
+    tampered = base64.b64encode(good.replace(">alice<", ">admin<").encode()).decode()
+    assert assume(tampered)[:2] == ("InvalidIdentityToken", 400)
+    assert assume(saml_response(role, saml_provider, minutes=-1))[:2] == (
+        "ExpiredTokenException",
+        400,
+    )
+    assert assume(saml_response(role, saml_provider, recipient="https://evil.example.com"))[:2] == (
+        "InvalidIdentityToken",
+        400,
+    )
+    # The assertion names another role.
+    other_role = saml_role(server, saml_provider)
+    assert assume(saml_response(other_role, saml_provider))[:2] == ("InvalidIdentityToken", 400)
+    # The trust policy's SAML:sub condition.
+    assert assume(saml_response(role, saml_provider, subject="mallory")) == (
+        "AccessDenied",
+        403,
+        "Not authorized to perform sts:AssumeRoleWithSAML",
+    )
+    assert assume("bm90IHhtbA==" * 2)[:2] == ("InvalidIdentityToken", 400)
+    assert assume(
+        saml_response(role, saml_provider),
         PrincipalArn=f"arn:aws:iam::{ACCOUNT}:role/not-a-provider",
-        SAMLAssertion=saml_response(role, provider),
     ) == ("ValidationError", 400, "Request ARN is invalid")
-    assert fails(
-        unsigned_sts.assume_role_with_saml,
-        RoleArn="arn:aws:iam::000000000000:group/g1",
-        PrincipalArn=provider,
-        SAMLAssertion=saml_response(role, provider),
-    )[:2] == ("ValidationError", 400)
+    assert assume(saml_response(role, saml_provider), RoleArn="arn:aws:iam::000000000000:group/g1")[
+        :2
+    ] == ("ValidationError", 400)
+    missing = f"arn:aws:iam::{ACCOUNT}:saml-provider/missing"
+    assert assume(saml_response(role, missing), PrincipalArn=missing)[:2] == (
+        "InvalidIdentityToken",
+        400,
+    )

@@ -146,7 +146,7 @@ SAML = """<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
 </samlp:Response>"""
 
 
-def test_saml_assertion_is_read_but_never_verified() -> None:
+def test_saml_assertion_is_read() -> None:
     a = federation.parse_saml_response(base64.b64encode(SAML.encode()).decode())
     assert a.issuer == "https://idp.example.com"
     assert (a.subject, a.subject_type) == ("alice", "persistent")
@@ -157,9 +157,10 @@ def test_saml_assertion_is_read_but_never_verified() -> None:
         ("arn:aws:iam::111122223333:role/r", "arn:aws:iam::111122223333:saml-provider/idp"),
     )
     assert (a.session_name, a.session_duration) == ("alice@example.com", 1800)
+    # Unsigned: refused (see test_xmldsig for signatures).
     with pytest.raises(federation.FederationError) as exc:
         federation.verify_saml_signature(a, (b"cert",))
-    assert exc.value.kind == "unverifiable"
+    assert exc.value.kind == "signature"
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,10 @@ certificate the server presents is compared, so the top intermediate AWS asks
 for matches too), or, for a provider without thumbprints, when it verifies
 against the system's trusted CAs.
 
-SAML assertions are parsed here, but their XML signatures are NOT verified:
-that needs Exclusive XML Canonicalization, which neither the standard
-library nor `cryptography` provides. `verify_saml_signature` therefore
-refuses every assertion, and AssumeRoleWithSAML answers as AWS does for an
-assertion it cannot validate.
+SAML responses are parsed here and their XML signatures verified by
+`xmldsig` (enveloped, exclusive canonicalization, SHA-256 or stronger)
+against the certificates of the IAM provider's metadata, never a certificate
+the response carries.
 """
 
 from __future__ import annotations
@@ -40,6 +39,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from strongroom.auth import xmldsig
+
 #: Seconds for each connection and read to the identity provider.
 FETCH_TIMEOUT = 5.0
 #: The most a discovery document or key set may be (bytes).
@@ -59,7 +60,7 @@ class FederationError(Exception):
     `kind` is one of: ``malformed`` (not a JWT / not SAML), ``signature``
     (no key verifies it), ``communication`` (the IdP could not be reached or
     answered nonsense), ``thumbprint`` (its certificate is not the one the
-    provider pins), ``unverifiable`` (SAML signatures: not supported)."""
+    provider pins)."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(detail or kind)
@@ -392,8 +393,9 @@ class SamlAssertion:
     session_duration: int | None
     #: Every attribute by name, as given.
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: The decoded response, for signature verification.
-    xml: str = ""
+    #: The parsed response and its one assertion, for signature verification.
+    document: Any = field(default=None, compare=False, repr=False)
+    assertion_element: Any = field(default=None, compare=False, repr=False)
 
 
 ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
@@ -417,12 +419,19 @@ def parse_saml_response(encoded: str) -> SamlAssertion:
         text = base64.b64decode("".join(encoded.split()), validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise FederationError("malformed", "not base64") from None
-    root = _parse_xml(text)
+    try:
+        document = xmldsig.parse(text)
+    except xmldsig.SignatureError as err:
+        raise FederationError("malformed", str(err)) from None
+    root = document.root
     if root.tag != f"{{{NS['samlp']}}}Response":
         raise FederationError("malformed", "not a SAML Response")
+    status = root.find("samlp:Status/samlp:StatusCode", NS)
+    if status is not None and status.get("Value") != "urn:oasis:names:tc:SAML:2.0:status:Success":
+        raise FederationError("malformed", "the response reports a failure")
     assertions = root.findall("saml:Assertion", NS)
-    if len(assertions) != 1:
-        raise FederationError("malformed", "exactly one assertion is accepted")
+    if len(assertions) != 1 or root.findall(".//saml:EncryptedAssertion", NS):
+        raise FederationError("malformed", "exactly one (unencrypted) assertion is accepted")
     a = assertions[0]
     issuer = (a.findtext("saml:Issuer", "", NS) or root.findtext("saml:Issuer", "", NS)).strip()
     name_id = a.find("saml:Subject/saml:NameID", NS)
@@ -463,18 +472,30 @@ def parse_saml_response(encoded: str) -> SamlAssertion:
         session_name=session_names[0] if session_names else None,
         session_duration=int(duration[0]) if duration and duration[0].isdigit() else None,
         attributes=attributes,
-        xml=text,
+        document=document,
+        assertion_element=a,
     )
 
 
 def verify_saml_signature(assertion: SamlAssertion, certificates: tuple[bytes, ...]) -> None:
-    """Raise FederationError unless the assertion's XML signature verifies.
-
-    Not implemented: XML-DSig over SAML needs Exclusive XML Canonicalization
-    (and defences against signature wrapping), which the standard library
-    does not provide. Every assertion is refused rather than trusted unverified.
-    """
-    raise FederationError("unverifiable", "XML signature verification is not available")
+    """Raise FederationError("signature") unless the assertion, or the whole
+    response, carries a valid enveloped signature by one of the IdP's
+    `certificates` (see `xmldsig`). The assertion checked is the one the
+    claims were read from: a signature elsewhere in the document counts for
+    nothing."""
+    doc, element = assertion.document, assertion.assertion_element
+    if doc is None or element is None:
+        raise FederationError("signature", "nothing to verify")
+    ds = f"{{{xmldsig.DS}}}Signature"
+    candidates = [(element, sig) for sig in element.findall(ds)]
+    candidates += [(doc.root, sig) for sig in doc.root.findall(ds)]
+    for signed, signature in candidates:
+        try:
+            xmldsig.verify_enveloped(doc, signed, signature, certificates)
+            return
+        except xmldsig.SignatureError:
+            continue
+    raise FederationError("signature", "no valid signature by the provider")
 
 
 def name_qualifier(issuer: str, account: str, provider_name: str) -> str:

@@ -10,6 +10,7 @@ as condition keys (``<issuer host/path>:aud``, ``:sub``; ``SAML:aud`` …).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -419,7 +420,14 @@ def assume_role_with_web_identity(
 
 # -- AssumeRoleWithSAML -----------------------------------------------------------------
 
-SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
+#: What AWS accepts as the assertion's audience (its sign-in endpoint, global
+#: or regional, or the legacy URN) and as the confirmation's Recipient.
+_AWS_SIGNIN_RE = re.compile(r"https://(?:[a-z0-9-]+\.)?signin\.aws\.amazon\.com/saml")
+_SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+def _is_aws_audience(value: str) -> bool:
+    return value == "urn:amazon:webservices" or bool(_AWS_SIGNIN_RE.fullmatch(value))
 
 
 @service.operation(authorize=False, anonymous=True)
@@ -433,9 +441,8 @@ def assume_role_with_SAML(
     DurationSeconds: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """Everything but the XML signature check is here; that check
-    (`federation.verify_saml_signature`) refuses every assertion for now, so
-    no assertion is ever trusted unverified."""
+    """The SAMLResponse must be signed (the assertion or the whole response)
+    by a certificate of the provider's metadata; only then are its claims read."""
     from strongroom.services.iam.providers import saml_by_arn
 
     errors = call.service.errors
@@ -467,6 +474,10 @@ def assume_role_with_SAML(
             "Specified provider doesn't exist or the SAML assertion could not be validated "
             "with the provider's metadata"
         ) from None
+    if assertion.issuer != meta.entity_id:
+        raise errors.InvalidIdentityTokenException(
+            "The issuer of the SAML assertion is not the provider's entity id"
+        )
     return _assume_with_verified_saml(
         call, assertion, provider, RoleArn, PrincipalArn, Policy, PolicyArns, DurationSeconds
     )
@@ -481,7 +492,7 @@ def _assume_with_verified_saml(
     policy: str | None,
     policy_arns: list[dict[str, str]] | None,
     duration_seconds: int | None,
-) -> dict[str, Any]:  # pragma: no cover - reachable once signatures verify
+) -> dict[str, Any]:
     """The checks AWS makes on a SAML assertion whose signature verified."""
     errors = call.service.errors
     action = "sts:AssumeRoleWithSAML"
@@ -490,17 +501,20 @@ def _assume_with_verified_saml(
         raise errors.ExpiredTokenException("The SAML assertion has expired")
     if assertion.not_before is not None and now < assertion.not_before:
         raise errors.InvalidIdentityTokenException("The SAML assertion is not yet valid")
-    if SAML_AUDIENCE not in assertion.audiences:
+    if not any(_is_aws_audience(a) for a in assertion.audiences):
         raise errors.InvalidIdentityTokenException("Incorrect SAML audience")
-    if assertion.recipients and SAML_AUDIENCE not in assertion.recipients:
+    recipient = next((r for r in assertion.recipients if _AWS_SIGNIN_RE.fullmatch(r)), None)
+    if recipient is None:
         raise errors.InvalidIdentityTokenException("Incorrect SAML recipient")
     if (role_arn, principal_arn) not in assertion.roles:
         raise errors.InvalidIdentityTokenException(
             "The SAML assertion does not name the requested role and provider"
         )
     session_name = assertion.session_name
-    if not session_name:
-        raise errors.InvalidIdentityTokenException("No RoleSessionName in the SAML assertion")
+    if not session_name or not _SESSION_NAME_RE.fullmatch(session_name):
+        raise errors.InvalidIdentityTokenException(
+            "The RoleSessionName attribute of the SAML assertion is missing or invalid"
+        )
     role = _role_for(call, role_arn, action)
     qualifier = federation.name_qualifier(assertion.issuer, provider.account, provider.name)
     federated = Principal(
@@ -511,7 +525,7 @@ def _assume_with_verified_saml(
         user_name=assertion.subject,
     )
     ctx: dict[str, Any] = {
-        "SAML:aud": SAML_AUDIENCE,
+        "SAML:aud": recipient,
         "SAML:sub": assertion.subject,
         "SAML:sub_type": assertion.subject_type,
         "SAML:iss": assertion.issuer,
@@ -519,8 +533,7 @@ def _assume_with_verified_saml(
         "aws:FederatedProvider": provider.arn,
     }
     _trust(call, role, action, federated, ctx)
-    duration = duration_seconds or assertion.session_duration or 3600
-    duration = _duration(call, role, duration)
+    duration = _duration(call, role, duration_seconds)
     policies = _session_policies(call, policy, policy_arns)
     creds, user = _assumed_role_session(call, role, session_name, duration, policies, {})
     out: dict[str, Any] = {
@@ -529,7 +542,7 @@ def _assume_with_verified_saml(
         "Subject": assertion.subject,
         "SubjectType": assertion.subject_type,
         "Issuer": assertion.issuer,
-        "Audience": SAML_AUDIENCE,
+        "Audience": recipient,
         "NameQualifier": qualifier,
     }
     if policies:
