@@ -96,13 +96,65 @@ def self_signed(tmp: Path, name: str) -> tuple[Path, Path, str]:
     return cert_file, key_file, hashlib.sha1(der).hexdigest()
 
 
+def ca_signed(tmp: Path, name: str) -> tuple[Path, Path, str]:
+    """(chain file: leaf then CA, leaf key file, the CA's thumbprint)."""
+    import ipaddress
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} CA")])
+    now = dt.datetime.now(dt.UTC)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    chain_file, key_file = tmp / f"{name}-chain.pem", tmp / f"{name}-leaf.key"
+    chain_file.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    )
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return (
+        chain_file,
+        key_file,
+        hashlib.sha1(ca.public_bytes(serialization.Encoding.DER)).hexdigest(),
+    )
+
+
 class Issuer:
     """An OIDC issuer on https://127.0.0.1:PORT that signs ID tokens."""
 
-    def __init__(self, tmp: Path, name: str) -> None:
+    def __init__(self, tmp: Path, name: str, *, with_ca: bool = False) -> None:
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec = ec.generate_private_key(ec.SECP256R1())
-        cert, key, self.thumbprint = self_signed(tmp, name)
+        maker = ca_signed if with_ca else self_signed
+        cert, key, self.thumbprint = maker(tmp, name)
         issuer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -489,6 +541,24 @@ def test_web_identity_tls_is_pinned(
         )
     finally:
         impostor.close()
+
+
+def test_web_identity_thumbprint_of_the_top_ca(
+    server: StrongroomServer, tmp_certs: Path, unsigned_sts: Any
+) -> None:
+    """AWS asks for the thumbprint of the top intermediate CA the server presents."""
+    idp = Issuer(tmp_certs, "chained", with_ca=True)
+    try:
+        arn = server.client("iam").create_open_id_connect_provider(
+            Url=idp.url, ClientIDList=["app"], ThumbprintList=[idp.thumbprint]
+        )["OpenIDConnectProviderArn"]
+        role = web_role(server, arn, idp.host)
+        out = unsigned_sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ca", WebIdentityToken=idp.token()
+        )
+        assert out["Provider"] == arn
+    finally:
+        idp.close()
 
 
 def test_web_identity_unreachable_issuer(

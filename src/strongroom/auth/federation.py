@@ -5,11 +5,10 @@ Only the standard library and `cryptography` are used. The JWT is checked the
 way STS documents it: its signature (RS256/384/512, ES256/384; never
 ``none`` nor an HMAC) with a key of the issuer's JWKS, found through
 ``<issuer>/.well-known/openid-configuration`` → ``jwks_uri`` over HTTPS. The
-TLS server certificate is accepted when its SHA-1 thumbprint is one the IAM
-provider lists (Python 3.11 exposes only the leaf certificate; from 3.13 every
-certificate the server presents is compared, so the top intermediate AWS asks
-for matches too), or, for a provider without thumbprints, when it verifies
-against the system's trusted CAs.
+TLS server is accepted when the SHA-1 thumbprint of a certificate it presents
+(the leaf or, as AWS documents, the top intermediate CA) is one the IAM
+provider lists, or, for a provider without thumbprints, when its certificate
+verifies against the system's trusted CAs.
 
 SAML responses are parsed here and their XML signatures verified by
 `xmldsig` (enveloped, exclusive canonicalization, SHA-256 or stronger)
@@ -184,14 +183,21 @@ def thumbprint(der: bytes) -> str:
 
 
 def _chain_der(sock: ssl.SSLSocket) -> list[bytes]:
-    chain = getattr(sock, "get_unverified_chain", None)  # Python 3.13+
-    if chain is not None:
+    """DER of every certificate the server presented (leaf first)."""
+    for owner in (sock, getattr(sock, "_sslobj", None)):
+        # Public from Python 3.13; the same method of the private _ssl object before.
+        chain = getattr(owner, "get_unverified_chain", None)
+        if chain is None:
+            continue
         try:
             found = chain()
-            if found:
-                return [c if isinstance(c, bytes) else c.public_bytes() for c in found]
         except Exception:  # pragma: no cover - depends on the ssl build
-            pass
+            continue
+        if found:
+            return [
+                c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+                for c in found
+            ]
     leaf = sock.getpeercert(binary_form=True)
     return [leaf] if leaf else []
 
@@ -433,7 +439,8 @@ def parse_saml_response(encoded: str) -> SamlAssertion:
     if len(assertions) != 1 or root.findall(".//saml:EncryptedAssertion", NS):
         raise FederationError("malformed", "exactly one (unencrypted) assertion is accepted")
     a = assertions[0]
-    issuer = (a.findtext("saml:Issuer", "", NS) or root.findtext("saml:Issuer", "", NS)).strip()
+    # The assertion's own Issuer: the response's may lie outside what is signed.
+    issuer = (a.findtext("saml:Issuer", "", NS) or "").strip()
     name_id = a.find("saml:Subject/saml:NameID", NS)
     if name_id is None or not (name_id.text or "").strip():
         raise FederationError("malformed", "no subject")
