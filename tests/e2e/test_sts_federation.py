@@ -514,6 +514,25 @@ def test_web_identity_session_tags(
     )[:2] == ("InvalidIdentityToken", 400)
 
 
+def test_web_identity_audit_keeps_the_token_out(
+    server: StrongroomServer, issuer: Issuer, provider: str, unsigned_sts: Any
+) -> None:
+    role = web_role(server, provider, issuer.host)
+    token = issuer.token(sub="user-1", jti=uuid.uuid4().hex)
+    out = unsigned_sts.assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName="audited", WebIdentityToken=token
+    )
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": WEB.split(":")[1]}]
+    )["Events"]
+    records = [e["CloudTrailEvent"] for e in events]
+    assert any(out["Credentials"]["AccessKeyId"] in r for r in records)
+    for record in records:
+        assert token not in record and token.split(".")[2] not in record
+        assert out["Credentials"]["SecretAccessKey"] not in record
+        assert out["Credentials"]["SessionToken"] not in record
+
+
 def test_web_identity_tls_is_pinned(
     server: StrongroomServer, tmp_certs: Path, unsigned_sts: Any
 ) -> None:

@@ -21,7 +21,7 @@ ROLE_CHAINING_MAX = 3600
 
 #: ``arn:aws:iam::ACCOUNT:role/PATH/NAME`` as STS accepts it in RoleArn.
 _ROLE_ARN_RE = re.compile(
-    r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]+/)*[\w+=,.@-]{1,64}"
+    r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]+/)*[\w+=,.@-]{1,64}", re.ASCII
 )
 
 
