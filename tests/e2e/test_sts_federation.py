@@ -843,6 +843,17 @@ def test_federation_token_refusals(server: StrongroomServer) -> None:
     assert fails(server.client("sts", **session_creds(st)).get_federation_token, Name="bob")[
         :2
     ] == ("AccessDenied", 403)
+    # GetSessionToken refuses every kind of session credentials the same way.
+    fed = server.client("sts", **powerful).get_federation_token(
+        Name="fed", Policy=doc(allow("sts:*"))
+    )
+    for temp in (out, st, fed):
+        code, status, message = fails(server.client("sts", **session_creds(temp)).get_session_token)
+        assert (code, status, message) == (
+            "AccessDenied",
+            403,
+            "Cannot call GetSessionToken with session credentials",
+        )
     # Forged signature.
     forged = server.client("sts", access_key_id=creds["access_key_id"], secret_access_key="x" * 40)
     assert fails(forged.get_federation_token, Name="bob")[:2] == ("SignatureDoesNotMatch", 403)

@@ -210,7 +210,8 @@ def assume_role(
 def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) -> dict[str, Any]:
     errors = call.service.errors
     p = call.principal
-    if p.type == "AssumedRole":
+    if p.type not in ("IAMUser", "Root") or (p.access_key_id or "").startswith("ASIA"):
+        # Role, federated and GetSessionToken sessions alike.
         raise errors.AccessDenied("Cannot call GetSessionToken with session credentials")
     # No permission is needed: AWS does not let policies control authentication.
     limit = 3600 if p.is_root else 129600
