@@ -270,3 +270,24 @@ def test_fetches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             federation.verify_jwt(federation.parse_jwt(unknown), "https://up.example.com", ())
         assert exc.value.kind == "signature"
     assert len(calls) == 2  # the set is younger than MIN_REFRESH: not fetched again
+
+
+class _Trickle:
+    def __init__(self, chunk: bytes, count: int) -> None:
+        self.chunk, self.count = chunk, count
+
+    def read1(self, n: int) -> bytes:
+        if self.count == 0:
+            return b""
+        self.count -= 1
+        return self.chunk
+
+
+def test_answers_are_bounded_in_size_and_time() -> None:
+    import time
+
+    assert federation._read_bounded(_Trickle(b"ab", 3), time.monotonic() + 5) == b"ababab"  # type: ignore[arg-type]
+    with pytest.raises(federation.FederationError, match="too large"):
+        federation._read_bounded(_Trickle(b"x" * 16384, 100), time.monotonic() + 5)  # type: ignore[arg-type]
+    with pytest.raises(federation.FederationError, match="too slowly"):
+        federation._read_bounded(_Trickle(b"x", 10**9), time.monotonic() - 1)  # type: ignore[arg-type]

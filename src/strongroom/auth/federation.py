@@ -228,14 +228,28 @@ def _https_get(url: str, thumbprints: tuple[str, ...], timeout: float) -> bytes:
         resp = conn.getresponse()
         if resp.status != 200:
             raise FederationError("communication", f"HTTP {resp.status}")
-        body = resp.read(MAX_DOCUMENT + 1)
-        if len(body) > MAX_DOCUMENT:
-            raise FederationError("communication", "document too large")
-        return body
+        return _read_bounded(resp, time.monotonic() + timeout)
     except (TimeoutError, OSError, ssl.SSLError, http.client.HTTPException) as exc:
         raise FederationError("communication", type(exc).__name__) from None
     finally:
         conn.close()
+
+
+def _read_bounded(resp: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The body, at most MAX_DOCUMENT bytes, read before `deadline` (an issuer
+    that trickles its answer is cut off like one that does not answer)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise FederationError("communication", "the issuer answers too slowly")
+        chunk = resp.read1(16384)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_DOCUMENT:
+            raise FederationError("communication", "document too large")
+        chunks.append(chunk)
 
 
 _JWKS_CACHE: dict[tuple[str, tuple[str, ...]], tuple[float, list[dict[str, Any]]]] = {}
