@@ -936,6 +936,7 @@ def saml_response(
     minutes: int = 5,
     recipient: str = "https://signin.aws.amazon.com/saml",
     subject: str = "alice",
+    attributes: str = "",
 ) -> str:
     """A SAMLResponse whose assertion is signed with `key` (None: unsigned)."""
     from strongroom.auth import xmldsig
@@ -959,7 +960,7 @@ def saml_response(
       <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">
         <saml:AttributeValue>{role},{provider}</saml:AttributeValue></saml:Attribute>
       <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">
-        <saml:AttributeValue>{subject}</saml:AttributeValue></saml:Attribute>
+        <saml:AttributeValue>{subject}</saml:AttributeValue></saml:Attribute>{attributes}
     </saml:AttributeStatement>
   </saml:Assertion>
 </samlp:Response>"""
@@ -1080,4 +1081,46 @@ def test_saml_refusals(server: StrongroomServer, saml_provider: str, unsigned_st
     assert assume(saml_response(role, missing), PrincipalArn=missing)[:2] == (
         "InvalidIdentityToken",
         400,
+    )
+
+
+def test_saml_session_tags(server: StrongroomServer, saml_provider: str, unsigned_sts: Any) -> None:
+    iam = server.client("iam")
+    name = uid("samltags")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": saml_provider},
+        "Action": ["sts:AssumeRoleWithSAML"],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=doc(statement))["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="by-tag",
+        PolicyDocument=doc(
+            allow("iam:ListRoles", Condition={"StringEquals": {"aws:PrincipalTag/team": "db"}})
+        ),
+    )
+    tag = (
+        '<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/PrincipalTag:team">'
+        "<saml:AttributeValue>db</saml:AttributeValue></saml:Attribute>"
+    )
+    tagged = saml_response(role, saml_provider, attributes=tag)
+    assert fails(
+        unsigned_sts.assume_role_with_saml,
+        RoleArn=role,
+        PrincipalArn=saml_provider,
+        SAMLAssertion=tagged,
+    )[:2] == ("AccessDenied", 403)
+    statement["Action"] = ["sts:AssumeRoleWithSAML", "sts:TagSession"]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=doc(statement))
+    out = unsigned_sts.assume_role_with_saml(
+        RoleArn=role, PrincipalArn=saml_provider, SAMLAssertion=tagged
+    )
+    server.client("iam", **session_creds(out)).list_roles()
+    plain = unsigned_sts.assume_role_with_saml(
+        RoleArn=role, PrincipalArn=saml_provider, SAMLAssertion=saml_response(role, saml_provider)
+    )
+    assert fails(server.client("iam", **session_creds(plain)).list_roles)[:2] == (
+        "AccessDenied",
+        403,
     )

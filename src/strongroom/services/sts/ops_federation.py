@@ -483,6 +483,36 @@ def assume_role_with_SAML(
     )
 
 
+PRINCIPAL_TAG_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
+TRANSITIVE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+
+
+def _saml_tags(
+    call: Call, assertion: federation.SamlAssertion
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Session tags from ``…/Attributes/PrincipalTag:KEY`` attributes (one
+    value each) and the keys ``…/Attributes/TransitiveTagKeys`` lists."""
+    bad = call.service.errors.InvalidIdentityTokenException(
+        "The session tag attributes of the SAML assertion are not valid"
+    )
+    tags: dict[str, str] = {}
+    for name, values in assertion.attributes.items():
+        if not name.startswith(PRINCIPAL_TAG_ATTRIBUTE):
+            continue
+        key = name[len(PRINCIPAL_TAG_ATTRIBUTE) :]
+        if len(values) != 1 or not 1 <= len(key) <= 128 or len(values[0]) > 256:
+            raise bad
+        if key.lower() in {k.lower() for k in tags}:
+            raise bad
+        tags[key] = values[0]
+    if len(tags) > 50:
+        raise bad
+    transitive = assertion.attributes.get(TRANSITIVE_ATTRIBUTE, ())
+    if not all(k in tags for k in transitive):
+        raise bad
+    return tags, tuple(transitive)
+
+
 def _assume_with_verified_saml(
     call: Call,
     assertion: federation.SamlAssertion,
@@ -532,10 +562,17 @@ def _assume_with_verified_saml(
         "SAML:namequalifier": qualifier,
         "aws:FederatedProvider": provider.arn,
     }
+    tags, transitive = _saml_tags(call, assertion)
+    if tags:
+        ctx.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+        ctx["aws:TagKeys"] = list(tags)
+        _trust(call, role, "sts:TagSession", federated, ctx)
     _trust(call, role, action, federated, ctx)
     duration = _duration(call, role, duration_seconds)
     policies = _session_policies(call, policy, policy_arns)
-    creds, user = _assumed_role_session(call, role, session_name, duration, policies, {})
+    creds, user = _assumed_role_session(
+        call, role, session_name, duration, policies, {}, tags=tags, transitive=transitive
+    )
     out: dict[str, Any] = {
         "Credentials": creds,
         "AssumedRoleUser": user,
