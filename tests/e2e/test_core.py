@@ -120,7 +120,7 @@ def test_unknown_operation_and_service(server: StrongroomServer) -> None:
     assert "served" in exc.value.response["Error"]["Message"]
     iam = server.client("iam")
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        iam.list_saml_providers()
+        iam.list_server_certificates()  # not served (SAML providers are)
     assert error_of(exc)[1] == 400
 
 

@@ -172,8 +172,14 @@ class Authorizer:
         principal = call.principal
         if principal.is_root:
             identity, boundary, tags = PolicySet("identity", ()), None, dict(principal.tags)
+        elif _federated_by_root(principal):
+            # GetFederationToken by the root: the root's permissions, narrowed
+            # by the session policy (the caller is not the root itself).
+            allow_all = self.cache.get("identity", _ALLOW_ALL)
+            identity, boundary, tags = PolicySet("identity", (("root", allow_all),)), None, {}
+            tags.update(principal.tags)
         else:
-            identity, boundary, tags = self._snapshot(call.conn, principal)
+            identity, boundary, tags = self._snapshot(call.conn, identity_principal(principal))
             tags = {**tags, **principal.tags}
         session = None
         if principal.session_policies:
@@ -243,6 +249,30 @@ class Authorizer:
         return snapshot
 
 
+_ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+
+
+def _federated_by_root(principal: Principal) -> bool:
+    issuer = principal.session_issuer
+    return principal.type == "FederatedUser" and bool(issuer) and issuer.get("type") == "Root"
+
+
+def identity_principal(principal: Principal) -> Principal:
+    """The principal whose identity policies apply: for a federated user
+    (GetFederationToken), the IAM user who asked for the credentials."""
+    issuer = principal.session_issuer
+    if principal.type == "FederatedUser" and issuer and issuer.get("type") == "IAMUser":
+        return dataclasses.replace(
+            principal,
+            type="IAMUser",
+            arn=issuer["arn"],
+            principal_id=issuer["principalId"],
+            user_name=issuer.get("userName"),
+            session_issuer=None,
+        )
+    return principal
+
+
 def principal_aliases(principal: Principal) -> tuple[str, ...]:
     """Other ARNs a Principal element may use to name this caller."""
     aliases = [f"arn:aws:iam::{principal.account}:root"] if principal.account else []
@@ -260,7 +290,7 @@ def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> 
         "aws:EpochTime": str(second),
         "aws:SecureTransport": "true" if call.secure else "false",
         "aws:PrincipalArn": principal.session_issuer["arn"]
-        if principal.session_issuer
+        if principal.session_issuer and principal.type == "AssumedRole"
         else principal.arn,
         "aws:PrincipalAccount": principal.account,
         "aws:PrincipalType": _PRINCIPAL_TYPES.get(principal.type, principal.type),

@@ -114,6 +114,7 @@ def principal_to_json(p: Principal) -> bytes:
             "session_created": p.session_created.timestamp() if p.session_created else None,
             "tags": p.tags,
             "session_policies": list(p.session_policies),
+            "transitive_tag_keys": list(p.transitive_tag_keys),
         }
     )
 
@@ -131,6 +132,7 @@ def principal_from_json(data: dict[str, Any], access_key_id: str) -> Principal:
         session_created=datetime.fromtimestamp(created, UTC) if created else None,
         tags=data.get("tags") or {},
         session_policies=tuple(data.get("session_policies") or ()),
+        transitive_tag_keys=tuple(data.get("transitive_tag_keys") or ()),
     )
 
 

@@ -28,6 +28,8 @@ class Principal:
     #: Session policies (JSON texts: the inline Policy and the documents of
     #: PolicyArns) that narrow temporary credentials.
     session_policies: tuple[str, ...] = ()
+    #: Session tag keys that pass on to sessions this one creates (role chaining).
+    transitive_tag_keys: tuple[str, ...] = ()
 
     @property
     def is_root(self) -> bool:

@@ -226,8 +226,10 @@ def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any
 from strongroom.services.iam import (  # noqa: E402
     ops_groups,
     ops_policies,
+    ops_providers,
     ops_roles,
     ops_simulate,
 )
 
 __all__ = ["ops_groups", "ops_policies", "ops_roles", "ops_simulate", "service"]
+__all__ += ["ops_providers"]

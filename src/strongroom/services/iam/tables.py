@@ -128,3 +128,35 @@ generations = Table(
     Column("account", String(12), primary_key=True),
     Column("generation", Integer, nullable=False),
 )
+
+#: OpenID Connect identity providers (AssumeRoleWithWebIdentity trusts them).
+oidc_providers = Table(
+    "iam_oidc_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account", String(12), nullable=False),
+    #: The issuer URL without ``https://`` (as GetOpenIDConnectProvider shows it).
+    Column("url", String(255), nullable=False),
+    #: JSON lists, in the order they were given.
+    Column("client_ids", Text, nullable=False, default="[]"),
+    Column("thumbprints", Text, nullable=False, default="[]"),
+    Column("created", Float, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    Index("ix_iam_oidc_providers_account", "account"),
+)
+
+#: SAML 2.0 identity providers (AssumeRoleWithSAML trusts them).
+saml_providers = Table(
+    "iam_saml_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("provider_uuid", String(64), nullable=False),
+    #: The metadata document as it was given; signing certificates are read from it.
+    Column("metadata_document", Text, nullable=False),
+    Column("valid_until", Float, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    Index("ix_iam_saml_providers_account", "account"),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,54 @@ service = Service("sts")
 #: the inline document is 2048 characters.
 MAX_SESSION_POLICY = 2048
 ROLE_CHAINING_MAX = 3600
+
+
+#: ``arn:aws:iam::ACCOUNT:role/PATH/NAME`` as STS accepts it in RoleArn.
+_ROLE_ARN_RE = re.compile(
+    r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]+/)*[\w+=,.@-]{1,64}", re.ASCII
+)
+
+
+def check_role_arn(call: Call, role_arn: str) -> None:
+    """ValidationError before any authorization when RoleArn is not a role ARN."""
+    if not _ROLE_ARN_RE.fullmatch(role_arn) or "//" in role_arn:
+        raise call.service.errors.ValidationError(f"{role_arn} is invalid")
+
+
+def session_tags(
+    call: Call,
+    tags: list[dict[str, str]] | None,
+    transitive_keys: list[str] | None,
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The new session's tags and transitive keys: the caller's transitive
+    tags (role chaining) first, which the request may not set again."""
+    errors = call.service.errors
+    caller = call.principal
+    inherited_keys = {k.lower() for k in caller.transitive_tag_keys}
+    merged: dict[str, str] = {k: v for k, v in caller.tags.items() if k.lower() in inherited_keys}
+    seen: set[str] = set()
+    for tag in tags or []:
+        lowered = tag["Key"].lower()
+        if lowered in seen:
+            raise errors.InvalidParameterValue(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+            )
+        seen.add(lowered)
+        if lowered in inherited_keys:
+            raise errors.InvalidParameterValue(
+                "One or more of the specified transitive tag keys can't be set because they "
+                "conflict with transitive tags inherited from the current session."
+            )
+        merged[tag["Key"]] = tag["Value"]
+    transitive = [k for k in caller.transitive_tag_keys]
+    for key in transitive_keys or []:
+        if key.lower() not in seen:
+            raise errors.InvalidParameterValue(
+                "The specified transitive tag key must be included in the requested tags."
+            )
+        if key.lower() not in {k.lower() for k in transitive}:
+            transitive.append(key)
+    return merged, tuple(transitive)
 
 
 @service.operation(
@@ -45,17 +94,21 @@ def assume_role(
     from strongroom.services.iam.source import role_by_arn
 
     errors = call.service.errors
+    check_role_arn(call, RoleArn)
     if call.principal.is_root and call.app.authorizer.enforce:
         raise errors.AccessDenied("Roles may not be assumed by root accounts.")
+    tags, transitive = session_tags(call, Tags, TransitiveTagKeys)
     role = role_by_arn(call.conn, RoleArn)
     context: dict[str, Any] = {}
     if ExternalId is not None:
         context["sts:ExternalId"] = ExternalId
     if SourceIdentity is not None:
         context["sts:SourceIdentity"] = SourceIdentity
-    if Tags:
-        context.update({f"aws:RequestTag/{t['Key']}": t["Value"] for t in Tags})
-        context["aws:TagKeys"] = [t["Key"] for t in Tags]
+    if tags:
+        context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+        context["aws:TagKeys"] = list(tags)
+    if TransitiveTagKeys:
+        context["sts:TransitiveTagKeys"] = list(TransitiveTagKeys)
     if RoleSessionName:
         context["sts:RoleSessionName"] = RoleSessionName
     if role is None:  # AWS does not say whether the role exists
@@ -65,6 +118,16 @@ def assume_role(
         )
     # The trust policy must allow; when it names the caller's account rather
     # than the caller, the caller's identity policies must allow too.
+    if Tags:  # setting session tags needs sts:TagSession in the trust policy too
+        call.authorize(
+            "sts:TagSession",
+            RoleArn,
+            context,
+            resource_policy=role.trust_policy,
+            resource_account=role.account,
+            resource_policy_required=True,
+            resource_policy_kind="trust",
+        )
     call.authorize(
         "sts:AssumeRole",
         RoleArn,
@@ -101,8 +164,9 @@ def assume_role(
             "userName": role.role_name,
         },
         session_created=datetime.fromtimestamp(now, UTC),
-        tags={t["Key"]: t["Value"] for t in Tags or []},
+        tags=tags,
         session_policies=session_policies,
+        transitive_tag_keys=transitive,
     )
     expires = now + DurationSeconds
     akid, secret, token = credentials.create_session(
@@ -146,7 +210,8 @@ def assume_role(
 def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) -> dict[str, Any]:
     errors = call.service.errors
     p = call.principal
-    if p.type == "AssumedRole":
+    if p.type not in ("IAMUser", "Root") or (p.access_key_id or "").startswith("ASIA"):
+        # Role, federated and GetSessionToken sessions alike.
         raise errors.AccessDenied("Cannot call GetSessionToken with session credentials")
     # No permission is needed: AWS does not let policies control authentication.
     limit = 3600 if p.is_root else 129600
@@ -226,3 +291,9 @@ def _session_policies(
 
 def _cloudtrail_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %Y, %I:%M:%S %p")
+
+
+# The federation operations register on import.
+from strongroom.services.sts import ops_federation  # noqa: E402
+
+__all__ = ["ops_federation", "service"]
