@@ -68,6 +68,8 @@ class Resources:
     key_arn: str = ""
     alias: str = ""
     root: str = ""
+    oidc_arn: str = ""
+    saml_arn: str = ""
 
 
 @dataclass
@@ -151,6 +153,14 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(Scope="All", OnlyAttached=True),
     ],
     ("iam", "GetAccountAuthorizationDetails"): lambda a, b: [ok()],
+    ("iam", "ListOpenIDConnectProviderTags"): lambda a, b: [
+        ok(OpenIDConnectProviderArn=b.oidc_arn),
+        refused(REFUSED | NOT_FOUND, OpenIDConnectProviderArn=a.oidc_arn),
+    ],
+    ("iam", "ListSAMLProviderTags"): lambda a, b: [
+        ok(SAMLProviderArn=b.saml_arn),
+        refused(REFUSED | NOT_FOUND, SAMLProviderArn=a.saml_arn),
+    ],
     # ----------------------------------------------------------------- KMS
     ("kms", "DescribeKey"): lambda a, b: [
         ok(KeyId=b.key_id),
@@ -311,7 +321,24 @@ def _asymmetric_keys(clients: Callable[[str], Any], r: Resources) -> None:
     kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT", Description=r.token)
 
 
-CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [_asymmetric_keys]
+def _identity_providers(clients: Callable[[str], Any], r: Resources) -> None:
+    from idp import metadata
+
+    iam = clients("iam")
+    tags = [{"Key": r.token, "Value": r.token}]
+    r.oidc_arn = iam.create_open_id_connect_provider(
+        Url=f"https://{r.token}.example.com", ClientIDList=[r.token], ThumbprintList=["a" * 40],
+        Tags=tags,
+    )["OpenIDConnectProviderArn"]  # fmt: skip
+    r.saml_arn = iam.create_saml_provider(
+        Name=f"{r.token}-saml", SAMLMetadataDocument=metadata(), Tags=tags
+    )["SAMLProviderArn"]
+
+
+CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
+    _asymmetric_keys,
+    _identity_providers,
+]
 
 
 @dataclass
