@@ -527,6 +527,16 @@ def test_web_identity_audit_keeps_the_token_out(
     )["Events"]
     records = [e["CloudTrailEvent"] for e in events]
     assert any(out["Credentials"]["AccessKeyId"] in r for r in records)
+    mine = next(json.loads(r) for r in records if out["Credentials"]["AccessKeyId"] in r)
+    # Recorded as the identity the token proved, in the role's account.
+    assert mine["userIdentity"] == {
+        "type": "WebIdentityUser",
+        "principalId": mine["userIdentity"]["principalId"],
+        "userName": "user-1",
+        "identityProvider": issuer.host,
+    }
+    assert mine["userIdentity"]["principalId"].endswith(":user-1")
+    assert mine["recipientAccountId"] == role.split(":")[4]
     for record in records:
         assert token not in record and token.split(".")[2] not in record
         assert out["Credentials"]["SecretAccessKey"] not in record

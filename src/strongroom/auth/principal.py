@@ -48,6 +48,8 @@ class Principal:
         return ident
 
     def _user_identity(self) -> dict[str, Any]:
+        if self.type in ("WebIdentityUser", "SAMLUser"):
+            return self._federated_identity()
         ident: dict[str, Any] = {
             "type": self.type,
             "principalId": self.principal_id,
@@ -67,6 +69,22 @@ class Principal:
                 },
             }
         return ident
+
+    def _federated_identity(self) -> dict[str, Any]:
+        """As CloudTrail records AssumeRoleWithWebIdentity / AssumeRoleWithSAML:
+        no ARN or account, the provider named as the IdP knows itself (the
+        OIDC issuer's host and path; for SAML the name qualifier that starts
+        the principal id)."""
+        if self.type == "WebIdentityUser":
+            provider = self.arn.split(":oidc-provider/", 1)[-1]
+        else:
+            provider = self.principal_id.split(":", 1)[0]
+        return {
+            "type": self.type,
+            "principalId": self.principal_id,
+            "userName": self.user_name,
+            "identityProvider": provider,
+        }
 
 
 #: id(principal) -> (principal, userIdentity); holding the principal keeps its id unique.

@@ -312,6 +312,9 @@ class App:
         request_parameters = response_elements = None
         resources = extra = None
         if call is not None:
+            # Unsigned federation calls are recorded as the identity they
+            # proved (WebIdentityUser, SAMLUser), in the role's account.
+            principal = call.principal
             resources, extra = call.audit_resources or None, call.audit_extra
             if call.audit_request is not None:
                 request_parameters = call.audit_request
