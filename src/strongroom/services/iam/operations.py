@@ -227,7 +227,15 @@ from strongroom.services.iam import (  # noqa: E402
     ops_groups,
     ops_policies,
     ops_roles,
+    ops_service_roles,
     ops_simulate,
 )
 
-__all__ = ["ops_groups", "ops_policies", "ops_roles", "ops_simulate", "service"]
+__all__ = [
+    "ops_groups",
+    "ops_policies",
+    "ops_roles",
+    "ops_service_roles",
+    "ops_simulate",
+    "service",
+]

@@ -19,6 +19,7 @@ from strongroom.services.iam.common import (
 )
 from strongroom.services.iam.paging import page
 from strongroom.services.iam.service import service
+from strongroom.services.iam.service_roles import require_modifiable
 
 # -- managed policies ------------------------------------------------------------
 
@@ -178,6 +179,12 @@ def _owner_id(kind: str, entity: Any) -> str:
     return getattr(entity, f"{kind}_id")
 
 
+def _require_changeable(call: Call, kind: str, entity: Any) -> None:
+    """Service-linked roles' policies are the service's to change."""
+    if kind == "role":
+        require_modifiable(call, entity)
+
+
 def _owner_name(kind: str, entity: Any) -> str:
     return getattr(entity, f"{kind}_name")
 
@@ -201,6 +208,7 @@ def _entity_ops(kind: str) -> None:
             f"iam:Attach{noun}Policy", arn_of(call, names[member]), {"iam:PolicyARN": PolicyArn}
         )
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.attach(call, _owner_id(kind, entity), model.resolve_attachable(call, PolicyArn))
         return {}
 
@@ -210,6 +218,7 @@ def _entity_ops(kind: str) -> None:
             f"iam:Detach{noun}Policy", arn_of(call, names[member]), {"iam:PolicyARN": PolicyArn}
         )
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.detach(call, _owner_id(kind, entity), PolicyArn)
         return {}
 
@@ -238,6 +247,7 @@ def _entity_ops(kind: str) -> None:
         """PutENTITYPolicy."""
         call.authorize(f"iam:Put{noun}Policy", arn_of(call, names[member]))
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.put_inline(
             call,
             kind,
@@ -263,6 +273,7 @@ def _entity_ops(kind: str) -> None:
         """DeleteENTITYPolicy."""
         call.authorize(f"iam:Delete{noun}Policy", arn_of(call, names[member]))
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.delete_inline(call, kind, _owner_id(kind, entity), PolicyName)
         return {}
 

@@ -112,11 +112,13 @@ def _from_row(row: Any) -> ManagedPolicy:
 
 
 def require_policy_arn(call: Call, arn: str) -> None:
-    """InvalidInput unless `arn` is a well-formed IAM policy ARN."""
+    """ValidationError for text that is no ARN at all, InvalidInput for an ARN
+    that names no IAM policy (IAM's two answers)."""
     parts = parse_arn(arn)
+    if parts is None:
+        raise call.service.errors.ValidationError("Invalid ARN: Could not be parsed!")
     if (
-        parts is None
-        or parts["service"] != "iam"
+        parts["service"] != "iam"
         or not parts["resource"].startswith("policy/")
         or not (parts["account"] == "aws" or parts["account"].isdigit())
     ):

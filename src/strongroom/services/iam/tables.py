@@ -128,3 +128,24 @@ generations = Table(
     Column("account", String(12), primary_key=True),
     Column("generation", Integer, nullable=False),
 )
+
+# -- service-linked roles, instance profiles, passwords, aliases (appended) ------
+
+#: Roles created by CreateServiceLinkedRole: only AWS (here: the service) may change them.
+service_linked_roles = Table(
+    "iam_service_linked_roles",
+    metadata,
+    Column("role_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("service_name", String(256), nullable=False),
+)
+
+#: DeleteServiceLinkedRole's tasks, for GetServiceLinkedRoleDeletionStatus.
+service_role_deletions = Table(
+    "iam_service_role_deletions",
+    metadata,
+    Column("task_id", String(1024), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+)

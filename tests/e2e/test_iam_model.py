@@ -1,0 +1,378 @@
+"""IAM, the rest of the model, end to end with boto3: service-linked roles,
+AWS managed policies the seed's services use, and the fidelity of CreateRole,
+CreatePolicy, GetPolicy and Attach*Policy answers; each operation refused to
+a forged signature, a caller with no policy and kept within its account."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from strongroom.arn import unique_id
+from strongroom.testing import StrongroomServer
+
+ACCOUNT = "000000000000"
+OTHER = "111111111111"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def fails(fn: Any, *args: Any, **kwargs: Any) -> tuple[str, int, str]:
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        fn(*args, **kwargs)
+    err = exc.value.response
+    return (
+        err["Error"]["Code"],
+        err["ResponseMetadata"]["HTTPStatusCode"],
+        err["Error"].get("Message", ""),
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def two_accounts(request: pytest.FixtureRequest) -> Iterator[tuple[StrongroomServer, dict]]:
+    """One server, two accounts: the default one and OTHER (its root key returned)."""
+    store_url = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("postgres")
+        store_url = pg.create_database("s" + uuid.uuid4().hex[:12])
+    with tempfile.TemporaryDirectory(prefix="strongroom-m-") as data_dir:
+        other = {
+            "access_key_id": unique_id("AKIA", 20),
+            "secret_access_key": secrets.token_urlsafe(30)[:40],
+        }
+        setup = StrongroomServer(
+            data_dir,
+            store_url=store_url,
+            extra_args=["--account", OTHER],
+            env={
+                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
+                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
+            },
+        )
+        setup.start()
+        setup.stop()
+        with StrongroomServer(data_dir, store_url=store_url) as server:
+            yield server, other
+
+
+@pytest.fixture(scope="module")
+def server(two_accounts: tuple[StrongroomServer, dict]) -> StrongroomServer:
+    return two_accounts[0]
+
+
+@pytest.fixture(scope="module")
+def iam(server: StrongroomServer) -> Any:
+    return server.client("iam")
+
+
+@pytest.fixture(scope="module")
+def other_iam(server: StrongroomServer, two_accounts: tuple[StrongroomServer, dict]) -> Any:
+    return server.client("iam", **two_accounts[1])
+
+
+@pytest.fixture(scope="module")
+def forged(server: StrongroomServer) -> Any:
+    return server.client("iam", secret_access_key="x" * 40)
+
+
+@pytest.fixture(scope="module")
+def nobody(server: StrongroomServer, iam: Any) -> Any:
+    """A user of the account with no policy at all."""
+    name = uid("nobody")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return server.client(
+        "iam", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+
+
+def refused(client: Any, method: str, **kwargs: Any) -> str:
+    code, status, _ = fails(getattr(client, method), **kwargs)
+    assert status == 403, (code, status)
+    return code
+
+
+# -- service-linked roles -------------------------------------------------------
+
+
+def test_service_linked_role_for_rds(iam: Any) -> None:
+    role = iam.create_service_linked_role(AWSServiceName="rds.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForRDS"
+    assert role["Path"] == "/aws-service-role/rds.amazonaws.com/"
+    assert role["Arn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS"
+    )
+    assert role["RoleId"].startswith("AROA")
+    trust = role["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": ["rds.amazonaws.com"]}
+    attached = iam.list_attached_role_policies(RoleName="AWSServiceRoleForRDS")["AttachedPolicies"]
+    assert attached == [
+        {
+            "PolicyName": "AmazonRDSServiceRolePolicy",
+            "PolicyArn": "arn:aws:iam::aws:policy/aws-service-role/AmazonRDSServiceRolePolicy",
+        }
+    ]
+    assert iam.get_role(RoleName="AWSServiceRoleForRDS")["Role"]["Arn"] == role["Arn"]
+
+    # A second one is refused, as is a suffix RDS does not take.
+    code, status, message = fails(
+        iam.create_service_linked_role, AWSServiceName="rds.amazonaws.com"
+    )
+    assert (code, status) == ("InvalidInput", 400)
+    assert message == (
+        "Service role name AWSServiceRoleForRDS has been taken in this account, "
+        "please try a different suffix."
+    )
+    assert fails(
+        iam.create_service_linked_role, AWSServiceName="rds.amazonaws.com", CustomSuffix="x"
+    ) == ("InvalidInput", 400, "Custom suffix is not allowed for rds.amazonaws.com")
+
+    # Only the service changes it.
+    protected = (
+        "UnmodifiableEntity",
+        400,
+        "Cannot perform the operation on the protected role 'AWSServiceRoleForRDS' "
+        "- this role is only modifiable by AWS",
+    )
+    assert fails(iam.delete_role, RoleName="AWSServiceRoleForRDS") == protected
+    assert (
+        fails(
+            iam.attach_role_policy,
+            RoleName="AWSServiceRoleForRDS",
+            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess",
+        )
+        == protected
+    )
+    assert (
+        fails(
+            iam.put_role_policy,
+            RoleName="AWSServiceRoleForRDS",
+            PolicyName="p",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
+            ),
+        )
+        == protected
+    )
+    assert (
+        fails(iam.update_assume_role_policy, RoleName="AWSServiceRoleForRDS", PolicyDocument=TRUST)
+        == protected
+    )
+
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRDS")["DeletionTaskId"]
+    assert task.startswith("task/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS/")
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    assert fails(iam.get_role, RoleName="AWSServiceRoleForRDS")[:2] == ("NoSuchEntity", 404)
+    # and it can be made again
+    iam.create_service_linked_role(AWSServiceName="rds.amazonaws.com", Description="for RDS")
+    assert iam.get_role(RoleName="AWSServiceRoleForRDS")["Role"]["Description"] == "for RDS"
+    iam.delete_service_linked_role(RoleName="AWSServiceRoleForRDS")
+
+
+def test_service_linked_role_suffix_and_errors(iam: Any) -> None:
+    role = iam.create_service_linked_role(
+        AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="fleet"
+    )["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForAutoScaling_fleet"
+    assert role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
+    again = fails(
+        iam.create_service_linked_role,
+        AWSServiceName="autoscaling.amazonaws.com",
+        CustomSuffix="fleet",
+    )
+    assert again[:2] == ("InvalidInput", 400)
+    assert "AWSServiceRoleForAutoScaling_fleet has been taken" in again[2]
+    iam.delete_service_linked_role(RoleName="AWSServiceRoleForAutoScaling_fleet")
+
+    for service, name in [
+        ("replicator.lambda.amazonaws.com", "AWSServiceRoleForLambdaReplicator"),
+        ("replication.dynamodb.amazonaws.com", "AWSServiceRoleForDynamoDBReplication"),
+        ("dms.amazonaws.com", "AWSServiceRoleForDMSServerless"),
+    ]:
+        assert iam.create_service_linked_role(AWSServiceName=service)["Role"]["RoleName"] == name
+        iam.delete_service_linked_role(RoleName=name)
+
+    assert fails(iam.create_service_linked_role, AWSServiceName="nothing.amazonaws.com")[:2] == (
+        "InvalidInput",
+        400,
+    )
+    plain = uid("r")
+    iam.create_role(RoleName=plain, AssumeRolePolicyDocument=TRUST)
+    assert fails(iam.delete_service_linked_role, RoleName=plain)[:2] == ("NoSuchEntity", 404)
+    assert fails(iam.delete_service_linked_role, RoleName=uid("none"))[:2] == ("NoSuchEntity", 404)
+    assert fails(iam.get_service_linked_role_deletion_status, DeletionTaskId="nonsense")[:2] == (
+        "InvalidInput",
+        400,
+    )
+    missing = f"task/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS/{uuid.uuid4()}"
+    assert fails(iam.get_service_linked_role_deletion_status, DeletionTaskId=missing)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    iam.delete_role(RoleName=plain)
+
+
+def test_service_linked_roles_refused_and_per_account(
+    iam: Any, other_iam: Any, forged: Any, nobody: Any
+) -> None:
+    assert refused(forged, "create_service_linked_role", AWSServiceName="rds.amazonaws.com") == (
+        "SignatureDoesNotMatch"
+    )
+    assert refused(nobody, "create_service_linked_role", AWSServiceName="rds.amazonaws.com") == (
+        "AccessDenied"
+    )
+    iam.create_service_linked_role(AWSServiceName="replicator.lambda.amazonaws.com")
+    try:
+        assert refused(
+            nobody, "delete_service_linked_role", RoleName="AWSServiceRoleForLambdaReplicator"
+        ) == ("AccessDenied")
+        # Another account neither sees nor deletes it; it has its own.
+        assert fails(
+            other_iam.delete_service_linked_role, RoleName="AWSServiceRoleForLambdaReplicator"
+        )[:2] == (
+            "NoSuchEntity",
+            404,
+        )
+        mine = other_iam.create_service_linked_role(
+            AWSServiceName="replicator.lambda.amazonaws.com"
+        )
+        assert f":{OTHER}:" in mine["Role"]["Arn"]
+        task = other_iam.delete_service_linked_role(RoleName="AWSServiceRoleForLambdaReplicator")
+        assert fails(
+            iam.get_service_linked_role_deletion_status, DeletionTaskId=task["DeletionTaskId"]
+        )[:2] == ("NoSuchEntity", 404)
+        assert (
+            refused(
+                nobody,
+                "get_service_linked_role_deletion_status",
+                DeletionTaskId=task["DeletionTaskId"],
+            )
+            == "AccessDenied"
+        )
+    finally:
+        iam.delete_service_linked_role(RoleName="AWSServiceRoleForLambdaReplicator")
+
+
+# -- AWS managed policies ------------------------------------------------------------
+
+SEED_POLICIES = [
+    "service-role/AmazonRDSDirectoryServiceAccess",
+    "aws-service-role/AmazonRDSServiceRolePolicy",
+    "service-role/AmazonRDSEnhancedMonitoringRole",
+    "service-role/AWSLambdaBasicExecutionRole",
+    "AWSLambdaExecute",
+    "service-role/AWSLambdaVPCAccessExecutionRole",
+    "SecretsManagerReadWrite",
+    "AWSCloudTrail_FullAccess",
+    "CloudWatchLogsFullAccess",
+    "CloudWatchLogsReadOnlyAccess",
+    "AmazonS3FullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AWSKeyManagementServicePowerUser",
+    "AmazonRDSFullAccess",
+    "AmazonRDSReadOnlyAccess",
+]
+
+
+def test_seed_services_managed_policies(iam: Any) -> None:
+    for name in SEED_POLICIES:
+        arn = f"arn:aws:iam::aws:policy/{name}"
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        assert policy["Arn"] == arn and policy["PolicyId"].startswith("ANPA")
+        version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        assert version["PolicyVersion"]["Document"]["Statement"]
+    basic = iam.get_policy_version(
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", VersionId="v1"
+    )["PolicyVersion"]["Document"]
+    assert basic["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
+    ]
+    role = uid("lambda")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+    iam.attach_role_policy(
+        RoleName=role, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    )
+    iam.detach_role_policy(
+        RoleName=role, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    )
+    iam.delete_role(RoleName=role)
+
+
+# -- fidelity ---------------------------------------------------------------------------
+
+
+def test_create_role_answer_has_no_max_session_duration(iam: Any) -> None:
+    name = uid("r")
+    created = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]
+    assert "MaxSessionDuration" not in created and "RoleLastUsed" not in created
+    assert iam.get_role(RoleName=name)["Role"]["MaxSessionDuration"] == 3600
+    iam.delete_role(RoleName=name)
+
+
+def test_attach_with_a_non_arn(iam: Any) -> None:
+    name = uid("r")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    user = uid("u")
+    iam.create_user(UserName=user)
+    expected = ("ValidationError", 400, "Invalid ARN: Could not be parsed!")
+    assert (
+        fails(iam.attach_role_policy, RoleName=name, PolicyArn="this-is-not-an-arn-at-all")
+        == expected
+    )
+    assert (
+        fails(iam.attach_user_policy, UserName=user, PolicyArn="this-is-not-an-arn-at-all")
+        == expected
+    )
+    # An ARN that names no policy is InvalidInput.
+    code, status, _ = fails(
+        iam.attach_role_policy, RoleName=name, PolicyArn="arn:aws:s3:::bucket-name-here"
+    )
+    assert (code, status) == ("InvalidInput", 400)
+    iam.delete_role(RoleName=name)
+    iam.delete_user(UserName=user)
+
+
+def test_create_policy_description_and_tags(iam: Any) -> None:
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        }
+    )
+    name = uid("p")
+    created = iam.create_policy(
+        PolicyName=name, PolicyDocument=document, Tags=[{"Key": "team", "Value": "db"}]
+    )["Policy"]
+    assert "Description" not in created
+    got = iam.get_policy(PolicyArn=created["Arn"])["Policy"]
+    assert "Description" not in got
+    assert got["Tags"] == [{"Key": "team", "Value": "db"}]
+    iam.delete_policy(PolicyArn=created["Arn"])
