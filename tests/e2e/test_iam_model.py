@@ -212,6 +212,8 @@ def test_service_linked_role_suffix_and_errors(iam: Any) -> None:
         ("replicator.lambda.amazonaws.com", "AWSServiceRoleForLambdaReplicator"),
         ("replication.dynamodb.amazonaws.com", "AWSServiceRoleForDynamoDBReplication"),
         ("dms.amazonaws.com", "AWSServiceRoleForDMSServerless"),
+        ("cloudtrail.amazonaws.com", "AWSServiceRoleForCloudTrail"),
+        ("redshift.amazonaws.com", "AWSServiceRoleForRedshift"),
     ]:
         assert iam.create_service_linked_role(AWSServiceName=service)["Role"]["RoleName"] == name
         iam.delete_service_linked_role(RoleName=name)
@@ -295,6 +297,8 @@ SEED_POLICIES = [
     "AWSKeyManagementServicePowerUser",
     "AmazonRDSFullAccess",
     "AmazonRDSReadOnlyAccess",
+    "AmazonRedshiftFullAccess",
+    "AmazonDynamoDBFullAccess",
 ]
 
 
@@ -376,3 +380,100 @@ def test_create_policy_description_and_tags(iam: Any) -> None:
     assert "Description" not in got
     assert got["Tags"] == [{"Key": "team", "Value": "db"}]
     iam.delete_policy(PolicyArn=created["Arn"])
+
+
+# -- instance profiles -------------------------------------------------------------------
+
+
+def test_instance_profile_lifecycle(iam: Any) -> None:
+    name, role = uid("ip"), uid("r")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+    created = iam.create_instance_profile(
+        InstanceProfileName=name, Path="/app/", Tags=[{"Key": "env", "Value": "test"}]
+    )["InstanceProfile"]
+    assert created["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/app/{name}"
+    assert created["InstanceProfileId"].startswith("AIPA") and created["Roles"] == []
+    assert fails(iam.create_instance_profile, InstanceProfileName=name) == (
+        "EntityAlreadyExists",
+        409,
+        f"Instance Profile {name} already exists.",
+    )
+
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert [r["RoleName"] for r in got["Roles"]] == [role]
+    assert got["Tags"] == [{"Key": "env", "Value": "test"}]
+    # One role per profile.
+    second = uid("r")
+    iam.create_role(RoleName=second, AssumeRolePolicyDocument=TRUST)
+    assert fails(iam.add_role_to_instance_profile, InstanceProfileName=name, RoleName=second) == (
+        "LimitExceeded",
+        409,
+        "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+    )
+    listed = iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]
+    assert [p["InstanceProfileName"] for p in listed] == [name]
+    assert name in [
+        p["InstanceProfileName"]
+        for p in iam.list_instance_profiles(PathPrefix="/app/")["InstanceProfiles"]
+    ]
+    assert name not in [
+        p["InstanceProfileName"]
+        for p in iam.list_instance_profiles(PathPrefix="/x/")["InstanceProfiles"]
+    ]
+    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    mine = next(d for d in details if d["RoleName"] == role)
+    assert [p["InstanceProfileName"] for p in mine["InstanceProfileList"]] == [name]
+
+    # Neither the role nor the profile goes while they are joined.
+    assert fails(iam.delete_role, RoleName=role) == (
+        "DeleteConflict",
+        409,
+        "Cannot delete entity, must remove roles from instance profile first.",
+    )
+    assert fails(iam.delete_instance_profile, InstanceProfileName=name)[:2] == (
+        "DeleteConflict",
+        409,
+    )
+
+    iam.tag_instance_profile(InstanceProfileName=name, Tags=[{"Key": "team", "Value": "db"}])
+    iam.untag_instance_profile(InstanceProfileName=name, TagKeys=["env"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=name)["Tags"] == [
+        {"Key": "team", "Value": "db"}
+    ]
+
+    iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role)
+    assert fails(iam.remove_role_from_instance_profile, InstanceProfileName=name, RoleName=role)[
+        :2
+    ] == ("NoSuchEntity", 404)
+    iam.delete_instance_profile(InstanceProfileName=name)
+    assert fails(iam.get_instance_profile, InstanceProfileName=name) == (
+        "NoSuchEntity",
+        404,
+        f"Instance Profile {name} cannot be found.",
+    )
+    iam.delete_role(RoleName=role)
+    iam.delete_role(RoleName=second)
+
+
+def test_instance_profiles_refused_and_per_account(
+    iam: Any, other_iam: Any, forged: Any, nobody: Any
+) -> None:
+    name = uid("ip")
+    iam.create_instance_profile(InstanceProfileName=name)
+    assert (
+        refused(forged, "get_instance_profile", InstanceProfileName=name) == "SignatureDoesNotMatch"
+    )
+    assert refused(nobody, "get_instance_profile", InstanceProfileName=name) == "AccessDenied"
+    assert (
+        refused(nobody, "create_instance_profile", InstanceProfileName=uid("ip")) == "AccessDenied"
+    )
+    assert refused(nobody, "delete_instance_profile", InstanceProfileName=name) == "AccessDenied"
+    assert fails(other_iam.get_instance_profile, InstanceProfileName=name)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    assert name not in [
+        p["InstanceProfileName"] for p in other_iam.list_instance_profiles()["InstanceProfiles"]
+    ]
+    iam.delete_instance_profile(InstanceProfileName=name)

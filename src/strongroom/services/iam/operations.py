@@ -225,6 +225,7 @@ def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any
 # The other entities' operations register on import.
 from strongroom.services.iam import (  # noqa: E402
     ops_groups,
+    ops_instance_profiles,
     ops_policies,
     ops_roles,
     ops_service_roles,
@@ -233,6 +234,7 @@ from strongroom.services.iam import (  # noqa: E402
 
 __all__ = [
     "ops_groups",
+    "ops_instance_profiles",
     "ops_policies",
     "ops_roles",
     "ops_service_roles",

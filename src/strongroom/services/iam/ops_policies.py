@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strongroom.services.base import Call
-from strongroom.services.iam import groups, roles, users
+from strongroom.services.iam import groups, instance_profiles, roles, users
 from strongroom.services.iam import policies as model
 from strongroom.services.iam.common import (
     check_new_tags,
@@ -404,7 +404,10 @@ def get_account_authorization_details(
         for r in roles.list_roles(call.conn, call.account, "/"):
             detail = {
                 **r.to_role(),
-                "InstanceProfileList": [],
+                "InstanceProfileList": [
+                    ip.to_profile(instance_profiles.roles_of(call.conn, call.account, ip))
+                    for ip in instance_profiles.profiles_of_role(call.conn, call.account, r)
+                ],
                 "RolePolicyList": _inline_details(call, r.role_id),
                 "AttachedManagedPolicies": _attached_details(call, r.role_id),
             }

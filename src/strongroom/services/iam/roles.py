@@ -226,4 +226,19 @@ def delete_role(call: Call, role: Role) -> None:
         raise call.service.errors.DeleteConflictException(
             "Cannot delete entity, must detach all policies first."
         )
+    if _in_instance_profiles(call.conn, role.role_id):
+        raise call.service.errors.DeleteConflictException(
+            "Cannot delete entity, must remove roles from instance profile first."
+        )
     call.conn.execute(delete(roles).where(roles.c.role_id == role.role_id))
+
+
+def _in_instance_profiles(conn: Connection, role_id: str) -> bool:
+    from strongroom.services.iam.tables import instance_profile_roles
+
+    row = conn.execute(
+        select(instance_profile_roles.c.profile_id).where(
+            instance_profile_roles.c.role_id == role_id
+        )
+    ).first()
+    return row is not None

@@ -48,6 +48,12 @@ LINKED_SERVICES: dict[str, LinkedService] = {
     "replication.dynamodb.amazonaws.com": LinkedService(
         "AWSServiceRoleForDynamoDBReplication", _SLR_POLICY + "DynamoDBReplicationServiceRolePolicy"
     ),
+    "cloudtrail.amazonaws.com": LinkedService(
+        "AWSServiceRoleForCloudTrail", _SLR_POLICY + "CloudTrailServiceRolePolicy"
+    ),
+    "redshift.amazonaws.com": LinkedService(
+        "AWSServiceRoleForRedshift", _SLR_POLICY + "AmazonRedshiftServiceLinkedRolePolicy"
+    ),
     "dms.amazonaws.com": LinkedService(
         "AWSServiceRoleForDMSServerless", _SLR_POLICY + "AWSDMSServerlessServiceRolePolicy"
     ),

@@ -149,3 +149,27 @@ service_role_deletions = Table(
     Column("status", String(16), nullable=False),
     Column("created", Float, nullable=False),
 )
+
+instance_profiles = Table(
+    "iam_instance_profiles",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("name_key", String(128), primary_key=True),  # lower-cased name
+    Column("profile_name", String(128), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    UniqueConstraint("profile_id", name="uq_iam_instance_profiles_id"),
+)
+
+#: The role of each instance profile (IAM allows one), by unique ids.
+instance_profile_roles = Table(
+    "iam_instance_profile_roles",
+    metadata,
+    Column("profile_id", String(32), primary_key=True),
+    Column("role_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Index("ix_iam_instance_profile_roles_role", "role_id"),
+)
