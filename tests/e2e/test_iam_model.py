@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -477,3 +478,170 @@ def test_instance_profiles_refused_and_per_account(
         p["InstanceProfileName"] for p in other_iam.list_instance_profiles()["InstanceProfiles"]
     ]
     iam.delete_instance_profile(InstanceProfileName=name)
+
+
+# -- the account password policy, login profiles, ChangePassword ---------------------------
+
+
+def raw_client(server: StrongroomServer) -> Any:
+    """A client that sends what botocore would refuse to."""
+    from botocore.config import Config
+
+    return server.client(
+        "iam", config=Config(retries={"max_attempts": 1}, parameter_validation=False)
+    )
+
+
+def test_account_password_policy(
+    server: StrongroomServer, iam: Any, other_iam: Any, forged: Any, nobody: Any
+) -> None:
+    assert fails(iam.get_account_password_policy) == (
+        "NoSuchEntity",
+        404,
+        f"The Password Policy with domain name {ACCOUNT} cannot be found.",
+    )
+    assert fails(iam.delete_account_password_policy)[:2] == ("NoSuchEntity", 404)
+    iam.update_account_password_policy()
+    assert iam.get_account_password_policy()["PasswordPolicy"] == {
+        "MinimumPasswordLength": 6,
+        "RequireSymbols": False,
+        "RequireNumbers": False,
+        "RequireUppercaseCharacters": False,
+        "RequireLowercaseCharacters": False,
+        "AllowUsersToChangePassword": False,
+        "ExpirePasswords": False,
+    }
+    iam.update_account_password_policy(
+        MinimumPasswordLength=12, RequireNumbers=True, MaxPasswordAge=90, PasswordReusePrevention=5
+    )
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 12 and policy["RequireNumbers"] is True
+    assert policy["ExpirePasswords"] is True and policy["MaxPasswordAge"] == 90
+    assert policy["PasswordReusePrevention"] == 5
+    # Another account has its own (none); callers without permission are refused.
+    assert fails(other_iam.get_account_password_policy)[:2] == ("NoSuchEntity", 404)
+    assert refused(forged, "get_account_password_policy") == "SignatureDoesNotMatch"
+    assert (
+        refused(nobody, "update_account_password_policy", MinimumPasswordLength=6) == "AccessDenied"
+    )
+    assert refused(nobody, "get_account_password_policy") == "AccessDenied"
+    # Out of range is the model's ValidationError.
+    assert fails(raw_client(server).update_account_password_policy, MinimumPasswordLength=5)[
+        :2
+    ] == (
+        "ValidationError",
+        400,
+    )
+    iam.delete_account_password_policy()
+    assert fails(iam.get_account_password_policy)[:2] == ("NoSuchEntity", 404)
+
+
+def test_login_profiles_and_change_password(
+    server: StrongroomServer, iam: Any, nobody: Any
+) -> None:
+    name = uid("u")
+    iam.create_user(UserName=name)
+    assert fails(iam.get_login_profile, UserName=name) == (
+        "NoSuchEntity",
+        404,
+        f"Login Profile for User {name} cannot be found.",
+    )
+    iam.update_account_password_policy(MinimumPasswordLength=10, RequireNumbers=True)
+    try:
+        code, status, message = fails(iam.create_login_profile, UserName=name, Password="short1")
+        assert (code, status) == ("PasswordPolicyViolation", 400)
+        assert "at least 10 characters" in message
+        assert fails(iam.create_login_profile, UserName=name, Password="longenoughbutnonumber")[
+            :2
+        ] == (
+            "PasswordPolicyViolation",
+            400,
+        )
+        profile = iam.create_login_profile(
+            UserName=name, Password="first-password-1", PasswordResetRequired=True
+        )["LoginProfile"]
+        assert profile["UserName"] == name and profile["PasswordResetRequired"] is True
+        assert fails(iam.create_login_profile, UserName=name, Password="first-password-1") == (
+            "EntityAlreadyExists",
+            409,
+            f"Login Profile for user {name} already exists.",
+        )
+        got = iam.get_login_profile(UserName=name)["LoginProfile"]
+        assert got["PasswordResetRequired"] is True and "Password" not in got
+        assert fails(iam.delete_user, UserName=name) == (
+            "DeleteConflict",
+            409,
+            "Cannot delete entity, must delete login profile first.",
+        )
+
+        # The user changes its own password with the old one.
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="self",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": "*"}
+                    ],
+                }
+            ),
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        me = server.client(
+            "iam", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+        )
+        assert fails(
+            me.change_password, OldPassword="wrong-password-1", NewPassword="second-password-2"
+        )[:2] == (
+            "InvalidUserType",
+            400,
+        )
+        assert fails(
+            me.change_password, OldPassword="first-password-1", NewPassword="nonumbers-here"
+        )[:2] == (
+            "PasswordPolicyViolation",
+            400,
+        )
+        me.change_password(OldPassword="first-password-1", NewPassword="second-password-2")
+        assert (
+            iam.get_login_profile(UserName=name)["LoginProfile"]["PasswordResetRequired"] is False
+        )
+        me.change_password(OldPassword="second-password-2", NewPassword="third-password-3")
+        assert (
+            refused(nobody, "change_password", OldPassword="x", NewPassword="y") == "AccessDenied"
+        )
+        assert fails(iam.change_password, OldPassword="x", NewPassword="y")[:2] == (
+            "InvalidUserType",
+            400,
+        )
+
+        iam.update_login_profile(
+            UserName=name, Password="admin-set-pass-4", PasswordResetRequired=True
+        )
+        me.change_password(OldPassword="admin-set-pass-4", NewPassword="fifth-password-5")
+        assert refused(nobody, "get_login_profile", UserName=name) == "AccessDenied"
+        assert refused(nobody, "delete_login_profile", UserName=name) == "AccessDenied"
+
+        iam.delete_login_profile(UserName=name)
+        assert fails(iam.delete_login_profile, UserName=name)[:2] == ("NoSuchEntity", 404)
+        # The password is in no log line.
+        log = server.read_log()
+        trail = server.client("cloudtrail")
+        events = []
+        for _ in range(50):
+            events = trail.lookup_events(
+                LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ChangePassword"}]
+            )["Events"]
+            if len(events) >= 3:
+                break
+            time.sleep(0.1)
+        assert events
+        recorded = json.dumps([e["CloudTrailEvent"] for e in events]) + log
+        for secret in ("first-password-1", "second-password-2", "fifth-password-5"):
+            assert secret not in recorded
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName=name, PolicyName="self")
+        iam.delete_user(UserName=name)
+    finally:
+        iam.delete_account_password_policy()

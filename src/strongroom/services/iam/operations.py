@@ -226,6 +226,7 @@ def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any
 from strongroom.services.iam import (  # noqa: E402
     ops_groups,
     ops_instance_profiles,
+    ops_passwords,
     ops_policies,
     ops_roles,
     ops_service_roles,
@@ -235,6 +236,7 @@ from strongroom.services.iam import (  # noqa: E402
 __all__ = [
     "ops_groups",
     "ops_instance_profiles",
+    "ops_passwords",
     "ops_policies",
     "ops_roles",
     "ops_service_roles",

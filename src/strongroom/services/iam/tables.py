@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from strongroom.store.db import metadata
 
@@ -172,4 +183,25 @@ instance_profile_roles = Table(
     Column("role_id", String(32), primary_key=True),
     Column("account", String(12), nullable=False),
     Index("ix_iam_instance_profile_roles_role", "role_id"),
+)
+
+#: UpdateAccountPasswordPolicy's settings, one row per account that set them.
+password_policies = Table(
+    "iam_password_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    #: JSON object of the PasswordPolicy members that were set.
+    Column("policy", Text, nullable=False),
+)
+
+#: Console passwords: salt and scrypt hash, sealed under the root key.
+login_profiles = Table(
+    "iam_login_profiles",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("changed", Float, nullable=False),
+    Column("reset_required", Boolean, nullable=False, default=False),
+    Column("password_sealed", LargeBinary, nullable=True),
 )

@@ -151,7 +151,13 @@ def delete_user(call: Call, user: User) -> None:
             select(func.count()).select_from(table).where(column == value, *extra)
         ).scalar_one()
 
+    from strongroom.services.iam.tables import login_profiles
+
     conflicts = (
+        (
+            count(login_profiles, login_profiles.c.user_id, user.user_id),
+            "Cannot delete entity, must delete login profile first.",
+        ),
         (
             count(
                 access_keys,
