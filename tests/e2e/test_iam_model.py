@@ -645,3 +645,211 @@ def test_login_profiles_and_change_password(
         iam.delete_user(UserName=name)
     finally:
         iam.delete_account_password_policy()
+
+
+# -- account aliases, access keys' last use, credential reports ----------------------------
+
+
+def test_account_aliases(iam: Any, other_iam: Any, forged: Any, nobody: Any) -> None:
+    alias = f"acct-{uuid.uuid4().hex[:10]}"
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    iam.create_account_alias(AccountAlias=alias)
+    assert iam.list_account_aliases()["AccountAliases"] == [alias]
+    # Aliases are global: another account cannot take it.
+    assert fails(other_iam.create_account_alias, AccountAlias=alias) == (
+        "EntityAlreadyExists",
+        409,
+        f"The account alias {alias} already exists.",
+    )
+    assert other_iam.list_account_aliases()["AccountAliases"] == []
+    assert fails(other_iam.delete_account_alias, AccountAlias=alias)[:2] == ("NoSuchEntity", 404)
+    # One per account: a new alias replaces the old.
+    newer = alias + "-b"
+    iam.create_account_alias(AccountAlias=newer)
+    assert iam.list_account_aliases()["AccountAliases"] == [newer]
+    assert fails(iam.create_account_alias, AccountAlias="Bad_Alias")[:2] == ("ValidationError", 400)
+    assert refused(forged, "list_account_aliases") == "SignatureDoesNotMatch"
+    assert refused(nobody, "create_account_alias", AccountAlias=alias + "-c") == "AccessDenied"
+    assert refused(nobody, "list_account_aliases") == "AccessDenied"
+    iam.delete_account_alias(AccountAlias=newer)
+    assert fails(iam.delete_account_alias, AccountAlias=newer) == (
+        "NoSuchEntity",
+        404,
+        f"The account alias {newer} cannot be found.",
+    )
+
+
+def test_access_key_last_used(
+    server: StrongroomServer, iam: Any, nobody: Any, other_iam: Any
+) -> None:
+    name = uid("u")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    never = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert never["UserName"] == name
+    assert never["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+    sts = server.client(
+        "sts", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    sts.get_caller_identity()
+    used: dict[str, Any] = {}
+    for _ in range(50):
+        used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+        if "LastUsedDate" in used:
+            break
+        time.sleep(0.1)
+    assert used["ServiceName"] == "sts" and used["Region"] == "us-east-1"
+    assert "LastUsedDate" in used
+    assert (
+        refused(nobody, "get_access_key_last_used", AccessKeyId=key["AccessKeyId"])
+        == "AccessDenied"
+    )
+    # Another account's key is not this account's to describe.
+    assert (
+        refused(other_iam, "get_access_key_last_used", AccessKeyId=key["AccessKeyId"])
+        == "AccessDenied"
+    )
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=name)
+
+
+def test_credential_report(iam: Any, other_iam: Any, nobody: Any, forged: Any) -> None:
+    name = uid("u")
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password="report-password-1")
+    iam.create_access_key(UserName=name)
+    assert fails(other_iam.get_credential_report)[:2] == ("ReportNotPresent", 410)
+    first = iam.generate_credential_report()
+    assert first["State"] in ("STARTED", "COMPLETE")
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    report = iam.get_credential_report()
+    assert report["ReportFormat"] == "text/csv"
+    lines = report["Content"].decode().splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["user", "arn", "user_creation_time", "password_enabled"]
+    assert len(header) == 22
+    rows = {
+        line.split(",")[0]: dict(zip(header, line.split(","), strict=True)) for line in lines[1:]
+    }
+    assert rows["<root_account>"]["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    if first["State"] == "STARTED":
+        assert rows[name]["password_enabled"] == "true"
+        assert rows[name]["access_key_1_active"] == "true"
+        assert rows[name]["access_key_2_active"] == "false"
+    assert refused(nobody, "generate_credential_report") == "AccessDenied"
+    assert refused(nobody, "get_credential_report") == "AccessDenied"
+    assert refused(forged, "get_credential_report") == "SignatureDoesNotMatch"
+
+
+# -- virtual MFA devices ---------------------------------------------------------------------
+
+
+def totp(seed_text: bytes, step: int) -> str:
+    """RFC 6238 with the test's own implementation (SHA-1, 30 s, 6 digits)."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    text = seed_text.decode()
+    key = base64.b32decode(text + "=" * (-len(text) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return str((struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**6).zfill(6)
+
+
+def test_virtual_mfa_devices(
+    server: StrongroomServer, iam: Any, other_iam: Any, nobody: Any, forged: Any
+) -> None:
+    user, device_name = uid("u"), uid("mfa")
+    iam.create_user(UserName=user)
+    created = iam.create_virtual_mfa_device(
+        VirtualMFADeviceName=device_name, Tags=[{"Key": "k", "Value": "v"}]
+    )["VirtualMFADevice"]
+    serial = created["SerialNumber"]
+    assert serial == f"arn:aws:iam::{ACCOUNT}:mfa/{device_name}"
+    seed = created["Base32StringSeed"]
+    assert len(seed) == 32 and set(seed.decode()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    assert fails(iam.create_virtual_mfa_device, VirtualMFADeviceName=device_name)[:2] == (
+        "EntityAlreadyExists",
+        409,
+    )
+    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    assert serial in [d["SerialNumber"] for d in unassigned]
+    assert all("Base32StringSeed" not in d for d in unassigned)
+
+    step = int(time.time() // 30)
+    bad = str((int(totp(seed, step)) + 1) % 10**6).zfill(6)
+    assert fails(
+        iam.enable_mfa_device,
+        UserName=user,
+        SerialNumber=serial,
+        AuthenticationCode1=bad,
+        AuthenticationCode2=bad,
+    )[:2] == ("InvalidAuthenticationCode", 403)
+    assert (
+        refused(
+            nobody,
+            "enable_mfa_device",
+            UserName=user,
+            SerialNumber=serial,
+            AuthenticationCode1=totp(seed, step - 1),
+            AuthenticationCode2=totp(seed, step),
+        )
+        == "AccessDenied"
+    )
+    iam.enable_mfa_device(
+        UserName=user,
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )
+    devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
+    assert [(d["UserName"], d["SerialNumber"]) for d in devices] == [(user, serial)]
+    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    mine = next(d for d in assigned if d["SerialNumber"] == serial)
+    assert mine["User"]["UserName"] == user and "EnableDate" in mine
+    # The same codes are not accepted twice; a fresher pair resynchronises.
+    assert fails(
+        iam.resync_mfa_device,
+        UserName=user,
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )[:2] == ("InvalidAuthenticationCode", 403)
+    iam.resync_mfa_device(
+        UserName=user,
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, step + 1),
+        AuthenticationCode2=totp(seed, step + 2),
+    )
+    assert fails(iam.delete_virtual_mfa_device, SerialNumber=serial)[:2] == ("DeleteConflict", 409)
+    assert fails(iam.delete_user, UserName=user)[:2] == ("DeleteConflict", 409)
+    iam.tag_mfa_device(SerialNumber=serial, Tags=[{"Key": "team", "Value": "x"}])
+    iam.untag_mfa_device(SerialNumber=serial, TagKeys=["k"])
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "team", "Value": "x"}]
+
+    # The credential report sees it.
+    assert other_iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    assert fails(other_iam.delete_virtual_mfa_device, SerialNumber=serial)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    assert refused(forged, "list_virtual_mfa_devices") == "SignatureDoesNotMatch"
+    assert refused(nobody, "list_virtual_mfa_devices") == "AccessDenied"
+    assert (
+        refused(nobody, "deactivate_mfa_device", UserName=user, SerialNumber=serial)
+        == "AccessDenied"
+    )
+
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
+    assert fails(iam.deactivate_mfa_device, UserName=user, SerialNumber=serial)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    assert fails(iam.delete_virtual_mfa_device, SerialNumber=serial)[:2] == ("NoSuchEntity", 404)
+    # The seed reached no log line.
+    assert seed.decode() not in server.read_log()
+    iam.delete_user(UserName=user)

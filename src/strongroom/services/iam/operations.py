@@ -224,8 +224,10 @@ def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any
 
 # The other entities' operations register on import.
 from strongroom.services.iam import (  # noqa: E402
+    ops_account,
     ops_groups,
     ops_instance_profiles,
+    ops_mfa,
     ops_passwords,
     ops_policies,
     ops_roles,
@@ -234,8 +236,10 @@ from strongroom.services.iam import (  # noqa: E402
 )
 
 __all__ = [
+    "ops_account",
     "ops_groups",
     "ops_instance_profiles",
+    "ops_mfa",
     "ops_passwords",
     "ops_policies",
     "ops_roles",

@@ -205,3 +205,40 @@ login_profiles = Table(
     Column("reset_required", Boolean, nullable=False, default=False),
     Column("password_sealed", LargeBinary, nullable=True),
 )
+
+#: Account aliases: globally unique, one per account.
+account_aliases = Table(
+    "iam_account_aliases",
+    metadata,
+    Column("alias", String(63), primary_key=True),
+    Column("account", String(12), nullable=False),
+    UniqueConstraint("account", name="uq_iam_account_aliases_account"),
+)
+
+#: The last credential report of each account (CSV bytes).
+credential_reports = Table(
+    "iam_credential_reports",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("generated", Float, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+#: Virtual MFA devices: the TOTP seed only sealed; `user_id` once enabled.
+mfa_devices = Table(
+    "iam_mfa_devices",
+    metadata,
+    Column("serial", String(512), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("name_key", String(256), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("user_id", String(32), nullable=True),
+    Column("enabled", Float, nullable=True),
+    #: The last TOTP step accepted: a code is never accepted twice.
+    Column("last_step", Integer, nullable=False, default=0),
+    Column("tags", Text, nullable=False, default="[]"),
+    UniqueConstraint("account", "name_key", name="uq_iam_mfa_devices_name"),
+    Index("ix_iam_mfa_devices_user", "user_id"),
+)

@@ -151,9 +151,13 @@ def delete_user(call: Call, user: User) -> None:
             select(func.count()).select_from(table).where(column == value, *extra)
         ).scalar_one()
 
-    from strongroom.services.iam.tables import login_profiles
+    from strongroom.services.iam.tables import login_profiles, mfa_devices
 
     conflicts = (
+        (
+            count(mfa_devices, mfa_devices.c.user_id, user.user_id),
+            "Cannot delete entity, must delete MFA device first.",
+        ),
         (
             count(login_profiles, login_profiles.c.user_id, user.user_id),
             "Cannot delete entity, must delete login profile first.",
