@@ -853,3 +853,185 @@ def test_virtual_mfa_devices(
     # The seed reached no log line.
     assert seed.decode() not in server.read_log()
     iam.delete_user(UserName=user)
+
+
+# -- service-specific credentials, signing certificates, SSH public keys -------------------
+
+
+def rsa_public_key(bits: int = 2048) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
+    ssh = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return ssh.decode(), pem.decode()
+
+
+def self_signed_certificate() -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, uid("cert"))])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_service_specific_credentials(
+    server: StrongroomServer, iam: Any, nobody: Any, other_iam: Any
+) -> None:
+    user = uid("u")
+    iam.create_user(UserName=user)
+    created = iam.create_service_specific_credential(
+        UserName=user, ServiceName="codecommit.amazonaws.com"
+    )["ServiceSpecificCredential"]
+    assert created["ServiceUserName"] == f"{user}-at-{ACCOUNT}"
+    assert created["Status"] == "Active" and len(created["ServicePassword"]) == 44
+    credential_id = created["ServiceSpecificCredentialId"]
+    assert credential_id.startswith("ACCA")
+    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    assert fails(
+        iam.create_service_specific_credential,
+        UserName=user,
+        ServiceName="codecommit.amazonaws.com",
+    ) == (
+        "LimitExceeded",
+        409,
+        "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2",
+    )
+    assert fails(
+        iam.create_service_specific_credential, UserName=user, ServiceName="s3.amazonaws.com"
+    )[:2] == ("NotSupportedService", 404)
+    listed = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
+    assert len(listed) == 2 and all("ServicePassword" not in c for c in listed)
+    iam.update_service_specific_credential(
+        UserName=user, ServiceSpecificCredentialId=credential_id, Status="Inactive"
+    )
+    reset = iam.reset_service_specific_credential(
+        UserName=user, ServiceSpecificCredentialId=credential_id
+    )["ServiceSpecificCredential"]
+    assert reset["ServicePassword"] != created["ServicePassword"] and reset["Status"] == "Inactive"
+    assert fails(iam.delete_user, UserName=user)[:2] == ("DeleteConflict", 409)
+    assert refused(nobody, "list_service_specific_credentials", UserName=user) == "AccessDenied"
+    assert fails(other_iam.list_service_specific_credentials, UserName=user)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(
+            UserName=user, ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"]
+        )
+    assert fails(
+        iam.delete_service_specific_credential,
+        UserName=user,
+        ServiceSpecificCredentialId=credential_id,
+    )[:2] == ("NoSuchEntity", 404)
+    for secret in (created["ServicePassword"], reset["ServicePassword"]):
+        assert secret not in server.read_log()
+    iam.delete_user(UserName=user)
+
+
+def test_signing_certificates(iam: Any, nobody: Any) -> None:
+    user = uid("u")
+    iam.create_user(UserName=user)
+    body = self_signed_certificate()
+    cert = iam.upload_signing_certificate(UserName=user, CertificateBody=body)["Certificate"]
+    assert cert["UserName"] == user and cert["Status"] == "Active"
+    assert cert["CertificateBody"] == body and len(cert["CertificateId"]) == 32
+    assert fails(iam.upload_signing_certificate, UserName=user, CertificateBody=body)[:2] == (
+        "DuplicateCertificate",
+        409,
+    )
+    assert fails(
+        iam.upload_signing_certificate, UserName=user, CertificateBody="not a certificate"
+    )[:2] == (
+        "MalformedCertificate",
+        400,
+    )
+    iam.upload_signing_certificate(UserName=user, CertificateBody=self_signed_certificate())
+    assert fails(
+        iam.upload_signing_certificate, UserName=user, CertificateBody=self_signed_certificate()
+    )[:2] == ("LimitExceeded", 409)
+    iam.update_signing_certificate(
+        UserName=user, CertificateId=cert["CertificateId"], Status="Inactive"
+    )
+    listed = iam.list_signing_certificates(UserName=user)["Certificates"]
+    assert {c["CertificateId"]: c["Status"] for c in listed}[cert["CertificateId"]] == "Inactive"
+    assert refused(nobody, "list_signing_certificates", UserName=user) == "AccessDenied"
+    assert fails(iam.delete_user, UserName=user) == (
+        "DeleteConflict",
+        409,
+        "Cannot delete entity, must delete signing certificates first.",
+    )
+    for c in listed:
+        iam.delete_signing_certificate(UserName=user, CertificateId=c["CertificateId"])
+    assert fails(
+        iam.delete_signing_certificate, UserName=user, CertificateId=cert["CertificateId"]
+    )[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    iam.delete_user(UserName=user)
+
+
+def test_ssh_public_keys(iam: Any, nobody: Any, forged: Any) -> None:
+    user = uid("u")
+    iam.create_user(UserName=user)
+    ssh, pem = rsa_public_key()
+    key = iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh)["SSHPublicKey"]
+    assert key["SSHPublicKeyId"].startswith("APKA") and key["Status"] == "Active"
+    assert len(key["Fingerprint"].split(":")) == 16
+    # The same key in PEM is the same key.
+    assert fails(iam.upload_ssh_public_key, UserName=user, SSHPublicKeyBody=pem)[:2] == (
+        "DuplicateSSHPublicKey",
+        400,
+    )
+    as_pem = iam.get_ssh_public_key(
+        UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"], Encoding="PEM"
+    )
+    assert as_pem["SSHPublicKey"]["SSHPublicKeyBody"] == pem
+    as_ssh = iam.get_ssh_public_key(
+        UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"], Encoding="SSH"
+    )
+    assert as_ssh["SSHPublicKey"]["SSHPublicKeyBody"] == ssh
+    assert fails(iam.upload_ssh_public_key, UserName=user, SSHPublicKeyBody="garbage key")[:2] == (
+        "UnrecognizedPublicKeyEncoding",
+        400,
+    )
+    small, _ = rsa_public_key(1024)
+    assert fails(iam.upload_ssh_public_key, UserName=user, SSHPublicKeyBody=small)[:2] == (
+        "InvalidPublicKey",
+        400,
+    )
+    iam.update_ssh_public_key(
+        UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"], Status="Inactive"
+    )
+    listed = iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]
+    assert [(k["SSHPublicKeyId"], k["Status"]) for k in listed] == [
+        (key["SSHPublicKeyId"], "Inactive")
+    ]
+    assert refused(nobody, "list_ssh_public_keys", UserName=user) == "AccessDenied"
+    assert refused(forged, "list_ssh_public_keys", UserName=user) == "SignatureDoesNotMatch"
+    assert fails(iam.delete_user, UserName=user)[:2] == ("DeleteConflict", 409)
+    iam.delete_ssh_public_key(UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"])
+    assert fails(
+        iam.get_ssh_public_key, UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"], Encoding="SSH"
+    )[:2] == ("NoSuchEntity", 404)
+    iam.delete_user(UserName=user)

@@ -233,6 +233,7 @@ from strongroom.services.iam import (  # noqa: E402
     ops_roles,
     ops_service_roles,
     ops_simulate,
+    ops_user_credentials,
 )
 
 __all__ = [
@@ -245,5 +246,6 @@ __all__ = [
     "ops_roles",
     "ops_service_roles",
     "ops_simulate",
+    "ops_user_credentials",
     "service",
 ]

@@ -242,3 +242,44 @@ mfa_devices = Table(
     UniqueConstraint("account", "name_key", name="uq_iam_mfa_devices_name"),
     Index("ix_iam_mfa_devices_user", "user_id"),
 )
+
+#: Service-specific credentials (CodeCommit, Keyspaces): the password only sealed.
+service_credentials = Table(
+    "iam_service_credentials",
+    metadata,
+    Column("credential_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("service_name", String(256), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", Float, nullable=False),
+    Column("password_sealed", LargeBinary, nullable=False),
+    Index("ix_iam_service_credentials_user", "user_id"),
+)
+
+#: X.509 signing certificates of users (or the root, user_id "root:ACCOUNT").
+signing_certificates = Table(
+    "iam_signing_certificates",
+    metadata,
+    Column("certificate_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("uploaded", Float, nullable=False),
+    Index("ix_iam_signing_certificates_user", "user_id"),
+)
+
+#: SSH public keys of users (for CodeCommit), as uploaded.
+ssh_public_keys = Table(
+    "iam_ssh_public_keys",
+    metadata,
+    Column("key_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("uploaded", Float, nullable=False),
+    Index("ix_iam_ssh_public_keys_user", "user_id"),
+)

@@ -151,9 +151,27 @@ def delete_user(call: Call, user: User) -> None:
             select(func.count()).select_from(table).where(column == value, *extra)
         ).scalar_one()
 
-    from strongroom.services.iam.tables import login_profiles, mfa_devices
+    from strongroom.services.iam.tables import (
+        login_profiles,
+        mfa_devices,
+        service_credentials,
+        signing_certificates,
+        ssh_public_keys,
+    )
 
     conflicts = (
+        (
+            count(signing_certificates, signing_certificates.c.user_id, user.user_id),
+            "Cannot delete entity, must delete signing certificates first.",
+        ),
+        (
+            count(ssh_public_keys, ssh_public_keys.c.user_id, user.user_id),
+            "Cannot delete entity, must delete SSH public keys first.",
+        ),
+        (
+            count(service_credentials, service_credentials.c.user_id, user.user_id),
+            "Cannot delete entity, must delete service specific credentials first.",
+        ),
         (
             count(mfa_devices, mfa_devices.c.user_id, user.user_id),
             "Cannot delete entity, must delete MFA device first.",
