@@ -215,6 +215,8 @@ def test_service_linked_role_suffix_and_errors(iam: Any) -> None:
         ("dms.amazonaws.com", "AWSServiceRoleForDMSServerless"),
         ("cloudtrail.amazonaws.com", "AWSServiceRoleForCloudTrail"),
         ("redshift.amazonaws.com", "AWSServiceRoleForRedshift"),
+        ("delivery.logs.amazonaws.com", "AWSServiceRoleForLogDelivery"),
+        ("ds.amazonaws.com", "AWSServiceRoleForDirectoryService"),
     ]:
         assert iam.create_service_linked_role(AWSServiceName=service)["Role"]["RoleName"] == name
         iam.delete_service_linked_role(RoleName=name)

@@ -152,7 +152,7 @@ def render_report(call: Call, mfa_active: dict[str, bool] | None = None) -> byte
         keys = users.key_rows(call.conn, call.account, user.user_name)
         writer.writerow(
             [user.user_name, user.arn, _iso(user.created),
-             "true" if profile else "false", "N/A",
+             "true" if profile else "false", "no_information" if profile else "N/A",
              _iso(changed) if profile else "N/A", rotation,
              "true" if mfa_active.get(user.user_id) else "false",
              *_key_cells(call, keys), "false", "N/A", "false", "N/A"]

@@ -54,6 +54,12 @@ LINKED_SERVICES: dict[str, LinkedService] = {
     "redshift.amazonaws.com": LinkedService(
         "AWSServiceRoleForRedshift", _SLR_POLICY + "AmazonRedshiftServiceLinkedRolePolicy"
     ),
+    "delivery.logs.amazonaws.com": LinkedService(
+        "AWSServiceRoleForLogDelivery", _SLR_POLICY + "AWSServiceRoleForLogDeliveryPolicy"
+    ),
+    "ds.amazonaws.com": LinkedService(
+        "AWSServiceRoleForDirectoryService", _SLR_POLICY + "AWSDirectoryServiceServiceRolePolicy"
+    ),
     "dms.amazonaws.com": LinkedService(
         "AWSServiceRoleForDMSServerless", _SLR_POLICY + "AWSDMSServerlessServiceRolePolicy"
     ),
