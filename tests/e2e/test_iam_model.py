@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import botocore
 import botocore.exceptions
 import pytest
 
@@ -1037,3 +1038,63 @@ def test_ssh_public_keys(iam: Any, nobody: Any, forged: Any) -> None:
         iam.get_ssh_public_key, UserName=user, SSHPublicKeyId=key["SSHPublicKeyId"], Encoding="SSH"
     )[:2] == ("NoSuchEntity", 404)
     iam.delete_user(UserName=user)
+
+
+# -- every new operation: bad input is a 4xx, never a 500 ------------------------------------
+
+NEW_OPERATIONS = sorted(
+    {
+        "CreateServiceLinkedRole", "DeleteServiceLinkedRole", "GetServiceLinkedRoleDeletionStatus",
+        "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
+        "ListInstanceProfiles", "ListInstanceProfilesForRole", "AddRoleToInstanceProfile",
+        "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "UntagInstanceProfile",
+        "ListInstanceProfileTags", "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy",
+        "DeleteAccountPasswordPolicy", "CreateLoginProfile", "GetLoginProfile",
+        "UpdateLoginProfile", "DeleteLoginProfile", "ChangePassword", "CreateAccountAlias",
+        "DeleteAccountAlias", "ListAccountAliases", "GetAccessKeyLastUsed",
+        "GenerateCredentialReport", "GetCredentialReport", "CreateVirtualMFADevice",
+        "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "DeleteVirtualMFADevice",
+        "ListMFADevices", "ListVirtualMFADevices", "TagMFADevice", "UntagMFADevice",
+        "ListMFADeviceTags", "CreateServiceSpecificCredential", "ListServiceSpecificCredentials",
+        "UpdateServiceSpecificCredential", "ResetServiceSpecificCredential",
+        "DeleteServiceSpecificCredential", "UploadSigningCertificate", "ListSigningCertificates",
+        "UpdateSigningCertificate", "DeleteSigningCertificate", "UploadSSHPublicKey",
+        "GetSSHPublicKey", "ListSSHPublicKeys", "UpdateSSHPublicKey", "DeleteSSHPublicKey",
+    }
+)  # fmt: skip
+
+
+def _junk(shape: Any, variant: int) -> Any:
+    kind = shape.type_name
+    if kind == "string":
+        return ["\x00bad", "x" * 3000, "arn:aws:iam::000000000000:nothing/x"][variant % 3]
+    if kind == "integer":
+        return [-5, 10**9, 0][variant % 3]
+    if kind == "boolean":
+        return True
+    if kind == "list":
+        return [] if variant % 2 else [_junk(shape.member, variant)]
+    if kind == "structure":
+        return {name: _junk(member, variant) for name, member in shape.members.items()}
+    if kind == "blob":
+        return b"\x00"
+    return None
+
+
+def test_new_operations_answer_bad_input_with_4xx(server: StrongroomServer) -> None:
+    client = raw_client(server)
+    model = client.meta.service_model
+    for name in NEW_OPERATIONS:
+        operation = model.operation_model(name)
+        method = getattr(client, botocore.xform_name(name))
+        members = operation.input_shape.members if operation.input_shape else {}
+        variants: list[dict[str, Any]] = [{}]
+        for variant in range(3):
+            variants.append({k: _junk(s, variant) for k, s in members.items()})
+        for params in variants:
+            try:
+                method(**params)
+            except botocore.exceptions.ClientError as exc:
+                status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+                assert status < 500, (name, params, exc.response["Error"])
+    assert "Traceback" not in server.read_log()
