@@ -623,6 +623,30 @@ def test_login_profiles_and_change_password(
             UserName=name, Password="admin-set-pass-4", PasswordResetRequired=True
         )
         me.change_password(OldPassword="admin-set-pass-4", NewPassword="fifth-password-5")
+        # Without its own permission, a user changes its password only when
+        # the account policy lets every user do so (and no policy denies it).
+        iam.delete_user_policy(UserName=name, PolicyName="self")
+        assert (
+            refused(
+                me, "change_password", OldPassword="fifth-password-5", NewPassword="sixth-pass-6"
+            )
+            == "AccessDenied"
+        )
+        iam.update_account_password_policy(
+            MinimumPasswordLength=10, RequireNumbers=True, AllowUsersToChangePassword=True
+        )
+        me.change_password(OldPassword="fifth-password-5", NewPassword="sixth-pass-6")
+        deny = {"Effect": "Deny", "Action": "iam:ChangePassword", "Resource": "*"}
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="deny",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+        )
+        assert (
+            refused(me, "change_password", OldPassword="sixth-pass-6", NewPassword="seventh-pass-7")
+            == "AccessDenied"
+        )
+        iam.delete_user_policy(UserName=name, PolicyName="deny")
         assert refused(nobody, "get_login_profile", UserName=name) == "AccessDenied"
         assert refused(nobody, "delete_login_profile", UserName=name) == "AccessDenied"
 
@@ -641,10 +665,9 @@ def test_login_profiles_and_change_password(
             time.sleep(0.1)
         assert events
         recorded = json.dumps([e["CloudTrailEvent"] for e in events]) + log
-        for secret in ("first-password-1", "second-password-2", "fifth-password-5"):
+        for secret in ("first-password-1", "second-password-2", "fifth-password-5", "sixth-pass-6"):
             assert secret not in recorded
         iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-        iam.delete_user_policy(UserName=name, PolicyName="self")
         iam.delete_user(UserName=name)
     finally:
         iam.delete_account_password_policy()

@@ -93,9 +93,14 @@ def delete_login_profile(call: Call, UserName: str | None = None, **_: Any) -> d
 
 @service.operation(authorize=False)
 def change_password(call: Call, OldPassword: str, NewPassword: str, **_: Any) -> dict[str, Any]:
-    """An IAM user changes its own console password."""
+    """An IAM user changes its own console password: allowed by its policies,
+    or for every user when the account policy has AllowUsersToChangePassword."""
     principal = call.principal
-    call.authorize("iam:ChangePassword", principal.arn)
+    call.authorize(
+        "iam:ChangePassword",
+        principal.arn,
+        resource_policy=model.self_service_grant(call, principal.arn),
+    )
     if principal.type != "IAMUser" or not principal.user_name:
         raise call.service.errors.InvalidUserTypeException(
             "Only IAM users can change their own password."

@@ -88,6 +88,22 @@ def to_password_policy(policy: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def self_service_grant(call: Call, user_arn: str) -> str | None:
+    """With AllowUsersToChangePassword, the account grants each user
+    iam:ChangePassword on itself: a policy document saying so (explicit denies
+    in the user's policies still win), else None."""
+    policy = find_policy(call)
+    if not policy or not policy.get("AllowUsersToChangePassword"):
+        return None
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"AWS": user_arn},
+        "Action": "iam:ChangePassword",
+        "Resource": user_arn,
+    }
+    return orjson.dumps({"Version": "2012-10-17", "Statement": [grant]}).decode()
+
+
 def require_conforming(call: Call, password: str) -> None:
     """PasswordPolicyViolation unless `password` meets the account's policy."""
     policy = effective_policy(call)
