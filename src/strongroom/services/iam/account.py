@@ -16,7 +16,7 @@ from strongroom.auth.tables import access_keys
 from strongroom.services.base import Call
 from strongroom.services.iam import passwords, users
 from strongroom.services.iam.common import when
-from strongroom.services.iam.tables import account_aliases, credential_reports
+from strongroom.services.iam.tables import account_aliases, credential_reports, login_profiles
 
 #: A credential report is served for four hours after it is generated.
 REPORT_LIFETIME = 4 * 3600
@@ -86,14 +86,14 @@ def to_last_used(use: LastUse | None) -> dict[str, Any]:
     return {"LastUsedDate": when(use.when), "ServiceName": use.service, "Region": use.region}
 
 
-def key_owner(call: Call, access_key_id: str) -> tuple[bool, str | None] | None:
-    """(found, user name or None for root) of a key of this account, or None."""
+def key_exists(call: Call, access_key_id: str) -> tuple[bool, str | None]:
+    """(whether the key is one of this account's, its user's name or None for root)."""
     row = call.conn.execute(
         select(access_keys.c.user_name).where(
             access_keys.c.access_key_id == access_key_id, access_keys.c.account == call.account
         )
     ).first()
-    return (True, row.user_name) if row else None
+    return (row is not None, row.user_name if row else None)
 
 
 # -- credential reports --------------------------------------------------------------
@@ -161,8 +161,6 @@ def render_report(call: Call, mfa_active: dict[str, bool] | None = None) -> byte
 
 
 def _password_changed(call: Call, user_id: str) -> float | None:
-    from strongroom.services.iam.tables import login_profiles
-
     return call.conn.execute(
         select(login_profiles.c.changed).where(login_profiles.c.user_id == user_id)
     ).scalar()

@@ -33,12 +33,11 @@ def list_account_aliases(
 
 @service.operation(authorize=False)
 def get_access_key_last_used(call: Call, AccessKeyId: str, **_: Any) -> dict[str, Any]:
-    owner = model.key_owner(call, AccessKeyId)
-    if owner is None:
+    found, user_name = model.key_exists(call, AccessKeyId)
+    if not found:
         # Not a key of this account: nothing to tell, and nothing to allow.
         call.authorize("iam:GetAccessKeyLastUsed", f"arn:aws:iam::{call.account}:user/*")
         raise access_denied(call, "iam:GetAccessKeyLastUsed", f"access key {AccessKeyId}")
-    _, user_name = owner
     resource = users.arn_of(call, user_name) if user_name else f"arn:aws:iam::{call.account}:root"
     call.authorize("iam:GetAccessKeyLastUsed", resource)
     out: dict[str, Any] = {

@@ -19,7 +19,12 @@ from strongroom.services.iam.common import (
     validate_document,
     when,
 )
-from strongroom.services.iam.tables import attached_policies, inline_policies, roles
+from strongroom.services.iam.tables import (
+    attached_policies,
+    inline_policies,
+    instance_profile_roles,
+    roles,
+)
 
 
 @dataclass(slots=True)
@@ -234,8 +239,6 @@ def delete_role(call: Call, role: Role) -> None:
 
 
 def _in_instance_profiles(conn: Connection, role_id: str) -> bool:
-    from strongroom.services.iam.tables import instance_profile_roles
-
     row = conn.execute(
         select(instance_profile_roles.c.profile_id).where(
             instance_profile_roles.c.role_id == role_id

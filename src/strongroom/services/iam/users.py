@@ -17,6 +17,11 @@ from strongroom.services.iam.tables import (
     attached_policies,
     group_members,
     inline_policies,
+    login_profiles,
+    mfa_devices,
+    service_credentials,
+    signing_certificates,
+    ssh_public_keys,
     users,
 )
 from strongroom.store.db import Prepared
@@ -150,14 +155,6 @@ def delete_user(call: Call, user: User) -> None:
         return call.conn.execute(
             select(func.count()).select_from(table).where(column == value, *extra)
         ).scalar_one()
-
-    from strongroom.services.iam.tables import (
-        login_profiles,
-        mfa_devices,
-        service_credentials,
-        signing_certificates,
-        ssh_public_keys,
-    )
 
     conflicts = (
         (
