@@ -383,6 +383,15 @@ def test_create_policy_description_and_tags(iam: Any) -> None:
     got = iam.get_policy(PolicyArn=created["Arn"])["Policy"]
     assert "Description" not in got
     assert got["Tags"] == [{"Key": "team", "Value": "db"}]
+    # Listings leave the description out; GetPolicy has it.
+    described = iam.create_policy(PolicyName=uid("p"), PolicyDocument=document, Description="why")
+    arn = described["Policy"]["Arn"]
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Description"] == "why"
+    listed = iam.list_policies(Scope="Local")["Policies"]
+    assert all("Description" not in p for p in listed) and arn in [p["Arn"] for p in listed]
+    details = iam.get_account_authorization_details(Filter=["LocalManagedPolicy"])["Policies"]
+    assert all("Description" not in p for p in details)
+    iam.delete_policy(PolicyArn=arn)
     iam.delete_policy(PolicyArn=created["Arn"])
 
 

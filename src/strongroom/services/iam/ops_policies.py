@@ -81,7 +81,7 @@ def list_policies(
             keep = (n_att + n_bound > 0) if OnlyAttached else True
         if not keep:
             continue
-        items.append(p.to_policy(n_att, n_bound))
+        items.append(p.to_policy(n_att, n_bound, with_description=False))
     return page_out(call, "Policies", items, Marker, MaxItems)
 
 
@@ -424,7 +424,7 @@ def get_account_authorization_details(
             p for p in model.list_aws_policies() if attached.get(p.arn) or bounded.get(p.arn)
         ]
     for p in sorted(managed, key=lambda p: p.policy_name.lower()):
-        detail = p.to_policy(attached.get(p.arn, 0), bounded.get(p.arn, 0))
+        detail = p.to_policy(attached.get(p.arn, 0), bounded.get(p.arn, 0), with_description=False)
         detail["PolicyVersionList"] = [v.to_version() for v in model.versions_of(call.conn, p)]
         found.append(("Policies", detail))
     chunk, more, marker = page(call, found, Marker, MaxItems or 100)
