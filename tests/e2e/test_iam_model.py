@@ -656,6 +656,22 @@ def test_login_profiles_and_change_password(
             == "AccessDenied"
         )
         iam.delete_user_policy(UserName=name, PolicyName="deny")
+        # PasswordReusePrevention: none of the last N passwords again.
+        iam.update_account_password_policy(
+            MinimumPasswordLength=10,
+            RequireNumbers=True,
+            AllowUsersToChangePassword=True,
+            PasswordReusePrevention=3,
+        )
+        code, status, _ = fails(
+            me.change_password, OldPassword="sixth-pass-6", NewPassword="fifth-password-5"
+        )
+        assert (code, status) == ("PasswordPolicyViolation", 400)
+        me.change_password(OldPassword="sixth-pass-6", NewPassword="eighth-pass-8")
+        assert fails(me.change_password, OldPassword="eighth-pass-8", NewPassword="sixth-pass-6")[
+            :2
+        ] == ("PasswordPolicyViolation", 400)
+        iam.update_account_password_policy(MinimumPasswordLength=10, RequireNumbers=True)
         assert refused(nobody, "get_login_profile", UserName=name) == "AccessDenied"
         assert refused(nobody, "delete_login_profile", UserName=name) == "AccessDenied"
 

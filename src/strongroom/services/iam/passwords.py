@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from strongroom.ids import random_bytes
 from strongroom.services.base import Call
 from strongroom.services.iam.common import when
-from strongroom.services.iam.tables import login_profiles, password_policies
+from strongroom.services.iam.tables import login_profiles, password_history, password_policies
 from strongroom.services.iam.users import User
 
 #: IAM's values for members UpdateAccountPasswordPolicy leaves out.
@@ -229,23 +229,76 @@ def update_profile(
 def delete_profile(call: Call, user: User) -> None:
     resolve_profile(call, user)
     call.conn.execute(delete(login_profiles).where(login_profiles.c.user_id == user.user_id))
+    call.conn.execute(delete(password_history).where(password_history.c.user_id == user.user_id))
 
 
 def change_password(call: Call, user: User, old: str, new: str) -> None:
-    """The user's own change: the old password must match; the new one conform."""
+    """The user's own change: the old password must match, the new one conform
+    and, under PasswordReusePrevention, be none of the user's last N."""
     profile = resolve_profile(call, user)
     if not password_matches(call, user, profile.sealed, old):
         raise call.service.errors.InvalidUserTypeException("The old password was incorrect")
     require_conforming(call, new)
+    reuse = effective_policy(call).get("PasswordReusePrevention") or 0
+    if reuse and _recently_used(call, user, profile, new, reuse):
+        raise call.service.errors.PasswordPolicyViolationException(
+            f"Password should not be one of the last {reuse} passwords used"
+        )
+    now = call.app.clock.timestamp()
+    if profile.sealed is not None:
+        call.conn.execute(
+            insert(password_history).values(
+                user_id=user.user_id,
+                changed=now,
+                account=call.account,
+                password_sealed=profile.sealed,
+            )
+        )
+        _trim_history(call, user)
     call.conn.execute(
         update(login_profiles)
         .where(login_profiles.c.user_id == user.user_id)
-        .values(
-            password_sealed=seal_password(call, user, new),
-            changed=call.app.clock.timestamp(),
-            reset_required=False,
-        )
+        .values(password_sealed=seal_password(call, user, new), changed=now, reset_required=False)
     )
+
+
+#: Earlier passwords kept per user: the most PasswordReusePrevention counts.
+MAX_HISTORY = 24
+
+
+def _earlier(call: Call, user: User, limit: int) -> list[bytes]:
+    return list(
+        call.conn.execute(
+            select(password_history.c.password_sealed)
+            .where(password_history.c.user_id == user.user_id)
+            .order_by(password_history.c.changed.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def _recently_used(
+    call: Call, user: User, profile: LoginProfile, password: str, reuse: int
+) -> bool:
+    """Whether `password` is the current one or one of the `reuse` - 1 before it."""
+    candidates = [profile.sealed, *_earlier(call, user, reuse - 1)]
+    return any(password_matches(call, user, sealed, password) for sealed in candidates)
+
+
+def _trim_history(call: Call, user: User) -> None:
+    kept = call.conn.execute(
+        select(password_history.c.changed)
+        .where(password_history.c.user_id == user.user_id)
+        .order_by(password_history.c.changed.desc())
+        .offset(MAX_HISTORY)
+        .limit(1)
+    ).scalar()
+    if kept is not None:
+        call.conn.execute(
+            delete(password_history).where(
+                password_history.c.user_id == user.user_id, password_history.c.changed <= kept
+            )
+        )
 
 
 def has_profile(call: Call, user_id: str) -> bool:

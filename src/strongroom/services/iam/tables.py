@@ -283,3 +283,13 @@ ssh_public_keys = Table(
     Column("uploaded", Float, nullable=False),
     Index("ix_iam_ssh_public_keys_user", "user_id"),
 )
+
+#: Earlier password hashes (sealed) for PasswordReusePrevention, newest kept.
+password_history = Table(
+    "iam_password_history",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("changed", Float, primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("password_sealed", LargeBinary, nullable=False),
+)
