@@ -855,6 +855,8 @@ def test_virtual_mfa_devices(
         AuthenticationCode1=totp(seed, step - 1),
         AuthenticationCode2=totp(seed, step),
     )
+    got = iam.get_mfa_device(UserName=user, SerialNumber=serial)
+    assert (got["UserName"], got["SerialNumber"]) == (user, serial) and "EnableDate" in got
     devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
     assert [(d["UserName"], d["SerialNumber"]) for d in devices] == [(user, serial)]
     assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
@@ -896,6 +898,10 @@ def test_virtual_mfa_devices(
     iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
     assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
     assert fails(iam.deactivate_mfa_device, UserName=user, SerialNumber=serial)[:2] == (
+        "NoSuchEntity",
+        404,
+    )
+    assert fails(iam.get_mfa_device, UserName=user, SerialNumber=serial)[:2] == (
         "NoSuchEntity",
         404,
     )
@@ -1103,7 +1109,7 @@ NEW_OPERATIONS = sorted(
         "GenerateCredentialReport", "GetCredentialReport", "CreateVirtualMFADevice",
         "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "DeleteVirtualMFADevice",
         "ListMFADevices", "ListVirtualMFADevices", "TagMFADevice", "UntagMFADevice",
-        "ListMFADeviceTags", "CreateServiceSpecificCredential", "ListServiceSpecificCredentials",
+        "ListMFADeviceTags", "GetMFADevice", "CreateServiceSpecificCredential", "ListServiceSpecificCredentials",
         "UpdateServiceSpecificCredential", "ResetServiceSpecificCredential",
         "DeleteServiceSpecificCredential", "UploadSigningCertificate", "ListSigningCertificates",
         "UpdateSigningCertificate", "DeleteSigningCertificate", "UploadSSHPublicKey",

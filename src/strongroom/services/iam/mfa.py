@@ -197,14 +197,14 @@ def enable(call: Call, user: users.User, serial: str, code1: str, code2: str) ->
 
 
 def resync(call: Call, user: users.User, serial: str, code1: str, code2: str) -> None:
-    device = _assigned(call, user, serial)
+    device = assigned_to(call, user, serial)
     step = _verify(call, device, code1, code2, RESYNC_WINDOW)
     call.conn.execute(
         update(mfa_devices).where(mfa_devices.c.serial == serial).values(last_step=step)
     )
 
 
-def _assigned(call: Call, user: users.User, serial: str) -> Device:
+def assigned_to(call: Call, user: users.User, serial: str) -> Device:
     device = find_device(call, serial)
     if device is None or device.user_id != user.user_id:
         raise call.service.errors.NoSuchEntityException(
@@ -214,7 +214,7 @@ def _assigned(call: Call, user: users.User, serial: str) -> Device:
 
 
 def deactivate(call: Call, user: users.User, serial: str) -> None:
-    _assigned(call, user, serial)
+    assigned_to(call, user, serial)
     call.conn.execute(
         update(mfa_devices).where(mfa_devices.c.serial == serial).values(user_id=None, enabled=None)
     )

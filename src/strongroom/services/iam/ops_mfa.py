@@ -84,6 +84,14 @@ def delete_virtual_MFA_device(call: Call, SerialNumber: str, **_: Any) -> dict[s
 
 
 @service.operation(authorize=False)
+def get_MFA_device(
+    call: Call, SerialNumber: str, UserName: str | None = None, **_: Any
+) -> dict[str, Any]:
+    user = _user(call, "iam:GetMFADevice", UserName)
+    return model.assigned_to(call, user, SerialNumber).to_mfa(user.user_name)
+
+
+@service.operation(authorize=False)
 def list_MFA_devices(
     call: Call,
     UserName: str | None = None,
