@@ -184,6 +184,13 @@ def test_service_linked_role_for_rds(iam: Any) -> None:
         fails(iam.update_assume_role_policy, RoleName="AWSServiceRoleForRDS", PolicyDocument=TRUST)
         == protected
     )
+    assert (
+        fails(iam.update_role, RoleName="AWSServiceRoleForRDS", MaxSessionDuration=7200)
+        == protected
+    )
+    # Its description is the one thing IAM lets the account edit.
+    iam.update_role(RoleName="AWSServiceRoleForRDS", Description="RDS")
+    iam.update_role_description(RoleName="AWSServiceRoleForRDS", Description="RDS too")
 
     task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRDS")["DeletionTaskId"]
     assert task.startswith("task/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS/")

@@ -89,6 +89,8 @@ def update_role(
 ) -> dict[str, Any]:
     call.authorize("iam:UpdateRole", model.arn_of(call, RoleName))
     role = model.resolve_role(call, RoleName)
+    if MaxSessionDuration is not None:  # a service-linked role's description alone may change
+        require_modifiable(call, role)
     values: dict[str, Any] = {}
     if Description is not None:
         values["description"] = Description
