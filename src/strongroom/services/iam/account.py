@@ -16,7 +16,12 @@ from strongroom.auth.tables import access_keys
 from strongroom.services.base import Call
 from strongroom.services.iam import passwords, users
 from strongroom.services.iam.common import when
-from strongroom.services.iam.tables import account_aliases, credential_reports, login_profiles
+from strongroom.services.iam.tables import (
+    account_aliases,
+    credential_reports,
+    login_profiles,
+    signing_certificates,
+)
 
 #: A credential report is served for four hours after it is generated.
 REPORT_LIFETIME = 4 * 3600
@@ -131,6 +136,21 @@ def _key_cells(call: Call, keys: list[Any]) -> list[str]:
     return cells
 
 
+def _cert_cells(call: Call, owner_id: str) -> list[str]:
+    rows = call.conn.execute(
+        select(signing_certificates.c.active, signing_certificates.c.uploaded)
+        .where(signing_certificates.c.user_id == owner_id)
+        .order_by(signing_certificates.c.uploaded)
+    ).all()
+    cells: list[str] = []
+    for i in range(2):
+        if i < len(rows):
+            cells += ["true" if rows[i].active else "false", _iso(rows[i].uploaded)]
+        else:
+            cells += ["false", "N/A"]
+    return cells
+
+
 def render_report(call: Call, mfa_active: dict[str, bool] | None = None) -> bytes:
     """The account's credential report as AWS's CSV (root first, then users by name)."""
     mfa_active = mfa_active or {}
@@ -141,7 +161,7 @@ def render_report(call: Call, mfa_active: dict[str, bool] | None = None) -> byte
     writer.writerow(
         ["<root_account>", f"arn:aws:iam::{call.account}:root", "N/A", "not_supported",
          "N/A", "not_supported", "not_supported", "false",
-         *_key_cells(call, root_keys), "false", "N/A", "false", "N/A"]
+         *_key_cells(call, root_keys), *_cert_cells(call, f"root:{call.account}")]
     )  # fmt: skip
     policy = passwords.find_policy(call)
     max_age = (policy or {}).get("MaxPasswordAge")
@@ -155,7 +175,7 @@ def render_report(call: Call, mfa_active: dict[str, bool] | None = None) -> byte
              "true" if profile else "false", "no_information" if profile else "N/A",
              _iso(changed) if profile else "N/A", rotation,
              "true" if mfa_active.get(user.user_id) else "false",
-             *_key_cells(call, keys), "false", "N/A", "false", "N/A"]
+             *_key_cells(call, keys), *_cert_cells(call, user.user_id)]
         )  # fmt: skip
     return out.getvalue().encode()
 
