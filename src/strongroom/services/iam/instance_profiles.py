@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.arn import unique_id
 from strongroom.services.base import Call
@@ -153,14 +153,6 @@ def profiles_of_role(conn: Connection, account: str, role: roles.Role) -> list[I
         ).scalars()
     )
     return [p for p in list_profiles(conn, account, "/") if p.profile_id in ids]
-
-
-def count_profiles_of_role(conn: Connection, role_id: str) -> int:
-    return conn.execute(
-        select(func.count())
-        .select_from(instance_profile_roles)
-        .where(instance_profile_roles.c.role_id == role_id)
-    ).scalar_one()
 
 
 def add_role(call: Call, profile: InstanceProfile, role: roles.Role) -> None:

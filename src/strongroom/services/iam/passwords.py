@@ -299,12 +299,3 @@ def _trim_history(call: Call, user: User) -> None:
                 password_history.c.user_id == user.user_id, password_history.c.changed <= kept
             )
         )
-
-
-def has_profile(call: Call, user_id: str) -> bool:
-    return (
-        call.conn.execute(
-            select(login_profiles.c.user_id).where(login_profiles.c.user_id == user_id)
-        ).first()
-        is not None
-    )

@@ -399,12 +399,3 @@ def set_ssh_key_status(call: Call, owner: Owner, key_id: str, active: bool) -> N
 def delete_ssh_key(call: Call, owner: Owner, key_id: str) -> None:
     _ssh_row(call, owner, key_id)
     call.conn.execute(delete(ssh_public_keys).where(ssh_public_keys.c.key_id == key_id))
-
-
-def counts_for(call: Call, owner_id: str) -> tuple[int, int, int]:
-    """(signing certificates, SSH public keys, service-specific credentials) of a user."""
-    return (
-        _count(call, signing_certificates, signing_certificates.c.user_id == owner_id),
-        _count(call, ssh_public_keys, ssh_public_keys.c.user_id == owner_id),
-        _count(call, service_credentials, service_credentials.c.user_id == owner_id),
-    )
