@@ -802,6 +802,22 @@ def test_credential_report(iam: Any, other_iam: Any, nobody: Any, forged: Any) -
 # -- virtual MFA devices ---------------------------------------------------------------------
 
 
+def scan_qr(png: bytes) -> str | None:
+    """The text of a QR code PNG as zbarimg reads it, or None without zbarimg."""
+    import shutil
+    import subprocess
+
+    if shutil.which("zbarimg") is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        f.write(png)
+        f.flush()
+        done = subprocess.run(
+            ["zbarimg", "-q", "--raw", f.name], capture_output=True, text=True, timeout=30
+        )
+    return done.stdout.rstrip("\n")
+
+
 def totp(seed_text: bytes, step: int) -> str:
     """RFC 6238 with the test's own implementation (SHA-1, 30 s, 6 digits)."""
     import base64
@@ -828,6 +844,11 @@ def test_virtual_mfa_devices(
     assert serial == f"arn:aws:iam::{ACCOUNT}:mfa/{device_name}"
     seed = created["Base32StringSeed"]
     assert len(seed) == 32 and set(seed.decode()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    png = created["QRCodePNG"]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    scanned = scan_qr(png)
+    if scanned is not None:  # zbarimg is there to read it back
+        assert scanned == f"otpauth://totp/{device_name}@{ACCOUNT}?secret={seed.decode()}"
     assert fails(iam.create_virtual_mfa_device, VirtualMFADeviceName=device_name)[:2] == (
         "EntityAlreadyExists",
         409,

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from strongroom.services.iam import mfa, ssh_keys
+from strongroom.services.iam import mfa, qr, ssh_keys
 
 RFC6238_SEED = b"12345678901234567890"
 
@@ -77,3 +77,45 @@ def test_ssh_keys_need_2048_bits() -> None:
     )
     with pytest.raises(ssh_keys.BadKey):
         ssh_keys.parse(small.decode())
+
+
+# -- QR codes -------------------------------------------------------------------------
+
+
+def _scan(png: bytes) -> str | None:
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("zbarimg") is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        f.write(png)
+        f.flush()
+        done = subprocess.run(
+            ["zbarimg", "-q", "--raw", f.name], capture_output=True, text=True, timeout=30
+        )
+    return done.stdout.rstrip("\n")
+
+
+@pytest.mark.parametrize("length", [1, 14, 26, 42, 62, 84, 106, 122, 152, 180, 213])
+def test_qr_codes_of_every_version(length: int) -> None:
+    text = "".join(chr(33 + (i * 7) % 90) for i in range(length))
+    modules = qr.encode(text.encode())
+    version = (len(modules) - 17) // 4
+    assert 1 <= version <= 10 and len(modules) == 17 + 4 * version
+    # The three finder patterns: a dark 7x7 ring around a light ring and a dark core.
+    for x, y in ((0, 0), (len(modules) - 7, 0), (0, len(modules) - 7)):
+        assert all(modules[y][x + i] and modules[y + 6][x + i] for i in range(7))
+        assert not modules[y + 1][x + 1] and modules[y + 3][x + 3]
+    png = qr.to_png(modules)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    scanned = _scan(png)
+    if scanned is None:
+        pytest.skip("zbarimg (zbar-tools) reads the codes back where it is installed")
+    assert scanned == text
+
+
+def test_qr_code_refuses_what_does_not_fit() -> None:
+    with pytest.raises(qr.TooLong):
+        qr.encode(b"x" * 214)

@@ -9,13 +9,14 @@ import hmac
 import struct
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.ids import random_bytes
 from strongroom.services.base import Call
-from strongroom.services.iam import users
+from strongroom.services.iam import qr, users
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.tables import mfa_devices
 
@@ -168,6 +169,13 @@ def create_device(
         )
     )
     return device, base32(seed).encode()
+
+
+def qr_code(call: Call, name: str, seed_text: bytes) -> bytes:
+    """The PNG an authenticator app scans: ``otpauth://totp/NAME@ACCOUNT?secret=SEED``
+    (the account id stands for the user name, none being set yet)."""
+    label = quote(f"{name}@{call.account}", safe="@")
+    return qr.qr_png(f"otpauth://totp/{label}?secret={seed_text.decode()}")
 
 
 def _verify(call: Call, device: Device, code1: str, code2: str, window: int) -> int:

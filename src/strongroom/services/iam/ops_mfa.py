@@ -34,6 +34,7 @@ def create_virtual_MFA_device(
     device, seed_text = model.create_device(call, VirtualMFADeviceName, Path, tags)
     out = device.to_virtual(None)
     out["Base32StringSeed"] = seed_text
+    out["QRCodePNG"] = model.qr_code(call, VirtualMFADeviceName, seed_text)
     return {"VirtualMFADevice": out}
 
 
