@@ -138,21 +138,19 @@ def _role_ids(conn: Connection, profile_id: str) -> list[str]:
 
 
 def roles_of(conn: Connection, account: str, profile: InstanceProfile) -> list[roles.Role]:
-    ids = set(_role_ids(conn, profile.profile_id))
-    if not ids:
-        return []
-    return [r for r in roles.list_roles(conn, account, "/") if r.role_id in ids]
+    return roles.roles_by_id(conn, set(_role_ids(conn, profile.profile_id)))
 
 
 def profiles_of_role(conn: Connection, account: str, role: roles.Role) -> list[InstanceProfile]:
-    ids = set(
-        conn.execute(
-            select(instance_profile_roles.c.profile_id).where(
-                instance_profile_roles.c.role_id == role.role_id
-            )
-        ).scalars()
+    ids = select(instance_profile_roles.c.profile_id).where(
+        instance_profile_roles.c.role_id == role.role_id
     )
-    return [p for p in list_profiles(conn, account, "/") if p.profile_id in ids]
+    rows = conn.execute(
+        select(instance_profiles)
+        .where(instance_profiles.c.account == account, instance_profiles.c.profile_id.in_(ids))
+        .order_by(instance_profiles.c.name_key)
+    ).all()
+    return [_from_row(r) for r in rows]
 
 
 def add_role(call: Call, profile: InstanceProfile, role: roles.Role) -> None:

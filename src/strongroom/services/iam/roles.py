@@ -123,6 +123,16 @@ def role_by_arn(conn: Connection, arn: str) -> Role | None:
     return role
 
 
+def roles_by_id(conn: Connection, role_ids: set[str]) -> list[Role]:
+    """The roles with these unique ids, by name."""
+    if not role_ids:
+        return []
+    rows = conn.execute(
+        select(roles).where(roles.c.role_id.in_(sorted(role_ids))).order_by(roles.c.name_key)
+    ).all()
+    return [_from_row(r) for r in rows]
+
+
 def resolve_role(call: Call, name: str) -> Role:
     role = find_role(call.conn, call.account, name)
     if role is None:
