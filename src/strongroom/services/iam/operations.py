@@ -224,12 +224,30 @@ def delete_user_permissions_boundary(call: Call, UserName: str) -> dict[str, Any
 
 # The other entities' operations register on import.
 from strongroom.services.iam import (  # noqa: E402
+    ops_account,
     ops_groups,
+    ops_instance_profiles,
+    ops_mfa,
+    ops_passwords,
     ops_policies,
     ops_providers,
     ops_roles,
+    ops_service_roles,
     ops_simulate,
+    ops_user_credentials,
 )
 
-__all__ = ["ops_groups", "ops_policies", "ops_roles", "ops_simulate", "service"]
-__all__ += ["ops_providers"]
+__all__ = [
+    "ops_account",
+    "ops_groups",
+    "ops_instance_profiles",
+    "ops_mfa",
+    "ops_passwords",
+    "ops_policies",
+    "ops_providers",
+    "ops_roles",
+    "ops_service_roles",
+    "ops_simulate",
+    "ops_user_credentials",
+    "service",
+]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strongroom.services.base import Call
-from strongroom.services.iam import groups, roles, users
+from strongroom.services.iam import groups, instance_profiles, roles, users
 from strongroom.services.iam import policies as model
 from strongroom.services.iam.common import (
     check_new_tags,
@@ -19,6 +19,7 @@ from strongroom.services.iam.common import (
 )
 from strongroom.services.iam.paging import page
 from strongroom.services.iam.service import service
+from strongroom.services.iam.service_roles import require_modifiable
 
 # -- managed policies ------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def list_policies(
             keep = (n_att + n_bound > 0) if OnlyAttached else True
         if not keep:
             continue
-        items.append(p.to_policy(n_att, n_bound))
+        items.append(p.to_policy(n_att, n_bound, with_description=False))
     return page_out(call, "Policies", items, Marker, MaxItems)
 
 
@@ -178,6 +179,12 @@ def _owner_id(kind: str, entity: Any) -> str:
     return getattr(entity, f"{kind}_id")
 
 
+def _require_changeable(call: Call, kind: str, entity: Any) -> None:
+    """Service-linked roles' policies are the service's to change."""
+    if kind == "role":
+        require_modifiable(call, entity)
+
+
 def _owner_name(kind: str, entity: Any) -> str:
     return getattr(entity, f"{kind}_name")
 
@@ -201,6 +208,7 @@ def _entity_ops(kind: str) -> None:
             f"iam:Attach{noun}Policy", arn_of(call, names[member]), {"iam:PolicyARN": PolicyArn}
         )
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.attach(call, _owner_id(kind, entity), model.resolve_attachable(call, PolicyArn))
         return {}
 
@@ -210,6 +218,7 @@ def _entity_ops(kind: str) -> None:
             f"iam:Detach{noun}Policy", arn_of(call, names[member]), {"iam:PolicyARN": PolicyArn}
         )
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.detach(call, _owner_id(kind, entity), PolicyArn)
         return {}
 
@@ -238,6 +247,7 @@ def _entity_ops(kind: str) -> None:
         """PutENTITYPolicy."""
         call.authorize(f"iam:Put{noun}Policy", arn_of(call, names[member]))
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.put_inline(
             call,
             kind,
@@ -263,6 +273,7 @@ def _entity_ops(kind: str) -> None:
         """DeleteENTITYPolicy."""
         call.authorize(f"iam:Delete{noun}Policy", arn_of(call, names[member]))
         entity = resolve(call, names[member])
+        _require_changeable(call, kind, entity)
         model.delete_inline(call, kind, _owner_id(kind, entity), PolicyName)
         return {}
 
@@ -393,7 +404,10 @@ def get_account_authorization_details(
         for r in roles.list_roles(call.conn, call.account, "/"):
             detail = {
                 **r.to_role(),
-                "InstanceProfileList": [],
+                "InstanceProfileList": [
+                    ip.to_profile(instance_profiles.roles_of(call.conn, call.account, ip))
+                    for ip in instance_profiles.profiles_of_role(call.conn, call.account, r)
+                ],
                 "RolePolicyList": _inline_details(call, r.role_id),
                 "AttachedManagedPolicies": _attached_details(call, r.role_id),
             }
@@ -410,7 +424,7 @@ def get_account_authorization_details(
             p for p in model.list_aws_policies() if attached.get(p.arn) or bounded.get(p.arn)
         ]
     for p in sorted(managed, key=lambda p: p.policy_name.lower()):
-        detail = p.to_policy(attached.get(p.arn, 0), bounded.get(p.arn, 0))
+        detail = p.to_policy(attached.get(p.arn, 0), bounded.get(p.arn, 0), with_description=False)
         detail["PolicyVersionList"] = [v.to_version() for v in model.versions_of(call.conn, p)]
         found.append(("Policies", detail))
     chunk, more, marker = page(call, found, Marker, MaxItems or 100)

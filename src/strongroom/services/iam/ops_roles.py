@@ -15,6 +15,7 @@ from strongroom.services.iam.common import (
     tag_context,
 )
 from strongroom.services.iam.service import service
+from strongroom.services.iam.service_roles import require_modifiable
 
 
 @service.operation(authorize=False)
@@ -48,7 +49,9 @@ def create_role(
     )
     call.audit_resource(role.arn, "AWS::IAM::Role")
     out = role.to_role()
+    # CreateRole's answer has neither RoleLastUsed nor MaxSessionDuration.
     out.pop("RoleLastUsed", None)
+    out.pop("MaxSessionDuration", None)
     return {"Role": out}
 
 
@@ -71,6 +74,7 @@ def list_roles(
 def delete_role(call: Call, RoleName: str) -> dict[str, Any]:
     call.authorize("iam:DeleteRole", model.arn_of(call, RoleName))
     role = model.resolve_role(call, RoleName)
+    require_modifiable(call, role)
     model.delete_role(call, role)
     call.audit_resource(role.arn, "AWS::IAM::Role")
     return {}
@@ -85,6 +89,8 @@ def update_role(
 ) -> dict[str, Any]:
     call.authorize("iam:UpdateRole", model.arn_of(call, RoleName))
     role = model.resolve_role(call, RoleName)
+    if MaxSessionDuration is not None:  # a service-linked role's description alone may change
+        require_modifiable(call, role)
     values: dict[str, Any] = {}
     if Description is not None:
         values["description"] = Description
@@ -108,6 +114,7 @@ def update_role_description(call: Call, RoleName: str, Description: str) -> dict
 def update_assume_role_policy(call: Call, RoleName: str, PolicyDocument: str) -> dict[str, Any]:
     call.authorize("iam:UpdateAssumeRolePolicy", model.arn_of(call, RoleName))
     role = model.resolve_role(call, RoleName)
+    require_modifiable(call, role)
     model.validate_trust_policy(call, PolicyDocument)
     model.update_role(call, role, trust_policy=PolicyDocument)
     return {}
@@ -152,6 +159,7 @@ def put_role_permissions_boundary(
         {"iam:PermissionsBoundary": PermissionsBoundary},
     )
     role = model.resolve_role(call, RoleName)
+    require_modifiable(call, role)
     policies.resolve_boundary(call, PermissionsBoundary)
     model.update_role(call, role, permissions_boundary=PermissionsBoundary)
     return {}
@@ -161,5 +169,6 @@ def put_role_permissions_boundary(
 def delete_role_permissions_boundary(call: Call, RoleName: str) -> dict[str, Any]:
     call.authorize("iam:DeleteRolePermissionsBoundary", model.arn_of(call, RoleName))
     role = model.resolve_role(call, RoleName)
+    require_modifiable(call, role)
     model.update_role(call, role, permissions_boundary=None)
     return {}

@@ -58,8 +58,15 @@ class ManagedPolicy:
     is_aws: bool = False
 
     def to_policy(
-        self, attachments: int, boundary_uses: int, *, with_tags: bool = False
+        self,
+        attachments: int,
+        boundary_uses: int,
+        *,
+        with_tags: bool = False,
+        with_description: bool = True,
     ) -> dict[str, Any]:
+        """The Policy shape; listings (ListPolicies, the account details) leave
+        out the description, as IAM does."""
         out: dict[str, Any] = {
             "PolicyName": self.policy_name,
             "PolicyId": self.policy_id,
@@ -72,7 +79,7 @@ class ManagedPolicy:
             "CreateDate": when(self.created),
             "UpdateDate": when(self.updated),
         }
-        if self.description:
+        if self.description and with_description:
             out["Description"] = self.description
         if with_tags and self.tags:
             out["Tags"] = self.tags
@@ -112,11 +119,13 @@ def _from_row(row: Any) -> ManagedPolicy:
 
 
 def require_policy_arn(call: Call, arn: str) -> None:
-    """InvalidInput unless `arn` is a well-formed IAM policy ARN."""
+    """ValidationError for text that is no ARN at all, InvalidInput for an ARN
+    that names no IAM policy (IAM's two answers)."""
     parts = parse_arn(arn)
+    if parts is None:
+        raise call.service.errors.ValidationError("Invalid ARN: Could not be parsed!")
     if (
-        parts is None
-        or parts["service"] != "iam"
+        parts["service"] != "iam"
         or not parts["resource"].startswith("policy/")
         or not (parts["account"] == "aws" or parts["account"].isdigit())
     ):

@@ -19,7 +19,12 @@ from strongroom.services.iam.common import (
     validate_document,
     when,
 )
-from strongroom.services.iam.tables import attached_policies, inline_policies, roles
+from strongroom.services.iam.tables import (
+    attached_policies,
+    inline_policies,
+    instance_profile_roles,
+    roles,
+)
 
 
 @dataclass(slots=True)
@@ -116,6 +121,16 @@ def role_by_arn(conn: Connection, arn: str) -> Role | None:
     if given_path not in ("/", role.path):
         return None
     return role
+
+
+def roles_by_id(conn: Connection, role_ids: set[str]) -> list[Role]:
+    """The roles with these unique ids, by name."""
+    if not role_ids:
+        return []
+    rows = conn.execute(
+        select(roles).where(roles.c.role_id.in_(sorted(role_ids))).order_by(roles.c.name_key)
+    ).all()
+    return [_from_row(r) for r in rows]
 
 
 def resolve_role(call: Call, name: str) -> Role:
@@ -226,4 +241,17 @@ def delete_role(call: Call, role: Role) -> None:
         raise call.service.errors.DeleteConflictException(
             "Cannot delete entity, must detach all policies first."
         )
+    if _in_instance_profiles(call.conn, role.role_id):
+        raise call.service.errors.DeleteConflictException(
+            "Cannot delete entity, must remove roles from instance profile first."
+        )
     call.conn.execute(delete(roles).where(roles.c.role_id == role.role_id))
+
+
+def _in_instance_profiles(conn: Connection, role_id: str) -> bool:
+    row = conn.execute(
+        select(instance_profile_roles.c.profile_id).where(
+            instance_profile_roles.c.role_id == role_id
+        )
+    ).first()
+    return row is not None

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from strongroom.store.db import metadata
 
@@ -159,4 +170,159 @@ saml_providers = Table(
     Column("created", Float, nullable=False),
     Column("tags", Text, nullable=False, default="[]"),
     Index("ix_iam_saml_providers_account", "account"),
+)
+
+
+# -- service-linked roles, instance profiles, passwords, aliases (appended) ------
+
+#: Roles created by CreateServiceLinkedRole: only AWS (here: the service) may change them.
+service_linked_roles = Table(
+    "iam_service_linked_roles",
+    metadata,
+    Column("role_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("service_name", String(256), nullable=False),
+)
+
+#: DeleteServiceLinkedRole's tasks, for GetServiceLinkedRoleDeletionStatus.
+service_role_deletions = Table(
+    "iam_service_role_deletions",
+    metadata,
+    Column("task_id", String(1024), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+instance_profiles = Table(
+    "iam_instance_profiles",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("name_key", String(128), primary_key=True),  # lower-cased name
+    Column("profile_name", String(128), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),
+    UniqueConstraint("profile_id", name="uq_iam_instance_profiles_id"),
+)
+
+#: The role of each instance profile (IAM allows one), by unique ids.
+instance_profile_roles = Table(
+    "iam_instance_profile_roles",
+    metadata,
+    Column("profile_id", String(32), primary_key=True),
+    Column("role_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Index("ix_iam_instance_profile_roles_role", "role_id"),
+)
+
+#: UpdateAccountPasswordPolicy's settings, one row per account that set them.
+password_policies = Table(
+    "iam_password_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    #: JSON object of the PasswordPolicy members that were set.
+    Column("policy", Text, nullable=False),
+)
+
+#: Console passwords: salt and scrypt hash, sealed under the root key.
+login_profiles = Table(
+    "iam_login_profiles",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("changed", Float, nullable=False),
+    Column("reset_required", Boolean, nullable=False, default=False),
+    Column("password_sealed", LargeBinary, nullable=True),
+)
+
+#: Account aliases: globally unique, one per account.
+account_aliases = Table(
+    "iam_account_aliases",
+    metadata,
+    Column("alias", String(63), primary_key=True),
+    Column("account", String(12), nullable=False),
+    UniqueConstraint("account", name="uq_iam_account_aliases_account"),
+)
+
+#: The last credential report of each account (CSV bytes).
+credential_reports = Table(
+    "iam_credential_reports",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("generated", Float, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+#: Virtual MFA devices: the TOTP seed only sealed; `user_id` once enabled.
+mfa_devices = Table(
+    "iam_mfa_devices",
+    metadata,
+    Column("serial", String(512), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("name_key", String(256), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("user_id", String(32), nullable=True),
+    Column("enabled", Float, nullable=True),
+    #: The last TOTP step accepted: a code is never accepted twice.
+    Column("last_step", Integer, nullable=False, default=0),
+    Column("tags", Text, nullable=False, default="[]"),
+    UniqueConstraint("account", "name_key", name="uq_iam_mfa_devices_name"),
+    Index("ix_iam_mfa_devices_user", "user_id"),
+)
+
+#: Service-specific credentials (CodeCommit, Keyspaces): the password only sealed.
+service_credentials = Table(
+    "iam_service_credentials",
+    metadata,
+    Column("credential_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("service_name", String(256), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", Float, nullable=False),
+    Column("password_sealed", LargeBinary, nullable=False),
+    Index("ix_iam_service_credentials_user", "user_id"),
+)
+
+#: X.509 signing certificates of users (or the root, user_id "root:ACCOUNT").
+signing_certificates = Table(
+    "iam_signing_certificates",
+    metadata,
+    Column("certificate_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("uploaded", Float, nullable=False),
+    Index("ix_iam_signing_certificates_user", "user_id"),
+)
+
+#: SSH public keys of users (for CodeCommit), as uploaded.
+ssh_public_keys = Table(
+    "iam_ssh_public_keys",
+    metadata,
+    Column("key_id", String(128), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("uploaded", Float, nullable=False),
+    Index("ix_iam_ssh_public_keys_user", "user_id"),
+)
+
+#: Earlier password hashes (sealed) for PasswordReusePrevention, newest kept.
+password_history = Table(
+    "iam_password_history",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("changed", Float, primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("password_sealed", LargeBinary, nullable=False),
 )

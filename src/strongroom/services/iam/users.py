@@ -17,6 +17,11 @@ from strongroom.services.iam.tables import (
     attached_policies,
     group_members,
     inline_policies,
+    login_profiles,
+    mfa_devices,
+    service_credentials,
+    signing_certificates,
+    ssh_public_keys,
     users,
 )
 from strongroom.store.db import Prepared
@@ -152,6 +157,26 @@ def delete_user(call: Call, user: User) -> None:
         ).scalar_one()
 
     conflicts = (
+        (
+            count(signing_certificates, signing_certificates.c.user_id, user.user_id),
+            "Cannot delete entity, must delete signing certificates first.",
+        ),
+        (
+            count(ssh_public_keys, ssh_public_keys.c.user_id, user.user_id),
+            "Cannot delete entity, must delete SSH public keys first.",
+        ),
+        (
+            count(service_credentials, service_credentials.c.user_id, user.user_id),
+            "Cannot delete entity, must delete service specific credentials first.",
+        ),
+        (
+            count(mfa_devices, mfa_devices.c.user_id, user.user_id),
+            "Cannot delete entity, must delete MFA device first.",
+        ),
+        (
+            count(login_profiles, login_profiles.c.user_id, user.user_id),
+            "Cannot delete entity, must delete login profile first.",
+        ),
         (
             count(
                 access_keys,
