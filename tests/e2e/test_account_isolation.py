@@ -70,6 +70,8 @@ class Resources:
     root: str = ""
     oidc_arn: str = ""
     saml_arn: str = ""
+    instance_profile: str = ""
+    mfa_serial: str = ""
 
 
 @dataclass
@@ -153,6 +155,17 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(Scope="All", OnlyAttached=True),
     ],
     ("iam", "GetAccountAuthorizationDetails"): lambda a, b: [ok()],
+    ("iam", "ListMFADevices"): _by_user(),
+    ("iam", "ListSSHPublicKeys"): _by_user(),
+    ("iam", "ListInstanceProfileTags"): lambda a, b: [
+        ok(InstanceProfileName=b.instance_profile),
+        refused(NOT_FOUND, InstanceProfileName=a.instance_profile),
+    ],
+    ("iam", "ListInstanceProfilesForRole"): _by_role(),
+    ("iam", "ListMFADeviceTags"): lambda a, b: [
+        ok(SerialNumber=b.mfa_serial),
+        refused(REFUSED, SerialNumber=a.mfa_serial),
+    ],
     ("iam", "ListOpenIDConnectProviderTags"): lambda a, b: [
         ok(OpenIDConnectProviderArn=b.oidc_arn),
         refused(REFUSED | NOT_FOUND, OpenIDConnectProviderArn=a.oidc_arn),
@@ -335,9 +348,24 @@ def _identity_providers(clients: Callable[[str], Any], r: Resources) -> None:
     )["SAMLProviderArn"]
 
 
+def _user_credentials(clients: Callable[[str], Any], r: Resources) -> None:
+    iam = clients("iam")
+    tags = [{"Key": r.token, "Value": r.token}]
+    r.instance_profile = f"{r.token}-profile"
+    iam.create_instance_profile(InstanceProfileName=r.instance_profile, Tags=tags)
+    iam.add_role_to_instance_profile(InstanceProfileName=r.instance_profile, RoleName=r.role)
+    r.mfa_serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{r.token}-mfa", Tags=tags)[
+        "VirtualMFADevice"
+    ]["SerialNumber"]
+    iam.create_service_specific_credential(UserName=r.user, ServiceName="codecommit.amazonaws.com")
+    iam.create_account_alias(AccountAlias=f"{r.token}-alias")
+    iam.create_login_profile(UserName=r.user, Password="Aa1!" + r.token)
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
+    _user_credentials,
 ]
 
 
