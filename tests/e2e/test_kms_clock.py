@@ -55,6 +55,17 @@ def server_now(tt_server: StrongroomServer) -> datetime:
         return datetime.fromisoformat(json.loads(resp.read())["now"])
 
 
+def service_events(server: StrongroomServer, name: str, arn: str) -> list[dict]:
+    """The AwsServiceEvent records named `name` about the resource `arn`."""
+    import json
+
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": arn}]
+    )["Events"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == name]
+    return [r for r in records if r["eventType"] == "AwsServiceEvent"]
+
+
 def test_key_disappears_when_the_waiting_period_ends(tt_server: StrongroomServer, kms) -> None:
     key = kms.create_key()["KeyMetadata"]
     kms.create_alias(AliasName="alias/doomed", TargetKeyId=key["KeyId"])
@@ -69,6 +80,15 @@ def test_key_disappears_when_the_waiting_period_ends(tt_server: StrongroomServer
     assert code_of(exc) == "NotFoundException"
     names = {a["AliasName"] for a in kms.list_aliases(Limit=1000)["Aliases"]}
     assert "alias/doomed" not in names
+    # KMS recorded the deletion itself, as an AwsServiceEvent.
+    (event,) = service_events(tt_server, "DeleteKey", key["Arn"])
+    assert event["userIdentity"] == {"accountId": key["AWSAccountId"], "invokedBy": "AWS Internal"}
+    assert event["sourceIPAddress"] == event["userAgent"] == "AWS Internal"
+    assert event["responseElements"] == {"keyId": key["Arn"]}
+    assert event["resources"] == [
+        {"accountId": key["AWSAccountId"], "type": "AWS::KMS::Key", "ARN": key["Arn"]}
+    ]
+    assert event["recipientAccountId"] == key["AWSAccountId"] and "requestID" not in event
     assert key["KeyId"] not in {k["KeyId"] for k in kms.list_keys(Limit=1000)["Keys"]}
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         kms.decrypt(CiphertextBlob=blob)
@@ -92,6 +112,15 @@ def test_automatic_rotation(tt_server: StrongroomServer, kms) -> None:
     back = kms.decrypt(CiphertextBlob=old["CiphertextBlob"], EncryptionContext={"v": "1"})
     assert back["Plaintext"] == b"old" and back["KeyMaterialId"] == key["CurrentKeyMaterialId"]
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["NextRotationDate"] > first_due
+    (event,) = service_events(tt_server, "RotateKey", key["Arn"])
+    assert event["userIdentity"]["invokedBy"] == "AWS Internal"
+    assert event["serviceEventDetails"] == {
+        "rotationType": "AUTOMATIC",
+        "keyOrigin": "AWS_KMS",
+        "keyId": key["KeyId"],
+        "previousKeyMaterialId": key["CurrentKeyMaterialId"],
+        "currentKeyMaterialId": rotations[0]["KeyMaterialId"],
+    }
     everything = kms.list_key_rotations(KeyId=key["KeyId"], IncludeKeyMaterial="ALL_KEY_MATERIAL")
     assert [r["KeyMaterialState"] for r in everything["Rotations"]] == ["NON_CURRENT", "CURRENT"]
     # A disabled key is not rotated; once enabled again, overdue rotation happens.

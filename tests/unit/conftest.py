@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from strongroom.auth.principal import Principal, root_principal
-from strongroom.services.base import Call
+from strongroom.services.base import Call, Service
 from strongroom.store.db import Store
 
 
@@ -24,14 +24,19 @@ def store(tmp_path) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def internal_call() -> Callable[..., Call]:
     """Make a `Call` on an in-process App's transaction, as a service's
-    internal API receives it: ``internal_call(app, conn, principal=None)``
-    (the principal defaults to account 000000000000's root)."""
+    internal API receives it: ``internal_call(app, conn, principal=None,
+    service=None)`` (the principal defaults to account 000000000000's root;
+    `service` is the calling service, e.g. ``"rds"``, by default the first
+    served)."""
 
-    def make(app: Any, conn: Any, principal: Principal | None = None) -> Call:
+    def make(
+        app: Any, conn: Any, principal: Principal | None = None, service: str | None = None
+    ) -> Call:
         principal = principal or root_principal("000000000000")
+        caller = app.services[0] if service is None else _caller(app, service)
         return Call(
             app=app,
-            service=app.services[0],
+            service=caller,
             operation="Internal",
             request_id="r",
             account=principal.account or "000000000000",
@@ -44,3 +49,9 @@ def internal_call() -> Callable[..., Call]:
         )
 
     return make
+
+
+def _caller(app: Any, name: str) -> Service:
+    """A served service by name, or a bare one of that model (a service that
+    is not served yet, standing in as the caller of an internal API)."""
+    return app.services_by_name.get(name) or Service(name)

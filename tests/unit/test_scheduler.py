@@ -37,7 +37,7 @@ class CountingJob:
         self.next_due = next_due
         self.runs = 0
 
-    def __call__(self, app: App, conn: Any, now: Any) -> float | None:
+    def __call__(self, run: Any) -> float | None:
         self.runs += 1
         return self.next_due
 
@@ -123,12 +123,21 @@ def test_kms_reports_when_its_keys_next_need_the_clock(app: App, internal_call) 
         assert next_due is not None and 364 * 86400 < next_due - now <= 366 * 86400
         # Once the year has passed, the rotation happens and the next is a year on.
         later = next_due + 1
-        after = material.run_due(conn, app.sealer, later)
+        reported: list[tuple[str, Any, Any, Any]] = []
+
+        def report(*event: Any) -> None:
+            reported.append(event)
+
+        after = material.run_due(conn, app.sealer, later, report)
         assert after is not None and 364 * 86400 < after - later <= 366 * 86400
+        ((name, key, details, _),) = reported
+        assert name == "RotateKey" and details["rotationType"] == "AUTOMATIC"
+        assert details["previousKeyMaterialId"] != details["currentKeyMaterialId"]
         # A key pending deletion runs on its deletion date only, and is gone after it.
         conn.execute(
             update(key_rows).values(state="PendingDeletion", deletion_date=later + 7 * 86400)
         )
         assert material.run_due(conn, app.sealer, later) == later + 7 * 86400
-        assert material.run_due(conn, app.sealer, later + 8 * 86400) is None
+        assert material.run_due(conn, app.sealer, later + 8 * 86400, report) is None
+        assert reported[-1][0] == "DeleteKey" and reported[-1][3] == {"keyId": key.arn}
         assert conn.execute(select(func.count()).select_from(key_rows)).scalar() == 0

@@ -170,7 +170,7 @@ class AuditRecorder:
         access_key_id: str | None,
         source_ip: str,
         user_agent: str,
-        request_id: str,
+        request_id: str | None,
         read_only: bool,
         request_parameters: Any = None,
         response_elements: Any = None,
@@ -179,10 +179,23 @@ class AuditRecorder:
         resources: list[dict[str, str]] | None = None,
         additional: dict[str, Any] | None = None,
         management: bool = True,
+        invoked_by: str | None = None,
+        identity: dict[str, Any] | None = None,
+        event_type: str | None = None,
+        service_event_details: dict[str, Any] | None = None,
     ) -> str:
+        """Queue one event. `invoked_by` names the service that made the call
+        on `principal`'s behalf (a child call); `identity` replaces the
+        principal's userIdentity outright (service events); `event_type` is
+        AwsApiCall unless said, with `service_event_details` for
+        AwsServiceEvent."""
         # The id carries the event's time: LookupEvents finds an EventId's batch by it.
         event_id = uuid7(event_time)
-        if principal is not None and principal.type != "Anonymous":
+        if identity is not None:
+            ref = self._identity_ref(identity)
+        elif invoked_by is not None and principal is not None:
+            ref = self._identity_ref({**principal.user_identity(), "invokedBy": invoked_by})
+        elif principal is not None and principal.type != "Anonymous":
             ref = self._principal_ref(principal)
         else:
             identity = {"type": "Unknown" if principal is None else "AWSAccount"}
@@ -198,7 +211,12 @@ class AuditRecorder:
         own["responseElements"] = response_elements
         if additional:
             own["additionalEventData"] = additional
-        own["requestID"] = request_id
+        if request_id is not None:
+            own["requestID"] = request_id
+        if event_type is not None:
+            own["eventType"] = event_type
+        if service_event_details is not None:
+            own["serviceEventDetails"] = service_event_details
         self._pending.add(
             (  # in StoredEvent order
                 event_id,

@@ -313,14 +313,17 @@ def render(event: StoredEvent, identity_of: dict[str, Any]) -> dict[str, Any]:
     record["responseElements"] = fields.get("responseElements")
     if "additionalEventData" in fields:
         record["additionalEventData"] = fields["additionalEventData"]
-    record["requestID"] = fields.get("requestID")
+    if "requestID" in fields:  # service events have none
+        record["requestID"] = fields["requestID"]
     record["eventID"] = event.event_id
     record["readOnly"] = bool(event.read_only)
     if event.resources:
         record["resources"] = event.resources
-    record["eventType"] = "AwsApiCall"
+    record["eventType"] = fields.get("eventType", "AwsApiCall")
     record["managementEvent"] = bool(event.management)
     record["recipientAccountId"] = event.account
+    if "serviceEventDetails" in fields:
+        record["serviceEventDetails"] = fields["serviceEventDetails"]
     record["eventCategory"] = "Management" if event.management else "Data"
     return record
 

@@ -35,6 +35,18 @@ if TYPE_CHECKING:
     from strongroom.auth.principal import Principal
     from strongroom.services.base import Call
 
+#: Services that set ``aws:CalledVia`` when they call another service on a
+#: principal's behalf (IAM User Guide, "AWS global condition context keys",
+#: aws:CalledVia); every service that does so sets ``aws:ViaAWSService``.
+CALLED_VIA_SERVICES = frozenset(
+    {
+        "athena.amazonaws.com",
+        "cloudformation.amazonaws.com",
+        "dynamodb.amazonaws.com",
+        "kms.amazonaws.com",
+    }
+)
+
 #: Actions AWS answers for any authenticated caller, whatever its policies say.
 UNCONDITIONAL_ACTIONS = frozenset({"sts:GetCallerIdentity"})
 
@@ -296,8 +308,14 @@ def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> 
         "aws:PrincipalType": _PRINCIPAL_TYPES.get(principal.type, principal.type),
         "aws:RequestedRegion": call.region,
         "aws:userid": principal.principal_id,
-        "aws:ViaAWSService": "false",
+        "aws:ViaAWSService": "true" if call.via else "false",
     }
+    if call.via:
+        called = [service for service in call.via if service in CALLED_VIA_SERVICES]
+        if called:
+            ctx["aws:CalledVia"] = called
+            ctx["aws:CalledViaFirst"] = called[0]
+            ctx["aws:CalledViaLast"] = called[-1]
     if _is_ip(call.source_ip):
         ctx["aws:SourceIp"] = call.source_ip
     if principal.type == "IAMUser" and principal.user_name:

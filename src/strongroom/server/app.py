@@ -37,7 +37,14 @@ from strongroom.protocol.http import Request, Response
 from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
 from strongroom.server.router import RouteError, Router
-from strongroom.services.base import Call, Operation, Service
+from strongroom.services.base import (
+    Call,
+    ChildCall,
+    JobRun,
+    Operation,
+    Service,
+    ServiceEvent,
+)
 from strongroom.services.iam.source import IamPolicySource
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
@@ -62,6 +69,7 @@ class App:
         self.authorizer = Authorizer(IamPolicySource(), enforce=config.auth == "sigv4")
         self.audit = AuditRecorder(self.store)
         self.services: list[Service] = served_services()
+        self.services_by_name = {s.name: s for s in self.services}
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
@@ -352,6 +360,8 @@ class App:
             resources=resources,
             additional=extra,
         )
+        if call is not None and call.children:
+            self._record_children(call, event_time)
         if call is not None and error is None and call.audit_events:
             for more in call.audit_events:
                 more_in, more_out = self._plans[(svc.name, more.event_name)]
@@ -371,6 +381,89 @@ class App:
                     response_elements=more_out(more.result) if more.result and more_out else None,
                     resources=more.resources,
                 )
+
+    def invoke(
+        self, parent: Call, service_name: str, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run `service_name`'s `operation` as a child of `parent` (see
+        `Call.invoke`): the same guard sequence as a request from the wire,
+        in the parent's transaction, recorded after the parent's event."""
+        svc = self.services_by_name[service_name]
+        op = svc.operations[operation]
+        codec = self.codecs[svc.name]
+        caller = parent.service.event_source
+        child = Call(
+            app=self,
+            service=svc,
+            operation=operation,
+            request_id=uuid4(),
+            account=parent.account,
+            region=parent.region,
+            principal=parent.principal,
+            source_ip=caller,
+            user_agent=caller,
+            secure=True,
+            conn=parent.conn,
+            via=(*parent.via, caller),
+        )
+        record = ChildCall(child, params)
+        parent.children.append(record)
+        try:
+            codec.validate_input(operation, params)
+            if op.plan is not None:
+                params = op.plan.adapt(params, codec.missing_member)
+            if op.action is not None:
+                child.authorize(op.action)
+            result = op.fn(child, **params)
+            if not child.authorized and op.no_authorization is None:
+                raise MissingAuthorization(f"{svc.name}.{op.name}")
+            if not op.read_only:
+                for hook in svc.after_write_hooks:
+                    hook(child)
+        except Exception as err:
+            record.error = err
+            raise
+        record.result = result
+        return result
+
+    def _record_children(self, call: Call, event_time: float) -> None:
+        """The callee's event of each call `call` made to another service."""
+        for child in call.children:
+            c = child.call
+            op = c.service.operations[c.operation]
+            in_redact, out_redact = self._plans[(c.service.name, c.operation)]
+            request = c.audit_request
+            if request is None and child.params and in_redact is not None:
+                request = in_redact(child.params)
+            response = None
+            error = child.error if isinstance(child.error, AwsError) else None
+            if child.error is None:
+                response = c.audit_response
+                if response is None and child.result and out_redact and not op.read_only:
+                    response = out_redact(child.result)
+            elif error is None:
+                error = InternalFailure("We encountered an internal error. Please try again.")
+            self.audit.record(
+                event_time=event_time,
+                account=c.principal.account or c.account,
+                region=c.region,
+                event_source=c.service.event_source,
+                event_name=c.operation,
+                principal=c.principal,
+                invoked_by=c.via[-1],
+                access_key_id=c.principal.access_key_id,
+                source_ip=c.source_ip,
+                user_agent=c.user_agent,
+                request_id=c.request_id,
+                read_only=op.read_only,
+                request_parameters=request,
+                response_elements=response,
+                error_code=error.code if error is not None else None,
+                error_message=error.message if error is not None else None,
+                resources=c.audit_resources or None,
+                additional=c.audit_extra,
+            )
+            self._record_children(c, event_time)
 
     def _unroutable(
         self,
@@ -490,23 +583,49 @@ class App:
         each time, which requests arriving meanwhile waited out (p99)."""
         now = self.clock.timestamp()
         generation = self.store.generation.read() if self.store.is_sqlite else None
-        due = [job for svc in self.services for job in svc.jobs if self._may_be_due(job, now)]
+        due = [
+            (svc, job) for svc in self.services for job in svc.jobs if self._may_be_due(job, now)
+        ]
         if not due or not self._hold_scheduler_lease(wait):
             return 0
         ran = 0
-        for job in due:
+        for svc, job in due:
             try:
                 with self.store.transaction(write=True, wait=wait) as conn:
                     self.clock.refresh(conn)
-                    next_due = job(self, conn, self.clock.now())
+                    run = JobRun(svc, conn, self.clock.now(), self.sealer)
+                    next_due = job(run)
             except StoreBusy:
                 continue  # the write lock is held elsewhere: next tick
+            for event in run.events:  # committed: now it happened
+                self._record_service_event(svc, event)
             if generation is not None and not generation & 1:
                 # Labelled with the generation read before the job read
                 # anything: a commit since (its own included) re-runs it.
                 self._job_next_due[job] = (generation, next_due)
             ran += 1
         return ran
+
+    def _record_service_event(self, svc: Service, event: ServiceEvent) -> None:
+        """An `AwsServiceEvent`: the service acted by itself, for the account."""
+        self.audit.record(
+            event_time=self.clock.timestamp(),
+            account=event.account,
+            region=event.region,
+            event_source=svc.event_source,
+            event_name=event.event_name,
+            principal=None,
+            identity={"accountId": event.account, "invokedBy": event.invoked_by},
+            access_key_id=None,
+            source_ip=event.invoked_by,
+            user_agent=event.invoked_by,
+            request_id=None,
+            read_only=False,
+            response_elements=event.response,
+            resources=event.resources,
+            event_type="AwsServiceEvent",
+            service_event_details=event.details,
+        )
 
     def _may_be_due(self, job: Any, now: float) -> bool:
         known = self._job_next_due.get(job)

@@ -14,6 +14,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -139,7 +140,7 @@ class Service:
         self.event_source = f"{self.model.metadata['endpointPrefix']}.amazonaws.com"
         #: The service a request's credential scope must name.
         self.signing_name = signing_name(self.model)
-        #: Scheduled jobs: fn(app, conn, now) run under a lease once per tick.
+        #: Scheduled jobs: fn(run: JobRun) -> next_due, under a lease once per tick.
         self.jobs: list[Callable[..., float | None]] = []
         #: Run inside the transaction after every successful non-read-only operation.
         self.after_write_hooks: list[Callable[[Call], None]] = []
@@ -194,7 +195,10 @@ class Service:
         return fn
 
     def job(self, fn: Callable[..., float | None]) -> Callable[..., float | None]:
-        """A scheduled job: ``fn(app, conn, now) -> next_due``.
+        """A scheduled job: ``fn(run: JobRun) -> next_due``. It acts as the
+        service itself, not as any caller: what it does that AWS records
+        (a deletion at the end of its waiting period, an automatic rotation)
+        it reports with `JobRun.service_event`, recorded as `AwsServiceEvent`.
 
         `next_due` is the clock timestamp at which the stored state next gives
         the job something to do, or None when nothing stored schedules it. The
@@ -211,6 +215,62 @@ class AuditEvent:
     params: dict[str, Any] | None
     result: dict[str, Any] | None
     resources: list[dict[str, str]] | None
+
+
+@dataclass(slots=True)
+class ChildCall:
+    """One call a request made to another service, for the audit record."""
+
+    call: Call
+    params: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
+#: The identity AWS names in service events it raises on its own (KMS
+#: rotations and deletions: "invokedBy": "AWS Internal").
+AWS_INTERNAL = "AWS Internal"
+
+
+@dataclass(slots=True)
+class ServiceEvent:
+    """An `AwsServiceEvent` a job reports: what the service did by itself."""
+
+    event_name: str
+    account: str
+    region: str
+    resources: list[dict[str, str]] | None = None
+    details: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    invoked_by: str = AWS_INTERNAL
+
+
+@dataclass(slots=True)
+class JobRun:
+    """What a scheduled job runs with: the store transaction, the clock's
+    time, the sealer, and where it reports its service events (recorded once
+    its transaction has committed)."""
+
+    service: Service
+    conn: Connection
+    now: datetime
+    sealer: Any
+    events: list[ServiceEvent] = field(default_factory=list)
+
+    def service_event(
+        self,
+        event_name: str,
+        account: str,
+        region: str,
+        *,
+        resources: list[dict[str, str]] | None = None,
+        details: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        invoked_by: str = AWS_INTERNAL,
+    ) -> None:
+        self.events.append(
+            ServiceEvent(event_name, account, region, resources, details, response, invoked_by)
+        )
 
 
 @dataclass(slots=True)
@@ -241,10 +301,35 @@ class Call:
     #: Set once an authorization check ran and allowed (or was not enforced):
     #: the pipeline answers no operation that returns without one.
     authorized: bool = False
+    #: The services this call came through on the principal's behalf, first
+    #: to last (``("secretsmanager.amazonaws.com",)``); empty for a request
+    #: the principal sent itself.
+    via: tuple[str, ...] = ()
+    #: Calls this one made to other services (`invoke`), in order: each is
+    #: recorded as the callee's own CloudTrail event, after this call's.
+    children: list[ChildCall] = field(default_factory=list)
 
     @property
     def now(self):
         return self.app.clock.now()
+
+    @property
+    def via_service(self) -> str | None:
+        """``kms:ViaService``'s form of the service this call came through
+        (``secretsmanager.us-east-1.amazonaws.com``), or None."""
+        if not self.via:
+            return None
+        return f"{self.via[-1].split('.', 1)[0]}.{self.region}.amazonaws.com"
+
+    def invoke(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """Call another service's operation on this call's principal's behalf,
+        as AWS services do (a forward access session): the callee's own
+        validation and authorization run, with ``aws:ViaAWSService`` (and, for
+        the services that set it, ``aws:CalledVia``) in the request context;
+        the callee's CloudTrail event is recorded with ``invokedBy`` this
+        service. `params` are the callee's model members; its output dict is
+        returned, its errors raised."""
+        return self.app.invoke(self, service, operation, params)
 
     @property
     def sealer(self):

@@ -110,7 +110,11 @@ def authorize(
             memo_key = None
     if decision is None:
         ctx = key_context(
-            call, key, encryption_context=encryption_context, via_service=via_service, extra=extra
+            call,
+            key,
+            encryption_context=encryption_context,
+            via_service=via_service if via_service is not None else call.via_service,
+            extra=extra,
         )
         ctx.update(_resource_context(call, key))
         decision = authorizer.decide(

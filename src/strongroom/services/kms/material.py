@@ -3,6 +3,7 @@ and the copies a multi-Region key keeps in each Region."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
@@ -311,8 +312,18 @@ def _next(query: Prepared, conn: Connection) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
-def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
-    """Everything the clock makes happen: deletions, rotations, import expiry.
+#: What the clock did to a key, for its service event:
+#: ``report(event_name, key, serviceEventDetails, responseElements)``.
+Report = Callable[[str, Key, "dict[str, Any] | None", "dict[str, Any] | None"], None]
+
+
+def _ignore(event_name: str, key: Key, details: Any, response: Any) -> None:
+    return None
+
+
+def run_due(conn: Connection, sealer: Sealer, now: float, report: Report = _ignore) -> float | None:
+    """Everything the clock makes happen: deletions, rotations, import expiry,
+    each told to `report` as the AwsServiceEvent AWS records for it.
 
     Returns when the stored keys next make something due (None: nothing
     scheduled), so the scheduler can leave them alone until then. A primary
@@ -332,6 +343,8 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
             keys_table.c.deletion_date <= now,
         ):
             keys.delete_key(conn, key)
+            # Since December 2022 AWS names the key in responseElements.keyId.
+            report("DeleteKey", key, None, {"keyId": key.arn})
     if _ANY_REPLICA_WAIT.first(conn) is not None:
         for key in _rows(conn, keys_table.c.state == KeyState.PENDING_REPLICA_DELETION):
             if len(keys.related(conn, key)) == 1:
@@ -340,9 +353,9 @@ def run_due(conn: Connection, sealer: Sealer, now: float) -> float | None:
                 keys.save(conn, key, "state", "deletion_date")
                 acted = True
     if rotation is not None and rotation <= now:
-        _rotate_due(conn, sealer, now)
+        _rotate_due(conn, sealer, now, report)
     if expiry is not None and expiry <= now:
-        _expire_due(conn, now)
+        _expire_due(conn, now, report)
     if acted:  # what is next is read again from the changed state
         deletion = _next(_NEXT_DELETION, conn)
         rotation = _next(_NEXT_ROTATION, conn)
@@ -371,7 +384,7 @@ def _finish_replicas(conn: Connection, now: float) -> None:
         keys.save(conn, key, "state")
 
 
-def _rotate_due(conn: Connection, sealer: Sealer, now: float) -> None:
+def _rotate_due(conn: Connection, sealer: Sealer, now: float, report: Report) -> None:
     for key in _rows(
         conn,
         keys_table.c.rotation_enabled.is_(True),
@@ -381,12 +394,20 @@ def _rotate_due(conn: Connection, sealer: Sealer, now: float) -> None:
     ):
         if key.multi_region and not key.is_primary:
             continue
+        previous = keys.current_material_id(conn, key)
         rotate(conn, sealer, key, now, "AUTOMATIC")
         key.next_rotation = now + (key.rotation_period or keys.DEFAULT_ROTATION_DAYS) * DAY
         keys.save_everywhere(conn, key, "next_rotation")
+        details = {"rotationType": "AUTOMATIC", "keyOrigin": key.origin, "keyId": key.key_id}
+        if previous is not None:
+            details["previousKeyMaterialId"] = previous
+        current = keys.current_material_id(conn, key)
+        if current is not None:
+            details["currentKeyMaterialId"] = current
+        report("RotateKey", key, details, None)
 
 
-def _expire_due(conn: Connection, now: float) -> None:
+def _expire_due(conn: Connection, now: float, report: Report) -> None:
     for row in conn.execute(
         select(material.c.account, material.c.region, material.c.key_id, material.c.version).where(
             material.c.valid_to <= now, material.c.import_state == "IMPORTED"
@@ -398,3 +419,4 @@ def _expire_due(conn: Connection, now: float) -> None:
             KeyState.PENDING_REPLICA_DELETION,
         ):
             drop_imported(conn, key, row.version)
+            report("DeleteExpiredKeyMaterial", key, {"keyId": key.key_id}, None)

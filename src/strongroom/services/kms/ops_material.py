@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, insert, select
 
-from strongroom.services.base import Call
+from strongroom.services.base import Call, JobRun
 from strongroom.services.kms import access, keys
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import material as lifecycle
@@ -523,6 +523,18 @@ def describe_custom_key_stores(
 
 
 @service.job
-def kms_clock(app: Any, conn: Any, now: datetime) -> float | None:
-    """Deletions, automatic rotations and imported-material expiry that are due."""
-    return lifecycle.run_due(conn, app.sealer, now.timestamp())
+def kms_clock(run: JobRun) -> float | None:
+    """Deletions, automatic rotations and imported-material expiry that are
+    due, each recorded as the AwsServiceEvent AWS records for it."""
+
+    def report(event_name: str, key: Any, details: Any, response: Any) -> None:
+        run.service_event(
+            event_name,
+            key.account,
+            key.region,
+            resources=[{"accountId": key.account, "type": KEY_TYPE, "ARN": key.arn}],
+            details=details,
+            response=response,
+        )
+
+    return lifecycle.run_due(run.conn, run.sealer, run.now.timestamp(), report)
