@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from strongroom.auth.principal import Principal, root_principal
-from strongroom.services.base import Call, Service
+from strongroom.framework import Call, Service
+from strongroom.server.schema import create_state_schema
 from strongroom.store.db import Store
 
 
@@ -16,7 +17,7 @@ from strongroom.store.db import Store
 def store(tmp_path) -> Iterator[Store]:
     """A fresh SQLite state store with its schema, in a temporary directory."""
     s = Store(f"sqlite+pysqlite:///{tmp_path / 'state.db'}")
-    s.create_schema()
+    create_state_schema(s)
     yield s
     s.close()
 
@@ -35,7 +36,7 @@ def internal_call() -> Callable[..., Call]:
         principal = principal or root_principal("000000000000")
         caller = app.services[0] if service is None else _caller(app, service)
         return Call(
-            app=app,
+            runtime=app.runtime,
             service=caller,
             operation="Internal",
             request_id="r",

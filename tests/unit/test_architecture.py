@@ -1,9 +1,16 @@
-"""What may import what (DESIGN.md §7.1), checked on the source text.
+"""What may import what (DESIGN.md §7.1), checked on the source text, every
+import counted (module level, inside functions and under TYPE_CHECKING).
 
-- protocol/ never names a service;
-- a service package never imports the protocol layer, the server, json,
+- The layers, bottom up: the base modules (arn, ids, tokens, admin_client);
+  protocol and store; auth; audit; framework; the services; the server; the
+  CLI and the test harness. A layer imports only layers below it
+  (`ALLOWED`), and no package takes part in an import cycle.
+- protocol/ never names a service; the store names no table of another layer.
+- A service package never imports the protocol layer, the server, json,
   base64 or low-level crypto — the pipeline owns the wire, and only the
   sealing module and the KMS ciphertext module touch cryptography.hazmat.
+- A service uses another service only through its public ``api`` module, and
+  never reaches out of its package with a relative import.
 """
 
 from __future__ import annotations
@@ -32,6 +39,115 @@ def imports_of(path: Path) -> set[str]:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+BASE = {"strongroom", "arn", "ids", "tokens", "admin_client"}
+#: Layer -> the layers it may import (besides itself and the base modules).
+ALLOWED: dict[str, set[str]] = {
+    "protocol": set(),
+    "store": set(),
+    "auth": {"protocol", "store"},
+    "audit": {"protocol", "store", "auth"},
+    "framework": {"protocol", "store", "auth", "audit"},
+    "service": {"store", "auth", "audit", "framework"},  # + other services' api modules
+    "services": {"framework", "service"},  # the registry
+    "server": {"protocol", "store", "auth", "audit", "framework", "service", "services"},
+    "testing": {"server"},
+    "cli": {"server", "store"},
+    "__main__": {"cli"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in SRC.rglob("*.py")}
+
+
+def unit_of(module: str) -> str:
+    """The package a module belongs to: a service's package counts on its own."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in BASE:
+        return "base"
+    if parts[1] == "services" and len(parts) > 2 and parts[2] != "registry":
+        return f"service:{parts[2]}"
+    return parts[1]
+
+
+def layer_of(unit: str) -> str:
+    return "service" if unit.startswith("service:") else unit
+
+
+def modules_imported(path: Path) -> set[str]:
+    """The strongroom modules `path` imports (``from a.b import c`` is ``a.b.c``
+    when that is a module, else ``a.b``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = {f"{node.module}.{alias.name}" for alias in node.names}
+            found.update(subs & MODULES.keys() or {node.module})
+    return found & MODULES.keys()
+
+
+def edges() -> dict[str, set[tuple[str, str]]]:
+    """unit -> {(imported module, importing file)} for every strongroom import."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for name, path in MODULES.items():
+        for target in modules_imported(path):
+            a, b = unit_of(name), unit_of(target)
+            if a != b:
+                found.setdefault(a, set()).add((target, name))
+    return found
+
+
+def test_layers_import_only_downwards() -> None:
+    bad = []
+    for unit, targets in edges().items():
+        layer = layer_of(unit)
+        allowed = ALLOWED.get(layer)
+        assert allowed is not None, f"{unit} is in no layer: add it to ALLOWED"
+        for target, importer in targets:
+            other = unit_of(target)
+            if other == "base":
+                continue
+            if layer == "service" and other.startswith("service:"):
+                if target != f"strongroom.services.{other[8:]}.api":
+                    bad.append(f"{importer} uses {target}: only {other[8:]}'s api module")
+                continue
+            if layer_of(other) not in allowed:
+                bad.append(f"{importer} ({layer}) imports {target} ({layer_of(other)})")
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_no_import_cycles() -> None:
+    graph = {unit: {unit_of(t) for t, _ in targets} - {"base"} for unit, targets in edges().items()}
+    seen: set[str] = set()
+
+    def visit(unit: str, path: list[str]) -> None:
+        if unit in path:
+            cycle = [*path[path.index(unit) :], unit]
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if unit in seen:
+            return
+        for nxt in sorted(graph.get(unit, ())):
+            visit(nxt, [*path, unit])
+        seen.add(unit)
+
+    for unit in sorted(graph):
+        visit(unit, [])
+
+
+def test_no_relative_import_leaves_its_package() -> None:
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 1:
+                raise AssertionError(f"{path.relative_to(SRC)}: 'from {'.' * node.level}' import")
 
 
 def test_protocol_never_names_a_service() -> None:

@@ -17,6 +17,7 @@ from strongroom.audit.recorder import AuditRecorder
 from strongroom.audit.records import StoredEvent, facet
 from strongroom.audit.tables import batches, identities
 from strongroom.auth.principal import root_principal
+from strongroom.server.schema import create_state_schema
 from strongroom.store.db import SCHEMA_VERSION, Store, schema_table
 
 KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -245,7 +246,7 @@ def test_a_version_2_store_keeps_its_events_as_batches(tmp_path) -> None:
     )  # fmt: skip
     s = Store(f"sqlite+pysqlite:///{path}")
     try:
-        s.create_schema()
+        create_state_schema(s)
         with s.transaction(write=False) as conn:
             assert conn.execute(select(schema_table.c.version)).scalar() == SCHEMA_VERSION == 3
             tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
@@ -266,13 +267,13 @@ def test_a_version_2_store_keeps_its_events_as_batches(tmp_path) -> None:
 def test_a_version_1_store_is_brought_forward(tmp_path) -> None:
     path = tmp_path / "old.db"
     s = Store(f"sqlite+pysqlite:///{path}")
-    s.create_schema()
+    create_state_schema(s)
     with s.transaction() as conn:
         conn.execute(update(schema_table).values(version=1))
     s.close()
     s = Store(f"sqlite+pysqlite:///{path}")
     try:
-        s.create_schema()
+        create_state_schema(s)
         with s.transaction(write=False) as conn:
             assert conn.execute(select(schema_table.c.version)).scalar() == SCHEMA_VERSION == 3
     finally:
@@ -306,7 +307,7 @@ def test_a_large_version_2_store_moves_a_batch_at_a_time(tmp_path) -> None:
     )  # fmt: skip
     s = Store(f"sqlite+pysqlite:///{path}")
     try:
-        s.create_schema()
+        create_state_schema(s)
         with s.transaction(write=False) as conn:
             sizes = list(conn.execute(select(batches.c.count).order_by(batches.c.seq)).scalars())
         assert sizes == [tables._MIGRATION_BATCH, tables._MIGRATION_BATCH, 7]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.server.schema import create_state_schema
 from strongroom.store.clock import Clock, parse_duration
 from strongroom.store.db import Store
 
@@ -23,7 +24,7 @@ def test_parse_duration_rejects(text: str) -> None:
 
 def test_offset_is_shared_through_the_store(tmp_path) -> None:
     store = Store(f"sqlite+pysqlite:///{tmp_path / 's.db'}")
-    store.create_schema()
+    create_state_schema(store)
     a, b = Clock(time_travel=True), Clock(time_travel=True)
     with store.transaction() as conn:
         a.advance(conn, 86400)
@@ -38,7 +39,7 @@ def test_offset_is_shared_through_the_store(tmp_path) -> None:
 
 def test_wall_clock_cannot_move(tmp_path) -> None:
     store = Store(f"sqlite+pysqlite:///{tmp_path / 's.db'}")
-    store.create_schema()
+    create_state_schema(store)
     with store.transaction() as conn, pytest.raises(RuntimeError):
         Clock().advance(conn, 10)
     store.close()

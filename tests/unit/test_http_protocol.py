@@ -21,12 +21,12 @@ import uvicorn
 from packaging.requirements import Requirement
 from uvicorn.server import ServerState
 
+from strongroom.framework import Operation
 from strongroom.server.app import App
 from strongroom.server.config import Config
 from strongroom.server.http import StrongroomHttp
 from strongroom.server.limits import SLACK, RequestLimits, json_bound
 from strongroom.server.serve import prepare
-from strongroom.services.base import Operation
 from strongroom.services.registry import served_services
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Connection, insert
 
 from strongroom.auth.principal import Principal
+from strongroom.server.schema import create_state_schema
 from strongroom.services.iam.source import (
     IamPolicySource,
     find_role,
@@ -41,7 +42,7 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[Connection]:
     store = Store(default_url(tmp_path))
-    store.create_schema()
+    create_state_schema(store)
     with store.transaction() as c:
         _seed(c)
         yield c

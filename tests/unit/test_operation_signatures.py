@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from botocore.model import ServiceModel
 
+from strongroom.framework import SignaturePlan
 from strongroom.protocol.codecs import codec_for
-from strongroom.services.base import SignaturePlan
 from strongroom.services.registry import served_services
 
 OPERATIONS = [

@@ -9,6 +9,7 @@ import time
 import pytest
 from sqlalchemy import insert, select
 
+from strongroom.server.schema import create_state_schema
 from strongroom.store.db import Store, settings_table
 
 
@@ -206,7 +207,7 @@ def test_the_wal_file_is_cut_back_once_writes_pause(tmp_path, monkeypatch) -> No
 
     monkeypatch.setattr(db, "WAL_SIZE_LIMIT", 256 * 1024)
     store = Store(f"sqlite+pysqlite:///{tmp_path / 'cut.db'}")
-    store.create_schema()
+    create_state_schema(store)
     wal = tmp_path / "cut.db-wal"
     try:
         with store.transaction() as conn:

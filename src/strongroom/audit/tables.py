@@ -75,3 +75,9 @@ def _to_audit_batches(conn: Any) -> None:
 
 
 register_migration(3, _to_audit_batches)
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (
+    batches,
+    identities,
+)

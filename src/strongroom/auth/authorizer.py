@@ -27,13 +27,11 @@ from strongroom.auth.policy import (
     evaluate,
     parse_policy,
 )
-from strongroom.protocol.errors import AwsError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from strongroom.auth.principal import Principal
-    from strongroom.services.base import Call
 
 #: Services that set ``aws:CalledVia`` when they call another service on a
 #: principal's behalf (IAM User Guide, "AWS global condition context keys",
@@ -56,6 +54,37 @@ _PRINCIPAL_TYPES = {
     "AssumedRole": "AssumedRole",
     "FederatedUser": "FederatedUser",
 }
+
+
+class Clock(Protocol):
+    def timestamp(self) -> float: ...
+
+
+class RequestFacts(Protocol):
+    """What the authorizer reads of a request: who asks, from where, in which
+    account and Region, through which services, on which store connection.
+    (The framework's `Call` is one; the authorizer knows no service.)"""
+
+    principal: Principal
+    account: str
+    region: str
+    source_ip: str
+    secure: bool
+    conn: Connection
+    via: tuple[str, ...]
+    #: Set to True by `Authorizer.require` (an allow, or a denial raised).
+    authorized: bool
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class AccessDenied(Exception):
+    """A denial in AWS's words; the caller's service raises its own error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class PolicySource(Protocol):
@@ -128,7 +157,7 @@ class Authorizer:
 
     def require(
         self,
-        call: Call,
+        call: RequestFacts,
         action: str,
         resource: str | list[str],
         context: dict[str, Any],
@@ -167,11 +196,11 @@ class Authorizer:
                 resource_policy_kind=resource_policy_kind,
             )
             if not decision.allowed:
-                raise access_denied(call, action, res, decision)
+                raise AccessDenied(denial_message(principal.arn, action, res, decision))
 
     def decide(
         self,
-        call: Call,
+        call: RequestFacts,
         action: str,
         resource: str,
         context: dict[str, Any],
@@ -293,10 +322,12 @@ def principal_aliases(principal: Principal) -> tuple[str, ...]:
     return tuple(aliases)
 
 
-def request_context(call: Call, tags: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
+def request_context(
+    call: RequestFacts, tags: dict[str, str], extra: dict[str, Any]
+) -> dict[str, Any]:
     """The global condition keys a local request carries, plus the service's."""
     principal = call.principal
-    second = int(call.app.clock.timestamp())
+    second = int(call.clock.timestamp())
     ctx: dict[str, Any] = {
         "aws:CurrentTime": _iso_second(second),
         "aws:EpochTime": str(second),
@@ -342,22 +373,3 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def access_denied(
-    call: Call, action: str, resource: str, decision: Decision | None = None
-) -> AwsError:
-    """The service's access-denied error in AWS's message form."""
-    if decision is not None:
-        message = denial_message(call.principal.arn, action, resource, decision)
-    else:
-        message = (
-            f"User: {call.principal.arn} is not authorized to perform: {action} "
-            f"on resource: {resource} because no identity-based policy allows the {action} action"
-        )
-    protocol = call.service.model.metadata["protocol"]
-    for shape in call.service.model.error_shapes:
-        if shape.name in ("AccessDeniedException", "AccessDenied"):
-            return call.service.errors.by_code(shape.error_code)(message)
-    code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
-    return getattr(call.service.errors, code)(message)

@@ -44,3 +44,9 @@ sessions = Table(
     Column("source_access_key_id", String(128), nullable=True),
     Index("ix_auth_sessions_expires", "expires"),
 )
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (
+    access_keys,
+    sessions,
+)

@@ -24,12 +24,21 @@ import orjson
 
 from strongroom import __version__
 from strongroom.admin_client import ADMIN_SIGNING_NAME
-from strongroom.arn import DEFAULT_REGION, GLOBAL_SERVICES, is_known_region
+from strongroom.arn import DEFAULT_REGION, is_known_region
 from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder, build_redactor
 from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.principal import Principal
+from strongroom.framework import (
+    Call,
+    ChildCall,
+    JobRun,
+    Operation,
+    Runtime,
+    Service,
+    ServiceEvent,
+)
 from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
 from strongroom.protocol.errors import AwsError, InternalFailure
@@ -37,15 +46,6 @@ from strongroom.protocol.http import Request, Response
 from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
 from strongroom.server.router import RouteError, Router
-from strongroom.services.base import (
-    Call,
-    ChildCall,
-    JobRun,
-    Operation,
-    Service,
-    ServiceEvent,
-)
-from strongroom.services.iam.source import IamPolicySource
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
 from strongroom.store.db import Store, StoreBusy, default_url
@@ -66,10 +66,15 @@ class App:
         self.store = Store(config.store_url or default_url(config.data_dir))
         self.clock = Clock(config.time_travel)
         self.authenticator = Authenticator(config.auth, self.sealer, self.store)
-        self.authorizer = Authorizer(IamPolicySource(), enforce=config.auth == "sigv4")
-        self.audit = AuditRecorder(self.store)
         self.services: list[Service] = served_services()
         self.services_by_name = {s.name: s for s in self.services}
+        sources = [s.policy_source for s in self.services if s.policy_source is not None]
+        self.authorizer = Authorizer(
+            sources[0] if sources else None, enforce=config.auth == "sigv4"
+        )
+        self.audit = AuditRecorder(self.store)
+        #: What every call and job is lent (never the App itself).
+        self.runtime = Runtime(self.clock, self.sealer, self.authorizer, self.store, self.invoke)
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
@@ -200,7 +205,7 @@ class App:
         op = svc.operations[route.operation]
         codec = self.codecs[svc.name]
         region = info.region if info else self.config.default_region
-        if svc.name in GLOBAL_SERVICES:
+        if svc.global_service:
             region = DEFAULT_REGION
         principal: Principal | None = None
         call: Call | None = None
@@ -220,7 +225,7 @@ class App:
                     info,
                     started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
-                    anonymous_ok=svc.name == "s3" or op.anonymous,
+                    anonymous_ok=svc.anonymous or op.anonymous,
                 )
                 if info is not None and self.authenticator.verifies:
                     _require_scope(svc, info, principal)
@@ -228,7 +233,7 @@ class App:
                 if op.plan is not None:  # the installed model is newer than the function
                     params = op.plan.adapt(params, codec.missing_member)
                 call = Call(
-                    app=self,
+                    runtime=self.runtime,
                     service=svc,
                     operation=op.name,
                     request_id=request_id,
@@ -393,7 +398,7 @@ class App:
         codec = self.codecs[svc.name]
         caller = parent.service.event_source
         child = Call(
-            app=self,
+            runtime=self.runtime,
             service=svc,
             operation=operation,
             request_id=uuid4(),
@@ -593,7 +598,7 @@ class App:
             try:
                 with self.store.transaction(write=True, wait=wait) as conn:
                     self.clock.refresh(conn)
-                    run = JobRun(svc, conn, self.clock.now(), self.sealer)
+                    run = JobRun(svc, conn, self.clock.now(), self.runtime)
                     next_due = job(run)
             except StoreBusy:
                 continue  # the write lock is held elsewhere: next tick

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.framework import Service
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request
 from strongroom.protocol.model import load_service_model, signing_name
 from strongroom.protocol.query import form_params
 from strongroom.protocol.values import Malformed
-from strongroom.services.base import Service
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from strongroom.auth import credentials
 from strongroom.auth.tables import access_keys
 from strongroom.server.config import Config
+from strongroom.server.schema import create_state_schema
 from strongroom.store.db import Store, default_url
 from strongroom.store.files import prepare_data_dir
 from strongroom.store.sealing import Sealer, load_root_key
@@ -53,7 +54,7 @@ def prepare(config: Config) -> tuple[str, str | None, Path]:
     sealer = Sealer(load_root_key(config.data_dir))
     store = Store(config.store_url or default_url(config.data_dir))
     try:
-        store.create_schema()
+        create_state_schema(store)
         return _ensure_root_key(config, store, sealer)
     finally:
         store.close()

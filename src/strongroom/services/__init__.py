@@ -1,7 +1,6 @@
-"""One package per AWS service. Importing this package registers every
-service's tables on the store's metadata."""
+"""One package per AWS service; `registry.served_services()` lists them.
 
-from strongroom.audit import tables as _audit_tables  # noqa: F401
-from strongroom.auth import tables as _auth_tables  # noqa: F401
-from strongroom.services.iam import tables as _iam_tables  # noqa: F401
-from strongroom.services.kms import tables as _kms_tables  # noqa: F401
+Each declares on its `Service` what the layers below need (tables, global
+or not, unsigned access, the identity-policy source), so neither the store
+nor the server names a service.
+"""

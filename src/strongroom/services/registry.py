@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strongroom.services.base import Service
+from strongroom.framework import Service
 
 
 def served_services() -> list[Service]:

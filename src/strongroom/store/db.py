@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -303,15 +303,16 @@ class Store:
 
     # -- schema -----------------------------------------------------------
 
-    def create_schema(self) -> None:
-        """Create missing tables and bring the schema to SCHEMA_VERSION."""
-        import strongroom.audit.tables  # registers its migration
-        import strongroom.services  # noqa: F401  (services register their tables)
-
+    def create_schema(self, tables: Iterable[Table] = ()) -> None:
+        """Create the store's own tables and `tables` where missing, and bring
+        the schema to SCHEMA_VERSION. The store names no table of another
+        layer: the composition root passes them (`strongroom.server.schema`),
+        having imported the modules that register their migrations."""
+        own = [schema_table, settings_table, leases_table]
         with self.engine.connect() as conn:
             self.writing = True
             with conn.begin():
-                metadata.create_all(conn, checkfirst=True)
+                metadata.create_all(conn, tables=[*own, *tables], checkfirst=True)
                 row = conn.execute(select(schema_table.c.version)).first()
                 if row is None:
                     conn.execute(insert(schema_table).values(id=1, version=SCHEMA_VERSION))

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from strongroom.auth.principal import Principal
+from strongroom.framework import Call
 from strongroom.protocol.errors import AwsError
 from strongroom.server.app import App
 from strongroom.server.config import Config
 from strongroom.server.serve import prepare
-from strongroom.services.base import Call
 from strongroom.services.kms import api as kms
 
 ACCOUNT = "000000000000"

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from strongroom.framework import Call
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.model import load_service_model
 from strongroom.server.app import App
 from strongroom.server.config import Config
 from strongroom.server.serve import prepare
-from strongroom.services.base import Call
 from strongroom.services.kms import ops_grants, ops_keys
 from strongroom.services.kms.service import service
 

@@ -11,8 +11,8 @@ import orjson
 from strongroom import tokens
 from strongroom.audit import records
 from strongroom.audit.records import StoredEvent, facet
+from strongroom.framework import Call, Service
 from strongroom.ids import uuid7_millis
-from strongroom.services.base import Call, Service
 
 service = Service("cloudtrail")
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 
 from strongroom.audit import records
 from strongroom.auth.tables import access_keys
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import passwords, users
 from strongroom.services.iam.common import when
 from strongroom.services.iam.tables import (
@@ -188,7 +188,7 @@ def _password_changed(call: Call, user_id: str) -> float | None:
 
 def generate_report(call: Call, mfa_active: dict[str, bool] | None = None) -> str:
     """STARTED when a new report is made, COMPLETE while a recent one exists."""
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     generated = call.conn.execute(
         select(credential_reports.c.generated).where(credential_reports.c.account == call.account)
     ).scalar()
@@ -219,7 +219,7 @@ def resolve_report(call: Call) -> tuple[float, bytes]:
             "The credential report does not exist. To generate a credential report, "
             "use GenerateCredentialReport."
         )
-    if call.app.clock.timestamp() - row.generated > REPORT_LIFETIME:
+    if call.clock.timestamp() - row.generated > REPORT_LIFETIME:
         raise call.service.errors.CredentialReportExpiredException(
             "The most recent credential report has expired. To generate a new credential "
             "report, use GenerateCredentialReport."

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from strongroom.arn import arn
 from strongroom.auth.policy import CompiledPolicy, MalformedPolicy, PolicySizeExceeded, parse_policy
-from strongroom.services.base import Call
+from strongroom.framework import Call
 
 #: Default quotas (IAM User Guide, "IAM and AWS STS quotas").
 MAX_TAGS = 50

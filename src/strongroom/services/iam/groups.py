@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.arn import unique_id
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.tables import (
     attached_policies,
@@ -79,7 +79,7 @@ def create_group(call: Call, name: str, path: str) -> Group:
         group_id=unique_id("AGPA", 21),
         path=path,
         arn=group_arn(call.account, path, name),
-        created=call.app.clock.timestamp(),
+        created=call.clock.timestamp(),
     )
     call.conn.execute(
         insert(groups).values(
@@ -159,7 +159,7 @@ def add_member(call: Call, group: Group, user_id: str) -> None:
                 group_id=group.group_id,
                 user_id=user_id,
                 account=group.account,
-                added=call.app.clock.timestamp(),
+                added=call.clock.timestamp(),
             )
         )
 

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.arn import unique_id
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import roles
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.tables import instance_profile_roles, instance_profiles
@@ -97,7 +97,7 @@ def create_profile(call: Call, name: str, path: str, tags: list[dict[str, str]])
         profile_id=unique_id("AIPA", 21),
         path=path,
         arn=profile_arn(call.account, path, name),
-        created=call.app.clock.timestamp(),
+        created=call.clock.timestamp(),
         tags=tags,
     )
     call.conn.execute(

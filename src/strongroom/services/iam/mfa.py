@@ -14,8 +14,8 @@ from urllib.parse import quote
 import orjson
 from sqlalchemy import delete, func, insert, select, update
 
+from strongroom.framework import Call
 from strongroom.ids import random_bytes
-from strongroom.services.base import Call
 from strongroom.services.iam import qr, users
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.tables import mfa_devices
@@ -149,7 +149,7 @@ def create_device(
         serial=serial,
         account=call.account,
         path=path,
-        created=call.app.clock.timestamp(),
+        created=call.clock.timestamp(),
         seed_sealed=call.sealer.seal(seed, _aad(serial)),
         user_id=None,
         enabled=None,
@@ -180,7 +180,7 @@ def qr_code(call: Call, name: str, seed_text: bytes) -> bytes:
 
 def _verify(call: Call, device: Device, code1: str, code2: str, window: int) -> int:
     seed = call.sealer.unseal(device.seed_sealed, _aad(device.serial))
-    step = matching_step(seed, call.app.clock.timestamp(), code1, code2, window)
+    step = matching_step(seed, call.clock.timestamp(), code1, code2, window)
     if step is None or step <= device.last_step:
         raise call.service.errors.InvalidAuthenticationCodeException(
             "Authentication code for device is not valid."
@@ -200,7 +200,7 @@ def enable(call: Call, user: users.User, serial: str, code1: str, code2: str) ->
     call.conn.execute(
         update(mfa_devices)
         .where(mfa_devices.c.serial == serial)
-        .values(user_id=user.user_id, enabled=call.app.clock.timestamp(), last_step=step)
+        .values(user_id=user.user_id, enabled=call.clock.timestamp(), last_step=step)
     )
 
 

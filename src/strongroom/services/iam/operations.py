@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import policies
 from strongroom.services.iam import users as model
 from strongroom.services.iam.common import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.auth.authorizer import access_denied
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import account as model
 from strongroom.services.iam import mfa, users
 from strongroom.services.iam.common import page_out, when
@@ -37,7 +36,7 @@ def get_access_key_last_used(call: Call, AccessKeyId: str, **_: Any) -> dict[str
     if not found:
         # Not a key of this account: nothing to tell, and nothing to allow.
         call.authorize("iam:GetAccessKeyLastUsed", f"arn:aws:iam::{call.account}:user/*")
-        raise access_denied(call, "iam:GetAccessKeyLastUsed", f"access key {AccessKeyId}")
+        raise call.access_denied("iam:GetAccessKeyLastUsed", f"access key {AccessKeyId}")
     resource = users.arn_of(call, user_name) if user_name else f"arn:aws:iam::{call.account}:root"
     call.authorize("iam:GetAccessKeyLastUsed", resource)
     out: dict[str, Any] = {

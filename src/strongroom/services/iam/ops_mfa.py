@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import mfa as model
 from strongroom.services.iam import users
 from strongroom.services.iam.common import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import groups, instance_profiles, roles, users
 from strongroom.services.iam import policies as model
 from strongroom.services.iam.common import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import roles
 from strongroom.services.iam import service_roles as model
 from strongroom.services.iam.service import service

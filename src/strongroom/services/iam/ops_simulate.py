@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.arn import parse_arn
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import groups, policies, roles, users
 from strongroom.services.iam import simulator as sim
 from strongroom.services.iam.common import page_out

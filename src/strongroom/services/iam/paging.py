@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom import tokens
-from strongroom.services.base import Call
+from strongroom.framework import Call
 
 
 def page(

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, insert, select, update
 
+from strongroom.framework import Call
 from strongroom.ids import random_bytes
-from strongroom.services.base import Call
 from strongroom.services.iam.common import when
 from strongroom.services.iam.tables import login_profiles, password_history, password_policies
 from strongroom.services.iam.users import User
@@ -194,7 +194,7 @@ def create_profile(
         )
     if password is not None:
         require_conforming(call, password)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     sealed = seal_password(call, user, password) if password is not None else None
     call.conn.execute(
         insert(login_profiles).values(
@@ -217,7 +217,7 @@ def update_profile(
     if password is not None:
         require_conforming(call, password)
         values["password_sealed"] = seal_password(call, user, password)
-        values["changed"] = call.app.clock.timestamp()
+        values["changed"] = call.clock.timestamp()
     if reset_required is not None:
         values["reset_required"] = reset_required
     if values:
@@ -244,7 +244,7 @@ def change_password(call: Call, user: User, old: str, new: str) -> None:
         raise call.service.errors.PasswordPolicyViolationException(
             f"Password should not be one of the last {reuse} passwords used"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     if profile.sealed is not None:
         call.conn.execute(
             insert(password_history).values(

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from strongroom.arn import parse_arn, unique_id
 from strongroom.auth.policy import policy_size
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam.common import (
     INLINE_POLICY_SIZE,
     MANAGED_POLICY_SIZE,
@@ -213,7 +213,7 @@ def create_policy(
         raise call.service.errors.EntityAlreadyExistsException(
             f"A policy called {name} already exists. Duplicate names are not allowed."
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     policy = ManagedPolicy(
         arn=policy_arn(call.account, path, name),
         policy_name=name,
@@ -388,7 +388,7 @@ def create_version(
         select(policies.c.next_version).where(policies.c.arn == policy.arn)
     ).scalar_one()
     version_id = f"v{number}"
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(policy_versions).values(
             policy_arn=policy.arn,
@@ -411,7 +411,7 @@ def set_default_version(call: Call, policy: ManagedPolicy, version_id: str) -> N
     call.conn.execute(
         update(policies)
         .where(policies.c.arn == policy.arn)
-        .values(default_version=version_id, updated=call.app.clock.timestamp())
+        .values(default_version=version_id, updated=call.clock.timestamp())
     )
 
 
@@ -476,7 +476,7 @@ def attach(call: Call, owner_id: str, policy: ManagedPolicy) -> None:
             owner_id=owner_id,
             policy_arn=policy.arn,
             account=call.account,
-            attached=call.app.clock.timestamp(),
+            attached=call.clock.timestamp(),
         )
     )
 

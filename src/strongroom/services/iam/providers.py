@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.auth import federation
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.tables import oidc_providers, saml_providers
 
@@ -164,7 +164,7 @@ def create_oidc(
         raise errors.LimitExceededException(
             f"Cannot exceed quota for OpenIdConnectProvidersPerAccount: {MAX_OIDC_PROVIDERS}"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(oidc_providers).values(
             arn=arn,
@@ -297,7 +297,7 @@ def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]
         raise errors.LimitExceededException(
             f"Cannot exceed quota for SAMLProvidersPerAccount: {MAX_SAML_PROVIDERS}"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     provider = SamlProvider(
         arn=arn,
         account=call.account,

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.arn import parse_arn, unique_id
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam.common import (
     TRUST_POLICY_SIZE,
     iam_arn,
@@ -186,7 +186,7 @@ def create_role(
         role_id=unique_id("AROA", 21),
         path=path,
         arn=role_arn(call.account, path, name),
-        created=call.app.clock.timestamp(),
+        created=call.clock.timestamp(),
         trust_policy=trust_policy,
         description=description,
         max_session_duration=max_session_duration,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, update
 
-from strongroom.services.base import Call, Service
-from strongroom.services.iam.tables import generations
+from strongroom.framework import Call, Service
+from strongroom.services.iam.tables import TABLES, generations
 from strongroom.store.db import Prepared
 
-service = Service("iam")
+service = Service("iam", global_service=True, tables=TABLES)
 
 _BUMP = Prepared(
     update(generations)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam import policies, roles
 from strongroom.services.iam.tables import (
     attached_policies,
@@ -181,7 +181,7 @@ def delete_linked(call: Call, name: str) -> str:
             task_id=task_id,
             account=call.account,
             status=SUCCEEDED,
-            created=call.app.clock.timestamp(),
+            created=call.clock.timestamp(),
         )
     )
     return task_id

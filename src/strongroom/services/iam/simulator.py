@@ -25,7 +25,7 @@ from strongroom.auth.policy import (
 )
 from strongroom.auth.policy.conditions import RequestContext
 from strongroom.auth.policy.patterns import Unresolved, Var
-from strongroom.services.base import Call
+from strongroom.framework import Call
 
 DECISIONS = {"allowed": "allowed", "explicit_deny": "explicitDeny", "implicit_deny": "implicitDeny"}
 #: Keys the evaluator always supplies itself.

@@ -326,3 +326,31 @@ password_history = Table(
     Column("account", String(12), nullable=False),
     Column("password_sealed", LargeBinary, nullable=False),
 )
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (
+    users,
+    groups,
+    group_members,
+    roles,
+    policies,
+    policy_versions,
+    inline_policies,
+    attached_policies,
+    generations,
+    oidc_providers,
+    saml_providers,
+    service_linked_roles,
+    service_role_deletions,
+    instance_profiles,
+    instance_profile_roles,
+    password_policies,
+    login_profiles,
+    account_aliases,
+    credential_reports,
+    mfa_devices,
+    service_credentials,
+    signing_certificates,
+    ssh_public_keys,
+    password_history,
+)

@@ -13,8 +13,8 @@ from cryptography import x509
 from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.arn import unique_id
+from strongroom.framework import Call
 from strongroom.ids import random_bytes
-from strongroom.services.base import Call
 from strongroom.services.iam import ssh_keys
 from strongroom.services.iam.common import when
 from strongroom.services.iam.tables import (
@@ -91,7 +91,7 @@ def create_service_credential(call: Call, owner: Owner, service_name: str) -> di
         )
     credential_id = unique_id("ACCA", 21)
     password = _new_password()
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(service_credentials).values(
             credential_id=credential_id,
@@ -238,7 +238,7 @@ def upload_certificate(call: Call, owner: Owner, body: str) -> dict[str, Any]:
         raise call.service.errors.LimitExceededException(
             f"Cannot exceed quota for SigningCertificatesPerUser: {MAX_CERTIFICATES}"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     values = {
         "certificate_id": certificate_id,
         "account": call.account,
@@ -324,7 +324,7 @@ def upload_ssh_key(call: Call, owner: Owner, body: str) -> dict[str, Any]:
             f"Cannot exceed quota for SSHPublicKeysPerUser: {MAX_SSH_KEYS}"
         )
     key_id = unique_id("APKA", 21)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(ssh_public_keys).values(
             key_id=key_id,

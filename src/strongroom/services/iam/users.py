@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from strongroom.arn import arn, unique_id
 from strongroom.auth import credentials
 from strongroom.auth.tables import access_keys
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.iam.tables import (
     attached_policies,
     group_members,
@@ -119,7 +119,7 @@ def create_user(
         user_id=unique_id("AIDA", 21),
         path=path,
         arn=user_arn(call.account, path, name),
-        created=call.app.clock.timestamp(),
+        created=call.clock.timestamp(),
         permissions_boundary=boundary,
         tags=tags,
     )
@@ -255,7 +255,7 @@ def create_key(call: Call, user: User | None) -> tuple[str, str, float]:
         raise call.service.errors.LimitExceededException(
             f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS}"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     akid, secret = credentials.create_access_key(
         call.conn,
         call.sealer,

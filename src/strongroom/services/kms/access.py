@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from strongroom import tokens
 from strongroom.auth.policy import MalformedPolicy, denial_message, parse_policy
 from strongroom.auth.policy.evaluate import EXPLICIT_DENY
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.tables import aliases, grants
 from strongroom.store.db import Prepared
@@ -97,7 +97,7 @@ def authorize(
         check_grant_tokens(grant_tokens)
     # Every path below either allows or raises: the pipeline's decision flag.
     call.authorized = True
-    authorizer = call.app.authorizer
+    authorizer = call.authorizer
     if not authorizer.enforce:
         return
     p = call.principal
@@ -155,7 +155,7 @@ _ROOT_MEMO_LIMIT = 4096
 
 def _context_free(call: Call, policy: str, action: str) -> bool:
     """True when no statement of `policy` on `action` reads the request context."""
-    compiled = call.app.authorizer.cache.get("resource", policy)
+    compiled = call.authorizer.cache.get("resource", policy)
     for st in compiled.statements_for(action.lower()):
         if st.conditions or (st.resources and any("${" in r for r in st.resources)):
             return False
@@ -263,7 +263,7 @@ def require_lockout_safe(
     parse_key_policy(policy)
     if bypass:
         return
-    decision = call.app.authorizer.decide(
+    decision = call.authorizer.decide(
         call,
         "kms:PutKeyPolicy",
         key_arn,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import grant_store, keys, managed
 
 

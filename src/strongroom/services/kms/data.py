@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
 from strongroom.services.kms.keys import Key
@@ -29,7 +29,7 @@ def encrypt(
     call: Call, key: Key, plaintext: bytes, context: dict[str, str] | None, algorithm: str
 ) -> tuple[bytes, str | None]:
     """(ciphertext, KeyMaterialId or None) of `plaintext` under `key`'s current material."""
-    entry = keys.material_entry(call.conn, call.app.sealer, key)
+    entry = keys.material_entry(call.conn, call.sealer, key)
     if entry is None:  # no material (pending import): the state check said so already
         raise errors.KMSInvalidStateException(f"{key.arn} is pending import.")
     material, material_id = entry
@@ -78,7 +78,7 @@ def decrypt_symmetric(
     call: Call, key: Key, blob: bytes, header: crypto.BlobHeader, context: dict[str, str] | None
 ) -> tuple[bytes, str]:
     """(plaintext, KeyMaterialId) of a symmetric ciphertext."""
-    entry = keys.material_entry(call.conn, call.app.sealer, key, header.version)
+    entry = keys.material_entry(call.conn, call.sealer, key, header.version)
     if entry is None:
         raise invalid_ciphertext()
     material, material_id = entry
@@ -89,7 +89,7 @@ def decrypt_symmetric(
 
 
 def decrypt_asymmetric(call: Call, key: Key, blob: bytes, algorithm: str) -> bytes:
-    material = keys.material_of(call.conn, call.app.sealer, key)
+    material = keys.material_of(call.conn, call.sealer, key)
     if material is None:
         raise invalid_ciphertext()
     try:

@@ -10,7 +10,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert, select
 
 from strongroom import tokens
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms.keys import Key
 from strongroom.services.kms.service import errors
@@ -116,7 +116,7 @@ def create(
             issuing_account=f"arn:aws:iam::{call.principal.account or call.account}:root",
             operations=ops_json,
             constraints=orjson.dumps(constraints).decode() if constraints else None,
-            created=call.app.clock.timestamp(),
+            created=call.clock.timestamp(),
             token=token,
         )
     )

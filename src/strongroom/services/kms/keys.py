@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from strongroom.arn import arn as make_arn
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import states
 from strongroom.services.kms.service import errors
@@ -217,7 +217,7 @@ def _hot_row(
 ) -> Any:
     """A key's row through the store's hot cache (rows, not Keys: writers
     mutate the Key they are handed)."""
-    store = call.app.store
+    store = call.store
     cache_key = (kind, account, region, name)
     row = store.hot_get(cache_key)
     if row is None:

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import keys
 from strongroom.services.kms.tables import aliases
 
@@ -108,11 +108,11 @@ def ensure(call: Call, account: str, region: str, service_name: str) -> keys.Key
 
 
 def _create(call: Call, account: str, region: str, service_name: str, alias_name: str) -> keys.Key:
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     label = MANAGED.get(service_name, (service_name, service_name))[1]
     key = keys.create_key(
         call.conn,
-        call.app.sealer,
+        call.sealer,
         now,
         account=account,
         region=region,

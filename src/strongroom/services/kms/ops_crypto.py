@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import access, data, keys
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms.keys import Key
@@ -478,7 +478,7 @@ def _signing_key(
     key.require_algorithm(algorithm)
     _require_message_type(algorithm, message_type)
     data.dry_run(dry_run)
-    return key, keys.material_of(call.conn, call.app.sealer, key)
+    return key, keys.material_of(call.conn, call.sealer, key)
 
 
 def _require_message_type(algorithm: str, message_type: str) -> None:
@@ -532,7 +532,7 @@ def _mac_key(
     )
     key.require_algorithm(algorithm)
     data.dry_run(dry_run)
-    return key, keys.material_of(call.conn, call.app.sealer, key)
+    return key, keys.material_of(call.conn, call.sealer, key)
 
 
 @service.operation(authorize=False)
@@ -593,7 +593,7 @@ def derive_shared_secret(
     )
     key.require_algorithm(KeyAgreementAlgorithm)
     data.dry_run(DryRun)
-    material = keys.material_of(call.conn, call.app.sealer, key)
+    material = keys.material_of(call.conn, call.sealer, key)
     try:
         secret = material.derive_shared_secret(PublicKey)
     except crypto.CryptoInputError as exc:

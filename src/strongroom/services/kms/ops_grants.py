@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import delete, select
 
 from strongroom import tokens
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import access, grant_store, keys
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 
 from strongroom.audit import records
 from strongroom.audit.records import facet
-from strongroom.services.base import Call
+from strongroom.framework import Call
 from strongroom.services.kms import access, keys, managed
 from strongroom.services.kms import tags as tagging
 from strongroom.services.kms.keys import DAY, Key
@@ -118,7 +118,7 @@ def create_key(
             f"KeyUsage {usage} is not compatible with KeySpec {spec_name}"
         )
     tagging.check_tags(Tags)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     key_id_preview = "*"
     policy = Policy
     if policy is not None:
@@ -133,7 +133,7 @@ def create_key(
         policy = keys.default_policy(call.account)
     key = keys.create_key(
         call.conn,
-        call.app.sealer,
+        call.sealer,
         now,
         account=call.account,
         region=call.region,
@@ -232,7 +232,7 @@ def schedule_key_deletion(
             f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
             "satisfy constraint: Member must have value less than or equal to 30"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     key.pending_window = days
     replicas = [k for k in keys.related(call.conn, key) if k.region != key.region]
     if key.is_primary and replicas:
@@ -331,7 +331,7 @@ def create_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict
         raise errors.LimitExceededException(
             f"Too many aliases for key {key.arn}: the limit is {MAX_ALIASES_PER_KEY}."
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(aliases).values(
             account=call.account,
@@ -372,7 +372,7 @@ def update_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict
             aliases.c.region == call.region,
             aliases.c.alias_name == AliasName,
         )
-        .values(key_id=new.key_id, updated=call.app.clock.timestamp())
+        .values(key_id=new.key_id, updated=call.clock.timestamp())
     )
     return {}
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, insert, select
 
-from strongroom.services.base import Call, JobRun
+from strongroom.framework import Call, JobRun
 from strongroom.services.kms import access, keys
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import material as lifecycle
@@ -73,7 +73,7 @@ def enable_key_rotation(
     _require_rotatable(key)
     if key.origin != "AWS_KMS":
         raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     rows = keys.material_rows(call.conn, key)
     last = max((row.created for row in rows), default=key.created)
     key.rotation_enabled = True
@@ -129,7 +129,7 @@ def rotate_key_on_demand(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
         raise errors.LimitExceededException(
             f"{key.arn} has reached the maximum of {MAX_ON_DEMAND_ROTATIONS} on-demand rotations."
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     if key.origin == "EXTERNAL":
         if lifecycle.promote_pending(call.conn, key, now) is None:
             raise errors.KMSInvalidStateException(
@@ -137,7 +137,7 @@ def rotate_key_on_demand(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
                 "material (ImportType NEW_KEY_MATERIAL) before rotating it on demand."
             )
     else:
-        lifecycle.rotate(call.conn, call.app.sealer, key, now, "ON_DEMAND")
+        lifecycle.rotate(call.conn, call.sealer, key, now, "ON_DEMAND")
     key.on_demand_rotations += 1
     keys.save_everywhere(call.conn, key, "on_demand_rotations")
     return {"KeyId": key.arn}
@@ -213,7 +213,7 @@ def get_parameters_for_import(
         raise errors.ValidationException("SM2 wrapping is supported only in China Regions.")
     private, public = crypto.new_wrapping_key(WrappingKeySpec)
     token_id = crypto.random_bytes(16).hex()
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     call.conn.execute(
         insert(import_tokens).values(
             token_id=token_id,
@@ -221,7 +221,7 @@ def get_parameters_for_import(
             region=key.region,
             key_id=key.key_id,
             algorithm=WrappingAlgorithm,
-            sealed_private_key=call.app.sealer.seal(private, _token_aad(token_id)),
+            sealed_private_key=call.sealer.seal(private, _token_aad(token_id)),
             expires=now + IMPORT_TOKEN_SECONDS,
         )
     )
@@ -252,11 +252,9 @@ def _import_token(call: Call, key: Key, token: bytes) -> tuple[str, bytes]:
         key.key_id,
     ):
         raise invalid
-    if row.expires <= call.app.clock.timestamp():
+    if row.expires <= call.clock.timestamp():
         raise errors.ExpiredImportTokenException("The import token has expired.")
-    return row.algorithm, call.app.sealer.unseal(
-        bytes(row.sealed_private_key), _token_aad(token_id)
-    )
+    return row.algorithm, call.sealer.unseal(bytes(row.sealed_private_key), _token_aad(token_id))
 
 
 @service.operation(authorize=False)
@@ -283,7 +281,7 @@ def import_key_material(
     key.require_customer_managed(call, "kms:ImportKeyMaterial")
     key.require_state("ImportKeyMaterial")
     _require_external(key)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     if model == "KEY_MATERIAL_EXPIRES" and ValidTo is None:
         raise errors.ValidationException(
             "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES."
@@ -313,7 +311,7 @@ def import_key_material(
         raise errors.IncorrectKeyMaterialException(str(exc)) from None
     mid = lifecycle.store_imported(
         call.conn,
-        call.app.sealer,
+        call.sealer,
         key,
         raw,
         now,
@@ -408,10 +406,10 @@ def replicate_key(
     replica_tags = Tags or []
     replica = lifecycle.replicate(
         call.conn,
-        call.app.sealer,
+        call.sealer,
         key,
         ReplicaRegion,
-        call.app.clock.timestamp(),
+        call.clock.timestamp(),
         policy=policy,
         description=Description or "",
         tags=orjson.dumps(replica_tags).decode(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from strongroom.services.base import Service
+from strongroom.framework import Service
+from strongroom.services.kms.tables import TABLES
 
 #: CloudTrail records KMS's cryptographic operations as read-only events.
 CRYPTO_OPERATIONS = frozenset(
@@ -23,5 +24,5 @@ CRYPTO_OPERATIONS = frozenset(
     }
 )
 
-service = Service("kms", read_only=CRYPTO_OPERATIONS)
+service = Service("kms", read_only=CRYPTO_OPERATIONS, tables=TABLES)
 errors = service.errors

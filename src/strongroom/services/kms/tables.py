@@ -122,3 +122,12 @@ import_tokens = Table(
     Column("sealed_private_key", LargeBinary, nullable=False),
     Column("expires", Float, nullable=False),
 )
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (
+    keys,
+    material,
+    aliases,
+    grants,
+    import_tokens,
+)

@@ -9,7 +9,8 @@ from typing import Any
 from strongroom.auth import credentials
 from strongroom.auth.policy import MalformedPolicy, parse_policy, policy_size
 from strongroom.auth.principal import Principal
-from strongroom.services.base import Call, Service
+from strongroom.framework import Call, Service
+from strongroom.services.iam import api as iam
 
 service = Service("sts")
 
@@ -91,14 +92,12 @@ def assume_role(
     SourceIdentity: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    from strongroom.services.iam.source import role_by_arn
-
     errors = call.service.errors
     check_role_arn(call, RoleArn)
-    if call.principal.is_root and call.app.authorizer.enforce:
+    if call.principal.is_root and call.authorizer.enforce:
         raise errors.AccessDenied("Roles may not be assumed by root accounts.")
     tags, transitive = session_tags(call, Tags, TransitiveTagKeys)
-    role = role_by_arn(call.conn, RoleArn)
+    role = iam.role_by_arn(call.conn, RoleArn)
     context: dict[str, Any] = {}
     if ExternalId is not None:
         context["sts:ExternalId"] = ExternalId
@@ -148,7 +147,7 @@ def assume_role(
             "assumed by role chaining."
         )
     session_policies = _session_policies(call, Policy, PolicyArns)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{RoleSessionName}"
     principal = Principal(
         type="AssumedRole",
@@ -221,7 +220,7 @@ def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) 
             f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
             f"satisfy constraint: Member must have value less than or equal to {limit}"
         )
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     session_principal = Principal(
         type=p.type,
         account=p.account,
@@ -266,8 +265,6 @@ def get_access_key_info(call: Call, AccessKeyId: str) -> dict[str, Any]:
 def _session_policies(
     call: Call, policy: str | None, policy_arns: list[dict[str, str]] | None
 ) -> tuple[str, ...]:
-    from strongroom.services.iam.source import managed_policy_document
-
     errors = call.service.errors
     texts: list[str] = []
     if policy is not None:
@@ -282,7 +279,7 @@ def _session_policies(
         texts.append(policy)
     for entry in policy_arns or []:
         arn = entry.get("arn", "")
-        document = managed_policy_document(call.conn, arn)
+        document = iam.managed_policy_document(call.conn, arn)
         if document is None:
             raise errors.InvalidParameterValue(f"Policy {arn} does not exist or is not attachable.")
         texts.append(document)

@@ -18,7 +18,8 @@ from strongroom.arn import parse_arn
 from strongroom.auth import credentials, federation
 from strongroom.auth.policy import policy_size
 from strongroom.auth.principal import Principal
-from strongroom.services.base import Call
+from strongroom.framework import Call
+from strongroom.services.iam import api as iam
 from strongroom.services.sts.operations import (
     MAX_SESSION_POLICY,
     _cloudtrail_time,
@@ -102,7 +103,7 @@ def get_federation_token(
             f"satisfy constraint: Member must have value less than or equal to {limit}"
         )
     given = _session_policies(call, Policy, PolicyArns)
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     issuer = {
         "type": "Root" if p.is_root else "IAMUser",
         "principalId": p.principal_id,
@@ -147,9 +148,7 @@ def get_federation_token(
 
 
 def _role_for(call: Call, role_arn: str, action: str) -> Any:
-    from strongroom.services.iam.source import role_by_arn
-
-    role = role_by_arn(call.conn, role_arn)
+    role = iam.role_by_arn(call.conn, role_arn)
     if role is None:  # AWS does not say whether the role exists
         raise call.service.errors.AccessDenied(f"Not authorized to perform {action}")
     return role
@@ -194,7 +193,7 @@ def _assumed_role_session(
     transitive: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Store the role session; (Credentials, AssumedRoleUser) of the output."""
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{session_name}"
     principal = Principal(
         type="AssumedRole",
@@ -245,8 +244,6 @@ _INVALID_TOKEN = (
 
 def _verified_claims(call: Call, token: str, account: str) -> tuple[dict[str, Any], Any]:
     """The token's claims and its IAM OIDC provider, once its signature verified."""
-    from strongroom.services.iam.providers import oidc_by_url
-
     errors = call.service.errors
     try:
         jwt = federation.parse_jwt(token)
@@ -256,7 +253,7 @@ def _verified_claims(call: Call, token: str, account: str) -> tuple[dict[str, An
             "an Access Token)"
         ) from None
     iss = jwt.claims.get("iss")
-    provider = oidc_by_url(call.conn, account, iss) if isinstance(iss, str) else None
+    provider = iam.oidc_by_url(call.conn, account, iss) if isinstance(iss, str) else None
     if provider is None:
         raise errors.InvalidIdentityTokenException(
             f"No OpenIDConnect provider found in your account for {iss}"
@@ -279,7 +276,7 @@ def _verified_claims(call: Call, token: str, account: str) -> tuple[dict[str, An
 
 def _check_times(call: Call, claims: dict[str, Any]) -> None:
     errors = call.service.errors
-    now = int(call.app.clock.timestamp())
+    now = int(call.clock.timestamp())
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
     for value in (exp, nbf, iat):
         if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
@@ -443,8 +440,6 @@ def assume_role_with_SAML(
 ) -> dict[str, Any]:
     """The SAMLResponse must be signed (the assertion or the whole response)
     by a certificate of the provider's metadata; only then are its claims read."""
-    from strongroom.services.iam.providers import saml_by_arn
-
     errors = call.service.errors
     check_role_arn(call, RoleArn)
     parts = parse_arn(PrincipalArn)
@@ -461,7 +456,7 @@ def assume_role_with_SAML(
             "Invalid base64 SAMLResponse or unparseable SAML assertion"
         ) from None
     role_account = (parse_arn(RoleArn) or {}).get("account", "")
-    provider = saml_by_arn(call.conn, PrincipalArn)
+    provider = iam.saml_by_arn(call.conn, PrincipalArn)
     if provider is None or provider.account != role_account:
         raise errors.InvalidIdentityTokenException(
             f"SAML provider {PrincipalArn} does not exist in the role's account"
@@ -526,7 +521,7 @@ def _assume_with_verified_saml(
     """The checks AWS makes on a SAML assertion whose signature verified."""
     errors = call.service.errors
     action = "sts:AssumeRoleWithSAML"
-    now = call.app.clock.timestamp()
+    now = call.clock.timestamp()
     if assertion.not_on_or_after is None or now >= assertion.not_on_or_after:
         raise errors.ExpiredTokenException("The SAML assertion has expired")
     if assertion.not_before is not None and now < assertion.not_before:

@@ -1,11 +1,15 @@
-"""What a service module is made of: a `Service` with operations, and the `Call`
-context each operation receives.
+"""A `Service`: one AWS service's model, operations, errors and what the
+pipeline must know of it.
 
 An operation is a plain function ``def op(call: Call, **params) -> dict``
 registered with ``@service.operation``. Its name in the model is the
 CamelCase of the function name. It receives validated values named as in the
 model and returns a dict shaped like the output shape; the pipeline owns
 HTTP, transactions, authentication and the audit record.
+
+A service also declares what the framework below it must not have to know by
+name: its tables, whether its resources are global (IAM), whether it takes
+unsigned requests, and whether it is the source of identity policies.
 """
 
 from __future__ import annotations
@@ -13,18 +17,17 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from strongroom.protocol.errors import ErrorNamespace, errors_for
+from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for
 from strongroom.protocol.model import load_service_model, signing_name
 
 if TYPE_CHECKING:
-    from strongroom.auth.principal import Principal
-    from strongroom.server.app import App
+    from sqlalchemy import Table
+
+    from strongroom.auth.authorizer import PolicySource
+    from strongroom.framework.call import Call
 
 log = logging.getLogger("strongroom.services")
 
@@ -129,8 +132,21 @@ class Service:
         action_prefix: str | None = None,
         read_only: frozenset[str] = frozenset(),
         validation_error_code: str | None = None,
+        global_service: bool = False,
+        anonymous: bool = False,
+        tables: tuple[Table, ...] = (),
+        policy_source: PolicySource | None = None,
     ) -> None:
         self.name = name
+        #: Its resources live in no Region (IAM): its calls are us-east-1's.
+        self.global_service = global_service
+        #: Every operation may be called unsigned (S3's public objects); for
+        #: a few operations only, see `Operation.anonymous`.
+        self.anonymous = anonymous
+        #: The tables it keeps its state in (created with the store's schema).
+        self.tables = tables
+        #: Where the authorizer reads identity policies from (IAM's), if here.
+        self.policy_source = policy_source
         self.model = load_service_model(name)
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)
@@ -190,6 +206,16 @@ class Service:
 
         return register(fn) if fn is not None else register
 
+    def access_denied(self, message: str) -> AwsError:
+        """This service's access-denied error (its model's shape, or the code
+        its protocol family uses) with `message`."""
+        for shape in self.model.error_shapes:
+            if shape.name in ("AccessDeniedException", "AccessDenied"):
+                return self.errors.by_code(shape.error_code)(message)
+        protocol = self.model.metadata["protocol"]
+        code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
+        return getattr(self.errors, code)(message)
+
     def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:
         self.after_write_hooks.append(fn)
         return fn
@@ -206,183 +232,3 @@ class Service:
         changes (see `App.run_due_work`); a job that cannot tell returns 0."""
         self.jobs.append(fn)
         return fn
-
-
-@dataclass(slots=True)
-class AuditEvent:
-    event_name: str
-    region: str
-    params: dict[str, Any] | None
-    result: dict[str, Any] | None
-    resources: list[dict[str, str]] | None
-
-
-@dataclass(slots=True)
-class ChildCall:
-    """One call a request made to another service, for the audit record."""
-
-    call: Call
-    params: dict[str, Any]
-    result: dict[str, Any] | None = None
-    error: Exception | None = None
-
-
-#: The identity AWS names in service events it raises on its own (KMS
-#: rotations and deletions: "invokedBy": "AWS Internal").
-AWS_INTERNAL = "AWS Internal"
-
-
-@dataclass(slots=True)
-class ServiceEvent:
-    """An `AwsServiceEvent` a job reports: what the service did by itself."""
-
-    event_name: str
-    account: str
-    region: str
-    resources: list[dict[str, str]] | None = None
-    details: dict[str, Any] | None = None
-    response: dict[str, Any] | None = None
-    invoked_by: str = AWS_INTERNAL
-
-
-@dataclass(slots=True)
-class JobRun:
-    """What a scheduled job runs with: the store transaction, the clock's
-    time, the sealer, and where it reports its service events (recorded once
-    its transaction has committed)."""
-
-    service: Service
-    conn: Connection
-    now: datetime
-    sealer: Any
-    events: list[ServiceEvent] = field(default_factory=list)
-
-    def service_event(
-        self,
-        event_name: str,
-        account: str,
-        region: str,
-        *,
-        resources: list[dict[str, str]] | None = None,
-        details: dict[str, Any] | None = None,
-        response: dict[str, Any] | None = None,
-        invoked_by: str = AWS_INTERNAL,
-    ) -> None:
-        self.events.append(
-            ServiceEvent(event_name, account, region, resources, details, response, invoked_by)
-        )
-
-
-@dataclass(slots=True)
-class Call:
-    """Everything an operation may use about the request it serves."""
-
-    app: App
-    service: Service
-    operation: str
-    request_id: str
-    account: str
-    region: str
-    principal: Principal
-    source_ip: str
-    user_agent: str
-    secure: bool
-    conn: Connection = None  # type: ignore[assignment]  # set inside the transaction
-    #: Resources the audit record names: [{"ARN": ..., "type": ..., "accountId": ...}]
-    audit_resources: list[dict[str, str]] = field(default_factory=list)
-    #: Overrides for the audit record's requestParameters / responseElements /
-    #: additionalEventData, where AWS records something other than the wire.
-    audit_request: dict[str, Any] | None = None
-    audit_response: dict[str, Any] | None = None
-    audit_extra: dict[str, Any] | None = None
-    #: Further events the request causes, recorded after its own when it
-    #: succeeds (ReplicateKey's CreateKey in the replica's Region).
-    audit_events: list[AuditEvent] = field(default_factory=list)
-    #: Set once an authorization check ran and allowed (or was not enforced):
-    #: the pipeline answers no operation that returns without one.
-    authorized: bool = False
-    #: The services this call came through on the principal's behalf, first
-    #: to last (``("secretsmanager.amazonaws.com",)``); empty for a request
-    #: the principal sent itself.
-    via: tuple[str, ...] = ()
-    #: Calls this one made to other services (`invoke`), in order: each is
-    #: recorded as the callee's own CloudTrail event, after this call's.
-    children: list[ChildCall] = field(default_factory=list)
-
-    @property
-    def now(self):
-        return self.app.clock.now()
-
-    @property
-    def via_service(self) -> str | None:
-        """``kms:ViaService``'s form of the service this call came through
-        (``secretsmanager.us-east-1.amazonaws.com``), or None."""
-        if not self.via:
-            return None
-        return f"{self.via[-1].split('.', 1)[0]}.{self.region}.amazonaws.com"
-
-    def invoke(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
-        """Call another service's operation on this call's principal's behalf,
-        as AWS services do (a forward access session): the callee's own
-        validation and authorization run, with ``aws:ViaAWSService`` (and, for
-        the services that set it, ``aws:CalledVia``) in the request context;
-        the callee's CloudTrail event is recorded with ``invokedBy`` this
-        service. `params` are the callee's model members; its output dict is
-        returned, its errors raised."""
-        return self.app.invoke(self, service, operation, params)
-
-    @property
-    def sealer(self):
-        return self.app.sealer
-
-    def authorize(
-        self,
-        action: str,
-        resource: str | list[str] = "*",
-        context: dict[str, Any] | None = None,
-        *,
-        resource_policy: str | None = None,
-        resource_account: str | None = None,
-        resource_policy_required: bool = False,
-        resource_policy_kind: str = "resource",
-    ) -> None:
-        """Raise the service's access-denied error unless the principal may act.
-
-        `resource_policy` is the resource's policy document (key policy, bucket
-        policy, trust policy); `resource_policy_required` makes an allow from
-        it necessary, as KMS key policies are."""
-        self.app.authorizer.require(
-            self,
-            action,
-            resource,
-            context or {},
-            resource_policy=resource_policy,
-            resource_account=resource_account,
-            resource_policy_required=resource_policy_required,
-            resource_policy_kind=resource_policy_kind,
-        )
-
-    def allowed_by(self, rule: str) -> None:
-        """Record an allow the service decided itself by a rule of the resource
-        that AWS applies before any policy (a grant's retiring principal may
-        retire it). `rule` names it, for the reader of the call site."""
-        self.authorized = True
-
-    def audit_also(
-        self,
-        event_name: str,
-        region: str,
-        *,
-        params: dict[str, Any] | None = None,
-        result: dict[str, Any] | None = None,
-        resources: list[dict[str, str]] | None = None,
-    ) -> None:
-        """Record one more event of this service for this request, as AWS does
-        where one call acts in two places. `params`/`result` are shaped like
-        `event_name`'s input/output and redacted by its plan."""
-        self.audit_events.append(AuditEvent(event_name, region, params, result, resources))
-
-    def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:
-        self.audit_resources.append(
-            {"ARN": arn, "type": resource_type, "accountId": account or self.account}
-        )

@@ -1,0 +1,40 @@
+"""The framework below the services: what a service is (`Service`,
+`Operation`), what an operation receives (`Call`) and a job (`JobRun`).
+
+Services import it; it imports no service. The pipeline (`strongroom.server`)
+drives it.
+"""
+
+from strongroom.framework.call import (
+    AWS_INTERNAL,
+    AuditEvent,
+    Call,
+    ChildCall,
+    JobRun,
+    Runtime,
+    ServiceEvent,
+)
+from strongroom.framework.service import (
+    READ_ONLY_PREFIXES,
+    Operation,
+    OperationFn,
+    Service,
+    SignaturePlan,
+    camel,
+)
+
+__all__ = [
+    "AWS_INTERNAL",
+    "READ_ONLY_PREFIXES",
+    "AuditEvent",
+    "Call",
+    "ChildCall",
+    "JobRun",
+    "Operation",
+    "OperationFn",
+    "Runtime",
+    "Service",
+    "ServiceEvent",
+    "SignaturePlan",
+    "camel",
+]

@@ -1,0 +1,248 @@
+"""The `Call`: everything an operation may use about the request it serves,
+and the records of what it did besides (children, extra events); `JobRun`:
+the same for a scheduled job, which acts as its service.
+
+A call never sees the `App`: the pipeline lends it a `Runtime` (the clock,
+the sealer, the authorizer, the store's hot cache and a way to call another
+service), built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from strongroom.auth.authorizer import AccessDenied
+
+if TYPE_CHECKING:
+    from strongroom.auth.authorizer import Authorizer
+    from strongroom.auth.principal import Principal
+    from strongroom.framework.service import Service
+    from strongroom.protocol.errors import AwsError
+    from strongroom.store.clock import Clock
+    from strongroom.store.db import Store
+    from strongroom.store.sealing import Sealer
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the pipeline lends every call and job, built once per process."""
+
+    clock: Clock
+    sealer: Sealer
+    authorizer: Authorizer
+    #: For its hot cache of values derived from stored state.
+    store: Store
+    #: ``invoke(parent, service, operation, params)``: see `Call.invoke`.
+    invoke: Callable[[Call, str, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    event_name: str
+    region: str
+    params: dict[str, Any] | None
+    result: dict[str, Any] | None
+    resources: list[dict[str, str]] | None
+
+
+@dataclass(slots=True)
+class ChildCall:
+    """One call a request made to another service, for the audit record."""
+
+    call: Call
+    params: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
+#: The identity AWS names in service events it raises on its own (KMS
+#: rotations and deletions: "invokedBy": "AWS Internal").
+AWS_INTERNAL = "AWS Internal"
+
+
+@dataclass(slots=True)
+class ServiceEvent:
+    """An `AwsServiceEvent` a job reports: what the service did by itself."""
+
+    event_name: str
+    account: str
+    region: str
+    resources: list[dict[str, str]] | None = None
+    details: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    invoked_by: str = AWS_INTERNAL
+
+
+@dataclass(slots=True)
+class JobRun:
+    """What a scheduled job runs with: the store transaction, the clock's
+    time, the runtime, and where it reports its service events (recorded
+    once its transaction has committed)."""
+
+    service: Service
+    conn: Connection
+    now: datetime
+    runtime: Runtime
+    events: list[ServiceEvent] = field(default_factory=list)
+
+    @property
+    def sealer(self) -> Sealer:
+        return self.runtime.sealer
+
+    def service_event(
+        self,
+        event_name: str,
+        account: str,
+        region: str,
+        *,
+        resources: list[dict[str, str]] | None = None,
+        details: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        invoked_by: str = AWS_INTERNAL,
+    ) -> None:
+        self.events.append(
+            ServiceEvent(event_name, account, region, resources, details, response, invoked_by)
+        )
+
+
+@dataclass(slots=True)
+class Call:
+    """Everything an operation may use about the request it serves."""
+
+    runtime: Runtime
+    service: Service
+    operation: str
+    request_id: str
+    account: str
+    region: str
+    principal: Principal
+    source_ip: str
+    user_agent: str
+    secure: bool
+    conn: Connection = None  # type: ignore[assignment]  # set inside the transaction
+    #: Resources the audit record names: [{"ARN": ..., "type": ..., "accountId": ...}]
+    audit_resources: list[dict[str, str]] = field(default_factory=list)
+    #: Overrides for the audit record's requestParameters / responseElements /
+    #: additionalEventData, where AWS records something other than the wire.
+    audit_request: dict[str, Any] | None = None
+    audit_response: dict[str, Any] | None = None
+    audit_extra: dict[str, Any] | None = None
+    #: Further events the request causes, recorded after its own when it
+    #: succeeds (ReplicateKey's CreateKey in the replica's Region).
+    audit_events: list[AuditEvent] = field(default_factory=list)
+    #: Set once an authorization check ran and allowed (or was not enforced):
+    #: the pipeline answers no operation that returns without one.
+    authorized: bool = False
+    #: The services this call came through on the principal's behalf, first
+    #: to last (``("secretsmanager.amazonaws.com",)``); empty for a request
+    #: the principal sent itself.
+    via: tuple[str, ...] = ()
+    #: Calls this one made to other services (`invoke`), in order: each is
+    #: recorded as the callee's own CloudTrail event, after this call's.
+    children: list[ChildCall] = field(default_factory=list)
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @property
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    @property
+    def sealer(self) -> Sealer:
+        return self.runtime.sealer
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return self.runtime.authorizer
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def via_service(self) -> str | None:
+        """``kms:ViaService``'s form of the service this call came through
+        (``secretsmanager.us-east-1.amazonaws.com``), or None."""
+        if not self.via:
+            return None
+        return f"{self.via[-1].split('.', 1)[0]}.{self.region}.amazonaws.com"
+
+    def invoke(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """Call another service's operation on this call's principal's behalf,
+        as AWS services do (a forward access session): the callee's own
+        validation and authorization run, with ``aws:ViaAWSService`` (and, for
+        the services that set it, ``aws:CalledVia``) in the request context;
+        the callee's CloudTrail event is recorded with ``invokedBy`` this
+        service. `params` are the callee's model members; its output dict is
+        returned, its errors raised."""
+        return self.runtime.invoke(self, service, operation, params)
+
+    def authorize(
+        self,
+        action: str,
+        resource: str | list[str] = "*",
+        context: dict[str, Any] | None = None,
+        *,
+        resource_policy: str | None = None,
+        resource_account: str | None = None,
+        resource_policy_required: bool = False,
+        resource_policy_kind: str = "resource",
+    ) -> None:
+        """Raise the service's access-denied error unless the principal may act.
+
+        `resource_policy` is the resource's policy document (key policy, bucket
+        policy, trust policy); `resource_policy_required` makes an allow from
+        it necessary, as KMS key policies are."""
+        try:
+            self.runtime.authorizer.require(
+                self,
+                action,
+                resource,
+                context or {},
+                resource_policy=resource_policy,
+                resource_account=resource_account,
+                resource_policy_required=resource_policy_required,
+                resource_policy_kind=resource_policy_kind,
+            )
+        except AccessDenied as denied:
+            raise self.service.access_denied(denied.message) from None
+
+    def access_denied(self, action: str, resource: str) -> AwsError:
+        """The service's access-denied error for a refusal the operation
+        decides itself, in AWS's words for no identity policy allowing it."""
+        return self.service.access_denied(
+            f"User: {self.principal.arn} is not authorized to perform: {action} on resource: "
+            f"{resource} because no identity-based policy allows the {action} action"
+        )
+
+    def allowed_by(self, rule: str) -> None:
+        """Record an allow the service decided itself by a rule of the resource
+        that AWS applies before any policy (a grant's retiring principal may
+        retire it). `rule` names it, for the reader of the call site."""
+        self.authorized = True
+
+    def audit_also(
+        self,
+        event_name: str,
+        region: str,
+        *,
+        params: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        resources: list[dict[str, str]] | None = None,
+    ) -> None:
+        """Record one more event of this service for this request, as AWS does
+        where one call acts in two places. `params`/`result` are shaped like
+        `event_name`'s input/output and redacted by its plan."""
+        self.audit_events.append(AuditEvent(event_name, region, params, result, resources))
+
+    def audit_resource(self, arn: str, resource_type: str, account: str | None = None) -> None:
+        self.audit_resources.append(
+            {"ARN": arn, "type": resource_type, "accountId": account or self.account}
+        )
