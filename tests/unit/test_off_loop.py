@@ -21,11 +21,13 @@ root. What the tests hold the server to:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ import uvicorn
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from uvicorn.server import ServerState
 
 from strongroom.server.app import App
 from strongroom.server.config import Config
@@ -58,10 +61,16 @@ def _slowly(fn: Callable[..., dict[str, Any]], seconds: float = SLOW) -> Callabl
 
 
 @dataclasses.dataclass
-class Server:
-    app: App
+class Endpoint:
+    """Where requests go and whose signature they carry."""
+
     port: int
     credentials: Credentials
+
+
+@dataclasses.dataclass
+class Server(Endpoint):
+    app: App
     data_dir: Path
     uvicorn: uvicorn.Server
     thread: threading.Thread
@@ -96,8 +105,8 @@ def blocking_create_user(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]
 def start(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start_server(loop: str = "uvloop") -> Server:
-        config = Config(data_dir=tmp_path, blocking_threads=2)
+    def start_server(loop: str = "uvloop", store_url: str | None = None) -> Server:
+        config = Config(data_dir=tmp_path, blocking_threads=2, store_url=store_url)
         access_key_id, secret, _ = prepare(config)
         assert secret is not None
         app = App(config)
@@ -120,7 +129,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         while not uv.started:
             assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.01)
-        server = Server(app, port, Credentials(access_key_id, secret), tmp_path, uv, thread)
+        server = Server(port, Credentials(access_key_id, secret), app, tmp_path, uv, thread)
         servers.append(server)
         return server
 
@@ -133,7 +142,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 # -- requests on raw sockets -----------------------------------------------------
 
 
-def signed(server: Server, service: str, form: str) -> bytes:
+def signed(server: Endpoint, service: str, form: str) -> bytes:
     """One signed query-protocol request (IAM or STS) as bytes on the wire."""
     host = f"127.0.0.1:{server.port}"
     aws = AWSRequest(
@@ -150,15 +159,15 @@ def signed(server: Server, service: str, form: str) -> bytes:
     return f"POST / HTTP/1.1\r\n{head}content-length: {len(body)}\r\n\r\n".encode() + body
 
 
-def create_user(server: Server, name: str) -> bytes:
+def create_user(server: Endpoint, name: str) -> bytes:
     return signed(server, "iam", f"Action=CreateUser&UserName={name}&Version=2010-05-08")
 
 
-def get_user(server: Server, name: str) -> bytes:
+def get_user(server: Endpoint, name: str) -> bytes:
     return signed(server, "iam", f"Action=GetUser&UserName={name}&Version=2010-05-08")
 
 
-def whoami(server: Server) -> bytes:
+def whoami(server: Endpoint) -> bytes:
     return signed(server, "sts", "Action=GetCallerIdentity&Version=2011-06-15")
 
 
@@ -276,6 +285,82 @@ def test_fast_requests_on_other_connections_never_wait(
     assert fast_write.answer is not None and fast_write.answer[0] == 200, fast_write.answer
     assert server.app.store.writes_off_loop == 0
     server.stop()
+
+
+class Transport:
+    """What the protocol calls on a transport, recorded (as in test_http_protocol)."""
+
+    def __init__(self) -> None:
+        self.written = b""
+        self.closed = False
+        self.reading = True
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 50000) if name == "peername" else default
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+def test_a_slow_request_does_not_delay_the_fast_ones_of_its_pass(
+    blocking_create_user: Callable[..., None], tmp_path: Path
+) -> None:
+    """Deterministically in one pass of the loop: the slow request and five
+    fast ones on other connections complete together; the fast ones are
+    written in that pass, the slow one once its thread is done."""
+    blocking_create_user()
+    config = Config(data_dir=tmp_path)
+    access_key_id, secret, _ = prepare(config)
+    assert secret is not None
+    app = App(config)
+    target = Endpoint(4566, Credentials(access_key_id, secret))
+    uv_config = uvicorn.Config(app, http=StrongroomHttp, lifespan="off")
+    uv_config.load()
+    state = ServerState()
+    loop = asyncio.new_event_loop()
+
+    def connection() -> tuple[StrongroomHttp, Transport]:
+        protocol = StrongroomHttp(config=uv_config, server_state=state, app_state={}, _loop=loop)
+        transport = Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        return protocol, transport
+
+    try:
+        slow, slow_out = connection()
+        fast = [connection() for _ in range(5)]
+        slow.data_received(create_user(target, "same-pass"))
+        for protocol, _ in fast:
+            protocol.data_received(whoami(target))
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # the pass that answers the batch
+        assert all(out.written.startswith(b"HTTP/1.1 200 ") for _, out in fast)
+        assert slow_out.written == b"" and not slow_out.reading  # off the loop, holding
+        assert slow._queued == 1
+
+        async def answered() -> None:
+            while not slow_out.written:
+                await asyncio.sleep(0.01)
+
+        loop.run_until_complete(asyncio.wait_for(answered(), 5 * SLOW))
+        assert slow_out.written.startswith(b"HTTP/1.1 200 ")
+        assert slow_out.reading and slow._queued == 0 and slow._held is None
+    finally:
+        for protocol, _ in [(slow, slow_out), *fast]:
+            protocol.connection_lost(None)
+        app.shutdown()
+        loop.close()
 
 
 def test_pipelined_requests_come_back_in_order(
@@ -406,4 +491,35 @@ def test_without_blocking_operations_nothing_is_classified(
     monkeypatch.setattr(server.app, "classify", refuse)
     status, _, body = exchange(server, whoami(server))
     assert status == 200, body
+    server.stop()
+
+
+def test_off_the_loop_on_postgresql(
+    blocking_create_user: Callable[..., None], start: Callable[..., Server], postgres: Any
+) -> None:
+    """On PostgreSQL a worker's transaction takes a connection from the pool;
+    there is no store-wide write lock, so fast writes stay on the loop."""
+    blocking_create_user()
+    server = start(store_url=postgres.create_database(f"offloop_{uuid.uuid4().hex[:8]}"))
+    slow = Slow(server, create_user(server, "pg-slow"))
+    slow.start()
+    slow.sent.wait(5)
+    time.sleep(0.1)
+    status, _, body = exchange(
+        server, signed(server, "iam", "Action=CreateGroup&GroupName=pg&Version=2010-05-08")
+    )
+    assert status == 200, body
+    for _ in range(20):
+        status, _, body = exchange(server, whoami(server))
+        assert status == 200, body
+    fast_done = time.monotonic()
+    slow.join(10)
+    assert slow.answer is not None and slow.answer[0] == 200, slow.answer
+    assert fast_done < slow.answered_at
+    with connect(server) as sock:
+        sock.sendall(create_user(server, "pg-piped") + get_user(server, "pg-piped"))
+        reader = Reader(sock)
+        created, got = reader.response(), reader.response()
+    assert created[0] == 200 and b"<CreateUserResponse" in created[2], created
+    assert got[0] == 200 and b"<UserName>pg-piped</UserName>" in got[2], got
     server.stop()

@@ -196,7 +196,10 @@ class App:
         it is done, and waiting for it on the loop would stop every request."""
         if req.path.startswith(ADMIN_PREFIX):
             return None, False
-        pre = self._preroute(req)
+        try:
+            pre = self._preroute(req)
+        except Exception:  # a bug: `dispatch` meets it again and answers it
+            return None, False
         routed = pre[2]
         if not isinstance(routed, Route):
             return pre, False
