@@ -5,13 +5,16 @@ refilled 4 KiB at a time: one `getrandom` call serves a few hundred requests'
 nonces and ids instead of three or four calls each. Buffering does not weaken
 the bytes; what matters is that none is handed out twice, which the pool
 guarantees within a process and `os.register_at_fork` across forks (a child
-starts with an empty pool, never its parent's remainder).
+starts with an empty pool, never its parent's remainder). Requests answered
+off the event loop draw from worker threads: a lock makes taking a slice one
+step, so no two threads are ever handed the same bytes.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 
 _POOL_SIZE = 4096
@@ -20,11 +23,12 @@ _POOLED_MAX = 64
 
 _pool = b""
 _pos = 0
+_lock = threading.Lock()
 
 
 def _forget_pool() -> None:
-    global _pool, _pos
-    _pool, _pos = b"", 0
+    global _pool, _pos, _lock
+    _pool, _pos, _lock = b"", 0, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool)
@@ -35,11 +39,12 @@ def random_bytes(n: int) -> bytes:
     global _pool, _pos
     if n > _POOLED_MAX:
         return os.urandom(n)
-    end = _pos + n
-    if end > len(_pool):
-        _pool, _pos, end = os.urandom(_POOL_SIZE), 0, n
-    out = _pool[_pos:end]
-    _pos = end
+    with _lock:
+        end = _pos + n
+        if end > len(_pool):
+            _pool, _pos, end = os.urandom(_POOL_SIZE), 0, n
+        out = _pool[_pos:end]
+        _pos = end
     return out
 
 

@@ -388,3 +388,34 @@ def test_the_age_of_a_batch_is_its_oldest_event(store: Store) -> None:
     newer.add(event)
     newer.absorb(batch)  # a failed flush's events go back in front, with their age
     assert newer.first_at == first and len(newer) == 3
+
+
+def test_events_recorded_from_threads_are_all_stored_in_time_order(store: Store) -> None:
+    """Requests answered off the loop record from worker threads while the
+    loop records and flushes: nothing is lost, and each batch is in time order."""
+    recorder = AuditRecorder(store)
+    principals = [root_principal(f"11112222333{i}", f"AKIA{i}") for i in range(4)]
+
+    def record(n: int) -> None:
+        for i in range(300):
+            _record(recorder, principals[n], event_time=time.time(), request_id=f"t{n}-{i}")
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        _record(recorder, principals[0], event_time=time.time(), request_id="loop")
+        recorder.flush()
+    recorder.flush(wait=True)
+    stored = _stored(store)
+    ids = [e.own["requestID"] for e in stored]
+    assert sum(1 for i in ids if i.startswith("t")) == 1200
+    assert len(set(i for i in ids if i.startswith("t"))) == 1200
+    assert recorder.written == len(stored)
+    with store.transaction(write=False) as conn:
+        rows = conn.execute(select(batches.c.events)).scalars().all()
+        assert conn.execute(select(func.count()).select_from(identities)).scalar() == 4
+    for body in rows:
+        times = [event[3] for event in orjson.loads(body)]
+        assert times == sorted(times)
+    assert all(e.own["i"] for e in stored)

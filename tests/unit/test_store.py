@@ -4,6 +4,7 @@ checkpointer that keeps WAL checkpoints off the request path."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -280,3 +281,86 @@ def test_a_write_takes_the_lock_soon_after_another_process_lets_it_go(store: Sto
     assert 0.2 <= time.monotonic() - started < 0.5  # a bounded wait ends when it said
     other.execute("ROLLBACK")
     other.close()
+
+
+def _in_worker(store: Store, work) -> object:
+    """`work()` in another thread marked off the loop; its result or exception."""
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            with store.off_loop():
+                out.append(work())
+        except BaseException as exc:  # handed back to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(10)
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+def test_a_worker_thread_has_its_own_connection_and_no_hot_cache(store: Store) -> None:
+    with store.transaction(write=False) as loop_conn:
+        store.hot_put(("k",), "v")
+
+        def work() -> tuple[object, object, object]:
+            seen = store.hot_get(("k",))
+            with store.transaction() as conn:
+                store.hot_put(("k",), "worker")  # ignored: not its cache
+                Store.put_setting(conn, "from-worker", "1")
+                return conn, seen, store.writing
+
+        before = store.generation.read()
+        worker_conn, seen, writing = _in_worker(store, work)
+        assert worker_conn is not loop_conn
+        assert seen is None and store.hot_get(("k",)) == "v"
+        assert writing is False  # the loop's transaction state, untouched
+        assert store.generation.read() == before + 2  # its commit moved the generation
+    with store.transaction(write=False) as conn:
+        assert store.hot_get(("k",)) is None  # so the loop's cache started over
+        assert Store.get_setting(conn, "from-worker") == "1"
+
+
+def test_a_worker_read_transaction_takes_no_write_lock(store: Store) -> None:
+    with store.transaction():  # the loop writes: `store.writing` is True
+
+        def read() -> str | None:
+            with store.transaction(write=False) as conn:  # a Core statement begins it
+                return conn.execute(
+                    select(settings_table.c.value).where(settings_table.c.name == "x")
+                ).scalar()
+
+        assert _in_worker(store, read) is None  # not stuck behind the loop's write lock
+
+
+def test_a_worker_write_rolls_back_on_failure(store: Store) -> None:
+    def fail() -> None:
+        with store.transaction() as conn:
+            Store.put_setting(conn, "doomed", "1")
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        _in_worker(store, fail)
+    with store.transaction(write=False) as conn:
+        assert Store.get_setting(conn, "doomed") is None
+
+
+def test_random_bytes_are_never_handed_out_twice_across_threads() -> None:
+    from strongroom.ids import random_bytes
+
+    seen: list[list[bytes]] = [[] for _ in range(4)]
+
+    def draw(out: list[bytes]) -> None:
+        for _ in range(5000):
+            out.append(random_bytes(12))
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in seen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drawn = [b for out in seen for b in out]
+    assert len(set(drawn)) == len(drawn) == 20000

@@ -24,11 +24,21 @@ and member names become lowerCamelCase as in CloudTrail.
 
 The caller's userIdentity is written once to ``audit_identities`` and each
 event holds its reference.
+
+Threads: a request answered off the event loop (a blocking operation) is
+recorded from its worker thread. The queue is guarded by one lock, held only
+to add an encoded event or to swap the queue out for a flush (never while a
+batch is written), so an event lands in the queue it was recorded at, in
+time order with the others, and a flush that fails gives its events back.
+While a write request runs off the loop it holds SQLite's write lock (this
+process's own); a flush on the loop then never waits for that lock, and the
+events stay queued until it is released.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -157,6 +167,9 @@ class AuditRecorder:
         #: Until then due flushes do not wait either (see STUCK_BACKOFF).
         self._wait_after = 0.0
         self.written = 0
+        #: Guards the queue and the identity bookkeeping: `record` is also
+        #: called from worker threads (requests answered off the loop).
+        self._lock = threading.Lock()
 
     def record(
         self,
@@ -191,19 +204,8 @@ class AuditRecorder:
         AwsServiceEvent."""
         # The id carries the event's time: LookupEvents finds an EventId's batch by it.
         event_id = uuid7(event_time)
-        if identity is not None:
-            ref = self._identity_ref(identity)
-        elif invoked_by is not None and principal is not None:
-            ref = self._identity_ref({**principal.user_identity(), "invokedBy": invoked_by})
-        elif principal is not None and principal.type != "Anonymous":
-            ref = self._principal_ref(principal)
-        else:
-            identity = {"type": "Unknown" if principal is None else "AWSAccount"}
-            if access_key_id:
-                identity["accessKeyId"] = access_key_id
-            ref = self._identity_ref(identity)
         # The event's own fields; everything else is a column (see records.py).
-        own: dict[str, Any] = {"i": ref, "sourceIPAddress": source_ip, "userAgent": user_agent}
+        own: dict[str, Any] = {"i": None, "sourceIPAddress": source_ip, "userAgent": user_agent}
         if error_code is not None:
             own["errorCode"] = error_code
             own["errorMessage"] = error_message or ""
@@ -217,22 +219,36 @@ class AuditRecorder:
             own["eventType"] = event_type
         if service_event_details is not None:
             own["serviceEventDetails"] = service_event_details
-        self._pending.add(
-            (  # in StoredEvent order
-                event_id,
-                account,
-                region,
-                event_time,
-                event_name,
-                event_source,
-                read_only,
-                management,
-                lookup_username(principal),
-                access_key_id,
-                resources or None,
-                own,
+        with self._lock:
+            if identity is not None:
+                own["i"] = self._identity_ref(identity)
+            elif invoked_by is not None and principal is not None:
+                own["i"] = self._identity_ref(
+                    {**principal.user_identity(), "invokedBy": invoked_by}
+                )
+            elif principal is not None and principal.type != "Anonymous":
+                own["i"] = self._principal_ref(principal)
+            else:
+                unknown = {"type": "Unknown" if principal is None else "AWSAccount"}
+                if access_key_id:
+                    unknown["accessKeyId"] = access_key_id
+                own["i"] = self._identity_ref(unknown)
+            self._pending.add(
+                (  # in StoredEvent order
+                    event_id,
+                    account,
+                    region,
+                    event_time,
+                    event_name,
+                    event_source,
+                    read_only,
+                    management,
+                    lookup_username(principal),
+                    access_key_id,
+                    resources or None,
+                    own,
+                )
             )
-        )
         return event_id
 
     def _principal_ref(self, principal: Principal) -> str:
@@ -286,16 +302,24 @@ class AuditRecorder:
         lock. With `wait` (shutdown, LookupEvents) it waits up to `FINAL_WAIT`."""
         if not self._pending:
             return 0
-        lock_wait: float | bool = FINAL_WAIT if wait else (LOCK_WAIT if self.flush_due() else False)
-        batch, self._pending = self._pending, PendingBatch()
-        new = self._new_identities
+        if wait:
+            lock_wait: float | bool = FINAL_WAIT
+        elif self.store.writes_off_loop:
+            # This process's own request off the loop holds the write lock
+            # while it runs: waiting would only stop the loop (see the module doc).
+            lock_wait = False
+        else:
+            lock_wait = LOCK_WAIT if self.flush_due() else False
+        with self._lock:
+            batch, self._pending = self._pending, PendingBatch()
+            new, self._new_identities = self._new_identities, {}
         try:
             with self.store.transaction(write=True, state=False, wait=lock_wait) as conn:
                 if new:
                     _store_identities(conn, new)
                 write_pending(conn, batch)
         except StoreBusy:
-            self._pending.absorb(batch)
+            self._give_back(batch, new)
             now = time.monotonic()
             self._busy_until = now + BUSY_BACKOFF
             if lock_wait:
@@ -309,16 +333,24 @@ class AuditRecorder:
             return 0
         except Exception:
             # Keep the records for the next attempt rather than lose them.
-            self._pending.absorb(batch)
+            self._give_back(batch, new)
             log.exception("writing %d audit records failed; will retry", len(batch))
             raise
-        if new:
-            self._stored_refs.update(new)
-            if len(self._stored_refs) > 65536:  # forgetting only costs a look-up
-                self._stored_refs.clear()
-            self._new_identities = {}
-        self.written += len(batch)
+        with self._lock:
+            if new:
+                self._stored_refs.update(new)
+                if len(self._stored_refs) > 65536:  # forgetting only costs a look-up
+                    self._stored_refs.clear()
+            self.written += len(batch)
         return len(batch)
+
+    def _give_back(self, batch: PendingBatch, new: dict[str, str]) -> None:
+        """Queue a batch that could not be written again, in front of what
+        was recorded meanwhile, with the identities it needs."""
+        with self._lock:
+            self._pending.absorb(batch)
+            for ref, text in new.items():
+                self._new_identities.setdefault(ref, text)
 
 
 def _store_identities(conn: Any, new: dict[str, str]) -> None:

@@ -45,8 +45,17 @@ class Operation:
     #: must first resolve) or needs no authorization at all.
     action: str | None
     read_only: bool
-    #: Operations that block (start a database, copy a snapshot) run in a
-    #: worker thread instead of the event loop.
+    #: The operation blocks (starts a database engine, copies a snapshot,
+    #: invokes a function): the HTTP layer answers it in a thread of the
+    #: App's bounded pool (`Config.blocking_threads`) instead of on the event
+    #: loop, so the fast requests of the same loop pass never wait for it. It
+    #: still runs inside one store transaction committed before its response,
+    #: on a connection of that thread's own and without the hot cache; its
+    #: audit event is recorded from the thread. On SQLite a blocking
+    #: operation that writes holds the write lock for as long as it runs
+    #: (its transaction takes it up front); other writes wait for it, off
+    #: the loop too. Read by the App at start-up. See docs/architecture.md,
+    #: "Slow work off the event loop".
     blocking: bool = False
     #: Write queued audit records first (LookupEvents sees the calls before it).
     flush_audit: bool = False

@@ -5,8 +5,9 @@
 
 Everything a request needs that can be prepared once (models, codecs,
 redaction plans, routing tables) is prepared in `App.__init__`. Operations run
-synchronously on the event loop inside one store transaction that commits
-before the response is sent.
+synchronously inside one store transaction that commits before the response
+is sent: on the event loop, or, for blocking operations (`Operation.blocking`),
+in a thread of `App.pool` (see `classify` and docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -45,7 +47,7 @@ from strongroom.protocol.errors import AwsError, InternalFailure
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
-from strongroom.server.router import RouteError, Router
+from strongroom.server.router import Route, RouteError, Router
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
 from strongroom.store.db import Store, StoreBusy, default_url
@@ -93,6 +95,17 @@ class App:
         self._job_next_due: dict[Any, tuple[int, float | None]] = {}
         self.internal_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
+        #: The threads that answer requests for blocking operations; they
+        #: start with the first such request.
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, config.blocking_threads), thread_name_prefix="strongroom-blocking"
+        )
+        #: Whether any served operation is blocking: while none is, the HTTP
+        #: layer answers every request on the loop without asking `classify`.
+        self.blocking = self._any_blocking()
+
+    def _any_blocking(self) -> bool:
+        return any(op.blocking for svc in self.services for op in svc.operations.values())
 
     # -- ASGI -------------------------------------------------------------
 
@@ -119,6 +132,7 @@ class App:
                 gc.collect()
                 gc.freeze()
                 self.store.start_checkpointer()
+                self.blocking = self._any_blocking()  # operations registered since __init__
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
                     asyncio.create_task(self._scheduler_loop()),
@@ -127,12 +141,18 @@ class App:
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
                     task.cancel()
+                # uvicorn waited for the connections; a request whose client
+                # left is still running off the loop: let it finish and commit.
+                await asyncio.to_thread(self.pool.shutdown, wait=True)
                 self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     def shutdown(self) -> None:
+        """Wait for the requests running off the loop, write the audit queue,
+        close the store."""
         try:
+            self.pool.shutdown(wait=True)
             self.audit.flush(wait=True)
         finally:
             self.store.close()
@@ -169,9 +189,63 @@ class App:
         await send({"type": "http.response.body", "body": resp.body})
         self.after_response()
 
-    def handle(self, req: Request) -> Response:
-        """Answer one complete request (the HTTP layer calls this)."""
-        return self.admin(req) if req.path.startswith(ADMIN_PREFIX) else self.dispatch(req)
+    def handle(self, req: Request, pre: Prelude | None = None) -> Response:
+        """Answer one complete request (the HTTP layer calls this); `pre` is
+        what `classify` worked out about it, if it was asked."""
+        if req.path.startswith(ADMIN_PREFIX):
+            return self.admin(req)
+        return self.dispatch(req, pre)
+
+    # -- off the event loop -------------------------------------------------
+
+    def classify(self, req: Request) -> tuple[Prelude | None, bool]:
+        """Whether `req` is answered off the event loop, and its routing
+        (`dispatch` takes it back and does not route again). The HTTP layer
+        asks only while some operation is `blocking`; routing is pure.
+
+        Off the loop go the blocking operations and, on SQLite while such a
+        request writes, every other write (and LookupEvents, which waits to
+        write the audit queue): the running one holds the write lock until
+        it is done, and waiting for it on the loop would stop every request."""
+        if req.path.startswith(ADMIN_PREFIX):
+            return None, False
+        try:
+            pre = self._preroute(req)
+        except Exception:  # a bug: `dispatch` meets it again and answers it
+            return None, False
+        routed = pre[2]
+        if not isinstance(routed, Route):
+            return pre, False
+        op = routed.service.operations[routed.operation]
+        if op.blocking:
+            return pre, True
+        return pre, bool(self.store.writes_off_loop) and (not op.read_only or op.flush_audit)
+
+    def answer_off_loop(self, req: Request, pre: Prelude | None) -> Response:
+        """`handle` in a thread of the pool: the store gives the thread its
+        own connection, and none of the loop's transaction state."""
+        with self.store.off_loop():
+            return self.handle(req, pre)
+
+    def submit(
+        self, loop: asyncio.AbstractEventLoop, pre: Prelude | None, fn: Any, *args: Any
+    ) -> asyncio.Future[Any]:
+        """Run `fn(*args)` (which answers the request `classify` described
+        by `pre`) in the pool; on the loop, as its result arrives, the write
+        count `classify` reads is brought back down."""
+        future = loop.run_in_executor(self.pool, fn, *args)
+        routed = pre[2] if pre is not None else None
+        if (
+            self.store.is_sqlite
+            and isinstance(routed, Route)
+            and not routed.service.operations[routed.operation].read_only
+        ):
+            self.store.writes_off_loop += 1
+            future.add_done_callback(self._write_done)
+        return future
+
+    def _write_done(self, _future: Any) -> None:
+        self.store.writes_off_loop -= 1
 
     def after_response(self) -> None:
         """Once the response is on its way: flush the audit batch if it is full."""
@@ -180,7 +254,22 @@ class App:
 
     # -- the pipeline -----------------------------------------------------
 
-    def dispatch(self, req: Request) -> Response:
+    def _preroute(self, req: Request) -> Prelude:
+        """The signature's outline and the route of `req` (or why none):
+        `dispatch`'s first steps, for `classify`."""
+        sig_error: sigv4.SigV4Error | None = None
+        try:
+            info = sigv4.extract(req)
+        except sigv4.SigV4Error as err:
+            info, sig_error = None, err
+        scope_service = info.service if info else _scope_service_hint(req)
+        try:
+            routed: Route | RouteError = self.router.route(req, scope_service)
+        except RouteError as err:
+            routed = err
+        return info, sig_error, routed
+
+    def dispatch(self, req: Request, pre: Prelude | None = None) -> Response:
         """Answer one AWS API request.
 
         Routing is pure (no store), so it goes first; but nothing it found is
@@ -191,16 +280,22 @@ class App:
         routed service and a Region of this partition (`_require_scope`)."""
         request_id = uuid4()
         started = time.time()
-        sig_error: sigv4.SigV4Error | None = None
-        try:
-            info = sigv4.extract(req)
-        except sigv4.SigV4Error as err:
-            info, sig_error = None, err
-        scope_service = info.service if info else _scope_service_hint(req)
-        try:
-            route = self.router.route(req, scope_service)
-        except RouteError as err:
-            return self._unroutable(req, err, request_id, info, sig_error, started)
+        if pre is None:  # the hot path: `_preroute` inline
+            sig_error: sigv4.SigV4Error | None = None
+            try:
+                info = sigv4.extract(req)
+            except sigv4.SigV4Error as err:
+                info, sig_error = None, err
+            scope_service = info.service if info else _scope_service_hint(req)
+            try:
+                route = self.router.route(req, scope_service)
+            except RouteError as err:
+                return self._unroutable(req, err, request_id, info, sig_error, started)
+        else:
+            info, sig_error, routed = pre
+            if isinstance(routed, RouteError):
+                return self._unroutable(req, routed, request_id, info, sig_error, started)
+            route = routed
         svc = route.service
         op = svc.operations[route.operation]
         codec = self.codecs[svc.name]
@@ -747,6 +842,11 @@ def _require_scope(svc: Service, info: sigv4.SignatureInfo, principal: Principal
 
 def _invalid_region_message(region: str) -> str:
     return f"Credential should be scoped to a valid region, not '{region}'. "
+
+
+#: What `classify` found out about a request before answering it: the
+#: signature's outline (or why it could not be read) and its route (or why none).
+Prelude = tuple[sigv4.SignatureInfo | None, sigv4.SigV4Error | None, Route | RouteError]
 
 
 class MissingAuthorization(Exception):

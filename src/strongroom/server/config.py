@@ -14,6 +14,8 @@ MAX_UNSIGNED_BODY = 128 * 1024
 MAX_BUFFERED = 64 * 1024 * 1024
 REQUEST_TIMEOUT = 10.0
 BODY_TIMEOUT = 15.0
+#: Threads per worker process for requests answered off the event loop.
+BLOCKING_THREADS = 4
 
 
 @dataclass(slots=True)
@@ -41,3 +43,7 @@ class Config:
     request_timeout: float = REQUEST_TIMEOUT
     #: Seconds a request body may go without a byte arriving.
     body_timeout: float = BODY_TIMEOUT
+    #: Threads (per worker process) that answer requests for blocking
+    #: operations (`Operation.blocking`) off the event loop; more such
+    #: requests at once wait for a free thread.
+    blocking_threads: int = BLOCKING_THREADS

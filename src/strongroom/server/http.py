@@ -52,6 +52,16 @@ One timer per connection (`_check`) enforces the keep-alive idle timeout and
 both request timeouts: it reads timestamps the callbacks leave
 (`_last_active`, `_began_at`, `_body_at`) when it fires, so the hot path arms
 no timer per request.
+
+Blocking operations (`Operation.blocking`: starting an engine, copying a
+snapshot, invoking a function) are answered off the loop: while any is
+served, the batch asks `App.classify` about each request, and one that goes
+off the loop runs in a thread of `App.pool` while the rest of the batch is
+answered at once. Its connection stops reading and holds the requests
+pipelined behind it (`_held`): they run, in order, once its response is
+written, so responses keep their order and a request never runs before the
+one sent ahead of it on its connection. Other connections never wait for it.
+While no operation is blocking, the batch costs one flag check more.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ import json
 import logging
 import uuid
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -262,6 +273,9 @@ class StrongroomHttp(asyncio.Protocol):
         self._reserved = 0  # its share of `limits.buffered`
         self._refusal: bytes | None = None  # to answer once earlier ones are sent
         self._lingering = False  # refused: reading and dropping until close
+        #: Not None while a request of this connection is answered off the
+        #: loop: the requests that came after it, waiting their turn.
+        self._held: deque[tuple[Request, str, bool]] | None = None
 
     # -- connection -------------------------------------------------------
 
@@ -330,15 +344,26 @@ class StrongroomHttp(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
-        if self.transport is not None and not self._read_paused:
-            self._read_paused = True
-            self.transport.pause_reading()
+        self._update_reading()
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        if self.transport is not None and self._read_paused:
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Read while the client reads our responses and no request of this
+        connection is off the loop (what it pipelines meanwhile stays in the
+        socket, not in memory)."""
+        transport = self.transport
+        if transport is None or self._lingering or transport.is_closing():
+            return
+        pause = self._write_paused or self._held is not None
+        if pause and not self._read_paused:
+            self._read_paused = True
+            transport.pause_reading()
+        elif not pause and self._read_paused:
             self._read_paused = False
-            self.transport.resume_reading()
+            transport.resume_reading()
 
     def _fail(self, raw: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -513,13 +538,66 @@ class StrongroomHttp(asyncio.Protocol):
         self._queued += 1
         self.batch.add(self, self._request(method), method, parser.should_keep_alive())
 
-    def answer(self, req: Request, method: str) -> Response | None:
+    def answer(self, req: Request, method: str, pre: Any = None) -> Response | None:
         """The App's response to `req`; None after a failure it could not answer."""
         try:
-            return self.app.handle(req)
+            return self.app.handle(req, pre)
         except Exception:  # the pipeline answers errors itself; this is a bug
             log.exception("internal failure answering %s %s", method, req.path)
             return None
+
+    # -- off the loop ---------------------------------------------------------
+
+    def offload(self, req: Request, method: str, keep_alive: bool, pre: Any) -> None:
+        """Answer `req` in the App's pool; what this connection sends after
+        it waits in `_held` until its response is written (`_offloaded`)."""
+        if self._held is None:
+            self._held = deque()
+            self._update_reading()
+        try:
+            future = self.app.submit(self.loop, pre, self._answer_off_loop, req, method, pre)
+        except RuntimeError:  # the pool is shut down (the server is stopping)
+            future = self.loop.create_future()
+            future.set_result(self.answer(req, method, pre))
+        future.add_done_callback(lambda done: self._offloaded(done, method, keep_alive))
+
+    def _answer_off_loop(self, req: Request, method: str, pre: Any) -> Response | None:
+        """In a pool thread: `answer`, with the thread's own store connection."""
+        try:
+            return self.app.answer_off_loop(req, pre)
+        except Exception:
+            log.exception("internal failure answering %s %s", method, req.path)
+            return None
+
+    def _offloaded(self, future: asyncio.Future[Any], method: str, keep_alive: bool) -> None:
+        """On the loop: write the response answered off the loop, then run
+        the requests held behind it, in order, until one goes off the loop
+        again or none is left."""
+        try:
+            resp = future.result()
+        except BaseException:  # cancelled with the loop; never leave the client hanging
+            log.exception("a request answered off the loop was lost")
+            resp = None
+        self._send_safely(resp, method, keep_alive)
+        held = self._held
+        app = self.app
+        while held:
+            req, method, keep_alive = held.popleft()
+            pre, off_loop = app.classify(req)
+            if off_loop:
+                self.offload(req, method, keep_alive, pre)
+                return
+            self._send_safely(self.answer(req, method, pre), method, keep_alive)
+        self._held = None
+        self._update_reading()
+        app.after_response()
+
+    def _send_safely(self, resp: Response | None, method: str, keep_alive: bool) -> None:
+        try:
+            self.send(resp, method, keep_alive)
+        except Exception:  # as in ResponseBatch.answer
+            log.exception("failed writing a response")
+            self._fail(_INTERNAL)
 
     def send(self, resp: Response | None, method: str, keep_alive: bool) -> None:
         """Write one answered request's response, in the order requests arrived."""
@@ -610,10 +688,13 @@ class ResponseBatch:
 
     def answer(self) -> None:
         waiting, self.waiting = self.waiting, []
-        answered = [
-            (conn, conn.answer(req, method), method, keep_alive)
-            for conn, req, method, keep_alive in waiting
-        ]
+        if not self.app.blocking:  # nothing is ever answered off the loop
+            answered = [
+                (conn, conn.answer(req, method), method, keep_alive)
+                for conn, req, method, keep_alive in waiting
+            ]
+        else:
+            answered = self._sort(waiting)
         for conn, resp, method, keep_alive in answered:
             try:
                 conn.send(resp, method, keep_alive)
@@ -621,6 +702,25 @@ class ResponseBatch:
                 log.exception("failed writing a response")
                 conn._fail(_INTERNAL)
         self.app.after_response()
+
+    def _sort(
+        self, waiting: list[tuple[StrongroomHttp, Request, str, bool]]
+    ) -> list[tuple[StrongroomHttp, Response | None, str, bool]]:
+        """Answer what runs on the loop, hand what does not to the pool, and
+        hold what arrived behind a request of its connection off the loop."""
+        classify = self.app.classify
+        answered = []
+        for conn, req, method, keep_alive in waiting:
+            held = conn._held
+            if held is not None:
+                held.append((req, method, keep_alive))
+                continue
+            pre, off_loop = classify(req)
+            if off_loop:
+                conn.offload(req, method, keep_alive, pre)
+            else:
+                answered.append((conn, conn.answer(req, method, pre), method, keep_alive))
+        return answered
 
 
 #: uvicorn's latest default-headers list and its encoding.

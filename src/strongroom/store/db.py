@@ -10,6 +10,15 @@ before the response, which survives the process dying. Writers take the lock
 up front (`BEGIN IMMEDIATE`) so several server processes never dead-lock on a
 read-to-write upgrade, and a writer that finds it taken tries again every
 half millisecond (`_take_write_lock`) rather than in SQLite's ever longer sleeps.
+
+Threads: the event loop's thread has one long-lived connection and the
+per-transaction state on the `Store` (`writing`, the hot cache). A request
+answered off the loop (a blocking operation, see `Store.off_loop`) runs in a
+worker thread with a connection of that thread's own (SQLite: the same
+PRAGMAs and hooks; PostgreSQL: one from the pool per transaction); its
+transactions never read or fill the hot cache and never touch the loop's
+state, and its commits move the state generation like any other, so the
+loop's cache learns of them.
 """
 
 from __future__ import annotations
@@ -139,6 +148,11 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
         # Straight to the driver: exec_driver_sql costs as much as a query.
         driver = conn.connection.driver_connection
         if driver.in_transaction:  # begun by Store.transaction; SQLAlchemy joins it
+            return
+        if store._off_loop and threading.get_ident() in store._off_loop:
+            # A worker's write transaction is begun up front (`_WorkerTransaction`):
+            # this is its read transaction; `store.writing` is the loop's.
+            driver.execute("BEGIN")
             return
         driver.execute("BEGIN IMMEDIATE" if store.writing else "BEGIN")
 
@@ -288,6 +302,18 @@ class Store:
         self._hot_generation: int | None = None
         self._hot_driver: Any = None
         self._hot_changes = 0
+        #: Threads answering a request off the event loop right now
+        #: (`off_loop`): their transactions use connections of their own.
+        #: Empty while none is, which is all the loop's hot path checks.
+        self._off_loop: set[int] = set()
+        #: Each worker thread's own SQLite connection (`_worker_connection`).
+        self._local = threading.local()
+        self._worker_conns: list[Connection] = []
+        self._worker_lock = threading.Lock()
+        #: Write requests of this process running off the loop (kept by the
+        #: App, on the loop): on SQLite such a request holds the write lock
+        #: for as long as it runs, so the loop must not wait for that lock.
+        self.writes_off_loop = 0
         database = self._database_path()
         if database is not None:
             private_database(database)  # before SQLite creates it, or its -wal and -shm
@@ -367,6 +393,8 @@ class Store:
         on its reads may see uncommitted state, which is never cached nor
         answered from the cache.
         """
+        if self._off_loop and threading.get_ident() in self._off_loop:
+            return self._worker_transaction(write, state, wait)
         conn = self._conn
         if conn is None or conn.closed:
             conn = self.connection()
@@ -389,6 +417,51 @@ class Store:
                 self._conn = None
             raise
 
+    # -- worker threads ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def off_loop(self) -> Iterator[None]:
+        """Mark the calling thread (not the event loop's) as answering a
+        request: until the block ends, its transactions run on a connection
+        of its own, and the hot cache is closed to it."""
+        ident = threading.get_ident()
+        self._off_loop.add(ident)
+        try:
+            yield
+        finally:
+            self._off_loop.discard(ident)
+
+    def _worker_transaction(
+        self, write: bool, state: bool, wait: bool | float
+    ) -> contextlib.AbstractContextManager[Connection]:
+        if not self.is_sqlite:
+            return self._pg_worker_transaction()
+        conn = self._worker_connection()
+        if conn.in_transaction():
+            conn.rollback()
+        return _WorkerTransaction(self, conn, conn.connection.driver_connection, write, state, wait)
+
+    def _worker_connection(self) -> Connection:
+        """The calling worker thread's SQLite connection, opened on first use
+        with the same PRAGMAs and hooks as the loop's; `close` closes it."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.engine.connect()
+            driver = conn.connection.driver_connection
+            driver.execute(f"PRAGMA busy_timeout={LOOP_BUSY_TIMEOUT_MS}")  # see _take_write_lock
+            self._local.conn = conn
+            with self._worker_lock:
+                self._worker_conns = [c for c in self._worker_conns if not c.closed]
+                self._worker_conns.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _pg_worker_transaction(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():  # back to the pool after
+            yield conn
+
+    # -- the hot cache ------------------------------------------------------
+
     def _open_hot(self, driver: sqlite3.Connection, changes: int) -> None:
         generation = self.generation.read()
         if generation & 1:  # a commit is landing: read the store itself
@@ -404,7 +477,11 @@ class Store:
     def hot_get(self, key: Any) -> Any:
         """The value cached under `key` for the state this transaction reads, or None."""
         hot = self.hot
-        if hot is None or self._hot_driver.total_changes != self._hot_changes:
+        if hot is None:
+            return None
+        if self._off_loop and threading.get_ident() in self._off_loop:
+            return None  # the loop's cache, for the loop's transaction
+        if self._hot_driver.total_changes != self._hot_changes:
             return None
         return hot.get(key)
 
@@ -414,7 +491,9 @@ class Store:
         `key` must name everything the value depends on, its kind included
         (e.g. ``("kms-key", account, region, key_id)``)."""
         hot = self.hot
-        if hot is not None and self._hot_driver.total_changes == self._hot_changes:
+        if hot is None or (self._off_loop and threading.get_ident() in self._off_loop):
+            return
+        if self._hot_driver.total_changes == self._hot_changes:
             hot[key] = value
 
     def start_checkpointer(self, interval: float = 1.0) -> None:
@@ -490,6 +569,10 @@ class Store:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        with self._worker_lock:
+            workers, self._worker_conns = self._worker_conns, []
+        for conn in workers:  # pysqlite connections are not bound to their thread
+            conn.close()
         self.engine.dispose()
         self.generation.close()
 
@@ -583,6 +666,20 @@ def _take_write_lock(driver: sqlite3.Connection, timeout: float) -> None:
         time.sleep(LOCK_RETRY_SLEEP)
 
 
+def _begin_write(driver: sqlite3.Connection, wait: bool | float) -> None:
+    """Begin a write transaction: wait for the write lock as `Store.transaction`'s
+    `wait` says."""
+    if wait is True or wait > 0:
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            _take_write_lock(driver, BUSY_TIMEOUT_MS / 1000 if wait is True else wait)
+    else:
+        _begin_or_busy(driver)
+
+
 def _checkpoint(driver: sqlite3.Connection) -> None:
     """One PASSIVE pass: copies what it can, never waits for readers or writers."""
     driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -639,16 +736,7 @@ class _SqliteTransaction:
     def __enter__(self) -> Connection:
         driver = self.driver
         if self.write:
-            wait = self.wait
-            if wait is True or wait > 0:
-                try:
-                    driver.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
-                        raise
-                    _take_write_lock(driver, BUSY_TIMEOUT_MS / 1000 if wait is True else wait)
-            else:
-                _begin_or_busy(driver)
+            _begin_write(driver, self.wait)
         self.changes = driver.total_changes
         if self.state:
             self.store._open_hot(driver, self.changes)
@@ -675,3 +763,37 @@ class _SqliteTransaction:
             self.conn.commit()
         if self.driver.in_transaction:
             self.driver.execute("COMMIT")
+
+
+class _WorkerTransaction(_SqliteTransaction):
+    """`Store.transaction` in a worker thread (see `Store.off_loop`): on that
+    thread's own connection, never the hot cache, never the loop's state.
+
+    Its commit still goes through the state generation when it changed rows,
+    so every cache, the loop's included, stops trusting what it held. A
+    write waits for the lock as long as a request's write may
+    (`BUSY_TIMEOUT_MS`): this thread is not the event loop."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Connection:
+        driver = self.driver
+        if self.write:
+            _begin_write(driver, self.wait)
+        self.changes = driver.total_changes
+        return self.conn
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        conn, driver = self.conn, self.driver
+        if kind is not None:
+            if conn.in_transaction():
+                conn.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            if conn.invalidated:
+                self.store._local.conn = None
+            return
+        if self.state and driver.total_changes != self.changes:
+            self.store.generation.commit(self._commit)
+        else:
+            self._commit()
