@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -126,17 +127,22 @@ class PolicyCache:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._items: OrderedDict[tuple[str, str], CompiledPolicy] = OrderedDict()
+        # Requests off the event loop share the cache: its LRU moves must
+        # not interleave (a move_to_end after another thread's eviction).
+        self._lock = threading.Lock()
 
     def get(self, kind: str, text: str) -> CompiledPolicy:
         key = (kind, text)
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-            return found
-        compiled = parse_policy(text, kind)
-        self._items[key] = compiled
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        compiled = parse_policy(text, kind)  # pure: compiled twice at worst
+        with self._lock:
+            self._items[key] = compiled
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
         return compiled
 
 
@@ -154,6 +160,7 @@ class Authorizer:
         #: no decision is ever made on policies older than the last IAM write.
         self._snapshots: OrderedDict[tuple[str, str, str], tuple[int, Snapshot]] = OrderedDict()
         self._generational = hasattr(self.policy_source, "generation")
+        self._snapshot_lock = threading.Lock()
 
     def require(
         self,
@@ -261,10 +268,11 @@ class Authorizer:
         key = (principal.type, principal.arn, principal.principal_id)
         generation = source.generation(conn, principal.account) if self._generational else None
         if generation is not None:
-            found = self._snapshots.get(key)
-            if found is not None and found[0] == generation:
-                self._snapshots.move_to_end(key)
-                return found[1]
+            with self._snapshot_lock:
+                found = self._snapshots.get(key)
+                if found is not None and found[0] == generation:
+                    self._snapshots.move_to_end(key)
+                    return found[1]
         identity = PolicySet(
             "identity",
             tuple(
@@ -284,9 +292,10 @@ class Authorizer:
         tags = source.principal_tags(conn, dataclasses.replace(principal, tags={}))
         snapshot = (identity, boundary, tags)
         if generation is not None:
-            self._snapshots[key] = (generation, snapshot)
-            if len(self._snapshots) > 10000:
-                self._snapshots.popitem(last=False)
+            with self._snapshot_lock:
+                self._snapshots[key] = (generation, snapshot)
+                if len(self._snapshots) > 10000:
+                    self._snapshots.popitem(last=False)
         return snapshot
 
 

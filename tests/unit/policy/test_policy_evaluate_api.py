@@ -221,3 +221,35 @@ def test_messages_from_evaluations() -> None:
 def test_no_message_for_an_allow() -> None:
     with pytest.raises(ValueError):
         denial_message(BOB, "kms:Decrypt", KEY, Decision(True, "allowed", None, ()))
+
+
+def test_the_policy_cache_holds_under_threads() -> None:
+    """Requests off the event loop share the compiled-policy cache: evictions
+    in one thread never break another's lookup."""
+    import threading
+
+    from strongroom.auth.authorizer import PolicyCache
+
+    cache = PolicyCache(size=8)
+    statement = '{"Effect":"Allow","Action":"kms:Op%d","Resource":"*"}'
+    texts = [
+        '{"Version":"2012-10-17","Statement":[' + statement.replace("%d", str(i)) + "]}"
+        for i in range(40)
+    ]
+    failures: list[BaseException] = []
+
+    def churn() -> None:
+        try:
+            for _ in range(200):
+                for text in texts:
+                    cache.get("identity", text)
+        except BaseException as exc:  # pragma: no cover - the failure being tested for
+            failures.append(exc)
+
+    threads = [threading.Thread(target=churn) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert len(cache._items) <= 8
