@@ -253,6 +253,35 @@ MOTO = ServerDef(name="moto", argv=_moto_argv)
 
 SERVERS = {s.name: s for s in (STRONGROOM, MOTO)}
 
+#: The name of the earlier strongroom a run measures beside this one (--baseline).
+BASELINE = "sr@base"
+
+
+def baseline_server(checkout: Path) -> ServerDef:
+    """strongroom from another checkout (a git worktree of an earlier commit),
+    run from its own sources: ``--baseline DIR`` measures before and after in
+    one run, on the same machine phase."""
+    src = str(checkout.resolve() / "src")
+    return ServerDef(
+        name=BASELINE,
+        argv=lambda port, data_dir: [
+            sys.executable,
+            "-m",
+            "strongroom",
+            "serve",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        env={**STRONGROOM.env, "PYTHONPATH": src},
+        health_path=STRONGROOM.health_path,
+    )
+
 
 def core_ticks(core: int | None) -> tuple[int, int] | None:
     """(busy, total) jiffies of one CPU from /proc/stat, or None."""
@@ -1142,6 +1171,12 @@ def format_table(workload: Workload, outcomes: list[ServerOutcome], opts: LoadOp
     else:
         ratio = "n/a"
     lines.append(f"ratio strongroom/moto: {ratio}")
+    base = by_name.get(BASELINE)
+    if sr and base and base.rps > 0:
+        change = (sr.peak_rps or sr.rps) / (base.peak_rps or base.rps) - 1
+        lines.append(f"strongroom against {BASELINE}: {change:+.1%} req/s")
+        if base.p99_ms > 0:
+            lines.append(f"p99 strongroom/{BASELINE}: {sr.p99_ms / base.p99_ms:.2f}x")
     if sr and mo and sr.per_cpu_s and mo.per_cpu_s:
         lines.append(f"ratio per server CPU-second: {sr.per_cpu_s / mo.per_cpu_s:.1f}x")
     if sr and mo and mo.p99_ms > 0:
@@ -1188,6 +1223,12 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "--workload", action="append", help="run only workloads whose name contains this"
     )
     p.add_argument("--json", type=Path, help="also write results as JSON to this file")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="also measure the strongroom of this checkout (e.g. a worktree of an earlier "
+        f"commit) as {BASELINE!r}, alternating with the others",
+    )
     return p
 
 
@@ -1225,6 +1266,8 @@ def main(workloads: list[Workload], argv: list[str] | None = None, description: 
             print("no workload matches --workload", file=sys.stderr)
             return 2
     servers = [SERVERS[args.only]] if args.only else [STRONGROOM, MOTO]
+    if args.baseline is not None:
+        servers.insert(1, baseline_server(args.baseline))
     with contextlib.suppress(AttributeError, OSError):
         # Keep this orchestrating process off the server core.
         os.sched_setaffinity(0, {opts.client_core})
