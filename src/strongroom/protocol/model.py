@@ -1,8 +1,18 @@
-"""botocore service models, loaded once per process."""
+"""botocore service models, loaded once per process, with strongroom's patches.
+
+A patch (``patches/<service>.json``) is data for AWS behaviour the model does
+not state — a range the service enforces that the model leaves wider, say —
+applied to the model as it loads, so the one generic validator answers it
+in AWS's words and no service re-checks what a shape could say. Each patched
+field sits beside a ``_why`` naming its source.
+"""
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
@@ -14,7 +24,29 @@ _loader = Loader()
 def load_service_model(service_name: str) -> ServiceModel:
     """The newest botocore model of `service_name` (e.g. "kms", "sts")."""
     data = _loader.load_service_model(service_name, "service-2")
-    return ServiceModel(data, service_name=service_name)
+    return ServiceModel(apply_patches(data, service_name), service_name=service_name)
+
+
+_PATCHES = Path(__file__).with_name("patches")
+
+
+def apply_patches(data: dict[str, Any], service_name: str) -> dict[str, Any]:
+    """`data` (a botocore model) with ``patches/<service_name>.json`` merged
+    into its shapes; a patch of a shape the model lacks is an error, so a
+    patch never silently outlives the model it was written for."""
+    path = _PATCHES / f"{service_name}.json"
+    if not path.exists():
+        return data
+    patches = json.loads(path.read_text())
+    shapes = data["shapes"]
+    for name, fields in patches.get("shapes", {}).items():
+        if name not in shapes:
+            raise LookupError(f"patches/{service_name}.json patches {name}, not in the model")
+        shapes[name] = {
+            **shapes[name],
+            **{key: value for key, value in fields.items() if not key.startswith("_")},
+        }
+    return data
 
 
 def signing_name(model: ServiceModel) -> str:

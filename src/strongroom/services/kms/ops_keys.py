@@ -222,16 +222,6 @@ def schedule_key_deletion(
     )
     key.require_customer_managed(call, "kms:ScheduleKeyDeletion")
     key.require_state("ScheduleKeyDeletion")
-    if days < 7:
-        raise errors.ValidationException(
-            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
-            "satisfy constraint: Member must have value greater than or equal to 7"
-        )
-    if days > 30:
-        raise errors.ValidationException(
-            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
-            "satisfy constraint: Member must have value less than or equal to 30"
-        )
     now = call.clock.timestamp()
     key.pending_window = days
     replicas = [k for k in keys.related(call.conn, key) if k.region != key.region]
