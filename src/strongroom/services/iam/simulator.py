@@ -446,14 +446,43 @@ class Exclusion:
         return False
 
 
-def _wildcards(call: Call, text: str, what: str, *, ignore_case: bool = False) -> re.Pattern[str]:
-    """A pattern of at most one ``*`` (any sequence) and any number of ``?``."""
+def _wildcard_regex(call: Call, text: str, what: str) -> str:
+    """A regex for `text` with at most one ``*`` (any sequence of characters,
+    including none) and any number of ``?`` (exactly one character)."""
     if text.count("*") > 1:
         raise call.service.errors.InvalidInputException(
             f"Invalid {what} {text}: use at most one * wildcard."
         )
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+
+
+def _arn_exclusion(call: Call, arn: str) -> Exclusion:
+    """Wildcards only in the resource name: never in the partition, the
+    account or the ``policy/`` resource type."""
+    found = _POLICY_ARN_RE.fullmatch(arn)
+    if found is None:
+        raise call.service.errors.InvalidInputException(f"Invalid PolicyArn {arn}.")
+    prefix = re.escape(arn[: found.start(1)])
+    pattern = prefix + _wildcard_regex(call, found.group(1), "PolicyArn")
+    return Exclusion(arn=re.compile(pattern, re.DOTALL))
+
+
+def _inline_exclusion(call: Call, inline: dict[str, Any], where: str) -> Exclusion:
+    """Entity names match regardless of case, as IAM names do."""
+    errors = call.service.errors
+    name = inline.get("PolicyName")
+    kind = inline.get("AttachmentType")
+    entity = inline.get("AttachmentName")
+    if not name or kind not in ("user", "group", "role") or not entity:
+        raise errors.InvalidInputException(f"Invalid InlinePolicyIdentifier in {where}.")
+    if "*" in name or "?" in name:
+        raise errors.InvalidInputException(
+            f"Invalid PolicyName {name}: wildcards are allowed only in AttachmentName."
+        )
+    entity_re = re.compile(
+        _wildcard_regex(call, entity, "AttachmentName"), re.DOTALL | re.IGNORECASE
+    )
+    return Exclusion(inline=(name, kind, entity_re))
 
 
 def exclusions(call: Call, identifiers: list[dict[str, Any]] | None) -> list[Exclusion]:
@@ -462,46 +491,21 @@ def exclusions(call: Call, identifiers: list[dict[str, Any]] | None) -> list[Exc
     errors = call.service.errors
     out = []
     for i, ident in enumerate(identifiers or [], 1):
+        where = f"PolicyExclusionList.member.{i}"
         given = [k for k in ("PolicyType", "PolicyArn", "InlinePolicyIdentifier") if ident.get(k)]
         if len(given) != 1:
             raise errors.InvalidInputException(
-                f"PolicyExclusionList.member.{i} must specify exactly one of PolicyType, "
-                "PolicyArn or InlinePolicyIdentifier."
+                f"{where} must specify exactly one of PolicyType, PolicyArn or "
+                "InlinePolicyIdentifier."
             )
         if given == ["PolicyType"]:
-            kind = ident["PolicyType"]
-            if kind not in _EXCLUDED_TYPES:
-                raise errors.InvalidInputException(f"Invalid PolicyType {kind}.")
-            out.append(Exclusion(policy_type=kind))
+            if ident["PolicyType"] not in _EXCLUDED_TYPES:
+                raise errors.InvalidInputException(f"Invalid PolicyType {ident['PolicyType']}.")
+            out.append(Exclusion(policy_type=ident["PolicyType"]))
         elif given == ["PolicyArn"]:
-            arn = ident["PolicyArn"]
-            found = _POLICY_ARN_RE.fullmatch(arn)
-            if found is None:
-                raise errors.InvalidInputException(f"Invalid PolicyArn {arn}.")
-            prefix = arn[: found.start(1)]
-            out.append(
-                Exclusion(
-                    arn=re.compile(
-                        re.escape(prefix) + _wildcards(call, found.group(1), "PolicyArn").pattern,
-                        re.DOTALL,
-                    )
-                )
-            )
+            out.append(_arn_exclusion(call, ident["PolicyArn"]))
         else:
-            inline = ident["InlinePolicyIdentifier"]
-            name = inline.get("PolicyName")
-            kind = inline.get("AttachmentType")
-            entity = inline.get("AttachmentName")
-            if not name or kind not in ("user", "group", "role") or not entity:
-                raise errors.InvalidInputException(
-                    f"Invalid InlinePolicyIdentifier in PolicyExclusionList.member.{i}."
-                )
-            if "*" in name or "?" in name:
-                raise errors.InvalidInputException(
-                    f"Invalid PolicyName {name}: wildcards are allowed only in AttachmentName."
-                )
-            pattern = _wildcards(call, entity, "AttachmentName", ignore_case=True)
-            out.append(Exclusion(inline=(name, kind, pattern)))
+            out.append(_inline_exclusion(call, ident["InlinePolicyIdentifier"], where))
     return out
 
 
