@@ -92,8 +92,8 @@ def update_role(
     ResetMaxSigninSessionDuration: bool | None = None,
 ) -> dict[str, Any]:
     call.authorize("iam:UpdateRole", model.arn_of(call, RoleName))
-    role = model.resolve_role(call, RoleName)
     signin.check_update(call, MaxSigninSessionDuration, ResetMaxSigninSessionDuration)
+    role = model.resolve_role(call, RoleName)
     if (
         MaxSessionDuration is not None
         or MaxSigninSessionDuration is not None
