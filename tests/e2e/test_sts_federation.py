@@ -1134,3 +1134,67 @@ def test_saml_session_tags(server: StrongroomServer, saml_provider: str, unsigne
         "AccessDenied",
         403,
     )
+
+
+# -- MinimumSessionTokenSize (newer botocore models) ---------------------------------
+
+
+def _has_min_token_size(operation: str) -> bool:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sts")
+    return "MinimumSessionTokenSize" in model.operation_model(operation).input_shape.members
+
+
+def _big_token_works(server: StrongroomServer, out: dict, size: int) -> None:
+    token = out["Credentials"]["SessionToken"]
+    assert len(token) >= size
+    assert out["SessionTokenSize"] == len(token)
+    assert out["SessionTokenUtilization"] == min(100, len(token) * 100 // 4096)
+    assert (
+        server.client("sts", **session_creds(out)).get_caller_identity()["Arn"]
+        == out["AssumedRoleUser"]["Arn"]
+    )
+
+
+@pytest.mark.skipif(
+    not _has_min_token_size("AssumeRoleWithWebIdentity"),
+    reason="the installed botocore has no MinimumSessionTokenSize",
+)
+def test_web_identity_minimum_token_size(
+    server: StrongroomServer, issuer: Issuer, provider: str, unsigned_sts: Any
+) -> None:
+    role = web_role(server, provider, issuer.host)
+    out = unsigned_sts.assume_role_with_web_identity(
+        RoleArn=role,
+        RoleSessionName="ci",
+        WebIdentityToken=issuer.token(),
+        MinimumSessionTokenSize=3500,
+    )
+    _big_token_works(server, out, 3500)
+
+
+@pytest.mark.skipif(
+    not _has_min_token_size("AssumeRoleWithSAML"),
+    reason="the installed botocore has no MinimumSessionTokenSize",
+)
+def test_saml_minimum_token_size(
+    server: StrongroomServer, saml_provider: str, unsigned_sts: Any
+) -> None:
+    role = saml_role(server, saml_provider)
+    out = unsigned_sts.assume_role_with_saml(
+        RoleArn=role,
+        PrincipalArn=saml_provider,
+        SAMLAssertion=saml_response(role, saml_provider),
+        MinimumSessionTokenSize=4096,
+    )
+    _big_token_works(server, out, 4096)
+    # A refused assertion gets no token, however large it was asked to be.
+    code, status, _ = fails(
+        unsigned_sts.assume_role_with_saml,
+        RoleArn=role,
+        PrincipalArn=saml_provider,
+        SAMLAssertion=saml_response(role, saml_provider, key=None),
+        MinimumSessionTokenSize=4096,
+    )
+    assert (code, status) == ("InvalidIdentityToken", 400)

@@ -174,15 +174,18 @@ def create_session(
     now: float,
     expires: float,
     source_access_key_id: str | None,
+    min_token_size: int = 0,
 ) -> tuple[str, str, str]:
     """Store temporary credentials acting as `principal`; returns (id, secret, token).
 
     Only a digest of the token is kept: the server has to recognise it, never
-    to hand it out again.
+    to hand it out again. The token is at least `min_token_size` characters
+    (STS's MinimumSessionTokenSize): a longer token is just as opaque and is
+    recognised by its digest like any other.
     """
     access_key_id = unique_id("ASIA", 20)
     secret = secret_access_key()
-    token = _session_token()
+    token = _session_token(min_token_size)
     conn.execute(
         insert(sessions).values(
             access_key_id=access_key_id,
@@ -198,9 +201,14 @@ def create_session(
     return access_key_id, secret, token
 
 
-def _session_token() -> str:
-    """An opaque token of the length AWS's session tokens have (hundreds of characters)."""
+def _session_token(min_size: int = 0) -> str:
+    """An opaque token of the length AWS's session tokens have (hundreds of
+    characters), padded with more random base64 up to `min_size`."""
     import base64
     import os
 
-    return "IQoJb3JpZ2luX2Vj" + base64.b64encode(os.urandom(240)).decode()
+    token = "IQoJb3JpZ2luX2Vj" + base64.b64encode(os.urandom(240)).decode()
+    short = min_size - len(token)
+    if short > 0:
+        token += base64.b64encode(os.urandom(short * 3 // 4 + 3)).decode()[:short]
+    return token

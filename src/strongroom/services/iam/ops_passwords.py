@@ -58,10 +58,13 @@ def create_login_profile(
     UserName: str | None = None,
     Password: str | None = None,
     PasswordResetRequired: bool = False,
+    MaxSigninSessionDuration: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     user = _user(call, "iam:CreateLoginProfile", UserName)
-    profile = model.create_profile(call, user, Password, PasswordResetRequired)
+    profile = model.create_profile(
+        call, user, Password, PasswordResetRequired, MaxSigninSessionDuration
+    )
     return {"LoginProfile": profile.to_login_profile()}
 
 
@@ -77,10 +80,19 @@ def update_login_profile(
     UserName: str,
     Password: str | None = None,
     PasswordResetRequired: bool | None = None,
+    MaxSigninSessionDuration: int | None = None,
+    ResetMaxSigninSessionDuration: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     user = _user(call, "iam:UpdateLoginProfile", UserName)
-    model.update_profile(call, user, Password, PasswordResetRequired)
+    model.update_profile(
+        call,
+        user,
+        Password,
+        PasswordResetRequired,
+        MaxSigninSessionDuration,
+        ResetMaxSigninSessionDuration,
+    )
     return {}
 
 

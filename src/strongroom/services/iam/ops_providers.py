@@ -25,6 +25,8 @@ def create_OpenIDConnect_provider(
     ClientIDList: list[str] | None = None,
     ThumbprintList: list[str] | None = None,
     Tags: list[dict[str, str]] | None = None,
+    ContextProvider: dict[str, Any] | None = None,
+    IdentityCenterInstanceArn: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     url = model.normalize_url(call, Url)
@@ -33,7 +35,9 @@ def create_OpenIDConnect_provider(
     tags = check_new_tags(call, Tags or [])
     client_ids = model.check_client_ids(call, ClientIDList or [])
     thumbprints = model.check_thumbprints(call, ThumbprintList or [])
+    propagation = model.new_propagation(call, ContextProvider, IdentityCenterInstanceArn)
     provider = model.create_oidc(call, url, client_ids, thumbprints, tags)
+    model.put_propagation(call, provider.arn, propagation)
     call.audit_resource(provider.arn, "AWS::IAM::OIDCProvider")
     out: dict[str, Any] = {"OpenIDConnectProviderArn": provider.arn}
     if tags:
@@ -53,7 +57,7 @@ def get_OpenIDConnect_provider(
 def list_OpenIDConnect_providers(call: Call, **_: Any) -> dict[str, Any]:
     call.authorize("iam:ListOpenIDConnectProviders", "*")
     found = model.list_oidc(call.conn, call.account)
-    return {"OpenIDConnectProviderList": [{"Arn": p.arn} for p in found]}
+    return {"OpenIDConnectProviderList": [p.to_list_entry() for p in found]}
 
 
 @service.operation(authorize=False)
@@ -150,6 +154,8 @@ def create_SAML_provider(
     Tags: list[dict[str, str]] | None = None,
     AssertionEncryptionMode: str | None = None,
     AddPrivateKey: str | None = None,
+    ContextProvider: dict[str, Any] | None = None,
+    IdentityCenterInstanceArn: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     arn = model.saml_arn(call.account, Name)
@@ -159,7 +165,9 @@ def create_SAML_provider(
             "Encrypted SAML assertions are not supported by this server."
         )
     tags = check_new_tags(call, Tags or [])
+    propagation = model.new_propagation(call, ContextProvider, IdentityCenterInstanceArn)
     provider = model.create_saml(call, Name, SAMLMetadataDocument, tags)
+    model.put_propagation(call, provider.arn, propagation)
     call.audit_resource(provider.arn, "AWS::IAM::SAMLProvider")
     out: dict[str, Any] = {"SAMLProviderArn": provider.arn}
     if tags:
@@ -188,6 +196,10 @@ def update_SAML_provider(
     AssertionEncryptionMode: str | None = None,
     AddPrivateKey: str | None = None,
     RemovePrivateKey: str | None = None,
+    ContextProvider: dict[str, Any] | None = None,
+    IdentityCenterInstanceArn: str | None = None,
+    RemoveContextProvider: bool = False,
+    RemoveIdentityCenterInstance: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
     call.authorize("iam:UpdateSAMLProvider", SAMLProviderArn)
@@ -196,7 +208,17 @@ def update_SAML_provider(
         raise call.service.errors.InvalidInputException(
             "Encrypted SAML assertions are not supported by this server."
         )
+    propagation = model.updated_propagation(
+        call,
+        provider.context,
+        ContextProvider,
+        RemoveContextProvider,
+        IdentityCenterInstanceArn,
+        RemoveIdentityCenterInstance,
+    )
     model.update_saml(call, provider, document=SAMLMetadataDocument)
+    if propagation != provider.context:
+        model.put_propagation(call, provider.arn, propagation)
     return {"SAMLProviderArn": provider.arn}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.iam import policies
+from strongroom.services.iam import policies, signin
 from strongroom.services.iam import roles as model
 from strongroom.services.iam.common import (
     check_new_tags,
@@ -28,6 +28,7 @@ def create_role(
     MaxSessionDuration: int = 3600,
     PermissionsBoundary: str | None = None,
     Tags: list[dict[str, str]] | None = None,
+    MaxSigninSessionDuration: int | None = None,
 ) -> dict[str, Any]:
     context = tag_context(Tags)
     if PermissionsBoundary:
@@ -46,6 +47,7 @@ def create_role(
         MaxSessionDuration,
         PermissionsBoundary,
         tags,
+        MaxSigninSessionDuration,
     )
     call.audit_resource(role.arn, "AWS::IAM::Role")
     out = role.to_role()
@@ -86,10 +88,17 @@ def update_role(
     RoleName: str,
     Description: str | None = None,
     MaxSessionDuration: int | None = None,
+    MaxSigninSessionDuration: int | None = None,
+    ResetMaxSigninSessionDuration: bool | None = None,
 ) -> dict[str, Any]:
     call.authorize("iam:UpdateRole", model.arn_of(call, RoleName))
+    signin.check_update(call, MaxSigninSessionDuration, ResetMaxSigninSessionDuration)
     role = model.resolve_role(call, RoleName)
-    if MaxSessionDuration is not None:  # a service-linked role's description alone may change
+    if (
+        MaxSessionDuration is not None
+        or MaxSigninSessionDuration is not None
+        or ResetMaxSigninSessionDuration
+    ):  # a service-linked role's description alone may change
         require_modifiable(call, role)
     values: dict[str, Any] = {}
     if Description is not None:
@@ -98,6 +107,7 @@ def update_role(
         values["max_session_duration"] = MaxSessionDuration
     if values:
         model.update_role(call, role, **values)
+    signin.apply_update(call, role.role_id, MaxSigninSessionDuration, ResetMaxSigninSessionDuration)
     return {}
 
 

@@ -18,14 +18,14 @@ def _entity_policies(call: Call, kind: str, owner_id: str, name: str) -> list[si
     out = []
     for policy_name, doc in policies.inline_of(call.conn, owner_id):
         compiled = sim.compile_policy_text(call, doc, "identity")
-        out.append(sim.SimPolicy(policy_name, kind, doc, compiled))
+        out.append(sim.SimPolicy(policy_name, kind, doc, compiled, owner=name))
     for policy_name, arn, _ in policies.attached_to(call.conn, call.account, owner_id):
         doc = policies.default_document(call.conn, call.account, arn)
         if doc is None:
             continue
         kind_of = "aws-managed" if is_aws_policy_arn(arn) else "user-managed"
         compiled = sim.compile_policy_text(call, doc, "identity")
-        out.append(sim.SimPolicy(policy_name, kind_of, doc, compiled))
+        out.append(sim.SimPolicy(policy_name, kind_of, doc, compiled, arn=arn))
     return out
 
 
@@ -63,7 +63,8 @@ def _boundary_policies(call: Call, arn: str | None) -> list[sim.SimPolicy]:
         return []
     kind = "aws-managed" if is_aws_policy_arn(arn) else "user-managed"
     name = arn.rsplit("/", 1)[-1]
-    return [sim.SimPolicy(name, kind, doc, sim.compile_policy_text(call, doc, "boundary"))]
+    compiled = sim.compile_policy_text(call, doc, "boundary")
+    return [sim.SimPolicy(name, kind, doc, compiled, arn=arn, is_boundary=True)]
 
 
 def _run(
@@ -78,6 +79,7 @@ def _run(
     ContextEntries: list[dict[str, Any]] | None,
     Marker: str | None,
     MaxItems: int | None,
+    organization: list[list[sim.SimPolicy]] | None = None,
 ) -> dict[str, Any]:
     resource_policy = None
     if ResourcePolicy:
@@ -93,6 +95,7 @@ def _run(
         context=sim.context_from_entries(call, ContextEntries),
         caller_arn=caller_arn,
         resource_owner=ResourceOwner,
+        organization=organization,
     )
     return page_out(call, "EvaluationResults", results, Marker, MaxItems)
 
@@ -112,9 +115,15 @@ def simulate_principal_policy(
     ResourceHandlingOption: str | None = None,
     MaxItems: int | None = None,
     Marker: str | None = None,
+    PolicyExclusionList: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """PolicyExclusionList leaves identified attached policies (and the
+    boundary) out, as if they were detached; an identifier that matches
+    nothing is ignored."""
     call.authorize("iam:SimulatePrincipalPolicy", PolicySourceArn)
+    excluded = sim.exclusions(call, PolicyExclusionList)
     kind, entity, found, boundary_arn = _source(call, PolicySourceArn)
+    found = sim.without(found, excluded)
     if ResourcePolicy and kind != "user" and not CallerArn:
         raise call.service.errors.InvalidInputException(
             "CallerArn must be specified when a ResourcePolicy is given and the "
@@ -129,7 +138,7 @@ def simulate_principal_policy(
             "boundary",
         )
     else:
-        boundary = _boundary_policies(call, boundary_arn)
+        boundary = sim.without(_boundary_policies(call, boundary_arn), excluded)
     return _run(
         call,
         identity,
@@ -159,12 +168,16 @@ def simulate_custom_policy(
     ResourceHandlingOption: str | None = None,
     MaxItems: int | None = None,
     Marker: str | None = None,
+    OrderedOrganizationPolicyInputList: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """OrderedOrganizationPolicyInputList: SCPs by level, root first (see
+    `simulator.simulate`)."""
     call.authorize("iam:SimulateCustomPolicy", "*")
     identity = sim.inputs(call, PolicyInputList, "PolicyInputList")
     boundary = sim.inputs(
         call, PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", "boundary"
     )
+    organization = sim.organization_levels(call, OrderedOrganizationPolicyInputList)
     caller = CallerArn or call.principal.arn
     return _run(
         call,
@@ -178,6 +191,7 @@ def simulate_custom_policy(
         ContextEntries,
         Marker,
         MaxItems,
+        organization,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from strongroom.framework import Call
 from strongroom.ids import random_bytes
+from strongroom.services.iam import signin
 from strongroom.services.iam.common import when
 from strongroom.services.iam.tables import login_profiles, password_history, password_policies
 from strongroom.services.iam.users import User
@@ -158,13 +159,18 @@ class LoginProfile:
     created: float
     reset_required: bool
     sealed: bytes | None
+    #: MaxSigninSessionDuration; None while unset (then absent from answers).
+    max_signin_session_duration: int | None = None
 
     def to_login_profile(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "UserName": self.user_name,
             "CreateDate": when(self.created),
             "PasswordResetRequired": self.reset_required,
         }
+        if self.max_signin_session_duration is not None:
+            out["MaxSigninSessionDuration"] = self.max_signin_session_duration
+        return out
 
 
 def find_profile(call: Call, user: User) -> LoginProfile | None:
@@ -173,7 +179,13 @@ def find_profile(call: Call, user: User) -> LoginProfile | None:
     ).first()
     if row is None:
         return None
-    return LoginProfile(user.user_name, row.created, row.reset_required, row.password_sealed)
+    return LoginProfile(
+        user.user_name,
+        row.created,
+        row.reset_required,
+        row.password_sealed,
+        signin.duration_of(call.conn, user.user_id),
+    )
 
 
 def resolve_profile(call: Call, user: User) -> LoginProfile:
@@ -186,7 +198,11 @@ def resolve_profile(call: Call, user: User) -> LoginProfile:
 
 
 def create_profile(
-    call: Call, user: User, password: str | None, reset_required: bool
+    call: Call,
+    user: User,
+    password: str | None,
+    reset_required: bool,
+    max_signin_session_duration: int | None = None,
 ) -> LoginProfile:
     if find_profile(call, user) is not None:
         raise call.service.errors.EntityAlreadyExistsException(
@@ -206,12 +222,22 @@ def create_profile(
             password_sealed=sealed,
         )
     )
-    return LoginProfile(user.user_name, now, reset_required, sealed)
+    if max_signin_session_duration is not None:
+        signin.put(call, user.user_id, max_signin_session_duration)
+    return LoginProfile(user.user_name, now, reset_required, sealed, max_signin_session_duration)
 
 
 def update_profile(
-    call: Call, user: User, password: str | None, reset_required: bool | None
+    call: Call,
+    user: User,
+    password: str | None,
+    reset_required: bool | None,
+    max_signin_session_duration: int | None = None,
+    reset_max_signin_session_duration: bool | None = None,
 ) -> None:
+    """Only what is given changes: a new sign-in limit alone leaves the
+    password and PasswordResetRequired as they are."""
+    signin.check_update(call, max_signin_session_duration, reset_max_signin_session_duration)
     resolve_profile(call, user)
     values: dict[str, Any] = {}
     if password is not None:
@@ -224,11 +250,15 @@ def update_profile(
         call.conn.execute(
             update(login_profiles).where(login_profiles.c.user_id == user.user_id).values(**values)
         )
+    signin.apply_update(
+        call, user.user_id, max_signin_session_duration, reset_max_signin_session_duration
+    )
 
 
 def delete_profile(call: Call, user: User) -> None:
     resolve_profile(call, user)
     call.conn.execute(delete(login_profiles).where(login_profiles.c.user_id == user.user_id))
+    signin.clear(call, user.user_id)
     call.conn.execute(delete(password_history).where(password_history.c.user_id == user.user_id))
 
 

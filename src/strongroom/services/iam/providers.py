@@ -12,6 +12,7 @@ certificates when an assertion arrives.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from strongroom.auth import federation
 from strongroom.framework import Call
 from strongroom.services.iam.common import iam_arn, when
-from strongroom.services.iam.tables import oidc_providers, saml_providers
+from strongroom.services.iam.tables import oidc_providers, provider_contexts, saml_providers
 
 #: IAM User Guide, "IAM and AWS STS quotas".
 MAX_OIDC_PROVIDERS = 100
@@ -44,6 +45,7 @@ class OidcProvider:
     thumbprints: list[str]
     created: float
     tags: list[dict[str, str]]
+    context: Propagation | None = None
 
     @property
     def issuer(self) -> str:
@@ -58,6 +60,14 @@ class OidcProvider:
         }
         if self.tags:
             out["Tags"] = self.tags
+        if self.context is not None:
+            out.update(self.context.to_output())
+        return out
+
+    def to_list_entry(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Arn": self.arn}
+        if self.context is not None and self.context.instance_arn:
+            out["IsTrustedIdentityPropagationEnabled"] = True
         return out
 
 
@@ -114,7 +124,11 @@ def check_client_ids(call: Call, client_ids: list[str]) -> list[str]:
 
 def oidc_by_arn(conn: Connection, arn: str) -> OidcProvider | None:
     row = conn.execute(select(oidc_providers).where(oidc_providers.c.arn == arn)).first()
-    return _oidc_from_row(row) if row else None
+    if row is None:
+        return None
+    provider = _oidc_from_row(row)
+    provider.context = propagation_of(conn, arn)
+    return provider
 
 
 def oidc_by_url(conn: Connection, account: str, url: str) -> OidcProvider | None:
@@ -139,7 +153,11 @@ def list_oidc(conn: Connection, account: str) -> list[OidcProvider]:
         .where(oidc_providers.c.account == account)
         .order_by(oidc_providers.c.arn)
     ).all()
-    return [_oidc_from_row(r) for r in rows]
+    contexts = propagations_in(conn, account)
+    found = [_oidc_from_row(r) for r in rows]
+    for p in found:
+        p.context = contexts.get(p.arn)
+    return found
 
 
 def create_oidc(
@@ -201,6 +219,7 @@ def update_oidc(
 
 def delete_oidc(call: Call, provider: OidcProvider) -> None:
     call.conn.execute(delete(oidc_providers).where(oidc_providers.c.arn == provider.arn))
+    put_propagation(call, provider.arn, None)
 
 
 # -- SAML -------------------------------------------------------------------
@@ -216,6 +235,7 @@ class SamlProvider:
     valid_until: float | None
     created: float
     tags: list[dict[str, str]]
+    context: Propagation | None = None
 
     def to_output(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -227,12 +247,16 @@ class SamlProvider:
             out["ValidUntil"] = when(self.valid_until)
         if self.tags:
             out["Tags"] = self.tags
+        if self.context is not None:
+            out.update(self.context.to_output())
         return out
 
     def to_list_entry(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Arn": self.arn, "CreateDate": when(self.created)}
         if self.valid_until is not None:
             out["ValidUntil"] = when(self.valid_until)
+        if self.context is not None and self.context.instance_arn:
+            out["IsTrustedIdentityPropagationEnabled"] = True
         return out
 
 
@@ -263,7 +287,11 @@ def parse_metadata(call: Call, document: str) -> federation.SamlMetadata:
 
 def saml_by_arn(conn: Connection, arn: str) -> SamlProvider | None:
     row = conn.execute(select(saml_providers).where(saml_providers.c.arn == arn)).first()
-    return _saml_from_row(row) if row else None
+    if row is None:
+        return None
+    provider = _saml_from_row(row)
+    provider.context = propagation_of(conn, arn)
+    return provider
 
 
 def resolve_saml(call: Call, arn: str) -> SamlProvider:
@@ -279,7 +307,11 @@ def list_saml(conn: Connection, account: str) -> list[SamlProvider]:
         .where(saml_providers.c.account == account)
         .order_by(saml_providers.c.arn)
     ).all()
-    return [_saml_from_row(r) for r in rows]
+    contexts = propagations_in(conn, account)
+    found = [_saml_from_row(r) for r in rows]
+    for p in found:
+        p.context = contexts.get(p.arn)
+    return found
 
 
 def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]) -> SamlProvider:
@@ -345,3 +377,170 @@ def update_saml(
 
 def delete_saml(call: Call, provider: SamlProvider) -> None:
     call.conn.execute(delete(saml_providers).where(saml_providers.c.arn == provider.arn))
+    put_propagation(call, provider.arn, None)
+
+
+# -- trusted identity propagation (members of newer models) ---------------------
+
+#: What a context provider's keys may hold (the model's documentation):
+#: ASCII letters and digits, single spaces, and ``_ . : / = + - @ #``; no
+#: leading or trailing space.
+_CONTEXT_KEY_RE = re.compile(r"[A-Za-z0-9_.:/=+\-@#]+(?: [A-Za-z0-9_.:/=+\-@#]+)*", re.ASCII)
+#: An IAM Identity Center instance ARN (InstanceMetadata, IAM Identity Center
+#: API Reference).
+_INSTANCE_ARN_RE = re.compile(
+    r"arn:(?:aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::instance/(?:sso)?ins-[a-zA-Z0-9-.]{16}",
+    re.ASCII,
+)
+
+
+@dataclass(slots=True)
+class Propagation:
+    """A provider's trusted identity propagation settings: the ContextProvider
+    structure (as given, members that were set) and the Identity Center instance."""
+
+    context_provider: dict[str, Any] | None
+    instance_arn: str | None
+
+    def to_output(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.context_provider is not None:
+            out["ContextProvider"] = self.context_provider
+        if self.instance_arn is not None:
+            out["IdentityCenterInstanceArn"] = self.instance_arn
+        return out
+
+
+def _check_context_key(call: Call, member: str, value: str) -> None:
+    if not _CONTEXT_KEY_RE.fullmatch(value):
+        raise call.service.errors.InvalidInputException(
+            f"Invalid {member}: the key can contain only ASCII letters, numbers, single "
+            "spaces, and the characters _ . : / = + - @ #, and can't start or end with a space."
+        )
+
+
+def check_context_provider(call: Call, given: dict[str, Any]) -> dict[str, Any]:
+    """A ContextProvider as the model documents it; the members that were set."""
+    errors = call.service.errors
+    subject_key = given.get("SubjectSourceKey")
+    if not isinstance(subject_key, str):
+        raise errors.InvalidInputException("ContextProvider must specify SubjectSourceKey.")
+    _check_context_key(call, "SubjectSourceKey", subject_key)
+    out: dict[str, Any] = {}
+    definitions = given.get("KeyDefinitionList")
+    if definitions is not None:
+        checked = []
+        for d in definitions:
+            entry = {"SourceKey": d.get("SourceKey")}
+            _check_context_key(call, "SourceKey", entry["SourceKey"] or "")
+            if d.get("TargetKey") is not None:
+                _check_context_key(call, "TargetKey", d["TargetKey"])
+                entry["TargetKey"] = d["TargetKey"]
+            checked.append(entry)
+        out["KeyDefinitionList"] = checked
+    out["SubjectSourceKey"] = subject_key
+    type_value = given.get("SubjectTypeValue")
+    type_key = given.get("SubjectTypeSourceKey")
+    if type_value is not None and type_key is not None:
+        raise errors.InvalidInputException(
+            "SubjectTypeValue and SubjectTypeSourceKey are mutually exclusive: specify one "
+            "or neither."
+        )
+    if type_value is not None:
+        out["SubjectTypeValue"] = type_value
+    if type_key is not None:
+        _check_context_key(call, "SubjectTypeSourceKey", type_key)
+        out["SubjectTypeSourceKey"] = type_key
+    return out
+
+
+def check_instance_arn(call: Call, arn: str) -> str:
+    if not _INSTANCE_ARN_RE.fullmatch(arn):
+        raise call.service.errors.InvalidInputException(f"Invalid IdentityCenterInstanceArn: {arn}")
+    return arn
+
+
+def new_propagation(
+    call: Call, context_provider: dict[str, Any] | None, instance_arn: str | None
+) -> Propagation | None:
+    """What a Create*Provider request sets: an instance needs a context provider."""
+    if instance_arn is not None and context_provider is None:
+        raise call.service.errors.InvalidInputException(
+            "ContextProvider must be specified when IdentityCenterInstanceArn is specified."
+        )
+    if context_provider is None:
+        return None
+    return Propagation(
+        check_context_provider(call, context_provider),
+        check_instance_arn(call, instance_arn) if instance_arn is not None else None,
+    )
+
+
+def updated_propagation(
+    call: Call,
+    current: Propagation | None,
+    context_provider: dict[str, Any] | None,
+    remove_context_provider: bool,
+    instance_arn: str | None,
+    remove_instance: bool,
+) -> Propagation | None:
+    """UpdateSAMLProvider: each setting replaced, removed, or (neither) kept."""
+    errors = call.service.errors
+    if context_provider is not None and remove_context_provider:
+        raise errors.InvalidInputException(
+            "ContextProvider and RemoveContextProvider are mutually exclusive."
+        )
+    if instance_arn is not None and remove_instance:
+        raise errors.InvalidInputException(
+            "IdentityCenterInstanceArn and RemoveIdentityCenterInstance are mutually exclusive."
+        )
+    cp = current.context_provider if current else None
+    instance = current.instance_arn if current else None
+    if context_provider is not None:
+        cp = check_context_provider(call, context_provider)
+    elif remove_context_provider:
+        cp = None
+    if instance_arn is not None:
+        instance = check_instance_arn(call, instance_arn)
+    elif remove_instance:
+        instance = None
+    if instance is not None and cp is None:
+        raise errors.InvalidInputException(
+            "An IAM Identity Center instance can be associated only with a provider that "
+            "has a ContextProvider."
+        )
+    return Propagation(cp, instance) if cp is not None or instance is not None else None
+
+
+def _propagation_from_row(row: Any) -> Propagation:
+    cp = orjson.loads(row.context_provider) if row.context_provider else None
+    return Propagation(cp, row.identity_center_instance_arn)
+
+
+def propagation_of(conn: Connection, arn: str) -> Propagation | None:
+    row = conn.execute(select(provider_contexts).where(provider_contexts.c.arn == arn)).first()
+    return _propagation_from_row(row) if row else None
+
+
+def propagations_in(conn: Connection, account: str) -> dict[str, Propagation]:
+    rows = conn.execute(
+        select(provider_contexts).where(provider_contexts.c.account == account)
+    ).all()
+    return {r.arn: _propagation_from_row(r) for r in rows}
+
+
+def put_propagation(call: Call, arn: str, value: Propagation | None) -> None:
+    """Store (or, for None, forget) a provider's propagation settings."""
+    call.conn.execute(delete(provider_contexts).where(provider_contexts.c.arn == arn))
+    if value is None:
+        return
+    call.conn.execute(
+        insert(provider_contexts).values(
+            arn=arn,
+            account=call.account,
+            context_provider=(
+                orjson.dumps(value.context_provider).decode() if value.context_provider else None
+            ),
+            identity_center_instance_arn=value.instance_arn,
+        )
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.arn import parse_arn, unique_id
 from strongroom.framework import Call
+from strongroom.services.iam import signin
 from strongroom.services.iam.common import (
     TRUST_POLICY_SIZE,
     iam_arn,
@@ -24,6 +25,12 @@ from strongroom.services.iam.tables import (
     inline_policies,
     instance_profile_roles,
     roles,
+    signin_durations,
+)
+
+#: A role with its MaxSigninSessionDuration (kept aside: `signin`).
+_ROLES = select(roles, signin_durations.c.seconds.label("max_signin")).select_from(
+    roles.outerjoin(signin_durations, signin_durations.c.owner_id == roles.c.role_id)
 )
 
 
@@ -43,6 +50,8 @@ class Role:
     tags: list[dict[str, str]]
     last_used: float | None = None
     last_used_region: str | None = None
+    #: MaxSigninSessionDuration; None while unset (then absent from answers).
+    max_signin_session_duration: int | None = None
 
     def to_role(self, *, full: bool = True) -> dict[str, Any]:
         """The Role shape; ListRoles leaves out tags, boundary and last use."""
@@ -57,6 +66,8 @@ class Role:
         }
         if self.description is not None:
             out["Description"] = self.description
+        if self.max_signin_session_duration is not None:
+            out["MaxSigninSessionDuration"] = self.max_signin_session_duration
         if full:
             if self.permissions_boundary:
                 out["PermissionsBoundary"] = {
@@ -93,13 +104,14 @@ def _from_row(row: Any) -> Role:
         tags=orjson.loads(row.tags or "[]"),
         last_used=row.last_used,
         last_used_region=row.last_used_region,
+        max_signin_session_duration=row.max_signin,
     )
 
 
 def find_role(conn: Connection, account: str, role_name: str) -> Role | None:
     """The role named `role_name` in `account` (names ignore case), or None."""
     row = conn.execute(
-        select(roles).where(roles.c.account == account, roles.c.name_key == role_name.lower())
+        _ROLES.where(roles.c.account == account, roles.c.name_key == role_name.lower())
     ).first()
     return _from_row(row) if row else None
 
@@ -128,7 +140,7 @@ def roles_by_id(conn: Connection, role_ids: set[str]) -> list[Role]:
     if not role_ids:
         return []
     rows = conn.execute(
-        select(roles).where(roles.c.role_id.in_(sorted(role_ids))).order_by(roles.c.name_key)
+        _ROLES.where(roles.c.role_id.in_(sorted(role_ids))).order_by(roles.c.name_key)
     ).all()
     return [_from_row(r) for r in rows]
 
@@ -175,6 +187,7 @@ def create_role(
     max_session_duration: int,
     boundary: str | None,
     tags: list[dict[str, str]],
+    max_signin_session_duration: int | None = None,
 ) -> Role:
     if find_role(call.conn, call.account, name) is not None:
         raise call.service.errors.EntityAlreadyExistsException(
@@ -192,6 +205,7 @@ def create_role(
         max_session_duration=max_session_duration,
         permissions_boundary=boundary,
         tags=tags,
+        max_signin_session_duration=max_signin_session_duration,
     )
     call.conn.execute(
         insert(roles).values(
@@ -209,14 +223,16 @@ def create_role(
             tags=orjson.dumps(tags).decode(),
         )
     )
+    if max_signin_session_duration is not None:
+        signin.put(call, role.role_id, max_signin_session_duration)
     return role
 
 
 def list_roles(conn: Connection, account: str, path_prefix: str) -> list[Role]:
     rows = conn.execute(
-        select(roles)
-        .where(roles.c.account == account, roles.c.path.startswith(path_prefix, autoescape=True))
-        .order_by(roles.c.name_key)
+        _ROLES.where(
+            roles.c.account == account, roles.c.path.startswith(path_prefix, autoescape=True)
+        ).order_by(roles.c.name_key)
     ).all()
     return [_from_row(r) for r in rows]
 
@@ -246,6 +262,7 @@ def delete_role(call: Call, role: Role) -> None:
             "Cannot delete entity, must remove roles from instance profile first."
         )
     call.conn.execute(delete(roles).where(roles.c.role_id == role.role_id))
+    signin.clear(call, role.role_id)
 
 
 def _in_instance_profiles(conn: Connection, role_id: str) -> bool:

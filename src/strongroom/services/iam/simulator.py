@@ -8,6 +8,7 @@ matched statement) and its compiled form.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,12 @@ class SimPolicy:
     text: str
     compiled: CompiledPolicy
     _spans: list[tuple[dict[str, int], dict[str, int]]] | None = field(default=None, repr=False)
+    #: A managed policy's ARN (attached, or the permissions boundary).
+    arn: str | None = None
+    #: The name of the user, group or role an inline policy is embedded in.
+    owner: str | None = None
+    #: Whether it is the principal's permissions boundary.
+    is_boundary: bool = False
 
     def span(self, index: int) -> tuple[dict[str, int], dict[str, int]] | None:
         if self._spans is None:
@@ -241,6 +248,49 @@ def resource_account(owner: str | None, resource: str) -> str | None:
     return None
 
 
+def organization_levels(call: Call, levels: list[dict[str, Any]] | None) -> list[list[SimPolicy]]:
+    """OrderedOrganizationPolicyInputList: the SCPs of each level, root first."""
+    out = []
+    for i, level in enumerate(levels or [], 1):
+        name = f"OrderedOrganizationPolicyInputList.{i}.ServiceControlPolicyInputList"
+        # SCPs name no principal, like permissions boundaries.
+        out.append(inputs(call, level.get("ServiceControlPolicyInputList"), name, "boundary"))
+    return out
+
+
+def _organizations(
+    req: AuthzRequest, owner: str | None, levels: list[PolicySet]
+) -> tuple[bool, list[Any]]:
+    """(allowed by every level, the SCP statements that deny explicitly).
+
+    As Organizations enforces SCPs: each level of the hierarchy, from the
+    root to the account, must allow the action (a level with no SCP allows
+    nothing), and an explicit Deny at any level denies. A level is judged on
+    its own, as if the resource were in the caller's account, with
+    ``aws:ResourceAccount`` still the resource's.
+    """
+    context = {"aws:ResourceAccount": owner, **req.context} if owner else req.context
+    level_req = AuthzRequest(
+        req.action,
+        req.resource,
+        req.principal_arn,
+        req.principal_account,
+        False,
+        req.principal_account,
+        context,
+        req.principal_aliases,
+    )
+    allowed = True
+    denies: list[Any] = []
+    for level in levels:
+        decision = evaluate(level_req, level)
+        if decision.reason == "explicit_deny":
+            denies += [m for m in decision.matched if m.effect == "Deny"]
+        if not decision.allowed:
+            allowed = False
+    return allowed and not denies, denies
+
+
 def simulate(
     call: Call,
     *,
@@ -252,8 +302,10 @@ def simulate(
     context: dict[str, Any],
     caller_arn: str,
     resource_owner: str | None,
+    organization: list[list[SimPolicy]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One EvaluationResult per action and resource."""
+    """One EvaluationResult per action and resource; `organization` is the
+    SCPs of each level of an Organizations hierarchy, root first."""
     parts = parse_arn(caller_arn)
     caller_account = parts["account"] if parts and parts["account"] else call.account
     is_root = False  # the simulator evaluates policies: no root short-cut
@@ -274,7 +326,10 @@ def simulate(
     id_set = policy_set("identity", identity)
     b_set = policy_set("boundary", boundary) if boundary else None
     r_set = policy_set("resource", [resource_policy]) if resource_policy else None
-    sets = [identity, boundary] + ([[resource_policy]] if resource_policy else [])
+    scp_sets = [policy_set("scp", level) for level in organization or []]
+    sets = [identity, boundary, *(organization or [])]
+    if resource_policy:
+        sets.append([resource_policy])
     results = []
     for action in actions:
         for resource in resources or ["*"]:
@@ -283,8 +338,16 @@ def simulate(
                 action, resource, caller_arn, caller_account, is_root, owner, context, aliases
             )
             decision = evaluate(req, id_set, r_set, b_set)
-            if decision.reason == "explicit_deny":
-                chosen = [m for m in decision.matched if m.effect == "Deny"]
+            reason = decision.reason
+            org_allowed, org_denies = (
+                _organizations(req, owner, scp_sets) if scp_sets else (True, [])
+            )
+            if reason == "explicit_deny" or org_denies:
+                reason = "explicit_deny"
+                chosen = [m for m in decision.matched if m.effect == "Deny"] + org_denies
+            elif not org_allowed:
+                reason = "implicit_deny"
+                chosen = []
             elif decision.allowed:
                 chosen = [m for m in decision.matched if m.kind in ("identity", "resource")]
             else:
@@ -309,7 +372,7 @@ def simulate(
                     {"aws:PrincipalAccount": caller_account, "aws:ResourceAccount": owner},
                 ),
             )
-            verdict = DECISIONS[decision.reason]
+            verdict = DECISIONS[reason]
             result: dict[str, Any] = {
                 "EvalActionName": action,
                 "EvalResourceName": resource,
@@ -317,6 +380,8 @@ def simulate(
                 "MatchedStatements": statements,
                 "MissingContextValues": missing if resource == "*" else [],
             }
+            if scp_sets:
+                result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": org_allowed}
             boundary_detail = None
             if b_set is not None:
                 allowed_by = evaluate(req, PolicySet("identity", b_set.policies)).allowed
@@ -336,3 +401,116 @@ def simulate(
                 result["ResourceSpecificResults"] = [specific]
             results.append(result)
     return results
+
+
+# -- PolicyExclusionList (SimulatePrincipalPolicy) -------------------------------
+
+#: PolicyIdentifier's PolicyType values and the attached policies each names;
+#: SCPs and RCPs are never attached to a principal here, so they match nothing.
+_EXCLUDED_TYPES = {
+    "inline": frozenset({"user", "group", "role"}),
+    "aws-managed": frozenset({"aws-managed"}),
+    "user-managed": frozenset({"user-managed"}),
+    "permission-boundary": frozenset(),
+    "scp": frozenset(),
+    "rcp": frozenset(),
+}
+_POLICY_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy/(.+)", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """One PolicyIdentifier: a policy type, a managed policy ARN pattern, or an
+    inline policy by name and (pattern of) the entity it is embedded in."""
+
+    policy_type: str | None = None
+    arn: re.Pattern[str] | None = None
+    inline: tuple[str, str, re.Pattern[str]] | None = None
+
+    def matches(self, p: SimPolicy) -> bool:
+        if self.policy_type is not None:
+            if self.policy_type == "permission-boundary":
+                return p.is_boundary
+            return not p.is_boundary and p.policy_type in _EXCLUDED_TYPES[self.policy_type]
+        if self.arn is not None:
+            return not p.is_boundary and p.arn is not None and bool(self.arn.fullmatch(p.arn))
+        if self.inline is not None:
+            name, kind, entity = self.inline
+            return (
+                p.arn is None
+                and p.policy_type == kind
+                and p.policy_id == name
+                and p.owner is not None
+                and bool(entity.fullmatch(p.owner))
+            )
+        return False
+
+
+def _wildcard_regex(call: Call, text: str, what: str) -> str:
+    """A regex for `text` with at most one ``*`` (any sequence of characters,
+    including none) and any number of ``?`` (exactly one character)."""
+    if text.count("*") > 1:
+        raise call.service.errors.InvalidInputException(
+            f"Invalid {what} {text}: use at most one * wildcard."
+        )
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+
+
+def _arn_exclusion(call: Call, arn: str) -> Exclusion:
+    """Wildcards only in the resource name: never in the partition, the
+    account or the ``policy/`` resource type."""
+    found = _POLICY_ARN_RE.fullmatch(arn)
+    if found is None:
+        raise call.service.errors.InvalidInputException(f"Invalid PolicyArn {arn}.")
+    prefix = re.escape(arn[: found.start(1)])
+    pattern = prefix + _wildcard_regex(call, found.group(1), "PolicyArn")
+    return Exclusion(arn=re.compile(pattern, re.DOTALL))
+
+
+def _inline_exclusion(call: Call, inline: dict[str, Any], where: str) -> Exclusion:
+    """Entity names match regardless of case, as IAM names do."""
+    errors = call.service.errors
+    name = inline.get("PolicyName")
+    kind = inline.get("AttachmentType")
+    entity = inline.get("AttachmentName")
+    if not name or kind not in ("user", "group", "role") or not entity:
+        raise errors.InvalidInputException(f"Invalid InlinePolicyIdentifier in {where}.")
+    if "*" in name or "?" in name:
+        raise errors.InvalidInputException(
+            f"Invalid PolicyName {name}: wildcards are allowed only in AttachmentName."
+        )
+    entity_re = re.compile(
+        _wildcard_regex(call, entity, "AttachmentName"), re.DOTALL | re.IGNORECASE
+    )
+    return Exclusion(inline=(name, kind, entity_re))
+
+
+def exclusions(call: Call, identifiers: list[dict[str, Any]] | None) -> list[Exclusion]:
+    """The request's PolicyExclusionList; InvalidInput for a malformed identifier
+    (not exactly one member, a malformed ARN, a wildcard where none may be)."""
+    errors = call.service.errors
+    out = []
+    for i, ident in enumerate(identifiers or [], 1):
+        where = f"PolicyExclusionList.member.{i}"
+        given = [k for k in ("PolicyType", "PolicyArn", "InlinePolicyIdentifier") if ident.get(k)]
+        if len(given) != 1:
+            raise errors.InvalidInputException(
+                f"{where} must specify exactly one of PolicyType, PolicyArn or "
+                "InlinePolicyIdentifier."
+            )
+        if given == ["PolicyType"]:
+            if ident["PolicyType"] not in _EXCLUDED_TYPES:
+                raise errors.InvalidInputException(f"Invalid PolicyType {ident['PolicyType']}.")
+            out.append(Exclusion(policy_type=ident["PolicyType"]))
+        elif given == ["PolicyArn"]:
+            out.append(_arn_exclusion(call, ident["PolicyArn"]))
+        else:
+            out.append(_inline_exclusion(call, ident["InlinePolicyIdentifier"], where))
+    return out
+
+
+def without(policies: list[SimPolicy], excluded: list[Exclusion]) -> list[SimPolicy]:
+    """The policies no exclusion identifies."""
+    if not excluded:
+        return policies
+    return [p for p in policies if not any(e.matches(p) for e in excluded)]

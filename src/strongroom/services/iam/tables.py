@@ -327,6 +327,31 @@ password_history = Table(
     Column("password_sealed", LargeBinary, nullable=False),
 )
 
+
+# -- members of newer models (kept aside, so older stores need no migration) ------
+
+#: MaxSigninSessionDuration of a role (by role id) or of a user's login
+#: profile (by user id); no row: the setting is unset.
+signin_durations = Table(
+    "iam_signin_durations",
+    metadata,
+    Column("owner_id", String(32), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("seconds", Integer, nullable=False),
+)
+
+#: Trusted identity propagation settings of an OIDC or SAML provider (by its
+#: ARN): the ContextProvider structure (JSON) and the Identity Center instance.
+provider_contexts = Table(
+    "iam_provider_contexts",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("context_provider", Text, nullable=True),
+    Column("identity_center_instance_arn", String(1224), nullable=True),
+)
+
+
 #: Every table of this module, for the schema (see `Service.tables`).
 TABLES = (
     users,
@@ -353,4 +378,6 @@ TABLES = (
     signing_certificates,
     ssh_public_keys,
     password_history,
+    signin_durations,
+    provider_contexts,
 )

@@ -18,12 +18,25 @@ service = Service("sts")
 #: the inline document is 2048 characters.
 MAX_SESSION_POLICY = 2048
 ROLE_CHAINING_MAX = 3600
+#: The most MinimumSessionTokenSize may ask for, and what SessionTokenUtilization
+#: is a percentage of (the model: "must not exceed 4,096 bytes").
+MAX_SESSION_TOKEN_SIZE = 4096
 
 
 #: ``arn:aws:iam::ACCOUNT:role/PATH/NAME`` as STS accepts it in RoleArn.
 _ROLE_ARN_RE = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]+/)*[\w+=,.@-]{1,64}", re.ASCII
 )
+
+
+def token_size(token: str) -> dict[str, int]:
+    """SessionTokenSize and SessionTokenUtilization of an answer (members of
+    newer models; an older model's serializer leaves them out)."""
+    size = len(token.encode())
+    return {
+        "SessionTokenSize": size,
+        "SessionTokenUtilization": min(100, size * 100 // MAX_SESSION_TOKEN_SIZE),
+    }
 
 
 def check_role_arn(call: Call, role_arn: str) -> None:
@@ -90,6 +103,7 @@ def assume_role(
     TransitiveTagKeys: list[str] | None = None,
     ExternalId: str | None = None,
     SourceIdentity: str | None = None,
+    MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     errors = call.service.errors
@@ -175,6 +189,7 @@ def assume_role(
         now=now,
         expires=expires,
         source_access_key_id=call.principal.access_key_id,
+        min_token_size=MinimumSessionTokenSize or 0,
     )
     call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
     call.audit_response = {
@@ -192,6 +207,7 @@ def assume_role(
             "Expiration": datetime.fromtimestamp(int(expires), UTC),
         },
         "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
+        **token_size(token),
     }
     if session_policies:
         out["PackedPolicySize"] = min(
@@ -206,7 +222,12 @@ def assume_role(
     authorize=False,
     no_authorization="AWS does not let policies control authentication (GetSessionToken)",
 )
-def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) -> dict[str, Any]:
+def get_session_token(
+    call: Call,
+    DurationSeconds: int | None = None,
+    MinimumSessionTokenSize: int | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     errors = call.service.errors
     p = call.principal
     if p.type not in ("IAMUser", "Root") or (p.access_key_id or "").startswith("ASIA"):
@@ -237,6 +258,7 @@ def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) 
         now=now,
         expires=now + duration,
         source_access_key_id=p.access_key_id,
+        min_token_size=MinimumSessionTokenSize or 0,
     )
     call.audit_response = {
         "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(now + duration)}
@@ -247,7 +269,8 @@ def get_session_token(call: Call, DurationSeconds: int | None = None, **_: Any) 
             "SecretAccessKey": secret,
             "SessionToken": token,
             "Expiration": datetime.fromtimestamp(int(now + duration), UTC),
-        }
+        },
+        **token_size(token),
     }
 
 

@@ -26,6 +26,7 @@ from strongroom.services.sts.operations import (
     _session_policies,
     check_role_arn,
     service,
+    token_size,
 )
 
 #: What a federated user may do without a session policy: nothing (AWS:
@@ -79,6 +80,7 @@ def get_federation_token(
     PolicyArns: list[dict[str, str]] | None = None,
     DurationSeconds: int | None = None,
     Tags: list[dict[str, str]] | None = None,
+    MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     errors = call.service.errors
@@ -130,6 +132,7 @@ def get_federation_token(
         now=now,
         expires=expires,
         source_access_key_id=p.access_key_id,
+        min_token_size=MinimumSessionTokenSize or 0,
     )
     call.audit_response = {
         "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(expires)},
@@ -138,6 +141,7 @@ def get_federation_token(
     out: dict[str, Any] = {
         "Credentials": _credentials_out(akid, secret, token, expires),
         "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": fed_arn},
+        **token_size(token),
     }
     if given:
         out["PackedPolicySize"] = _packed_size(given)
@@ -191,6 +195,7 @@ def _assumed_role_session(
     *,
     tags: dict[str, str] | None = None,
     transitive: tuple[str, ...] = (),
+    min_token_size: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Store the role session; (Credentials, AssumedRoleUser) of the output."""
     now = call.clock.timestamp()
@@ -221,6 +226,7 @@ def _assumed_role_session(
         now=now,
         expires=expires,
         source_access_key_id=None,
+        min_token_size=min_token_size,
     )
     call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
     call.audit_response = {
@@ -355,6 +361,7 @@ def assume_role_with_web_identity(
     PolicyArns: list[dict[str, str]] | None = None,
     Policy: str | None = None,
     DurationSeconds: int | None = None,
+    MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     errors = call.service.errors
@@ -402,6 +409,7 @@ def assume_role_with_web_identity(
         {"subjectFromWebIdentityToken": sub, "provider": provider.arn, "audience": audience},
         tags=tags,
         transitive=transitive,
+        min_token_size=MinimumSessionTokenSize or 0,
     )
     out: dict[str, Any] = {
         "Credentials": creds,
@@ -409,6 +417,7 @@ def assume_role_with_web_identity(
         "AssumedRoleUser": user,
         "Provider": provider.arn,
         "Audience": audience,
+        **token_size(creds["SessionToken"]),
     }
     if policies:
         out["PackedPolicySize"] = _packed_size(policies)
@@ -436,6 +445,7 @@ def assume_role_with_SAML(
     PolicyArns: list[dict[str, str]] | None = None,
     Policy: str | None = None,
     DurationSeconds: int | None = None,
+    MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """The SAMLResponse must be signed (the assertion or the whole response)
@@ -474,7 +484,15 @@ def assume_role_with_SAML(
             "The issuer of the SAML assertion is not the provider's entity id"
         )
     return _assume_with_verified_saml(
-        call, assertion, provider, RoleArn, PrincipalArn, Policy, PolicyArns, DurationSeconds
+        call,
+        assertion,
+        provider,
+        RoleArn,
+        PrincipalArn,
+        Policy,
+        PolicyArns,
+        DurationSeconds,
+        MinimumSessionTokenSize or 0,
     )
 
 
@@ -517,6 +535,7 @@ def _assume_with_verified_saml(
     policy: str | None,
     policy_arns: list[dict[str, str]] | None,
     duration_seconds: int | None,
+    min_token_size: int = 0,
 ) -> dict[str, Any]:
     """The checks AWS makes on a SAML assertion whose signature verified."""
     errors = call.service.errors
@@ -566,7 +585,15 @@ def _assume_with_verified_saml(
     duration = _duration(call, role, duration_seconds)
     policies = _session_policies(call, policy, policy_arns)
     creds, user = _assumed_role_session(
-        call, role, session_name, duration, policies, {}, tags=tags, transitive=transitive
+        call,
+        role,
+        session_name,
+        duration,
+        policies,
+        {},
+        tags=tags,
+        transitive=transitive,
+        min_token_size=min_token_size,
     )
     out: dict[str, Any] = {
         "Credentials": creds,
@@ -576,6 +603,7 @@ def _assume_with_verified_saml(
         "Issuer": assertion.issuer,
         "Audience": recipient,
         "NameQualifier": qualifier,
+        **token_size(creds["SessionToken"]),
     }
     if policies:
         out["PackedPolicySize"] = _packed_size(policies)
