@@ -340,16 +340,7 @@ class App:
                     secure=req.secure,
                     conn=conn,
                 )
-                if op.action is not None:
-                    call.authorize(op.action)
-                result = op.fn(call, **params)
-                if not call.authorized and op.no_authorization is None:
-                    # Fail closed: raised inside the transaction, so nothing
-                    # the operation wrote is committed.
-                    raise MissingAuthorization(f"{svc.name}.{op.name}")
-                if not op.read_only:
-                    for hook in svc.after_write_hooks:
-                        hook(call)
+                result = _run_guarded(svc, op, call, params)
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
             error = auth_error(svc.model.metadata["protocol"], failure)
@@ -512,14 +503,7 @@ class App:
             codec.validate_input(operation, params)
             if op.plan is not None:
                 params = op.plan.adapt(params, codec.missing_member)
-            if op.action is not None:
-                child.authorize(op.action)
-            result = op.fn(child, **params)
-            if not child.authorized and op.no_authorization is None:
-                raise MissingAuthorization(f"{svc.name}.{op.name}")
-            if not op.read_only:
-                for hook in svc.after_write_hooks:
-                    hook(child)
+            result = _run_guarded(svc, op, child, params)
         except Exception as err:
             record.error = err
             raise
@@ -823,6 +807,24 @@ class App:
                 },
             )
         return None
+
+
+def _run_guarded(svc: Service, op: Operation, call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """An operation under its guards, the same for a request from the wire
+    and a call from another service: its action checked first (when it
+    declares one), then the operation, then the fail-closed check and the
+    service's after-write hooks, all inside the caller's transaction."""
+    if op.action is not None:
+        call.authorize(op.action)
+    result = op.fn(call, **params)
+    if not call.authorized and op.no_authorization is None:
+        # Fail closed: raised inside the transaction, so nothing the
+        # operation wrote is committed.
+        raise MissingAuthorization(f"{svc.name}.{op.name}")
+    if not op.read_only:
+        for hook in svc.after_write_hooks:
+            hook(call)
+    return result
 
 
 def _require_scope(svc: Service, info: sigv4.SignatureInfo, principal: Principal) -> None:
