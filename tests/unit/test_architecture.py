@@ -176,3 +176,15 @@ def test_only_sealing_and_kms_ciphertext_touch_hazmat() -> None:
             continue
         hazmat = {n for n in imports_of(path) if n.startswith("cryptography.hazmat")}
         assert not hazmat, f"{path.relative_to(SRC)} imports {hazmat}"
+
+
+def test_one_way_to_reach_errors() -> None:
+    """A service's errors come from its own service module (``errors.X``),
+    never through the call (``call.service.errors``), which would name the
+    caller's service for a function another service reaches."""
+    for package in SERVICES:
+        for path in package.rglob("*.py"):
+            text = path.read_text()
+            assert "call.service.errors" not in text or path.name == "paging.py", (
+                f"{path.relative_to(SRC)} reaches errors through the call"
+            )

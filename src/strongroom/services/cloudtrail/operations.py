@@ -15,6 +15,7 @@ from strongroom.framework import Call, Service
 from strongroom.ids import uuid7_millis
 
 service = Service("cloudtrail")
+errors = service.errors
 
 #: LookupEvents reaches back this far, as in AWS.
 LOOKUP_WINDOW = timedelta(days=90)
@@ -40,7 +41,6 @@ def lookup_events(
     MaxResults: int = 50,
     NextToken: str | None = None,
 ) -> dict[str, Any]:
-    errors = call.service.errors
     attributes = LookupAttributes or []
     if len(attributes) > 1:
         raise errors.InvalidLookupAttributesException(
@@ -113,9 +113,7 @@ def _attribute_filter(
         return (lambda e: getattr(e, name) == value), None
     if key == "ReadOnly":
         if value not in ("true", "false"):
-            raise call.service.errors.InvalidLookupAttributesException(
-                "ReadOnly must be true or false."
-            )
+            raise errors.InvalidLookupAttributesException("ReadOnly must be true or false.")
         wanted = value == "true"
         return (lambda e: bool(e.read_only) == wanted), None
     if key == "ResourceName":
@@ -126,9 +124,7 @@ def _attribute_filter(
         return (lambda e: any(records.resource_type(r) == value for r in e.resources or ())), None
     if key == "EventId":
         return (lambda e: e.event_id == value), _id_window(value)
-    raise call.service.errors.InvalidLookupAttributesException(
-        f"Lookup attribute key {key} is not valid."
-    )
+    raise errors.InvalidLookupAttributesException(f"Lookup attribute key {key} is not valid.")
 
 
 def _id_window(event_id: str) -> tuple[float, float] | None:
@@ -147,7 +143,7 @@ def _decode_token(call: Call, token: str) -> tuple[int, int]:
     except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError, OverflowError):
         seq = index = -1
     if not (0 <= seq < 2**63 and 0 <= index < 2**31):  # no position a scan returns
-        raise call.service.errors.InvalidNextTokenException("Invalid NextToken.")
+        raise errors.InvalidNextTokenException("Invalid NextToken.")
     return seq, index
 
 

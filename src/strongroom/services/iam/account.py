@@ -16,6 +16,7 @@ from strongroom.auth.tables import access_keys
 from strongroom.framework import Call
 from strongroom.services.iam import passwords, users
 from strongroom.services.iam.common import when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     account_aliases,
     credential_reports,
@@ -47,9 +48,7 @@ def create_alias(call: Call, alias: str) -> None:
     if owner == call.account:
         return
     if owner is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"The account alias {alias} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"The account alias {alias} already exists.")
     call.conn.execute(delete(account_aliases).where(account_aliases.c.account == call.account))
     call.conn.execute(insert(account_aliases).values(alias=alias, account=call.account))
 
@@ -61,9 +60,7 @@ def delete_alias(call: Call, alias: str) -> None:
         )
     )
     if done.rowcount == 0:
-        raise call.service.errors.NoSuchEntityException(
-            f"The account alias {alias} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The account alias {alias} cannot be found.")
 
 
 # -- access keys' last use ---------------------------------------------------------
@@ -215,12 +212,12 @@ def resolve_report(call: Call) -> tuple[float, bytes]:
         )
     ).first()
     if row is None:
-        raise call.service.errors.CredentialReportNotPresentException(
+        raise errors.CredentialReportNotPresentException(
             "The credential report does not exist. To generate a credential report, "
             "use GenerateCredentialReport."
         )
     if call.clock.timestamp() - row.generated > REPORT_LIFETIME:
-        raise call.service.errors.CredentialReportExpiredException(
+        raise errors.CredentialReportExpiredException(
             "The most recent credential report has expired. To generate a new credential "
             "report, use GenerateCredentialReport."
         )

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from strongroom.arn import arn
 from strongroom.auth.policy import CompiledPolicy, MalformedPolicy, PolicySizeExceeded, parse_policy
 from strongroom.framework import Call
+from strongroom.services.iam.service import errors
 
 #: Default quotas (IAM User Guide, "IAM and AWS STS quotas").
 MAX_TAGS = 50
@@ -42,14 +43,14 @@ def validate_document(call: Call, text: str, kind: str = "identity") -> Compiled
     try:
         return parse_policy(text, kind)
     except PolicySizeExceeded as exc:  # pragma: no cover - no max_size here
-        raise call.service.errors.LimitExceededException(exc.message) from None
+        raise errors.LimitExceededException(exc.message) from None
     except MalformedPolicy as exc:
-        raise call.service.errors.MalformedPolicyDocumentException(exc.message) from None
+        raise errors.MalformedPolicyDocumentException(exc.message) from None
 
 
 def require_size(call: Call, size: int, limit: int, message: str) -> None:
     if size > limit:
-        raise call.service.errors.LimitExceededException(message)
+        raise errors.LimitExceededException(message)
 
 
 # -- tags -------------------------------------------------------------------
@@ -69,9 +70,7 @@ def merge_tags(
         else:
             merged.append({"Key": tag["Key"], "Value": tag["Value"]})
     if len(merged) > MAX_TAGS:
-        raise call.service.errors.LimitExceededException(
-            f"Cannot exceed quota for TagsPer{noun}: {MAX_TAGS}"
-        )
+        raise errors.LimitExceededException(f"Cannot exceed quota for TagsPer{noun}: {MAX_TAGS}")
     return merged
 
 
@@ -86,7 +85,7 @@ def check_new_tags(call: Call, tags: list[dict[str, str]]) -> list[dict[str, str
     for tag in tags:
         lowered = tag["Key"].lower()
         if lowered in seen:
-            raise call.service.errors.InvalidInputException("Duplicate tag keys found.")
+            raise errors.InvalidInputException("Duplicate tag keys found.")
         seen.add(lowered)
     return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
 

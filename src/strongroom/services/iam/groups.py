@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from strongroom.arn import unique_id
 from strongroom.framework import Call
 from strongroom.services.iam.common import iam_arn, when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     attached_policies,
     group_members,
@@ -56,9 +57,7 @@ def find_group(conn: Connection, account: str, name: str) -> Group | None:
 def resolve_group(call: Call, name: str) -> Group:
     group = find_group(call.conn, call.account, name)
     if group is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"The group with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The group with name {name} cannot be found.")
     return group
 
 
@@ -70,9 +69,7 @@ def arn_of(call: Call, name: str) -> str:
 
 def create_group(call: Call, name: str, path: str) -> Group:
     if find_group(call.conn, call.account, name) is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"Group with name {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"Group with name {name} already exists.")
     group = Group(
         account=call.account,
         group_name=name,
@@ -108,9 +105,7 @@ def update_group(call: Call, group: Group, new_name: str | None, new_path: str |
     name = new_name or group.group_name
     path = new_path or group.path
     if name.lower() != group.group_name.lower() and find_group(call.conn, call.account, name):
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"Group with name {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"Group with name {name} already exists.")
     call.conn.execute(
         update(groups)
         .where(groups.c.group_id == group.group_id)
@@ -130,15 +125,13 @@ def delete_group(call: Call, group: Group) -> None:
         ).scalar_one()
 
     if count(group_members, group_members.c.group_id):
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "Cannot delete entity, must remove users from group first."
         )
     if count(inline_policies, inline_policies.c.owner_id):
-        raise call.service.errors.DeleteConflictException(
-            "Cannot delete entity, must delete policies first."
-        )
+        raise errors.DeleteConflictException("Cannot delete entity, must delete policies first.")
     if count(attached_policies, attached_policies.c.owner_id):
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "Cannot delete entity, must detach all policies first."
         )
     call.conn.execute(delete(groups).where(groups.c.group_id == group.group_id))
@@ -171,9 +164,7 @@ def remove_member(call: Call, group: Group, user_id: str, user_name: str) -> Non
         )
     )
     if done.rowcount == 0:
-        raise call.service.errors.NoSuchEntityException(
-            f"User {user_name} is not in group {group.group_name}."
-        )
+        raise errors.NoSuchEntityException(f"User {user_name} is not in group {group.group_name}.")
 
 
 def member_rows(conn: Connection, group_id: str) -> list[Any]:

@@ -12,6 +12,7 @@ from strongroom.arn import unique_id
 from strongroom.framework import Call
 from strongroom.services.iam import roles
 from strongroom.services.iam.common import iam_arn, when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import instance_profile_roles, instance_profiles
 
 #: Roles per instance profile (IAM quota InstanceSessionsPerInstanceProfile).
@@ -82,15 +83,13 @@ def arn_of(call: Call, name: str) -> str:
 def resolve_profile(call: Call, name: str) -> InstanceProfile:
     found = find_profile(call.conn, call.account, name)
     if found is None:
-        raise call.service.errors.NoSuchEntityException(f"Instance Profile {name} cannot be found.")
+        raise errors.NoSuchEntityException(f"Instance Profile {name} cannot be found.")
     return found
 
 
 def create_profile(call: Call, name: str, path: str, tags: list[dict[str, str]]) -> InstanceProfile:
     if find_profile(call.conn, call.account, name) is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"Instance Profile {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"Instance Profile {name} already exists.")
     profile = InstanceProfile(
         account=call.account,
         profile_name=name,
@@ -156,7 +155,7 @@ def profiles_of_role(conn: Connection, account: str, role: roles.Role) -> list[I
 def add_role(call: Call, profile: InstanceProfile, role: roles.Role) -> None:
     present = _role_ids(call.conn, profile.profile_id)
     if len(present) >= MAX_ROLES:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {MAX_ROLES}"
         )
     call.conn.execute(
@@ -174,14 +173,12 @@ def remove_role(call: Call, profile: InstanceProfile, role: roles.Role) -> None:
         )
     )
     if done.rowcount == 0:
-        raise call.service.errors.NoSuchEntityException(
-            f"The role with name {role.role_name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The role with name {role.role_name} cannot be found.")
 
 
 def delete_profile(call: Call, profile: InstanceProfile) -> None:
     if _role_ids(call.conn, profile.profile_id):
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "Cannot delete entity, must remove roles from instance profile first."
         )
     call.conn.execute(

@@ -18,6 +18,7 @@ from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.iam import qr, users
 from strongroom.services.iam.common import iam_arn, when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import mfa_devices
 
 STEP = 30
@@ -124,7 +125,7 @@ def find_device(call: Call, serial: str) -> Device | None:
 def resolve_device(call: Call, serial: str) -> Device:
     found = find_device(call, serial)
     if found is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"VirtualMFADevice with serial number {serial} doesn't exist."
         )
     return found
@@ -140,7 +141,7 @@ def create_device(
         )
     ).first()
     if exists is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
+        raise errors.EntityAlreadyExistsException(
             "MFADevice entity at the same path and name already exists."
         )
     seed = random_bytes(SEED_BYTES)
@@ -182,7 +183,7 @@ def _verify(call: Call, device: Device, code1: str, code2: str, window: int) -> 
     seed = call.sealer.unseal(device.seed_sealed, _aad(device.serial))
     step = matching_step(seed, call.clock.timestamp(), code1, code2, window)
     if step is None or step <= device.last_step:
-        raise call.service.errors.InvalidAuthenticationCodeException(
+        raise errors.InvalidAuthenticationCodeException(
             "Authentication code for device is not valid."
         )
     return step
@@ -191,9 +192,9 @@ def _verify(call: Call, device: Device, code1: str, code2: str, window: int) -> 
 def enable(call: Call, user: users.User, serial: str, code1: str, code2: str) -> None:
     device = resolve_device(call, serial)
     if device.user_id is not None:
-        raise call.service.errors.EntityAlreadyExistsException("MFA Device is already in use.")
+        raise errors.EntityAlreadyExistsException("MFA Device is already in use.")
     if count_for_user(call, user.user_id) >= MAX_PER_USER:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for MFADevicesPerUser: {MAX_PER_USER}"
         )
     step = _verify(call, device, code1, code2, ENABLE_WINDOW)
@@ -215,7 +216,7 @@ def resync(call: Call, user: users.User, serial: str, code1: str, code2: str) ->
 def assigned_to(call: Call, user: users.User, serial: str) -> Device:
     device = find_device(call, serial)
     if device is None or device.user_id != user.user_id:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"MFA Device with serial number {serial} does not exist."
         )
     return device
@@ -231,7 +232,7 @@ def deactivate(call: Call, user: users.User, serial: str) -> None:
 def delete_device(call: Call, serial: str) -> None:
     device = resolve_device(call, serial)
     if device.user_id is not None:
-        raise call.service.errors.DeleteConflictException("MFA Device is still in use.")
+        raise errors.DeleteConflictException("MFA Device is still in use.")
     call.conn.execute(delete(mfa_devices).where(mfa_devices.c.serial == serial))
 
 

@@ -17,7 +17,7 @@ from strongroom.services.iam.common import (
     tag_context,
 )
 from strongroom.services.iam.paging import page
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 def _target_user(call: Call, user_name: str | None) -> model.User | None:
@@ -29,9 +29,7 @@ def _target_user(call: Call, user_name: str | None) -> model.User | None:
         return model.resolve_user(call, p.user_name)
     if p.is_root:
         return None
-    raise call.service.errors.ValidationError(
-        "Must specify userName when calling with non-User credentials"
-    )
+    raise errors.ValidationError("Must specify userName when calling with non-User credentials")
 
 
 def _user_resource(call: Call, user_name: str | None) -> str:

@@ -14,7 +14,7 @@ from strongroom.services.iam.common import (
     remove_tags,
     tag_context,
 )
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 @service.operation(authorize=False)
@@ -157,7 +157,7 @@ def _user(call: Call, action: str, user_name: str | None) -> users.User:
         p = call.principal
         call.authorize(action, p.arn)
         if p.type != "IAMUser" or not p.user_name:
-            raise call.service.errors.ValidationError(
+            raise errors.ValidationError(
                 "Must specify userName when calling with non-User credentials"
             )
         user_name = p.user_name

@@ -7,7 +7,7 @@ from typing import Any
 from strongroom.framework import Call
 from strongroom.services.iam import passwords as model
 from strongroom.services.iam import users
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 @service.operation(authorize="iam:UpdateAccountPasswordPolicy")
@@ -114,9 +114,7 @@ def change_password(call: Call, OldPassword: str, NewPassword: str, **_: Any) ->
         resource_policy=model.self_service_grant(call, principal.arn),
     )
     if principal.type != "IAMUser" or not principal.user_name:
-        raise call.service.errors.InvalidUserTypeException(
-            "Only IAM users can change their own password."
-        )
+        raise errors.InvalidUserTypeException("Only IAM users can change their own password.")
     user = users.resolve_user(call, principal.user_name)
     model.change_password(call, user, OldPassword, NewPassword)
     return {}
@@ -128,7 +126,7 @@ def _user(call: Call, action: str, user_name: str | None) -> users.User:
         p = call.principal
         call.authorize(action, p.arn)
         if p.type != "IAMUser" or not p.user_name:
-            raise call.service.errors.ValidationError(
+            raise errors.ValidationError(
                 "Must specify userName when calling with non-User credentials"
             )
         user_name = p.user_name

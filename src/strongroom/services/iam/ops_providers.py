@@ -13,7 +13,7 @@ from strongroom.services.iam.common import (
     remove_tags,
     tag_context,
 )
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 # -- OpenID Connect ---------------------------------------------------------
 
@@ -161,7 +161,7 @@ def create_SAML_provider(
     arn = model.saml_arn(call.account, Name)
     call.authorize("iam:CreateSAMLProvider", arn, tag_context(Tags))
     if AddPrivateKey is not None or AssertionEncryptionMode == "Required":
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             "Encrypted SAML assertions are not supported by this server."
         )
     tags = check_new_tags(call, Tags or [])
@@ -205,7 +205,7 @@ def update_SAML_provider(
     call.authorize("iam:UpdateSAMLProvider", SAMLProviderArn)
     provider = model.resolve_saml(call, SAMLProviderArn)
     if AddPrivateKey is not None or AssertionEncryptionMode == "Required":
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             "Encrypted SAML assertions are not supported by this server."
         )
     propagation = model.updated_propagation(

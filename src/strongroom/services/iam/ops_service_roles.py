@@ -7,7 +7,7 @@ from typing import Any
 from strongroom.framework import Call
 from strongroom.services.iam import roles
 from strongroom.services.iam import service_roles as model
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 @service.operation(authorize=False)
@@ -51,7 +51,5 @@ def get_service_linked_role_deletion_status(
     )
     call.authorize("iam:GetServiceLinkedRoleDeletionStatus", resource)
     if not well_formed:
-        raise call.service.errors.InvalidInputException(
-            f"Invalid deletion task id: {DeletionTaskId}"
-        )
+        raise errors.InvalidInputException(f"Invalid deletion task id: {DeletionTaskId}")
     return {"Status": model.deletion_status(call, DeletionTaskId)}

@@ -10,7 +10,7 @@ from strongroom.services.iam import groups, policies, roles, users
 from strongroom.services.iam import simulator as sim
 from strongroom.services.iam.common import page_out
 from strongroom.services.iam.managed import is_aws_policy_arn
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 def _entity_policies(call: Call, kind: str, owner_id: str, name: str) -> list[sim.SimPolicy]:
@@ -35,12 +35,10 @@ def _source(call: Call, source_arn: str) -> tuple[str, Any, list[sim.SimPolicy],
     resource = parts["resource"] if parts and parts["service"] == "iam" else ""
     kind = resource.split("/", 1)[0]
     if kind not in ("user", "group", "role") or "/" not in resource:
-        raise call.service.errors.InvalidInputException(f"ARN {source_arn} is not valid.")
+        raise errors.InvalidInputException(f"ARN {source_arn} is not valid.")
     name = resource.rsplit("/", 1)[-1]
     if parts and parts["account"] != call.account:
-        raise call.service.errors.NoSuchEntityException(
-            f"The {kind} with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
     if kind == "user":
         user = users.resolve_user(call, name)
         found = _entity_policies(call, "user", user.user_id, user.user_name)
@@ -125,7 +123,7 @@ def simulate_principal_policy(
     kind, entity, found, boundary_arn = _source(call, PolicySourceArn)
     found = sim.without(found, excluded)
     if ResourcePolicy and kind != "user" and not CallerArn:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             "CallerArn must be specified when a ResourcePolicy is given and the "
             "PolicySourceArn is not an IAM user."
         )

@@ -8,7 +8,7 @@ from strongroom.framework import Call
 from strongroom.services.iam import user_credentials as model
 from strongroom.services.iam import users
 from strongroom.services.iam.common import page_out
-from strongroom.services.iam.service import service
+from strongroom.services.iam.service import errors, service
 
 
 def _owner(call: Call, action: str, user_name: str | None, *, root_allowed: bool) -> model.Owner:
@@ -21,7 +21,7 @@ def _owner(call: Call, action: str, user_name: str | None, *, root_allowed: bool
         elif p.is_root and root_allowed:
             return model.Owner(f"root:{call.account}", None, call.account)
         else:
-            raise call.service.errors.ValidationError(
+            raise errors.ValidationError(
                 "Must specify userName when calling with non-User credentials"
             )
     else:

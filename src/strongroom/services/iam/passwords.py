@@ -19,6 +19,7 @@ from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.iam import signin
 from strongroom.services.iam.common import when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import login_profiles, password_history, password_policies
 from strongroom.services.iam.users import User
 
@@ -50,7 +51,7 @@ def find_policy(call: Call) -> dict[str, Any] | None:
 def resolve_policy(call: Call) -> dict[str, Any]:
     found = find_policy(call)
     if found is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"The Password Policy with domain name {call.account} cannot be found."
         )
     return found
@@ -123,7 +124,7 @@ def require_conforming(call: Call, password: str) -> None:
         if policy.get(key) and not any(test(c) for c in password):
             problems.append(f"Password should have at least {what}")
     if problems:
-        raise call.service.errors.PasswordPolicyViolationException("; ".join(problems))
+        raise errors.PasswordPolicyViolationException("; ".join(problems))
 
 
 # -- hashing -------------------------------------------------------------------
@@ -191,7 +192,7 @@ def find_profile(call: Call, user: User) -> LoginProfile | None:
 def resolve_profile(call: Call, user: User) -> LoginProfile:
     found = find_profile(call, user)
     if found is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"Login Profile for User {user.user_name} cannot be found."
         )
     return found
@@ -205,7 +206,7 @@ def create_profile(
     max_signin_session_duration: int | None = None,
 ) -> LoginProfile:
     if find_profile(call, user) is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
+        raise errors.EntityAlreadyExistsException(
             f"Login Profile for user {user.user_name} already exists."
         )
     if password is not None:
@@ -267,11 +268,11 @@ def change_password(call: Call, user: User, old: str, new: str) -> None:
     and, under PasswordReusePrevention, be none of the user's last N."""
     profile = resolve_profile(call, user)
     if not password_matches(call, user, profile.sealed, old):
-        raise call.service.errors.InvalidUserTypeException("The old password was incorrect")
+        raise errors.InvalidUserTypeException("The old password was incorrect")
     require_conforming(call, new)
     reuse = effective_policy(call).get("PasswordReusePrevention") or 0
     if reuse and _recently_used(call, user, profile, new, reuse):
-        raise call.service.errors.PasswordPolicyViolationException(
+        raise errors.PasswordPolicyViolationException(
             f"Password should not be one of the last {reuse} passwords used"
         )
     now = call.clock.timestamp()

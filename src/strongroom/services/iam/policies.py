@@ -30,6 +30,7 @@ from strongroom.services.iam.managed import (
     find_aws_policy,
     is_aws_policy_arn,
 )
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     attached_policies,
     groups,
@@ -123,13 +124,13 @@ def require_policy_arn(call: Call, arn: str) -> None:
     that names no IAM policy (IAM's two answers)."""
     parts = parse_arn(arn)
     if parts is None:
-        raise call.service.errors.ValidationError("Invalid ARN: Could not be parsed!")
+        raise errors.ValidationError("Invalid ARN: Could not be parsed!")
     if (
         parts["service"] != "iam"
         or not parts["resource"].startswith("policy/")
         or not (parts["account"] == "aws" or parts["account"].isdigit())
     ):
-        raise call.service.errors.InvalidInputException(f"ARN {arn} is not valid.")
+        raise errors.InvalidInputException(f"ARN {arn} is not valid.")
 
 
 def find_policy(conn: Connection, account: str, arn: str) -> ManagedPolicy | None:
@@ -147,7 +148,7 @@ def resolve_policy(call: Call, arn: str) -> ManagedPolicy:
     require_policy_arn(call, arn)
     policy = find_policy(call.conn, call.account, arn)
     if policy is None:
-        raise call.service.errors.NoSuchEntityException(f"Policy {arn} was not found.")
+        raise errors.NoSuchEntityException(f"Policy {arn} was not found.")
     return policy
 
 
@@ -155,9 +156,7 @@ def resolve_attachable(call: Call, arn: str) -> ManagedPolicy:
     require_policy_arn(call, arn)
     policy = find_policy(call.conn, call.account, arn)
     if policy is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"Policy {arn} does not exist or is not attachable."
-        )
+        raise errors.NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
     return policy
 
 
@@ -168,16 +167,14 @@ def resolve_boundary(call: Call, arn: str) -> ManagedPolicy:
     if parts is not None and parts["service"] == "iam" and parts["resource"].startswith("policy/"):
         policy = find_policy(call.conn, call.account, arn)
     if policy is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"Scope ARN: {arn} does not exist or is not attachable."
-        )
+        raise errors.NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
     return policy
 
 
 def require_customer(call: Call, policy: ManagedPolicy) -> None:
     """AWS managed policies cannot be changed."""
     if policy.is_aws:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             f"Policy {policy.arn} is an AWS managed policy and cannot be modified."
         )
 
@@ -210,7 +207,7 @@ def create_policy(
         )
     ).first()
     if exists is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
+        raise errors.EntityAlreadyExistsException(
             f"A policy called {name} already exists. Duplicate names are not allowed."
         )
     now = call.clock.timestamp()
@@ -309,16 +306,14 @@ def delete_policy(call: Call, policy: ManagedPolicy) -> None:
     require_customer(call, policy)
     attached, bounded = usage(call.conn, call.account, policy.arn)
     if attached or bounded:
-        raise call.service.errors.DeleteConflictException(
-            "Cannot delete a policy attached to entities."
-        )
+        raise errors.DeleteConflictException("Cannot delete a policy attached to entities.")
     versions = call.conn.execute(
         select(func.count())
         .select_from(policy_versions)
         .where(policy_versions.c.policy_arn == policy.arn)
     ).scalar_one()
     if versions > 1:
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "This policy has more than one version. Before you delete a policy, you must "
             "delete the policy's versions. The default version is deleted with the policy."
         )
@@ -368,7 +363,7 @@ def resolve_version(call: Call, policy: ManagedPolicy, version_id: str) -> Polic
     for v in versions_of(call.conn, policy):
         if v.version_id == version_id:
             return v
-    raise call.service.errors.NoSuchEntityException(
+    raise errors.NoSuchEntityException(
         f"Policy {policy.arn} version {version_id} does not exist or is not attachable."
     )
 
@@ -380,7 +375,7 @@ def create_version(
     validate_managed_document(call, document)
     existing = versions_of(call.conn, policy)
     if len(existing) >= MAX_POLICY_VERSIONS:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you "
             "create a new version, you must delete an existing version."
         )
@@ -419,9 +414,7 @@ def delete_version(call: Call, policy: ManagedPolicy, version_id: str) -> None:
     require_customer(call, policy)
     resolve_version(call, policy, version_id)
     if version_id == policy.default_version:
-        raise call.service.errors.DeleteConflictException(
-            "Cannot delete the default version of a policy."
-        )
+        raise errors.DeleteConflictException("Cannot delete the default version of a policy.")
     call.conn.execute(
         delete(policy_versions).where(
             policy_versions.c.policy_arn == policy.arn, policy_versions.c.version_id == version_id
@@ -468,7 +461,7 @@ def attach(call: Call, owner_id: str, policy: ManagedPolicy) -> None:
     ).scalar_one()
     if count >= MAX_ATTACHED_POLICIES:
         noun = QUOTA_NOUN[OWNER_KIND[owner_id[:4]]]
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for PoliciesPer{noun}: {MAX_ATTACHED_POLICIES}"
         )
     call.conn.execute(
@@ -489,7 +482,7 @@ def detach(call: Call, owner_id: str, arn: str) -> None:
         )
     )
     if done.rowcount == 0:
-        raise call.service.errors.NoSuchEntityException(f"Policy {arn} was not found.")
+        raise errors.NoSuchEntityException(f"Policy {arn} was not found.")
 
 
 def attached_to(conn: Connection, account: str, owner_id: str) -> list[tuple[str, str, str]]:
@@ -561,9 +554,7 @@ def get_inline(call: Call, kind: str, owner_id: str, name: str) -> str:
         )
     ).scalar()
     if doc is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"The {kind} policy with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The {kind} policy with name {name} cannot be found.")
     return doc
 
 
@@ -574,9 +565,7 @@ def delete_inline(call: Call, kind: str, owner_id: str, name: str) -> None:
         )
     )
     if done.rowcount == 0:
-        raise call.service.errors.NoSuchEntityException(
-            f"The {kind} policy with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The {kind} policy with name {name} cannot be found.")
 
 
 def inline_of(conn: Connection, owner_id: str) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from strongroom.auth import federation
 from strongroom.framework import Call
 from strongroom.services.iam.common import iam_arn, when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import oidc_providers, provider_contexts, saml_providers
 
 #: IAM User Guide, "IAM and AWS STS quotas".
@@ -89,7 +90,6 @@ def _oidc_from_row(row: Any) -> OidcProvider:
 
 def normalize_url(call: Call, url: str) -> str:
     """The issuer URL without its scheme, or InvalidInput as IAM answers."""
-    errors = call.service.errors
     if not url.startswith("https://") or len(url) <= len("https://"):
         raise errors.InvalidInputException("Invalid Url: URL must begin with https://")
     rest = url[len("https://") :]
@@ -99,7 +99,6 @@ def normalize_url(call: Call, url: str) -> str:
 
 
 def check_thumbprints(call: Call, thumbprints: list[str]) -> list[str]:
-    errors = call.service.errors
     if len(thumbprints) > MAX_THUMBPRINTS:
         raise errors.LimitExceededException(
             f"Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: {MAX_THUMBPRINTS}"
@@ -116,7 +115,7 @@ def check_client_ids(call: Call, client_ids: list[str]) -> list[str]:
         if cid not in unique:
             unique.append(cid)
     if len(unique) > MAX_CLIENT_IDS:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: {MAX_CLIENT_IDS}"
         )
     return unique
@@ -141,9 +140,7 @@ def oidc_by_url(conn: Connection, account: str, url: str) -> OidcProvider | None
 def resolve_oidc(call: Call, arn: str) -> OidcProvider:
     provider = oidc_by_arn(call.conn, arn)
     if provider is None or provider.account != call.account:
-        raise call.service.errors.NoSuchEntityException(
-            f"OpenIDConnect Provider not found for arn {arn}"
-        )
+        raise errors.NoSuchEntityException(f"OpenIDConnect Provider not found for arn {arn}")
     return provider
 
 
@@ -167,7 +164,6 @@ def create_oidc(
     thumbprints: list[str],
     tags: list[dict[str, str]],
 ) -> OidcProvider:
-    errors = call.service.errors
     arn = oidc_arn(call.account, url)
     if oidc_by_arn(call.conn, arn) is not None:
         raise errors.EntityAlreadyExistsException(
@@ -282,7 +278,7 @@ def parse_metadata(call: Call, document: str) -> federation.SamlMetadata:
     try:
         return federation.parse_saml_metadata(document)
     except federation.FederationError:
-        raise call.service.errors.InvalidInputException("Could not parse metadata") from None
+        raise errors.InvalidInputException("Could not parse metadata") from None
 
 
 def saml_by_arn(conn: Connection, arn: str) -> SamlProvider | None:
@@ -297,7 +293,7 @@ def saml_by_arn(conn: Connection, arn: str) -> SamlProvider | None:
 def resolve_saml(call: Call, arn: str) -> SamlProvider:
     provider = saml_by_arn(call.conn, arn)
     if provider is None or provider.account != call.account:
-        raise call.service.errors.NoSuchEntityException(f"Manifest not found for arn {arn}")
+        raise errors.NoSuchEntityException(f"Manifest not found for arn {arn}")
     return provider
 
 
@@ -315,7 +311,6 @@ def list_saml(conn: Connection, account: str) -> list[SamlProvider]:
 
 
 def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]) -> SamlProvider:
-    errors = call.service.errors
     meta = parse_metadata(call, document)
     arn = saml_arn(call.account, name)
     if saml_by_arn(call.conn, arn) is not None:
@@ -413,7 +408,7 @@ class Propagation:
 
 def _check_context_key(call: Call, member: str, value: str) -> None:
     if not _CONTEXT_KEY_RE.fullmatch(value):
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             f"Invalid {member}: the key can contain only ASCII letters, numbers, single "
             "spaces, and the characters _ . : / = + - @ #, and can't start or end with a space."
         )
@@ -421,7 +416,6 @@ def _check_context_key(call: Call, member: str, value: str) -> None:
 
 def check_context_provider(call: Call, given: dict[str, Any]) -> dict[str, Any]:
     """A ContextProvider as the model documents it; the members that were set."""
-    errors = call.service.errors
     subject_key = given.get("SubjectSourceKey")
     if not isinstance(subject_key, str):
         raise errors.InvalidInputException("ContextProvider must specify SubjectSourceKey.")
@@ -456,7 +450,7 @@ def check_context_provider(call: Call, given: dict[str, Any]) -> dict[str, Any]:
 
 def check_instance_arn(call: Call, arn: str) -> str:
     if not _INSTANCE_ARN_RE.fullmatch(arn):
-        raise call.service.errors.InvalidInputException(f"Invalid IdentityCenterInstanceArn: {arn}")
+        raise errors.InvalidInputException(f"Invalid IdentityCenterInstanceArn: {arn}")
     return arn
 
 
@@ -465,7 +459,7 @@ def new_propagation(
 ) -> Propagation | None:
     """What a Create*Provider request sets: an instance needs a context provider."""
     if instance_arn is not None and context_provider is None:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             "ContextProvider must be specified when IdentityCenterInstanceArn is specified."
         )
     if context_provider is None:
@@ -485,7 +479,6 @@ def updated_propagation(
     remove_instance: bool,
 ) -> Propagation | None:
     """UpdateSAMLProvider: each setting replaced, removed, or (neither) kept."""
-    errors = call.service.errors
     if context_provider is not None and remove_context_provider:
         raise errors.InvalidInputException(
             "ContextProvider and RemoveContextProvider are mutually exclusive."

@@ -20,6 +20,7 @@ from strongroom.services.iam.common import (
     validate_document,
     when,
 )
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     attached_policies,
     inline_policies,
@@ -148,9 +149,7 @@ def roles_by_id(conn: Connection, role_ids: set[str]) -> list[Role]:
 def resolve_role(call: Call, name: str) -> Role:
     role = find_role(call.conn, call.account, name)
     if role is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"The role with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The role with name {name} cannot be found.")
     return role
 
 
@@ -173,7 +172,7 @@ def validate_trust_policy(call: Call, text: str) -> None:
     compiled = validate_document(call, text, "trust")
     for st in compiled.statements:
         if st.not_action or any(not a.lower().startswith("sts:") for a in st.actions):
-            raise call.service.errors.MalformedPolicyDocumentException(
+            raise errors.MalformedPolicyDocumentException(
                 "AssumeRole policy may only specify STS AssumeRole actions."
             )
 
@@ -190,9 +189,7 @@ def create_role(
     max_signin_session_duration: int | None = None,
 ) -> Role:
     if find_role(call.conn, call.account, name) is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"Role with name {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"Role with name {name} already exists.")
     role = Role(
         account=call.account,
         role_name=name,
@@ -250,15 +247,13 @@ def delete_role(call: Call, role: Role) -> None:
         ).scalar_one()
 
     if count(inline_policies):
-        raise call.service.errors.DeleteConflictException(
-            "Cannot delete entity, must delete policies first."
-        )
+        raise errors.DeleteConflictException("Cannot delete entity, must delete policies first.")
     if count(attached_policies):
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "Cannot delete entity, must detach all policies first."
         )
     if _in_instance_profiles(call.conn, role.role_id):
-        raise call.service.errors.DeleteConflictException(
+        raise errors.DeleteConflictException(
             "Cannot delete entity, must remove roles from instance profile first."
         )
     call.conn.execute(delete(roles).where(roles.c.role_id == role.role_id))

@@ -9,6 +9,7 @@ from strongroom.services.iam.tables import TABLES, generations
 from strongroom.store.db import Prepared
 
 service = Service("iam", global_service=True, tables=TABLES)
+errors = service.errors
 
 _BUMP = Prepared(
     update(generations)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from strongroom.framework import Call
 from strongroom.services.iam import policies, roles
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     attached_policies,
     inline_policies,
@@ -87,7 +88,7 @@ def trust_policy(service_name: str) -> str:
 def resolve_service(call: Call, service_name: str) -> LinkedService:
     found = LINKED_SERVICES.get(service_name)
     if found is None:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             f"Service principal {service_name} is not supported by this server's "
             "CreateServiceLinkedRole."
         )
@@ -100,9 +101,7 @@ def role_name_for(call: Call, service_name: str, suffix: str | None) -> str:
     if suffix is None:
         return linked.role_name
     if not linked.suffix_allowed:
-        raise call.service.errors.InvalidInputException(
-            f"Custom suffix is not allowed for {service_name}"
-        )
+        raise errors.InvalidInputException(f"Custom suffix is not allowed for {service_name}")
     return f"{linked.role_name}_{suffix}"
 
 
@@ -116,7 +115,7 @@ def create(
     """Create the role, attach the service's policy and mark it service-linked."""
     name = role_name_for(call, service_name, suffix)
     if roles.find_role(call.conn, call.account, name) is not None:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             f"Service role name {name} has been taken in this account, please try a different suffix."
         )
     linked = LINKED_SERVICES[service_name]
@@ -144,7 +143,7 @@ def is_service_linked(conn: Connection, role_id: str) -> bool:
 def require_modifiable(call: Call, role: roles.Role) -> None:
     """UnmodifiableEntity for a service-linked role: only its service changes it."""
     if is_service_linked(call.conn, role.role_id):
-        raise call.service.errors.UnmodifiableEntityException(
+        raise errors.UnmodifiableEntityException(
             f"Cannot perform the operation on the protected role '{role.role_name}' "
             "- this role is only modifiable by AWS"
         )
@@ -159,7 +158,7 @@ def resolve_linked(call: Call, name: str) -> tuple[roles.Role, str]:
         )
     ).scalar()
     if service_name is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"The service-linked role with name {name} cannot be found."
         )
     return role, service_name
@@ -195,5 +194,5 @@ def deletion_status(call: Call, task_id: str) -> str:
         )
     ).scalar()
     if status is None:
-        raise call.service.errors.NoSuchEntityException(f"Deletion task {task_id} does not exist.")
+        raise errors.NoSuchEntityException(f"Deletion task {task_id} does not exist.")
     return status

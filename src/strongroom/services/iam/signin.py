@@ -10,13 +10,14 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.framework import Call
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import signin_durations
 
 
 def check_update(call: Call, seconds: int | None, reset: bool | None) -> None:
     """The two members of an update exclude each other (as the model says)."""
     if seconds is not None and reset:
-        raise call.service.errors.InvalidInputException(
+        raise errors.InvalidInputException(
             "MaxSigninSessionDuration and ResetMaxSigninSessionDuration cannot both be "
             "specified in the same request."
         )

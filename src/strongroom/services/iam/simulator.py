@@ -27,6 +27,7 @@ from strongroom.auth.policy import (
 from strongroom.auth.policy.conditions import RequestContext
 from strongroom.auth.policy.patterns import Unresolved, Var
 from strongroom.framework import Call
+from strongroom.services.iam.service import errors
 
 DECISIONS = {"allowed": "allowed", "explicit_deny": "explicitDeny", "implicit_deny": "implicitDeny"}
 #: Keys the evaluator always supplies itself.
@@ -61,7 +62,7 @@ def compile_policy_text(call: Call, text: str, kind: str) -> CompiledPolicy:
     try:
         return parse_policy(text, kind)
     except MalformedPolicy as exc:
-        raise call.service.errors.InvalidInputException(exc.message) from None
+        raise errors.InvalidInputException(exc.message) from None
 
 
 def inputs(
@@ -154,13 +155,11 @@ def context_from_entries(call: Call, entries: list[dict[str, Any]] | None) -> di
         values = list(entry.get("ContextKeyValues") or [])
         kind = entry.get("ContextKeyType") or ("stringList" if len(values) > 1 else "string")
         if not name:
-            raise call.service.errors.InvalidInputException(
-                "Context entries must have a context key name."
-            )
+            raise errors.InvalidInputException("Context entries must have a context key name.")
         if kind.startswith("boolean"):
             for v in values:
                 if v.lower() not in ("true", "false"):
-                    raise call.service.errors.InvalidInputException(
+                    raise errors.InvalidInputException(
                         f"Invalid boolean value {v} for context key {name}."
                     )
             values = [v.lower() for v in values]
@@ -450,9 +449,7 @@ def _wildcard_regex(call: Call, text: str, what: str) -> str:
     """A regex for `text` with at most one ``*`` (any sequence of characters,
     including none) and any number of ``?`` (exactly one character)."""
     if text.count("*") > 1:
-        raise call.service.errors.InvalidInputException(
-            f"Invalid {what} {text}: use at most one * wildcard."
-        )
+        raise errors.InvalidInputException(f"Invalid {what} {text}: use at most one * wildcard.")
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
 
 
@@ -461,7 +458,7 @@ def _arn_exclusion(call: Call, arn: str) -> Exclusion:
     account or the ``policy/`` resource type."""
     found = _POLICY_ARN_RE.fullmatch(arn)
     if found is None:
-        raise call.service.errors.InvalidInputException(f"Invalid PolicyArn {arn}.")
+        raise errors.InvalidInputException(f"Invalid PolicyArn {arn}.")
     prefix = re.escape(arn[: found.start(1)])
     pattern = prefix + _wildcard_regex(call, found.group(1), "PolicyArn")
     return Exclusion(arn=re.compile(pattern, re.DOTALL))
@@ -469,7 +466,6 @@ def _arn_exclusion(call: Call, arn: str) -> Exclusion:
 
 def _inline_exclusion(call: Call, inline: dict[str, Any], where: str) -> Exclusion:
     """Entity names match regardless of case, as IAM names do."""
-    errors = call.service.errors
     name = inline.get("PolicyName")
     kind = inline.get("AttachmentType")
     entity = inline.get("AttachmentName")
@@ -488,7 +484,6 @@ def _inline_exclusion(call: Call, inline: dict[str, Any], where: str) -> Exclusi
 def exclusions(call: Call, identifiers: list[dict[str, Any]] | None) -> list[Exclusion]:
     """The request's PolicyExclusionList; InvalidInput for a malformed identifier
     (not exactly one member, a malformed ARN, a wildcard where none may be)."""
-    errors = call.service.errors
     out = []
     for i, ident in enumerate(identifiers or [], 1):
         where = f"PolicyExclusionList.member.{i}"

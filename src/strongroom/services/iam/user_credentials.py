@@ -17,6 +17,7 @@ from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.iam import ssh_keys
 from strongroom.services.iam.common import when
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     service_credentials,
     signing_certificates,
@@ -69,7 +70,7 @@ def _password_aad(credential_id: str) -> bytes:
 
 def require_service(call: Call, service_name: str) -> None:
     if service_name not in CREDENTIAL_SERVICES:
-        raise call.service.errors.ServiceNotSupportedException(
+        raise errors.ServiceNotSupportedException(
             f"No such service {service_name} is supported for Service-Specific Credentials"
         )
 
@@ -85,7 +86,7 @@ def create_service_credential(call: Call, owner: Owner, service_name: str) -> di
         )
         >= MAX_CREDENTIALS_PER_SERVICE
     ):
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: "
             f"{MAX_CREDENTIALS_PER_SERVICE}"
         )
@@ -122,9 +123,7 @@ def _credential_row(call: Call, owner: Owner, credential_id: str) -> Any:
         )
     ).first()
     if row is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"No such credential {credential_id} exists"
-        )
+        raise errors.NoSuchEntityException(f"No such credential {credential_id} exists")
     return row
 
 
@@ -218,7 +217,7 @@ def upload_certificate(call: Call, owner: Owner, body: str) -> dict[str, Any]:
         x509.load_pem_x509_certificate(body.strip().encode())
         der = _pem_der(body)
     except (ValueError, binascii.Error):
-        raise call.service.errors.MalformedCertificateException(
+        raise errors.MalformedCertificateException(
             "Unable to parse certificate. Please ensure the certificate is in PEM format."
         ) from None
     certificate_id = _certificate_id(der)
@@ -228,14 +227,12 @@ def upload_certificate(call: Call, owner: Owner, body: str) -> dict[str, Any]:
         )
     ).first()
     if taken is not None:
-        raise call.service.errors.DuplicateCertificateException(
-            "The same certificate already exists."
-        )
+        raise errors.DuplicateCertificateException("The same certificate already exists.")
     if (
         _count(call, signing_certificates, signing_certificates.c.user_id == owner.owner_id)
         >= MAX_CERTIFICATES
     ):
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for SigningCertificatesPerUser: {MAX_CERTIFICATES}"
         )
     now = call.clock.timestamp()
@@ -273,7 +270,7 @@ def _require_certificate(call: Call, owner: Owner, certificate_id: str) -> None:
         )
     ).first()
     if found is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"The Certificate with id {certificate_id} cannot be found."
         )
 
@@ -302,10 +299,10 @@ def upload_ssh_key(call: Call, owner: Owner, body: str) -> dict[str, Any]:
         key = ssh_keys.parse(body)
     except ssh_keys.BadKey as exc:
         if exc.unrecognized:
-            raise call.service.errors.UnrecognizedPublicKeyEncodingException(
+            raise errors.UnrecognizedPublicKeyEncodingException(
                 "The public key encoding format is unrecognized."
             ) from None
-        raise call.service.errors.InvalidPublicKeyException(
+        raise errors.InvalidPublicKeyException(
             "The public key is not valid. Make sure it is an ssh-rsa key of 2048 to 16384 bits."
         ) from None
     fingerprint = key.fingerprint()
@@ -316,11 +313,11 @@ def upload_ssh_key(call: Call, owner: Owner, body: str) -> dict[str, Any]:
         )
     ).first()
     if duplicate is not None:
-        raise call.service.errors.DuplicateSSHPublicKeyException(
+        raise errors.DuplicateSSHPublicKeyException(
             "The public key you have provided is already associated with this user."
         )
     if _count(call, ssh_public_keys, ssh_public_keys.c.user_id == owner.owner_id) >= MAX_SSH_KEYS:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for SSHPublicKeysPerUser: {MAX_SSH_KEYS}"
         )
     key_id = unique_id("APKA", 21)
@@ -353,9 +350,7 @@ def _ssh_row(call: Call, owner: Owner, key_id: str) -> Any:
         )
     ).first()
     if row is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"The Public Key with id {key_id} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The Public Key with id {key_id} cannot be found.")
     return row
 
 

@@ -13,6 +13,7 @@ from strongroom.arn import arn, unique_id
 from strongroom.auth import credentials
 from strongroom.auth.tables import access_keys
 from strongroom.framework import Call
+from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import (
     attached_policies,
     group_members,
@@ -100,9 +101,7 @@ def arn_of(call: Call, name: str) -> str:
 def resolve_user(call: Call, name: str) -> User:
     user = find_user(call.conn, call.account, name)
     if user is None:
-        raise call.service.errors.NoSuchEntityException(
-            f"The user with name {name} cannot be found."
-        )
+        raise errors.NoSuchEntityException(f"The user with name {name} cannot be found.")
     return user
 
 
@@ -110,9 +109,7 @@ def create_user(
     call: Call, name: str, path: str, boundary: str | None, tags: list[dict[str, str]]
 ) -> User:
     if find_user(call.conn, call.account, name) is not None:
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"User with name {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"User with name {name} already exists.")
     user = User(
         account=call.account,
         user_name=name,
@@ -201,7 +198,7 @@ def delete_user(call: Call, user: User) -> None:
     )
     for n, message in conflicts:
         if n:
-            raise call.service.errors.DeleteConflictException(message)
+            raise errors.DeleteConflictException(message)
     call.conn.execute(
         delete(users).where(
             users.c.account == user.account, users.c.name_key == user.user_name.lower()
@@ -220,9 +217,7 @@ def rename_user(call: Call, user: User, new_name: str | None, new_path: str | No
     name = new_name or user.user_name
     path = new_path or user.path
     if name.lower() != user.user_name.lower() and find_user(call.conn, call.account, name):
-        raise call.service.errors.EntityAlreadyExistsException(
-            f"User with name {name} already exists."
-        )
+        raise errors.EntityAlreadyExistsException(f"User with name {name} already exists.")
     new_arn = user_arn(user.account, path, name)
     update_user(call, user, name_key=name.lower(), user_name=name, path=path, arn=new_arn)
     call.conn.execute(
@@ -252,7 +247,7 @@ def key_rows(conn: Connection, account: str, user_name: str | None) -> list[Any]
 def create_key(call: Call, user: User | None) -> tuple[str, str, float]:
     name = user.user_name if user else None
     if len(key_rows(call.conn, call.account, name)) >= MAX_ACCESS_KEYS:
-        raise call.service.errors.LimitExceededException(
+        raise errors.LimitExceededException(
             f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS}"
         )
     now = call.clock.timestamp()
@@ -276,7 +271,7 @@ def _require_key(call: Call, user_name: str | None, access_key_id: str) -> None:
         )
     ).first()
     if found is None:
-        raise call.service.errors.NoSuchEntityException(
+        raise errors.NoSuchEntityException(
             f"The Access Key with id {access_key_id} cannot be found."
         )
 

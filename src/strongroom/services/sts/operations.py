@@ -13,6 +13,7 @@ from strongroom.framework import Call, Service
 from strongroom.services.iam import api as iam
 
 service = Service("sts")
+errors = service.errors
 
 #: Session policies (inline plus managed ARNs) are packed; AWS's limit on
 #: the inline document is 2048 characters.
@@ -42,7 +43,7 @@ def token_size(token: str) -> dict[str, int]:
 def check_role_arn(call: Call, role_arn: str) -> None:
     """ValidationError before any authorization when RoleArn is not a role ARN."""
     if not _ROLE_ARN_RE.fullmatch(role_arn) or "//" in role_arn:
-        raise call.service.errors.ValidationError(f"{role_arn} is invalid")
+        raise errors.ValidationError(f"{role_arn} is invalid")
 
 
 def session_tags(
@@ -52,7 +53,6 @@ def session_tags(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     """The new session's tags and transitive keys: the caller's transitive
     tags (role chaining) first, which the request may not set again."""
-    errors = call.service.errors
     caller = call.principal
     inherited_keys = {k.lower() for k in caller.transitive_tag_keys}
     merged: dict[str, str] = {k: v for k, v in caller.tags.items() if k.lower() in inherited_keys}
@@ -106,7 +106,6 @@ def assume_role(
     MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    errors = call.service.errors
     check_role_arn(call, RoleArn)
     if call.principal.is_root and call.authorizer.enforce:
         raise errors.AccessDenied("Roles may not be assumed by root accounts.")
@@ -228,7 +227,6 @@ def get_session_token(
     MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    errors = call.service.errors
     p = call.principal
     if p.type not in ("IAMUser", "Root") or (p.access_key_id or "").startswith("ASIA"):
         # Role, federated and GetSessionToken sessions alike.
@@ -279,16 +277,13 @@ def get_access_key_info(call: Call, AccessKeyId: str) -> dict[str, Any]:
     call.authorize("sts:GetAccessKeyInfo", "*")
     cred = credentials.lookup(call.conn, call.sealer, AccessKeyId)
     if cred is None:
-        raise call.service.errors.InvalidParameterValue(
-            f"The access key {AccessKeyId} does not exist."
-        )
+        raise errors.InvalidParameterValue(f"The access key {AccessKeyId} does not exist.")
     return {"Account": cred.account}
 
 
 def _session_policies(
     call: Call, policy: str | None, policy_arns: list[dict[str, str]] | None
 ) -> tuple[str, ...]:
-    errors = call.service.errors
     texts: list[str] = []
     if policy is not None:
         if policy_size(policy) > MAX_SESSION_POLICY:

@@ -25,6 +25,7 @@ from strongroom.services.sts.operations import (
     _cloudtrail_time,
     _session_policies,
     check_role_arn,
+    errors,
     service,
     token_size,
 )
@@ -61,7 +62,7 @@ def _check_tags(call: Call, tags: list[dict[str, str]] | None) -> dict[str, str]
     lowered: set[str] = set()
     for tag in tags or []:
         if tag["Key"].lower() in lowered:
-            raise call.service.errors.InvalidParameterValue(
+            raise errors.InvalidParameterValue(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive."
             )
         lowered.add(tag["Key"].lower())
@@ -83,7 +84,6 @@ def get_federation_token(
     MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    errors = call.service.errors
     p = call.principal
     if p.type not in ("IAMUser", "Root") or _is_session(p):
         raise errors.AccessDenied("Cannot call GetFederationToken with session credentials")
@@ -154,7 +154,7 @@ def get_federation_token(
 def _role_for(call: Call, role_arn: str, action: str) -> Any:
     role = iam.role_by_arn(call.conn, role_arn)
     if role is None:  # AWS does not say whether the role exists
-        raise call.service.errors.AccessDenied(f"Not authorized to perform {action}")
+        raise errors.AccessDenied(f"Not authorized to perform {action}")
     return role
 
 
@@ -172,14 +172,14 @@ def _trust(call: Call, role: Any, action: str, federated: Principal, ctx: dict[s
             resource_policy_required=True,
             resource_policy_kind="trust",
         )
-    except call.service.errors.AccessDenied:
-        raise call.service.errors.AccessDenied(f"Not authorized to perform {action}") from None
+    except errors.AccessDenied:
+        raise errors.AccessDenied(f"Not authorized to perform {action}") from None
 
 
 def _duration(call: Call, role: Any, duration: int | None) -> int:
     seconds = 3600 if duration is None else duration
     if seconds > role.max_session_duration:
-        raise call.service.errors.ValidationError(
+        raise errors.ValidationError(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
         )
     return seconds
@@ -250,7 +250,6 @@ _INVALID_TOKEN = (
 
 def _verified_claims(call: Call, token: str, account: str) -> tuple[dict[str, Any], Any]:
     """The token's claims and its IAM OIDC provider, once its signature verified."""
-    errors = call.service.errors
     try:
         jwt = federation.parse_jwt(token)
     except federation.FederationError:
@@ -281,7 +280,6 @@ def _verified_claims(call: Call, token: str, account: str) -> tuple[dict[str, An
 
 
 def _check_times(call: Call, claims: dict[str, Any]) -> None:
-    errors = call.service.errors
     now = int(call.clock.timestamp())
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
     for value in (exp, nbf, iat):
@@ -315,7 +313,7 @@ def _token_tags(call: Call, claims: dict[str, Any]) -> tuple[dict[str, str], tup
     claim = claims.get(TAGS_CLAIM)
     if claim is None:
         return {}, ()
-    bad = call.service.errors.InvalidIdentityTokenException(
+    bad = errors.InvalidIdentityTokenException(
         f"The {TAGS_CLAIM} claim of the web identity token is not valid"
     )
     if not isinstance(claim, dict):
@@ -344,7 +342,7 @@ def _audience(call: Call, claims: dict[str, Any], client_ids: list[str]) -> str:
     for candidate in auds:
         if isinstance(candidate, str) and candidate in client_ids:
             return candidate
-    raise call.service.errors.InvalidIdentityTokenException("Incorrect token audience")
+    raise errors.InvalidIdentityTokenException("Incorrect token audience")
 
 
 @service.operation(
@@ -364,7 +362,6 @@ def assume_role_with_web_identity(
     MinimumSessionTokenSize: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    errors = call.service.errors
     action = "sts:AssumeRoleWithWebIdentity"
     check_role_arn(call, RoleArn)
     account = (parse_arn(RoleArn) or {}).get("account", "")
@@ -450,7 +447,6 @@ def assume_role_with_SAML(
 ) -> dict[str, Any]:
     """The SAMLResponse must be signed (the assertion or the whole response)
     by a certificate of the provider's metadata; only then are its claims read."""
-    errors = call.service.errors
     check_role_arn(call, RoleArn)
     parts = parse_arn(PrincipalArn)
     if (
@@ -505,7 +501,7 @@ def _saml_tags(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     """Session tags from ``…/Attributes/PrincipalTag:KEY`` attributes (one
     value each) and the keys ``…/Attributes/TransitiveTagKeys`` lists."""
-    bad = call.service.errors.InvalidIdentityTokenException(
+    bad = errors.InvalidIdentityTokenException(
         "The session tag attributes of the SAML assertion are not valid"
     )
     tags: dict[str, str] = {}
@@ -538,7 +534,6 @@ def _assume_with_verified_saml(
     min_token_size: int = 0,
 ) -> dict[str, Any]:
     """The checks AWS makes on a SAML assertion whose signature verified."""
-    errors = call.service.errors
     action = "sts:AssumeRoleWithSAML"
     now = call.clock.timestamp()
     if assertion.not_on_or_after is None or now >= assertion.not_on_or_after:
