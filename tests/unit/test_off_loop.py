@@ -41,7 +41,7 @@ from uvicorn.server import ServerState
 
 from strongroom.server.app import App
 from strongroom.server.config import Config
-from strongroom.server.http import StrongroomHttp
+from strongroom.server.http import ResponseBatch, StrongroomHttp
 from strongroom.server.serve import prepare
 from strongroom.services.registry import served_services
 
@@ -479,7 +479,7 @@ def test_errors_off_the_loop_are_the_pipelines_answers(
     assert server.app.internal_failures == 1
 
 
-def test_without_blocking_operations_nothing_is_classified(
+def test_without_blocking_operations_no_batch_is_sorted(
     start: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for svc in served_services():  # as if none were declared blocking
@@ -490,9 +490,9 @@ def test_without_blocking_operations_nothing_is_classified(
     assert not server.app.blocking
 
     def refuse(*_: Any) -> Any:
-        raise AssertionError("classify asked while no operation is blocking")
+        raise AssertionError("a batch sorted for the pool while no operation is blocking")
 
-    monkeypatch.setattr(server.app, "classify", refuse)
+    monkeypatch.setattr(ResponseBatch, "_sort", refuse)
     status, _, body = exchange(server, whoami(server))
     assert status == 200, body
     server.stop()

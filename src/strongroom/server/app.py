@@ -7,7 +7,7 @@ Everything a request needs that can be prepared once (models, codecs,
 redaction plans, routing tables) is prepared in `App.__init__`. Operations run
 synchronously inside one store transaction that commits before the response
 is sent: on the event loop, or, for blocking operations (`Operation.blocking`),
-in a thread of `App.pool` (see `classify` and docs/architecture.md).
+in a thread of `App.pool` (see `Deferred` and docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -101,7 +102,8 @@ class App:
             max_workers=max(1, config.blocking_threads), thread_name_prefix="strongroom-blocking"
         )
         #: Whether any served operation is blocking: while none is, the HTTP
-        #: layer answers every request on the loop without asking `classify`.
+        #: layer answers every request on the loop and never looks for a
+        #: `Deferred` answer.
         self.blocking = self._any_blocking()
 
     def _any_blocking(self) -> bool:
@@ -189,37 +191,18 @@ class App:
         await send({"type": "http.response.body", "body": resp.body})
         self.after_response()
 
-    def handle(self, req: Request, pre: Prelude | None = None) -> Response:
-        """Answer one complete request (the HTTP layer calls this); `pre` is
-        what `classify` worked out about it, if it was asked."""
+    def handle(
+        self, req: Request, pre: Prelude | None = None, *, may_defer: bool = False
+    ) -> Response | Deferred:
+        """Answer one complete request (the HTTP layer calls this). With
+        `may_defer`, a request that must not run on the event loop is not
+        answered but handed back as `Deferred`, routed once: the caller runs
+        `answer_off_loop(req, deferred.pre)` in the pool."""
         if req.path.startswith(ADMIN_PREFIX):
             return self.admin(req)
-        return self.dispatch(req, pre)
+        return self.dispatch(req, pre, may_defer=may_defer)
 
     # -- off the event loop -------------------------------------------------
-
-    def classify(self, req: Request) -> tuple[Prelude | None, bool]:
-        """Whether `req` is answered off the event loop, and its routing
-        (`dispatch` takes it back and does not route again). The HTTP layer
-        asks only while some operation is `blocking`; routing is pure.
-
-        Off the loop go the blocking operations and, on SQLite while such a
-        request writes, every other write (and LookupEvents, which waits to
-        write the audit queue): the running one holds the write lock until
-        it is done, and waiting for it on the loop would stop every request."""
-        if req.path.startswith(ADMIN_PREFIX):
-            return None, False
-        try:
-            pre = self._preroute(req)
-        except Exception:  # a bug: `dispatch` meets it again and answers it
-            return None, False
-        routed = pre[2]
-        if not isinstance(routed, Route):
-            return pre, False
-        op = routed.service.operations[routed.operation]
-        if op.blocking:
-            return pre, True
-        return pre, bool(self.store.writes_off_loop) and (not op.read_only or op.flush_audit)
 
     def answer_off_loop(self, req: Request, pre: Prelude | None) -> Response:
         """`handle` in a thread of the pool: the store gives the thread its
@@ -230,9 +213,9 @@ class App:
     def submit(
         self, loop: asyncio.AbstractEventLoop, pre: Prelude | None, fn: Any, *args: Any
     ) -> asyncio.Future[Any]:
-        """Run `fn(*args)` (which answers the request `classify` described
-        by `pre`) in the pool; on the loop, as its result arrives, the write
-        count `classify` reads is brought back down."""
+        """Run `fn(*args)` (which answers the deferred request `pre`
+        describes) in the pool; on the loop, as its result arrives, the count
+        of writes off the loop (which `dispatch` reads) is brought back down."""
         future = loop.run_in_executor(self.pool, fn, *args)
         routed = pre[2] if pre is not None else None
         if (
@@ -254,22 +237,9 @@ class App:
 
     # -- the pipeline -----------------------------------------------------
 
-    def _preroute(self, req: Request) -> Prelude:
-        """The signature's outline and the route of `req` (or why none):
-        `dispatch`'s first steps, for `classify`."""
-        sig_error: sigv4.SigV4Error | None = None
-        try:
-            info = sigv4.extract(req)
-        except sigv4.SigV4Error as err:
-            info, sig_error = None, err
-        scope_service = info.service if info else _scope_service_hint(req)
-        try:
-            routed: Route | RouteError = self.router.route(req, scope_service)
-        except RouteError as err:
-            routed = err
-        return info, sig_error, routed
-
-    def dispatch(self, req: Request, pre: Prelude | None = None) -> Response:
+    def dispatch(
+        self, req: Request, pre: Prelude | None = None, *, may_defer: bool = False
+    ) -> Response | Deferred:
         """Answer one AWS API request.
 
         Routing is pure (no store), so it goes first; but nothing it found is
@@ -280,7 +250,7 @@ class App:
         routed service and a Region of this partition (`_require_scope`)."""
         request_id = uuid4()
         started = time.time()
-        if pre is None:  # the hot path: `_preroute` inline
+        if pre is None:  # the hot path
             sig_error: sigv4.SigV4Error | None = None
             try:
                 info = sigv4.extract(req)
@@ -298,6 +268,15 @@ class App:
             route = routed
         svc = route.service
         op = svc.operations[route.operation]
+        if may_defer and (
+            op.blocking or (self.store.writes_off_loop and (not op.read_only or op.flush_audit))
+        ):
+            # Off the loop go the blocking operations and, on SQLite while
+            # such a request writes, every other write (and LookupEvents,
+            # which waits to write the audit queue): the running one holds
+            # the write lock until it is done, and waiting for it on the
+            # loop would stop every request.
+            return Deferred((info, sig_error, route))
         codec = self.codecs[svc.name]
         region = info.region if info else self.config.default_region
         if svc.global_service:
@@ -846,9 +825,17 @@ def _invalid_region_message(region: str) -> str:
     return f"Credential should be scoped to a valid region, not '{region}'. "
 
 
-#: What `classify` found out about a request before answering it: the
+#: What `dispatch` found out about a request before it deferred it: the
 #: signature's outline (or why it could not be read) and its route (or why none).
 Prelude = tuple[sigv4.SignatureInfo | None, sigv4.SigV4Error | None, Route | RouteError]
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The answer to a request that must run off the event loop: not yet an
+    answer, but what routing it found, so it is not routed twice."""
+
+    pre: Prelude
 
 
 class MissingAuthorization(Exception):

@@ -55,8 +55,9 @@ no timer per request.
 
 Blocking operations (`Operation.blocking`: starting an engine, copying a
 snapshot, invoking a function) are answered off the loop: while any is
-served, the batch asks `App.classify` about each request, and one that goes
-off the loop runs in a thread of `App.pool` while the rest of the batch is
+served, the batch lets `App.handle` hand a request back as `Deferred` (it
+routes each request once either way), and one that goes off the loop runs
+in a thread of `App.pool` while the rest of the batch is
 answered at once. Its connection stops reading and holds the requests
 pipelined behind it (`_held`): they run, in order, once its response is
 written, so responses keep their order and a request never runs before the
@@ -80,6 +81,7 @@ import httptools
 
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.values import xml_escape
+from strongroom.server.app import Deferred
 from strongroom.server.limits import (
     LINGER,
     MAX_HEAD_RAW,
@@ -538,10 +540,11 @@ class StrongroomHttp(asyncio.Protocol):
         self._queued += 1
         self.batch.add(self, self._request(method), method, parser.should_keep_alive())
 
-    def answer(self, req: Request, method: str, pre: Any = None) -> Response | None:
-        """The App's response to `req`; None after a failure it could not answer."""
+    def answer(self, req: Request, method: str, pre: Any = None, *, may_defer: bool = False) -> Any:
+        """The App's response to `req` (or, with `may_defer`, its `Deferred`
+        hand-back); None after a failure it could not answer."""
         try:
-            return self.app.handle(req, pre)
+            return self.app.handle(req, pre, may_defer=may_defer)
         except Exception:  # the pipeline answers errors itself; this is a bug
             log.exception("internal failure answering %s %s", method, req.path)
             return None
@@ -583,11 +586,11 @@ class StrongroomHttp(asyncio.Protocol):
         app = self.app
         while held:
             req, method, keep_alive = held.popleft()
-            pre, off_loop = app.classify(req)
-            if off_loop:
-                self.offload(req, method, keep_alive, pre)
+            resp = self.answer(req, method, may_defer=True)
+            if isinstance(resp, Deferred):
+                self.offload(req, method, keep_alive, resp.pre)
                 return
-            self._send_safely(self.answer(req, method, pre), method, keep_alive)
+            self._send_safely(resp, method, keep_alive)
         self._held = None
         self._update_reading()
         app.after_response()
@@ -708,18 +711,17 @@ class ResponseBatch:
     ) -> list[tuple[StrongroomHttp, Response | None, str, bool]]:
         """Answer what runs on the loop, hand what does not to the pool, and
         hold what arrived behind a request of its connection off the loop."""
-        classify = self.app.classify
         answered = []
         for conn, req, method, keep_alive in waiting:
             held = conn._held
             if held is not None:
                 held.append((req, method, keep_alive))
                 continue
-            pre, off_loop = classify(req)
-            if off_loop:
-                conn.offload(req, method, keep_alive, pre)
+            resp = conn.answer(req, method, may_defer=True)
+            if isinstance(resp, Deferred):
+                conn.offload(req, method, keep_alive, resp.pre)
             else:
-                answered.append((conn, conn.answer(req, method, pre), method, keep_alive))
+                answered.append((conn, resp, method, keep_alive))
         return answered
 
 

@@ -14,6 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -256,8 +257,10 @@ _KEY_ID = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_key_id(value: str) -> bool:
-    """A key id's shape: a UUID, or ``mrk-`` and 32 hex digits."""
+    """A key id's shape: a UUID, or ``mrk-`` and 32 hex digits (cached: the
+    same few ids arrive on every request)."""
     return _KEY_ID.match(value) is not None
 
 
