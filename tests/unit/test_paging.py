@@ -311,3 +311,35 @@ def test_keyset_valid_and_after() -> None:
     # Bound to the filters, as CloudTrail's are.
     with pytest.raises(AwsError):
         TRAIL.after(call, ok, key_types=(int, int), valid=valid, scope=("EventName",))
+
+
+def test_after_position_in_sql() -> None:
+    """`after_position` is the WHERE of a keyset page, in SQLite as in PostgreSQL."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
+
+    meta = MetaData()
+    people = Table("people", meta, Column("name", String), Column("n", Integer))
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(people), [{"name": a, "n": b} for a, b in reversed(ROWS)])
+
+        def rows(after: tuple | None, n: int) -> list[tuple[str, int]]:
+            query = select(people.c.name, people.c.n)
+            if after is not None:
+                query = query.where(paging.after_position([people.c.name, people.c.n], after))
+            query = query.order_by(people.c.name, people.c.n).limit(n)
+            return [tuple(row) for row in conn.execute(query)]
+
+        call, token, seen = fake_call(), None, []
+        while True:
+            out = KMS_KEYS.over_keyset(call, rows, token, 2, key=lambda r: r, key_types=(str, int))
+            seen += out["Keys"]
+            token = out.get("NextMarker")
+            if token is None:
+                break
+        assert seen == ROWS
+        newest_first = select(people.c.name).where(
+            paging.after_position([people.c.name], ("carol",), descending=True)
+        )
+        assert sorted(r[0] for r in conn.execute(newest_first)) == ["alice", "alice", "bob"]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import orjson
+from sqlalchemy import ColumnElement, literal, tuple_
 
 from strongroom import tokens
 from strongroom.framework.errorspec import ErrorSpec
@@ -297,6 +298,19 @@ class Paginator:
             call, rows, token, size, key=key, key_types=key_types, valid=valid, scope=scope
         )
         return self.output(page, project(page.items) if project is not None else None)
+
+
+def after_position(
+    columns: Sequence[ColumnElement[Any]], after: Position, *, descending: bool = False
+) -> ColumnElement[bool]:
+    """The SQL condition "this row's sort key comes after `after`" for a
+    query ordered by `columns` (all ascending, or all `descending`): what a
+    domain layer's ``rows(after, n)`` adds to its query before
+    ``ORDER BY columns LIMIT n``. A row-value comparison, which SQLite and
+    PostgreSQL both answer from an index on the columns."""
+    row = tuple_(*columns)
+    bound = tuple_(*(literal(part) for part in after))
+    return row < bound if descending else row > bound
 
 
 def _is_int(value: Any) -> bool:
