@@ -200,6 +200,14 @@ def test_a_token_is_bound_to_its_listings_filters() -> None:
     assert error(exc) == ("InvalidMarkerException", "Invalid marker.")
 
 
+def test_a_filter_binds_whatever_order_its_members_came_in() -> None:
+    call = fake_call("cloudtrail", "LookupEvents")
+    one = [{"AttributeKey": "EventName", "AttributeValue": "CreateKey"}]
+    same = [{"AttributeValue": "CreateKey", "AttributeKey": "EventName"}]
+    token = TRAIL.over_list(call, list(range(9)), None, 2, scope=(one,))["NextToken"]
+    assert TRAIL.over_list(call, list(range(9)), token, 2, scope=(same,))["Events"] == [2, 3]
+
+
 def test_an_unbound_familys_token_is_good_on_any_listing() -> None:
     call = fake_call()
     token = UNBOUND.over_list(call, list(range(5)), None, None)["NextToken"]

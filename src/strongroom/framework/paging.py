@@ -142,7 +142,9 @@ class Paginator:
 
     def _binding(self, call: Call, scope: Sequence[Any]) -> str:
         listing = [call.service.name, call.operation, call.account, call.region, *scope]
-        return hashlib.sha256(orjson.dumps(listing, default=str)).hexdigest()[:16]
+        # Sorted keys: a filter is the same filter whatever order its members came in.
+        text = orjson.dumps(listing, default=str, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(text).hexdigest()[:16]
 
     def encode(self, call: Call, position: Any, scope: Sequence[Any] = ()) -> str:
         """The token for the page that starts after `position`."""
