@@ -166,7 +166,8 @@ def _resource_context(call: Call, key: Key) -> dict[str, Any]:
     """ABAC keys of the key: kms:ResourceAliases and aws:ResourceTag/<key>."""
     rows = _ALIASES_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
     ctx: dict[str, Any] = {"kms:ResourceAliases": [row[0] for row in rows]}
-    ctx.update(tagging.resource_context(key.tag_list()))
+    if key.tags and key.tags != "[]":
+        ctx.update(tagging.resource_context(key.tag_list()))
     return ctx
 
 
