@@ -273,6 +273,14 @@ def test_lookup_events_paging_and_filters(server: StrongroomServer) -> None:
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             trail.lookup_events(NextToken=bad)
         assert error_of(exc)[0] == "InvalidNextTokenException"
+    # "A token that was previously used in a request with different parameters."
+    for other in (
+        {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "GetUser"}]},
+        {},
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            trail.lookup_events(MaxResults=2, NextToken=first["NextToken"], **other)
+        assert error_of(exc)[0] == "InvalidNextTokenException"
 
 
 def test_lookup_events_by_id_type_and_time_across_batches(server: StrongroomServer) -> None:

@@ -256,3 +256,41 @@ def test_an_error_without_a_message_has_no_message_member(kms) -> None:
         kms.meta.events.unregister("before-parse.kms.Verify", keep)
     assert code == "KMSInvalidSignatureException"
     assert json.loads(bodies[-1]) == {"__type": "KMSInvalidSignatureException"}
+
+
+# --------------------------------------------------------------------------- paging
+
+
+def test_markers_are_bound_to_their_listing(server, kms) -> None:
+    """A marker is good only on the listing it came from (framework/paging.py)."""
+    key = kms.create_key(Tags=_tags(3))["KeyMetadata"]["KeyId"]
+    other = kms.create_key(Tags=_tags(3))["KeyMetadata"]["KeyId"]
+    for _ in range(2):
+        kms.create_key()
+    marker = kms.list_keys(Limit=1)["NextMarker"]
+    assert len(kms.list_keys(Limit=1, Marker=marker)["Keys"]) == 1
+    invalid = ("InvalidMarkerException", "Invalid marker.")
+    assert fails(kms.list_aliases, Marker=marker) == invalid  # another operation
+    tags_marker = kms.list_resource_tags(KeyId=key, Limit=1)["NextMarker"]
+    assert kms.list_resource_tags(KeyId=key, Limit=2, Marker=tags_marker)["Tags"] == [
+        {"TagKey": "k1", "TagValue": "v"},
+        {"TagKey": "k2", "TagValue": "v"},
+    ]
+    assert fails(kms.list_resource_tags, KeyId=other, Marker=tags_marker) == invalid
+    eu = server.client("kms", region="eu-west-1")
+    assert fails(eu.list_keys, Marker=marker) == invalid  # another Region's listing
+
+
+def test_page_sizes_stop_at_kmss_documented_maximum(kms) -> None:
+    """ListAliases' Limit "must be between 1 and 100": a larger one returns
+    at most 100, truncated, never more (the model allows up to 1000)."""
+    keys = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(3)]
+    run = uuid.uuid4().hex[:8]
+    for n in range(101):
+        kms.create_alias(AliasName=f"alias/many-{run}-{n:03}", TargetKeyId=keys[n % 3])
+    page = kms.list_aliases(Limit=1000)
+    assert len(page["Aliases"]) == 100 and page["Truncated"] is True
+    rest = kms.list_aliases(Limit=1000, Marker=page["NextMarker"])
+    names = {a["AliasName"] for a in page["Aliases"] + rest["Aliases"]}
+    assert {f"alias/many-{run}-{n:03}" for n in range(101)} <= names
+    assert len(kms.list_aliases(KeyId=keys[0])["Aliases"]) == 34  # default 50

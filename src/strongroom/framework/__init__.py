@@ -1,10 +1,13 @@
 """The framework below the services: what a service is (`Service`,
-`Operation`), what an operation receives (`Call`) and a job (`JobRun`).
+`Operation`), what an operation receives (`Call`) and a job (`JobRun`), and
+the kit every service reuses: `paging` (one paginator for AWS's paging
+styles) and `tagging` (tag rules per service, as data).
 
 Services import it; it imports no service. The pipeline (`strongroom.server`)
 drives it.
 """
 
+from strongroom.framework import paging, tagging
 from strongroom.framework.call import (
     AWS_INTERNAL,
     AuditEvent,
@@ -14,6 +17,7 @@ from strongroom.framework.call import (
     Runtime,
     ServiceEvent,
 )
+from strongroom.framework.errorspec import ErrorSpec
 from strongroom.framework.service import (
     READ_ONLY_PREFIXES,
     Operation,
@@ -29,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "Call",
     "ChildCall",
+    "ErrorSpec",
     "JobRun",
     "Operation",
     "OperationFn",
@@ -37,4 +42,6 @@ __all__ = [
     "ServiceEvent",
     "SignaturePlan",
     "camel",
+    "paging",
+    "tagging",
 ]

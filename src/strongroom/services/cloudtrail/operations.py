@@ -8,10 +8,9 @@ from typing import Any
 
 import orjson
 
-from strongroom import tokens
 from strongroom.audit import records
 from strongroom.audit.records import StoredEvent, facet
-from strongroom.framework import Call, Service
+from strongroom.framework import Call, Service, paging
 from strongroom.ids import uuid7_millis
 
 service = Service("cloudtrail")
@@ -29,6 +28,19 @@ _ATTRIBUTE_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 Match = Callable[[StoredEvent], bool]
+#: A scan position, (batch seq, index in the batch), and its event.
+Found = tuple[int, int, StoredEvent]
+
+#: The token is the scan position of the last event returned, bound to the
+#: lookup's filters ("a token that was previously used in a request with
+#: different parameters" is InvalidNextTokenException).
+LOOKUP = paging.CLOUDTRAIL.listing("Events", default=50, maximum=50)
+#: A token's position: (batch seq, index), both numbers a scan returns.
+_POSITION_TYPES = (int, int)
+
+
+def _scan_position(position: tuple[Any, ...]) -> bool:
+    return 0 <= position[0] < 2**63 and 0 <= position[1] < 2**31
 
 
 @service.operation(flush_audit=True)
@@ -46,8 +58,7 @@ def lookup_events(
         raise errors.InvalidLookupAttributesException(
             "You cannot specify more than one lookup attribute."
         )
-    if MaxResults < 1 or MaxResults > 50:
-        raise errors.InvalidMaxResultsException("MaxResults must be between 1 and 50.")
+    LOOKUP.size(call, MaxResults)
     now = call.now
     end = (EndTime or now).timestamp()
     start = (StartTime or (now - LOOKUP_WINDOW)).timestamp()
@@ -55,7 +66,9 @@ def lookup_events(
         raise errors.InvalidTimeRangeException("Start time must be before end time.")
     if EventCategory == "insight":
         return {"Events": []}
-    before = _decode_token(call, NextToken) if NextToken is not None else None
+    scope = (attributes, StartTime, EndTime)
+    # A bad token is refused before the filters are looked at.
+    LOOKUP.after(call, NextToken, key_types=_POSITION_TYPES, valid=_scan_position, scope=scope)
     facets = [facet("a", call.account, call.region)]
     match: Match = _any_event
     window: tuple[float, float] | None = None
@@ -64,38 +77,48 @@ def lookup_events(
             call, attr["AttributeKey"], attr["AttributeValue"], facets
         )
 
-    def lookup(low: float, high: float) -> tuple[list[StoredEvent], tuple[int, int] | None]:
-        found: list[StoredEvent] = []
-        position = (0, 0)
+    def lookup(low: float, high: float, before: Any, limit: int) -> list[Found]:
+        found: list[Found] = []
         for seq, index, event in records.scan(
             call.conn, start=low, end=high, facets=facets, before=before
         ):
-            if not (
+            if (
                 event.account == call.account
                 and event.region == call.region
                 and event.management
                 and start <= event.event_time <= end
                 and match(event)
             ):
-                continue
-            if len(found) == MaxResults:
-                return found, position
-            found.append(event)
-            position = (seq, index)
-        return found, None
+                found.append((seq, index, event))
+                if len(found) == limit:
+                    break
+        return found
 
-    found, more = (
-        ([], None) if window is None else lookup(max(start, window[0]), min(end, window[1]))
+    def rows(before: Any, limit: int) -> list[Found]:
+        found = (
+            []
+            if window is None
+            else lookup(max(start, window[0]), min(end, window[1]), before, limit)
+        )
+        # No window, or an id not made from its event's time.
+        return found or lookup(start, end, before, limit)
+
+    def project(page: list[Found]) -> list[dict[str, Any]]:
+        events = [event for _, _, event in page]
+        rendered = records.render_events(call.conn, events)
+        return [_to_event(e, r) for e, r in zip(events, rendered, strict=True)]
+
+    return LOOKUP.over_keyset(
+        call,
+        rows,
+        NextToken,
+        MaxResults,
+        key=lambda found: found[:2],
+        scope=scope,
+        key_types=_POSITION_TYPES,
+        valid=_scan_position,
+        project=project,
     )
-    if not found:  # no window, or an id not made from its event's time
-        found, more = lookup(start, end)
-    rendered = records.render_events(call.conn, found)
-    result: dict[str, Any] = {
-        "Events": [_to_event(e, r) for e, r in zip(found, rendered, strict=True)]
-    }
-    if more is not None:
-        result["NextToken"] = tokens.encode(list(more))
-    return result
 
 
 def _any_event(_event: StoredEvent) -> bool:
@@ -134,17 +157,6 @@ def _id_window(event_id: str) -> tuple[float, float] | None:
     if millis is None:
         return None
     return (millis - 1) / 1000, (millis + 2) / 1000
-
-
-def _decode_token(call: Call, token: str) -> tuple[int, int]:
-    try:
-        value = tokens.decode(token)
-        seq, index = int(value[0]), int(value[1])
-    except (tokens.BadToken, ValueError, TypeError, IndexError, KeyError, OverflowError):
-        seq = index = -1
-    if not (0 <= seq < 2**63 and 0 <= index < 2**31):  # no position a scan returns
-        raise errors.InvalidNextTokenException("Invalid NextToken.")
-    return seq, index
 
 
 def _to_event(stored: StoredEvent, record: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from strongroom import tokens
 from strongroom.auth.policy import MalformedPolicy, denial_message, parse_policy
 from strongroom.auth.policy.evaluate import EXPLICIT_DENY
-from strongroom.framework import Call
+from strongroom.framework import Call, tagging
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.tables import aliases, grants
 from strongroom.store.db import Prepared
@@ -167,8 +167,7 @@ def _resource_context(call: Call, key: Key) -> dict[str, Any]:
     rows = _ALIASES_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
     ctx: dict[str, Any] = {"kms:ResourceAliases": [row[0] for row in rows]}
     if key.tags and key.tags != "[]":
-        for tag in orjson.loads(key.tags):
-            ctx[f"aws:ResourceTag/{tag['TagKey']}"] = tag["TagValue"]
+        ctx.update(tagging.resource_context(key.tag_list()))
     return ctx
 
 

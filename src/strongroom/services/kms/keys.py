@@ -21,7 +21,8 @@ import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from strongroom.arn import arn as make_arn
-from strongroom.framework import Call
+from strongroom.framework import Call, tagging
+from strongroom.framework.tagging import Tag
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import states
 from strongroom.services.kms.service import errors
@@ -114,8 +115,13 @@ class Key:
 
     # -- projections ---------------------------------------------------
 
-    def tag_list(self) -> list[dict[str, str]]:
-        return orjson.loads(self.tags or "[]")
+    def tag_list(self) -> list[Tag]:
+        if not self.tags or self.tags == "[]":
+            return []
+        return tagging.KMS.from_wire(orjson.loads(self.tags))
+
+    def set_tags(self, tags: list[Tag]) -> None:
+        self.tags = stored_tags(tags)
 
     def to_key_metadata(self, conn: Connection) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -461,6 +467,12 @@ def default_policy(account: str) -> str:
     )
 
 
+def stored_tags(tags: list[Tag]) -> str:
+    """A key's tags as its ``tags`` column holds them (``[{"TagKey", "TagValue"}]``,
+    the form the column has always had)."""
+    return orjson.dumps(tagging.KMS.to_wire(tags)).decode()
+
+
 def create_key(
     conn: Connection,
     sealer: Sealer,
@@ -475,7 +487,7 @@ def create_key(
     origin: str = "AWS_KMS",
     key_manager: str = "CUSTOMER",
     multi_region: bool = False,
-    tags: list[dict[str, str]] | None = None,
+    tags: list[Tag] | None = None,
     rotation_days: int | None = None,
 ) -> Key:
     """Create a key (and, unless its material is to be imported, its material)."""
@@ -515,7 +527,7 @@ def create_key(
         on_demand_rotations=0,
         current_version=1 if raw is not None else 0,
         public_key=public,
-        tags=orjson.dumps(tags or []).decode(),
+        tags=stored_tags(tags or []),
     )
     insert_key(conn, key)
     if raw is not None:

@@ -9,13 +9,16 @@ import orjson
 from sqlalchemy import delete, select
 
 from strongroom import tokens
-from strongroom.framework import Call
+from strongroom.framework import Call, paging
 from strongroom.services.kms import access, grant_store, keys
-from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.tables import grants
 
 KEY_TYPE = "AWS::KMS::Key"
+
+#: "It must be between 1 and 100, inclusive. … it defaults to 50."
+LIST_GRANTS = paging.KMS.listing("Grants", default=50, maximum=100)
+LIST_RETIRABLE_GRANTS = paging.KMS.listing("Grants", default=50, maximum=100)
 
 
 def is_service_principal(principal: str) -> bool:
@@ -183,7 +186,9 @@ def list_grants(
     if GranteePrincipal is not None:
         query = query.where(grants.c.grantee == GranteePrincipal)
     rows = call.conn.execute(query.order_by(grants.c.created, grants.c.grant_id)).all()
-    return page([_entry(row, key.arn) for row in rows], Marker, Limit, 50, "Grants")
+    items = [_entry(row, key.arn) for row in rows]
+    scope = (key.arn, GrantId, GranteePrincipal)
+    return LIST_GRANTS.over_list(call, items, Marker, Limit, scope=scope)
 
 
 @service.operation(authorize=False)
@@ -224,7 +229,7 @@ def list_retirable_grants(
         .order_by(grants.c.created, grants.c.grant_id)
     ).all()
     items = [_entry(row, keys.key_arn(row.account, row.region, row.key_id)) for row in rows]
-    return page(items, Marker, Limit, 50, "Grants")
+    return LIST_RETIRABLE_GRANTS.over_list(call, items, Marker, Limit, scope=(retiring,))
 
 
 def _grant_by_token(call: Call, token: str) -> Any:

@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, select, update
 
 from strongroom.audit import records
 from strongroom.audit.records import facet
-from strongroom.framework import Call
+from strongroom.framework import Call, paging, tagging
+from strongroom.framework.tagging import KMS as TAGS
 from strongroom.services.kms import access, keys, managed
-from strongroom.services.kms import tags as tagging
 from strongroom.services.kms.keys import DAY, Key
-from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import CRYPTO_OPERATIONS, errors, service
 from strongroom.services.kms.specs import SPECS, UNSUPPORTED_SPECS
 from strongroom.services.kms.states import KeyState
@@ -25,6 +23,12 @@ KEY_TYPE = "AWS::KMS::Key"
 MAX_ALIASES_PER_KEY = 50
 ALIAS_PREFIX = "alias/"
 RESERVED_ALIAS_PREFIX = "alias/aws/"
+
+#: Page sizes as KMS documents them ("must be between 1 and 100 … defaults to 50").
+LIST_KEYS = paging.KMS.listing("Keys", default=100, maximum=1000)
+LIST_ALIASES = paging.KMS.listing("Aliases", default=50, maximum=100)
+LIST_RESOURCE_TAGS = paging.KMS.listing("Tags", default=50, maximum=50)
+LIST_KEY_POLICIES = paging.KMS.listing("PolicyNames", default=100, maximum=1000)
 
 
 def _key(call: Call, key_id: str, operation: str, *, aliases_ok: bool = False) -> Key:
@@ -49,11 +53,7 @@ def _dt(ts: float) -> datetime:
 
 
 def _tag_context(tags: list[dict[str, str]] | None) -> dict[str, Any]:
-    if not tags:
-        return {}
-    ctx: dict[str, Any] = {f"aws:RequestTag/{t['TagKey']}": t["TagValue"] for t in tags}
-    ctx["aws:TagKeys"] = [t["TagKey"] for t in tags]
-    return ctx
+    return tagging.request_context(TAGS.from_wire(tags))
 
 
 def _require_no_custom_store(custom_key_store_id: str | None, origin: str) -> None:
@@ -117,7 +117,8 @@ def create_key(
         raise errors.ValidationException(
             f"KeyUsage {usage} is not compatible with KeySpec {spec_name}"
         )
-    tagging.check_tags(Tags)
+    new_tags = TAGS.from_wire(Tags)
+    TAGS.require_valid(call, new_tags)
     now = call.clock.timestamp()
     key_id_preview = "*"
     policy = Policy
@@ -143,7 +144,7 @@ def create_key(
         key_spec=spec_name,
         origin=Origin,
         multi_region=bool(MultiRegion),
-        tags=Tags,
+        tags=new_tags,
     )
     call.audit_resource(key.arn, KEY_TYPE)
     return {"KeyMetadata": key.to_key_metadata(call.conn)}
@@ -177,7 +178,7 @@ def list_keys(
             {"KeyId": key_id, "KeyArn": arn}
             for key_id, arn in keys.list_keys(call.conn, call.account, call.region)
         ]
-    return page(items, Marker, Limit, 100, "Keys")
+    return LIST_KEYS.over_list(call, items, Marker, Limit, scope=(ResourceOwners,))
 
 
 # --------------------------------------------------------------------------- state
@@ -427,7 +428,7 @@ def list_aliases(
                     }
                 )
         items.sort(key=lambda item: item["AliasName"])
-    return page(items, Marker, Limit, 50, "Aliases")
+    return LIST_ALIASES.over_list(call, items, Marker, Limit, scope=(KeyId,))
 
 
 # --------------------------------------------------------------------------- tags
@@ -439,8 +440,9 @@ def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]], **_: Any) -
     access.authorize(call, key, "kms:TagResource", extra=_tag_context(Tags))
     key.require_customer_managed(call, "kms:TagResource")
     key.require_state("TagResource")
-    tagging.check_tags(Tags)
-    key.tags = orjson.dumps(tagging.merged(key.tag_list(), Tags)).decode()
+    new_tags = TAGS.from_wire(Tags)
+    TAGS.require_valid(call, new_tags)
+    key.set_tags(TAGS.merged(call, key.tag_list(), new_tags))
     keys.save(call.conn, key, "tags")
     return _done(call, key)
 
@@ -448,12 +450,11 @@ def tag_resource(call: Call, KeyId: str, Tags: list[dict[str, str]], **_: Any) -
 @service.operation(authorize=False)
 def untag_resource(call: Call, KeyId: str, TagKeys: list[str], **_: Any) -> dict[str, Any]:
     key = _key(call, KeyId, "UntagResource")
-    access.authorize(call, key, "kms:UntagResource", extra={"aws:TagKeys": list(TagKeys)})
+    access.authorize(call, key, "kms:UntagResource", extra=tagging.request_context(keys=TagKeys))
     key.require_customer_managed(call, "kms:UntagResource")
     key.require_state("UntagResource")
-    tagging.check_tag_keys(TagKeys)
-    drop = set(TagKeys)
-    key.tags = orjson.dumps([t for t in key.tag_list() if t["TagKey"] not in drop]).decode()
+    TAGS.require_removable(call, TagKeys)
+    key.set_tags(TAGS.without(key.tag_list(), TagKeys))
     keys.save(call.conn, key, "tags")
     return _done(call, key)
 
@@ -468,7 +469,8 @@ def list_resource_tags(
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "ListResourceTags")
     access.authorize(call, key, "kms:ListResourceTags")
-    return page(key.tag_list(), Marker, Limit, 50, "Tags")
+    tags = TAGS.to_wire(key.tag_list())
+    return LIST_RESOURCE_TAGS.over_list(call, tags, Marker, Limit, scope=(key.arn,))
 
 
 # --------------------------------------------------------------------------- key policies
@@ -528,7 +530,7 @@ def list_key_policies(
 ) -> dict[str, Any]:
     key = _key(call, KeyId, "ListKeyPolicies")
     access.authorize(call, key, "kms:ListKeyPolicies")
-    return page(["default"], Marker, Limit, 100, "PolicyNames")
+    return LIST_KEY_POLICIES.over_list(call, ["default"], Marker, Limit, scope=(key.arn,))
 
 
 # --------------------------------------------------------------------------- last usage

@@ -6,16 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, select
 
-from strongroom.framework import Call, JobRun
+from strongroom.framework import Call, JobRun, paging
+from strongroom.framework.tagging import KMS as TAGS
 from strongroom.services.kms import access, keys
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import material as lifecycle
-from strongroom.services.kms import tags as tagging
 from strongroom.services.kms.keys import DAY, Key
-from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.states import KeyState
 from strongroom.services.kms.tables import import_tokens
@@ -26,6 +24,9 @@ IMPORT_TOKEN_SECONDS = 24 * 3600
 #: "The maximum value [of ValidTo] is 365 days from the request date."
 MAX_VALID_TO_DAYS = 365
 IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
+
+LIST_KEY_ROTATIONS = paging.KMS.listing("Rotations", default=100, maximum=1000)
+DESCRIBE_CUSTOM_KEY_STORES = paging.KMS.listing("CustomKeyStores", default=100, maximum=1000)
 
 
 def _key(call: Call, key_id: str) -> Key:
@@ -180,7 +181,8 @@ def list_key_rotations(
             if row.description:
                 entry["KeyMaterialDescription"] = row.description
         items.append(entry)
-    return page(items, Marker, Limit, 100, "Rotations")
+    scope = (key.arn, IncludeKeyMaterial)
+    return LIST_KEY_ROTATIONS.over_list(call, items, Marker, Limit, scope=scope)
 
 
 # --------------------------------------------------------------------------- import
@@ -396,14 +398,14 @@ def replicate_key(
         raise errors.AlreadyExistsException(
             f"{keys.key_arn(key.account, ReplicaRegion, key.key_id)} already exists"
         )
-    tagging.check_tags(Tags)
+    replica_tags = TAGS.from_wire(Tags)
+    TAGS.require_valid(call, replica_tags)
     replica_arn = keys.key_arn(key.account, ReplicaRegion, key.key_id)
     if Policy is not None:
         access.require_lockout_safe(
             call, replica_arn, key.account, Policy, BypassPolicyLockoutSafetyCheck
         )
     policy = Policy if Policy is not None else keys.default_policy(key.account)
-    replica_tags = Tags or []
     replica = lifecycle.replicate(
         call.conn,
         call.sealer,
@@ -412,7 +414,7 @@ def replicate_key(
         call.clock.timestamp(),
         policy=policy,
         description=Description or "",
-        tags=orjson.dumps(replica_tags).decode(),
+        tags=keys.stored_tags(replica_tags),
     )
     metadata = replica.to_key_metadata(call.conn)
     # AWS records a ReplicateKey here and a CreateKey in the replica's Region.
@@ -430,7 +432,11 @@ def replicate_key(
         result={"KeyMetadata": metadata},
         resources=[{"ARN": replica_arn, "type": "AWS::KMS::Key", "accountId": key.account}],
     )
-    return {"ReplicaKeyMetadata": metadata, "ReplicaPolicy": policy, "ReplicaTags": replica_tags}
+    return {
+        "ReplicaKeyMetadata": metadata,
+        "ReplicaPolicy": policy,
+        "ReplicaTags": TAGS.to_wire(replica_tags),
+    }
 
 
 @service.operation(authorize=False)
@@ -514,7 +520,7 @@ def describe_custom_key_stores(
 ) -> dict[str, Any]:
     if CustomKeyStoreId is not None or CustomKeyStoreName is not None:
         raise _no_store(CustomKeyStoreId or CustomKeyStoreName)
-    return page([], Marker, Limit, 100, "CustomKeyStores")
+    return DESCRIBE_CUSTOM_KEY_STORES.over_list(call, [], Marker, Limit)
 
 
 # --------------------------------------------------------------------------- the clock
