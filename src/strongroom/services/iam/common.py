@@ -9,11 +9,10 @@ from urllib.parse import quote
 
 from strongroom.arn import arn
 from strongroom.auth.policy import CompiledPolicy, MalformedPolicy, PolicySizeExceeded, parse_policy
-from strongroom.framework import Call
+from strongroom.framework import Call, paging, tagging
 from strongroom.services.iam.service import errors
 
 #: Default quotas (IAM User Guide, "IAM and AWS STS quotas").
-MAX_TAGS = 50
 MANAGED_POLICY_SIZE = 6144
 INLINE_POLICY_SIZE = {"user": 2048, "role": 10240, "group": 5120}
 TRUST_POLICY_SIZE = 2048
@@ -53,66 +52,63 @@ def require_size(call: Call, size: int, limit: int, message: str) -> None:
         raise errors.LimitExceededException(message)
 
 
-# -- tags -------------------------------------------------------------------
+# -- tags (the framework's tagging module, IAM's rules) ----------------------
+
+_TAGS = tagging.IAM
 
 
 def merge_tags(
     call: Call, current: list[dict[str, str]], new: list[dict[str, str]], noun: str
 ) -> list[dict[str, str]]:
-    """Add or replace tags (IAM compares tag keys regardless of case)."""
-    merged = list(current)
-    for tag in new:
-        lowered = tag["Key"].lower()
-        for i, old in enumerate(merged):
-            if old["Key"].lower() == lowered:
-                merged[i] = {"Key": tag["Key"], "Value": tag["Value"]}
-                break
-        else:
-            merged.append({"Key": tag["Key"], "Value": tag["Value"]})
-    if len(merged) > MAX_TAGS:
-        raise errors.LimitExceededException(f"Cannot exceed quota for TagsPer{noun}: {MAX_TAGS}")
-    return merged
+    """Add or replace tags (IAM compares tag keys regardless of case); at most
+    50 on the `noun` ("User", "Role"…)."""
+    merged = _TAGS.merged(call, _TAGS.from_wire(current), _TAGS.from_wire(new), noun=noun)
+    return _TAGS.to_wire(merged)
 
 
 def remove_tags(current: list[dict[str, str]], keys: list[str]) -> list[dict[str, str]]:
-    drop = {k.lower() for k in keys}
-    return [t for t in current if t["Key"].lower() not in drop]
+    return _TAGS.to_wire(_TAGS.without(_TAGS.from_wire(current), keys))
 
 
 def check_new_tags(call: Call, tags: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Tags given at creation: no key twice (whatever its case)."""
-    seen: set[str] = set()
-    for tag in tags:
-        lowered = tag["Key"].lower()
-        if lowered in seen:
-            raise errors.InvalidInputException("Duplicate tag keys found.")
-        seen.add(lowered)
-    return [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    """Tags a request gives: valid keys and values, none ``aws:``, no key
+    twice (whatever its case)."""
+    given = _TAGS.from_wire(tags)
+    _TAGS.require_valid(call, given, noun="")
+    return _TAGS.to_wire(given)
 
 
 def tag_context(tags: list[dict[str, str]] | None, keys: list[str] | None = None) -> dict[str, Any]:
     """aws:RequestTag/… and aws:TagKeys for a request that sets or removes tags."""
-    ctx: dict[str, Any] = {}
-    if tags:
-        ctx["aws:TagKeys"] = [t["Key"] for t in tags]
-        for t in tags:
-            ctx[f"aws:RequestTag/{t['Key']}"] = t["Value"]
-    if keys:
-        ctx["aws:TagKeys"] = list(keys)
-    return ctx
+    return tagging.request_context(_TAGS.from_wire(tags) if tags else None, keys)
+
+
+#: IAM's listings page 100 items by default, at most 1000 (MaxItems).
+_LISTINGS: dict[str, paging.Paginator] = {}
+
+
+def listing(key: str) -> paging.Paginator:
+    """The Marker/MaxItems paginator of a listing whose items go in `key`."""
+    found = _LISTINGS.get(key)
+    if found is None:
+        found = _LISTINGS[key] = paging.IAM.listing(key, default=100, maximum=1000)
+    return found
 
 
 def page_out(
     call: Call, key: str, items: list[Any], marker: str | None, max_items: int | None
 ) -> dict[str, Any]:
     """``{key: page, IsTruncated, Marker?}`` over an ordered list."""
-    from strongroom.services.iam.paging import page
+    return listing(key).over_list(call, items, marker, max_items)
 
-    chunk, more, next_marker = page(call, items, marker, max_items or 100)
-    out: dict[str, Any] = {key: chunk, "IsTruncated": more}
-    if more:
-        out["Marker"] = next_marker
-    return out
+
+def page(
+    call: Call, key: str, items: list[Any], marker: str | None, max_items: int | None
+) -> tuple[list[Any], bool, str | None]:
+    """(this page of `items`, is truncated, the marker for the next), for an
+    answer the operation builds itself."""
+    one = listing(key).slice(call, items, marker, max_items)
+    return one.items, one.next_token is not None, one.next_token
 
 
 def lowered_sort(items: list[Any], name: Callable[[Any], str]) -> list[Any]:

@@ -16,7 +16,6 @@ from strongroom.services.iam.common import (
     remove_tags,
     tag_context,
 )
-from strongroom.services.iam.paging import page
 from strongroom.services.iam.service import errors, service
 
 
@@ -82,11 +81,7 @@ def list_users(
 ) -> dict[str, Any]:
     call.authorize("iam:ListUsers", f"arn:aws:iam::{call.account}:user{PathPrefix}*")
     found = model.list_users(call.conn, call.account, PathPrefix)
-    items, more, marker = page(call, [u.to_user(full=False) for u in found], Marker, MaxItems)
-    out: dict[str, Any] = {"Users": items, "IsTruncated": more}
-    if more:
-        out["Marker"] = marker
-    return out
+    return page_out(call, "Users", [u.to_user(full=False) for u in found], Marker, MaxItems)
 
 
 @service.operation(authorize=False)
@@ -132,11 +127,7 @@ def list_access_keys(
         if name is not None:
             item["UserName"] = name
         keys.append(item)
-    items, more, marker = page(call, keys, Marker, MaxItems)
-    out: dict[str, Any] = {"AccessKeyMetadata": items, "IsTruncated": more}
-    if more:
-        out["Marker"] = marker
-    return out
+    return page_out(call, "AccessKeyMetadata", keys, Marker, MaxItems)
 
 
 @service.operation(authorize=False)

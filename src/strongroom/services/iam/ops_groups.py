@@ -8,7 +8,6 @@ from strongroom.framework import Call
 from strongroom.services.iam import groups as model
 from strongroom.services.iam import users
 from strongroom.services.iam.common import page_out
-from strongroom.services.iam.paging import page
 from strongroom.services.iam.service import service
 
 
@@ -29,11 +28,7 @@ def get_group(
     members = [
         users.from_row(r).to_user(full=False) for r in model.member_rows(call.conn, group.group_id)
     ]
-    items, more, marker = page(call, members, Marker, MaxItems or 100)
-    out: dict[str, Any] = {"Group": group.to_group(), "Users": items, "IsTruncated": more}
-    if more:
-        out["Marker"] = marker
-    return out
+    return {"Group": group.to_group(), **page_out(call, "Users", members, Marker, MaxItems)}
 
 
 @service.operation(authorize=False)

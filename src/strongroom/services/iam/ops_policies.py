@@ -12,12 +12,12 @@ from strongroom.services.iam import policies as model
 from strongroom.services.iam.common import (
     check_new_tags,
     merge_tags,
+    page,
     page_out,
     remove_tags,
     tag_context,
     to_document,
 )
-from strongroom.services.iam.paging import page
 from strongroom.services.iam.service import service
 from strongroom.services.iam.service_roles import require_modifiable
 
@@ -331,7 +331,7 @@ def list_entities_for_policy(
         for r in roles.list_roles(call.conn, call.account, PathPrefix):
             if r.role_id in owners or (as_boundary and r.permissions_boundary == policy.arn):
                 found.append(("PolicyRoles", {"RoleName": r.role_name, "RoleId": r.role_id}))
-    chunk, more, marker = page(call, found, Marker, MaxItems or 100)
+    chunk, more, marker = page(call, "PolicyEntities", found, Marker, MaxItems)
     out: dict[str, Any] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
     for key, item in chunk:
         out[key].append(item)
@@ -427,7 +427,7 @@ def get_account_authorization_details(
         detail = p.to_policy(attached.get(p.arn, 0), bounded.get(p.arn, 0), with_description=False)
         detail["PolicyVersionList"] = [v.to_version() for v in model.versions_of(call.conn, p)]
         found.append(("Policies", detail))
-    chunk, more, marker = page(call, found, Marker, MaxItems or 100)
+    chunk, more, marker = page(call, "AuthorizationDetails", found, Marker, MaxItems)
     out: dict[str, Any] = {
         "UserDetailList": [],
         "GroupDetailList": [],
