@@ -50,6 +50,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import NullPool
 
+from strongroom.store.columns import JsonText
+from strongroom.store.columns import dump as json_dump
+from strongroom.store.columns import load as json_load
 from strongroom.store.files import private_database
 from strongroom.store.generation import SharedGeneration
 
@@ -163,16 +166,40 @@ class Prepared:
     SQLAlchemy's execute path costs around 100 µs a statement; the few
     statements on the hot path of every request (credential look-ups) are
     compiled here once and cost a tenth of that. Results are plain tuples.
+
+    Column types are not applied here, except `JsonText`: its columns are
+    decoded in the rows a SELECT returns and its parameters encoded.
     """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], bool]] = {}
+        #: Parameters (by name) of JsonText columns, per dialect.
+        self._json_params: dict[str, frozenset[str]] = {}
         columns = getattr(statement, "selected_columns", None)
         #: Rows come back as named tuples (``row.account``) for SELECTs.
         self._row = (
             namedtuple("Row", list(columns.keys()), rename=True) if columns is not None else None
         )
+        #: Positions of the JsonText columns a SELECT returns.
+        self._json_columns = (
+            tuple(i for i, c in enumerate(columns) if isinstance(c.type, JsonText))
+            if columns is not None
+            else ()
+        )
+
+    def _make(self, row: Any) -> Any:
+        """A named row, its JsonText columns decoded."""
+        values = list(row)
+        for i in self._json_columns:
+            values[i] = json_load(values[i])
+        return self._row._make(values)  # type: ignore[union-attr]
+
+    def _encoded(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        json_params = self._json_params.get(name)
+        if not json_params:
+            return params
+        return {k: json_dump(v) if k in json_params else v for k, v in params.items()}
 
     def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any], bool]:
         name = conn.dialect.name
@@ -188,6 +215,9 @@ class Prepared:
                 defaults,
                 name == "sqlite",
             )
+            self._json_params[name] = frozenset(
+                key for key, bind in compiled.binds.items() if isinstance(bind.type, JsonText)
+            )
             self._compiled[name] = found
         return found
 
@@ -195,6 +225,8 @@ class Prepared:
         sql, positions, defaults, sqlite = self._for(conn)
         if defaults:
             params = {**defaults, **params}
+        if self._json_params.get(conn.dialect.name):
+            params = self._encoded(conn.dialect.name, params)
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")  # a read transaction begins at its first statement
@@ -213,7 +245,7 @@ class Prepared:
             cursor.close()
         if row is None or self._row is None:
             return row
-        return self._row._make(row)
+        return self._make(row) if self._json_columns else self._row._make(row)
 
     def rowcount(self, conn: Connection, **params: Any) -> int:
         """Run an UPDATE or DELETE; how many rows it touched."""
@@ -228,6 +260,8 @@ class Prepared:
         sql, positions, defaults, sqlite = self._for(conn)
         if defaults:
             rows = [{**defaults, **row} for row in rows]
+        if self._json_params.get(conn.dialect.name):
+            rows = [self._encoded(conn.dialect.name, row) for row in rows]
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")
@@ -246,7 +280,7 @@ class Prepared:
         """`execute_many` for rows given as tuples of the parameters `names`:
         handed to the driver as they are when its order is the same."""
         sql, positions, defaults, sqlite = self._for(conn)
-        if positions != names or defaults:
+        if positions != names or defaults or self._json_params.get(conn.dialect.name):
             self.execute_many(conn, [dict(zip(names, row, strict=True)) for row in rows])
             return
         driver = conn.connection.driver_connection
@@ -266,7 +300,7 @@ class Prepared:
             cursor.close()
         if self._row is None:
             return rows
-        make = self._row._make
+        make = self._make if self._json_columns else self._row._make
         return [make(r) for r in rows]
 
 

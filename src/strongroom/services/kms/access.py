@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import bindparam, select
 
 from strongroom import tokens
@@ -166,9 +165,8 @@ def _resource_context(call: Call, key: Key) -> dict[str, Any]:
     """ABAC keys of the key: kms:ResourceAliases and aws:ResourceTag/<key>."""
     rows = _ALIASES_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
     ctx: dict[str, Any] = {"kms:ResourceAliases": [row[0] for row in rows]}
-    if key.tags and key.tags != "[]":
-        for tag in orjson.loads(key.tags):
-            ctx[f"aws:ResourceTag/{tag['TagKey']}"] = tag["TagValue"]
+    for tag in key.tags:
+        ctx[f"aws:ResourceTag/{tag['TagKey']}"] = tag["TagValue"]
     return ctx
 
 
@@ -197,13 +195,12 @@ def grant_allows(
     call: Call, key: Key, operation: str, encryption_context: dict[str, str] | None
 ) -> bool:
     rows = _GRANTS_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
-    for grantee, ops_json, constraints_json in rows:
+    for grantee, granted, constraints in rows:
         if not grantee_matches(call, grantee):
             continue
-        if operation not in orjson.loads(ops_json):
+        if operation not in granted:
             continue
-        if constraints_json:
-            constraints = orjson.loads(constraints_json)
+        if constraints:
             if operation in _NO_CONTEXT_OPS:
                 # Only SourceArn constrains these (and never RetireGrant).
                 constraints = (
