@@ -63,7 +63,7 @@ def key_context(
         "kms:MultiRegion": "true" if key.multi_region else "false",
     }
     if key.multi_region:
-        ctx["kms:MultiRegionKeyType"] = "PRIMARY" if key.is_primary else "REPLICA"
+        ctx["kms:MultiRegionKeyType"] = key.multi_region_type.value
     if via_service:
         ctx["kms:ViaService"] = via_service
         ctx["aws:ViaAWSService"] = "true"

@@ -39,6 +39,7 @@ from strongroom.services.kms.states import (
     KeyState,
     KeyUsage,
     MaterialState,
+    MultiRegionKeyType,
     Origin,
     RotationType,
 )
@@ -136,11 +137,16 @@ class Key:
     def is_primary(self) -> bool:
         return self.multi_region and self.primary_region == self.region
 
+    @property
+    def multi_region_type(self) -> MultiRegionKeyType:
+        """PRIMARY or REPLICA (of a multi-Region key)."""
+        return MultiRegionKeyType.PRIMARY if self.is_primary else MultiRegionKeyType.REPLICA
+
     def require_state(self, operation: str) -> None:
         """DisabledException, KMSInvalidStateException… as the key-state table says."""
         states.check(operation, self.state, self.arn)
 
-    def require_usage(self, usage: str, operation: str) -> None:
+    def require_usage(self, usage: KeyUsage, operation: str) -> None:
         if self.key_usage != usage:
             raise errors.InvalidKeyUsageException(
                 f"{self.arn} key usage is {self.key_usage} which is not valid for {operation}."
@@ -677,7 +683,7 @@ def multi_region_configuration(conn: Connection, key: Key) -> dict[str, Any]:
     copies = related(conn, key)
     primary = next((k for k in copies if k.region == key.primary_region), None)
     out: dict[str, Any] = {
-        "MultiRegionKeyType": "PRIMARY" if key.is_primary else "REPLICA",
+        "MultiRegionKeyType": key.multi_region_type,
         "ReplicaKeys": [
             {"Arn": k.arn, "Region": k.region} for k in copies if k.region != key.primary_region
         ],

@@ -27,7 +27,7 @@ def _use(
     call: Call,
     key_id: str,
     operation: str,
-    usage: str,
+    usage: KeyUsage,
     *,
     context: dict[str, str] | None = None,
     grant_tokens: list[str] | None = None,

@@ -15,7 +15,7 @@ from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.paging import page
 from strongroom.services.kms.service import CRYPTO_OPERATIONS, errors, service
 from strongroom.services.kms.specs import SPECS, UNSUPPORTED_SPECS
-from strongroom.services.kms.states import KEY_USAGES, ORIGINS, KeyState
+from strongroom.services.kms.states import KEY_USAGES, ORIGINS, KeyState, MultiRegionKeyType
 from strongroom.services.kms.states import KeyUsage as Usage
 from strongroom.services.kms.states import Origin as KeyOrigin
 
@@ -93,7 +93,7 @@ def create_key(
         **_tag_context(Tags),
     }
     if MultiRegion:
-        context["kms:MultiRegionKeyType"] = "PRIMARY"
+        context["kms:MultiRegionKeyType"] = MultiRegionKeyType.PRIMARY.value
     call.authorize("kms:CreateKey", "*", context)
     _require_no_custom_store(CustomKeyStoreId, Origin)
     if XksKeyId is not None:

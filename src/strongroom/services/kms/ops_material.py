@@ -17,6 +17,7 @@ from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.states import (
     EXPIRATION_MODELS,
     KeyState,
+    MultiRegionKeyType,
     Origin,
     RotationType,
 )
@@ -339,7 +340,7 @@ def replicate_key(
         "*",
         {
             "kms:MultiRegion": "true",
-            "kms:MultiRegionKeyType": "REPLICA",
+            "kms:MultiRegionKeyType": MultiRegionKeyType.REPLICA.value,
             "aws:RequestedRegion": ReplicaRegion,
         },
     )

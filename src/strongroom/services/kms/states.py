@@ -58,6 +58,11 @@ class ExpirationModel(StrEnum):
     KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 
 
+class MultiRegionKeyType(StrEnum):
+    PRIMARY = "PRIMARY"
+    REPLICA = "REPLICA"
+
+
 class MaterialState(StrEnum):
     """KeyMaterialState of one material version."""
 
