@@ -12,12 +12,21 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
-from strongroom.services.kms import grant_store, keys
-from strongroom.services.kms.states import KeyState, KeyUsage, Origin
+from strongroom.services.kms import grant_store, keys, material
+from strongroom.services.kms.states import (
+    ImportState,
+    KeyManager,
+    KeyState,
+    KeyUsage,
+    MaterialState,
+    Origin,
+    RotationType,
+)
 from strongroom.services.kms.tables import grants
 from strongroom.services.kms.tables import keys as keys_table
 from strongroom.store.columns import JsonText, dump, load
 from strongroom.store.db import Prepared, Store
+from strongroom.store.sealing import Sealer
 
 ACCOUNT, REGION, KEY_ID = "111122223333", "us-east-1", "1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGS = [{"TagKey": "env", "TagValue": "prod"}, {"TagKey": "team", "TagValue": "é"}]
@@ -143,3 +152,25 @@ def test_a_new_key_row_defaults_to_no_tags(store: Store) -> None:
 def test_null_stays_null() -> None:
     assert dump(None) is None and load(None) is None and load("") is None
     assert JsonText().process_bind_param(None, sqlite.dialect()) is None
+
+
+def test_key_and_material_state_read_back_as_enums(store: Store) -> None:
+    sealer = Sealer(bytes(32))
+    with store.transaction() as conn:
+        key = keys.create_key(
+            conn, sealer, 100.0, account=ACCOUNT, region=REGION, policy="{}", tags=TAGS
+        )
+        material.rotate(conn, sealer, key, 200.0, RotationType.ON_DEMAND)
+    with store.transaction(write=False) as conn:
+        again = keys.find(conn, ACCOUNT, REGION, key.key_id)
+        rows = keys.material_rows(conn, key)
+    assert again is not None and again.tags == TAGS
+    assert type(again.key_manager) is KeyManager and again.key_manager == KeyManager.CUSTOMER
+    assert again.creation_date.timestamp() == 100.0
+    assert [(type(r.state), r.state, r.rotation_type, r.import_state) for r in rows] == [
+        (MaterialState, MaterialState.NON_CURRENT, RotationType.INITIAL, None),
+        (MaterialState, MaterialState.CURRENT, RotationType.ON_DEMAND, None),
+    ]
+    assert [r.is_rotation for r in rows] == [False, True]
+    assert rows[1].rotation_date.timestamp() == 200.0
+    assert ImportState.IMPORTED == "IMPORTED"  # members are their stored text
