@@ -21,6 +21,14 @@ def json_text(value: Any, *, indent: bool = False) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0).decode()
 
 
+def json_value(text: str | bytes) -> Any:
+    """The value of a JSON document; ValueError when it is not JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ValueError("not JSON") from None
+
+
 def b64_text(data: bytes) -> str:
     """Standard base64 (with padding) of `data`."""
     return base64.b64encode(data).decode("ascii")

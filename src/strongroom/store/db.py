@@ -160,6 +160,9 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
         driver.execute("BEGIN IMMEDIATE" if store.writing else "BEGIN")
 
 
+_Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any], bool, frozenset[str]]
+
+
 class Prepared:
     """A statement compiled once per dialect and run on the driver's cursor.
 
@@ -173,9 +176,9 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], bool]] = {}
-        #: Parameters (by name) of JsonText columns, per dialect.
-        self._json_params: dict[str, frozenset[str]] = {}
+        #: dialect -> (SQL, parameter order, literal parameters, SQLite?,
+        #: the parameters of JsonText columns).
+        self._compiled: dict[str, _Compiled] = {}
         columns = getattr(statement, "selected_columns", None)
         #: Rows come back as named tuples (``row.account``) for SELECTs.
         self._row = (
@@ -195,13 +198,11 @@ class Prepared:
             values[i] = json_load(values[i])
         return self._row._make(values)  # type: ignore[union-attr]
 
-    def _encoded(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
-        json_params = self._json_params.get(name)
-        if not json_params:
-            return params
+    @staticmethod
+    def _encoded(json_params: frozenset[str], params: dict[str, Any]) -> dict[str, Any]:
         return {k: json_dump(v) if k in json_params else v for k, v in params.items()}
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any], bool]:
+    def _for(self, conn: Connection) -> _Compiled:
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
@@ -214,19 +215,19 @@ class Prepared:
                 tuple(positions) if positions is not None else None,
                 defaults,
                 name == "sqlite",
-            )
-            self._json_params[name] = frozenset(
-                key for key, bind in compiled.binds.items() if isinstance(bind.type, JsonText)
+                frozenset(
+                    key for key, bind in compiled.binds.items() if isinstance(bind.type, JsonText)
+                ),
             )
             self._compiled[name] = found
         return found
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
-        sql, positions, defaults, sqlite = self._for(conn)
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
         if defaults:
             params = {**defaults, **params}
-        if self._json_params.get(conn.dialect.name):
-            params = self._encoded(conn.dialect.name, params)
+        if json_params:
+            params = self._encoded(json_params, params)
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")  # a read transaction begins at its first statement
@@ -257,11 +258,11 @@ class Prepared:
 
     def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Run the statement once per row (e.g. a batched INSERT)."""
-        sql, positions, defaults, sqlite = self._for(conn)
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
         if defaults:
             rows = [{**defaults, **row} for row in rows]
-        if self._json_params.get(conn.dialect.name):
-            rows = [self._encoded(conn.dialect.name, row) for row in rows]
+        if json_params:
+            rows = [self._encoded(json_params, row) for row in rows]
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")
@@ -279,8 +280,8 @@ class Prepared:
     ) -> None:
         """`execute_many` for rows given as tuples of the parameters `names`:
         handed to the driver as they are when its order is the same."""
-        sql, positions, defaults, sqlite = self._for(conn)
-        if positions != names or defaults or self._json_params.get(conn.dialect.name):
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
+        if positions != names or defaults or json_params:
             self.execute_many(conn, [dict(zip(names, row, strict=True)) for row in rows])
             return
         driver = conn.connection.driver_connection
