@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from strongroom.services.kms.keys import Key, alias_arn
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.tables import aliases
+from strongroom.store.db import Prepared
 
 #: "You can associate up to 50 aliases with each KMS key" (our limit, named in the error).
 MAX_ALIASES_PER_KEY = 50
@@ -55,6 +56,21 @@ def _named(account: str, region: str, name: str) -> tuple[object, ...]:
         aliases.c.region == region,
         aliases.c.alias_name == name,
     )
+
+
+_NAMES_OF_KEY = Prepared(
+    select(aliases.c.alias_name).where(
+        aliases.c.account == bindparam("account"),
+        aliases.c.region == bindparam("region"),
+        aliases.c.key_id == bindparam("key_id"),
+    )
+)
+
+
+def names_of_key(conn: Connection, key: Key) -> list[str]:
+    """The names of `key`'s aliases (kms:ResourceAliases; on the hot path)."""
+    rows = _NAMES_OF_KEY.all(conn, account=key.account, region=key.region, key_id=key.key_id)
+    return [row[0] for row in rows]
 
 
 def find(conn: Connection, account: str, region: str, name: str) -> Alias | None:

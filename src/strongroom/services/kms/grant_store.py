@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy import delete as sql_delete
 
 from strongroom import tokens
@@ -17,6 +17,7 @@ from strongroom.services.kms.keys import Key, key_arn
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.states import KeyUsage
 from strongroom.services.kms.tables import grants
+from strongroom.store.db import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,20 @@ def delete(call: Call, key: Key, grant_id: str) -> None:
 
 
 # --------------------------------------------------------------------------- finding
+
+_TERMS_OF_KEY = Prepared(
+    select(grants.c.grantee, grants.c.operations, grants.c.constraints).where(
+        grants.c.account == bindparam("account"),
+        grants.c.region == bindparam("region"),
+        grants.c.key_id == bindparam("key_id"),
+    )
+)
+
+
+def terms_of_key(conn: Connection, key: Key) -> list[tuple[str, list[str], dict[str, Any] | None]]:
+    """(grantee, operations, constraints) of each of `key`'s grants: what
+    authorization reads on the hot path, with one prepared statement."""
+    return _TERMS_OF_KEY.all(conn, account=key.account, region=key.region, key_id=key.key_id)
 
 
 def _of_key(key: Key) -> tuple[Any, ...]:
