@@ -1,7 +1,7 @@
 """What may import what (DESIGN.md §7.1), checked on the source text, every
 import counted (module level, inside functions and under TYPE_CHECKING).
 
-- The layers, bottom up: the base modules (arn, ids, tokens, admin_client);
+- The layers, bottom up: the base modules (arn, ids, tokens, encoding, admin_client);
   protocol and store; auth; audit; framework; the services; the server; the
   CLI and the test harness. A layer imports only layers below it
   (`ALLOWED`), and no package takes part in an import cycle.
@@ -9,6 +9,12 @@ import counted (module level, inside functions and under TYPE_CHECKING).
 - A service package never imports the protocol layer, the server, json,
   base64 or low-level crypto — the pipeline owns the wire, and only the
   sealing module and the KMS ciphertext module touch cryptography.hazmat.
+  Nor orjson, pybase64 or binascii: the store encodes state (`JsonText`),
+  and `strongroom.encoding` the few documents a service writes as text
+  (enforced for the services in `NO_ENCODERS`; the rest are being moved).
+- No SQL in operations: a service's ``ops_*`` modules import neither
+  sqlalchemy nor a tables module; statements live in its domain modules
+  (enforced for the services in `DOMAIN_LAYERED`).
 - A service uses another service only through its public ``api`` module, and
   never reaches out of its package with a relative import.
 """
@@ -41,7 +47,7 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-BASE = {"strongroom", "arn", "ids", "tokens", "admin_client"}
+BASE = {"strongroom", "arn", "ids", "tokens", "encoding", "admin_client"}
 #: Layer -> the layers it may import (besides itself and the base modules).
 ALLOWED: dict[str, set[str]] = {
     "protocol": set(),
@@ -188,3 +194,51 @@ def test_one_way_to_reach_errors() -> None:
             assert "call.service.errors" not in text, (
                 f"{path.relative_to(SRC)} reaches errors through the call"
             )
+
+
+#: Services held to the no-encoders rule (the others follow as they are ported).
+NO_ENCODERS = ("kms", "cloudtrail", "sts")
+ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
+
+
+@pytest.mark.parametrize("name", NO_ENCODERS)
+def test_services_do_not_encode(name: str) -> None:
+    bad = []
+    for path in (SRC / "services" / name).rglob("*.py"):
+        for imported in imports_of(path):
+            if imported.split(".")[0] in ENCODERS:
+                bad.append(f"{path.relative_to(SRC)} imports {imported}")
+    assert not bad, "\n".join(sorted(bad))
+
+
+#: Services whose operation modules (``ops_*.py``) hold no SQL.
+DOMAIN_LAYERED = ("kms", "iam", "sts")
+
+
+@pytest.mark.parametrize("name", DOMAIN_LAYERED)
+def test_operations_hold_no_sql(name: str) -> None:
+    package = SRC / "services" / name
+    modules = sorted(package.glob("ops_*.py"))
+    assert modules, f"services/{name} has no ops_*.py modules"
+    bad = []
+    for path in modules:
+        for imported in imports_of(path):
+            top = imported.split(".")[0]
+            if top == "sqlalchemy" or imported.endswith(".tables") or ".tables." in imported:
+                bad.append(f"{path.relative_to(SRC)} imports {imported}")
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_rules_catch_what_they_forbid(tmp_path: Path) -> None:
+    """The two checks above see every form of import."""
+    source = tmp_path / "ops_x.py"
+    source.write_text(
+        "import orjson\n"
+        "from sqlalchemy import select\n"
+        "def f():\n"
+        "    from strongroom.services.kms.tables import keys\n"
+        "    import binascii\n"
+    )
+    found = imports_of(source)
+    assert {"orjson", "binascii", "sqlalchemy.select"} <= found
+    assert "strongroom.services.kms.tables.keys" in found

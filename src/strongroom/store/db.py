@@ -50,6 +50,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import NullPool
 
+from strongroom.store.columns import JsonText
+from strongroom.store.columns import dump as json_dump
+from strongroom.store.columns import load as json_load
 from strongroom.store.files import private_database
 from strongroom.store.generation import SharedGeneration
 
@@ -157,24 +160,49 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
         driver.execute("BEGIN IMMEDIATE" if store.writing else "BEGIN")
 
 
+_Compiled = tuple[str, tuple[str, ...] | None, dict[str, Any], bool, frozenset[str]]
+
+
 class Prepared:
     """A statement compiled once per dialect and run on the driver's cursor.
 
     SQLAlchemy's execute path costs around 100 µs a statement; the few
     statements on the hot path of every request (credential look-ups) are
     compiled here once and cost a tenth of that. Results are plain tuples.
+
+    Column types are not applied here, except `JsonText`: its columns are
+    decoded in the rows a SELECT returns and its parameters encoded.
     """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any], bool]] = {}
+        #: dialect -> (SQL, parameter order, literal parameters, SQLite?,
+        #: the parameters of JsonText columns).
+        self._compiled: dict[str, _Compiled] = {}
         columns = getattr(statement, "selected_columns", None)
         #: Rows come back as named tuples (``row.account``) for SELECTs.
         self._row = (
             namedtuple("Row", list(columns.keys()), rename=True) if columns is not None else None
         )
+        #: Positions of the JsonText columns a SELECT returns.
+        self._json_columns = (
+            tuple(i for i, c in enumerate(columns) if isinstance(c.type, JsonText))
+            if columns is not None
+            else ()
+        )
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any], bool]:
+    def _make(self, row: Any) -> Any:
+        """A named row, its JsonText columns decoded."""
+        values = list(row)
+        for i in self._json_columns:
+            values[i] = json_load(values[i])
+        return self._row._make(values)  # type: ignore[union-attr]
+
+    @staticmethod
+    def _encoded(json_params: frozenset[str], params: dict[str, Any]) -> dict[str, Any]:
+        return {k: json_dump(v) if k in json_params else v for k, v in params.items()}
+
+    def _for(self, conn: Connection) -> _Compiled:
         name = conn.dialect.name
         found = self._compiled.get(name)
         if found is None:
@@ -187,14 +215,19 @@ class Prepared:
                 tuple(positions) if positions is not None else None,
                 defaults,
                 name == "sqlite",
+                frozenset(
+                    key for key, bind in compiled.binds.items() if isinstance(bind.type, JsonText)
+                ),
             )
             self._compiled[name] = found
         return found
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> Any:
-        sql, positions, defaults, sqlite = self._for(conn)
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
         if defaults:
             params = {**defaults, **params}
+        if json_params:
+            params = self._encoded(json_params, params)
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")  # a read transaction begins at its first statement
@@ -213,7 +246,7 @@ class Prepared:
             cursor.close()
         if row is None or self._row is None:
             return row
-        return self._row._make(row)
+        return self._make(row) if self._json_columns else self._row._make(row)
 
     def rowcount(self, conn: Connection, **params: Any) -> int:
         """Run an UPDATE or DELETE; how many rows it touched."""
@@ -225,9 +258,11 @@ class Prepared:
 
     def execute_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Run the statement once per row (e.g. a batched INSERT)."""
-        sql, positions, defaults, sqlite = self._for(conn)
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
         if defaults:
             rows = [{**defaults, **row} for row in rows]
+        if json_params:
+            rows = [self._encoded(json_params, row) for row in rows]
         driver = conn.connection.driver_connection
         if sqlite and not driver.in_transaction:
             driver.execute("BEGIN")
@@ -245,8 +280,8 @@ class Prepared:
     ) -> None:
         """`execute_many` for rows given as tuples of the parameters `names`:
         handed to the driver as they are when its order is the same."""
-        sql, positions, defaults, sqlite = self._for(conn)
-        if positions != names or defaults:
+        sql, positions, defaults, sqlite, json_params = self._for(conn)
+        if positions != names or defaults or json_params:
             self.execute_many(conn, [dict(zip(names, row, strict=True)) for row in rows])
             return
         driver = conn.connection.driver_connection
@@ -266,7 +301,7 @@ class Prepared:
             cursor.close()
         if self._row is None:
             return rows
-        make = self._row._make
+        make = self._make if self._json_columns else self._row._make
         return [make(r) for r in rows]
 
 

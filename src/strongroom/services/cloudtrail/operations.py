@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from strongroom.audit import records
 from strongroom.audit.records import StoredEvent, facet
+from strongroom.encoding import json_text
 from strongroom.framework import Call, Service, paging
 from strongroom.ids import uuid7_millis
 
@@ -166,7 +165,7 @@ def _to_event(stored: StoredEvent, record: dict[str, Any]) -> dict[str, Any]:
         "ReadOnly": "true" if stored.read_only else "false",
         "EventTime": datetime.fromtimestamp(int(stored.event_time), UTC),
         "EventSource": stored.event_source,
-        "CloudTrailEvent": orjson.dumps(record).decode(),
+        "CloudTrailEvent": json_text(record),
     }
     if stored.access_key_id:
         event["AccessKeyId"] = stored.access_key_id

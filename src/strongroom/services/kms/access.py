@@ -12,38 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
-from sqlalchemy import bindparam, select
-
 from strongroom import tokens
 from strongroom.auth.policy import MalformedPolicy, denial_message, parse_policy
 from strongroom.auth.policy.evaluate import EXPLICIT_DENY
 from strongroom.framework import Call, tagging
+from strongroom.services.kms import alias_store, grant_store
 from strongroom.services.kms.service import errors
-from strongroom.services.kms.tables import aliases, grants
-from strongroom.store.db import Prepared
 
 if TYPE_CHECKING:
     from strongroom.services.kms.keys import Key
 
 #: Operations whose grants ignore encryption-context constraints.
 _NO_CONTEXT_OPS = frozenset({"DescribeKey", "RetireGrant", "CreateGrant", "GetPublicKey"})
-
-_ALIASES_OF_KEY = Prepared(
-    select(aliases.c.alias_name).where(
-        aliases.c.account == bindparam("account"),
-        aliases.c.region == bindparam("region"),
-        aliases.c.key_id == bindparam("key_id"),
-    )
-)
-
-_GRANTS_OF_KEY = Prepared(
-    select(grants.c.grantee, grants.c.operations, grants.c.constraints).where(
-        grants.c.account == bindparam("account"),
-        grants.c.region == bindparam("region"),
-        grants.c.key_id == bindparam("key_id"),
-    )
-)
 
 
 def key_context(
@@ -64,7 +44,7 @@ def key_context(
         "kms:MultiRegion": "true" if key.multi_region else "false",
     }
     if key.multi_region:
-        ctx["kms:MultiRegionKeyType"] = "PRIMARY" if key.is_primary else "REPLICA"
+        ctx["kms:MultiRegionKeyType"] = key.multi_region_type.value
     if via_service:
         ctx["kms:ViaService"] = via_service
         ctx["aws:ViaAWSService"] = "true"
@@ -164,9 +144,8 @@ def _context_free(call: Call, policy: str, action: str) -> bool:
 
 def _resource_context(call: Call, key: Key) -> dict[str, Any]:
     """ABAC keys of the key: kms:ResourceAliases and aws:ResourceTag/<key>."""
-    rows = _ALIASES_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
-    ctx: dict[str, Any] = {"kms:ResourceAliases": [row[0] for row in rows]}
-    if key.tags and key.tags != "[]":
+    ctx: dict[str, Any] = {"kms:ResourceAliases": alias_store.names_of_key(call.conn, key)}
+    if key.tags:
         ctx.update(tagging.resource_context(key.tag_list()))
     return ctx
 
@@ -195,14 +174,12 @@ def grantee_matches(call: Call, grantee: str) -> bool:
 def grant_allows(
     call: Call, key: Key, operation: str, encryption_context: dict[str, str] | None
 ) -> bool:
-    rows = _GRANTS_OF_KEY.all(call.conn, account=key.account, region=key.region, key_id=key.key_id)
-    for grantee, ops_json, constraints_json in rows:
+    for grantee, granted, constraints in grant_store.terms_of_key(call.conn, key):
         if not grantee_matches(call, grantee):
             continue
-        if operation not in orjson.loads(ops_json):
+        if operation not in granted:
             continue
-        if constraints_json:
-            constraints = orjson.loads(constraints_json)
+        if constraints:
             if operation in _NO_CONTEXT_OPS:
                 # Only SourceArn constrains these (and never RetireGrant).
                 constraints = (

@@ -10,6 +10,7 @@ from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
 from strongroom.services.kms.keys import Key
 from strongroom.services.kms.service import errors
+from strongroom.services.kms.states import KeyUsage
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
 
@@ -120,7 +121,11 @@ def resolve_for_decrypt(
     """The key to decrypt `blob` with, checking a KeyId the caller named. A
     DryRun that ignores the ciphertext checks the named key only."""
     named = keys.resolve(call, key_id) if key_id is not None else None
-    if named is not None and named.key_usage == "GENERATE_VERIFY_MAC" and not ignore_ciphertext:
+    if (
+        named is not None
+        and named.key_usage == KeyUsage.GENERATE_VERIFY_MAC
+        and not ignore_ciphertext
+    ):
         # An HMAC key never made a ciphertext: not the key that can decrypt it.
         raise incorrect_key()
     if named is not None and (not named.is_symmetric or ignore_ciphertext):

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from strongroom.arn import arn as make_arn
@@ -27,7 +26,25 @@ from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import states
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.specs import ALGORITHM_MEMBER, SPECS
-from strongroom.services.kms.states import KeyState
+from strongroom.services.kms.states import (
+    EXPIRATION_MODELS,
+    IMPORT_STATES,
+    KEY_MANAGERS,
+    KEY_STATES,
+    KEY_USAGES,
+    MATERIAL_STATES,
+    ORIGINS,
+    ROTATION_TYPES,
+    ExpirationModel,
+    ImportState,
+    KeyManager,
+    KeyState,
+    KeyUsage,
+    MaterialState,
+    MultiRegionKeyType,
+    Origin,
+    RotationType,
+)
 from strongroom.services.kms.tables import aliases, grants, import_tokens, keys, material
 from strongroom.store.db import Prepared
 from strongroom.store.sealing import Sealer
@@ -44,16 +61,17 @@ class Key:
     key_id: str
     arn: str
     description: str
-    key_usage: str
+    key_usage: KeyUsage
     key_spec: str
-    origin: str
-    key_manager: str
-    state: str
+    origin: Origin
+    key_manager: KeyManager
+    state: KeyState
+    #: Times are epoch seconds, as stored; the ``*_date`` properties are datetimes.
     created: float
     deletion_date: float | None
     pending_window: int | None
     valid_to: float | None
-    expiration_model: str | None
+    expiration_model: ExpirationModel | None
     policy: str
     primary_region: str | None
     multi_region: bool
@@ -63,13 +81,23 @@ class Key:
     on_demand_rotations: int
     current_version: int
     public_key: bytes | None
-    tags: str
+    #: [{"TagKey", "TagValue"}], a copy of its own (rows may be cached).
+    tags: list[dict[str, str]]
 
     def __post_init__(self) -> None:
+        # Stored text becomes members with one lookup each (Key(*row) is on
+        # the hot path); members passed in are found the same way.
+        self.state = KEY_STATES[self.state]
+        self.key_usage = KEY_USAGES[self.key_usage]
+        self.origin = ORIGINS[self.origin]
+        self.key_manager = KEY_MANAGERS[self.key_manager]
+        if self.expiration_model is not None:
+            self.expiration_model = EXPIRATION_MODELS[self.expiration_model]
         self.multi_region = bool(self.multi_region)
         self.rotation_enabled = bool(self.rotation_enabled)
         if self.public_key is not None:
             self.public_key = bytes(self.public_key)
+        self.tags = list(self.tags) if self.tags else []
 
     # -- rules ---------------------------------------------------------
 
@@ -83,17 +111,44 @@ class Key:
 
     @property
     def aws_managed(self) -> bool:
-        return self.key_manager == "AWS"
+        return self.key_manager == KeyManager.AWS
+
+    @property
+    def imported(self) -> bool:
+        """Its material is imported (Origin EXTERNAL)."""
+        return self.origin == Origin.EXTERNAL
+
+    @property
+    def creation_date(self) -> datetime:
+        return _dt(self.created)
+
+    @property
+    def scheduled_deletion_date(self) -> datetime | None:
+        """DeletionDate, when the key is scheduled for deletion."""
+        return _dt(self.deletion_date) if self.deletion_date is not None else None
+
+    @property
+    def next_rotation_date(self) -> datetime | None:
+        return _dt(self.next_rotation) if self.next_rotation is not None else None
+
+    @property
+    def valid_to_date(self) -> datetime | None:
+        return _dt(self.valid_to) if self.valid_to is not None else None
 
     @property
     def is_primary(self) -> bool:
         return self.multi_region and self.primary_region == self.region
 
+    @property
+    def multi_region_type(self) -> MultiRegionKeyType:
+        """PRIMARY or REPLICA (of a multi-Region key)."""
+        return MultiRegionKeyType.PRIMARY if self.is_primary else MultiRegionKeyType.REPLICA
+
     def require_state(self, operation: str) -> None:
         """DisabledException, KMSInvalidStateException… as the key-state table says."""
         states.check(operation, self.state, self.arn)
 
-    def require_usage(self, usage: str, operation: str) -> None:
+    def require_usage(self, usage: KeyUsage, operation: str) -> None:
         if self.key_usage != usage:
             raise errors.InvalidKeyUsageException(
                 f"{self.arn} key usage is {self.key_usage} which is not valid for {operation}."
@@ -116,9 +171,7 @@ class Key:
     # -- projections ---------------------------------------------------
 
     def tag_list(self) -> list[Tag]:
-        if not self.tags or self.tags == "[]":
-            return []
-        return tagging.KMS.from_wire(orjson.loads(self.tags))
+        return tagging.KMS.from_wire(self.tags) if self.tags else []
 
     def set_tags(self, tags: list[Tag]) -> None:
         self.tags = stored_tags(tags)
@@ -128,7 +181,7 @@ class Key:
             "AWSAccountId": self.account,
             "KeyId": self.key_id,
             "Arn": self.arn,
-            "CreationDate": _dt(self.created),
+            "CreationDate": self.creation_date,
             "Enabled": self.state == KeyState.ENABLED,
             "Description": self.description,
             "KeyUsage": self.key_usage,
@@ -141,15 +194,15 @@ class Key:
         }
         member = ALGORITHM_MEMBER[self.key_usage]
         out[member] = list(self.spec.usages[self.key_usage])
-        if self.state in (KeyState.PENDING_DELETION,) and self.deletion_date is not None:
-            out["DeletionDate"] = _dt(self.deletion_date)
+        if self.state == KeyState.PENDING_DELETION and self.deletion_date is not None:
+            out["DeletionDate"] = self.scheduled_deletion_date
         if self.state in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
             out["PendingDeletionWindowInDays"] = self.pending_window
-        if self.origin == "EXTERNAL":
+        if self.imported:
             if self.expiration_model:
                 out["ExpirationModel"] = self.expiration_model
             if self.valid_to is not None:
-                out["ValidTo"] = _dt(self.valid_to)
+                out["ValidTo"] = self.valid_to_date
         if self.multi_region:
             out["MultiRegionConfiguration"] = multi_region_configuration(conn, self)
         if self.is_symmetric and self.current_version:
@@ -336,6 +389,58 @@ _cache: dict[tuple[str, str, str, int], tuple[Any, str]] = {}
 _CACHE_LIMIT = 65536
 
 
+@dataclass(slots=True)
+class Material:
+    """One version of a key's material as stored (``sealed`` is None once
+    imported material is deleted; times are epoch seconds)."""
+
+    account: str
+    region: str
+    key_id: str
+    version: int
+    material_id: str
+    sealed: bytes | None
+    created: float
+    rotation_type: RotationType
+    state: MaterialState
+    import_state: ImportState | None
+    valid_to: float | None
+    expiration_model: ExpirationModel | None
+    description: str | None
+
+    def __post_init__(self) -> None:
+        self.rotation_type = ROTATION_TYPES[self.rotation_type]
+        self.state = MATERIAL_STATES[self.state]
+        if self.import_state is not None:
+            self.import_state = IMPORT_STATES[self.import_state]
+        if self.expiration_model is not None:
+            self.expiration_model = EXPIRATION_MODELS[self.expiration_model]
+        if self.sealed is not None:
+            self.sealed = bytes(self.sealed)
+
+    @property
+    def pending_rotation(self) -> bool:
+        """Imported as new material, waiting for RotateKeyOnDemand."""
+        return self.state == MaterialState.PENDING_ROTATION
+
+    @property
+    def is_rotation(self) -> bool:
+        """A rotation ListKeyRotations lists by default: neither the key's
+        first material nor material still waiting to become current."""
+        return self.rotation_type != RotationType.INITIAL and not self.pending_rotation
+
+    @property
+    def rotation_date(self) -> datetime:
+        return _dt(self.created)
+
+    @property
+    def valid_to_date(self) -> datetime | None:
+        return _dt(self.valid_to) if self.valid_to is not None else None
+
+
+_MATERIAL_FIELDS = [f.name for f in fields(Material)]
+
+
 def material_aad(account: str, region: str, key_id: str, version: int) -> bytes:
     return f"kms-key-material:{account}:{region}:{key_id}:{version}".encode()
 
@@ -388,12 +493,12 @@ def add_material(
     raw: bytes,
     now: float,
     *,
-    rotation_type: str,
+    rotation_type: RotationType,
     material_id: str,
-    state: str = "CURRENT",
-    import_state: str | None = None,
+    state: MaterialState = MaterialState.CURRENT,
+    import_state: ImportState | None = None,
     valid_to: float | None = None,
-    expiration_model: str | None = None,
+    expiration_model: ExpirationModel | None = None,
     description: str | None = None,
 ) -> None:
     conn.execute(
@@ -419,10 +524,12 @@ def new_material_id() -> str:
     return crypto.material_id(crypto.random_bytes(32))
 
 
-def material_rows(conn: Connection, key: Key) -> list[Any]:
-    return list(
-        conn.execute(
-            select(material)
+def material_rows(conn: Connection, key: Key) -> list[Material]:
+    """Every material version of `key`, oldest first."""
+    return [
+        Material(*row)
+        for row in conn.execute(
+            select(*(material.c[name] for name in _MATERIAL_FIELDS))
             .where(
                 material.c.account == key.account,
                 material.c.region == key.region,
@@ -430,7 +537,7 @@ def material_rows(conn: Connection, key: Key) -> list[Any]:
             )
             .order_by(material.c.version)
         )
-    )
+    ]
 
 
 def current_material_id(conn: Connection, key: Key) -> str | None:
@@ -467,10 +574,10 @@ def default_policy(account: str) -> str:
     )
 
 
-def stored_tags(tags: list[Tag]) -> str:
+def stored_tags(tags: list[Tag]) -> list[dict[str, str]]:
     """A key's tags as its ``tags`` column holds them (``[{"TagKey", "TagValue"}]``,
-    the form the column has always had)."""
-    return orjson.dumps(tagging.KMS.to_wire(tags)).decode()
+    the form the column has always had; the column encodes them)."""
+    return tagging.KMS.to_wire(tags)
 
 
 def create_key(
@@ -482,10 +589,10 @@ def create_key(
     region: str,
     policy: str,
     description: str = "",
-    key_usage: str = "ENCRYPT_DECRYPT",
+    key_usage: KeyUsage = KeyUsage.ENCRYPT_DECRYPT,
     key_spec: str = "SYMMETRIC_DEFAULT",
-    origin: str = "AWS_KMS",
-    key_manager: str = "CUSTOMER",
+    origin: Origin = Origin.AWS_KMS,
+    key_manager: KeyManager = KeyManager.CUSTOMER,
     multi_region: bool = False,
     tags: list[Tag] | None = None,
     rotation_days: int | None = None,
@@ -494,7 +601,7 @@ def create_key(
     key_id = (MRK_PREFIX + uuid.uuid4().hex) if multi_region else str(uuid.uuid4())
     raw: bytes | None = None
     public: bytes | None = None
-    if origin == "AWS_KMS":
+    if origin == Origin.AWS_KMS:
         if key_spec == "SYMMETRIC_DEFAULT":
             raw = crypto.new_symmetric_material()
         elif key_spec.startswith("HMAC_"):
@@ -532,7 +639,14 @@ def create_key(
     insert_key(conn, key)
     if raw is not None:
         add_material(
-            conn, sealer, key, 1, raw, now, rotation_type="INITIAL", material_id=new_material_id()
+            conn,
+            sealer,
+            key,
+            1,
+            raw,
+            now,
+            rotation_type=RotationType.INITIAL,
+            material_id=new_material_id(),
         )
     return key
 
@@ -582,7 +696,7 @@ def multi_region_configuration(conn: Connection, key: Key) -> dict[str, Any]:
     copies = related(conn, key)
     primary = next((k for k in copies if k.region == key.primary_region), None)
     out: dict[str, Any] = {
-        "MultiRegionKeyType": "PRIMARY" if key.is_primary else "REPLICA",
+        "MultiRegionKeyType": key.multi_region_type,
         "ReplicaKeys": [
             {"Arn": k.arn, "Region": k.region} for k in copies if k.region != key.primary_region
         ],

@@ -7,13 +7,12 @@ account, and only Describe/Get/List directly — as AWS writes it.
 
 from __future__ import annotations
 
-import orjson
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from strongroom.encoding import json_text
 from strongroom.framework import Call
-from strongroom.services.kms import keys
-from strongroom.services.kms.tables import aliases
+from strongroom.services.kms import alias_store, keys
+from strongroom.services.kms.states import KeyManager
 
 #: alias/aws/<name> -> (the service that uses it through kms:ViaService, its description)
 MANAGED: dict[str, tuple[str, str]] = {
@@ -88,7 +87,7 @@ def policy(account: str, region: str, service_name: str) -> str:
             },
         ],
     }
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+    return json_text(doc, indent=True)
 
 
 def ensure(call: Call, account: str, region: str, service_name: str) -> keys.Key:
@@ -118,17 +117,8 @@ def _create(call: Call, account: str, region: str, service_name: str, alias_name
         region=region,
         policy=policy(account, region, service_name),
         description=f"Default key that protects my {label} when no other key is defined",
-        key_manager="AWS",
+        key_manager=KeyManager.AWS,
         rotation_days=ROTATION_DAYS,
     )
-    call.conn.execute(
-        insert(aliases).values(
-            account=account,
-            region=region,
-            alias_name=alias_name,
-            key_id=key.key_id,
-            created=now,
-            updated=now,
-        )
-    )
+    alias_store.create(call.conn, account, region, alias_name, key.key_id, now)
     return key

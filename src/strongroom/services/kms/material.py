@@ -4,18 +4,26 @@ and the copies a multi-Region key keeps in each Region."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
 
 from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import keys
 from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.service import errors
-from strongroom.services.kms.states import KeyState
+from strongroom.services.kms.states import (
+    ExpirationModel,
+    ImportState,
+    KeyState,
+    MaterialState,
+    Origin,
+    RotationType,
+)
+from strongroom.services.kms.tables import import_tokens, material
 from strongroom.services.kms.tables import keys as keys_table
-from strongroom.services.kms.tables import material
 from strongroom.store.db import Prepared
 from strongroom.store.sealing import Sealer
 
@@ -28,7 +36,9 @@ def _where(table: Any, key: Key) -> list[Any]:
     ]
 
 
-def rotate(conn: Connection, sealer: Sealer, key: Key, now: float, rotation_type: str) -> int:
+def rotate(
+    conn: Connection, sealer: Sealer, key: Key, now: float, rotation_type: RotationType
+) -> int:
     """Give `key` (and every Region's copy of it) new current material."""
     raw = crypto.new_symmetric_material()
     mid = keys.new_material_id()
@@ -36,8 +46,8 @@ def rotate(conn: Connection, sealer: Sealer, key: Key, now: float, rotation_type
     for copy in keys.related(conn, key):
         conn.execute(
             update(material)
-            .where(*_where(material, copy), material.c.state == "CURRENT")
-            .values(state="NON_CURRENT")
+            .where(*_where(material, copy), material.c.state == MaterialState.CURRENT)
+            .values(state=MaterialState.NON_CURRENT)
         )
         keys.add_material(
             conn, sealer, copy, version, raw, now, rotation_type=rotation_type, material_id=mid
@@ -53,20 +63,20 @@ def promote_pending(conn: Connection, key: Key, now: float) -> int | None:
     rotation of a key with imported material). Returns its version."""
     row = conn.execute(
         select(material.c.version)
-        .where(*_where(material, key), material.c.state == "PENDING_ROTATION")
+        .where(*_where(material, key), material.c.state == MaterialState.PENDING_ROTATION)
         .order_by(material.c.version)
     ).first()
     if row is None:
         return None
     conn.execute(
         update(material)
-        .where(*_where(material, key), material.c.state == "CURRENT")
-        .values(state="NON_CURRENT")
+        .where(*_where(material, key), material.c.state == MaterialState.CURRENT)
+        .values(state=MaterialState.NON_CURRENT)
     )
     conn.execute(
         update(material)
         .where(*_where(material, key), material.c.version == row.version)
-        .values(state="CURRENT", rotation_type="ON_DEMAND", created=now)
+        .values(state=MaterialState.CURRENT, rotation_type=RotationType.ON_DEMAND, created=now)
     )
     key.current_version = row.version
     keys.save(conn, key, "current_version")
@@ -87,7 +97,7 @@ def store_imported(
     now: float,
     *,
     valid_to: float | None,
-    expiration_model: str,
+    expiration_model: ExpirationModel,
     new_material: bool,
     description: str | None,
     expected_id: str | None,
@@ -97,15 +107,15 @@ def store_imported(
     rotation. Returns its KeyMaterialId."""
     mid = imported_material_id(key, raw)
     rows = keys.material_rows(conn, key)
-    fields = {
-        "import_state": "IMPORTED",
+    fields: dict[str, Any] = {
+        "import_state": ImportState.IMPORTED,
         "valid_to": valid_to,
         "expiration_model": expiration_model,
     }
     if not rows:
         version = 1
         keys.add_material(
-            conn, sealer, key, version, raw, now, rotation_type="INITIAL", material_id=mid,
+            conn, sealer, key, version, raw, now, rotation_type=RotationType.INITIAL, material_id=mid,
             description=description, **fields,
         )  # fmt: skip
     elif new_material:
@@ -115,7 +125,7 @@ def store_imported(
             )
         if not key.is_symmetric:
             raise errors.UnsupportedOperationException(f"{key.arn} supports only one key material.")
-        if any(row.state == "PENDING_ROTATION" for row in rows):
+        if any(row.pending_rotation for row in rows):
             # One new material at a time waits for RotateKeyOnDemand.
             raise errors.KMSInvalidStateException(
                 f"{key.arn} already has key material in PENDING_ROTATION state. Rotate the key "
@@ -123,8 +133,9 @@ def store_imported(
             )
         version = max(row.version for row in rows) + 1
         keys.add_material(
-            conn, sealer, key, version, raw, now, rotation_type="ON_DEMAND", material_id=mid,
-            state="PENDING_ROTATION", description=description, **fields,
+            conn, sealer, key, version, raw, now, rotation_type=RotationType.ON_DEMAND,
+            material_id=mid, state=MaterialState.PENDING_ROTATION, description=description,
+            **fields,
         )  # fmt: skip
     else:
         match = next((row for row in rows if row.material_id == mid), None)
@@ -167,7 +178,7 @@ def drop_imported(conn: Connection, key: Key, version: int) -> None:
         sql_delete(material).where(
             *_where(material, key),
             material.c.version == version,
-            material.c.state == "PENDING_ROTATION",
+            material.c.state == MaterialState.PENDING_ROTATION,
         )
     )
     if pending.rowcount:
@@ -176,7 +187,7 @@ def drop_imported(conn: Connection, key: Key, version: int) -> None:
     conn.execute(
         update(material)
         .where(*_where(material, key), material.c.version == version)
-        .values(sealed=None, import_state="PENDING_IMPORT", valid_to=None)
+        .values(sealed=None, import_state=ImportState.PENDING_IMPORT, valid_to=None)
     )
     keys.forget_material(key, version)
     if version == key.current_version:
@@ -185,6 +196,63 @@ def drop_imported(conn: Connection, key: Key, version: int) -> None:
         key.valid_to = None
         key.expiration_model = None
         keys.save(conn, key, "state", "valid_to", "expiration_model")
+
+
+# --------------------------------------------------------------------------- import tokens
+
+#: How long GetParametersForImport's wrapping key and token stay usable.
+IMPORT_TOKEN_SECONDS = 24 * 3600
+IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
+
+
+def _token_aad(token_id: str) -> bytes:
+    return f"kms-import-token:{token_id}".encode()
+
+
+def new_import_token(
+    conn: Connection, sealer: Sealer, key: Key, algorithm: str, private_key: bytes, now: float
+) -> tuple[bytes, datetime]:
+    """Keep a wrapping key for importing into `key`: (ImportToken, ParametersValidTo)."""
+    token_id = crypto.random_bytes(16).hex()
+    expires = now + IMPORT_TOKEN_SECONDS
+    conn.execute(
+        insert(import_tokens).values(
+            token_id=token_id,
+            account=key.account,
+            region=key.region,
+            key_id=key.key_id,
+            algorithm=algorithm,
+            sealed_private_key=sealer.seal(private_key, _token_aad(token_id)),
+            expires=expires,
+        )
+    )
+    return IMPORT_TOKEN_PREFIX + token_id.encode(), datetime.fromtimestamp(expires, UTC)
+
+
+def resolve_import_token(
+    conn: Connection, sealer: Sealer, key: Key, token: bytes, now: float
+) -> tuple[str, bytes]:
+    """(wrapping algorithm, wrapping private key) of an import token for `key`;
+    InvalidImportTokenException or ExpiredImportTokenException otherwise."""
+    invalid = errors.InvalidImportTokenException("The import token is not valid for this key.")
+    if not token.startswith(IMPORT_TOKEN_PREFIX):
+        raise invalid
+    token_id = token[len(IMPORT_TOKEN_PREFIX) :].decode("ascii", "replace")
+    row = conn.execute(select(import_tokens).where(import_tokens.c.token_id == token_id)).first()
+    if row is None or (row.account, row.region, row.key_id) != (
+        key.account,
+        key.region,
+        key.key_id,
+    ):
+        raise invalid
+    if row.expires <= now:
+        raise errors.ExpiredImportTokenException("The import token has expired.")
+    return row.algorithm, sealer.unseal(bytes(row.sealed_private_key), _token_aad(token_id))
+
+
+def drop_import_tokens(conn: Connection, key: Key) -> None:
+    """Import tokens of `key` are spent once material is imported."""
+    conn.execute(sql_delete(import_tokens).where(*_where(import_tokens, key)))
 
 
 def replicate(
@@ -196,7 +264,7 @@ def replicate(
     *,
     policy: str,
     description: str,
-    tags: str,
+    tags: list[dict[str, str]],
 ) -> Key:
     replica = Key(
         account=primary.account,
@@ -228,13 +296,13 @@ def replicate(
         tags=tags,
     )
     keys.insert_key(conn, replica)
-    if primary.origin == "EXTERNAL":
+    if primary.imported:
         return replica  # imported material is imported into each replica
     for row in keys.material_rows(conn, primary):
         if row.sealed is None:
             continue
         raw = sealer.unseal(
-            bytes(row.sealed),
+            row.sealed,
             keys.material_aad(primary.account, primary.region, primary.key_id, row.version),
         )
         keys.add_material(
@@ -272,7 +340,7 @@ _NEXT_ROTATION = Prepared(
     select(func.min(keys_table.c.next_rotation)).where(
         keys_table.c.rotation_enabled.is_(True),
         keys_table.c.state == KeyState.ENABLED.value,
-        keys_table.c.origin == "AWS_KMS",
+        keys_table.c.origin == Origin.AWS_KMS.value,
         or_(
             keys_table.c.multi_region.is_(False),
             keys_table.c.primary_region == keys_table.c.region,
@@ -292,7 +360,7 @@ _NEXT_EXPIRY = Prepared(
         )
     )
     .where(
-        material.c.import_state == "IMPORTED",
+        material.c.import_state == ImportState.IMPORTED.value,
         keys_table.c.state != _PENDING_DELETION,
         keys_table.c.state != _PENDING_REPLICA_DELETION,
     )
@@ -379,7 +447,7 @@ def _finish_replicas(conn: Connection, now: float) -> None:
         keys_table.c.state == KeyState.CREATING,
         keys_table.c.created <= now - REPLICA_CREATING_SECONDS,
     ):
-        has_material = key.origin != "EXTERNAL" and key.current_version > 0
+        has_material = not key.imported and key.current_version > 0
         key.state = KeyState.ENABLED if has_material else KeyState.PENDING_IMPORT
         keys.save(conn, key, "state")
 
@@ -390,15 +458,19 @@ def _rotate_due(conn: Connection, sealer: Sealer, now: float, report: Report) ->
         keys_table.c.rotation_enabled.is_(True),
         keys_table.c.state == KeyState.ENABLED,
         keys_table.c.next_rotation <= now,
-        keys_table.c.origin == "AWS_KMS",
+        keys_table.c.origin == Origin.AWS_KMS,
     ):
         if key.multi_region and not key.is_primary:
             continue
         previous = keys.current_material_id(conn, key)
-        rotate(conn, sealer, key, now, "AUTOMATIC")
+        rotate(conn, sealer, key, now, RotationType.AUTOMATIC)
         key.next_rotation = now + (key.rotation_period or keys.DEFAULT_ROTATION_DAYS) * DAY
         keys.save_everywhere(conn, key, "next_rotation")
-        details = {"rotationType": "AUTOMATIC", "keyOrigin": key.origin, "keyId": key.key_id}
+        details = {
+            "rotationType": RotationType.AUTOMATIC.value,
+            "keyOrigin": key.origin.value,
+            "keyId": key.key_id,
+        }
         if previous is not None:
             details["previousKeyMaterialId"] = previous
         current = keys.current_material_id(conn, key)
@@ -410,7 +482,7 @@ def _rotate_due(conn: Connection, sealer: Sealer, now: float, report: Report) ->
 def _expire_due(conn: Connection, now: float, report: Report) -> None:
     for row in conn.execute(
         select(material.c.account, material.c.region, material.c.key_id, material.c.version).where(
-            material.c.valid_to <= now, material.c.import_state == "IMPORTED"
+            material.c.valid_to <= now, material.c.import_state == ImportState.IMPORTED
         )
     ).all():
         key = keys.find(conn, row.account, row.region, row.key_id)

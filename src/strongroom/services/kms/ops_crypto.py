@@ -11,6 +11,14 @@ from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms.keys import Key
 from strongroom.services.kms.service import errors, service
 from strongroom.services.kms.specs import ALGORITHM_MEMBER, DATA_KEY_PAIR_SPECS
+from strongroom.services.kms.states import KeyUsage
+
+#: Key usages as module constants (a global is cheaper than an enum attribute
+#: on the hot path).
+_ENCRYPT_DECRYPT = KeyUsage.ENCRYPT_DECRYPT
+_SIGN_VERIFY = KeyUsage.SIGN_VERIFY
+_GENERATE_VERIFY_MAC = KeyUsage.GENERATE_VERIFY_MAC
+_KEY_AGREEMENT = KeyUsage.KEY_AGREEMENT
 
 KEY_TYPE = "AWS::KMS::Key"
 
@@ -19,7 +27,7 @@ def _use(
     call: Call,
     key_id: str,
     operation: str,
-    usage: str,
+    usage: KeyUsage,
     *,
     context: dict[str, str] | None = None,
     grant_tokens: list[str] | None = None,
@@ -63,7 +71,7 @@ def encrypt(
         call,
         KeyId,
         "Encrypt",
-        "ENCRYPT_DECRYPT",
+        _ENCRYPT_DECRYPT,
         context=EncryptionContext,
         grant_tokens=GrantTokens,
         extra={"kms:EncryptionAlgorithm": EncryptionAlgorithm},
@@ -78,6 +86,7 @@ def encrypt(
 def _request(
     key_id: str | None, context: dict[str, str] | None, algorithm: str | None, **more: Any
 ) -> dict[str, Any]:
+
     out: dict[str, Any] = {}
     if key_id is not None:
         out["keyId"] = key_id
@@ -119,7 +128,7 @@ def decrypt(
         from_ciphertext=KeyId is None,
     )
     key.require_state("Decrypt")
-    key.require_usage("ENCRYPT_DECRYPT", "Decrypt")
+    key.require_usage(_ENCRYPT_DECRYPT, "Decrypt")
     key.require_algorithm(EncryptionAlgorithm)
     data.require_symmetric_context(key, EncryptionContext)
     if ignore:
@@ -187,7 +196,7 @@ def re_encrypt(
         extra={"kms:ReEncryptOnSameKey": same},
     )
     source.require_state("ReEncrypt")
-    source.require_usage("ENCRYPT_DECRYPT", "ReEncrypt")
+    source.require_usage(_ENCRYPT_DECRYPT, "ReEncrypt")
     source.require_algorithm(SourceEncryptionAlgorithm)
     access.authorize(
         call,
@@ -199,7 +208,7 @@ def re_encrypt(
         extra={"kms:ReEncryptOnSameKey": same},
     )
     dest.require_state("ReEncrypt")
-    dest.require_usage("ENCRYPT_DECRYPT", "ReEncrypt")
+    dest.require_usage(_ENCRYPT_DECRYPT, "ReEncrypt")
     dest.require_algorithm(DestinationEncryptionAlgorithm)
     data.require_symmetric_context(dest, DestinationEncryptionContext)
     if ignore:
@@ -248,7 +257,7 @@ def _generate_data_key(
         call,
         KeyId,
         operation,
-        "ENCRYPT_DECRYPT",
+        _ENCRYPT_DECRYPT,
         context=EncryptionContext,
         grant_tokens=GrantTokens,
     )
@@ -334,7 +343,7 @@ def _generate_pair(
         call,
         KeyId,
         operation,
-        "ENCRYPT_DECRYPT",
+        _ENCRYPT_DECRYPT,
         context=EncryptionContext,
         grant_tokens=GrantTokens,
         extra={"kms:DataKeyPairSpec": KeyPairSpec},
@@ -471,7 +480,7 @@ def _signing_key(
         call,
         key_id,
         operation,
-        "SIGN_VERIFY",
+        _SIGN_VERIFY,
         grant_tokens=grant_tokens,
         extra={"kms:SigningAlgorithm": algorithm, "kms:MessageType": message_type},
     )
@@ -526,7 +535,7 @@ def _mac_key(
         call,
         key_id,
         operation,
-        "GENERATE_VERIFY_MAC",
+        _GENERATE_VERIFY_MAC,
         grant_tokens=grant_tokens,
         extra={"kms:MacAlgorithm": algorithm},
     )
@@ -587,7 +596,7 @@ def derive_shared_secret(
         call,
         KeyId,
         "DeriveSharedSecret",
-        "KEY_AGREEMENT",
+        _KEY_AGREEMENT,
         grant_tokens=GrantTokens,
         extra={"kms:KeyAgreementAlgorithm": KeyAgreementAlgorithm},
     )

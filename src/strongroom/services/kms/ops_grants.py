@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import delete, select
-
-from strongroom import tokens
 from strongroom.framework import Call, paging
 from strongroom.services.kms import access, grant_store, keys
+from strongroom.services.kms.grant_store import Grant
 from strongroom.services.kms.service import errors, service
-from strongroom.services.kms.tables import grants
 
 KEY_TYPE = "AWS::KMS::Key"
 
@@ -26,14 +21,14 @@ def is_service_principal(principal: str) -> bool:
     return not principal.startswith("arn:") and not principal.isdigit()
 
 
-def _entry(row: Any, key_arn: str) -> dict[str, Any]:
+def _entry(row: Grant, key_arn: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "KeyId": key_arn,
         "GrantId": row.grant_id,
-        "CreationDate": datetime.fromtimestamp(row.created, UTC),
+        "CreationDate": row.creation_date,
         "GranteePrincipal": row.grantee,
         "IssuingAccount": row.issuing_account,
-        "Operations": orjson.loads(row.operations),
+        "Operations": list(row.operations),
     }
     if is_service_principal(row.grantee):
         out["GranteeServicePrincipal"] = row.grantee
@@ -44,7 +39,7 @@ def _entry(row: Any, key_arn: str) -> dict[str, Any]:
         if is_service_principal(row.retiring):
             out["RetiringServicePrincipal"] = row.retiring
     if row.constraints:
-        out["Constraints"] = orjson.loads(row.constraints)
+        out["Constraints"] = row.constraints
     return out
 
 
@@ -176,16 +171,7 @@ def list_grants(
         required=False,
     )
     GranteePrincipal = GranteePrincipal or GranteeServicePrincipal
-    query = select(grants).where(
-        grants.c.account == key.account,
-        grants.c.region == key.region,
-        grants.c.key_id == key.key_id,
-    )
-    if GrantId is not None:
-        query = query.where(grants.c.grant_id == GrantId)
-    if GranteePrincipal is not None:
-        query = query.where(grants.c.grantee == GranteePrincipal)
-    rows = call.conn.execute(query.order_by(grants.c.created, grants.c.grant_id)).all()
+    rows = grant_store.of_key(call.conn, key, grant_id=GrantId, grantee=GranteePrincipal)
     items = [_entry(row, key.arn) for row in rows]
     scope = (key.arn, GrantId, GranteePrincipal)
     return LIST_GRANTS.over_list(call, items, Marker, Limit, scope=scope)
@@ -223,26 +209,9 @@ def list_retirable_grants(
             raise access.deny(call, action, RetiringPrincipal)
         access.authorize_account(call, action, RetiringPrincipal)
         retiring = RetiringPrincipal
-    rows = call.conn.execute(
-        select(grants)
-        .where(grants.c.retiring == retiring, grants.c.region == call.region)
-        .order_by(grants.c.created, grants.c.grant_id)
-    ).all()
-    items = [_entry(row, keys.key_arn(row.account, row.region, row.key_id)) for row in rows]
+    rows = grant_store.retirable_by(call.conn, retiring, call.region)
+    items = [_entry(row, row.key_arn) for row in rows]
     return LIST_RETIRABLE_GRANTS.over_list(call, items, Marker, Limit, scope=(retiring,))
-
-
-def _grant_by_token(call: Call, token: str) -> Any:
-    try:
-        value = tokens.decode(token)
-    except tokens.BadToken:
-        value = None
-    if not isinstance(value, dict) or not isinstance(value.get("g"), str):
-        raise errors.InvalidGrantTokenException("Grant token is invalid.")
-    row = call.conn.execute(select(grants).where(grants.c.grant_id == value["g"])).first()
-    if row is None:
-        raise errors.InvalidGrantTokenException("Grant token is invalid.")
-    return row
 
 
 @service.operation(authorize=False)
@@ -256,38 +225,30 @@ def retire_grant(
 ) -> dict[str, Any]:
     call.audit_request = {k: v for k, v in {"keyId": KeyId, "grantId": GrantId}.items() if v}
     if GrantToken is not None:
-        row = _grant_by_token(call, GrantToken)
+        row = grant_store.resolve_by_token(call.conn, GrantToken)
     elif KeyId is not None and GrantId is not None:
         key = keys.resolve(call, KeyId, aliases_ok=False)
-        row = call.conn.execute(
-            select(grants).where(
-                grants.c.grant_id == GrantId,
-                grants.c.account == key.account,
-                grants.c.region == key.region,
-                grants.c.key_id == key.key_id,
-            )
-        ).first()
-        if row is None:
+        found = grant_store.find_of_key(call.conn, key, GrantId)
+        if found is None:
             raise errors.InvalidGrantIdException(f"Grant ID {GrantId} not found")
+        row = found
     else:
         raise errors.ValidationException(
             "Either GrantToken, or both KeyId and GrantId, must be specified."
         )
     key = keys.find(call.conn, row.account, row.region, row.key_id)
     if key is None:
-        raise errors.NotFoundException(
-            f"Key '{keys.key_arn(row.account, row.region, row.key_id)}' does not exist"
-        )
+        raise errors.NotFoundException(f"Key '{row.key_arn}' does not exist")
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     may_retire = (row.retiring is not None and access.grantee_matches(call, row.retiring)) or (
-        access.grantee_matches(call, row.grantee) and "RetireGrant" in orjson.loads(row.operations)
+        access.grantee_matches(call, row.grantee) and "RetireGrant" in row.operations
     )
     if may_retire:
         call.allowed_by("the grant names the caller as its retiring principal or grantee")
     else:
         access.authorize(call, key, "kms:RetireGrant")
     grant_store.dry_run_check(DryRun)
-    call.conn.execute(delete(grants).where(grants.c.grant_id == row.grant_id))
+    grant_store.remove(call.conn, row.grant_id)
     return {}
 
 
@@ -302,16 +263,8 @@ def revoke_grant(
     key = keys.resolve(call, KeyId, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(call, key, "kms:RevokeGrant")
-    row = call.conn.execute(
-        select(grants.c.grant_id).where(
-            grants.c.grant_id == GrantId,
-            grants.c.account == key.account,
-            grants.c.region == key.region,
-            grants.c.key_id == key.key_id,
-        )
-    ).first()
-    if row is None:
+    if grant_store.find_of_key(call.conn, key, GrantId) is None:
         raise errors.NotFoundException(f"Grant ID {GrantId} not found")
     grant_store.dry_run_check(DryRun)
-    call.conn.execute(delete(grants).where(grants.c.grant_id == GrantId))
+    grant_store.remove(call.conn, GrantId)
     return {}

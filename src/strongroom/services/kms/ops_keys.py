@@ -6,21 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-
 from strongroom.audit import records
 from strongroom.audit.records import facet
 from strongroom.framework import Call, paging, tagging
 from strongroom.framework.tagging import KMS as TAGS
-from strongroom.services.kms import access, keys, managed
+from strongroom.services.kms import access, alias_store, keys, managed
 from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.service import CRYPTO_OPERATIONS, errors, service
 from strongroom.services.kms.specs import SPECS, UNSUPPORTED_SPECS
-from strongroom.services.kms.states import KeyState
-from strongroom.services.kms.tables import aliases
+from strongroom.services.kms.states import KEY_USAGES, ORIGINS, KeyState, MultiRegionKeyType
+from strongroom.services.kms.states import KeyUsage as Usage
+from strongroom.services.kms.states import Origin as KeyOrigin
 
 KEY_TYPE = "AWS::KMS::Key"
-MAX_ALIASES_PER_KEY = 50
 ALIAS_PREFIX = "alias/"
 RESERVED_ALIAS_PREFIX = "alias/aws/"
 
@@ -45,10 +43,6 @@ def _done(call: Call, key: Key) -> dict[str, Any]:
     return {}
 
 
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
 # --------------------------------------------------------------------------- create
 
 
@@ -61,7 +55,7 @@ def _require_no_custom_store(custom_key_store_id: str | None, origin: str) -> No
         raise errors.CustomKeyStoreNotFoundException(
             f"Custom key store {custom_key_store_id} does not exist."
         )
-    if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
+    if origin in (KeyOrigin.AWS_CLOUDHSM, KeyOrigin.EXTERNAL_KEY_STORE):
         raise errors.CustomKeyStoreNotFoundException(
             f"A CustomKeyStoreId is required for a KMS key with Origin {origin}."
         )
@@ -89,7 +83,7 @@ def create_key(
             "CustomerMasterKeySpec is deprecated."
         )
     spec_name = KeySpec or CustomerMasterKeySpec or "SYMMETRIC_DEFAULT"
-    usage = KeyUsage or "ENCRYPT_DECRYPT"
+    usage = KeyUsage or Usage.ENCRYPT_DECRYPT
     context = {
         "kms:KeySpec": spec_name,
         "kms:CustomerMasterKeySpec": spec_name,
@@ -100,7 +94,7 @@ def create_key(
         **_tag_context(Tags),
     }
     if MultiRegion:
-        context["kms:MultiRegionKeyType"] = "PRIMARY"
+        context["kms:MultiRegionKeyType"] = MultiRegionKeyType.PRIMARY.value
     call.authorize("kms:CreateKey", "*", context)
     _require_no_custom_store(CustomKeyStoreId, Origin)
     if XksKeyId is not None:
@@ -140,9 +134,9 @@ def create_key(
         region=call.region,
         policy=policy,
         description=Description,
-        key_usage=usage,
+        key_usage=KEY_USAGES[usage],
         key_spec=spec_name,
-        origin=Origin,
+        origin=ORIGINS[Origin],
         multi_region=bool(MultiRegion),
         tags=new_tags,
     )
@@ -239,7 +233,7 @@ def schedule_key_deletion(
         "PendingWindowInDays": days,
     }
     if key.deletion_date is not None:
-        out["DeletionDate"] = _dt(key.deletion_date)
+        out["DeletionDate"] = key.scheduled_deletion_date
     return out
 
 
@@ -281,16 +275,6 @@ def _require_alias_name(name: str) -> None:
         )
 
 
-def _alias_row(call: Call, name: str) -> Any:
-    return call.conn.execute(
-        select(aliases).where(
-            aliases.c.account == call.account,
-            aliases.c.region == call.region,
-            aliases.c.alias_name == name,
-        )
-    ).first()
-
-
 def _alias_target(call: Call, target: str, operation: str) -> Key:
     key = keys.resolve(call, target, aliases_ok=False)
     if key.account != call.account:
@@ -309,29 +293,10 @@ def create_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict
     key = _alias_target(call, TargetKeyId, "CreateAlias")
     call.audit_resource(key.arn, KEY_TYPE)
     access.authorize(call, key, "kms:CreateAlias")
-    if _alias_row(call, AliasName) is not None:
-        raise errors.AlreadyExistsException(f"An alias with the name {alias_arn} already exists")
-    count = call.conn.execute(
-        select(aliases.c.alias_name).where(
-            aliases.c.account == key.account,
-            aliases.c.region == key.region,
-            aliases.c.key_id == key.key_id,
-        )
-    ).all()
-    if len(count) >= MAX_ALIASES_PER_KEY:
-        raise errors.LimitExceededException(
-            f"Too many aliases for key {key.arn}: the limit is {MAX_ALIASES_PER_KEY}."
-        )
-    now = call.clock.timestamp()
-    call.conn.execute(
-        insert(aliases).values(
-            account=call.account,
-            region=call.region,
-            alias_name=AliasName,
-            key_id=key.key_id,
-            created=now,
-            updated=now,
-        )
+    alias_store.require_absent(call.conn, call.account, call.region, AliasName)
+    alias_store.require_room(call.conn, key)
+    alias_store.create(
+        call.conn, call.account, call.region, AliasName, key.key_id, call.clock.timestamp()
     )
     return {}
 
@@ -341,9 +306,7 @@ def update_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict
     _require_alias_name(AliasName)
     alias_arn = keys.alias_arn(call.account, call.region, AliasName)
     call.authorize("kms:UpdateAlias", alias_arn)
-    row = _alias_row(call, AliasName)
-    if row is None:
-        raise errors.NotFoundException(f"Alias {alias_arn} is not found.")
+    row = alias_store.resolve(call.conn, call.account, call.region, AliasName)
     old = keys.find(call.conn, call.account, call.region, row.key_id)
     new = _alias_target(call, TargetKeyId, "UpdateAlias")
     if old is not None:
@@ -356,14 +319,8 @@ def update_alias(call: Call, AliasName: str, TargetKeyId: str, **_: Any) -> dict
             )
     call.audit_resource(new.arn, KEY_TYPE)
     access.authorize(call, new, "kms:UpdateAlias")
-    call.conn.execute(
-        update(aliases)
-        .where(
-            aliases.c.account == call.account,
-            aliases.c.region == call.region,
-            aliases.c.alias_name == AliasName,
-        )
-        .values(key_id=new.key_id, updated=call.clock.timestamp())
+    alias_store.retarget(
+        call.conn, call.account, call.region, AliasName, new.key_id, call.clock.timestamp()
     )
     return {}
 
@@ -373,20 +330,12 @@ def delete_alias(call: Call, AliasName: str, **_: Any) -> dict[str, Any]:
     _require_alias_name(AliasName)
     alias_arn = keys.alias_arn(call.account, call.region, AliasName)
     call.authorize("kms:DeleteAlias", alias_arn)
-    row = _alias_row(call, AliasName)
-    if row is None:
-        raise errors.NotFoundException(f"Alias {alias_arn} is not found.")
+    row = alias_store.resolve(call.conn, call.account, call.region, AliasName)
     key = keys.find(call.conn, call.account, call.region, row.key_id)
     if key is not None:
         call.audit_resource(key.arn, KEY_TYPE)
         access.authorize(call, key, "kms:DeleteAlias")
-    call.conn.execute(
-        delete(aliases).where(
-            aliases.c.account == call.account,
-            aliases.c.region == call.region,
-            aliases.c.alias_name == AliasName,
-        )
-    )
+    alias_store.remove(call.conn, call.account, call.region, AliasName)
     return {}
 
 
@@ -399,20 +348,15 @@ def list_aliases(
     **_: Any,
 ) -> dict[str, Any]:
     access.authorize_account(call, "kms:ListAliases")
-    query = select(aliases).where(
-        aliases.c.account == call.account, aliases.c.region == call.region
-    )
-    if KeyId is not None:
-        key = keys.resolve(call, KeyId, aliases_ok=False)
-        query = query.where(aliases.c.key_id == key.key_id)
-    rows = call.conn.execute(query.order_by(aliases.c.alias_name)).all()
+    of_key = keys.resolve(call, KeyId, aliases_ok=False).key_id if KeyId is not None else None
+    rows = alias_store.of_region(call.conn, call.account, call.region, of_key)
     items: list[dict[str, Any]] = [
         {
             "AliasName": row.alias_name,
             "AliasArn": keys.alias_arn(call.account, call.region, row.alias_name),
             "TargetKeyId": row.key_id,
-            "CreationDate": _dt(row.created),
-            "LastUpdatedDate": _dt(row.updated),
+            "CreationDate": row.creation_date,
+            "LastUpdatedDate": row.last_updated_date,
         }
         for row in rows
     ]
@@ -545,8 +489,8 @@ def get_key_last_usage(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     access.authorize(call, key, "kms:GetKeyLastUsage")
     out: dict[str, Any] = {
         "KeyId": key.arn,
-        "TrackingStartDate": _dt(key.created),
-        "KeyCreationDate": _dt(key.created),
+        "TrackingStartDate": key.creation_date,
+        "KeyCreationDate": key.creation_date,
     }
     for _seq, _index, event in records.scan(call.conn, facets=[facet("r", key.arn)]):
         if (

@@ -3,10 +3,8 @@ keys, and custom key stores (which this server does not have)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import delete, insert, select
 
 from strongroom.framework import Call, JobRun, paging
 from strongroom.framework.tagging import KMS as TAGS
@@ -15,15 +13,19 @@ from strongroom.services.kms import ciphertext as crypto
 from strongroom.services.kms import material as lifecycle
 from strongroom.services.kms.keys import DAY, Key
 from strongroom.services.kms.service import errors, service
-from strongroom.services.kms.states import KeyState
-from strongroom.services.kms.tables import import_tokens
+from strongroom.services.kms.states import (
+    EXPIRATION_MODELS,
+    KeyState,
+    MultiRegionKeyType,
+    Origin,
+    RotationType,
+)
+from strongroom.services.kms.states import ExpirationModel as Expiration
 
 KEY_TYPE = "AWS::KMS::Key"
 MAX_ON_DEMAND_ROTATIONS = 25
-IMPORT_TOKEN_SECONDS = 24 * 3600
 #: "The maximum value [of ValidTo] is 365 days from the request date."
 MAX_VALID_TO_DAYS = 365
-IMPORT_TOKEN_PREFIX = b"strongroom-import-token-1:"
 
 LIST_KEY_ROTATIONS = paging.KMS.listing("Rotations", default=100, maximum=1000)
 DESCRIBE_CUSTOM_KEY_STORES = paging.KMS.listing("CustomKeyStores", default=100, maximum=1000)
@@ -33,10 +35,6 @@ def _key(call: Call, key_id: str) -> Key:
     key = keys.resolve(call, key_id, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     return key
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 def _unsupported(key: Key, what: str) -> Exception:
@@ -72,7 +70,7 @@ def enable_key_rotation(
     key.require_customer_managed(call, "kms:EnableKeyRotation")
     key.require_state("EnableKeyRotation")
     _require_rotatable(key)
-    if key.origin != "AWS_KMS":
+    if key.origin != Origin.AWS_KMS:
         raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
     now = call.clock.timestamp()
     rows = keys.material_rows(call.conn, key)
@@ -91,7 +89,7 @@ def disable_key_rotation(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key.require_customer_managed(call, "kms:DisableKeyRotation")
     key.require_state("DisableKeyRotation")
     _require_rotatable(key)
-    if key.origin != "AWS_KMS":
+    if key.origin != Origin.AWS_KMS:
         raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
     key.rotation_enabled = False
     key.next_rotation = None
@@ -115,7 +113,7 @@ def get_key_rotation_status(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     if enabled:
         out["RotationPeriodInDays"] = key.rotation_period
         if key.next_rotation is not None:
-            out["NextRotationDate"] = _dt(key.next_rotation)
+            out["NextRotationDate"] = key.next_rotation_date
     return out
 
 
@@ -131,14 +129,14 @@ def rotate_key_on_demand(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
             f"{key.arn} has reached the maximum of {MAX_ON_DEMAND_ROTATIONS} on-demand rotations."
         )
     now = call.clock.timestamp()
-    if key.origin == "EXTERNAL":
+    if key.imported:
         if lifecycle.promote_pending(call.conn, key, now) is None:
             raise errors.KMSInvalidStateException(
                 f"{key.arn} has no key material in PENDING_ROTATION state. Import new key "
                 "material (ImportType NEW_KEY_MATERIAL) before rotating it on demand."
             )
     else:
-        lifecycle.rotate(call.conn, call.sealer, key, now, "ON_DEMAND")
+        lifecycle.rotate(call.conn, call.sealer, key, now, RotationType.ON_DEMAND)
     key.on_demand_rotations += 1
     keys.save_everywhere(call.conn, key, "on_demand_rotations")
     return {"KeyId": key.arn}
@@ -160,24 +158,22 @@ def list_key_rotations(
     everything = IncludeKeyMaterial == "ALL_KEY_MATERIAL"
     items = []
     for row in keys.material_rows(call.conn, key):
-        if row.rotation_type == "INITIAL" and not everything:
-            continue
-        if row.state == "PENDING_ROTATION" and not everything:
+        if not (everything or row.is_rotation):
             continue
         entry: dict[str, Any] = {
             "KeyId": key.arn,
             "KeyMaterialId": row.material_id,
             "KeyMaterialState": row.state,
         }
-        if row.rotation_type != "INITIAL" and row.state != "PENDING_ROTATION":
-            entry["RotationDate"] = _dt(row.created)
+        if row.is_rotation:
+            entry["RotationDate"] = row.rotation_date
             entry["RotationType"] = row.rotation_type
         if row.import_state:
             entry["ImportState"] = row.import_state
             if row.expiration_model:
                 entry["ExpirationModel"] = row.expiration_model
             if row.valid_to is not None:
-                entry["ValidTo"] = _dt(row.valid_to)
+                entry["ValidTo"] = row.valid_to_date
             if row.description:
                 entry["KeyMaterialDescription"] = row.description
         items.append(entry)
@@ -189,7 +185,7 @@ def list_key_rotations(
 
 
 def _require_external(key: Key) -> None:
-    if key.origin != "EXTERNAL":
+    if not key.imported:
         raise _unsupported(key, f"origin is {key.origin} which is not valid for this operation.")
 
 
@@ -214,49 +210,15 @@ def get_parameters_for_import(
     if WrappingKeySpec == "SM2" or WrappingAlgorithm == "SM2PKE":
         raise errors.ValidationException("SM2 wrapping is supported only in China Regions.")
     private, public = crypto.new_wrapping_key(WrappingKeySpec)
-    token_id = crypto.random_bytes(16).hex()
-    now = call.clock.timestamp()
-    call.conn.execute(
-        insert(import_tokens).values(
-            token_id=token_id,
-            account=key.account,
-            region=key.region,
-            key_id=key.key_id,
-            algorithm=WrappingAlgorithm,
-            sealed_private_key=call.sealer.seal(private, _token_aad(token_id)),
-            expires=now + IMPORT_TOKEN_SECONDS,
-        )
+    token, valid_to = lifecycle.new_import_token(
+        call.conn, call.sealer, key, WrappingAlgorithm, private, call.clock.timestamp()
     )
     return {
         "KeyId": key.arn,
-        "ImportToken": IMPORT_TOKEN_PREFIX + token_id.encode(),
+        "ImportToken": token,
         "PublicKey": public,
-        "ParametersValidTo": _dt(now + IMPORT_TOKEN_SECONDS),
+        "ParametersValidTo": valid_to,
     }
-
-
-def _token_aad(token_id: str) -> bytes:
-    return f"kms-import-token:{token_id}".encode()
-
-
-def _import_token(call: Call, key: Key, token: bytes) -> tuple[str, bytes]:
-    """(wrapping algorithm, wrapping private key) of an import token for `key`."""
-    invalid = errors.InvalidImportTokenException("The import token is not valid for this key.")
-    if not token.startswith(IMPORT_TOKEN_PREFIX):
-        raise invalid
-    token_id = token[len(IMPORT_TOKEN_PREFIX) :].decode("ascii", "replace")
-    row = call.conn.execute(
-        select(import_tokens).where(import_tokens.c.token_id == token_id)
-    ).first()
-    if row is None or (row.account, row.region, row.key_id) != (
-        key.account,
-        key.region,
-        key.key_id,
-    ):
-        raise invalid
-    if row.expires <= call.clock.timestamp():
-        raise errors.ExpiredImportTokenException("The import token has expired.")
-    return row.algorithm, call.sealer.unseal(bytes(row.sealed_private_key), _token_aad(token_id))
 
 
 @service.operation(authorize=False)
@@ -275,7 +237,11 @@ def import_key_material(
     key = _key(call, KeyId)
     # AWS's default is KEY_MATERIAL_EXPIRES, which needs a ValidTo: leaving
     # both out is a ValidationException, not material that never expires.
-    model = ExpirationModel or "KEY_MATERIAL_EXPIRES"
+    model = (
+        EXPIRATION_MODELS[ExpirationModel]
+        if ExpirationModel is not None
+        else Expiration.KEY_MATERIAL_EXPIRES
+    )
     extra: dict[str, Any] = {"kms:ExpirationModel": model}
     if ValidTo is not None:
         extra["kms:ValidTo"] = str(int(ValidTo.timestamp()))
@@ -284,11 +250,11 @@ def import_key_material(
     key.require_state("ImportKeyMaterial")
     _require_external(key)
     now = call.clock.timestamp()
-    if model == "KEY_MATERIAL_EXPIRES" and ValidTo is None:
+    if model == Expiration.KEY_MATERIAL_EXPIRES and ValidTo is None:
         raise errors.ValidationException(
             "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES."
         )
-    if model == "KEY_MATERIAL_DOES_NOT_EXPIRE" and ValidTo is not None:
+    if model == Expiration.KEY_MATERIAL_DOES_NOT_EXPIRE and ValidTo is not None:
         raise errors.ValidationException(
             "ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE."
         )
@@ -299,7 +265,9 @@ def import_key_material(
         raise errors.ValidationException(
             f"ValidTo must be at most {MAX_VALID_TO_DAYS} days after the request date."
         )
-    algorithm, wrapping_key = _import_token(call, key, ImportToken)
+    algorithm, wrapping_key = lifecycle.resolve_import_token(
+        call.conn, call.sealer, key, ImportToken, now
+    )
     try:
         raw = crypto.unwrap_key_material(wrapping_key, algorithm, EncryptedKeyMaterial)
     except crypto.CiphertextError:
@@ -323,13 +291,7 @@ def import_key_material(
         description=KeyMaterialDescription,
         expected_id=KeyMaterialId,
     )
-    call.conn.execute(
-        delete(import_tokens).where(
-            import_tokens.c.account == key.account,
-            import_tokens.c.region == key.region,
-            import_tokens.c.key_id == key.key_id,
-        )
-    )
+    lifecycle.drop_import_tokens(call.conn, key)
     return {"KeyId": key.arn, "KeyMaterialId": mid}
 
 
@@ -381,7 +343,7 @@ def replicate_key(
         "*",
         {
             "kms:MultiRegion": "true",
-            "kms:MultiRegionKeyType": "REPLICA",
+            "kms:MultiRegionKeyType": MultiRegionKeyType.REPLICA.value,
             "aws:RequestedRegion": ReplicaRegion,
         },
     )

@@ -14,7 +14,7 @@ disabled.``, ``<key ARN> is pending deletion.`` and so on.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from strongroom.services.kms.service import errors
 
@@ -28,6 +28,79 @@ class KeyState(StrEnum):
     UNAVAILABLE = "Unavailable"
     CREATING = "Creating"
     UPDATING = "Updating"
+
+
+# The other enumerated state of keys and their material. Values are the
+# model's enum values (stored as they are), so a member is its wire value.
+
+
+class KeyUsage(StrEnum):
+    ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+    SIGN_VERIFY = "SIGN_VERIFY"
+    GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
+    KEY_AGREEMENT = "KEY_AGREEMENT"
+
+
+class Origin(StrEnum):
+    AWS_KMS = "AWS_KMS"
+    EXTERNAL = "EXTERNAL"
+    AWS_CLOUDHSM = "AWS_CLOUDHSM"
+    EXTERNAL_KEY_STORE = "EXTERNAL_KEY_STORE"
+
+
+class KeyManager(StrEnum):
+    AWS = "AWS"
+    CUSTOMER = "CUSTOMER"
+
+
+class ExpirationModel(StrEnum):
+    KEY_MATERIAL_EXPIRES = "KEY_MATERIAL_EXPIRES"
+    KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+
+
+class MultiRegionKeyType(StrEnum):
+    PRIMARY = "PRIMARY"
+    REPLICA = "REPLICA"
+
+
+class MaterialState(StrEnum):
+    """KeyMaterialState of one material version."""
+
+    CURRENT = "CURRENT"
+    NON_CURRENT = "NON_CURRENT"
+    PENDING_ROTATION = "PENDING_ROTATION"
+    PENDING_MULTI_REGION_IMPORT_AND_ROTATION = "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+
+
+class ImportState(StrEnum):
+    """ImportState of imported material (generated material has none)."""
+
+    IMPORTED = "IMPORTED"
+    PENDING_IMPORT = "PENDING_IMPORT"
+
+
+class RotationType(StrEnum):
+    """How a material version came to be. ``INITIAL`` (the key's first
+    material) is this server's own: ListKeyRotations lists no rotation for it."""
+
+    INITIAL = "INITIAL"
+    AUTOMATIC = "AUTOMATIC"
+    ON_DEMAND = "ON_DEMAND"
+
+
+def _members(enum: type[StrEnum]) -> dict[str, Any]:
+    """value -> member, for turning stored text into members with one lookup."""
+    return {member.value: member for member in enum}  # type: ignore[attr-defined]
+
+
+KEY_STATES: Final = _members(KeyState)
+KEY_USAGES: Final = _members(KeyUsage)
+ORIGINS: Final = _members(Origin)
+KEY_MANAGERS: Final = _members(KeyManager)
+EXPIRATION_MODELS: Final = _members(ExpirationModel)
+MATERIAL_STATES: Final = _members(MaterialState)
+IMPORT_STATES: Final = _members(ImportState)
+ROTATION_TYPES: Final = _members(RotationType)
 
 
 #: How each state reads in an error message.

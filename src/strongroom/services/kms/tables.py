@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
+from strongroom.store.columns import JsonText
 from strongroom.store.db import metadata
 
 keys = Table(
@@ -50,8 +51,8 @@ keys = Table(
     #: The material version new encryptions use (0: none yet, PendingImport).
     Column("current_version", Integer, nullable=False, default=0),
     Column("public_key", LargeBinary, nullable=True),
-    #: JSON list of {"TagKey", "TagValue"}.
-    Column("tags", Text, nullable=False, default="[]"),
+    #: List of {"TagKey", "TagValue"} (JSON text).
+    Column("tags", JsonText, nullable=False, default=list),
     Index("ix_kms_keys_due", "state", "deletion_date"),
 )
 
@@ -100,10 +101,11 @@ grants = Table(
     Column("grantee", String(256), nullable=False),
     Column("retiring", String(256), nullable=True),
     Column("issuing_account", String(256), nullable=False),
-    #: JSON list of operation names.
-    Column("operations", Text, nullable=False),
-    #: JSON {"EncryptionContextEquals": {...}} or {"EncryptionContextSubset": {...}}.
-    Column("constraints", Text, nullable=True),
+    #: Sorted list of operation names (JSON text).
+    Column("operations", JsonText, nullable=False),
+    #: {"EncryptionContextEquals": {...}}, {"EncryptionContextSubset": {...}},
+    #: {"SourceArn": ...} (JSON text), or NULL.
+    Column("constraints", JsonText, nullable=True),
     Column("created", Float, nullable=False),
     Column("token", String(512), nullable=False),
     Index("ix_kms_grants_key", "account", "region", "key_id"),
