@@ -197,7 +197,7 @@ def test_one_way_to_reach_errors() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts")
+NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam")
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 

@@ -54,7 +54,7 @@ def _seed(c: Connection) -> None:
         insert(users).values(
             account=ACCT, name_key="bob", user_name="Bob", user_id="AIDABOB", path="/",
             arn=f"arn:aws:iam::{ACCT}:user/Bob", created=0.0, permissions_boundary=CUSTOMER,
-            tags=json.dumps([{"Key": "team", "Value": "db"}]),
+            tags=[{"Key": "team", "Value": "db"}],
         )
     )  # fmt: skip
     c.execute(
@@ -70,13 +70,13 @@ def _seed(c: Connection) -> None:
             account=ACCT, name_key="app", role_name="App", role_id="AROAAPP", path="/svc/",
             arn=f"arn:aws:iam::{ACCT}:role/svc/App", created=0.0, trust_policy="{}",
             max_session_duration=7200, permissions_boundary=ADMIN,
-            tags=json.dumps([{"Key": "env", "Value": "prod"}]),
+            tags=[{"Key": "env", "Value": "prod"}],
         )
     )  # fmt: skip
     c.execute(
         insert(policies).values(
             arn=CUSTOMER, account=ACCT, name_key="keys", policy_name="keys", policy_id="ANPAKEYS",
-            path="/", default_version="v2", next_version=3, created=0.0, updated=0.0, tags="[]",
+            path="/", default_version="v2", next_version=3, created=0.0, updated=0.0, tags=[],
         )
     )  # fmt: skip
     for vid, n, text in (("v1", 1, V1), ("v2", 2, V2)):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.arn import unique_id
@@ -62,7 +61,7 @@ def _from_row(row: Any) -> InstanceProfile:
         path=row.path,
         arn=row.arn,
         created=row.created,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -108,7 +107,7 @@ def create_profile(call: Call, name: str, path: str, tags: list[dict[str, str]])
             path=path,
             arn=profile.arn,
             created=profile.created,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     return profile
@@ -190,5 +189,5 @@ def set_tags(call: Call, profile: InstanceProfile, tags: list[dict[str, str]]) -
     call.conn.execute(
         update(instance_profiles)
         .where(instance_profiles.c.profile_id == profile.profile_id)
-        .values(tags=orjson.dumps(tags).decode())
+        .values(tags=tags)
     )

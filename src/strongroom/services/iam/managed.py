@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-import orjson
+from strongroom.encoding import json_text, json_value
 
 AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy"
 
@@ -40,7 +40,7 @@ def _ts(text: str) -> float:
 @cache
 def aws_managed_policies() -> dict[str, AwsManagedPolicy]:
     """Every AWS managed policy this server knows, by ARN."""
-    raw = orjson.loads(resources.files(__package__).joinpath("managed_policies.json").read_bytes())
+    raw = json_value(resources.files(__package__).joinpath("managed_policies.json").read_bytes())
     out: dict[str, AwsManagedPolicy] = {}
     for p in raw["Policies"]:
         policy_arn = f"{AWS_POLICY_PREFIX}{p['Path']}{p['PolicyName']}"
@@ -53,7 +53,7 @@ def aws_managed_policies() -> dict[str, AwsManagedPolicy]:
             default_version=p["DefaultVersionId"],
             created=_ts(p["CreateDate"]),
             updated=_ts(p["UpdateDate"]),
-            document=orjson.dumps(p["Document"], option=orjson.OPT_INDENT_2).decode(),
+            document=json_text(p["Document"], indent=True),
         )
     return out
 

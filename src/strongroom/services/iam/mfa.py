@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.framework import Call
@@ -109,7 +108,7 @@ def _from_row(row: Any) -> Device:
         user_id=row.user_id,
         enabled=row.enabled,
         last_step=row.last_step,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -166,7 +165,7 @@ def create_device(
             created=device.created,
             seed_sealed=device.seed_sealed,
             last_step=0,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     return device, base32(seed).encode()
@@ -280,7 +279,5 @@ def active_by_user(call: Call) -> dict[str, bool]:
 
 def set_tags(call: Call, device: Device, tags: list[dict[str, str]]) -> None:
     call.conn.execute(
-        update(mfa_devices)
-        .where(mfa_devices.c.serial == device.serial)
-        .values(tags=orjson.dumps(tags).decode())
+        update(mfa_devices).where(mfa_devices.c.serial == device.serial).values(tags=tags)
     )

@@ -12,9 +12,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, select, update
 
+from strongroom.encoding import json_text
 from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.iam import signin
@@ -42,10 +42,10 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
 def find_policy(call: Call) -> dict[str, Any] | None:
-    text = call.conn.execute(
+    policy = call.conn.execute(
         select(password_policies.c.policy).where(password_policies.c.account == call.account)
     ).scalar()
-    return orjson.loads(text) if text else None
+    return policy
 
 
 def resolve_policy(call: Call) -> dict[str, Any]:
@@ -64,14 +64,13 @@ def effective_policy(call: Call) -> dict[str, Any]:
 def put_policy(call: Call, given: dict[str, Any]) -> None:
     """Replace the account's policy: members not given take IAM's defaults."""
     policy = {**POLICY_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
-    text = orjson.dumps(policy).decode()
     if find_policy(call) is None:
-        call.conn.execute(insert(password_policies).values(account=call.account, policy=text))
+        call.conn.execute(insert(password_policies).values(account=call.account, policy=policy))
     else:
         call.conn.execute(
             update(password_policies)
             .where(password_policies.c.account == call.account)
-            .values(policy=text)
+            .values(policy=policy)
         )
 
 
@@ -103,7 +102,7 @@ def self_service_grant(call: Call, user_arn: str) -> str | None:
         "Action": "iam:ChangePassword",
         "Resource": user_arn,
     }
-    return orjson.dumps({"Version": "2012-10-17", "Statement": [grant]}).decode()
+    return json_text({"Version": "2012-10-17", "Statement": [grant]})
 
 
 def require_conforming(call: Call, password: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from strongroom.arn import parse_arn, unique_id
@@ -115,7 +114,7 @@ def _from_row(row: Any) -> ManagedPolicy:
         default_version=row.default_version,
         created=row.created,
         updated=row.updated,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -235,7 +234,7 @@ def create_policy(
             next_version=2,
             created=now,
             updated=now,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     call.conn.execute(
@@ -256,11 +255,7 @@ def list_aws_policies() -> list[ManagedPolicy]:
 
 
 def set_policy_tags(call: Call, policy: ManagedPolicy, tags: list[dict[str, str]]) -> None:
-    call.conn.execute(
-        update(policies)
-        .where(policies.c.arn == policy.arn)
-        .values(tags=orjson.dumps(tags).decode())
-    )
+    call.conn.execute(update(policies).where(policies.c.arn == policy.arn).values(tags=tags))
 
 
 def attachment_counts(conn: Connection, account: str) -> dict[str, int]:

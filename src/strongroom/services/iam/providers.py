@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.auth import federation
@@ -81,10 +80,10 @@ def _oidc_from_row(row: Any) -> OidcProvider:
         arn=row.arn,
         account=row.account,
         url=row.url,
-        client_ids=orjson.loads(row.client_ids),
-        thumbprints=orjson.loads(row.thumbprints),
+        client_ids=row.client_ids or [],
+        thumbprints=row.thumbprints or [],
         created=row.created,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -184,10 +183,10 @@ def create_oidc(
             arn=arn,
             account=call.account,
             url=url,
-            client_ids=orjson.dumps(client_ids).decode(),
-            thumbprints=orjson.dumps(thumbprints).decode(),
+            client_ids=client_ids,
+            thumbprints=thumbprints,
             created=now,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     return OidcProvider(arn, call.account, url, client_ids, thumbprints, now, tags)
@@ -201,13 +200,13 @@ def update_oidc(
     thumbprints: list[str] | None = None,
     tags: list[dict[str, str]] | None = None,
 ) -> None:
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if client_ids is not None:
-        values["client_ids"] = orjson.dumps(client_ids).decode()
+        values["client_ids"] = client_ids
     if thumbprints is not None:
-        values["thumbprints"] = orjson.dumps(thumbprints).decode()
+        values["thumbprints"] = thumbprints
     if tags is not None:
-        values["tags"] = orjson.dumps(tags).decode()
+        values["tags"] = tags
     call.conn.execute(
         update(oidc_providers).where(oidc_providers.c.arn == provider.arn).values(**values)
     )
@@ -269,7 +268,7 @@ def _saml_from_row(row: Any) -> SamlProvider:
         metadata_document=row.metadata_document,
         valid_until=row.valid_until,
         created=row.created,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -344,7 +343,7 @@ def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]
             metadata_document=document,
             valid_until=meta.valid_until,
             created=now,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     return provider
@@ -363,7 +362,7 @@ def update_saml(
         values["metadata_document"] = document
         values["valid_until"] = meta.valid_until
     if tags is not None:
-        values["tags"] = orjson.dumps(tags).decode()
+        values["tags"] = tags
     if values:
         call.conn.execute(
             update(saml_providers).where(saml_providers.c.arn == provider.arn).values(**values)
@@ -506,8 +505,7 @@ def updated_propagation(
 
 
 def _propagation_from_row(row: Any) -> Propagation:
-    cp = orjson.loads(row.context_provider) if row.context_provider else None
-    return Propagation(cp, row.identity_center_instance_arn)
+    return Propagation(row.context_provider or None, row.identity_center_instance_arn)
 
 
 def propagation_of(conn: Connection, arn: str) -> Propagation | None:
@@ -531,9 +529,7 @@ def put_propagation(call: Call, arn: str, value: Propagation | None) -> None:
         insert(provider_contexts).values(
             arn=arn,
             account=call.account,
-            context_provider=(
-                orjson.dumps(value.context_provider).decode() if value.context_provider else None
-            ),
+            context_provider=value.context_provider or None,
             identity_center_instance_arn=value.instance_arn,
         )
     )

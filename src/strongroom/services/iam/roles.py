@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.arn import parse_arn, unique_id
@@ -102,7 +101,7 @@ def _from_row(row: Any) -> Role:
         description=row.description,
         max_session_duration=row.max_session_duration,
         permissions_boundary=row.permissions_boundary,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
         last_used=row.last_used,
         last_used_region=row.last_used_region,
         max_signin_session_duration=row.max_signin,
@@ -217,7 +216,7 @@ def create_role(
             description=description,
             max_session_duration=max_session_duration,
             permissions_boundary=boundary,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     if max_signin_session_duration is not None:
@@ -235,8 +234,6 @@ def list_roles(conn: Connection, account: str, path_prefix: str) -> list[Role]:
 
 
 def update_role(call: Call, role: Role, **values: Any) -> None:
-    if "tags" in values:
-        values["tags"] = orjson.dumps(values["tags"]).decode()
     call.conn.execute(update(roles).where(roles.c.role_id == role.role_id).values(**values))
 
 

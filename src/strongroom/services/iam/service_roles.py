@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select
 
+from strongroom.encoding import json_text
 from strongroom.framework import Call
 from strongroom.services.iam import policies, roles
 from strongroom.services.iam.service import errors
@@ -71,7 +71,7 @@ SUCCEEDED = "SUCCEEDED"
 
 
 def trust_policy(service_name: str) -> str:
-    return orjson.dumps(
+    return json_text(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -82,7 +82,7 @@ def trust_policy(service_name: str) -> str:
                 }
             ],
         }
-    ).decode()
+    )
 
 
 def resolve_service(call: Call, service_name: str) -> LinkedService:

@@ -13,8 +13,6 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from strongroom.arn import is_account_id, parse_arn
 from strongroom.auth.policy import (
     AuthzRequest,
@@ -26,6 +24,7 @@ from strongroom.auth.policy import (
 )
 from strongroom.auth.policy.conditions import RequestContext
 from strongroom.auth.policy.patterns import Unresolved, Var
+from strongroom.encoding import json_value
 from strongroom.framework import Call
 from strongroom.services.iam.service import errors
 
@@ -124,7 +123,7 @@ def statement_spans(text: str) -> list[tuple[dict[str, int], dict[str, int]]]:
     i = ws(i + 1)
     while i < n and text[i] != "}":
         key_end = string_end(i)
-        key = orjson.loads(text[i:key_end])
+        key = json_value(text[i:key_end])
         i = ws(ws(key_end) + 1)
         if key == "Statement":
             if text[i] == "{":

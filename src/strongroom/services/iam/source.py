@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import and_, bindparam, literal_column, or_, select, union_all
 
 from strongroom.services.iam.managed import find_aws_policy
@@ -113,7 +112,7 @@ _ROLE_POLICIES = Prepared(_policies_of(_role_owner))
 
 
 def _entity_query(t: Any, where: Any) -> Prepared:
-    """(boundary ARN, boundary's customer-managed document, tags JSON) of one entity."""
+    """(boundary ARN, boundary's customer-managed document, tags) of one entity."""
     return Prepared(
         select(t.c.permissions_boundary, policy_versions.c.document, t.c.tags)
         .select_from(
@@ -239,7 +238,7 @@ class IamPolicySource:
         row = self._entity(conn, principal)
         tags: dict[str, str] = {}
         if row is not None and row[2]:
-            for tag in orjson.loads(row[2]):
+            for tag in row[2]:
                 tags[tag["Key"]] = tag["Value"]
         tags.update(principal.tags or {})
         return tags

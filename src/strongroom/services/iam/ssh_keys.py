@@ -5,14 +5,16 @@ GetSSHPublicKey can answer in either encoding."""
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
 
+from strongroom.encoding import b64_bytes, b64_text, pem_bytes, pem_text
+
 _RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1
-_PEM_BEGIN = "-----BEGIN PUBLIC KEY-----"
-_PEM_END = "-----END PUBLIC KEY-----"
+_PEM_LABEL = "PUBLIC KEY"
+_PEM_BEGIN = f"-----BEGIN {_PEM_LABEL}-----"
+_PEM_END = f"-----END {_PEM_LABEL}-----"
 MIN_BITS, MAX_BITS = 2048, 16384
 
 
@@ -37,16 +39,14 @@ class RsaKey:
         return _ssh_string(b"ssh-rsa") + _ssh_mpint(self.e) + _ssh_mpint(self.n)
 
     def to_ssh(self) -> str:
-        return "ssh-rsa " + binascii.b2a_base64(self.ssh_blob(), newline=False).decode()
+        return "ssh-rsa " + b64_text(self.ssh_blob())
 
     def to_pem(self) -> str:
         rsa = _der(0x30, _der_int(self.n) + _der_int(self.e))
         spki = _der(
             0x30, _der(0x30, _der(0x06, _RSA_OID) + b"\x05\x00") + _der(0x03, b"\x00" + rsa)
         )
-        text = binascii.b2a_base64(spki, newline=False).decode()
-        lines = [text[i : i + 64] for i in range(0, len(text), 64)]
-        return "\n".join([_PEM_BEGIN, *lines, _PEM_END]) + "\n"
+        return pem_text(spki, _PEM_LABEL)
 
     def fingerprint(self) -> str:
         """The MD5 fingerprint of the OpenSSH key blob, as IAM shows it."""
@@ -84,8 +84,8 @@ def _parse_openssh(text: str) -> RsaKey:
     if len(parts) < 2 or parts[0] != "ssh-rsa":
         raise BadKey(unrecognized=parts[0] != "ssh-rsa" if parts else True)
     try:
-        blob = binascii.a2b_base64(parts[1])
-    except binascii.Error:
+        blob = b64_bytes(parts[1])
+    except ValueError:
         raise BadKey(unrecognized=False) from None
     fields, pos = [], 0
     for _ in range(3):
@@ -129,12 +129,11 @@ def _read(data: bytes, pos: int, tag: int) -> tuple[bytes, int]:
 
 
 def _parse_pem(text: str) -> RsaKey:
-    lines = [line.strip() for line in text.splitlines()]
-    if lines[-1] != _PEM_END:
+    if text.splitlines()[-1].strip() != _PEM_END:
         raise BadKey(unrecognized=False)
     try:
-        der = binascii.a2b_base64("".join(lines[1:-1]))
-    except binascii.Error:
+        der = pem_bytes(text, _PEM_LABEL)
+    except ValueError:
         raise BadKey(unrecognized=False) from None
     spki, _ = _read(der, 0, 0x30)
     algorithm, pos = _read(spki, 0, 0x30)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from strongroom.store.columns import JsonText
 from strongroom.store.db import metadata
 
 users = Table(
@@ -28,8 +29,8 @@ users = Table(
     Column("arn", String(2048), nullable=False),
     Column("created", Float, nullable=False),
     Column("permissions_boundary", String(2048), nullable=True),
-    #: JSON list of {"Key", "Value"} in the order they were given.
-    Column("tags", Text, nullable=False, default="[]"),
+    #: List of {"Key", "Value"} in the order they were given (JSON text).
+    Column("tags", JsonText, nullable=False, default=list),
     UniqueConstraint("user_id", name="uq_iam_users_user_id"),
 )
 
@@ -72,7 +73,7 @@ roles = Table(
     Column("description", Text, nullable=True),
     Column("max_session_duration", Integer, nullable=False, default=3600),
     Column("permissions_boundary", String(2048), nullable=True),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     Column("last_used", Float, nullable=True),
     Column("last_used_region", String(32), nullable=True),
     UniqueConstraint("role_id", name="uq_iam_roles_role_id"),
@@ -94,7 +95,7 @@ policies = Table(
     Column("next_version", Integer, nullable=False),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     UniqueConstraint("account", "name_key", name="uq_iam_policies_name"),
     UniqueConstraint("policy_id", name="uq_iam_policies_policy_id"),
 )
@@ -148,11 +149,11 @@ oidc_providers = Table(
     Column("account", String(12), nullable=False),
     #: The issuer URL without ``https://`` (as GetOpenIDConnectProvider shows it).
     Column("url", String(255), nullable=False),
-    #: JSON lists, in the order they were given.
-    Column("client_ids", Text, nullable=False, default="[]"),
-    Column("thumbprints", Text, nullable=False, default="[]"),
+    #: Lists in the order they were given (JSON text).
+    Column("client_ids", JsonText, nullable=False, default=list),
+    Column("thumbprints", JsonText, nullable=False, default=list),
     Column("created", Float, nullable=False),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     Index("ix_iam_oidc_providers_account", "account"),
 )
 
@@ -168,7 +169,7 @@ saml_providers = Table(
     Column("metadata_document", Text, nullable=False),
     Column("valid_until", Float, nullable=True),
     Column("created", Float, nullable=False),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     Index("ix_iam_saml_providers_account", "account"),
 )
 
@@ -204,7 +205,7 @@ instance_profiles = Table(
     Column("path", String(512), nullable=False),
     Column("arn", String(2048), nullable=False),
     Column("created", Float, nullable=False),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     UniqueConstraint("profile_id", name="uq_iam_instance_profiles_id"),
 )
 
@@ -223,8 +224,8 @@ password_policies = Table(
     "iam_password_policies",
     metadata,
     Column("account", String(12), primary_key=True),
-    #: JSON object of the PasswordPolicy members that were set.
-    Column("policy", Text, nullable=False),
+    #: The PasswordPolicy members, IAM's defaults filled in (a JSON object).
+    Column("policy", JsonText, nullable=False),
 )
 
 #: Console passwords: salt and scrypt hash, sealed under the root key.
@@ -271,7 +272,7 @@ mfa_devices = Table(
     Column("enabled", Float, nullable=True),
     #: The last TOTP step accepted: a code is never accepted twice.
     Column("last_step", Integer, nullable=False, default=0),
-    Column("tags", Text, nullable=False, default="[]"),
+    Column("tags", JsonText, nullable=False, default=list),
     UniqueConstraint("account", "name_key", name="uq_iam_mfa_devices_name"),
     Index("ix_iam_mfa_devices_user", "user_id"),
 )
@@ -341,13 +342,13 @@ signin_durations = Table(
 )
 
 #: Trusted identity propagation settings of an OIDC or SAML provider (by its
-#: ARN): the ContextProvider structure (JSON) and the Identity Center instance.
+#: ARN): the ContextProvider structure (JSON text) and the Identity Center instance.
 provider_contexts = Table(
     "iam_provider_contexts",
     metadata,
     Column("arn", String(2048), primary_key=True),
     Column("account", String(12), nullable=False),
-    Column("context_provider", Text, nullable=True),
+    Column("context_provider", JsonText, nullable=True),
     Column("identity_center_instance_arn", String(1224), nullable=True),
 )
 

@@ -4,7 +4,6 @@ public keys."""
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from cryptography import x509
 from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.arn import unique_id
+from strongroom.encoding import b64_text, pem_bytes
 from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.iam import ssh_keys
@@ -61,7 +61,7 @@ def _service_user_name(owner: Owner) -> str:
 
 
 def _new_password() -> str:
-    return binascii.b2a_base64(random_bytes(32), newline=False).decode()
+    return b64_text(random_bytes(32))
 
 
 def _password_aad(credential_id: str) -> bytes:
@@ -195,13 +195,6 @@ def _certificate_id(der: bytes) -> str:
     return "".join(_B32[(bits >> (155 - 5 * i)) & 31] for i in range(32))
 
 
-def _pem_der(body: str) -> bytes:
-    """The DER bytes inside a PEM certificate (its first block)."""
-    lines = body.strip().splitlines()
-    end = next(i for i, line in enumerate(lines) if line.startswith("-----END"))
-    return binascii.a2b_base64("".join(line.strip() for line in lines[1:end]))
-
-
 def _to_certificate(owner: Owner, row: Any) -> dict[str, Any]:
     return {
         "UserName": owner.shown_name,
@@ -215,8 +208,8 @@ def _to_certificate(owner: Owner, row: Any) -> dict[str, Any]:
 def upload_certificate(call: Call, owner: Owner, body: str) -> dict[str, Any]:
     try:
         x509.load_pem_x509_certificate(body.strip().encode())
-        der = _pem_der(body)
-    except (ValueError, binascii.Error):
+        der = pem_bytes(body)
+    except ValueError:
         raise errors.MalformedCertificateException(
             "Unable to parse certificate. Please ensure the certificate is in PEM format."
         ) from None

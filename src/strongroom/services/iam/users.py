@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from strongroom.arn import arn, unique_id
@@ -76,7 +75,7 @@ def from_row(row: Any) -> User:
         arn=row.arn,
         created=row.created,
         permissions_boundary=row.permissions_boundary,
-        tags=orjson.loads(row.tags or "[]"),
+        tags=row.tags or [],
     )
 
 
@@ -130,7 +129,7 @@ def create_user(
             arn=user.arn,
             created=user.created,
             permissions_boundary=boundary,
-            tags=orjson.dumps(tags).decode(),
+            tags=tags,
         )
     )
     return user
@@ -207,8 +206,6 @@ def delete_user(call: Call, user: User) -> None:
 
 
 def update_user(call: Call, user: User, **values: Any) -> None:
-    if "tags" in values:
-        values["tags"] = orjson.dumps(values["tags"]).decode()
     call.conn.execute(update(users).where(users.c.user_id == user.user_id).values(**values))
 
 
