@@ -187,6 +187,18 @@ def test_trust_policy_requiring_mfa(server: StrongroomServer) -> None:
     assert ident["type"] == "AssumedRole"
     assert ident["sessionContext"]["sessionIssuer"]["arn"] == role_arn
     assert ident["sessionContext"]["attributes"]["mfaAuthenticated"] == "true"
+    # An MFA-authenticated GetSessionToken session assumes it without a code,
+    # and the role session it makes is MFA-authenticated too.
+    strong = session(
+        sts.get_session_token(SerialNumber=serial, TokenCode=totp(seed, step_now() + 1))
+    )
+    chained = server.client("sts", **strong).assume_role(RoleArn=role_arn, RoleSessionName="via")
+    assert not denied(server.client("iam", **session(chained)), "list_users")
+    plain = session(sts.get_session_token())
+    code, status, _ = fails(
+        server.client("sts", **plain).assume_role, RoleArn=role_arn, RoleSessionName="plain"
+    )
+    assert (code, status) == ("AccessDenied", 403)
 
 
 def test_codes_refused_as_aws_refuses_them(server: StrongroomServer) -> None:
