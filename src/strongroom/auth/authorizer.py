@@ -364,6 +364,13 @@ def request_context(
         ctx["aws:TokenIssueTime"] = principal.session_created.astimezone(UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         )
+    if principal.mfa_authenticated_at is not None:
+        ctx["aws:MultiFactorAuthPresent"] = "true"
+        ctx["aws:MultiFactorAuthAge"] = str(max(0, second - int(principal.mfa_authenticated_at)))
+    elif principal.session_created is not None:
+        # Temporary credentials made without MFA say so; long-term keys carry
+        # neither key (AWS: "not present ... using long-term credentials").
+        ctx["aws:MultiFactorAuthPresent"] = "false"
     for key, value in tags.items():
         ctx[f"aws:PrincipalTag/{key}"] = value
     ctx.update(extra)

@@ -115,6 +115,7 @@ def principal_to_json(p: Principal) -> bytes:
             "tags": p.tags,
             "session_policies": list(p.session_policies),
             "transitive_tag_keys": list(p.transitive_tag_keys),
+            "mfa_authenticated_at": p.mfa_authenticated_at,
         }
     )
 
@@ -133,6 +134,7 @@ def principal_from_json(data: dict[str, Any], access_key_id: str) -> Principal:
         tags=data.get("tags") or {},
         session_policies=tuple(data.get("session_policies") or ()),
         transitive_tag_keys=tuple(data.get("transitive_tag_keys") or ()),
+        mfa_authenticated_at=data.get("mfa_authenticated_at"),
     )
 
 

@@ -30,6 +30,10 @@ class Principal:
     session_policies: tuple[str, ...] = ()
     #: Session tag keys that pass on to sessions this one creates (role chaining).
     transitive_tag_keys: tuple[str, ...] = ()
+    #: For session credentials made with a valid MFA code (GetSessionToken or
+    #: AssumeRole with SerialNumber and TokenCode): when (epoch seconds).
+    #: Source of aws:MultiFactorAuthPresent / aws:MultiFactorAuthAge.
+    mfa_authenticated_at: float | None = None
 
     @property
     def is_root(self) -> bool:
@@ -60,14 +64,17 @@ class Principal:
             ident["accessKeyId"] = self.access_key_id
         if self.type == "IAMUser" and self.user_name:
             ident["userName"] = self.user_name
-        if self.session_issuer is not None:
-            ident["sessionContext"] = {
-                "sessionIssuer": self.session_issuer,
-                "attributes": {
-                    "creationDate": _iso(self.session_created),
-                    "mfaAuthenticated": "false",
-                },
+        if self.session_issuer is not None or self.session_created is not None:
+            # Role sessions name their issuer; GetSessionToken's sessions have
+            # only the attributes.
+            context: dict[str, Any] = {}
+            if self.session_issuer is not None:
+                context["sessionIssuer"] = self.session_issuer
+            context["attributes"] = {
+                "creationDate": _iso(self.session_created),
+                "mfaAuthenticated": "true" if self.mfa_authenticated_at is not None else "false",
             }
+            ident["sessionContext"] = context
         return ident
 
     def _federated_identity(self) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.framework import Call
 from strongroom.ids import random_bytes
@@ -19,6 +19,9 @@ from strongroom.services.iam import qr, users
 from strongroom.services.iam.common import iam_arn, when
 from strongroom.services.iam.service import errors
 from strongroom.services.iam.tables import mfa_devices
+
+if TYPE_CHECKING:
+    from strongroom.store.sealing import Sealer
 
 STEP = 30
 DIGITS = 6
@@ -281,3 +284,37 @@ def set_tags(call: Call, device: Device, tags: list[dict[str, str]]) -> None:
     call.conn.execute(
         update(mfa_devices).where(mfa_devices.c.serial == device.serial).values(tags=tags)
     )
+
+
+# -- MFA in authentication (STS GetSessionToken / AssumeRole) -------------------------------
+
+#: Steps either side of now a sign-in code may lie in: one step of network
+#: delay and clock drift, as RFC 6238 section 5.2 recommends.
+SIGN_IN_WINDOW = 1
+
+
+def device_of(conn: Connection, account: str, serial: str) -> Device | None:
+    """The device `serial` of `account`, assigned or not, or None."""
+    row = conn.execute(
+        select(mfa_devices).where(mfa_devices.c.serial == serial, mfa_devices.c.account == account)
+    ).first()
+    return _from_row(row) if row else None
+
+
+def accept_code(conn: Connection, sealer: Sealer, device: Device, code: str, now: float) -> bool:
+    """Whether `code` is the device's TOTP for a step within SIGN_IN_WINDOW of
+    `now` that no earlier code (sign-in, enabling or resynchronising) used;
+    the step is then spent. The update is conditional on the step still
+    being unspent, so two concurrent requests with one code cannot both pass."""
+    seed = sealer.unseal(device.seed_sealed, _aad(device.serial))
+    current = int(now // STEP)
+    for step in range(current - SIGN_IN_WINDOW, current + SIGN_IN_WINDOW + 1):
+        if step <= device.last_step or not hmac.compare_digest(totp(seed, step), code):
+            continue
+        spent = conn.execute(
+            update(mfa_devices)
+            .where(mfa_devices.c.serial == device.serial, mfa_devices.c.last_step < step)
+            .values(last_step=step)
+        )
+        return spent.rowcount == 1
+    return False

@@ -46,6 +46,38 @@ def check_role_arn(call: Call, role_arn: str) -> None:
         raise errors.ValidationError(f"{role_arn} is invalid")
 
 
+#: AccessDenied texts of AWS's MFA checks (GetSessionToken, AssumeRole).
+MFA_BOTH = (
+    "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code."
+)
+MFA_UNKNOWN = (
+    "MultiFactorAuthentication failed, unable to validate MFA code.  "
+    "Please verify your MFA serial number is valid and associated with this user."
+)
+MFA_INVALID = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+
+def check_mfa(call: Call, serial: str | None, code: str | None) -> float | None:
+    """When the request's SerialNumber and TokenCode prove MFA, the time they
+    do (the new session's mfa_authenticated_at); None when neither is given.
+
+    The device must be assigned to the calling IAM user (a role session,
+    federated user or root has none here) and the code be its current one,
+    a step never used before."""
+    if serial is None and code is None:
+        return None
+    if serial is None or code is None:
+        raise errors.AccessDenied(MFA_BOTH)
+    caller = call.principal
+    device = iam.mfa_device_of(call.conn, caller.account, serial)
+    if device is None or caller.type != "IAMUser" or device.user_id != caller.principal_id:
+        raise errors.AccessDenied(MFA_UNKNOWN)
+    now = call.clock.timestamp()
+    if not iam.accept_totp(call.conn, call.sealer, device, code, now):
+        raise errors.AccessDenied(MFA_INVALID)
+    return now
+
+
 def session_tags(
     call: Call,
     tags: list[dict[str, str]] | None,
@@ -104,14 +136,22 @@ def assume_role(
     ExternalId: str | None = None,
     SourceIdentity: str | None = None,
     MinimumSessionTokenSize: int | None = None,
+    SerialNumber: str | None = None,
+    TokenCode: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     check_role_arn(call, RoleArn)
     if call.principal.is_root and call.authorizer.enforce:
         raise errors.AccessDenied("Roles may not be assumed by root accounts.")
     tags, transitive = session_tags(call, Tags, TransitiveTagKeys)
+    mfa_at = check_mfa(call, SerialNumber, TokenCode)
     role = iam.role_by_arn(call.conn, RoleArn)
     context: dict[str, Any] = {}
+    if mfa_at is not None:  # the trust policy sees this request's MFA
+        context["aws:MultiFactorAuthPresent"] = "true"
+        context["aws:MultiFactorAuthAge"] = "0"
+    else:  # an MFA-authenticated caller's session passes it on (role chaining)
+        mfa_at = call.principal.mfa_authenticated_at
     if ExternalId is not None:
         context["sts:ExternalId"] = ExternalId
     if SourceIdentity is not None:
@@ -179,6 +219,7 @@ def assume_role(
         tags=tags,
         session_policies=session_policies,
         transitive_tag_keys=transitive,
+        mfa_authenticated_at=mfa_at,
     )
     expires = now + DurationSeconds
     akid, secret, token = credentials.create_session(
@@ -225,6 +266,8 @@ def get_session_token(
     call: Call,
     DurationSeconds: int | None = None,
     MinimumSessionTokenSize: int | None = None,
+    SerialNumber: str | None = None,
+    TokenCode: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     p = call.principal
@@ -239,6 +282,7 @@ def get_session_token(
             f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
             f"satisfy constraint: Member must have value less than or equal to {limit}"
         )
+    mfa_at = check_mfa(call, SerialNumber, TokenCode)
     now = call.clock.timestamp()
     session_principal = Principal(
         type=p.type,
@@ -248,6 +292,7 @@ def get_session_token(
         user_name=p.user_name,
         session_created=datetime.fromtimestamp(now, UTC),
         tags=p.tags,
+        mfa_authenticated_at=mfa_at,
     )
     akid, secret, token = credentials.create_session(
         call.conn,
