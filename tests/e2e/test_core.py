@@ -37,7 +37,9 @@ def test_aws_cli_caller_identity(server: StrongroomServer) -> None:
     assert json.loads(out.stdout)["Arn"] == "arn:aws:iam::000000000000:root"
 
 
-def test_health_lists_services(server: StrongroomServer) -> None:
+def test_health_lists_services_to_the_root_only(server: StrongroomServer) -> None:
+    with urllib.request.urlopen(f"{server.endpoint}/_strongroom/health", timeout=5) as resp:
+        assert set(json.loads(resp.read())) == {"status", "version"}  # unsigned: nothing more
     health = server.health()
     assert health["status"] == "running"
     assert {"sts", "iam", "cloudtrail"} <= set(health["services"])

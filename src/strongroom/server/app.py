@@ -716,7 +716,13 @@ class App:
     def admin(self, req: Request) -> Response:
         path = req.path[len(ADMIN_PREFIX) :].rstrip("/")
         if path == "health" and req.method in ("GET", "HEAD"):
-            return _json(200, self.health())
+            # Unsigned: that the server runs. What it serves is told only to
+            # the default account's root (an unauthenticated caller learns
+            # no more than AWS's own errors would tell it).
+            if "authorization" not in req.headers and "X-Amz-Signature=" not in req.query:
+                return _json(200, {"status": "running", "version": __version__})
+            refused = self._admin_refusal(req)
+            return refused if refused is not None else _json(200, self.health())
         if path == "clock" and self.config.time_travel:
             return self._admin_clock(req)
         return _json(404, {"error": f"no admin endpoint {req.method} {req.path}"})

@@ -166,7 +166,19 @@ class StrongroomServer:
     # -- clients ----------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.endpoint}/_strongroom/health", timeout=2) as resp:
+        """The server's health, signed by the root: with the services it serves."""
+        from botocore.credentials import Credentials
+
+        from strongroom.admin_client import signed_request
+
+        req = signed_request(
+            f"{self.endpoint}/_strongroom/health",
+            "GET",
+            None,
+            Credentials(self.access_key_id, self.secret_access_key),
+            self.region,
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
     def advance_clock(self, duration: str) -> dict[str, Any]:
