@@ -94,13 +94,21 @@ class _Entry:
 
 def _copy(entries: tuple[_Entry, ...], values: Any, resources: Resources) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    flat = isinstance(values, dict)
     for entry in entries:
-        if entry.source is None:
+        source = entry.source
+        if source is None:
             value = resources[0].get("ARN") if resources else None
+        elif flat and len(source) == 1:  # the common case, on the hot path
+            value = values.get(source[0])
         else:
-            value = _dig(values, entry.source)
+            value = _dig(values, source)
         value = entry.default if value is None else entry.redact(value)
-        if value is not None:
+        if value is None:
+            continue
+        if len(entry.target) == 1:
+            out[entry.target[0]] = value
+        else:
             _put(out, entry.target, value)
     return out
 
