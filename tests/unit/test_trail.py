@@ -451,3 +451,17 @@ def test_newer_members_are_skipped_on_an_older_model() -> None:
         "AssumeRole", {"request": ["roleArn", "fromTheFuture"], "newer": ["fromTheFuture"]}
     )
     assert plan.request_parameters({"RoleArn": "r"}) == {"roleArn": "r"}
+
+
+def test_create_grant_service_principals_on_a_model_that_has_them() -> None:
+    members = kms.model.operation_model("CreateGrant").input_shape.members
+    if "GranteeServicePrincipal" not in members:
+        pytest.skip("the installed botocore has no GranteeServicePrincipal")
+    params = {
+        "KeyId": "k",
+        "GranteeServicePrincipal": "logs.amazonaws.com",
+        "RetiringServicePrincipal": "logs.amazonaws.com",
+        "Operations": ["Decrypt"],
+        "Constraints": {"SourceArn": "arn:aws:logs:us-east-1:000000000000:log-group:g"},
+    }
+    assert KMS_PLANS["CreateGrant"].request_parameters(params) == _create_grant(params)
