@@ -1,13 +1,14 @@
 """The framework below the services: what a service is (`Service`,
 `Operation`), what an operation receives (`Call`) and a job (`JobRun`), and
 the kit every service reuses: `paging` (one paginator for AWS's paging
-styles) and `tagging` (tag rules per service, as data).
+styles), `tagging` (tag rules per service, as data) and `trail` (what CloudTrail
+records of each operation, as data).
 
 Services import it; it imports no service. The pipeline (`strongroom.server`)
 drives it.
 """
 
-from strongroom.framework import paging, tagging
+from strongroom.framework import paging, tagging, trail
 from strongroom.framework.call import (
     AWS_INTERNAL,
     AuditEvent,
@@ -44,4 +45,5 @@ __all__ = [
     "camel",
     "paging",
     "tagging",
+    "trail",
 ]

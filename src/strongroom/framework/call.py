@@ -127,8 +127,10 @@ class Call:
     conn: Connection = None  # type: ignore[assignment]  # set inside the transaction
     #: Resources the audit record names: [{"ARN": ..., "type": ..., "accountId": ...}]
     audit_resources: list[dict[str, str]] = field(default_factory=list)
-    #: Overrides for the audit record's requestParameters / responseElements /
-    #: additionalEventData, where AWS records something other than the wire.
+    #: Run-time overrides for the audit record's requestParameters /
+    #: responseElements, for a record that depends on what the operation
+    #: decided (the usual selection is declared as data: `framework.trail`),
+    #: and its additionalEventData.
     audit_request: dict[str, Any] | None = None
     audit_response: dict[str, Any] | None = None
     audit_extra: dict[str, Any] | None = None

@@ -169,6 +169,10 @@ class Service:
         self.jobs: list[Callable[..., float | None]] = []
         #: Run inside the transaction after every successful non-read-only operation.
         self.after_write_hooks: list[Callable[[Call], None]] = []
+        #: What each operation's CloudTrail event records of its request and
+        #: response, as data (`strongroom.framework.trail`), by operation name:
+        #: filled by the service's trail module, compiled by the App at start-up.
+        self.trail: dict[str, dict[str, Any]] = {}
 
     def operation(
         self,

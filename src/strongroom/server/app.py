@@ -28,7 +28,7 @@ import orjson
 from strongroom import __version__
 from strongroom.admin_client import ADMIN_SIGNING_NAME
 from strongroom.arn import DEFAULT_REGION, is_known_region
-from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder, build_redactor
+from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder
 from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
 from strongroom.auth.authorizer import Authorizer
@@ -42,6 +42,7 @@ from strongroom.framework import (
     Service,
     ServiceEvent,
 )
+from strongroom.framework.trail import EventPlan, compile_plans
 from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
 from strongroom.protocol.errors import AwsError, InternalFailure
@@ -81,14 +82,12 @@ class App:
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
-        self._plans: dict[tuple[str, str], tuple[Any, Any]] = {}
+        #: Per operation, what its events record: the service's declarations
+        #: (`framework.trail`) over the redaction plans of its shapes.
+        self._plans: dict[tuple[str, str], EventPlan] = {}
         for svc in self.services:
-            for name in svc.operations:
-                op_model = svc.model.operation_model(name)
-                self._plans[(svc.name, name)] = (
-                    build_redactor(op_model.input_shape),
-                    build_redactor(op_model.output_shape),
-                )
+            for name, plan in compile_plans(svc).items():
+                self._plans[(svc.name, name)] = plan
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         #: When this process's scheduler lease runs out (its own last write).
         self._lease_until = 0.0
@@ -386,25 +385,19 @@ class App:
         result: dict[str, Any] | None = None,
         account: str | None = None,
     ) -> None:
-        in_redact, out_redact = self._plans[(svc.name, op.name)]
-        request_parameters = response_elements = None
+        plan = self._plans[(svc.name, op.name)]
+        response_elements = None
         resources = extra = None
         if call is not None:
             # Unsigned federation calls are recorded as the identity they
             # proved (WebIdentityUser, SAMLUser), in the role's account.
             principal = call.principal
             resources, extra = call.audit_resources or None, call.audit_extra
-            if call.audit_request is not None:
-                request_parameters = call.audit_request
-            elif params and in_redact is not None:
-                request_parameters = in_redact(params)
+            request_parameters = plan.request_parameters(params, resources, call.audit_request)
             if error is None:
-                if call.audit_response is not None:
-                    response_elements = call.audit_response
-                elif result and out_redact is not None and not op.read_only:
-                    response_elements = out_redact(result)
-        elif params and in_redact is not None:
-            request_parameters = in_redact(params)
+                response_elements = plan.response_elements(result, resources, call.audit_response)
+        else:
+            request_parameters = plan.request_parameters(params) if params else None
         event_time = self.clock.timestamp()
         event_account = (
             (principal.account if principal and principal.account else None)
@@ -434,7 +427,7 @@ class App:
             self._record_children(call, event_time)
         if call is not None and error is None and call.audit_events:
             for more in call.audit_events:
-                more_in, more_out = self._plans[(svc.name, more.event_name)]
+                more_plan = self._plans[(svc.name, more.event_name)]
                 self.audit.record(
                     event_time=event_time,
                     account=event_account,
@@ -447,8 +440,12 @@ class App:
                     user_agent=req.headers.get("user-agent", ""),
                     request_id=request_id,
                     read_only=svc.operations[more.event_name].read_only,
-                    request_parameters=more_in(more.params) if more.params and more_in else None,
-                    response_elements=more_out(more.result) if more.result and more_out else None,
+                    request_parameters=more_plan.request_parameters(more.params, more.resources)
+                    if more.params
+                    else None,
+                    response_elements=more_plan.response_elements(more.result, more.resources)
+                    if more.result
+                    else None,
                     resources=more.resources,
                 )
 
@@ -494,16 +491,13 @@ class App:
         for child in call.children:
             c = child.call
             op = c.service.operations[c.operation]
-            in_redact, out_redact = self._plans[(c.service.name, c.operation)]
-            request = c.audit_request
-            if request is None and child.params and in_redact is not None:
-                request = in_redact(child.params)
+            plan = self._plans[(c.service.name, c.operation)]
+            resources = c.audit_resources or None
+            request = plan.request_parameters(child.params, resources, c.audit_request)
             response = None
             error = child.error if isinstance(child.error, AwsError) else None
             if child.error is None:
-                response = c.audit_response
-                if response is None and child.result and out_redact and not op.read_only:
-                    response = out_redact(child.result)
+                response = plan.response_elements(child.result, resources, c.audit_response)
             elif error is None:
                 error = InternalFailure("We encountered an internal error. Please try again.")
             self.audit.record(
@@ -523,7 +517,7 @@ class App:
                 response_elements=response,
                 error_code=error.code if error is not None else None,
                 error_message=error.message if error is not None else None,
-                resources=c.audit_resources or None,
+                resources=resources,
                 additional=c.audit_extra,
             )
             self._record_children(c, event_time)

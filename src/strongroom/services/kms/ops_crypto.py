@@ -66,7 +66,6 @@ def encrypt(
     DryRun: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    call.audit_request = _request(KeyId, EncryptionContext, EncryptionAlgorithm)
     key = _use(
         call,
         KeyId,
@@ -83,21 +82,6 @@ def encrypt(
     return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": EncryptionAlgorithm}
 
 
-def _request(
-    key_id: str | None, context: dict[str, str] | None, algorithm: str | None, **more: Any
-) -> dict[str, Any]:
-
-    out: dict[str, Any] = {}
-    if key_id is not None:
-        out["keyId"] = key_id
-    if context is not None:
-        out["encryptionContext"] = context
-    if algorithm is not None:
-        out["encryptionAlgorithm"] = algorithm
-    out.update({k: v for k, v in more.items() if v is not None})
-    return out
-
-
 @service.operation(authorize=False)
 def decrypt(
     call: Call,
@@ -111,7 +95,6 @@ def decrypt(
     DryRunModifiers: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    call.audit_request = _request(KeyId, EncryptionContext, EncryptionAlgorithm)
     data.recipient_unsupported(Recipient)
     ignore = bool(DryRun) and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ())
     key, header = data.resolve_for_decrypt(
@@ -162,17 +145,6 @@ def re_encrypt(
     DryRunModifiers: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    call.audit_request = _request(
-        None,
-        None,
-        None,
-        sourceKeyId=SourceKeyId,
-        destinationKeyId=DestinationKeyId,
-        sourceEncryptionContext=SourceEncryptionContext,
-        destinationEncryptionContext=DestinationEncryptionContext,
-        sourceEncryptionAlgorithm=SourceEncryptionAlgorithm,
-        destinationEncryptionAlgorithm=DestinationEncryptionAlgorithm,
-    )
     ignore = bool(DryRun) and "IGNORE_CIPHERTEXT" in (DryRunModifiers or ())
     source, header = data.resolve_for_decrypt(
         call,
@@ -249,9 +221,6 @@ def _generate_data_key(
     GrantTokens: list[str] | None,
     DryRun: bool | None,
 ) -> tuple[Key, bytes, bytes, str | None]:
-    call.audit_request = _request(
-        KeyId, EncryptionContext, None, numberOfBytes=NumberOfBytes, keySpec=KeySpec
-    )
     size = data.data_key_size(KeySpec, NumberOfBytes)
     key = _use(
         call,
@@ -338,7 +307,6 @@ def _generate_pair(
     DryRun: bool | None,
 ) -> tuple[dict[str, Any], bytes]:
     """The response both pair operations share, and the private key's plaintext."""
-    call.audit_request = _request(KeyId, EncryptionContext, None, keyPairSpec=KeyPairSpec)
     key = _use(
         call,
         KeyId,
@@ -471,11 +439,6 @@ def _signing_key(
     dry_run: bool | None,
 ) -> tuple[Key, Any]:
     """What Sign and Verify share: audit, authorize, check, then the material."""
-    call.audit_request = {
-        "keyId": key_id,
-        "messageType": message_type,
-        "signingAlgorithm": algorithm,
-    }
     key = _use(
         call,
         key_id,
@@ -530,7 +493,6 @@ def _mac_key(
     dry_run: bool | None,
 ) -> tuple[Key, Any]:
     """What GenerateMac and VerifyMac share: audit, authorize, check, then the material."""
-    call.audit_request = {"keyId": key_id, "macAlgorithm": algorithm}
     key = _use(
         call,
         key_id,
@@ -590,7 +552,6 @@ def derive_shared_secret(
     Recipient: dict[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    call.audit_request = {"keyId": KeyId, "keyAgreementAlgorithm": KeyAgreementAlgorithm}
     data.recipient_unsupported(Recipient)
     key = _use(
         call,
@@ -619,7 +580,6 @@ def derive_shared_secret(
 def get_public_key(
     call: Call, KeyId: str, GrantTokens: list[str] | None = None, **_: Any
 ) -> dict[str, Any]:
-    call.audit_request = {"keyId": KeyId}
     key = keys.resolve(call, KeyId)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(call, key, "kms:GetPublicKey", grant_tokens=GrantTokens)

@@ -109,20 +109,6 @@ def create_grant(
         RetiringServicePrincipal,
         Constraints,
     )
-    call.audit_request = {
-        k: v
-        for k, v in {
-            "keyId": KeyId,
-            "granteePrincipal": GranteePrincipal,
-            "granteeServicePrincipal": GranteeServicePrincipal,
-            "retiringPrincipal": RetiringPrincipal,
-            "retiringServicePrincipal": RetiringServicePrincipal,
-            "operations": Operations,
-            "constraints": Constraints,
-            "name": Name,
-        }.items()
-        if v is not None
-    }
     key = keys.resolve(call, KeyId, aliases_ok=False)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     extra: dict[str, Any] = {"kms:GrantOperations": list(Operations)}
@@ -145,7 +131,6 @@ def create_grant(
         name=Name,
         dry_run=DryRun,
     )
-    call.audit_response = {"grantId": grant_id}
     return {"GrantToken": token, "GrantId": grant_id}
 
 
@@ -223,7 +208,6 @@ def retire_grant(
     DryRun: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    call.audit_request = {k: v for k, v in {"keyId": KeyId, "grantId": GrantId}.items() if v}
     if GrantToken is not None:
         row = grant_store.resolve_by_token(call.conn, GrantToken)
     elif KeyId is not None and GrantId is not None:

@@ -38,8 +38,8 @@ def _key(call: Call, key_id: str, operation: str, *, aliases_ok: bool = False) -
 
 
 def _done(call: Call, key: Key) -> dict[str, Any]:
-    """An operation with no output: CloudTrail's responseElements name the key ARN."""
-    call.audit_response = {"keyId": key.arn}
+    """An operation with no output (CloudTrail's responseElements name the
+    key ARN: services/kms/trail.py)."""
     return {}
 
 
@@ -148,7 +148,6 @@ def create_key(
 def describe_key(
     call: Call, KeyId: str, GrantTokens: list[str] | None = None, **_: Any
 ) -> dict[str, Any]:
-    call.audit_request = {"keyId": KeyId}
     key = keys.resolve(call, KeyId, create_managed=True)
     call.audit_resource(key.arn, KEY_TYPE, key.account)
     access.authorize(call, key, "kms:DescribeKey", grant_tokens=GrantTokens)

@@ -62,8 +62,6 @@ def enable_key_rotation(
 ) -> dict[str, Any]:
     key = _key(call, KeyId)
     period = RotationPeriodInDays or keys.DEFAULT_ROTATION_DAYS
-    call.audit_request = {"keyId": KeyId, "rotationPeriodInDays": period}
-    call.audit_response = {"keyId": key.arn}
     access.authorize(
         call, key, "kms:EnableKeyRotation", extra={"kms:RotationPeriodInDays": str(period)}
     )
@@ -94,7 +92,6 @@ def disable_key_rotation(call: Call, KeyId: str, **_: Any) -> dict[str, Any]:
     key.rotation_enabled = False
     key.next_rotation = None
     keys.save_everywhere(call.conn, key, "rotation_enabled", "next_rotation")
-    call.audit_response = {"keyId": key.arn}
     return {}
 
 

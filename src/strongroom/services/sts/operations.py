@@ -232,13 +232,6 @@ def assume_role(
         min_token_size=MinimumSessionTokenSize or 0,
     )
     call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
-    call.audit_response = {
-        "credentials": {
-            "accessKeyId": akid,
-            "expiration": _cloudtrail_time(expires),
-        },
-        "assumedRoleUser": {"assumedRoleId": principal.principal_id, "arn": session_arn},
-    }
     out: dict[str, Any] = {
         "Credentials": {
             "AccessKeyId": akid,
@@ -303,9 +296,6 @@ def get_session_token(
         source_access_key_id=p.access_key_id,
         min_token_size=MinimumSessionTokenSize or 0,
     )
-    call.audit_response = {
-        "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(now + duration)}
-    }
     return {
         "Credentials": {
             "AccessKeyId": akid,
@@ -347,10 +337,6 @@ def _session_policies(
             raise errors.InvalidParameterValue(f"Policy {arn} does not exist or is not attachable.")
         texts.append(document)
     return tuple(texts)
-
-
-def _cloudtrail_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %Y, %I:%M:%S %p")
 
 
 # The federation operations register on import.

@@ -22,7 +22,6 @@ from strongroom.framework import Call
 from strongroom.services.iam import api as iam
 from strongroom.services.sts.operations import (
     MAX_SESSION_POLICY,
-    _cloudtrail_time,
     _session_policies,
     check_role_arn,
     errors,
@@ -134,10 +133,6 @@ def get_federation_token(
         source_access_key_id=p.access_key_id,
         min_token_size=MinimumSessionTokenSize or 0,
     )
-    call.audit_response = {
-        "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(expires)},
-        "federatedUser": {"federatedUserId": principal.principal_id, "arn": fed_arn},
-    }
     out: dict[str, Any] = {
         "Credentials": _credentials_out(akid, secret, token, expires),
         "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": fed_arn},
@@ -191,7 +186,6 @@ def _assumed_role_session(
     session_name: str,
     duration: int,
     policies: tuple[str, ...],
-    web_identity: dict[str, Any],
     *,
     tags: dict[str, str] | None = None,
     transitive: tuple[str, ...] = (),
@@ -229,11 +223,6 @@ def _assumed_role_session(
         min_token_size=min_token_size,
     )
     call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
-    call.audit_response = {
-        "credentials": {"accessKeyId": akid, "expiration": _cloudtrail_time(expires)},
-        "assumedRoleUser": {"assumedRoleId": principal.principal_id, "arn": session_arn},
-        **web_identity,
-    }
     return (
         _credentials_out(akid, secret, token, expires),
         {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
@@ -403,7 +392,6 @@ def assume_role_with_web_identity(
         RoleSessionName,
         duration,
         policies,
-        {"subjectFromWebIdentityToken": sub, "provider": provider.arn, "audience": audience},
         tags=tags,
         transitive=transitive,
         min_token_size=MinimumSessionTokenSize or 0,
@@ -585,7 +573,6 @@ def _assume_with_verified_saml(
         session_name,
         duration,
         policies,
-        {},
         tags=tags,
         transitive=transitive,
         min_token_size=min_token_size,
