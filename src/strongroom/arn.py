@@ -25,6 +25,11 @@ def is_known_region(region: str) -> bool:
     return region in partition["regions"] or bool(re.fullmatch(partition["regionRegex"], region))
 
 
+def partition_regions() -> list[str]:
+    """The Regions botocore names in this partition."""
+    return list(_partition()["regions"])
+
+
 @lru_cache(maxsize=1)
 def _partition() -> dict:
     from botocore.loaders import Loader

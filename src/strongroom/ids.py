@@ -5,10 +5,10 @@ refilled 4 KiB at a time: one `getrandom` call serves a few hundred requests'
 nonces and ids instead of three or four calls each. Buffering does not weaken
 the bytes; what matters is that none is handed out twice, which the pool
 guarantees within a process and `os.register_at_fork` across forks (a child
-starts with an empty pool, never its parent's remainder). Requests answered
-off the event loop draw from worker threads: each thread has a pool of its
-own (a lock per call cost the hot path more), so no two threads are ever
-handed the same bytes.
+starts with an empty pool, never its parent's remainder). Only the event
+loop's thread draws from the pool; requests answered off the loop in worker
+threads read the OS directly (a lock, or a pool per thread, cost every
+request on the loop more), so no two threads are ever handed the same bytes.
 """
 
 from __future__ import annotations
@@ -23,36 +23,36 @@ _POOL_SIZE = 4096
 _POOLED_MAX = 64
 
 
-class _Pool(threading.local):
-    """One thread's pool: its bytes and how many of them are handed out."""
-
-    data = b""
-    pos = 0
-
-
-_pool = _Pool()
+_pool = b""
+_pos = 0
+#: The thread that draws from the pool: the one that imported this module,
+#: the event loop's. Any other thread (requests answered off the loop) reads
+#: the OS directly, so no two threads are ever handed the same bytes.
+_owner = threading.get_ident()
 
 
 def _forget_pool() -> None:
-    global _pool
-    _pool = _Pool()
+    global _pool, _pos, _owner
+    _pool, _pos, _owner = b"", 0, threading.get_ident()
 
 
 os.register_at_fork(after_in_child=_forget_pool)
 
 
 def random_bytes(n: int) -> bytes:
-    """`n` bytes from the OS CSPRNG (pooled for small `n`)."""
-    if n > _POOLED_MAX:
+    """`n` bytes from the OS CSPRNG (pooled for small `n`, on the loop's thread)."""
+    global _pool, _pos
+    if n > _POOLED_MAX or _get_ident() != _owner:
         return os.urandom(n)
-    pool = _pool
-    data, start = pool.data, pool.pos
-    end = start + n
-    if end > len(data):
-        data, start, end = os.urandom(_POOL_SIZE), 0, n
-        pool.data = data
-    pool.pos = end
-    return data[start:end]
+    end = _pos + n
+    if end > len(_pool):
+        _pool, _pos, end = os.urandom(_POOL_SIZE), 0, n
+    out = _pool[_pos:end]
+    _pos = end
+    return out
+
+
+_get_ident = threading.get_ident
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}

@@ -55,13 +55,13 @@ An operation whose record depends on what it decided at run-time sets
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from strongroom.audit.recorder import Redactor, build_redactor
+from strongroom.audit.recorder import Redactor, build_redactor, records_as_is
 
 if TYPE_CHECKING:
     from strongroom.framework.service import Service
@@ -88,28 +88,65 @@ class _Entry:
     target: tuple[str, ...]
     #: Model member names from the request (response) down, or None for `RESOURCE`.
     source: tuple[str, ...] | None
-    redact: Redactor
+    #: None when the value is recorded as it is (a scalar's: no call needed).
+    redact: Redactor | None
     default: Any = None
+
+
+def _copier(entries: tuple[_Entry, ...]) -> Callable[[Any, Resources], dict[str, Any]]:
+    """One declared section as a function of (values, resources), built once.
+
+    The common section names top-level members into top-level keys: its
+    function is a single loop over plain tuples (on every request's path)."""
+    if all(e.source is not None and len(e.source) == 1 and len(e.target) == 1 for e in entries):
+        flat = tuple((e.source[0], e.target[0], e.redact, e.default) for e in entries)  # type: ignore[index]
+
+        def copy_flat(values: Any, resources: Resources) -> dict[str, Any]:
+            if type(values) is not dict:
+                return _copy(entries, values, resources)
+            out: dict[str, Any] = {}
+            get = values.get
+            for source, target, redact, default in flat:
+                value = get(source)
+                if value is None:
+                    if default is None:
+                        continue
+                    value = default
+                elif redact is not None:
+                    value = redact(value)
+                    if value is None:
+                        continue
+                out[target] = value
+            return out
+
+        return copy_flat
+    return lambda values, resources: _copy(entries, values, resources)
 
 
 def _copy(entries: tuple[_Entry, ...], values: Any, resources: Resources) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    flat = isinstance(values, dict)
+    flat = type(values) is dict
     for entry in entries:
         source = entry.source
         if source is None:
             value = resources[0].get("ARN") if resources else None
-        elif flat and len(source) == 1:  # the common case, on the hot path
+        elif flat and len(source) == 1:
             value = values.get(source[0])
         else:
             value = _dig(values, source)
-        value = entry.default if value is None else entry.redact(value)
         if value is None:
-            continue
-        if len(entry.target) == 1:
-            out[entry.target[0]] = value
+            value = entry.default
+            if value is None:
+                continue
+        elif entry.redact is not None:
+            value = entry.redact(value)
+            if value is None:
+                continue
+        target = entry.target
+        if len(target) == 1:
+            out[target[0]] = value
         else:
-            _put(out, entry.target, value)
+            _put(out, target, value)
     return out
 
 
@@ -139,6 +176,9 @@ class EventPlan:
     #: The declared sections, or None where the default applies.
     request: tuple[_Entry, ...] | None = None
     response: tuple[_Entry, ...] | None = None
+    #: The sections compiled (`_copier`).
+    copy_request: Callable[[Any, Resources], dict[str, Any]] | None = None
+    copy_response: Callable[[Any, Resources], dict[str, Any]] | None = None
 
     def request_parameters(
         self, params: dict[str, Any] | None, resources: Resources = None, override: Any = None
@@ -147,8 +187,8 @@ class EventPlan:
         declared members, else the redacted request."""
         if override is not None:
             return override
-        if self.request is not None:
-            return _copy(self.request, params, resources)
+        if self.copy_request is not None:
+            return self.copy_request(params, resources)
         if params and self.redact_request is not None:
             return self.redact_request(params)
         return None
@@ -161,8 +201,8 @@ class EventPlan:
         response of an operation that is not read-only."""
         if override is not None:
             return override
-        if self.response is not None:
-            return _copy(self.response, result, resources)
+        if self.copy_response is not None:
+            return self.copy_response(result, resources)
         if result and self.redact_response is not None and not self.read_only:
             return self.redact_response(result)
         return None
@@ -229,7 +269,7 @@ def _entries(
     entries: list[_Entry] = []
     for target, source in _sources(section, where):
         if source == RESOURCE:
-            entries.append(_Entry(tuple(target.split(".")), None, _same))
+            entries.append(_Entry(tuple(target.split(".")), None, None))
             continue
         found = _resolve(shape, source, where)
         if found is None:
@@ -246,7 +286,14 @@ def _entries(
             redact = build_redactor(leaf)
         if redact is None:
             raise TrailError(f"{where}: nothing of {source} may be recorded")
-        entries.append(_Entry(tuple(target.split(".")), names, redact, defaults.get(source)))
+        entries.append(
+            _Entry(
+                tuple(target.split(".")),
+                names,
+                None if records_as_is(redact) else redact,
+                defaults.get(source),
+            )
+        )
     return tuple(entries)
 
 
@@ -277,7 +324,15 @@ def compile_plan(service: Service, operation: str, decl: Declaration | None) -> 
     stray -= set(src for _, src in _sources(decl.get("request", []), where))
     if stray:
         raise TrailError(f"{where}: defaults/verbatim for undeclared members {sorted(stray)}")
-    return EventPlan(plan.redact_request, plan.redact_response, read_only, request, response)
+    return EventPlan(
+        plan.redact_request,
+        plan.redact_response,
+        read_only,
+        request,
+        response,
+        _copier(request) if request is not None else None,
+        _copier(response) if response is not None else None,
+    )
 
 
 def compile_plans(service: Service) -> dict[str, EventPlan]:

@@ -27,7 +27,7 @@ import orjson
 
 from strongroom import __version__
 from strongroom.admin_client import ADMIN_SIGNING_NAME
-from strongroom.arn import DEFAULT_REGION, is_known_region
+from strongroom.arn import DEFAULT_REGION, is_known_region, partition_regions
 from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder
 from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
@@ -72,6 +72,14 @@ class App:
         self.authenticator = Authenticator(config.auth, self.sealer, self.store)
         self.services: list[Service] = served_services()
         self.services_by_name = {s.name: s for s in self.services}
+        #: Per service, the Regions a credential scope may name without the
+        #: slower check (`_require_scope`, which also answers a new Region's
+        #: name botocore's pattern admits): a global service's is us-east-1.
+        regions = frozenset(partition_regions())
+        self._scope_regions = {
+            s.name: frozenset({DEFAULT_REGION}) if s.global_service else regions
+            for s in self.services
+        }
         sources = [s.policy_source for s in self.services if s.policy_source is not None]
         self.authorizer = Authorizer(
             sources[0] if sources else None, enforce=config.auth == "sigv4"
@@ -300,8 +308,15 @@ class App:
                     clock_now=self.clock.timestamp(),
                     anonymous_ok=svc.anonymous or op.anonymous,
                 )
-                if info is not None and self.authenticator.verifies:
-                    _require_scope(svc, info, principal)
+                if (
+                    info is not None
+                    and self.authenticator.verifies
+                    and (
+                        info.service != svc.signing_name
+                        or info.region not in self._scope_regions[svc.name]
+                    )
+                ):
+                    _require_scope(svc, info, principal)  # raises
                 params = codec.parse(op.name, req)
                 if op.plan is not None:  # the installed model is newer than the function
                     params = op.plan.adapt(params, codec.missing_member)
@@ -318,7 +333,15 @@ class App:
                     secure=req.secure,
                     conn=conn,
                 )
-                result = _run_guarded(svc, op, call, params)
+                # `_run_guarded`, written out on the hot path.
+                if op.action is not None:
+                    call.authorize(op.action)
+                result = op.fn(call, **params)
+                if not call.authorized and op.no_authorization is None:
+                    raise MissingAuthorization(f"{svc.name}.{op.name}")
+                if not op.read_only:
+                    for hook in svc.after_write_hooks:
+                        hook(call)
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
             error = auth_error(svc.model.metadata["protocol"], failure)
