@@ -119,11 +119,15 @@ def build_redactor(shape: Shape | None, depth: int = 0) -> Redactor | None:
         sub = build_redactor(shape.member, depth + 1)
         if sub is None:
             return None
+        if sub is _same:  # a list of scalars is recorded as it is
+            return _a_list
         return lambda value: [sub(v) for v in value] if isinstance(value, list) else None
     if isinstance(shape, MapShape):
         sub = build_redactor(shape.value, depth + 1)
         if sub is None:
             return None
+        if sub is _same:  # a map of scalars (an encryption context) as it is
+            return _a_map
         return lambda value: (
             {k: sub(v) for k, v in value.items()} if isinstance(value, dict) else None
         )
@@ -134,6 +138,14 @@ def build_redactor(shape: Shape | None, depth: int = 0) -> Redactor | None:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _a_list(value: Any) -> Any:
+    return value if isinstance(value, list) else None
+
+
+def _a_map(value: Any) -> Any:
+    return value if isinstance(value, dict) else None
 
 
 def records_as_is(redactor: Redactor | None) -> bool:

@@ -199,7 +199,7 @@ class App:
         self.after_response()
 
     def handle(
-        self, req: Request, pre: Prelude | None = None, *, may_defer: bool = False
+        self, req: Request, pre: Prelude | None = None, may_defer: bool = False
     ) -> Response | Deferred:
         """Answer one complete request (the HTTP layer calls this). With
         `may_defer`, a request that must not run on the event loop is not
@@ -207,7 +207,7 @@ class App:
         `answer_off_loop(req, deferred.pre)` in the pool."""
         if req.path.startswith(ADMIN_PREFIX):
             return self.admin(req)
-        return self.dispatch(req, pre, may_defer=may_defer)
+        return self.dispatch(req, pre, may_defer)
 
     # -- off the event loop -------------------------------------------------
 
@@ -245,7 +245,7 @@ class App:
     # -- the pipeline -----------------------------------------------------
 
     def dispatch(
-        self, req: Request, pre: Prelude | None = None, *, may_defer: bool = False
+        self, req: Request, pre: Prelude | None = None, may_defer: bool = False
     ) -> Response | Deferred:
         """Answer one AWS API request.
 

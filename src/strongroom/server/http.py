@@ -540,11 +540,11 @@ class StrongroomHttp(asyncio.Protocol):
         self._queued += 1
         self.batch.add(self, self._request(method), method, parser.should_keep_alive())
 
-    def answer(self, req: Request, method: str, pre: Any = None, *, may_defer: bool = False) -> Any:
+    def answer(self, req: Request, method: str, pre: Any = None, may_defer: bool = False) -> Any:
         """The App's response to `req` (or, with `may_defer`, its `Deferred`
         hand-back); None after a failure it could not answer."""
         try:
-            return self.app.handle(req, pre, may_defer=may_defer)
+            return self.app.handle(req, pre, may_defer)
         except Exception:  # the pipeline answers errors itself; this is a bug
             log.exception("internal failure answering %s %s", method, req.path)
             return None
@@ -586,7 +586,7 @@ class StrongroomHttp(asyncio.Protocol):
         app = self.app
         while held:
             req, method, keep_alive = held.popleft()
-            resp = self.answer(req, method, may_defer=True)
+            resp = self.answer(req, method, None, True)
             if isinstance(resp, Deferred):
                 self.offload(req, method, keep_alive, resp.pre)
                 return
@@ -717,8 +717,8 @@ class ResponseBatch:
             if held is not None:
                 held.append((req, method, keep_alive))
                 continue
-            resp = conn.answer(req, method, may_defer=True)
-            if isinstance(resp, Deferred):
+            resp = conn.answer(req, method, None, True)
+            if type(resp) is Deferred:
                 conn.offload(req, method, keep_alive, resp.pre)
             else:
                 answered.append((conn, resp, method, keep_alive))
