@@ -11,6 +11,7 @@ from strongroom.auth.policy import MalformedPolicy, parse_policy, policy_size
 from strongroom.auth.principal import Principal
 from strongroom.framework import Call, Service
 from strongroom.services.iam import api as iam
+from strongroom.services.sts import sessions
 
 service = Service("sts")
 errors = service.errors
@@ -200,52 +201,25 @@ def assume_role(
             "assumed by role chaining."
         )
     session_policies = _session_policies(call, Policy, PolicyArns)
-    now = call.clock.timestamp()
-    session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{RoleSessionName}"
-    principal = Principal(
-        type="AssumedRole",
-        account=role.account,
-        arn=session_arn,
-        principal_id=f"{role.role_id}:{RoleSessionName}",
-        user_name=RoleSessionName,
-        session_issuer={
-            "type": "Role",
-            "principalId": role.role_id,
-            "arn": role.arn,
-            "accountId": role.account,
-            "userName": role.role_name,
-        },
-        session_created=datetime.fromtimestamp(now, UTC),
+    _, creds, user = sessions.role_session(
+        call,
+        role,
+        RoleSessionName,
+        DurationSeconds,
+        session_policies,
         tags=tags,
-        session_policies=session_policies,
-        transitive_tag_keys=transitive,
-        mfa_authenticated_at=mfa_at,
-    )
-    expires = now + DurationSeconds
-    akid, secret, token = credentials.create_session(
-        call.conn,
-        call.sealer,
-        principal=principal,
-        now=now,
-        expires=expires,
+        transitive=transitive,
+        mfa_at=mfa_at,
         source_access_key_id=call.principal.access_key_id,
         min_token_size=MinimumSessionTokenSize or 0,
     )
-    call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
     out: dict[str, Any] = {
-        "Credentials": {
-            "AccessKeyId": akid,
-            "SecretAccessKey": secret,
-            "SessionToken": token,
-            "Expiration": datetime.fromtimestamp(int(expires), UTC),
-        },
-        "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
-        **token_size(token),
+        "Credentials": creds,
+        "AssumedRoleUser": user,
+        **token_size(creds["SessionToken"]),
     }
     if session_policies:
-        out["PackedPolicySize"] = min(
-            100, sum(policy_size(p) for p in session_policies) * 100 // MAX_SESSION_POLICY
-        )
+        out["PackedPolicySize"] = sessions.packed_size(session_policies)
     if SourceIdentity is not None:
         out["SourceIdentity"] = SourceIdentity
     return out

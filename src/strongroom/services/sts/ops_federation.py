@@ -16,12 +16,11 @@ from typing import Any
 
 from strongroom.arn import parse_arn
 from strongroom.auth import credentials, federation
-from strongroom.auth.policy import policy_size
 from strongroom.auth.principal import Principal
 from strongroom.framework import Call
 from strongroom.services.iam import api as iam
+from strongroom.services.sts import sessions
 from strongroom.services.sts.operations import (
-    MAX_SESSION_POLICY,
     _session_policies,
     check_role_arn,
     errors,
@@ -41,19 +40,6 @@ FEDERATION_ROOT_MAX = 3600
 
 def _is_session(p: Principal) -> bool:
     return p.session_created is not None or (p.access_key_id or "").startswith("ASIA")
-
-
-def _credentials_out(akid: str, secret: str, token: str, expires: float) -> dict[str, Any]:
-    return {
-        "AccessKeyId": akid,
-        "SecretAccessKey": secret,
-        "SessionToken": token,
-        "Expiration": datetime.fromtimestamp(int(expires), UTC),
-    }
-
-
-def _packed_size(policies: tuple[str, ...]) -> int:
-    return min(100, sum(policy_size(p) for p in policies) * 100 // MAX_SESSION_POLICY)
 
 
 def _check_tags(call: Call, tags: list[dict[str, str]] | None) -> dict[str, str]:
@@ -134,12 +120,12 @@ def get_federation_token(
         min_token_size=MinimumSessionTokenSize or 0,
     )
     out: dict[str, Any] = {
-        "Credentials": _credentials_out(akid, secret, token, expires),
+        "Credentials": sessions.credentials_out(akid, secret, token, expires),
         "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": fed_arn},
         **token_size(token),
     }
     if given:
-        out["PackedPolicySize"] = _packed_size(given)
+        out["PackedPolicySize"] = sessions.packed_size(given)
     return out
 
 
@@ -192,41 +178,17 @@ def _assumed_role_session(
     min_token_size: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Store the role session; (Credentials, AssumedRoleUser) of the output."""
-    now = call.clock.timestamp()
-    session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{session_name}"
-    principal = Principal(
-        type="AssumedRole",
-        account=role.account,
-        arn=session_arn,
-        principal_id=f"{role.role_id}:{session_name}",
-        user_name=session_name,
-        session_issuer={
-            "type": "Role",
-            "principalId": role.role_id,
-            "arn": role.arn,
-            "accountId": role.account,
-            "userName": role.role_name,
-        },
-        session_created=datetime.fromtimestamp(now, UTC),
-        tags=tags or {},
-        session_policies=policies,
-        transitive_tag_keys=transitive,
-    )
-    expires = now + duration
-    akid, secret, token = credentials.create_session(
-        call.conn,
-        call.sealer,
-        principal=principal,
-        now=now,
-        expires=expires,
-        source_access_key_id=None,
+    _, creds, user = sessions.role_session(
+        call,
+        role,
+        session_name,
+        duration,
+        policies,
+        tags=tags,
+        transitive=transitive,
         min_token_size=min_token_size,
     )
-    call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
-    return (
-        _credentials_out(akid, secret, token, expires),
-        {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
-    )
+    return creds, user
 
 
 # -- AssumeRoleWithWebIdentity ------------------------------------------------------
@@ -405,7 +367,7 @@ def assume_role_with_web_identity(
         **token_size(creds["SessionToken"]),
     }
     if policies:
-        out["PackedPolicySize"] = _packed_size(policies)
+        out["PackedPolicySize"] = sessions.packed_size(policies)
     return out
 
 
@@ -588,5 +550,5 @@ def _assume_with_verified_saml(
         **token_size(creds["SessionToken"]),
     }
     if policies:
-        out["PackedPolicySize"] = _packed_size(policies)
+        out["PackedPolicySize"] = sessions.packed_size(policies)
     return out
