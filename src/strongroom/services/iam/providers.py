@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,13 +145,14 @@ def resolve_oidc(call: Call, arn: str) -> OidcProvider:
 
 
 def list_oidc(conn: Connection, account: str) -> list[OidcProvider]:
-    rows = conn.execute(
-        select(oidc_providers)
-        .where(oidc_providers.c.account == account)
-        .order_by(oidc_providers.c.arn)
-    ).all()
+    return _listed(conn, oidc_providers, account, _oidc_from_row)
+
+
+def _listed(conn: Connection, table: Any, account: str, from_row: Callable[[Any], Any]) -> list:
+    """The providers of `account` in `table`, by ARN, with their contexts."""
+    rows = conn.execute(select(table).where(table.c.account == account).order_by(table.c.arn)).all()
     contexts = propagations_in(conn, account)
-    found = [_oidc_from_row(r) for r in rows]
+    found = [from_row(r) for r in rows]
     for p in found:
         p.context = contexts.get(p.arn)
     return found
@@ -297,16 +299,7 @@ def resolve_saml(call: Call, arn: str) -> SamlProvider:
 
 
 def list_saml(conn: Connection, account: str) -> list[SamlProvider]:
-    rows = conn.execute(
-        select(saml_providers)
-        .where(saml_providers.c.account == account)
-        .order_by(saml_providers.c.arn)
-    ).all()
-    contexts = propagations_in(conn, account)
-    found = [_saml_from_row(r) for r in rows]
-    for p in found:
-        p.context = contexts.get(p.arn)
-    return found
+    return _listed(conn, saml_providers, account, _saml_from_row)
 
 
 def create_saml(call: Call, name: str, document: str, tags: list[dict[str, str]]) -> SamlProvider:
