@@ -459,11 +459,6 @@ def verify(
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
 
 
-@lru_cache(maxsize=256)
-def _header_set(signed: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(signed)
-
-
 def require_signed_headers(req: Request, info: SignatureInfo) -> None:
     """Everything that decides what a request does must be under its signature.
 
@@ -476,18 +471,26 @@ def require_signed_headers(req: Request, info: SignatureInfo) -> None:
     signed = info.signed_headers
     if "host" not in signed:
         raise SigV4Error("incomplete", HOST_UNSIGNED_MESSAGE)
-    # A client signs the same header names on every request: their set is
-    # made once, and each header present costs one lookup.
-    signed_set = _header_set(signed)
-    s3 = info.service == "s3"
-    unsigned = [
-        name
-        for name in req.headers
-        if name not in signed_set
-        and (name.startswith("x-amz-") or (name == "content-type" and not s3))
-    ]
+    # A client sends and signs the same header names on every request: the
+    # verdict for that pair of name lists is worked out once.
+    unsigned = _unsigned_headers(tuple(req.headers), signed, info.service == "s3")
     if unsigned:
-        raise SigV4Error("unsigned", f"{UNSIGNED_HEADERS_MESSAGE}: {', '.join(sorted(unsigned))}")
+        raise SigV4Error("unsigned", f"{UNSIGNED_HEADERS_MESSAGE}: {', '.join(unsigned)}")
+
+
+@lru_cache(maxsize=1024)
+def _unsigned_headers(
+    present: tuple[str, ...], signed: tuple[str, ...], s3: bool
+) -> tuple[str, ...]:
+    signed_set = frozenset(signed)
+    return tuple(
+        sorted(
+            name
+            for name in present
+            if name not in signed_set
+            and (name.startswith("x-amz-") or (name == "content-type" and not s3))
+        )
+    )
 
 
 def _check_time(info: SignatureInfo, now: datetime | float, max_skew: int) -> None:

@@ -254,6 +254,18 @@ _MATERIAL = Prepared(
 )
 
 
+class _TypedKey(Key):
+    """A `Key` made from members that are typed already (the hot cache's):
+    only the tag list is copied, so the cached members are never shared
+    with a writer."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        if self.tags:
+            self.tags = list(self.tags)
+
+
 def key_arn(account: str, region: str, key_id: str) -> str:
     return make_arn("kms", region, account, f"key/{key_id}")
 
@@ -272,32 +284,36 @@ def find_by_alias(conn: Connection, account: str, region: str, alias_name: str) 
     return Key(*row) if row is not None else None
 
 
-def _hot_row(
+def _hot_key(
     call: Call, statement: Prepared, kind: str, account: str, region: str, name: str
-) -> Any:
-    """A key's row through the store's hot cache (rows, not Keys: writers
-    mutate the Key they are handed)."""
+) -> Key | None:
+    """A key through the store's hot cache.
+
+    The cache holds the key's members already typed (enums, bools, bytes),
+    not a `Key`: writers mutate the Key they are handed, so each caller gets
+    a fresh one, built without typing the stored text again (`_TypedKey`)."""
     store = call.store
     cache_key = (kind, account, region, name)
-    row = store.hot_get(cache_key)
-    if row is None:
+    members = store.hot_get(cache_key)
+    if members is None:
         if kind == "kms-key":
             row = statement.first(call.conn, account=account, region=region, key_id=name)
         else:
             row = statement.first(call.conn, account=account, region=region, alias=name)
-        if row is not None:
-            store.hot_put(cache_key, row)
-    return row
+        if row is None:
+            return None
+        typed = Key(*row)
+        members = tuple(getattr(typed, member) for member in _KEY_FIELDS)
+        store.hot_put(cache_key, members)
+    return _TypedKey(*members)
 
 
 def find_cached(call: Call, account: str, region: str, key_id: str) -> Key | None:
-    row = _hot_row(call, _BY_ID, "kms-key", account, region, key_id)
-    return Key(*row) if row is not None else None
+    return _hot_key(call, _BY_ID, "kms-key", account, region, key_id)
 
 
 def find_by_alias_cached(call: Call, account: str, region: str, alias_name: str) -> Key | None:
-    row = _hot_row(call, _BY_ALIAS, "kms-alias", account, region, alias_name)
-    return Key(*row) if row is not None else None
+    return _hot_key(call, _BY_ALIAS, "kms-alias", account, region, alias_name)
 
 
 @dataclass(slots=True)
