@@ -206,5 +206,139 @@ def show(endpoint: str | None) -> None:
     click.echo(f"now {result['now']} (offset {result['offset_seconds']:.0f}s)")
 
 
+# -- rotation functions ---------------------------------------------------------
+
+
+#: What a rotation function's role may do: the calls the four steps make, on
+#: any secret (Secrets Manager invokes it only for secrets it rotates), and
+#: the KMS calls Secrets Manager makes for it under a customer managed key.
+def _rotation_role_policy(region: str) -> dict:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "Resource": "*",
+            },
+            {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                },
+            },
+        ],
+    }
+
+
+_LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@main.group()
+def rotation() -> None:
+    """Rotation functions for Secrets Manager, ready to deploy."""
+
+
+@rotation.command("deploy")
+@click.option(
+    "--strategy",
+    type=click.Choice(["single-user", "alternating-users"]),
+    default="single-user",
+    show_default=True,
+    help="Change the user's own password, or alternate between two users.",
+)
+@click.option("--engine", type=click.Choice(["postgres"]), default="postgres", show_default=True)
+@click.option("--function-name", required=True, help="Name of the Lambda function to create.")
+@click.option(
+    "--role-name", default=None, help="Execution role to create (default <function>-role)."
+)
+@click.option("--runtime", default="python3.11", show_default=True)
+@click.option("--exclude-characters", default=None, help="Left out of new passwords.")
+@click.option("--endpoint", default=None, help="Server URL (default $AWS_ENDPOINT_URL).")
+@click.option("--region", default=None, help="Region (default: the AWS CLI's, else us-east-1).")
+def rotation_deploy(
+    strategy: str,
+    engine: str,
+    function_name: str,
+    role_name: str | None,
+    runtime: str,
+    exclude_characters: str | None,
+    endpoint: str | None,
+    region: str | None,
+) -> None:
+    """Create a rotation function, its execution role and the permission that
+    lets Secrets Manager invoke it; print its ARN for `rotate-secret
+    --rotation-lambda-arn`. Uses the AWS CLI's credentials."""
+    import time
+
+    import botocore.session
+    from botocore.exceptions import ClientError
+
+    from strongroom.functions import rotation_zip
+
+    url = _endpoint(endpoint)
+    session = botocore.session.Session()
+    region = region or session.get_config_variable("region") or "us-east-1"
+    iam = session.create_client("iam", region_name=region, endpoint_url=url)
+    lam = session.create_client("lambda", region_name=region, endpoint_url=url)
+    role_name = role_name or f"{function_name}-role"
+    try:
+        package = rotation_zip(strategy, engine)
+        role_arn = iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST),
+            Description=f"Execution role of the {strategy} rotation function {function_name}",
+        )["Role"]["Arn"]
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName="rotation",
+            PolicyDocument=json.dumps(_rotation_role_policy(region)),
+        )
+        variables = {"EXCLUDE_CHARACTERS": exclude_characters} if exclude_characters else {}
+        arn = lam.create_function(
+            FunctionName=function_name,
+            Runtime=runtime,
+            Role=role_arn,
+            Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": package},
+            Timeout=30,
+            Description=f"Secrets Manager rotation for {engine} ({strategy})",
+            Environment={"Variables": variables},
+        )["FunctionArn"]
+        lam.add_permission(
+            FunctionName=function_name,
+            StatementId="SecretsManagerAccess",
+            Action="lambda:InvokeFunction",
+            Principal="secretsmanager.amazonaws.com",
+        )
+        deadline = time.monotonic() + 60
+        while lam.get_function_configuration(FunctionName=function_name)["State"] == "Pending":
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{function_name} did not become Active in 60 s")
+            time.sleep(0.2)
+    except (LookupError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    except ClientError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(arn)
+
+
 if __name__ == "__main__":
     sys.exit(main())
