@@ -580,3 +580,18 @@ def test_rotation_is_refused_for_now(sm) -> None:
         sm.rotate_secret(SecretId=name)
     assert code_of(exc) == "InvalidRequestException"
     assert sm.cancel_rotate_secret(SecretId=name)["Name"] == name
+
+
+def test_members_the_model_leaves_optional(sm) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="v")
+    for call in (
+        lambda: sm.tag_resource(SecretId=name, Tags=[{"Value": "no key"}]),
+        lambda: sm.create_secret(Name=unique(), SecretString="v", Tags=[{"Value": "x"}]),
+        lambda: sm.list_secrets(Filters=[{"Values": ["x"]}]),
+        lambda: sm.list_secrets(Filters=[{"Key": "name"}]),
+        lambda: sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{}]),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            call()
+        assert code_of(exc) == "InvalidParameterException"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from strongroom.services.secretsmanager.secrets import Secret
+from strongroom.services.secretsmanager.service import errors
 
 SORT_KEYS: dict[str, Callable[[Secret], Any]] = {
     "created-date": lambda s: (s.created, s.name),
@@ -65,6 +66,11 @@ def select(
     sort_by: str | None = None,
     sort_order: str | None = None,
 ) -> list[Secret]:
+    for f in filters or ():
+        if f.get("Key") is None or not f.get("Values"):
+            raise errors.InvalidParameterException(
+                "Invalid filter: a filter needs a Key and at least one value."
+            )
     chosen = [
         s
         for s in found

@@ -18,7 +18,7 @@ def replicate_secret_to_regions(
     ForceOverwriteReplicaSecret: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    context = {"secretsmanager:AddReplicaRegions": [r["Region"] for r in AddReplicaRegions]}
+    context = {"secretsmanager:AddReplicaRegions": [r.get("Region", "") for r in AddReplicaRegions]}
     secret = secrets.resolve(call, SecretId, "secretsmanager:ReplicateSecretToRegions", context)
     secret.require_not_deleted()
     status = replication.add_regions(

@@ -55,14 +55,16 @@ def create_secret(
     Type: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    new_tags = TAGS.from_wire(Tags)
+    new_tags = secrets.request_tags(Tags)
     context: dict[str, Any] = {"secretsmanager:Name": Name, **secrets.tag_context(new_tags)}
     if Description is not None:
         context["secretsmanager:Description"] = Description
     if KmsKeyId:
         context["secretsmanager:KmsKeyId"] = KmsKeyId
     if AddReplicaRegions:
-        context["secretsmanager:AddReplicaRegions"] = [r["Region"] for r in AddReplicaRegions]
+        context["secretsmanager:AddReplicaRegions"] = [
+            r.get("Region", "") for r in AddReplicaRegions
+        ]
     existing = secrets.find(call, call.account, call.region, Name)
     arn = (
         existing.arn
@@ -280,7 +282,7 @@ def restore_secret(call: Call, SecretId: str, **_: Any) -> dict[str, Any]:
 
 @service.operation(authorize=False)
 def tag_resource(call: Call, SecretId: str, Tags: list[dict[str, str]], **_: Any) -> dict[str, Any]:
-    new_tags = TAGS.from_wire(Tags)
+    new_tags = secrets.request_tags(Tags)
     secret = secrets.resolve(
         call, SecretId, "secretsmanager:TagResource", secrets.tag_context(new_tags)
     )

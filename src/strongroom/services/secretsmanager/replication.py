@@ -73,8 +73,8 @@ def add_regions(
         )
     taken = {r["Region"] for r in secret.replicas}
     for entry in regions:
-        region = entry["Region"]
-        if region == secret.region or not is_known_region(region):
+        region = entry.get("Region") or ""
+        if region == secret.region or not region or not is_known_region(region):
             raise errors.InvalidParameterException(f"Invalid replica region {region}.")
         if region in taken:
             continue

@@ -356,5 +356,14 @@ def next_deletion(conn: Connection) -> float | None:
     return conn.execute(select(func.min(secrets.c.deletion_date))).scalar()
 
 
+def request_tags(tags: list[dict[str, str]] | None) -> list[Tag]:
+    """The tags of a request (the model lets a tag's Key be left out: such a
+    tag is a bad key, as AWS answers it)."""
+    for tag in tags or ():
+        if tag.get("Key") is None:
+            raise errors.InvalidParameterException(TAGS.bad_key.message.format(key=""))
+    return TAGS.from_wire(tags)
+
+
 def tag_context(tags: list[Tag]) -> dict[str, Any]:
     return tagging.request_context(tags)
