@@ -228,12 +228,7 @@ def test_customer_key_needs_kms_decrypt_via_secrets_manager(server: StrongroomSe
     name, as_user = new_user(server)
     key = kms.create_key()["KeyMetadata"]  # the default policy: IAM decides
     secret = sm.create_secret(Name=f"cmk/{name}", SecretString="cmk", KmsKeyId=key["Arn"])
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="sm",
-        PolicyDocument=doc({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                            "Resource": "*"}),
-    )  # fmt: skip
+    allow_reads(iam, name)
     code, message = fails(as_user.get_secret_value, SecretId=secret["ARN"])
     assert (code, message) == ("AccessDeniedException", "Access to KMS is not allowed")
     iam.put_user_policy(
@@ -252,6 +247,17 @@ def test_customer_key_needs_kms_decrypt_via_secrets_manager(server: StrongroomSe
     assert code == "AccessDeniedException"
 
 
+def allow_reads(iam: Any, user: str) -> None:
+    """An identity policy letting `user` call GetSecretValue on any secret."""
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="sm",
+        PolicyDocument=doc(
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+        ),
+    )
+
+
 def _creds_of(client: Any) -> dict[str, str]:
     creds = client._request_signer._credentials
     return {"access_key_id": creds.access_key, "secret_access_key": creds.secret_key}
@@ -261,12 +267,7 @@ def test_the_managed_key_serves_the_accounts_users(server: StrongroomServer, sm)
     iam = server.client("iam")
     name, as_user = new_user(server)
     secret = sm.create_secret(Name=f"managed/{name}", SecretString="m")
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="sm",
-        PolicyDocument=doc({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                            "Resource": "*"}),
-    )  # fmt: skip
+    allow_reads(iam, name)
     assert as_user.get_secret_value(SecretId=secret["ARN"])["SecretString"] == "m"
 
 

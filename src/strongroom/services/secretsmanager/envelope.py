@@ -92,7 +92,7 @@ def seal(
             call, key_for(call, secret, key_id), encryption_context=context(secret.arn, version_id)
         )
     except Exception as err:
-        raise _write_error(err) from None
+        raise _error(err, writing=True) from None
     plain = dk["Plaintext"]
     sealed = Sealer(plain).seal(value, _aad(secret.arn, version_id, kind))
     return dk["CiphertextBlob"], dk["KeyId"], sealed
@@ -105,7 +105,7 @@ def open_value(call: Call, secret_arn: str, version: Any) -> bytes:
             call, version.data_key, encryption_context=context(secret_arn, version.version_id)
         )
     except Exception as err:
-        raise _read_error(err) from None
+        raise _error(err, writing=False) from None
     try:
         return Sealer(out["Plaintext"]).unseal(
             version.sealed, _aad(secret_arn, version.version_id, version.kind)
@@ -114,23 +114,15 @@ def open_value(call: Call, secret_arn: str, version: Any) -> bytes:
         raise errors.DecryptionFailure(DECRYPTION_FAILURE) from None
 
 
-def _write_error(err: Exception) -> Exception:
+def _error(err: Exception, *, writing: bool) -> Exception:
+    """Secrets Manager's error for a KMS error (`err` itself for any other)."""
     code = _kms_code(err)
     if code is None:
         return err
     if code == "AccessDeniedException":
         return errors.AccessDeniedException(KMS_DENIED)
-    if code in _UNUSABLE:
-        return errors.EncryptionFailure(ENCRYPTION_FAILURE)
-    return err
-
-
-def _read_error(err: Exception) -> Exception:
-    code = _kms_code(err)
-    if code is None:
-        return err
-    if code == "AccessDeniedException":
-        return errors.AccessDeniedException(KMS_DENIED)
+    if writing:
+        return errors.EncryptionFailure(ENCRYPTION_FAILURE) if code in _UNUSABLE else err
     if code in _UNUSABLE:
         return errors.InvalidRequestException(getattr(err, "message", DECRYPTION_FAILURE))
     return errors.DecryptionFailure(DECRYPTION_FAILURE)

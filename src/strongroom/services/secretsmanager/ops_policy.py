@@ -17,7 +17,7 @@ def put_resource_policy(
     BlockPublicPolicy: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    context = {"secretsmanager:BlockPublicPolicy": "true" if BlockPublicPolicy else "false"}
+    context = secrets.conditions({"secretsmanager:BlockPublicPolicy": bool(BlockPublicPolicy)})
     secret = secrets.resolve(call, SecretId, "secretsmanager:PutResourcePolicy", context)
     secret.require_not_deleted()
     secret.require_writable()

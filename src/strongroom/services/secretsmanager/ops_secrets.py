@@ -56,15 +56,16 @@ def create_secret(
     **_: Any,
 ) -> dict[str, Any]:
     new_tags = secrets.request_tags(Tags)
-    context: dict[str, Any] = {"secretsmanager:Name": Name, **secrets.tag_context(new_tags)}
-    if Description is not None:
-        context["secretsmanager:Description"] = Description
-    if KmsKeyId:
-        context["secretsmanager:KmsKeyId"] = KmsKeyId
-    if AddReplicaRegions:
-        context["secretsmanager:AddReplicaRegions"] = [
-            r.get("Region", "") for r in AddReplicaRegions
-        ]
+    regions = [r.get("Region", "") for r in AddReplicaRegions] if AddReplicaRegions else None
+    context = secrets.conditions(
+        {
+            "secretsmanager:Name": Name,
+            "secretsmanager:Description": Description,
+            "secretsmanager:KmsKeyId": KmsKeyId or None,
+            "secretsmanager:AddReplicaRegions": regions,
+        }
+    )
+    context.update(secrets.tag_context(new_tags))
     existing = secrets.find(call, call.account, call.region, Name)
     arn = (
         existing.arn
@@ -180,11 +181,9 @@ def update_secret(
     Type: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    context: dict[str, Any] = {}
-    if Description is not None:
-        context["secretsmanager:Description"] = Description
-    if KmsKeyId is not None:
-        context["secretsmanager:KmsKeyId"] = KmsKeyId
+    context = secrets.conditions(
+        {"secretsmanager:Description": Description, "secretsmanager:KmsKeyId": KmsKeyId}
+    )
     secret = secrets.resolve(call, SecretId, "secretsmanager:UpdateSecret", context)
     secret.require_not_deleted()
     secret.require_writable()
@@ -223,13 +222,14 @@ def delete_secret(
     ForceDeleteWithoutRecovery: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    context: dict[str, Any] = {}
-    if RecoveryWindowInDays is not None:
-        context["secretsmanager:RecoveryWindowInDays"] = RecoveryWindowInDays
-    if ForceDeleteWithoutRecovery is not None:
-        context["secretsmanager:ForceDeleteWithoutRecovery"] = (
-            "true" if ForceDeleteWithoutRecovery else "false"
-        )
+    context = secrets.conditions(
+        {
+            "secretsmanager:RecoveryWindowInDays": None
+            if RecoveryWindowInDays is None
+            else str(RecoveryWindowInDays),
+            "secretsmanager:ForceDeleteWithoutRecovery": ForceDeleteWithoutRecovery,
+        }
+    )
     if ForceDeleteWithoutRecovery and RecoveryWindowInDays is not None:
         raise errors.InvalidParameterException(
             "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
@@ -360,9 +360,7 @@ def rotate_secret(
     """Rotation needs a Lambda function to invoke, and this server runs none
     yet: with no function configured, AWS's error for that; with one named,
     the error AWS gives when it cannot invoke it."""
-    context: dict[str, Any] = {}
-    if RotationLambdaARN is not None:
-        context["secretsmanager:RotationLambdaARN"] = RotationLambdaARN
+    context = secrets.conditions({"secretsmanager:RotationLambdaARN": RotationLambdaARN})
     secret = secrets.resolve(call, SecretId, "secretsmanager:RotateSecret", context)
     secret.require_not_deleted()
     secret.require_writable()

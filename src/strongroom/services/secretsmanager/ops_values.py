@@ -33,14 +33,16 @@ def _value_of(
             f"Secrets Manager can't find the specified secret value for {label}"
         )
     value = envelope.open_value(call, secret.arn, version)
-    out: dict[str, Any] = {
-        "ARN": secret.arn,
-        "Name": secret.name,
-        "VersionId": version.version_id,
-        **envelope.value_members(value, version.kind),
-        "CreatedDate": version.created_date,
-    }
-    labels = versions.stages(call, secret.arn).get(version.version_id)
+    out = _version_output(call, secret, version.version_id)
+    out.update(envelope.value_members(value, version.kind))
+    out["CreatedDate"] = version.created_date
+    return out
+
+
+def _version_output(call: Call, secret: Secret, version_id: str) -> dict[str, Any]:
+    """ARN, Name, VersionId and (when it has any) the version's VersionStages."""
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id}
+    labels = versions.stages(call, secret.arn).get(version_id)
     if labels:
         out["VersionStages"] = labels
     return out
@@ -54,11 +56,9 @@ def get_secret_value(
     VersionStage: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    context: dict[str, Any] = {}
-    if VersionId is not None:
-        context["secretsmanager:VersionId"] = VersionId
-    if VersionStage is not None:
-        context["secretsmanager:VersionStage"] = VersionStage
+    context = secrets.conditions(
+        {"secretsmanager:VersionId": VersionId, "secretsmanager:VersionStage": VersionStage}
+    )
     secret = secrets.resolve(call, SecretId, "secretsmanager:GetSecretValue", context)
     return _value_of(call, secret, VersionId, VersionStage)
 
@@ -134,15 +134,7 @@ def put_secret_value(
             "You must provide either SecretString or SecretBinary."
         )
     version, _changed = values.put(call, secret, ClientRequestToken, *given, VersionStages)
-    out: dict[str, Any] = {
-        "ARN": secret.arn,
-        "Name": secret.name,
-        "VersionId": version.version_id,
-    }
-    labels = versions.stages(call, secret.arn).get(version.version_id)
-    if labels:
-        out["VersionStages"] = labels
-    return out
+    return _version_output(call, secret, version.version_id)
 
 
 @service.operation(authorize=False)

@@ -196,7 +196,8 @@ def require_name(name: str) -> None:
         raise errors.InvalidParameterException(BAD_NAME)
 
 
-def _cached(call: Call, kind: str, statement: Prepared, **params: str) -> Any:
+def cached(call: Call, kind: str, statement: Prepared, **params: str) -> Any:
+    """One row of `statement`, through the store's hot cache under (kind, params)."""
     store = call.store
     key = (kind, *params.values())
     row = store.hot_get(key)
@@ -208,12 +209,12 @@ def _cached(call: Call, kind: str, statement: Prepared, **params: str) -> Any:
 
 
 def find(call: Call, account: str, region: str, name: str) -> Secret | None:
-    row = _cached(call, "sm-name", _BY_NAME, account=account, region=region, name=name)
+    row = cached(call, "sm-name", _BY_NAME, account=account, region=region, name=name)
     return Secret(*row) if row is not None else None
 
 
 def find_by_arn(call: Call, arn: str) -> Secret | None:
-    row = _cached(call, "sm-arn", _BY_ARN, arn=arn)
+    row = cached(call, "sm-arn", _BY_ARN, arn=arn)
     return Secret(*row) if row is not None else None
 
 
@@ -363,6 +364,17 @@ def request_tags(tags: list[dict[str, str]] | None) -> list[Tag]:
         if tag.get("Key") is None:
             raise errors.InvalidParameterException(TAGS.bad_key.message.format(key=""))
     return TAGS.from_wire(tags)
+
+
+def conditions(values: dict[str, Any]) -> dict[str, Any]:
+    """The request's condition keys: those it gave a value (booleans as AWS
+    writes them, "true"/"false")."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out
 
 
 def tag_context(tags: list[Tag]) -> dict[str, Any]:

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from strongroom.framework import Call
-from strongroom.services.secretsmanager.secrets import Secret, dt
+from strongroom.services.secretsmanager.secrets import Secret, cached, dt
 from strongroom.services.secretsmanager.service import errors
 from strongroom.services.secretsmanager.tables import labels, versions
 from strongroom.store.db import Prepared
@@ -95,24 +94,13 @@ _LABELS = Prepared(
 )
 
 
-def _cached(call: Call, kind: str, statement: Prepared, **params: str) -> Any:
-    store = call.store
-    key = (kind, *params.values())
-    row = store.hot_get(key)
-    if row is None:
-        row = statement.first(call.conn, **params)
-        if row is not None:
-            store.hot_put(key, row)
-    return row
-
-
 def find(call: Call, arn: str, version_id: str) -> Version | None:
-    row = _cached(call, "sm-version", _BY_ID, arn=arn, version_id=version_id)
+    row = cached(call, "sm-version", _BY_ID, arn=arn, version_id=version_id)
     return Version(*row) if row is not None else None
 
 
 def find_by_label(call: Call, arn: str, label: str) -> Version | None:
-    row = _cached(call, "sm-label", _BY_LABEL, arn=arn, label=label)
+    row = cached(call, "sm-label", _BY_LABEL, arn=arn, label=label)
     return Version(*row) if row is not None else None
 
 
