@@ -352,3 +352,31 @@ def test_cross_account_read_needs_both_policies(server: StrongroomServer, sm, th
     # Only what the policy names.
     code, _ = fails(theirs.put_secret_value, SecretId=shared["ARN"], SecretString="x")
     assert code == "AccessDeniedException"
+
+
+def test_another_account_writes_under_the_owners_key(server: StrongroomServer, sm, theirs) -> None:
+    """The owner named its key by id: a caller of another account writing a
+    version encrypts under that key of the owner's account."""
+    kms = server.client("kms")
+    key_policy = doc(
+        {"Sid": "owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "other", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"},
+    )  # fmt: skip
+    key = kms.create_key(Policy=key_policy)["KeyMetadata"]
+    secret = sm.create_secret(
+        Name=f"x/{uuid.uuid4().hex[:8]}", SecretString="v1", KmsKeyId=key["KeyId"]
+    )
+    sm.put_resource_policy(
+        SecretId=secret["ARN"],
+        ResourcePolicy=doc(
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+             "Action": ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue"],
+             "Resource": "*"}
+        ),
+    )  # fmt: skip
+    theirs.put_secret_value(SecretId=secret["ARN"], SecretString="from-other")
+    assert sm.get_secret_value(SecretId=secret["Name"])["SecretString"] == "from-other"
+    versions = sm.list_secret_version_ids(SecretId=secret["Name"])["Versions"]
+    assert {k for v in versions for k in v["KmsKeyIds"]} == {key["Arn"]}

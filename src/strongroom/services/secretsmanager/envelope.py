@@ -71,6 +71,10 @@ def key_for(call: Call, secret: Secret, kms_key_id: str | None = None) -> str:
     """The KeyId new versions of `secret` are encrypted under."""
     key_id = kms_key_id if kms_key_id is not None else secret.kms_key_id
     if key_id and key_id != MANAGED_ALIAS:
+        if secret.account != call.account and not key_id.startswith("arn:"):
+            # The owner named a key of its own account: so must another caller.
+            resource = key_id if key_id.startswith("alias/") else f"key/{key_id}"
+            return f"arn:aws:kms:{secret.region}:{secret.account}:{resource}"
         return key_id
     if secret.account == call.account:
         return kms.aws_managed_key(call, "secretsmanager", region=secret.region)
