@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.framework import Call, JobRun, paging, tagging
-from strongroom.framework.errorspec import ErrorSpec
+from strongroom.framework import Call, JobRun, tagging
 from strongroom.framework.tagging import SECRETS_MANAGER as TAGS
 from strongroom.services.secretsmanager import (
     envelope,
@@ -18,13 +17,8 @@ from strongroom.services.secretsmanager import (
     versions,
 )
 from strongroom.services.secretsmanager.secrets import DAY, SECRET_TYPE, Secret
-from strongroom.services.secretsmanager.service import errors, service
+from strongroom.services.secretsmanager.service import PAGING, errors, service
 
-#: Secrets Manager pages with NextToken/MaxResults; a token not handed out
-#: for this listing is InvalidNextTokenException.
-PAGING = paging.Paging(
-    paging.NEXT_TOKEN, ErrorSpec("InvalidNextTokenException", "The NextToken value is invalid.")
-)
 LIST_SECRETS = PAGING.listing("SecretList", default=100, maximum=100)
 
 DEFAULT_RECOVERY_DAYS = 30

@@ -8,9 +8,8 @@ from typing import Any
 
 from strongroom.framework import Call
 from strongroom.services.secretsmanager import envelope, listing, secrets, values, versions
-from strongroom.services.secretsmanager.ops_secrets import PAGING
 from strongroom.services.secretsmanager.secrets import Secret
-from strongroom.services.secretsmanager.service import errors, service
+from strongroom.services.secretsmanager.service import PAGING, errors, service
 from strongroom.services.secretsmanager.versions import CURRENT
 
 LIST_VERSIONS = PAGING.listing("Versions", default=100, maximum=100)

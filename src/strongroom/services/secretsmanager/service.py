@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from strongroom.framework import Service
+from strongroom.framework import Service, paging
+from strongroom.framework.errorspec import ErrorSpec
 from strongroom.services.secretsmanager.tables import TABLES
 
 service = Service(
@@ -17,4 +18,10 @@ NOT_FOUND = "Secrets Manager can't find the specified secret."
 #: InvalidRequestException's words for a secret scheduled for deletion.
 MARKED_FOR_DELETION = (
     "You can't perform this operation on the secret because it was marked for deletion."
+)
+
+#: Secrets Manager pages with NextToken/MaxResults; a token not handed out
+#: for the listing it is used on is InvalidNextTokenException.
+PAGING = paging.Paging(
+    paging.NEXT_TOKEN, ErrorSpec("InvalidNextTokenException", "The NextToken value is invalid.")
 )
