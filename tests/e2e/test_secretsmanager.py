@@ -4,6 +4,7 @@ random passwords, BatchGetSecretValue, and envelope encryption through KMS."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import string
@@ -569,8 +570,26 @@ def test_aws_cli(server: StrongroomServer) -> None:
     ]
     pw = cli(server, "get-random-password", "--password-length", "20", "--exclude-punctuation")
     assert len(pw["RandomPassword"]) == 20
+    listed = cli(server, "list-secrets", "--filters", f"Key=name,Values={name}")
+    assert [s["Name"] for s in listed["SecretList"]] == [name]
     deleted = cli(server, "delete-secret", "--secret-id", name, "--force-delete-without-recovery")
     assert deleted["Name"] == name
+
+
+def test_aws_cli_binary_and_labels(server: StrongroomServer, tmp_path) -> None:
+    name = unique("cli")
+    blob = tmp_path / "key.bin"
+    blob.write_bytes(b"\x00\xffbinary")
+    first = cli(server, "create-secret", "--name", name, "--secret-binary", f"fileb://{blob}")
+    second = cli(server, "put-secret-value", "--secret-id", name, "--secret-string", "s",
+                 "--version-stages", "AWSPENDING")  # fmt: skip
+    cli(server, "update-secret-version-stage", "--secret-id", name, "--version-stage",
+        "AWSCURRENT", "--move-to-version-id", second["VersionId"],
+        "--remove-from-version-id", first["VersionId"])  # fmt: skip
+    got = cli(server, "get-secret-value", "--secret-id", name, "--version-stage", "AWSPREVIOUS")
+    assert base64.b64decode(got["SecretBinary"]) == b"\x00\xffbinary"
+    versions = cli(server, "list-secret-version-ids", "--secret-id", name)["Versions"]
+    assert {v["VersionId"] for v in versions} == {first["VersionId"], second["VersionId"]}
 
 
 def test_rotation_is_refused_for_now(sm) -> None:
