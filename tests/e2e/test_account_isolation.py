@@ -72,6 +72,8 @@ class Resources:
     saml_arn: str = ""
     instance_profile: str = ""
     mfa_serial: str = ""
+    secret_name: str = ""
+    secret_arn: str = ""
 
 
 @dataclass
@@ -95,6 +97,15 @@ def refused(codes: frozenset[str], **kwargs: Any) -> Probe:
 
 
 Recipe = Callable[[Resources, Resources], list[Probe]]
+
+
+def _by_secret(a: Resources, b: Resources) -> list[Probe]:
+    return [
+        ok(SecretId=b.secret_name),
+        ok(SecretId=b.secret_arn),
+        refused(REFUSED, SecretId=a.secret_arn),
+        refused(NOT_FOUND | {"ResourceNotFoundException"}, SecretId=a.secret_name),
+    ]
 
 
 def _by_user(op_errors: frozenset[str] = NOT_FOUND) -> Recipe:
@@ -199,6 +210,9 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(REFUSED, RetiringPrincipal=a.root),
         refused(REFUSED, RetiringPrincipal=a.user_arn),
     ],
+    # ------------------------------------------------------ Secrets Manager
+    ("secretsmanager", "DescribeSecret"): lambda a, b: _by_secret(a, b),
+    ("secretsmanager", "ListSecretVersionIds"): lambda a, b: _by_secret(a, b),
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
         ok(),
@@ -362,10 +376,21 @@ def _user_credentials(clients: Callable[[str], Any], r: Resources) -> None:
     iam.create_login_profile(UserName=r.user, Password="Aa1!" + r.token)
 
 
+def _secrets(clients: Callable[[str], Any], r: Resources) -> None:
+    sm = clients("secretsmanager")
+    tags = [{"Key": r.token, "Value": r.token}]
+    r.secret_name = f"{r.token}/secret"
+    r.secret_arn = sm.create_secret(
+        Name=r.secret_name, SecretString=r.token, Description=r.token, Tags=tags
+    )["ARN"]
+    sm.put_secret_value(SecretId=r.secret_arn, SecretString=r.token, VersionStages=[r.token])
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
+    _secrets,
 ]
 
 

@@ -47,16 +47,24 @@ def _value(rng: random.Random, shape, ids: list[str], depth: int = 0):
     return rng.choice([*ids, "alias/fuzz", "alias/aws/s3", "", "x" * 300, "arn:aws:kms:::key/"])
 
 
-def _send(server: StrongroomServer, operation: str, body: dict) -> tuple[int, bytes]:
+def _send(
+    server: StrongroomServer,
+    operation: str,
+    body: dict,
+    *,
+    target: str = "TrentService",
+    signing_name: str = "kms",
+) -> tuple[int, bytes]:
+    """One JSON request, signed for `signing_name`, to `target`.`operation`."""
     data = json.dumps(body).encode()
     headers = {
         "Host": f"127.0.0.1:{server.port}",
         "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": f"TrentService.{operation}",
+        "X-Amz-Target": f"{target}.{operation}",
     }
     req = AWSRequest(method="POST", url=server.endpoint + "/", data=data, headers=headers)
-    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "kms", "us-east-1")\
-        .add_auth(req)  # fmt: skip
+    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), signing_name,
+              "us-east-1").add_auth(req)  # fmt: skip
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         conn.request("POST", "/", body=data, headers=dict(req.headers))
