@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from strongroom.auth.authorizer import PolicySource
     from strongroom.framework.call import Call
+    from strongroom.framework.resources import ResourceFactory
 
 log = logging.getLogger("strongroom.services")
 
@@ -145,6 +146,7 @@ class Service:
         anonymous: bool = False,
         tables: tuple[Table, ...] = (),
         policy_source: PolicySource | None = None,
+        resources: dict[str, ResourceFactory] | None = None,
     ) -> None:
         self.name = name
         #: Its resources live in no Region (IAM): its calls are us-east-1's.
@@ -156,6 +158,9 @@ class Service:
         self.tables = tables
         #: Where the authorizer reads identity policies from (IAM's), if here.
         self.policy_source = policy_source
+        #: Process resources (name -> factory), built at server start from
+        #: its configuration and closed at shutdown: `framework.resources`.
+        self.resources: dict[str, ResourceFactory] = dict(resources or {})
         self.model = load_service_model(name)
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)

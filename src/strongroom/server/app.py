@@ -42,6 +42,7 @@ from strongroom.framework import (
     Service,
     ServiceEvent,
 )
+from strongroom.framework.resources import ResourceContext, Resources
 from strongroom.framework.trail import EventPlan, compile_plans
 from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
@@ -85,8 +86,16 @@ class App:
             sources[0] if sources else None, enforce=config.auth == "sigv4"
         )
         self.audit = AuditRecorder(self.store)
+        #: The services' process resources (engines, supervisors): built at
+        #: start-up, closed at shutdown; the App names none of them.
+        self.resources = Resources.of_services(
+            self.services,
+            ResourceContext(config.data_dir, config.endpoint_url, dict(config.options)),
+        )
         #: What every call and job is lent (never the App itself).
-        self.runtime = Runtime(self.clock, self.sealer, self.authorizer, self.store, self.invoke)
+        self.runtime = Runtime(
+            self.clock, self.sealer, self.authorizer, self.store, self.invoke, self.resources
+        )
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
@@ -141,6 +150,7 @@ class App:
                 gc.collect()
                 gc.freeze()
                 self.store.start_checkpointer()
+                await asyncio.to_thread(self.resources.start)
                 self.blocking = self._any_blocking()  # operations registered since __init__
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
@@ -158,10 +168,11 @@ class App:
                 return
 
     def shutdown(self) -> None:
-        """Wait for the requests running off the loop, write the audit queue,
-        close the store."""
+        """Wait for the requests running off the loop, close the process
+        resources, write the audit queue, close the store."""
         try:
             self.pool.shutdown(wait=True)
+            self.resources.close()
             self.audit.flush(wait=True)
         finally:
             self.store.close()
