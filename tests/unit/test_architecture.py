@@ -2,7 +2,8 @@
 import counted (module level, inside functions and under TYPE_CHECKING).
 
 - The layers, bottom up: the base modules (arn, ids, tokens, encoding, admin_client);
-  protocol and store; auth; audit; framework; the services; the server; the
+  protocol, store and engines (execution engines, e.g. Lambda's runtime);
+  auth; audit; framework; the services; the server; the
   CLI and the test harness. A layer imports only layers below it
   (`ALLOWED`), and no package takes part in an import cycle.
 - protocol/ never names a service; the store names no table of another layer.
@@ -52,12 +53,13 @@ BASE = {"strongroom", "arn", "ids", "tokens", "encoding", "admin_client"}
 ALLOWED: dict[str, set[str]] = {
     "protocol": set(),
     "store": set(),
+    "engines": set(),  # execution engines (Lambda's runtime): beside the store
     "auth": {"protocol", "store"},
     "audit": {"protocol", "store", "auth"},
     "framework": {"protocol", "store", "auth", "audit"},
-    "service": {"store", "auth", "audit", "framework"},  # + other services' api modules
+    "service": {"store", "engines", "auth", "audit", "framework"},  # + other services' api modules
     "services": {"framework", "service"},  # the registry
-    "server": {"protocol", "store", "auth", "audit", "framework", "service", "services"},
+    "server": {"protocol", "store", "engines", "auth", "audit", "framework", "service", "services"},
     "testing": {"server"},
     "cli": {"server", "store"},
     "__main__": {"cli"},
