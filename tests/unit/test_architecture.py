@@ -199,7 +199,7 @@ def test_one_way_to_reach_errors() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam")
+NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "lambda_")
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 
@@ -214,7 +214,7 @@ def test_services_do_not_encode(name: str) -> None:
 
 
 #: Services whose operation modules (``ops_*.py``) hold no SQL.
-DOMAIN_LAYERED = ("kms", "iam", "sts")
+DOMAIN_LAYERED = ("kms", "iam", "sts", "lambda_")
 
 
 @pytest.mark.parametrize("name", DOMAIN_LAYERED)

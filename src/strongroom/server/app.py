@@ -780,7 +780,9 @@ class App:
             log.exception("download %s failed", req.path)
             return _json(500, {"error": "internal error"})
         if req.method == "HEAD":
-            return Response(status, b"", [("content-type", content_type), ("content-length", str(len(body)))])
+            return Response(
+                status, b"", [("content-type", content_type), ("content-length", str(len(body)))]
+            )
         return Response(status, body, [("content-type", content_type)])
 
     def _admin_clock(self, req: Request) -> Response:

@@ -85,9 +85,7 @@ def listing(conn: Any, ref: Ref) -> list[Alias]:
     return [_from(r) for r in rows]
 
 
-def create(
-    conn: Any, ref: Ref, name: str, version: str, description: str, routing: Any
-) -> Alias:
+def create(conn: Any, ref: Ref, name: str, version: str, description: str, routing: Any) -> Alias:
     alias = Alias(ref.account, ref.region, ref.name, name, version, description, routing, uuid4())
     conn.execute(
         insert(aliases).values(

@@ -194,7 +194,9 @@ def all_versions(conn: Any, ref: Ref) -> list[Version]:
         select(versions).where(_key(versions, ref.account, ref.region, ref.name))
     ).fetchall()
     found = [_from_row(r) for r in rows]
-    return sorted(found, key=lambda v: (v.version != LATEST, int(v.version) if v.version.isdigit() else 0))
+    return sorted(
+        found, key=lambda v: (v.version != LATEST, int(v.version) if v.version.isdigit() else 0)
+    )
 
 
 def latest_in(conn: Any, account: str, region: str) -> list[Version]:
@@ -274,7 +276,9 @@ def create(
         "memory": memory,
         "code_sha256": code_sha256,
         "code_size": code_size,
-        "environment": seal_variables(call, (ref.account, ref.region, ref.name, LATEST), environment),
+        "environment": seal_variables(
+            call, (ref.account, ref.region, ref.name, LATEST), environment
+        ),
         "config": config,
         "last_modified": now,
         "revision_id": uuid4(),
@@ -470,9 +474,7 @@ def to_configuration(call: Any, v: Version) -> dict[str, Any]:
             out[member] = v.config[member]
         elif member in DEFAULTS:
             out[member] = DEFAULTS[member]
-    out.setdefault(
-        "LoggingConfig", {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{v.name}"}
-    )
+    out.setdefault("LoggingConfig", {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{v.name}"})
     out["RuntimeVersionConfig"] = {
         "RuntimeVersionArn": f"arn:aws:lambda:{v.region}::runtime:strongroom-{v.runtime}"
     }

@@ -38,9 +38,13 @@ def download(runtime: Any, path: str, query: str) -> tuple[int, bytes, str]:
         claim = json_value(runtime.sealer.unseal(bytes.fromhex(tokens[0]), _AAD))
         _account, _region, name, _version, sha_hex, expires = claim
     except (ValueError, SealError, TypeError):
-        return _denied("The request signature we calculated does not match the signature you provided.")
+        return _denied(
+            "The request signature we calculated does not match the signature you provided."
+        )
     if name != path:
-        return _denied("The request signature we calculated does not match the signature you provided.")
+        return _denied(
+            "The request signature we calculated does not match the signature you provided."
+        )
     if runtime.clock.timestamp() > expires:
         return _denied("Request has expired")
     try:

@@ -38,8 +38,8 @@ def _require_runtime(runtime: str | None) -> str:
 def _require_limits(timeout: int | None, memory: int | None) -> None:
     if timeout is not None and not 1 <= timeout <= 900:
         raise errors.InvalidParameterValueException(
-            "1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: "
-            "Member must have value less than or equal to 900" % timeout
+            f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
+            "constraint: Member must have value less than or equal to 900"
         )
     if memory is not None and not 128 <= memory <= 10240:
         raise errors.InvalidParameterValueException(
@@ -97,9 +97,8 @@ def create_function(
     access.authorize_create(
         call,
         ref,
-        {"aws:RequestTag/" + k: v for k, v in tags.items()} | (
-            {"aws:TagKeys": list(tags)} if tags else {}
-        ),
+        {"aws:RequestTag/" + k: v for k, v in tags.items()}
+        | ({"aws:TagKeys": list(tags)} if tags else {}),
     )
     access.require_own_account(call, ref, "lambda:CreateFunction")
     if given.get("PackageType") == "Image":

@@ -86,8 +86,8 @@ def add_permission(
     doc = {**doc, "Statement": [*doc["Statement"], statement]}
     if len(json_text(doc).encode()) > policies.MAX_POLICY:
         raise errors.PolicyLengthExceededException(
-            "The final policy size (%d) is bigger than the limit (%d)."
-            % (len(json_text(doc).encode()), policies.MAX_POLICY)
+            f"The final policy size ({len(json_text(doc).encode())}) is bigger than the "
+            f"limit ({policies.MAX_POLICY})."
         )
     policies.put(call.conn, ref, doc, found is not None)
     return {"Statement": json_text(statement)}
@@ -105,7 +105,9 @@ def remove_permission(
     found = policies.row(call.conn, ref)
     if found is None or not any(st.get("Sid") == StatementId for st in found[0]["Statement"]):
         if found is None:
-            raise errors.ResourceNotFoundException("No policy is associated with the given resource.")
+            raise errors.ResourceNotFoundException(
+                "No policy is associated with the given resource."
+            )
         raise errors.ResourceNotFoundException(
             f"Statement {StatementId} is not found in resource policy."
         )

@@ -158,7 +158,9 @@ def update_alias(
         changes["description"] = Description
     if RoutingConfig is not None:
         _require_routing(call, ref, version, RoutingConfig)
-        changes["routing"] = RoutingConfig if RoutingConfig.get("AdditionalVersionWeights") else None
+        changes["routing"] = (
+            RoutingConfig if RoutingConfig.get("AdditionalVersionWeights") else None
+        )
     return aliases.change(call.conn, found, **changes).to_alias()
 
 
@@ -189,5 +191,7 @@ def list_aliases(
         for a in aliases.listing(call.conn, ref)
         if FunctionVersion is None or a.function_version == FunctionVersion
     ]
-    page = LIST_ALIASES.slice(call, found, Marker, MaxItems, scope=(ref.name, FunctionVersion or ""))
+    page = LIST_ALIASES.slice(
+        call, found, Marker, MaxItems, scope=(ref.name, FunctionVersion or "")
+    )
     return LIST_ALIASES.output(page, [a.to_alias() for a in page.items])
