@@ -95,7 +95,8 @@ events = Table(
     Column("attempts", Integer, nullable=False, default=0),
     #: When it may next be tried.
     Column("due", Float, nullable=False),
-    #: A process has taken it until then (a worker that died lets it go).
+    #: A process has taken it until then, wall-clock time (a worker that
+    #: died lets it go).
     Column("claimed_until", Float, nullable=True),
     #: queued | succeeded | failed
     Column("state", String(16), nullable=False),
