@@ -253,7 +253,9 @@ class Service:
             if shape.name in ("AccessDeniedException", "AccessDenied"):
                 return self.errors.by_code(shape.error_code)(message)
         protocol = self.model.metadata["protocol"]
-        code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
+        if protocol == "rest-json":  # Lambda's is 403, JSON-RPC services' 400
+            return AwsError(message, code="AccessDeniedException", status=403, sender_fault=True)
+        code = "AccessDeniedException" if protocol == "json" else "AccessDenied"
         return getattr(self.errors, code)(message)
 
     def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:
