@@ -178,6 +178,12 @@ class Service:
         self.model = load_service_model(name)
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)
+        if self.model.metadata["protocol"] == "rest-json" and not any(
+            shape.name == "AccessDeniedException" for shape in self.model.error_shapes
+        ):
+            # The REST JSON services (Lambda) answer a denial 403; the
+            # JSON-RPC ones 400.
+            self.errors.define("AccessDeniedException", 403)
         self.operations: dict[str, Operation] = {}
         self.extra_read_only = read_only
         self.validation_error_code = validation_error_code
@@ -253,9 +259,7 @@ class Service:
             if shape.name in ("AccessDeniedException", "AccessDenied"):
                 return self.errors.by_code(shape.error_code)(message)
         protocol = self.model.metadata["protocol"]
-        if protocol == "rest-json":  # Lambda's is 403, JSON-RPC services' 400
-            return AwsError(message, code="AccessDeniedException", status=403, sender_fault=True)
-        code = "AccessDeniedException" if protocol == "json" else "AccessDenied"
+        code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
         return getattr(self.errors, code)(message)
 
     def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:

@@ -65,9 +65,10 @@ def invoke_as_service(
 ) -> Outcome:
     """Invoke `function_arn` (ARN, partial ARN or name in the caller's
     account; a qualifier allowed) as the service `principal`."""
-    writing = isinstance(ctx, JobRun) or (
-        isinstance(ctx, Call) and ctx.service.operations[ctx.operation].writes
-    )
+    op = ctx.service.operations.get(ctx.operation) if isinstance(ctx, Call) else None
+    # A job's transaction writes; a call's as its operation says (one not
+    # served, an internal caller's, is taken to be writing).
+    writing = isinstance(ctx, JobRun) or op is None or op.writes
     region = ctx.region if isinstance(ctx, Call) else _region_of(function_arn)
     account = ctx.account if isinstance(ctx, Call) else (source_account or "")
     call = Call(

@@ -6,7 +6,7 @@ from typing import Any
 
 from strongroom.framework import Call, paging
 from strongroom.framework.errorspec import ErrorSpec
-from strongroom.services.lambda_ import access, code, functions, names, roles
+from strongroom.services.lambda_ import access, code, functions, invocations, names, roles
 from strongroom.services.lambda_.functions import EXTRA_MEMBERS, LATEST
 from strongroom.services.lambda_.locations import code_location
 from strongroom.services.lambda_.service import errors, service
@@ -69,6 +69,13 @@ def _package(call: Call, data: bytes) -> code.Package:
         raise errors.InvalidParameterValueException(str(bad)) from None
     call.resource("lambda_code").put(package)
     return package
+
+
+def _retire(call: Call, prefix: str) -> None:
+    """Stop the warm environments of a version that changed or went away
+    (a busy one finishes its invocation first)."""
+    if call.runtime.resources is not None and call.runtime.resources.built("lambda_engine"):
+        call.resource("lambda_engine").retire(prefix)
 
 
 def _extra(given: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +237,7 @@ def update_function_code(
     updated = functions.update_latest(
         call, latest, code_sha256=package.code_sha256, code_size=package.size
     )
+    _retire(call, invocations.image_key(latest))
     if Publish:
         published = functions.publish(call, updated, None)
         return functions.to_configuration(call, published)
@@ -281,6 +289,7 @@ def update_function_configuration(
     if extra:
         changes["config"] = {**latest.config, **extra}
     updated = functions.update_latest(call, latest, **changes)
+    _retire(call, invocations.image_key(latest))
     return functions.to_configuration(call, updated)
 
 
@@ -311,6 +320,12 @@ def delete_function(call: Call, FunctionName: str, Qualifier: str | None = None)
         if sha is None:
             raise names.not_found(ref)
         used = [sha]
+    if ref.qualifier is None:
+        _retire(call, invocations.image_prefix(ref.account, ref.region, ref.name))
+    else:
+        _retire(
+            call, invocations.image_prefix(ref.account, ref.region, ref.name) + ref.qualifier + ":"
+        )
     for sha in set(used):
         if not functions.code_in_use(call.conn, sha):
             store.forget(code.hex_of(sha))
