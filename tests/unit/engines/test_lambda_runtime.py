@@ -7,6 +7,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import textwrap
 import threading
@@ -25,6 +26,7 @@ from strongroom.engines.lambda_runtime import (
     FunctionImage,
     LambdaEngine,
     TooManyRequests,
+    UnsupportedRuntime,
 )
 
 ACCOUNT = "123456789012"
@@ -578,6 +580,53 @@ def test_freeze_retire_and_close(tmp_path, functions) -> None:
     for child in children:
         _gone(child)
     assert not list((tmp_path / "engine" / "envs").iterdir())
+
+
+def test_a_new_engine_reaps_what_a_dead_one_left(tmp_path, functions) -> None:
+    """A server killed without closing leaves (frozen) environments behind; the
+    next engine over the same base dir kills them."""
+    base = tmp_path / "engine"
+    script = textwrap.dedent(
+        f"""
+        import os, json, uuid, signal, sys, time
+        from datetime import UTC, datetime, timedelta
+        from pathlib import Path
+        from strongroom.engines.lambda_runtime import Credentials, FunctionImage, LambdaEngine
+        eng = LambdaEngine(Path({str(base)!r}), "http://127.0.0.1:1", freeze_after_s=0.1)
+        image = FunctionImage(**json.loads(sys.argv[1]) | {{"code_zip": Path(sys.argv[2])}})
+        c = Credentials("AK", "SK", "TK", datetime.now(UTC) + timedelta(hours=1))
+        r = eng.invoke(image, b"{{}}", request_id=str(uuid.uuid4()),
+                       invoked_arn=image.function_arn, credentials=lambda: c)
+        print(json.loads(r.payload)["pid"], flush=True)
+        time.sleep(0.6)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    image = functions.image("basic", function_name="orphan")
+    fields = {k: v for k, v in image.__dict__.items() if k != "code_zip"}
+    fields["environment"] = dict(image.environment)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(fields), str(image.code_zip)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[3] / "src")},
+        check=False,
+    )
+    orphan = int(done.stdout.split()[0])
+    assert _state(orphan) == "T"  # frozen, and its server is gone
+    LambdaEngine(base, ENDPOINT).close()
+    deadline = time.monotonic() + 3
+    while _state(orphan) != "gone" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _state(orphan) in ("gone", "Z")
+
+
+def test_unsupported_runtime(engine, functions) -> None:
+    image = functions.image("basic", function_name="node", runtime="nodejs20.x")
+    with pytest.raises(UnsupportedRuntime):
+        invoke(engine, image)
+    assert engine.environments(image.key) == 0
 
 
 def _children_under(base: Path) -> list[int]:

@@ -85,7 +85,10 @@ class LambdaEngine:
         self.memory_poll_s = memory_poll_s
         self._interpreters = Interpreters(interpreters or {})
         (self.base_dir / "code").mkdir(parents=True, exist_ok=True)
-        (self.base_dir / "envs").mkdir(parents=True, exist_ok=True)
+        # Environments live under a directory of this engine's own (several
+        # server processes may share a base dir); left-overs of dead owners
+        # are reaped at start.
+        self._envs_dir = self.base_dir / "envs" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         if log_sink is None:
             log_sink = logs.FileLogSink(self.base_dir / "logs")
         self.log_sink = log_sink
@@ -97,6 +100,7 @@ class LambdaEngine:
         self._watched: set[Environment] = set()
         self._sampling = False
         self._reap_stale()
+        self._envs_dir.mkdir(parents=True)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._run_loop, name="lambda-runtime-api", daemon=True
@@ -194,7 +198,7 @@ class LambdaEngine:
             shutil.rmtree(self._code_dir(key), ignore_errors=True)
 
     def _remove_env_dir(self, env_id: str) -> None:
-        shutil.rmtree(self.base_dir / "envs" / env_id, ignore_errors=True)
+        shutil.rmtree(self._envs_dir / env_id, ignore_errors=True)
 
     # ---- invoking (worker threads) ----
 
@@ -360,7 +364,12 @@ class LambdaEngine:
                         if mode and not info.is_dir():
                             with contextlib.suppress(OSError):
                                 (staging / info.filename).chmod(mode | 0o400)
-                staging.rename(target)
+                try:
+                    staging.rename(target)
+                except OSError:
+                    if not target.is_dir():  # another process unpacked it first
+                        raise
+                    shutil.rmtree(staging, ignore_errors=True)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -373,7 +382,7 @@ class LambdaEngine:
         interpreter = self._interpreters.for_runtime(image.runtime)
         creds = credentials()
         env.credentials_expire = creds.expiration.timestamp()
-        env_dir = self.base_dir / "envs" / env.id
+        env_dir = self._envs_dir / env.id
         tmp = env_dir / "tmp"
         tmp.mkdir(parents=True)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -531,22 +540,37 @@ class LambdaEngine:
             self._remove_env_dir(env.id)
         with contextlib.suppress(Exception):
             self.loop.close()
+        shutil.rmtree(self._envs_dir, ignore_errors=True)
 
     def _reap_stale(self) -> None:
         """Kill environments a previous engine over this base dir left behind
         (a server that died without closing leaves frozen processes)."""
         code_root = str(self.base_dir / "code")
-        for env_dir in (self.base_dir / "envs").iterdir():
-            try:
-                pid = int((env_dir / "pid").read_text())
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except (OSError, ValueError):
-                cwd, cmdline, pid = "", b"", 0
-            if pid and cwd.startswith(code_root) and b"awslambdaric" in cmdline:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-            shutil.rmtree(env_dir, ignore_errors=True)
+        for owner in (self.base_dir / "envs").glob("*-*"):
+            with contextlib.suppress(ValueError):
+                if _alive(int(owner.name.split("-", 1)[0])):
+                    continue
+            for env_dir in owner.iterdir():
+                try:
+                    pid = int((env_dir / "pid").read_text())
+                    cwd = os.readlink(f"/proc/{pid}/cwd")
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except (OSError, ValueError):
+                    continue
+                if cwd.startswith(code_root) and b"awslambdaric" in cmdline:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
+            shutil.rmtree(owner, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _rss(pid: int) -> int:
@@ -558,14 +582,17 @@ def _rss(pid: int) -> int:
 
 
 def _peak_rss(pid: int) -> int:
+    """The process's peak resident set (VmHWM), in bytes."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        try:
+            text = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        at = text.index(b"VmHWM:")
+        return int(text[at + 6 : text.index(b"kB", at)]) * 1024
+    except (OSError, ValueError):
+        return 0
 
 
 def _new_trace_id() -> str:
