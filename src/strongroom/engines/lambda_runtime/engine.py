@@ -96,6 +96,7 @@ class LambdaEngine:
         self._pools: dict[str, list[Environment]] = {}
         self._code_locks: dict[str, threading.Lock] = {}
         self._retired_keys: set[str] = set()
+        self._unpacked: set[str] = set()
         self._closed = False
         self._watched: set[Environment] = set()
         self._sampling = False
@@ -181,12 +182,22 @@ class LambdaEngine:
     def environment_gone(self, env: Environment) -> None:
         """An environment's process ended (loop thread)."""
         with self._lock:
-            if not env.busy:
-                self._forget(env)
-        self.loop.run_in_executor(None, self._remove_env_dir, env.id)
+            code_dir = None if env.busy else self._forget(env)
+        leftover = env.events
+        env.events = []
+        self.loop.run_in_executor(None, self._after_gone, env, code_dir, leftover)
 
-    def _forget(self, env: Environment) -> None:
-        """Drop an environment from its pool (with the lock held)."""
+    def _after_gone(self, env: Environment, code_dir: Path | None, leftover: list) -> None:
+        self._remove_env_dir(env.id)
+        if code_dir is not None:
+            shutil.rmtree(code_dir, ignore_errors=True)
+        if leftover:  # what it wrote after its last invocation
+            with contextlib.suppress(Exception):
+                self.log_sink(env.log_group, env.log_stream, leftover)
+
+    def _forget(self, env: Environment) -> Path | None:
+        """Drop an environment from its pool (with the lock held); the code dir
+        to remove if its image was retired and this was its last environment."""
         pool = self._pools.get(env.image.key)
         if pool is not None and env in pool:
             pool.remove(env)
@@ -195,7 +206,9 @@ class LambdaEngine:
         key = env.image.key
         if key in self._retired_keys and key not in self._pools:
             self._retired_keys.discard(key)
-            shutil.rmtree(self._code_dir(key), ignore_errors=True)
+            self._unpacked.discard(key)
+            return self._code_dir(key)
+        return None
 
     def _remove_env_dir(self, env_id: str) -> None:
         shutil.rmtree(self._envs_dir / env_id, ignore_errors=True)
@@ -329,18 +342,23 @@ class LambdaEngine:
             with self._lock:
                 env.busy = False
                 self._forget(env)
+            if env.sock is not None:
+                env.sock.close()
             raise
         return env
 
     def _release(self, env: Environment) -> None:
+        code_dir = None
         with self._lock:
             env.busy = False
             env.last_used = time.monotonic()
             gone = env.dead or env.kill_reason is not None
-            if gone or env.retiring:
-                self._forget(env)
-        if not gone and env.retiring:
+            if gone:
+                code_dir = self._forget(env)
+        if not gone and env.retiring:  # it leaves its pool when its process ends
             self.loop.call_soon_threadsafe(env.kill, "retired")
+        if code_dir is not None:
+            shutil.rmtree(code_dir, ignore_errors=True)
 
     # ---- starting an environment (worker thread) ----
 
@@ -353,6 +371,8 @@ class LambdaEngine:
             lock = self._code_locks.setdefault(target.name, threading.Lock())
         with lock:
             if target.is_dir():
+                with self._lock:
+                    self._unpacked.add(image.key)
                 return target
             staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
             staging.mkdir(parents=True)
@@ -373,6 +393,8 @@ class LambdaEngine:
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+            with self._lock:
+                self._unpacked.add(image.key)
             return target
 
     def _spawn(
@@ -497,8 +519,19 @@ class LambdaEngine:
                         doomed.append(env)
                 if not pool:
                     del self._pools[key]
-                    self._retired_keys.discard(key)
-                    shutil.rmtree(self._code_dir(key), ignore_errors=True)
+            # Images with no environment left lose their unpacked code now.
+            unused = [
+                key
+                for key in self._unpacked
+                if key.startswith(key_prefix)
+                and key not in self._pools
+                and not any(env.image.key == key for env in doomed)
+            ]
+            for key in unused:
+                self._unpacked.discard(key)
+                self._retired_keys.discard(key)
+        for key in unused:
+            shutil.rmtree(self._code_dir(key), ignore_errors=True)
         for env in doomed:
             self.loop.call_soon_threadsafe(env.kill, "retired")
 
