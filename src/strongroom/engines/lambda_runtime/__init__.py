@@ -16,6 +16,7 @@ from strongroom.engines.lambda_runtime.model import (
     LogEvent,
     LogSink,
     TooManyRequests,
+    UnsupportedRuntime,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "LogEvent",
     "LogSink",
     "TooManyRequests",
+    "UnsupportedRuntime",
 ]

@@ -85,7 +85,10 @@ class LambdaEngine:
         self.memory_poll_s = memory_poll_s
         self._interpreters = Interpreters(interpreters or {})
         (self.base_dir / "code").mkdir(parents=True, exist_ok=True)
-        (self.base_dir / "envs").mkdir(parents=True, exist_ok=True)
+        # Environments live under a directory of this engine's own (several
+        # server processes may share a base dir); left-overs of dead owners
+        # are reaped at start.
+        self._envs_dir = self.base_dir / "envs" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         if log_sink is None:
             log_sink = logs.FileLogSink(self.base_dir / "logs")
         self.log_sink = log_sink
@@ -93,10 +96,12 @@ class LambdaEngine:
         self._pools: dict[str, list[Environment]] = {}
         self._code_locks: dict[str, threading.Lock] = {}
         self._retired_keys: set[str] = set()
+        self._unpacked: set[str] = set()
         self._closed = False
         self._watched: set[Environment] = set()
         self._sampling = False
         self._reap_stale()
+        self._envs_dir.mkdir(parents=True)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._run_loop, name="lambda-runtime-api", daemon=True
@@ -177,12 +182,22 @@ class LambdaEngine:
     def environment_gone(self, env: Environment) -> None:
         """An environment's process ended (loop thread)."""
         with self._lock:
-            if not env.busy:
-                self._forget(env)
-        self.loop.run_in_executor(None, self._remove_env_dir, env.id)
+            code_dir = None if env.busy else self._forget(env)
+        leftover = env.events
+        env.events = []
+        self.loop.run_in_executor(None, self._after_gone, env, code_dir, leftover)
 
-    def _forget(self, env: Environment) -> None:
-        """Drop an environment from its pool (with the lock held)."""
+    def _after_gone(self, env: Environment, code_dir: Path | None, leftover: list) -> None:
+        self._remove_env_dir(env.id)
+        if code_dir is not None:
+            shutil.rmtree(code_dir, ignore_errors=True)
+        if leftover:  # what it wrote after its last invocation
+            with contextlib.suppress(Exception):
+                self.log_sink(env.log_group, env.log_stream, leftover)
+
+    def _forget(self, env: Environment) -> Path | None:
+        """Drop an environment from its pool (with the lock held); the code dir
+        to remove if its image was retired and this was its last environment."""
         pool = self._pools.get(env.image.key)
         if pool is not None and env in pool:
             pool.remove(env)
@@ -191,10 +206,12 @@ class LambdaEngine:
         key = env.image.key
         if key in self._retired_keys and key not in self._pools:
             self._retired_keys.discard(key)
-            shutil.rmtree(self._code_dir(key), ignore_errors=True)
+            self._unpacked.discard(key)
+            return self._code_dir(key)
+        return None
 
     def _remove_env_dir(self, env_id: str) -> None:
-        shutil.rmtree(self.base_dir / "envs" / env_id, ignore_errors=True)
+        shutil.rmtree(self._envs_dir / env_id, ignore_errors=True)
 
     # ---- invoking (worker threads) ----
 
@@ -325,18 +342,23 @@ class LambdaEngine:
             with self._lock:
                 env.busy = False
                 self._forget(env)
+            if env.sock is not None:
+                env.sock.close()
             raise
         return env
 
     def _release(self, env: Environment) -> None:
+        code_dir = None
         with self._lock:
             env.busy = False
             env.last_used = time.monotonic()
             gone = env.dead or env.kill_reason is not None
-            if gone or env.retiring:
-                self._forget(env)
-        if not gone and env.retiring:
+            if gone:
+                code_dir = self._forget(env)
+        if not gone and env.retiring:  # it leaves its pool when its process ends
             self.loop.call_soon_threadsafe(env.kill, "retired")
+        if code_dir is not None:
+            shutil.rmtree(code_dir, ignore_errors=True)
 
     # ---- starting an environment (worker thread) ----
 
@@ -349,6 +371,8 @@ class LambdaEngine:
             lock = self._code_locks.setdefault(target.name, threading.Lock())
         with lock:
             if target.is_dir():
+                with self._lock:
+                    self._unpacked.add(image.key)
                 return target
             staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
             staging.mkdir(parents=True)
@@ -360,10 +384,17 @@ class LambdaEngine:
                         if mode and not info.is_dir():
                             with contextlib.suppress(OSError):
                                 (staging / info.filename).chmod(mode | 0o400)
-                staging.rename(target)
+                try:
+                    staging.rename(target)
+                except OSError:
+                    if not target.is_dir():  # another process unpacked it first
+                        raise
+                    shutil.rmtree(staging, ignore_errors=True)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+            with self._lock:
+                self._unpacked.add(image.key)
             return target
 
     def _spawn(
@@ -373,7 +404,7 @@ class LambdaEngine:
         interpreter = self._interpreters.for_runtime(image.runtime)
         creds = credentials()
         env.credentials_expire = creds.expiration.timestamp()
-        env_dir = self.base_dir / "envs" / env.id
+        env_dir = self._envs_dir / env.id
         tmp = env_dir / "tmp"
         tmp.mkdir(parents=True)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -488,8 +519,19 @@ class LambdaEngine:
                         doomed.append(env)
                 if not pool:
                     del self._pools[key]
-                    self._retired_keys.discard(key)
-                    shutil.rmtree(self._code_dir(key), ignore_errors=True)
+            # Images with no environment left lose their unpacked code now.
+            unused = [
+                key
+                for key in self._unpacked
+                if key.startswith(key_prefix)
+                and key not in self._pools
+                and not any(env.image.key == key for env in doomed)
+            ]
+            for key in unused:
+                self._unpacked.discard(key)
+                self._retired_keys.discard(key)
+        for key in unused:
+            shutil.rmtree(self._code_dir(key), ignore_errors=True)
         for env in doomed:
             self.loop.call_soon_threadsafe(env.kill, "retired")
 
@@ -531,22 +573,37 @@ class LambdaEngine:
             self._remove_env_dir(env.id)
         with contextlib.suppress(Exception):
             self.loop.close()
+        shutil.rmtree(self._envs_dir, ignore_errors=True)
 
     def _reap_stale(self) -> None:
         """Kill environments a previous engine over this base dir left behind
         (a server that died without closing leaves frozen processes)."""
         code_root = str(self.base_dir / "code")
-        for env_dir in (self.base_dir / "envs").iterdir():
-            try:
-                pid = int((env_dir / "pid").read_text())
-                cwd = os.readlink(f"/proc/{pid}/cwd")
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except (OSError, ValueError):
-                cwd, cmdline, pid = "", b"", 0
-            if pid and cwd.startswith(code_root) and b"awslambdaric" in cmdline:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-            shutil.rmtree(env_dir, ignore_errors=True)
+        for owner in (self.base_dir / "envs").glob("*-*"):
+            with contextlib.suppress(ValueError):
+                if _alive(int(owner.name.split("-", 1)[0])):
+                    continue
+            for env_dir in owner.iterdir():
+                try:
+                    pid = int((env_dir / "pid").read_text())
+                    cwd = os.readlink(f"/proc/{pid}/cwd")
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except (OSError, ValueError):
+                    continue
+                if cwd.startswith(code_root) and b"awslambdaric" in cmdline:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
+            shutil.rmtree(owner, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _rss(pid: int) -> int:
@@ -558,14 +615,17 @@ def _rss(pid: int) -> int:
 
 
 def _peak_rss(pid: int) -> int:
+    """The process's peak resident set (VmHWM), in bytes."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        try:
+            text = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        at = text.index(b"VmHWM:")
+        return int(text[at + 6 : text.index(b"kB", at)]) * 1024
+    except (OSError, ValueError):
+        return 0
 
 
 def _new_trace_id() -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from strongroom.engines.lambda_runtime.model import UnsupportedRuntime
 
 _PROBE = (
     "import os, sys, awslambdaric\n"
@@ -52,6 +55,8 @@ class Interpreters:
             return found
 
     def _choose(self, runtime: str) -> Interpreter:
+        if not re.fullmatch(r"python3\.\d+", runtime):
+            raise UnsupportedRuntime(f"runtime {runtime!r} is not supported (python3.x only)")
         wanted = runtime.removeprefix("python")
         path = self._configured.get(runtime)
         reason = f"no {runtime} interpreter configured"

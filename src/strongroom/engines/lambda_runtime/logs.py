@@ -94,6 +94,7 @@ class FileLogSink:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
+        self._made: set[Path] = set()
 
     def path_of(self, group: str, stream: str) -> Path:
         return self.directory / quote(group, safe="") / (quote(stream, safe="") + ".jsonl")
@@ -107,7 +108,9 @@ class FileLogSink:
             for ts, message in events
         )
         with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
             with path.open("a", encoding="utf-8") as out:
                 out.write(text)
 

@@ -65,5 +65,9 @@ class TooManyRequests(Exception):
         self.reason = reason
 
 
+class UnsupportedRuntime(ValueError):
+    """The engine runs python3.x runtimes only (the control plane checks first)."""
+
+
 class EngineClosed(RuntimeError):
     """The engine was closed while (or before) the invocation ran."""
