@@ -102,6 +102,14 @@ def main() -> None:
     type=click.FloatRange(min=0.1),
     help="Seconds a request body may go without a byte arriving (then 408).",
 )
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A setting of a service's process resource (repeatable), e.g. "
+    "lambda.python3.12=/usr/bin/python3.12.",
+)
 def serve(
     host: str,
     port: int,
@@ -117,8 +125,15 @@ def serve(
     max_buffered: int,
     request_timeout: float,
     body_timeout: float,
+    options: tuple[str, ...],
 ) -> None:
     """Run the server."""
+    settings: dict[str, str] = {}
+    for option in options:
+        name, eq, value = option.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"{option!r} is not NAME=VALUE", param_hint="--option")
+        settings[name.strip()] = value
     from strongroom.server.serve import serve as run
 
     run(
@@ -137,6 +152,7 @@ def serve(
             max_buffered=max_buffered,
             request_timeout=request_timeout,
             body_timeout=body_timeout,
+            options=settings,
         )
     )
 

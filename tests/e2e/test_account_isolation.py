@@ -42,7 +42,7 @@ LISTING_PREFIXES = ("List", "Describe", "Lookup")
 #: Get* operations whose answer is a listing.
 LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException"})
+NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException", "ResourceNotFoundException"})
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
 
 
@@ -74,6 +74,8 @@ class Resources:
     mfa_serial: str = ""
     secret_name: str = ""
     secret_arn: str = ""
+    function: str = ""
+    function_arn: str = ""
 
 
 @dataclass
@@ -213,6 +215,22 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     # ------------------------------------------------------ Secrets Manager
     ("secretsmanager", "DescribeSecret"): lambda a, b: _by_secret(a, b),
     ("secretsmanager", "ListSecretVersionIds"): lambda a, b: _by_secret(a, b),
+    # -------------------------------------------------------------- Lambda
+    ("lambda", "ListFunctions"): lambda a, b: [ok(), ok(FunctionVersion="ALL")],
+    ("lambda", "ListAliases"): lambda a, b: [
+        ok(FunctionName=b.function),
+        refused(REFUSED, FunctionName=a.function_arn),
+        refused(NOT_FOUND, FunctionName=a.function),
+    ],
+    ("lambda", "ListVersionsByFunction"): lambda a, b: [
+        ok(FunctionName=b.function),
+        refused(REFUSED, FunctionName=a.function_arn),
+        refused(NOT_FOUND, FunctionName=a.function),
+    ],
+    ("lambda", "ListTags"): lambda a, b: [
+        ok(Resource=b.function_arn),
+        refused(REFUSED, Resource=a.function_arn),
+    ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
         ok(),
@@ -386,11 +404,51 @@ def _secrets(clients: Callable[[str], Any], r: Resources) -> None:
     sm.put_secret_value(SecretId=r.secret_arn, SecretString=r.token, VersionStages=[r.token])
 
 
+def _functions(clients: Callable[[str], Any], r: Resources) -> None:
+    import io
+    import zipfile
+
+    iam, lam = clients("iam"), clients("lambda")
+    trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    role_arn = iam.create_role(RoleName=f"{r.token}-fn-role", AssumeRolePolicyDocument=trust)[
+        "Role"
+    ]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("lambda_function.py", f"TOKEN = {r.token!r}\n")
+    r.function = f"{r.token}-fn"
+    r.function_arn = lam.create_function(
+        FunctionName=r.function,
+        Runtime="python3.11",
+        Role=role_arn,
+        Handler="lambda_function.handler",
+        Code={"ZipFile": buf.getvalue()},
+        Description=r.token,
+        Environment={"Variables": {"TOKEN": r.token}},
+        Tags={r.token: r.token},
+        Publish=True,
+    )["FunctionArn"].rsplit(":", 1)[0]
+    lam.create_alias(FunctionName=r.function, Name=f"{r.token}-alias", FunctionVersion="1")
+    lam.add_permission(
+        FunctionName=r.function,
+        StatementId=r.token,
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+    )
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
     _secrets,
+    _functions,
 ]
 
 

@@ -2,7 +2,8 @@
 import counted (module level, inside functions and under TYPE_CHECKING).
 
 - The layers, bottom up: the base modules (arn, ids, tokens, encoding, admin_client);
-  protocol and store; auth; audit; framework; the services; the server; the
+  protocol, store and engines (execution engines, e.g. Lambda's runtime);
+  auth; audit; framework; the services; the server; the
   CLI and the test harness. The Lambda functions strongroom ships
   (`functions/`) import nothing of strongroom. A layer imports only layers below it
   (`ALLOWED`), and no package takes part in an import cycle.
@@ -53,12 +54,13 @@ BASE = {"strongroom", "arn", "ids", "tokens", "encoding", "admin_client"}
 ALLOWED: dict[str, set[str]] = {
     "protocol": set(),
     "store": set(),
+    "engines": set(),  # execution engines (Lambda's runtime): beside the store
     "auth": {"protocol", "store"},
     "audit": {"protocol", "store", "auth"},
     "framework": {"protocol", "store", "auth", "audit"},
-    "service": {"store", "auth", "audit", "framework"},  # + other services' api modules
+    "service": {"store", "engines", "auth", "audit", "framework"},  # + other services' api modules
     "services": {"framework", "service"},  # the registry
-    "server": {"protocol", "store", "auth", "audit", "framework", "service", "services"},
+    "server": {"protocol", "store", "engines", "auth", "audit", "framework", "service", "services"},
     "testing": {"server"},
     "cli": {"server", "store", "functions"},
     # Lambda functions strongroom ships: they run in execution environments
@@ -201,7 +203,7 @@ def test_one_way_to_reach_errors() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager")
+NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_")
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 
@@ -216,7 +218,7 @@ def test_services_do_not_encode(name: str) -> None:
 
 
 #: Services whose operation modules (``ops_*.py``) hold no SQL.
-DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager")
+DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager", "lambda_")
 
 
 @pytest.mark.parametrize("name", DOMAIN_LAYERED)

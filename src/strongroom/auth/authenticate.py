@@ -186,6 +186,10 @@ def auth_error(protocol: str, failure: AuthFailure) -> AwsError:
     """The error the service's protocol answers an authentication failure with."""
     family = {"rest-json": "json", "ec2": "query"}.get(protocol, protocol)
     code, status = _CODES.get(family, _CODES["json"])[failure.kind]
+    if protocol == "rest-json" and failure.kind != "incomplete":
+        # The REST JSON services (Lambda) answer their signature errors 403,
+        # where the JSON-RPC ones say 400 with the same codes.
+        status = 403
     message = failure.message
     if family == "rest-xml":
         message = _S3_MESSAGES.get(failure.kind, message)

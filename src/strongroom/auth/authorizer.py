@@ -218,7 +218,13 @@ class Authorizer:
         resource_policy_kind: str = "resource",
     ) -> Decision:
         principal = call.principal
-        if principal.is_root:
+        if principal.is_service:
+            # A service has no identity policies: the resource policy alone
+            # decides (it must name the service), as AWS decides it.
+            allow_all = self.cache.get("identity", _ALLOW_ALL)
+            identity, boundary, tags = PolicySet("identity", (("service", allow_all),)), None, {}
+            resource_policy_required = True
+        elif principal.is_root:
             identity, boundary, tags = PolicySet("identity", ()), None, dict(principal.tags)
         elif _federated_by_root(principal):
             # GetFederationToken by the root: the root's permissions, narrowed
@@ -360,6 +366,8 @@ def request_context(
         ctx["aws:SourceIp"] = call.source_ip
     if principal.type == "IAMUser" and principal.user_name:
         ctx["aws:username"] = principal.user_name
+    elif principal.type == "AWSService":
+        ctx["aws:PrincipalServiceName"] = principal.arn
     if principal.session_created is not None:
         ctx["aws:TokenIssueTime"] = principal.session_created.astimezone(UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ"

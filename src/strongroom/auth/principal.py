@@ -39,6 +39,14 @@ class Principal:
     def is_root(self) -> bool:
         return self.type == "Root"
 
+    @property
+    def is_service(self) -> bool:
+        """An AWS service acting as itself (``secretsmanager.amazonaws.com``
+        invoking a rotation function, ``lambda.amazonaws.com`` assuming an
+        execution role): it has no identity policies; a resource policy
+        naming it is what allows it."""
+        return self.type == "AWSService"
+
     def user_identity(self) -> dict[str, Any]:
         """CloudTrail's userIdentity element for this principal (built once:
         a principal is immutable, and the recorder only serializes it)."""
@@ -110,3 +118,8 @@ def root_principal(account: str, access_key_id: str | None = None) -> Principal:
         principal_id=account,
         access_key_id=access_key_id,
     )
+
+
+def service_principal(name: str) -> Principal:
+    """The principal of AWS service `name` (``lambda.amazonaws.com``)."""
+    return Principal(type="AWSService", account="", arn=name, principal_id=name, user_name=name)

@@ -19,6 +19,7 @@ from strongroom.framework.call import (
     ServiceEvent,
 )
 from strongroom.framework.errorspec import ErrorSpec
+from strongroom.framework.resources import ResourceContext, Resources
 from strongroom.framework.service import (
     READ_ONLY_PREFIXES,
     Operation,
@@ -38,6 +39,8 @@ __all__ = [
     "JobRun",
     "Operation",
     "OperationFn",
+    "ResourceContext",
+    "Resources",
     "Runtime",
     "Service",
     "ServiceEvent",

@@ -21,6 +21,7 @@ from strongroom.auth.authorizer import AccessDenied
 if TYPE_CHECKING:
     from strongroom.auth.authorizer import Authorizer
     from strongroom.auth.principal import Principal
+    from strongroom.framework.resources import Resources
     from strongroom.framework.service import Service
     from strongroom.protocol.errors import AwsError
     from strongroom.store.clock import Clock
@@ -39,6 +40,15 @@ class Runtime:
     store: Store
     #: ``invoke(parent, service, operation, params)``: see `Call.invoke`.
     invoke: Callable[[Call, str, str, dict[str, Any]], dict[str, Any]]
+    #: The process resources the served services declare (`framework.resources`).
+    resources: Resources | None = None
+
+    def resource(self, name: str) -> Any:
+        """The process resource `name` (built on first use if the server has
+        not started it yet)."""
+        if self.resources is None:
+            raise LookupError(f"no process resources in this runtime (asked for {name!r})")
+        return self.resources.get(name)
 
 
 @dataclass(slots=True)
@@ -93,6 +103,10 @@ class JobRun:
     @property
     def sealer(self) -> Sealer:
         return self.runtime.sealer
+
+    def resource(self, name: str) -> Any:
+        """A process resource of the server (`Runtime.resource`)."""
+        return self.runtime.resource(name)
 
     def service_event(
         self,
@@ -167,6 +181,11 @@ class Call:
     @property
     def store(self) -> Store:
         return self.runtime.store
+
+    def resource(self, name: str) -> Any:
+        """A process resource of the server (`Runtime.resource`):
+        ``call.resource("lambda_engine")``."""
+        return self.runtime.resource(name)
 
     @property
     def via_service(self) -> str | None:

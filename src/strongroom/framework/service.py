@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from strongroom.auth.authorizer import PolicySource
     from strongroom.framework.call import Call
+    from strongroom.framework.resources import ResourceFactory
 
 log = logging.getLogger("strongroom.services")
 
@@ -76,6 +77,14 @@ class Operation:
     #: The body reaches the operation as chunks, never buffered whole (S3
     #: objects, Lambda zips): the seam in strongroom.server.limits.
     streaming: bool = False
+    #: Whether its store transaction takes the write lock: as `read_only`
+    #: says, unless the operation declares otherwise (Lambda's Invoke, which
+    #: changes nothing of the request's own but must not hold the lock
+    #: while the function runs and calls back into this server).
+    writes: bool = True
+    #: CloudTrail's managementEvent: False for a data event (Lambda's
+    #: Invoke), which LookupEvents does not return.
+    management: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +154,8 @@ class Service:
         anonymous: bool = False,
         tables: tuple[Table, ...] = (),
         policy_source: PolicySource | None = None,
+        resources: dict[str, ResourceFactory] | None = None,
+        download: Callable[..., tuple[int, bytes, str]] | None = None,
     ) -> None:
         self.name = name
         #: Its resources live in no Region (IAM): its calls are us-east-1's.
@@ -156,9 +167,23 @@ class Service:
         self.tables = tables
         #: Where the authorizer reads identity policies from (IAM's), if here.
         self.policy_source = policy_source
+        #: Process resources (name -> factory), built at server start from
+        #: its configuration and closed at shutdown: `framework.resources`.
+        self.resources: dict[str, ResourceFactory] = dict(resources or {})
+        #: ``download(runtime, path, query) -> (status, body, content type)``:
+        #: answers GET ``/_strongroom/download/<service>/<path>?<query>``, for
+        #: the pre-signed URLs a service hands out (Lambda's Code.Location).
+        #: It checks the URL's own signature: the request carries no SigV4.
+        self.download = download
         self.model = load_service_model(name)
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)
+        if self.model.metadata["protocol"] == "rest-json" and not any(
+            shape.name == "AccessDeniedException" for shape in self.model.error_shapes
+        ):
+            # The REST JSON services (Lambda) answer a denial 403; the
+            # JSON-RPC ones 400.
+            self.errors.define("AccessDeniedException", 403)
         self.operations: dict[str, Operation] = {}
         self.extra_read_only = read_only
         self.validation_error_code = validation_error_code
@@ -183,12 +208,18 @@ class Service:
         flush_audit: bool = False,
         anonymous: bool = False,
         no_authorization: str | None = None,
+        writes: bool | None = None,
+        data_event: bool = False,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
         ``call.authorize`` itself. An operation that needs no decision at all
         (GetCallerIdentity) says why in `no_authorization`; every other one
-        that returns without a decision is refused by the pipeline."""
+        that returns without a decision is refused by the pipeline.
+
+        `writes=False` runs a non-read-only operation in a read transaction
+        (it writes, if at all, through a transaction of its own); a
+        `data_event` is recorded as CloudTrail's data events are."""
 
         def register(f: OperationFn) -> OperationFn:
             name = camel(f.__name__)
@@ -214,6 +245,8 @@ class Service:
                 anonymous,
                 no_authorization,
                 plan if plan.accepted is not None or plan.needed else None,
+                writes=(not read_only) if writes is None else writes,
+                management=not data_event,
             )
             return f
 

@@ -79,6 +79,15 @@ class ErrorNamespace:
             self._classes[name] = cls
         return cls
 
+    def define(self, name: str, status: int) -> type[AwsError]:
+        """An unmodelled error this service answers with its own HTTP status
+        (Lambda's AccessDeniedException is 403; the JSON services' 400)."""
+        if name not in _UNMODELLED:
+            raise AttributeError(f"{name!r} is not an unmodelled AWS error strongroom lists")
+        cls = type(name, (AwsError,), {"code": name, "status": status})
+        self._classes[name] = cls
+        return cls
+
     def by_code(self, code: str) -> type[AwsError]:
         for cls in self._classes.values():
             if cls.code == code:

@@ -42,6 +42,7 @@ from strongroom.framework import (
     Service,
     ServiceEvent,
 )
+from strongroom.framework.resources import ResourceContext, Resources
 from strongroom.framework.trail import EventPlan, compile_plans
 from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
@@ -85,8 +86,16 @@ class App:
             sources[0] if sources else None, enforce=config.auth == "sigv4"
         )
         self.audit = AuditRecorder(self.store)
+        #: The services' process resources (engines, supervisors): built at
+        #: start-up, closed at shutdown; the App names none of them.
+        self.resources = Resources.of_services(
+            self.services,
+            ResourceContext(config.data_dir, config.endpoint_url, dict(config.options)),
+        )
         #: What every call and job is lent (never the App itself).
-        self.runtime = Runtime(self.clock, self.sealer, self.authorizer, self.store, self.invoke)
+        self.runtime = Runtime(
+            self.clock, self.sealer, self.authorizer, self.store, self.invoke, self.resources
+        )
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
@@ -141,6 +150,7 @@ class App:
                 gc.collect()
                 gc.freeze()
                 self.store.start_checkpointer()
+                await asyncio.to_thread(self.resources.start)
                 self.blocking = self._any_blocking()  # operations registered since __init__
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
@@ -158,10 +168,11 @@ class App:
                 return
 
     def shutdown(self) -> None:
-        """Wait for the requests running off the loop, write the audit queue,
-        close the store."""
+        """Wait for the requests running off the loop, close the process
+        resources, write the audit queue, close the store."""
         try:
             self.pool.shutdown(wait=True)
+            self.resources.close()
             self.audit.flush(wait=True)
         finally:
             self.store.close()
@@ -228,7 +239,7 @@ class App:
         if (
             self.store.is_sqlite
             and isinstance(routed, Route)
-            and not routed.service.operations[routed.operation].read_only
+            and routed.service.operations[routed.operation].writes
         ):
             self.store.writes_off_loop += 1
             future.add_done_callback(self._write_done)
@@ -276,7 +287,7 @@ class App:
         svc = route.service
         op = svc.operations[route.operation]
         if may_defer and (
-            op.blocking or (self.store.writes_off_loop and (not op.read_only or op.flush_audit))
+            op.blocking or (self.store.writes_off_loop and (op.writes or op.flush_audit))
         ):
             # Off the loop go the blocking operations and, on SQLite while
             # such a request writes, every other write (and LookupEvents,
@@ -296,7 +307,7 @@ class App:
         try:
             if op.flush_audit:  # LookupEvents sees every event answered before it
                 self.audit.flush(wait=True)
-            with self.store.transaction(write=not op.read_only) as conn:
+            with self.store.transaction(write=op.writes) as conn:
                 self.clock.refresh(conn, self.store)
                 if sig_error is not None:
                     raise AuthFailure("incomplete", sig_error.message)
@@ -445,6 +456,7 @@ class App:
             error_message=error.message if error is not None else None,
             resources=resources,
             additional=extra,
+            management=op.management,
         )
         if call is not None and call.children:
             self._record_children(call, event_time)
@@ -536,6 +548,7 @@ class App:
                 user_agent=c.user_agent,
                 request_id=c.request_id,
                 read_only=op.read_only,
+                management=op.management,
                 request_parameters=request,
                 response_elements=response,
                 error_code=error.code if error is not None else None,
@@ -742,6 +755,8 @@ class App:
             return refused if refused is not None else _json(200, self.health())
         if path == "clock" and self.config.time_travel:
             return self._admin_clock(req)
+        if path.startswith("download/") and req.method in ("GET", "HEAD"):
+            return self._download(req, path[len("download/") :])
         return _json(404, {"error": f"no admin endpoint {req.method} {req.path}"})
 
     def health(self) -> dict[str, Any]:
@@ -752,6 +767,23 @@ class App:
             "time_travel": self.config.time_travel,
             "services": {s.name: {"operations": sorted(s.operations)} for s in self.services},
         }
+
+    def _download(self, req: Request, path: str) -> Response:
+        """A pre-signed download a service handed out (`Service.download`)."""
+        name, _, rest = path.partition("/")
+        svc = self.services_by_name.get(name)
+        if svc is None or svc.download is None:
+            return _json(404, {"error": f"no download endpoint {req.path}"})
+        try:
+            status, body, content_type = svc.download(self.runtime, rest, req.query)
+        except Exception:
+            log.exception("download %s failed", req.path)
+            return _json(500, {"error": "internal error"})
+        if req.method == "HEAD":
+            return Response(
+                status, b"", [("content-type", content_type), ("content-length", str(len(body)))]
+            )
+        return Response(status, body, [("content-type", content_type)])
 
     def _admin_clock(self, req: Request) -> Response:
         if req.method == "POST":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from strongroom.arn import DEFAULT_ACCOUNT, DEFAULT_REGION
@@ -47,3 +47,17 @@ class Config:
     #: operations (`Operation.blocking`) off the event loop; more such
     #: requests at once wait for a free thread.
     blocking_threads: int = BLOCKING_THREADS
+    #: ``--option name=value`` settings read by the services' process
+    #: resources (`strongroom.framework.resources`), e.g.
+    #: ``lambda.python3.12=/usr/bin/python3.12``.
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL this server answers on, for processes it starts to call back."""
+        host = self.host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"

@@ -46,8 +46,43 @@ def role_session(
     """Store a session of `role`: (its principal, the answer's Credentials,
     its AssumedRoleUser)."""
     now = call.clock.timestamp()
+    principal = role_principal(
+        role,
+        session_name,
+        now,
+        tags=tags,
+        policies=policies,
+        transitive=transitive,
+        mfa_at=mfa_at,
+    )
+    expires = now + duration
+    akid, secret, token = credentials.create_session(
+        call.conn,
+        call.sealer,
+        principal=principal,
+        now=now,
+        expires=expires,
+        source_access_key_id=source_access_key_id,
+        min_token_size=min_token_size,
+    )
+    call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
+    user = {"AssumedRoleId": principal.principal_id, "Arn": principal.arn}
+    return principal, credentials_out(akid, secret, token, expires), user
+
+
+def role_principal(
+    role: Any,
+    session_name: str,
+    now: float,
+    *,
+    tags: dict[str, str] | None = None,
+    policies: tuple[str, ...] = (),
+    transitive: tuple[str, ...] = (),
+    mfa_at: float | None = None,
+) -> Principal:
+    """The principal of a session of `role` named `session_name`, made at `now`."""
     session_arn = f"arn:aws:sts::{role.account}:assumed-role/{role.role_name}/{session_name}"
-    principal = Principal(
+    return Principal(
         type="AssumedRole",
         account=role.account,
         arn=session_arn,
@@ -66,16 +101,3 @@ def role_session(
         transitive_tag_keys=transitive,
         mfa_authenticated_at=mfa_at,
     )
-    expires = now + duration
-    akid, secret, token = credentials.create_session(
-        call.conn,
-        call.sealer,
-        principal=principal,
-        now=now,
-        expires=expires,
-        source_access_key_id=source_access_key_id,
-        min_token_size=min_token_size,
-    )
-    call.audit_resource(role.arn, "AWS::IAM::Role", role.account)
-    user = {"AssumedRoleId": principal.principal_id, "Arn": session_arn}
-    return principal, credentials_out(akid, secret, token, expires), user

@@ -1,0 +1,64 @@
+"""The execution engine as Lambda's process resource ``lambda_engine``: the
+runtime engine (`strongroom.engines.lambda_runtime`), built from the server's
+config (its directory under the data dir, ``AWS_ENDPOINT_URL`` the server's
+own URL, ``--option lambda.python3.12=/path/to/python3.12`` interpreters),
+and the execution roles' credentials, cached per role until near expiry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from strongroom.engines.lambda_runtime import LambdaEngine
+from strongroom.framework import ResourceContext
+from strongroom.services.sts.api import ServiceCredentials
+
+#: A cached session is not handed to a new environment with less than this
+#: left (the engine retires environments 120 s before their credentials end).
+CREDENTIALS_MARGIN = 600.0
+
+
+class Runner:
+    def __init__(self, engine: LambdaEngine) -> None:
+        self.engine = engine
+        self._credentials: dict[str, ServiceCredentials] = {}
+        self._lock = threading.Lock()
+
+    def credentials(
+        self, role_arn: str, now: float, mint: Callable[[], ServiceCredentials | None]
+    ) -> ServiceCredentials | None:
+        """The role's cached session, or a new one from `mint`."""
+        with self._lock:
+            found = self._credentials.get(role_arn)
+        if found is not None and found.expiration - now > CREDENTIALS_MARGIN:
+            return found
+        made = mint()
+        if made is not None:
+            with self._lock:
+                self._credentials[role_arn] = made
+        return made
+
+    def forget_role(self, role_arn: str) -> None:
+        with self._lock:
+            self._credentials.pop(role_arn, None)
+
+    def retire(self, key_prefix: str) -> None:
+        self.engine.retire(key_prefix)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def make_engine(ctx: ResourceContext) -> Runner:
+    options = ctx.options_for("lambda")
+    interpreters = {k: v for k, v in options.items() if k.startswith("python")}
+    settings: dict[str, Any] = {}
+    for name in ("freeze_after_s", "retire_after_s", "default_max_concurrency"):
+        if name in options:
+            settings[name] = (int if name == "default_max_concurrency" else float)(options[name])
+    engine = LambdaEngine(
+        ctx.data_dir / "lambda", ctx.endpoint_url, interpreters=interpreters, **settings
+    )
+    return Runner(engine)
