@@ -1,5 +1,7 @@
 """Lambda's control plane end to end with boto3: functions, their states,
-code, configuration, versions, aliases, tags, listings and AWS's errors."""
+code, configuration, versions, aliases, tags, listings and AWS's errors; on
+each state store (the `server` fixture of conftest), with one invocation and
+one Event invocation there too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
@@ -16,12 +17,6 @@ import pytest
 from lambda_helpers import ECHO, code_of, create, handler_zip, role, zip_of
 
 from strongroom.testing import StrongroomServer
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer() as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +236,32 @@ def test_publish_on_create_and_bundled_modules(lam: Any, role_arn: str) -> None:
         ).read()
     )
     assert "helper/__init__.py" in zipfile.ZipFile(data).namelist()
+
+
+def test_invoke_and_event_on_this_store(lam: Any, role_arn: str) -> None:
+    import json
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    code = handler_zip(
+        "def lambda_handler(event, context):\n"
+        "    if 'path' in event:\n"
+        "        open(event['path'], 'w').write(context.function_name)\n"
+        "    return {'got': event}\n"
+    )
+    name = create(lam, role_arn, code=code)["FunctionName"]
+    out = lam.invoke(FunctionName=name, Payload=b'{"a": 1}')
+    assert json.loads(out["Payload"].read()) == {"got": {"a": 1}}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        marker = Path(tmp) / "ran"
+        out = lam.invoke(
+            FunctionName=name, InvocationType="Event", Payload=json.dumps({"path": str(marker)})
+        )
+        assert out["StatusCode"] == 202
+        deadline = time.time() + 30
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert marker.read_text() == name
