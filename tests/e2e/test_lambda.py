@@ -265,3 +265,47 @@ def test_invoke_and_event_on_this_store(lam: Any, role_arn: str) -> None:
         while not marker.exists() and time.time() < deadline:
             time.sleep(0.2)
         assert marker.read_text() == name
+
+
+def test_the_aws_cli_drives_the_control_plane(server: StrongroomServer, role_arn: str) -> None:
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    env = {**os.environ, **server.aws_env()}
+
+    def aws(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            ["aws", "lambda", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    name = "cli-" + uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / "fn.zip"
+        package.write_bytes(handler_zip(ECHO))
+        made = aws(
+            "create-function", "--function-name", name, "--runtime", "python3.11",
+            "--handler", "lambda_function.lambda_handler", "--role", role_arn,
+            "--zip-file", f"fileb://{package}", "--environment", "Variables={GREETING=cli}",
+        )  # fmt: skip
+    assert made["State"] == "Pending"
+    aws("wait", "function-active-v2", "--function-name", name)
+    aws(
+        "add-permission", "--function-name", name, "--statement-id", "sm",
+        "--action", "lambda:InvokeFunction", "--principal", "secretsmanager.amazonaws.com",
+    )  # fmt: skip
+    policy = json.loads(aws("get-policy", "--function-name", name)["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"Service": "secretsmanager.amazonaws.com"}
+    conf = aws("get-function-configuration", "--function-name", name)
+    assert conf["Environment"]["Variables"] == {"GREETING": "cli"}
+    assert aws("publish-version", "--function-name", name)["Version"] == "1"
+    aws("delete-function", "--function-name", name)
+    done = subprocess.run(
+        ["aws", "lambda", "get-function", "--function-name", name],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "ResourceNotFoundException" in done.stderr

@@ -263,3 +263,36 @@ def test_code_of_helper_reads_errors() -> None:
         value = type("E", (), {"response": {"Error": {"Code": "X"}}})()
 
     assert code_of(Fake) == "X"  # type: ignore[arg-type]
+
+
+def test_secrets_stay_sealed(lam: Any, role_arn: str, server: StrongroomServer) -> None:
+    """Environment values and Event payloads reach neither the trail nor the
+    store's files nor the server's log in the clear."""
+    env_secret = "env-" + uuid.uuid4().hex
+    payload_secret = "payload-" + uuid.uuid4().hex
+    name = create(lam, role_arn, Environment={"Variables": {"DB_PASSWORD": env_secret}})[
+        "FunctionName"
+    ]
+    _, body = invoke_json(lam, name, {"p": payload_secret})
+    assert body["event"] == {"p": payload_secret}
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"p": payload_secret}))
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"DB_PASSWORD": env_secret + "2"}}
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    lam.publish_version(FunctionName=name)
+    time.sleep(2)  # the audit queue and the event worker have written
+    events = server.client("cloudtrail").lookup_events(MaxResults=50)["Events"]
+    assert any(e["EventName"] == "CreateFunction" for e in events)
+    for e in events:
+        assert env_secret not in e["CloudTrailEvent"]
+        assert payload_secret not in e["CloudTrailEvent"]
+    found = []
+    for path in server.data_dir.rglob("*"):
+        if not path.is_file() or "blobs" in path.parts or "code" in path.parts:
+            continue  # the function's own code may hold anything
+        data = path.read_bytes()
+        for secret in (env_secret, payload_secret):
+            if secret.encode() in data:
+                found.append(f"{secret[:8]}… in {path.relative_to(server.data_dir)}")
+    assert not found, found
