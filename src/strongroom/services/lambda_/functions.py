@@ -11,7 +11,7 @@ While either lasts, the calls AWS refuses are refused here too
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,8 +71,6 @@ class Version:
     revision_id: str
     pending_until: float
     updating_until: float | None
-    #: The environment's variables once unsealed (`variables`).
-    _variables: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def arn(self) -> str:
@@ -97,7 +95,10 @@ def _aad(account: str, region: str, name: str, version: str) -> bytes:
     return f"lambda-environment:{account}:{region}:{name}:{version}".encode()
 
 
-def seal_variables(call: Any, ref_parts: tuple[str, str, str, str], env: dict[str, str] | None):
+def seal_variables(
+    call: Any, ref_parts: tuple[str, str, str, str], env: dict[str, str] | None
+) -> bytes | None:
+    """The variables sealed under the root key for one version (None: none)."""
     if env is None:
         return None
     return call.sealer.seal(json_text(env).encode(), _aad(*ref_parts))
@@ -286,12 +287,7 @@ def create(
         "updating_until": None,
     }
     call.conn.execute(insert(versions).values(**row))
-    return _from_row(_Row(row))
-
-
-class _Row:
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
+    return Version(**row)
 
 
 def update_latest(call: Call, current: Version, **changes: Any) -> Version:
@@ -351,7 +347,7 @@ def publish(call: Call, latest: Version, description: str | None) -> Version:
         "updating_until": None,
     }
     call.conn.execute(insert(versions).values(**values))
-    return _from_row(_Row(values))
+    return Version(**values)
 
 
 def touch_latest_revision(call: Call, latest: Version) -> None:
