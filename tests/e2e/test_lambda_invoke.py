@@ -148,7 +148,9 @@ def test_dry_run_and_limits(lam: Any, role_arn: str) -> None:
         lam.invoke(FunctionName=name, Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
     with pytest.raises(lam.exceptions.RequestTooLargeException):
-        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'"' + b"x" * 300_000 + b'"')
+        lam.invoke(
+            FunctionName=name, InvocationType="Event", Payload=b'"' + b"x" * 1_100_000 + b'"'
+        )
     with pytest.raises(lam.exceptions.InvalidRequestContentException):
         lam.invoke(FunctionName=name, Payload=b"not json")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
