@@ -169,6 +169,12 @@ def test_a_pending_function_cannot_be_invoked(lam: Any, role_arn: str) -> None:
     with pytest.raises(lam.exceptions.ResourceConflictException) as exc:
         lam.invoke(FunctionName=name)
     assert "Pending" in exc.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.publish_version(FunctionName=name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    assert lam.invoke(FunctionName=name)["StatusCode"] == 200
 
 
 def _lines(path: Path) -> list[str]:

@@ -401,8 +401,9 @@ def aliases_on(conn: Any, ref: Ref, number: str) -> list[str]:
 # --------------------------------------------------------------------------- rules
 
 
-def require_ready(call: Call, v: Version, operation: str = "invoke") -> None:
-    """Refuse what AWS refuses of a function that is not Active yet."""
+def require_ready(call: Call, v: Version) -> None:
+    """Refuse what AWS refuses of a function that is not Active yet (Invoke,
+    UpdateFunctionCode, UpdateFunctionConfiguration, PublishVersion)."""
     state = v.state(call.clock.timestamp())
     if state != "Active":
         raise errors.ResourceConflictException(

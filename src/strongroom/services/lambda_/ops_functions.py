@@ -226,6 +226,7 @@ def update_function_code(
             )
         raise errors.InvalidParameterValueException("Please provide a source for function code.")
     functions.require_revision(RevisionId, latest.revision_id)
+    functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
     try:
         package = code.inspect(ZipFile)
@@ -263,6 +264,7 @@ def update_function_configuration(
     access.authorize(call, "lambda:UpdateFunctionConfiguration", ref)
     latest = functions.resolve(call.conn, ref)
     functions.require_revision(RevisionId, latest.revision_id)
+    functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
     _require_limits(Timeout, MemorySize)
     changes: dict[str, Any] = {}
