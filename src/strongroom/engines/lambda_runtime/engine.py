@@ -102,7 +102,7 @@ class LambdaEngine:
         self._sampling = False
         self._reap_stale()
         self._envs_dir.mkdir(parents=True)
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self._thread = threading.Thread(
             target=self._run_loop, name="lambda-runtime-api", daemon=True
         )
@@ -644,3 +644,11 @@ def _header_safe(value: str) -> str:
         return json.dumps(json.loads(value), separators=(",", ":"))
     except ValueError:
         return value.replace("\r", " ").replace("\n", " ")
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
