@@ -56,6 +56,7 @@ HANDLERS = {
                 "client_context": (
                     context.client_context.custom if context.client_context else None
                 ),
+                "cognito_identity_id": context.identity.cognito_identity_id,
                 "pid": os.getpid(),
             }
     """,
@@ -217,6 +218,9 @@ def test_handler_result_and_context(engine, functions) -> None:
         request_id=request_id,
         invoked_arn=qualified,
         client_context=json.dumps({"custom": {"caller": "test"}, "env": {}, "client": {}}),
+        cognito_identity=json.dumps(
+            {"cognitoIdentityId": "us-east-1:abc", "cognitoIdentityPoolId": "us-east-1:pool"}
+        ),
     )
     assert result.function_error is None
     body = json.loads(result.payload)
@@ -230,6 +234,7 @@ def test_handler_result_and_context(engine, functions) -> None:
     assert body["log_group_name"] == "/aws/lambda/ctx"
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", body["log_stream_name"])
     assert body["client_context"] == {"caller": "test"}
+    assert body["cognito_identity_id"] == "us-east-1:abc"
     assert result.executed_version == "$LATEST"
     assert result.init_duration_ms is not None and result.init_duration_ms > 0
 
@@ -580,6 +585,20 @@ def test_freeze_retire_and_close(tmp_path, functions) -> None:
     for child in children:
         _gone(child)
     assert not list((tmp_path / "engine" / "envs").iterdir())
+
+
+def test_freeze_right_after_each_invocation(tmp_path, functions) -> None:
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, freeze_after_s=0)
+    try:
+        image = functions.image("basic", function_name="freeze-now")
+        first = json.loads(invoke(eng, image).payload)
+        assert _state(first["pid"]) == "T"
+        second = json.loads(invoke(eng, image).payload)
+        assert second["pid"] == first["pid"] and second["count"] == 2
+        assert _state(first["pid"]) == "T"
+    finally:
+        eng.close()
+    _gone(first["pid"])
 
 
 def test_a_new_engine_reaps_what_a_dead_one_left(tmp_path, functions) -> None:

@@ -53,7 +53,8 @@ _DROPPED = ("AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOC
 class LambdaEngine:
     """Runs Lambda functions the way AWS does (see docs/lambda.md).
 
-    ``freeze_after_s``: an idle environment is stopped (SIGSTOP) after this long;
+    ``freeze_after_s``: an idle environment is stopped (SIGSTOP) after this long
+    (0: right after each invocation, as AWS does);
     ``retire_after_s``: and killed after this long (AWS keeps them 5-15 minutes).
     ``default_max_concurrency``: environments per image when the image names none.
     ``init_timeout_s``: how long a runtime may take to initialize (AWS: 10 s).
@@ -225,10 +226,14 @@ class LambdaEngine:
         credentials: Callable[[], Credentials],
         client_context: str | None = None,
         trace_id: str | None = None,
+        cognito_identity: str | None = None,
     ) -> InvokeResult:
         """Run one invocation to its end (blocking). ``client_context`` is the
         JSON text (the service decodes Invoke's base64); ``credentials`` is
-        called only when a new environment starts."""
+        called only when a new environment starts.
+
+        Raises TooManyRequests (every environment the image may have is busy),
+        UnsupportedRuntime, EngineClosed; a bad zip raises zipfile.BadZipFile."""
         if trace_id is None:
             trace_id = _new_trace_id()
         context = _header_safe(client_context) if client_context is not None else None
@@ -239,6 +244,9 @@ class LambdaEngine:
                 payload=payload,
                 invoked_arn=invoked_arn,
                 client_context=context,
+                cognito_identity=(
+                    _header_safe(cognito_identity) if cognito_identity is not None else None
+                ),
                 trace_id=_header_safe(trace_id),
                 timeout_s=float(image.timeout_s),
             )
@@ -355,6 +363,11 @@ class LambdaEngine:
             gone = env.dead or env.kill_reason is not None
             if gone:
                 code_dir = self._forget(env)
+            elif self.freeze_after_s <= 0 and not env.retiring and env.ready:
+                # Frozen as soon as it has answered, as AWS does.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(env.pid, signal.SIGSTOP)
+                env.frozen = True
         if not gone and env.retiring:  # it leaves its pool when its process ends
             self.loop.call_soon_threadsafe(env.kill, "retired")
         if code_dir is not None:

@@ -53,6 +53,7 @@ class Invocation:
     payload: bytes
     invoked_arn: str
     client_context: str | None
+    cognito_identity: str | None
     trace_id: str
     timeout_s: float
     future: concurrent.futures.Future[Outcome] = field(default_factory=concurrent.futures.Future)
@@ -283,6 +284,8 @@ class Environment:
         ]
         if inv.client_context is not None:
             headers.append(("Lambda-Runtime-Client-Context", inv.client_context))
+        if inv.cognito_identity is not None:
+            headers.append(("Lambda-Runtime-Cognito-Identity", inv.cognito_identity))
         inv.delivered_at = time.perf_counter()
         conn.respond(200, inv.payload, headers)
         self.engine.watch(self)
