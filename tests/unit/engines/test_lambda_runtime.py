@@ -120,6 +120,17 @@ HANDLERS = {
             print("line one\\nline two")
             return "ok"
     """,
+    "boto": """
+        import boto3
+        client = boto3.client("secretsmanager")
+        def lambda_handler(event, context):
+            credentials = client._request_signer._credentials
+            return {
+                "endpoint": client.meta.endpoint_url,
+                "region": client.meta.region_name,
+                "access_key": credentials.access_key,
+            }
+    """,
     "big": """
         def lambda_handler(event, context):
             return "x" * (7 * 1024 * 1024)
@@ -443,6 +454,17 @@ def test_environment_variables_and_credentials(engine, functions) -> None:
         if path.is_file() and not path.name.endswith((".py", ".pyc")):
             data = path.read_bytes()
             assert SECRET.encode() not in data and TOKEN.encode() not in data, path
+
+
+def test_boto3_in_a_function_calls_strongroom_and_fits_in_128_mb(engine, functions) -> None:
+    result = invoke(engine, functions.image("boto"))
+    assert json.loads(result.payload) == {
+        "endpoint": ENDPOINT,
+        "region": "us-east-1",
+        "access_key": "ASIAEXAMPLEKEY000001",
+    }
+    used = int(REPORT.match(result.log_text.splitlines(keepends=True)[-1])["used"])
+    assert used < 100
 
 
 def test_logging_module_and_multiline_stdout(engine, functions) -> None:
