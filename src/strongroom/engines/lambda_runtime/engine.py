@@ -456,7 +456,10 @@ class LambdaEngine:
         env.spawned_at = time.perf_counter()
         env.process = process
         env.out_fd, env.tel_fd = out_r, tel_r
-        env.pidfd = os.pidfd_open(process.pid)
+        try:
+            env.pidfd = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):  # before Linux 5.3: exits are polled
+            env.pidfd = -1
         # A backstop only: the memory watcher kills at the function's memory
         # size (resident set), as the platform's OOM killer does.
         limit = (image.memory_mb * 2 + 1024) * _MB

@@ -139,7 +139,10 @@ class Environment:
         loop = self.loop
         loop.add_reader(self.out_fd, self._read_out)
         loop.add_reader(self.tel_fd, self._read_tel)
-        loop.add_reader(self.pidfd, self._on_exit)
+        if self.pidfd >= 0:
+            loop.add_reader(self.pidfd, self._on_exit)
+        else:
+            self._poll_exit()
         self.server_task = loop.create_task(
             loop.create_server(lambda: Connection(self), sock=self.sock)
         )
@@ -163,10 +166,20 @@ class Environment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
+    def _poll_exit(self) -> None:
+        """Without a pidfd: look for the process's end every 20 ms."""
+        if self.dead:
+            return
+        if self.process is not None and self.process.poll() is not None:
+            self._on_exit()
+        else:
+            self.loop.call_later(0.02, self._poll_exit)
+
     def _on_exit(self) -> None:
         loop = self.loop
-        with contextlib.suppress(Exception):
-            loop.remove_reader(self.pidfd)
+        if self.pidfd >= 0:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self.pidfd)
         assert self.process is not None
         returncode = self.process.poll()
         if returncode is None:  # pidfd readable means exited; reap it
