@@ -22,6 +22,7 @@ import pytest
 
 from strongroom.engines.lambda_runtime import (
     Credentials,
+    EngineClosed,
     FileLogSink,
     FunctionImage,
     LambdaEngine,
@@ -561,6 +562,14 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def _stopped(pid: int) -> None:
+    """The process is stopped (SIGSTOP takes effect when it is next scheduled)."""
+    deadline = time.monotonic() + 1.0
+    while _state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _state(pid) == "T"
+
+
 def _gone(pid: int, within: float = 3.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -603,7 +612,8 @@ def test_freeze_retire_and_close(tmp_path, functions) -> None:
     finally:
         eng.close()
     worker.join(timeout=5)
-    assert not worker.is_alive() and outcome
+    assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
     for child in children:
         _gone(child)
     assert not list((tmp_path / "engine" / "envs").iterdir())
@@ -614,10 +624,10 @@ def test_freeze_right_after_each_invocation(tmp_path, functions) -> None:
     try:
         image = functions.image("basic", function_name="freeze-now")
         first = json.loads(invoke(eng, image).payload)
-        assert _state(first["pid"]) == "T"
+        _stopped(first["pid"])
         second = json.loads(invoke(eng, image).payload)
         assert second["pid"] == first["pid"] and second["count"] == 2
-        assert _state(first["pid"]) == "T"
+        _stopped(first["pid"])
     finally:
         eng.close()
     _gone(first["pid"])

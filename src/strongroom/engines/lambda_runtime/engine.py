@@ -250,17 +250,14 @@ class LambdaEngine:
                 trace_id=_header_safe(trace_id),
                 timeout_s=float(image.timeout_s),
             )
-            self.loop.call_soon_threadsafe(env.dispatch, inv)
-            outcome = self._wait(env, inv)
-            if not outcome.retry:
-                break
-            self._release(env)
-        else:  # pragma: no cover - three environments gone in a row
-            raise RuntimeError("no execution environment could be started")
-        try:
-            return self._result(env, image, request_id, outcome)
-        finally:
-            self._release(env)
+            try:
+                self.loop.call_soon_threadsafe(env.dispatch, inv)
+                outcome = self._wait(env, inv)
+                if not outcome.retry:
+                    return self._result(env, image, request_id, outcome)
+            finally:
+                self._release(env)
+        raise RuntimeError("no execution environment could be started")  # pragma: no cover
 
     def _wait(self, env: Environment, inv: Invocation) -> Outcome:
         guard = inv.timeout_s + self.init_timeout_s + 30.0
@@ -320,7 +317,7 @@ class LambdaEngine:
             self._retired_keys.discard(image.key)
             pool = self._pools.setdefault(image.key, [])
             for env in reversed(pool):  # the most recently used first
-                if env.busy or env.retiring or env.kill_reason is not None:
+                if env.busy or env.retiring or env.dead or env.kill_reason is not None:
                     continue
                 if env.credentials_expire - wall < self.credentials_margin_s:
                     continue
@@ -565,14 +562,10 @@ class LambdaEngine:
             envs = [env for pool in self._pools.values() for env in pool]
             self._pools.clear()
         atexit.unregister(self._at_exit)
-        for env in envs:
-            if env.process is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(env.process.pid, signal.SIGKILL)
 
         async def shutdown() -> None:
             for env in envs:
-                env.kill_reason = env.kill_reason or "closed"
+                env.kill("closed")  # invocations in flight end with EngineClosed
                 env._shut(None)
 
         if self._thread.is_alive():
@@ -580,6 +573,10 @@ class LambdaEngine:
                 asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
+        for env in envs:  # whatever the loop could not do
+            if env.process is not None and env.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(env.process.pid, signal.SIGKILL)
         for env in envs:
             if env.process is not None:
                 with contextlib.suppress(Exception):

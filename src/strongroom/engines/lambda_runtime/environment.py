@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from strongroom.engines.lambda_runtime import logs
 from strongroom.engines.lambda_runtime.http import Connection
-from strongroom.engines.lambda_runtime.model import FunctionImage, LogEvent
+from strongroom.engines.lambda_runtime.model import EngineClosed, FunctionImage, LogEvent
 
 if TYPE_CHECKING:
     from strongroom.engines.lambda_runtime.engine import LambdaEngine
@@ -245,8 +245,6 @@ class Environment:
         )
 
     def _fail(self, inv: Invocation) -> None:
-        from strongroom.engines.lambda_runtime.model import EngineClosed
-
         inv.done = True
         if inv.timer is not None:
             inv.timer.cancel()
