@@ -229,7 +229,10 @@ def test_handler_result_and_context(engine, functions) -> None:
         {"hello": "world"},
         request_id=request_id,
         invoked_arn=qualified,
-        client_context=json.dumps({"custom": {"caller": "test"}, "env": {}, "client": {}}),
+        client_context=json.dumps(
+            {"custom": {"caller": "test", "city": "Łódź"}, "env": {}, "client": {}},
+            ensure_ascii=False,
+        ),
         cognito_identity=json.dumps(
             {"cognitoIdentityId": "us-east-1:abc", "cognitoIdentityPoolId": "us-east-1:pool"}
         ),
@@ -245,7 +248,7 @@ def test_handler_result_and_context(engine, functions) -> None:
     assert 2000 < body["remaining"] <= 3000
     assert body["log_group_name"] == "/aws/lambda/ctx"
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", body["log_stream_name"])
-    assert body["client_context"] == {"caller": "test"}
+    assert body["client_context"] == {"caller": "test", "city": "Łódź"}
     assert body["cognito_identity_id"] == "us-east-1:abc"
     assert result.executed_version == "$LATEST"
     assert result.init_duration_ms is not None and result.init_duration_ms > 0

@@ -153,7 +153,7 @@ class Connection(asyncio.Protocol):
         if close:
             parts.append("Connection: close\r\n")
         parts.append("\r\n")
-        transport.write("".join(parts).encode("latin-1") + body)
+        transport.write("".join(parts).encode("utf-8") + body)  # values may be UTF-8 JSON
         if close:
             self.closed = True
             transport.close()
