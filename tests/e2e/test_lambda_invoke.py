@@ -304,3 +304,28 @@ def test_secrets_stay_sealed(lam: Any, role_arn: str, server: StrongroomServer) 
             if secret.encode() in data:
                 found.append(f"{secret[:8]}… in {path.relative_to(server.data_dir)}")
     assert not found, found
+
+
+def test_reserved_concurrency_bounds_invocations(lam: Any, role_arn: str) -> None:
+    name = create(lam, role_arn)["FunctionName"]
+    before = lam.get_account_settings()
+    assert before["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert before["AccountUsage"]["FunctionCount"] >= 1
+    assert (
+        lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") is None
+    )
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as exc:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    assert exc.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 2}
+    assert lam.invoke(FunctionName=name, Payload=b"{}")["StatusCode"] == 200
+    after = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    assert after == before["AccountLimit"]["UnreservedConcurrentExecutions"] - 2
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=950)
+    assert "below its minimum value of [100]" in exc.value.response["Error"]["Message"]
+    lam.delete_function_concurrency(FunctionName=name)
+    assert "Concurrency" not in lam.get_function(FunctionName=name)

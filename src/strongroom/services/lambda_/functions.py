@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
@@ -225,6 +225,43 @@ def set_tags(conn: Any, ref: Ref, new: dict[str, str]) -> None:
     conn.execute(
         update(functions).where(_key(functions, ref.account, ref.region, ref.name)).values(tags=new)
     )
+
+
+def reserved_concurrency(conn: Any, ref: Ref) -> int | None:
+    row = conn.execute(
+        select(functions.c.reserved_concurrency).where(
+            _key(functions, ref.account, ref.region, ref.name)
+        )
+    ).first()
+    return None if row is None else row[0]
+
+
+def set_reserved_concurrency(conn: Any, ref: Ref, value: int | None) -> None:
+    conn.execute(
+        update(functions)
+        .where(_key(functions, ref.account, ref.region, ref.name))
+        .values(reserved_concurrency=value)
+    )
+
+
+def account_usage(conn: Any, account: str, region: str) -> tuple[int, int, int]:
+    """(function count, total code size of every version, reserved concurrency)."""
+    count = conn.execute(
+        select(func.count())
+        .select_from(functions)
+        .where((functions.c.account == account) & (functions.c.region == region))
+    ).scalar()
+    size = conn.execute(
+        select(func.coalesce(func.sum(versions.c.code_size), 0)).where(
+            (versions.c.account == account) & (versions.c.region == region)
+        )
+    ).scalar()
+    reserved = conn.execute(
+        select(func.coalesce(func.sum(functions.c.reserved_concurrency), 0)).where(
+            (functions.c.account == account) & (functions.c.region == region)
+        )
+    ).scalar()
+    return int(count or 0), int(size or 0), int(reserved or 0)
 
 
 def code_in_use(conn: Any, code_sha256: str) -> bool:

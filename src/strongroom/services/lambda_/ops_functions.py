@@ -164,6 +164,9 @@ def get_function(call: Call, FunctionName: str, Qualifier: str | None = None) ->
     tags = functions.tags(call.conn, ref)
     if tags:
         out["Tags"] = tags
+    reserved = functions.reserved_concurrency(call.conn, ref)
+    if reserved is not None:
+        out["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
     return out
 
 
