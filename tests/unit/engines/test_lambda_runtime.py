@@ -523,7 +523,20 @@ def test_unusable_configured_interpreter_falls_back_and_says_so(engine, function
     version = ".".join(map(str, sys.version_info[:3]))
     assert (
         f"strongroom: runtime python3.12 runs on Python {version} (server interpreter; "
-        in result.log_text
+        f"{sys.executable}-no-such-interpreter cannot import awslambdaric)\n" in result.log_text
+    )
+
+
+def test_configured_interpreter_is_used(tmp_path, functions) -> None:
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, interpreters={runtime: sys.executable})
+    try:
+        result = invoke(eng, functions.image("basic", function_name="own", runtime=runtime))
+    finally:
+        eng.close()
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert f"strongroom: runtime {runtime} runs on Python {version} ({sys.executable})\n" in (
+        result.log_text
     )
 
 
