@@ -553,6 +553,10 @@ def test_credentials_fetched_only_for_new_environments(engine, functions) -> Non
     first = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     second = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     assert len(calls) == 2 and first["pid"] != second["pid"]
+    _gone(first["pid"])  # retired, and not counted against the concurrency limit
+    bounded = functions.image("basic", function_name="short-creds-1", max_concurrency=1)
+    invoke(engine, bounded, credentials=soon)
+    assert invoke(engine, bounded, credentials=soon).function_error is None
 
 
 def test_warm_latency(engine, functions) -> None:
