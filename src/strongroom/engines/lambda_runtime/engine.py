@@ -417,7 +417,10 @@ class LambdaEngine:
         code_dir = self._unpack(image)
         interpreter = self._interpreters.for_runtime(image.runtime)
         creds = credentials()
-        env.credentials_expire = creds.expiration.timestamp()
+        expiration = creds.expiration
+        if expiration.tzinfo is None:  # naive: UTC, as STS reports it
+            expiration = expiration.replace(tzinfo=UTC)
+        env.credentials_expire = expiration.timestamp()
         env_dir = self._envs_dir / env.id
         tmp = env_dir / "tmp"
         tmp.mkdir(parents=True)
