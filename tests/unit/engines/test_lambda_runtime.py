@@ -523,7 +523,20 @@ def test_unusable_configured_interpreter_falls_back_and_says_so(engine, function
     version = ".".join(map(str, sys.version_info[:3]))
     assert (
         f"strongroom: runtime python3.12 runs on Python {version} (server interpreter; "
-        in result.log_text
+        f"{sys.executable}-no-such-interpreter cannot import awslambdaric)\n" in result.log_text
+    )
+
+
+def test_configured_interpreter_is_used(tmp_path, functions) -> None:
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, interpreters={runtime: sys.executable})
+    try:
+        result = invoke(eng, functions.image("basic", function_name="own", runtime=runtime))
+    finally:
+        eng.close()
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert f"strongroom: runtime {runtime} runs on Python {version} ({sys.executable})\n" in (
+        result.log_text
     )
 
 
@@ -540,6 +553,10 @@ def test_credentials_fetched_only_for_new_environments(engine, functions) -> Non
     first = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     second = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     assert len(calls) == 2 and first["pid"] != second["pid"]
+    _gone(first["pid"])  # retired, and not counted against the concurrency limit
+    bounded = functions.image("basic", function_name="short-creds-1", max_concurrency=1)
+    invoke(engine, bounded, credentials=soon)
+    assert invoke(engine, bounded, credentials=soon).function_error is None
 
 
 def test_warm_latency(engine, functions) -> None:

@@ -316,10 +316,14 @@ class LambdaEngine:
                 raise EngineClosed("the Lambda engine is closed")
             self._retired_keys.discard(image.key)
             pool = self._pools.setdefault(image.key, [])
-            for env in reversed(pool):  # the most recently used first
+            for env in list(reversed(pool)):  # the most recently used first
                 if env.busy or env.retiring or env.dead or env.kill_reason is not None:
                     continue
                 if env.credentials_expire - wall < self.credentials_margin_s:
+                    # Its credentials are about to expire: it takes no more work.
+                    env.retiring = True
+                    pool.remove(env)
+                    self.loop.call_soon_threadsafe(env.kill, "retired")
                     continue
                 env.busy = True
                 if env.frozen:
@@ -413,7 +417,10 @@ class LambdaEngine:
         code_dir = self._unpack(image)
         interpreter = self._interpreters.for_runtime(image.runtime)
         creds = credentials()
-        env.credentials_expire = creds.expiration.timestamp()
+        expiration = creds.expiration
+        if expiration.tzinfo is None:  # naive: UTC, as STS reports it
+            expiration = expiration.replace(tzinfo=UTC)
+        env.credentials_expire = expiration.timestamp()
         env_dir = self._envs_dir / env.id
         tmp = env_dir / "tmp"
         tmp.mkdir(parents=True)
