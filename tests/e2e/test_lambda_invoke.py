@@ -329,3 +329,23 @@ def test_reserved_concurrency_bounds_invocations(lam: Any, role_arn: str) -> Non
     assert "below its minimum value of [100]" in exc.value.response["Error"]["Message"]
     lam.delete_function_concurrency(FunctionName=name)
     assert "Concurrency" not in lam.get_function(FunctionName=name)
+
+
+def test_a_warm_environment_keeps_module_state(lam: Any, role_arn: str) -> None:
+    counter = "COUNT = 0\n\ndef lambda_handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
+    name = create(lam, role_arn, code=handler_zip(counter))["FunctionName"]
+    assert [invoke_json(lam, name, {})[1] for _ in range(3)] == [1, 2, 3]
+    lam.update_function_configuration(FunctionName=name, Description="new revision")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    assert invoke_json(lam, name, {})[1] == 1  # a new configuration: a new environment
+
+
+def test_a_timeout(lam: Any, role_arn: str) -> None:
+    slow = (
+        "import time\n\ndef lambda_handler(event, context):\n    time.sleep(5)\n    return 'late'\n"
+    )
+    name = create(lam, role_arn, code=handler_zip(slow), Timeout=1)["FunctionName"]
+    out, body = invoke_json(lam, name, {}, LogType="Tail")
+    assert out["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert "Status: timeout" in base64.b64decode(out["LogResult"]).decode()
