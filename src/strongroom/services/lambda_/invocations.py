@@ -23,6 +23,7 @@ from strongroom.engines.lambda_runtime import (
     FunctionImage,
     InvokeResult,
     TooManyRequests,
+    UnsupportedRuntime,
 )
 from strongroom.services.lambda_ import code, functions, names
 from strongroom.services.lambda_.functions import Version
@@ -154,6 +155,8 @@ def run(
         )
     except TooManyRequests as busy:
         raise errors.TooManyRequestsException(str(busy), Reason=busy.reason or None) from None
+    except UnsupportedRuntime as bad:
+        raise errors.InvalidRuntimeException(str(bad)) from None
     except EngineClosed:
         raise errors.ServiceException("The Lambda service is shutting down.") from None
     return Outcome(
