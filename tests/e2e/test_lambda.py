@@ -85,6 +85,11 @@ def test_errors_as_aws_words_them(lam: Any, role_arn: str, server: StrongroomSer
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         create(lam, role_arn, Timeout=901)
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        create(lam, role_arn, Runtime="python3.7")
+    assert "no longer supported" in exc.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        create(lam, role_arn, Runtime="nodejs20.x")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
         create(lam, role_arn, Environment={"Variables": {"BIG": "x" * 5000}})
     assert "4KB" in exc.value.response["Error"]["Message"]
     with pytest.raises(lam.exceptions.InvalidParameterValueException):

@@ -20,12 +20,20 @@ LIST_FUNCTIONS = LISTING.listing("Functions", default=50, maximum=50)
 LIST_VERSIONS = LISTING.listing("Versions", default=50, maximum=50)
 
 MAX_TAGS = 50
+#: Python runtimes AWS no longer lets functions be created or updated with.
+DEPRECATED_RUNTIMES = frozenset({"python2.7", "python3.6", "python3.7", "python3.8"})
 
 
 def _require_runtime(runtime: str | None) -> str:
     if runtime is None:
         raise errors.InvalidParameterValueException(
             "The runtime parameter is required for functions of package type Zip."
+        )
+    if runtime in DEPRECATED_RUNTIMES:
+        raise errors.InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is no longer supported for creating or updating "
+            "AWS Lambda functions. We recommend you use a supported runtime while creating or "
+            "updating functions."
         )
     if not runtime.startswith("python3."):
         raise errors.InvalidParameterValueException(
