@@ -113,6 +113,10 @@ def test_a_role_that_does_not_trust_lambda_is_refused(lam: Any, server: Strongro
     assert exc.value.response["Error"]["Message"] == (
         "The role defined for the function cannot be assumed by Lambda."
     )
+    fine = create(lam, role(server.client("iam")))["FunctionName"]
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        lam.update_function_configuration(FunctionName=fine, Role=arn)
+    assert "cannot be assumed by Lambda" in exc.value.response["Error"]["Message"]
 
 
 def test_update_code_and_configuration(lam: Any, role_arn: str) -> None:

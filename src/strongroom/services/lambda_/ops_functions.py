@@ -293,11 +293,9 @@ def update_function_configuration(
         variables = Environment.get("Variables") or {}
         functions.require_environment_size(variables)
         changes["environment"] = variables
-    if Role is not None and Role != latest.role:
+    if Role is not None:  # checked whenever given
         roles.require_usable(call, Role)
         changes["role"] = Role
-    elif Role is not None:
-        roles.require_usable(call, Role)
     extra = _extra(given)
     if extra:
         changes["config"] = {**latest.config, **extra}
