@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -469,6 +470,19 @@ def test_boto3_in_a_function_calls_strongroom_and_fits_in_128_mb(engine, functio
     }
     used = int(REPORT.match(result.log_text.splitlines(keepends=True)[-1])["used"])
     assert used < 100
+
+
+def test_runtime_api_serves_only_the_environments_process(engine, functions) -> None:
+    image = functions.image("environ", function_name="guarded")
+    address = json.loads(invoke(engine, image).payload)["AWS_LAMBDA_RUNTIME_API"]
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as outsider:
+        outsider.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert outsider.recv(1024) == b""  # closed without an answer
+    # Nor can it answer for the function: the function still answers itself.
+    result = invoke(engine, image)
+    assert result.function_error is None
+    assert json.loads(result.payload)["AWS_LAMBDA_RUNTIME_API"] == address
 
 
 def test_logging_module_and_multiline_stdout(engine, functions) -> None:
