@@ -133,6 +133,12 @@ HANDLERS = {
                 "access_key": credentials.access_key,
             }
     """,
+    "slow_init": """
+        import time
+        time.sleep(30)
+        def lambda_handler(event, context):
+            return 1
+    """,
     "big": """
         def lambda_handler(event, context):
             return "x" * (7 * 1024 * 1024)
@@ -386,6 +392,23 @@ def test_timeout_kills_and_next_invoke_is_fresh(engine, functions) -> None:
     assert after.function_error is None
     assert json.loads(after.payload) == {"started": 1}  # a fresh environment
     assert after.init_duration_ms is not None
+
+
+def test_init_that_never_finishes_is_cut_off(tmp_path, functions) -> None:
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, init_timeout_s=0.5)
+    try:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        result = invoke(eng, functions.image("slow_init"), request_id=request_id)
+        assert time.monotonic() - started < 3
+    finally:
+        eng.close()
+    assert result.function_error == "Unhandled"
+    assert json.loads(result.payload)["errorMessage"].endswith(
+        f"{request_id} Task timed out after 3.00 seconds"
+    )
+    assert "Phase: init\tStatus: error\tError Type: Sandbox.Timedout" in result.log_text
+    assert "Status: timeout" in result.log_text.splitlines()[-1]
 
 
 def test_memory_limit(engine, functions) -> None:
