@@ -501,7 +501,11 @@ def test_runtime_api_serves_only_the_environments_process(engine, functions) -> 
     host, port = address.split(":")
     with socket.create_connection((host, int(port)), timeout=5) as outsider:
         outsider.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert outsider.recv(1024) == b""  # closed without an answer
+        try:
+            answer = outsider.recv(1024)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""  # closed without an answer
     # Nor can it answer for the function: the function still answers itself.
     result = invoke(engine, image)
     assert result.function_error is None
