@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -131,6 +132,12 @@ HANDLERS = {
                 "region": client.meta.region_name,
                 "access_key": credentials.access_key,
             }
+    """,
+    "slow_init": """
+        import time
+        time.sleep(30)
+        def lambda_handler(event, context):
+            return 1
     """,
     "big": """
         def lambda_handler(event, context):
@@ -387,6 +394,23 @@ def test_timeout_kills_and_next_invoke_is_fresh(engine, functions) -> None:
     assert after.init_duration_ms is not None
 
 
+def test_init_that_never_finishes_is_cut_off(tmp_path, functions) -> None:
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, init_timeout_s=0.5)
+    try:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        result = invoke(eng, functions.image("slow_init"), request_id=request_id)
+        assert time.monotonic() - started < 3
+    finally:
+        eng.close()
+    assert result.function_error == "Unhandled"
+    assert json.loads(result.payload)["errorMessage"].endswith(
+        f"{request_id} Task timed out after 3.00 seconds"
+    )
+    assert "Phase: init\tStatus: error\tError Type: Sandbox.Timedout" in result.log_text
+    assert "Status: timeout" in result.log_text.splitlines()[-1]
+
+
 def test_memory_limit(engine, functions) -> None:
     image = functions.image("memory", timeout_s=20.0)
     fits = invoke(engine, image, {"mb": 40})
@@ -469,6 +493,23 @@ def test_boto3_in_a_function_calls_strongroom_and_fits_in_128_mb(engine, functio
     }
     used = int(REPORT.match(result.log_text.splitlines(keepends=True)[-1])["used"])
     assert used < 100
+
+
+def test_runtime_api_serves_only_the_environments_process(engine, functions) -> None:
+    image = functions.image("environ", function_name="guarded")
+    address = json.loads(invoke(engine, image).payload)["AWS_LAMBDA_RUNTIME_API"]
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as outsider:
+        outsider.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            answer = outsider.recv(1024)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""  # closed without an answer
+    # Nor can it answer for the function: the function still answers itself.
+    result = invoke(engine, image)
+    assert result.function_error is None
+    assert json.loads(result.payload)["AWS_LAMBDA_RUNTIME_API"] == address
 
 
 def test_logging_module_and_multiline_stdout(engine, functions) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from strongroom.engines.lambda_runtime import logs
+from strongroom.engines.lambda_runtime import logs, peers
 from strongroom.engines.lambda_runtime.http import Connection
 from strongroom.engines.lambda_runtime.model import EngineClosed, FunctionImage, LogEvent
 
@@ -31,6 +32,7 @@ PREFIX = "/2018-06-01/runtime/"
 #: The largest synchronous response a function may return (AWS: 6 MB).
 MAX_RESPONSE = 6 * 1024 * 1024 + 100
 ACCEPTED = b'{"status":"OK"}'
+log = logging.getLogger(__name__)
 _FRAME_HEAD = 16  # type (4) + length (4) + timestamp in microseconds (8)
 
 
@@ -370,8 +372,22 @@ class Environment:
     def body_limit(self) -> int:
         return MAX_RESPONSE
 
-    def connection_made(self, conn: Connection) -> None:
+    def accept(self, conn: Connection) -> bool:
+        """Serve only the environment's own process (see peers.py)."""
+        transport = conn.transport
+        if transport is None or self.dead or self.process is None:
+            return False
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        try:
+            verdict = peers.connected_from(self.process.pid, peer[:2], local[:2])
+        except (TypeError, IndexError, OSError):
+            verdict = None
+        if verdict is False:
+            log.warning("refused a Runtime API connection from %s: not the environment", peer)
+            return False
         self.connections.add(conn)
+        return True
 
     def connection_lost(self, conn: Connection) -> None:
         self.connections.discard(conn)

@@ -36,6 +36,8 @@ class Handler(Protocol):
 
     def body_limit(self) -> int: ...
 
+    def accept(self, conn: Connection) -> bool: ...
+
     def connection_lost(self, conn: Connection) -> None: ...
 
 
@@ -59,6 +61,9 @@ class Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+        if not self.handler.accept(self):
+            self.closed = True
+            transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
