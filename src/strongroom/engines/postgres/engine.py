@@ -549,6 +549,10 @@ class PostgresEngine:
             proc = self._procs.get(instance.instance_id)
             if proc is not None and proc.alive():
                 return
+            if proc is not None:
+                # It died: nothing of its process group may linger.
+                self._kill(proc)
+                self._procs.pop(instance.instance_id, None)
             version = self.resolve_version(str(instance.major))
             bin_dir = self._bin(version)
             status = _postmaster_status(instance.data_dir)
