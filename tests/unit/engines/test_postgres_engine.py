@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import tempfile
 import threading
 import time
@@ -29,7 +30,7 @@ from strongroom.engines.driver import (
     UnknownParameter,
     VersionNotAvailable,
 )
-from strongroom.engines.postgres import Catalogue, PostgresEngine
+from strongroom.engines.postgres import Catalogue, PostgresEngine, resolve_account
 from strongroom.engines.postgres.binaries import embedded_bin_dir
 from strongroom.engines.postgres.scram import verifier
 
@@ -321,6 +322,20 @@ def test_log_files_listed_and_read_with_markers(engine, primary):
     engine.apply_parameters(primary, {"log_statement": None})
 
 
+def test_old_log_files_are_purged(engine, primary):
+    current = engine.list_log_files(primary)[-1]
+    old = primary.data_dir / "error" / "postgresql.log.2020-01-01-00"
+    old.write_text("2020-01-01 00:00:00 UTC::@:[1]:LOG:  an old line\n")
+    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    names = [f.name for f in engine.list_log_files(primary)]
+    assert names[0] == "error/postgresql.log.2020-01-01-00" and current.name in names
+    assert engine.read_log_file(primary, names[0]).data.endswith(b"an old line\n")
+    assert engine.purge_log_files(primary, older_than_s=4320 * 60) == []
+    assert engine.purge_log_files(primary, older_than_s=1440 * 60) == [names[0]]
+    assert not old.exists()
+    assert current.name in [f.name for f in engine.list_log_files(primary)]
+
+
 # ---------------------------------------------------------------- snapshots
 
 
@@ -427,6 +442,18 @@ def test_stop_start_keeps_data(engine):
     with connect(instance) as conn:
         conn.execute("INSERT INTO t VALUES ('before immediate stop')")
     engine.stop(instance, "immediate")
+    # a stopped instance snapshots too (its files, as they are)
+    with tempfile.TemporaryFile() as snapshot:
+        info = engine.snapshot_to(instance, snapshot)
+        assert info.bytes_written == snapshot.tell() > 1_000_000
+        snapshot.seek(0)
+        cold = engine.restore_from(
+            snapshot, InstanceSpec("stopstart-cold", None, "admin", "", db_name="d")
+        )
+    with connect(cold) as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    engine.destroy(cold)
+    assert not engine.is_running(instance)
     reopened = engine.open("stopstart")
     assert reopened == instance
     engine.start(reopened)
@@ -503,6 +530,43 @@ def test_servers_run_unprivileged_with_data_they_own(engine, primary):
     assert st.st_mode & 0o777 == 0o700
     children = [p for p in _server_pids(engine.base_dir) if p != pid]
     assert children and all(_uid_of(p) == uid for p in children)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a system account needs root")
+def test_a_dedicated_account_is_created_when_named_and_absent(scratch):
+    name = "sr-pg-" + os.urandom(3).hex()
+    try:
+        account = resolve_account(name)
+        entry = pwd.getpwnam(name)
+        assert (account.name, account.uid, account.switch) == (name, entry.pw_uid, True)
+        assert entry.pw_uid != 0 and entry.pw_shell.endswith("nologin")
+        assert account.popen_kwargs()["user"] == entry.pw_uid
+        # traversal: a 0700 parent gets search permission, nothing more
+        locked = scratch / "locked"
+        inner = locked / "inner"
+        inner.mkdir(parents=True)
+        os.chmod(locked, 0o700)
+        assert not account.can_traverse(locked)
+        changed = account.ensure_traversable(inner / "data")
+        assert locked in changed
+        assert account.can_traverse(locked)
+        assert stat.S_IMODE(locked.stat().st_mode) & 0o004 == 0  # never readable
+        probe = subprocess.run(["test", "-x", str(inner)], **account.popen_kwargs())
+        assert probe.returncode == 0
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+def test_the_account_is_the_current_user_when_not_root(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    monkeypatch.setattr(
+        pwd, "getpwuid", lambda uid: pwd.struct_passwd(("dev", "x", uid, 4242, "", "/", "/bin/sh"))
+    )
+    account = resolve_account()
+    assert (account.name, account.uid, account.switch) == ("dev", 4242, False)
+    assert account.popen_kwargs() == {}
+    with pytest.raises(EngineError, match="only when strongroom runs as root"):
+        resolve_account("postgres")
 
 
 def _has_user(name: str) -> bool:

@@ -757,8 +757,10 @@ class PostgresEngine:
         ]
 
     def default_parameters(self, version: str | None) -> list[Parameter]:
-        """The engine's defaults for a version, from ``postgres --describe-config``
-        (no server needed)."""
+        """The engine's settings for a version, from ``postgres --describe-config``
+        (no server needed): names, contexts (so ApplyType), types, ranges and
+        descriptions; values for booleans, enums and strings only (the
+        binary reports no numeric defaults before it has initialized them)."""
         ev = self.resolve_version(version)
         out = self._run(self._bin(ev), ["postgres", "--describe-config"], cwd=Path("/"))
         found: list[Parameter] = []
@@ -767,18 +769,16 @@ class PostgresEngine:
             if len(cols) < 8:
                 continue
             name, context, _group, vartype, value, lo, hi, desc = cols[:8]
+            vartype = vartype.lower()
+            if vartype == "boolean":
+                vartype, value = "bool", {"TRUE": "on", "FALSE": "off"}.get(value, value)
+            elif vartype in ("integer", "real"):
+                # --describe-config runs before the settings are initialized:
+                # its numeric values are not the defaults.
+                value = None
             found.append(
                 _parameter(
-                    name,
-                    value,
-                    None,
-                    vartype.lower(),
-                    context,
-                    lo,
-                    hi,
-                    None,
-                    desc,
-                    "engine-default",
+                    name, value, None, vartype, context, lo, hi, None, desc, "engine-default"
                 )
             )
         return sorted(found, key=lambda p: p.name)
@@ -889,8 +889,14 @@ class PostgresEngine:
     ) -> SnapshotInfo:
         """A physical, consistent copy of the running server as one tar stream
         (``pg_basebackup -Ft -X fetch -D -``), written to ``stream`` in 1 MiB
-        chunks. A replication slot holds the WAL the backup needs until it ends."""
+        chunks. A replication slot holds the WAL the backup needs until it ends.
+        A stopped instance: a tar of its data directory (the same format)."""
         started = time.monotonic()
+        if not self.is_running(instance):
+            with self._ilock(instance.instance_id):
+                if not self.is_running(instance):
+                    written = self._cold_snapshot(instance, stream, progress)
+                    return SnapshotInfo(written, time.monotonic() - started, instance.version)
         slot = f"strongroom_snapshot_{os.urandom(6).hex()}"
         version = self.resolve_version(str(instance.major))
         bin_dir = self._bin(version)
@@ -955,9 +961,35 @@ class PostgresEngine:
                 )
         return SnapshotInfo(written, time.monotonic() - started, instance.version)
 
+    def _cold_snapshot(
+        self, instance: Instance, stream: BinaryIO, progress: ProgressCallback | None
+    ) -> int:
+        status = _postmaster_status(instance.data_dir)
+        if status is not None and _is_postmaster(status[0], instance.data_dir):
+            raise EngineError(f"{instance.instance_id} is running outside this engine")
+        skip = {LOG_DIR, "postmaster.pid", "postmaster.opts"}
+        members: list[tuple[Path, str]] = []
+        total = 0
+        for parent, dirs, files in os.walk(instance.data_dir):
+            rel_parent = os.path.relpath(parent, instance.data_dir)
+            if rel_parent == ".":
+                dirs[:] = [d for d in dirs if d not in skip]
+                files = [f for f in files if f not in skip]
+            for name in sorted(dirs) + sorted(files):
+                path = Path(parent) / name
+                members.append((path, os.path.normpath(os.path.join(rel_parent, name))))
+                with contextlib.suppress(OSError):
+                    total += path.lstat().st_size
+        counting = _CountingWriter(stream, progress, total)
+        with tarfile.open(fileobj=counting, mode="w|", bufsize=_CHUNK) as tar:
+            for path, arcname in members:
+                tar.add(path, arcname=arcname, recursive=False)
+        return counting.written
+
     def restore_from(self, stream: BinaryIO, spec: InstanceSpec) -> Instance:
         """A new instance from a ``snapshot_to`` stream. ``spec.master_password``
-        empty: the snapshot's master password stays."""
+        empty: the snapshot's master password stays; ``spec.version`` None: the
+        snapshot's major."""
         self._check_open()
         self._check_role(spec.master_username)
         version = self.resolve_version(spec.version)
@@ -969,6 +1001,10 @@ class PostgresEngine:
                     tar.copybufsize = _CHUNK
                     tar.extractall(instance.data_dir, filter="data")
                 major = (instance.data_dir / "PG_VERSION").read_text().strip()
+                if spec.version is None and major != str(version.major):
+                    # no version asked for: the snapshot's own major
+                    version = self.resolve_version(major)
+                    instance = replace(instance, major=version.major, version=version.version)
                 if major != str(version.major):
                     raise EngineError(f"the snapshot is of PostgreSQL {major}, not {version.major}")
                 self._clean_copied(instance.data_dir)
@@ -1073,6 +1109,18 @@ class PostgresEngine:
     def processes(self) -> dict[str, int]:
         """instance id -> postmaster pid, for every server running."""
         return {k: p.pid for k, p in self._procs.items() if p.alive()}
+
+
+class _CountingWriter:
+    def __init__(self, stream: BinaryIO, progress: ProgressCallback | None, total: int) -> None:
+        self.stream, self.progress, self.total, self.written = stream, progress, total, 0
+
+    def write(self, data: bytes) -> int:
+        self.stream.write(data)
+        self.written += len(data)
+        if self.progress is not None:
+            self.progress(self.written, max(self.total, self.written))
+        return len(data)
 
 
 def _slot_name(instance_id: str) -> str:
