@@ -12,6 +12,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -102,6 +103,12 @@ def _server_pids(base: Path) -> list[int]:
         if state != "Z" and (needle in cmdline or cwd.startswith(needle)):
             pids.append(int(entry))
     return pids
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _uid_of(pid: int) -> int:
@@ -454,6 +461,19 @@ def test_stop_start_keeps_data(engine):
         assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 2
     engine.destroy(cold)
     assert not engine.is_running(instance)
+    # files at rest: exported, removed, imported back (what sealing will do)
+    with tempfile.TemporaryFile() as files:
+        with pytest.raises(EngineError):
+            engine.import_data(instance, files)  # it has its data directory
+        engine.export_data(instance, files)
+        engine.remove_data(instance)
+        assert not engine.has_data(instance) and not instance.data_dir.exists()
+        with pytest.raises(EngineError):
+            engine.start(instance)
+        files.seek(0)
+        engine.import_data(instance, files)
+    assert engine.has_data(instance)
+    assert engine.list_log_files(instance)  # its logs came back too
     reopened = engine.open("stopstart")
     assert reopened == instance
     engine.start(reopened)
@@ -463,6 +483,19 @@ def test_stop_start_keeps_data(engine):
             "before fast stop",
             "before immediate stop",
         ]
+    with engine._admin(reopened) as conn:
+        conn.execute("ALTER SYSTEM SET max_connections = 50")
+    assert engine.pending_reboot(reopened) == []  # not yet reloaded
+    engine.apply_parameters(reopened, {"max_wal_senders": "8"})
+    assert engine.pending_reboot(reopened) == ["max_connections", "max_wal_senders"]
+    moved = engine.set_port(reopened, _free_port())
+    assert moved.port != reopened.port and engine.open("stopstart").port == moved.port
+    assert engine.pending_reboot(moved) == []
+    with connect(moved) as conn:
+        assert conn.execute("SHOW max_connections").fetchone()[0] == "50"
+    with pytest.raises(psycopg.OperationalError):
+        connect(reopened)
+    reopened = moved
     # a server that dies is seen as failed, and starts again
     os.kill(engine.processes()["stopstart"], signal.SIGKILL)
     deadline = time.monotonic() + 10

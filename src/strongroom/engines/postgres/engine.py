@@ -553,6 +553,8 @@ class PostgresEngine:
                 # It died: nothing of its process group may linger.
                 self._kill(proc)
                 self._procs.pop(instance.instance_id, None)
+            if not self.has_data(instance):
+                raise EngineError(f"{instance.instance_id} has no data directory")
             version = self.resolve_version(str(instance.major))
             bin_dir = self._bin(version)
             status = _postmaster_status(instance.data_dir)
@@ -962,12 +964,19 @@ class PostgresEngine:
         return SnapshotInfo(written, time.monotonic() - started, instance.version)
 
     def _cold_snapshot(
-        self, instance: Instance, stream: BinaryIO, progress: ProgressCallback | None
+        self,
+        instance: Instance,
+        stream: BinaryIO,
+        progress: ProgressCallback | None,
+        *,
+        include_logs: bool = False,
     ) -> int:
         status = _postmaster_status(instance.data_dir)
         if status is not None and _is_postmaster(status[0], instance.data_dir):
             raise EngineError(f"{instance.instance_id} is running outside this engine")
-        skip = {LOG_DIR, "postmaster.pid", "postmaster.opts"}
+        if not (instance.data_dir / "PG_VERSION").exists():
+            raise EngineError(f"{instance.instance_id} has no data directory")
+        skip = {"postmaster.pid", "postmaster.opts"} | (set() if include_logs else {LOG_DIR})
         members: list[tuple[Path, str]] = []
         total = 0
         for parent, dirs, files in os.walk(instance.data_dir):
@@ -996,10 +1005,7 @@ class PostgresEngine:
         with self._ilock(spec.instance_id):
             instance, _ = self._new_instance(spec, version)
             try:
-                instance.data_dir.mkdir(mode=0o700)
-                with tarfile.open(fileobj=stream, mode="r|") as tar:
-                    tar.copybufsize = _CHUNK
-                    tar.extractall(instance.data_dir, filter="data")
+                _extract(stream, instance.data_dir)
                 major = (instance.data_dir / "PG_VERSION").read_text().strip()
                 if spec.version is None and major != str(version.major):
                     # no version asked for: the snapshot's own major
@@ -1018,6 +1024,63 @@ class PostgresEngine:
                 self._discard(instance)
                 raise
         return instance
+
+    # ------------------------------------------------------------ files at rest
+
+    def export_data(self, instance: Instance, stream: BinaryIO) -> int:
+        """A stopped instance's whole data directory (its logs included) as a
+        tar on ``stream``: what encryption at rest seals. Returns bytes written."""
+        with self._ilock(instance.instance_id):
+            if self.is_running(instance):
+                raise EngineError(f"{instance.instance_id} is running")
+            return self._cold_snapshot(instance, stream, None, include_logs=True)
+
+    def remove_data(self, instance: Instance) -> None:
+        """Delete a stopped instance's data directory (after export_data's copy
+        is safe); the instance stays known and ``import_data`` brings it back."""
+        with self._ilock(instance.instance_id):
+            if self.is_running(instance):
+                raise EngineError(f"{instance.instance_id} is running")
+            shutil.rmtree(instance.data_dir, ignore_errors=True)
+
+    def has_data(self, instance: Instance) -> bool:
+        return (instance.data_dir / "PG_VERSION").exists()
+
+    def import_data(self, instance: Instance, stream: BinaryIO) -> None:
+        """Put back a data directory ``export_data`` wrote (before ``start``)."""
+        with self._ilock(instance.instance_id):
+            if instance.data_dir.exists():
+                raise EngineError(f"{instance.instance_id} already has a data directory")
+            try:
+                _extract(stream, instance.data_dir)
+                for name in ("postmaster.pid", "postmaster.opts"):
+                    with contextlib.suppress(FileNotFoundError):
+                        (instance.data_dir / name).unlink()
+                os.chmod(instance.data_dir, 0o700)
+                self.account.chown_tree(instance.data_dir)
+            except BaseException:
+                shutil.rmtree(instance.data_dir, ignore_errors=True)
+                raise
+
+    def set_port(self, instance: Instance, port: int) -> Instance:
+        """Move an instance to another port (a restart when it runs)."""
+        with self._ilock(instance.instance_id):
+            running = self.is_running(instance)
+            if running:
+                self.stop(instance, "fast")
+            moved = replace(instance, port=int(port))
+            self._save(moved)
+            if running:
+                self.start(moved)
+            return moved
+
+    def pending_reboot(self, instance: Instance) -> list[str]:
+        """Settings written but waiting for a restart (pg_settings.pending_restart)."""
+        with self._admin(instance) as conn:
+            rows = conn.execute(
+                "SELECT name FROM pg_settings WHERE pending_restart ORDER BY name"
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def _clean_copied(self, data_dir: Path) -> None:
         """What a copied data directory must not carry over: the source's logs,
@@ -1109,6 +1172,15 @@ class PostgresEngine:
     def processes(self) -> dict[str, int]:
         """instance id -> postmaster pid, for every server running."""
         return {k: p.pid for k, p in self._procs.items() if p.alive()}
+
+
+def _extract(stream: BinaryIO, data_dir: Path) -> None:
+    """Unpack a tar stream into a new data directory; the ``data`` filter
+    refuses absolute paths, ``..``, links out of it and device files."""
+    data_dir.mkdir(mode=0o700)
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        tar.copybufsize = _CHUNK
+        tar.extractall(data_dir, filter="data")
 
 
 class _CountingWriter:
