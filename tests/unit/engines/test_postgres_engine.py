@@ -358,11 +358,11 @@ def test_snapshot_streams_and_restores_every_row(engine, primary):
         )
         conn.execute(
             "INSERT INTO items SELECT g, md5(g::text), decode(md5(g::text) || md5((g*7)::text), 'hex'), "
-            "now() - g * interval '1 minute' FROM generate_series(1, 50000) g"
+            "now() - g * interval '1 minute' FROM generate_series(1, 20000) g"
         )
         conn.execute("CREATE INDEX ON items (name)")
     before = _rows(primary)
-    assert len(before) == 50000
+    assert len(before) == 20000
 
     # a writer keeps going during the snapshot: the copy is consistent anyway
     stop = threading.Event()
@@ -408,7 +408,7 @@ def test_snapshot_streams_and_restores_every_row(engine, primary):
         churned = conn.execute("SELECT count(*), coalesce(max(n), 0) FROM churn").fetchone()
         assert churned[0] == churned[1]  # no holes: a consistent prefix of the writer's rows
         assert not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
-        conn.execute("INSERT INTO items VALUES (50001, 'new', NULL, now())")
+        conn.execute("INSERT INTO items VALUES (20001, 'new', NULL, now())")
     assert engine.list_log_files(restored)  # its own logs, not the source's
     assert not (restored.data_dir / "error" / "postgresql.log.1970-01-01-00").exists()
 
@@ -420,7 +420,7 @@ def test_snapshot_streams_and_restores_every_row(engine, primary):
             snapshot, InstanceSpec("shop-again", "18", "admin", "An0ther-pass-77", db_name="shop")
         )
     SECRETS.append("An0ther-pass-77")
-    assert len(_rows(again, "An0ther-pass-77")) == 50001
+    assert len(_rows(again, "An0ther-pass-77")) == 20001
     with pytest.raises(psycopg.OperationalError):
         connect(again)
     engine.destroy(again)
