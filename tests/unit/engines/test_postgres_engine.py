@@ -530,6 +530,16 @@ def test_streaming_replica_and_promotion(engine):
             conn.execute("INSERT INTO r VALUES (0)")
     lag = engine.health(replica).replica_lag_s
     assert lag is not None and lag >= 0
+    with pytest.raises(EngineError, match="read-only"):
+        engine.set_password(replica, "admin", "Whatever-pass-1")
+    # a second replica, destroyed: its slot on the source goes with it
+    second = engine.replicate(source, InstanceSpec("rreplica2", None, "", ""))
+    with engine._admin(source) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone()[0] == 2
+    engine.destroy(second)
+    with engine._admin(source) as conn:
+        slots = [r[0] for r in conn.execute("SELECT slot_name FROM pg_replication_slots")]
+    assert slots == ["strongroom_replica_rreplica"]
     promoted = engine.promote(replica)
     assert promoted.role == "primary"
     assert not engine.health(promoted).in_recovery

@@ -469,6 +469,11 @@ class PostgresEngine:
             conn.execute("SET log_min_error_statement = 'panic'")
             conn.execute("SET log_min_duration_statement = -1")
             yield conn
+        except psycopg.Error as e:
+            # The primary message only: a statement's text (and so a
+            # verifier) may follow it in the full one.
+            primary = e.diag.message_primary if e.diag else None
+            raise EngineError(f"{instance.instance_id}: {primary or type(e).__name__}") from None
         finally:
             conn.close()
 
@@ -1162,12 +1167,21 @@ class PostgresEngine:
                 self._drop_slot(source, _slot_name(instance.instance_id))
 
     def _drop_slot(self, source: Instance, slot: str) -> None:
+        """Drop a replica's slot on its source, once its WAL sender has gone."""
+        deadline = time.monotonic() + 10.0
         with self._admin(source) as conn:
-            conn.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                "WHERE slot_name = %s AND NOT active",
-                (slot,),
-            )
+            while True:
+                row = conn.execute(
+                    "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+                ).fetchone()
+                if row is None:
+                    return
+                if not row[0]:
+                    conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                    return
+                if time.monotonic() > deadline:
+                    raise EngineError(f"replication slot {slot} is still in use")
+                time.sleep(0.05)
 
     def processes(self) -> dict[str, int]:
         """instance id -> postmaster pid, for every server running."""
