@@ -162,6 +162,21 @@ def test_bin_dirs_named_by_the_environment(monkeypatch, tmp_path):
     assert caught.value.available == [only15.versions()[0].version]
 
 
+def test_engine_from_server_options(scratch):
+    embedded = str(embedded_bin_dir())
+    eng = PostgresEngine.from_options(scratch / "e", {"bin": f"/nonexistent:{embedded}"})
+    try:
+        assert eng.resolve_version("18").source == "configured"
+        if os.geteuid() == 0:
+            assert eng.account.name in ("postgres", "strongroom-pg") and eng.account.switch
+        else:
+            assert eng.account.name == pwd.getpwuid(os.geteuid()).pw_name
+    finally:
+        eng.close()
+    with pytest.raises(EngineError, match="unknown PostgreSQL engine options: colour"):
+        PostgresEngine.from_options(scratch / "f", {"colour": "blue"})
+
+
 # ---------------------------------------------------------------- create, connect, password
 
 

@@ -232,6 +232,17 @@ class PostgresEngine:
         self._at_exit = _at_exit
         atexit.register(_at_exit)
 
+    @classmethod
+    def from_options(cls, base_dir: Path, options: Mapping[str, str]) -> PostgresEngine:
+        """From server options (``--option rds.postgres.bin=/opt/pg16/bin:/opt/pg17/bin``,
+        ``--option rds.postgres.user=pgrunner``; the RDS layer passes
+        ``ctx.options_for("rds.postgres")``)."""
+        unknown = set(options) - {"bin", "user"}
+        if unknown:
+            raise EngineError(f"unknown PostgreSQL engine options: {', '.join(sorted(unknown))}")
+        bin_dirs = [d for d in (options.get("bin") or "").split(os.pathsep) if d.strip()]
+        return cls(base_dir, bin_dirs=bin_dirs, run_as=options.get("user") or None)
+
     # ------------------------------------------------------------ versions
 
     def versions(self) -> list[EngineVersion]:
