@@ -697,6 +697,17 @@ def test_close_leaves_no_server_running(scratch):
         again.start(again.open("one"))
         with connect(again.open("one")) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+        # and one more (as after a strongroom that died) adopts the running server
+        third = PostgresEngine(base)
+        try:
+            pid = again.processes()["one"]
+            third.start(third.open("one"))
+            assert third.processes() == {"one": pid}
+            assert third.health(third.open("one")).accepting_connections
+            third.stop(third.open("one"))
+            assert not again.is_running(again.open("one"))
+        finally:
+            third.close()
     finally:
         again.close()
     assert _server_pids(base) == []
