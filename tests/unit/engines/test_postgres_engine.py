@@ -37,6 +37,8 @@ from strongroom.engines.postgres.scram import verifier
 
 PASSWORD = "S3cret-pass-8f2a61"
 SYSTEM_MAJORS = sorted(int(Path(p).parent.name) for p in glob.glob("/usr/lib/postgresql/*/bin"))
+#: The machine's own PostgreSQL (.ci/run installs the distribution's), beside the embedded 18.
+SYSTEM = SYSTEM_MAJORS[0] if SYSTEM_MAJORS else 18
 SECRETS: list[str] = [PASSWORD]
 
 
@@ -130,14 +132,14 @@ def test_discovery_finds_the_embedded_18_and_the_machines_majors(engine):
         assert versions[major].bin_dir == Path(f"/usr/lib/postgresql/{major}/bin").resolve()
         out = os.popen(f"/usr/lib/postgresql/{major}/bin/postgres --version").read()
         assert versions[major].version in out
-    assert 15 in SYSTEM_MAJORS, "the machine's PostgreSQL 15 (Debian's postgresql package)"
+    assert SYSTEM_MAJORS, "the machine's PostgreSQL (the distribution's postgresql package)"
     assert versions[18].parameter_group_family == "postgres18"
     assert isinstance(engine, DatabaseEngine)
 
 
 def test_engine_version_lookup(engine):
-    assert engine.resolve_version("15").major == 15
-    assert engine.resolve_version("15.4").major == 15
+    assert engine.resolve_version(str(SYSTEM)).major == SYSTEM
+    assert engine.resolve_version(f"{SYSTEM}.4").major == SYSTEM
     assert engine.resolve_version("18.1").major == 18
     assert engine.resolve_version(None).major == max(v.major for v in engine.versions())
     for missing in ("13", "13.7", "9.6", "latest", "99"):
@@ -155,11 +157,13 @@ def test_bin_dirs_named_by_the_environment(monkeypatch, tmp_path):
     assert [(v.major, v.source) for v in found] == [(18, "configured")]
     monkeypatch.delenv("STRONGROOM_POSTGRES_BIN")
     assert Catalogue(use_embedded=False, scan_system=False).versions() == []
-    only15 = Catalogue(["/usr/lib/postgresql/15/bin"], use_embedded=False, scan_system=False)
-    assert [v.major for v in only15.versions()] == [15]
+    only_system = Catalogue(
+        [f"/usr/lib/postgresql/{SYSTEM}/bin"], use_embedded=False, scan_system=False
+    )
+    assert [v.major for v in only_system.versions()] == [SYSTEM]
     with pytest.raises(VersionNotAvailable) as caught:
-        only15.resolve("18")
-    assert caught.value.available == [only15.versions()[0].version]
+        only_system.resolve("18")
+    assert caught.value.available == [only_system.versions()[0].version]
 
 
 def test_engine_from_server_options(scratch):
@@ -203,7 +207,7 @@ def test_create_connects_with_the_master_password_only(engine, primary):
 
 def test_creation_is_fast_from_the_template(engine):
     timings = {}
-    for major in sorted({15, 18} & {v.major for v in engine.versions()}):
+    for major in sorted({SYSTEM, 18} & {v.major for v in engine.versions()}):
         engine.create(InstanceSpec(f"warmup{major}", str(major), "admin", PASSWORD))  # template
         started = time.monotonic()
         instance = engine.create(
@@ -222,7 +226,7 @@ def test_creation_is_fast_from_the_template(engine):
 
 
 def test_set_password_really_changes_the_login(engine):
-    instance = engine.create(InstanceSpec("pw", "15", "master", PASSWORD))
+    instance = engine.create(InstanceSpec("pw", str(SYSTEM), "master", PASSWORD))
     new = "N3w-pass-c0ffee-" + os.urandom(4).hex()
     SECRETS.append(new)
     engine.set_password(instance, "master", new)
@@ -293,7 +297,7 @@ def test_parameters_dynamic_at_once_static_pending_reboot(engine):
 
 
 def test_engine_default_parameters_without_a_server(engine):
-    for major in (15, 18):
+    for major in sorted({SYSTEM, 18}):
         params = {p.name: p for p in engine.default_parameters(str(major))}
         assert params["shared_buffers"].apply_type == "static"
         assert params["work_mem"].apply_type == "dynamic"
@@ -458,7 +462,7 @@ def test_snapshot_streams_and_restores_every_row(engine, primary):
         engine.snapshot_to(restored, snapshot)
         snapshot.seek(0)
         with pytest.raises(EngineError, match="PostgreSQL 18"):
-            engine.restore_from(snapshot, InstanceSpec("wrong-major", "15", "admin", ""))
+            engine.restore_from(snapshot, InstanceSpec("wrong-major", str(SYSTEM), "admin", ""))
     assert not (engine.base_dir / "instances" / "wrong-major").exists()
     engine.destroy(restored)
 
@@ -540,7 +544,7 @@ def test_stop_start_keeps_data(engine):
 
 
 def test_streaming_replica_and_promotion(engine):
-    source = engine.create(InstanceSpec("rsource", "15", "admin", PASSWORD, db_name="app"))
+    source = engine.create(InstanceSpec("rsource", str(SYSTEM), "admin", PASSWORD, db_name="app"))
     with connect(source) as conn:
         conn.execute("CREATE TABLE r (n int)")
         conn.execute("INSERT INTO r SELECT generate_series(1, 100)")
@@ -683,14 +687,14 @@ def test_secrets_never_in_logs_or_on_disk(engine, primary, caplog):
 def test_close_leaves_no_server_running(scratch):
     base = scratch / "engines" / "postgres"
     eng = PostgresEngine(base)
-    a = eng.create(InstanceSpec("one", "15", "admin", PASSWORD))
-    eng.create(InstanceSpec("two", "15", "admin", PASSWORD))
+    a = eng.create(InstanceSpec("one", str(SYSTEM), "admin", PASSWORD))
+    eng.create(InstanceSpec("two", str(SYSTEM), "admin", PASSWORD))
     with connect(a) as conn:  # a client still connected does not hold a fast shutdown
         assert len(_server_pids(base)) >= 2
         eng.close()
     assert _server_pids(base) == []
     with pytest.raises(EngineError):
-        eng.create(InstanceSpec("three", "15", "admin", PASSWORD))
+        eng.create(InstanceSpec("three", str(SYSTEM), "admin", PASSWORD))
     # a new engine on the same directory starts the instances again
     again = PostgresEngine(base)
     try:
