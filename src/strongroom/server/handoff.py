@@ -112,11 +112,13 @@ class Runner:
             self._thread.start()
 
     def close(self) -> None:
+        """Stop claiming; let running work finish; give back the claims of
+        work not started, for the next server to run at once."""
         self._closed.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True)
 
     def _poll_loop(self) -> None:
         while not self._closed.is_set():
@@ -171,6 +173,9 @@ class Runner:
         return len(claimed)
 
     def _run(self, work_id: str, service: str, name: str, sealed: bytes) -> None:
+        if self._closed.is_set():
+            self._release(work_id)
+            return
         app = self.app
         svc = app.services_by_name.get(service)
         fn = svc.background_work.get(name) if svc is not None else None
@@ -189,6 +194,20 @@ class Runner:
             log.exception("background work %s.%s failed", service, name)
         finally:
             self._done(work_id)
+
+    def _release(self, work_id: str) -> None:
+        try:
+            with (
+                self.app.store.off_loop(),
+                self.app.store.transaction(write=True, state=False) as conn,
+            ):
+                conn.execute(
+                    update(handoffs)
+                    .where(handoffs.c.work_id == work_id)
+                    .values(claimed_until=None, claimed_by=None)
+                )
+        except Exception:
+            log.exception("could not give back background work %s", work_id)
 
     def _done(self, work_id: str) -> None:
         store = self.app.store
