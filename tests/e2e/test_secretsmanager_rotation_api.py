@@ -11,7 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.exceptions
@@ -32,7 +32,7 @@ FAILS = "def lambda_handler(event, context):\n    raise RuntimeError('no ' + eve
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer() as srv:
+    with StrongroomServer(time_travel=True) as srv:
         yield srv
 
 
@@ -61,6 +61,20 @@ def fails(fn: Any, **kwargs: Any) -> tuple[str, str]:
 
 def new_secret(sm: Any) -> dict[str, str]:
     return sm.create_secret(Name=f"rot/{uuid.uuid4().hex[:8]}", SecretString="v")
+
+
+def service_event(server: StrongroomServer, arn: str, name: str, timeout: float = 60) -> dict:
+    """The CloudTrail record of the secret's service event `name`, once there."""
+    trail = server.client("cloudtrail")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": arn}]
+        )["Events"]:
+            if event["EventName"] == name:
+                return json.loads(event["CloudTrailEvent"])
+        time.sleep(0.3)
+    raise AssertionError(f"no {name} for {arn}")
 
 
 def stages(sm: Any, arn: str) -> dict[str, list[str]]:
@@ -202,17 +216,7 @@ def test_a_failed_rotation_keeps_its_pending_version_until_removed(
     assert described["RotationRules"] == {
         "ScheduleExpression": "rate(10 days)", "AutomaticallyAfterDays": 10,
     }  # fmt: skip
-    trail = server.client("cloudtrail")
-    deadline = time.monotonic() + 60
-    failed = None
-    while failed is None and time.monotonic() < deadline:
-        for event in trail.lookup_events(
-            LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": secret["ARN"]}]
-        )["Events"]:
-            if event["EventName"] == "RotationFailed":
-                failed = json.loads(event["CloudTrailEvent"])
-        time.sleep(0.3)
-    assert failed is not None, "no RotationFailed"
+    failed = service_event(server, secret["ARN"], "RotationFailed")
     assert failed["eventType"] == "AwsServiceEvent"
     assert failed["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
     assert failed["additionalEventData"] == {"SecretId": secret["ARN"]}
@@ -246,3 +250,49 @@ def test_a_token_already_used_by_a_version(sm: Any, failing: str) -> None:
         ClientRequestToken=secret["VersionId"],
     )  # fmt: skip
     assert code == "ResourceExistsException"
+
+
+def test_a_new_value_abandons_an_unfinished_rotation(
+    sm: Any, server: StrongroomServer, failing: str
+) -> None:
+    secret = new_secret(sm)
+    pending = sm.rotate_secret(SecretId=secret["ARN"], RotationLambdaARN=failing)["VersionId"]
+    service_event(server, secret["ARN"], "RotationFailed")
+    put = sm.put_secret_value(SecretId=secret["ARN"], SecretString="by hand")
+    assert stages(sm, secret["ARN"]) == {
+        put["VersionId"]: ["AWSCURRENT"], secret["VersionId"]: ["AWSPREVIOUS"],
+    }  # fmt: skip
+    assert pending not in stages(sm, secret["ARN"])
+    abandoned = service_event(server, secret["ARN"], "RotationAbandoned")
+    assert abandoned["eventType"] == "AwsServiceEvent"
+    assert abandoned["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
+    assert abandoned["additionalEventData"] == {"SecretId": secret["ARN"]}
+    # The next rotation is not refused any more.
+    assert "VersionId" not in sm.rotate_secret(SecretId=secret["ARN"], RotateImmediately=False)
+
+
+def test_a_new_value_counts_as_a_rotation_for_a_schedule_in_days(
+    sm: Any, server: StrongroomServer, failing: str
+) -> None:
+    """Last: it moves the clock."""
+    days, cron = new_secret(sm), new_secret(sm)
+    monthly = (datetime.now(UTC).day + 9) % 28 + 1  # over a week away, whatever the date
+    for secret, rules in (
+        (days, {"AutomaticallyAfterDays": 7}),
+        (cron, {"ScheduleExpression": f"cron(0 3 {monthly} * ? *)"}),
+    ):
+        sm.rotate_secret(
+            SecretId=secret["ARN"], RotationLambdaARN=failing, RotationRules=rules,
+            RotateImmediately=False,
+        )  # fmt: skip
+    before = {
+        s["ARN"]: sm.describe_secret(SecretId=s["ARN"])["NextRotationDate"] for s in (days, cron)
+    }
+    server.advance_clock("2d")
+    for secret in (days, cron):
+        sm.put_secret_value(SecretId=secret["ARN"], SecretString="by hand")
+    after = {
+        s["ARN"]: sm.describe_secret(SecretId=s["ARN"])["NextRotationDate"] for s in (days, cron)
+    }
+    assert (after[days["ARN"]] - before[days["ARN"]]).days == 2
+    assert after[cron["ARN"]] == before[cron["ARN"]]

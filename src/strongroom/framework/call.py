@@ -201,6 +201,9 @@ class Call:
     #: Further events the request causes, recorded after its own when it
     #: succeeds (ReplicateKey's CreateKey in the replica's Region).
     audit_events: list[AuditEvent] = field(default_factory=list)
+    #: `AwsServiceEvent`s the call's service raised by itself while serving
+    #: it (RotationAbandoned), recorded after the call's own when it succeeds.
+    service_events: list[ServiceEvent] = field(default_factory=list)
     #: Set once an authorization check ran and allowed (or was not enforced):
     #: the pipeline answers no operation that returns without one.
     authorized: bool = False
@@ -312,6 +315,29 @@ class Call:
         that AWS applies before any policy (a grant's retiring principal may
         retire it). `rule` names it, for the reader of the call site."""
         self.authorized = True
+
+    def service_event(
+        self,
+        event_name: str,
+        *,
+        resources: list[dict[str, str]] | None = None,
+        additional: dict[str, Any] | None = None,
+        invoked_by: str = AWS_INTERNAL,
+        request_id: str | None = None,
+    ) -> None:
+        """Record an `AwsServiceEvent` of this call's service, in its account
+        and Region, once the call has succeeded (see `JobRun.service_event`)."""
+        self.service_events.append(
+            ServiceEvent(
+                event_name,
+                self.account,
+                self.region,
+                resources,
+                invoked_by=invoked_by,
+                additional=additional,
+                request_id=request_id,
+            )
+        )
 
     def audit_also(
         self,

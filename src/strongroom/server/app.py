@@ -473,6 +473,9 @@ class App:
         )
         if call is not None and call.children:
             self._record_children(call, event_time)
+        if call is not None and error is None and call.service_events:
+            for event in call.service_events:
+                self.record_service_event(svc, event)
         if call is not None and error is None and call.audit_events:
             for more in call.audit_events:
                 more_plan = self._plans[(svc.name, more.event_name)]

@@ -121,6 +121,30 @@ def next_start(secret: Secret, base: float) -> float | None:
         return None
 
 
+def value_put(call: Call, secret: Secret, version_id: str, now: float) -> None:
+    """A value put by hand as AWSCURRENT (PutSecretValue, UpdateSecret): as
+    on AWS, an unfinished rotation is abandoned in its favour (AWSPENDING
+    comes off the other version; `RotationAbandoned` is recorded), and a
+    schedule in days counts it as a rotation: the next window is due that
+    many days from now. The caller saves `secret`'s next_rotation."""
+    pending = versions.label_map(call, secret.arn).get(versions.PENDING)
+    if pending is not None and pending != version_id:
+        versions.detach(call.conn, secret, versions.PENDING)
+        call.service_event(
+            "RotationAbandoned",
+            resources=[{"accountId": secret.account, "type": SECRET_TYPE, "ARN": secret.arn}],
+            additional={"SecretId": secret.arn},
+            invoked_by=PRINCIPAL,
+        )
+    if secret.rotation_enabled and secret.rotation_rules:
+        try:
+            days = schedule.parse(secret.rotation_rules).days
+        except schedule.ScheduleError:
+            days = None
+        if days is not None:
+            secret.next_rotation = next_start(secret, now)
+
+
 # --------------------------------------------------------------------------- the steps
 
 
