@@ -223,13 +223,21 @@ def test_single_user_rotation_from_the_cli(
     assert not _can_login(postgres, user, new["password"])
 
     trail = server.client("cloudtrail")
-    names = {
-        e["EventName"]
-        for e in trail.lookup_events(
-            LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": created["ARN"]}]
-        )["Events"]
-    }
+    events = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": created["ARN"]}]
+    )["Events"]
+    names = {e["EventName"] for e in events}
     assert {"RotateSecret", "RotationStarted", "RotationSucceeded"} <= names
+    # The function's own calls are recorded as its role's.
+    by_function = [
+        json.loads(e["CloudTrailEvent"])["userIdentity"]
+        for e in events
+        if e["EventName"] in ("PutSecretValue", "UpdateSecretVersionStage")
+    ]
+    assert by_function and all(
+        who["type"] == "AssumedRole" and ":assumed-role/rotate-pg-single-role/" in who["arn"]
+        for who in by_function
+    )
 
 
 def test_alternating_users_keep_the_old_credentials_working(

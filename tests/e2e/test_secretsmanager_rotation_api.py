@@ -271,6 +271,36 @@ def test_a_new_value_abandons_an_unfinished_rotation(
     assert "VersionId" not in sm.rotate_secret(SecretId=secret["ARN"], RotateImmediately=False)
 
 
+def test_the_next_window_retries_an_unfinished_rotation(
+    sm: Any, server: StrongroomServer, failing: str
+) -> None:
+    """Moves the clock (with the tests after it)."""
+    secret = new_secret(sm)
+    pending = sm.rotate_secret(
+        SecretId=secret["ARN"], RotationLambdaARN=failing,
+        RotationRules={"AutomaticallyAfterDays": 1},
+    )["VersionId"]  # fmt: skip
+    first = service_event(server, secret["ARN"], "RotationFailed")
+    server.advance_clock("2d")
+    trail = server.client("cloudtrail")
+    deadline = time.monotonic() + 60
+    failures: list[dict] = []
+    while len(failures) < 2 and time.monotonic() < deadline:
+        failures = [
+            json.loads(e["CloudTrailEvent"])
+            for e in trail.lookup_events(
+                LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": secret["ARN"]}]
+            )["Events"]
+            if e["EventName"] == "RotationFailed"
+        ]
+        time.sleep(0.3)
+    assert len(failures) == 2, failures
+    # The same rotation again: its version, still AWSPENDING.
+    assert {f["requestID"] for f in failures} == {first["requestID"]}
+    assert pending in first["requestID"]
+    assert stages(sm, secret["ARN"])[pending] == ["AWSPENDING"]
+
+
 def test_a_new_value_counts_as_a_rotation_for_a_schedule_in_days(
     sm: Any, server: StrongroomServer, failing: str
 ) -> None:
