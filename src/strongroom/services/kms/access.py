@@ -84,10 +84,13 @@ def authorize(
     memo_key: tuple[str, ...] | None = None
     decision = None
     if p.is_root and not p.session_policies:
-        memo_key = (key.policy, key.arn, key.account, p.arn, p.account or "", action)
-        decision = _ROOT_MEMO.get(memo_key)
-        if decision is None and not _context_free(call, key.policy, action):
-            memo_key = None
+        reads = _context_read(call, key.policy, action)
+        if reads is not None:
+            via = via_service if via_service is not None else call.via_service
+            memo_key = (key.policy, key.arn, key.account, p.arn, p.account or "", action)
+            if reads:  # kms:CallerAccount is the root's account, already in the key
+                memo_key += (via or "",)
+            decision = _ROOT_MEMO.get(memo_key)
     if decision is None:
         ctx = key_context(
             call,
@@ -124,27 +127,49 @@ def authorize(
     raise errors.AccessDeniedException(message)
 
 
-#: Decisions for an account root under a key policy with no condition and no
-#: policy variable on the action. Such a decision is a pure function of the
-#: key (its ARN and policy text, read from the store on every request), the
-#: root's account and the action: roots have no identity, boundary or session
-#: policies, and nothing in the request context can change the outcome.
+#: Decisions for an account root under a key policy whose statements on the
+#: action read no request context but, at most, kms:ViaService and
+#: kms:CallerAccount (the AWS managed keys' policy), and use no policy
+#: variable. Such a decision is a pure function of the key (its ARN and
+#: policy text, read from the store on every request), the root's account,
+#: the action and the service the call came through: roots have no
+#: identity, boundary or session policies, and nothing else in the request
+#: context can change the outcome.
 _ROOT_MEMO: dict[tuple[str, ...], Any] = {}
 _ROOT_MEMO_LIMIT = 4096
+#: The context keys (lower case) a memoized decision may depend on.
+_MEMO_KEYS = frozenset({"kms:viaservice", "kms:calleraccount"})
+#: (policy, action) -> what `_context_read` found.
+_READS: dict[tuple[str, str], tuple[str, ...] | None] = {}
 
 
-def _context_free(call: Call, policy: str, action: str) -> bool:
-    """True when no statement of `policy` on `action` reads the request context."""
+def _context_read(call: Call, policy: str, action: str) -> tuple[str, ...] | None:
+    """The context keys `policy`'s statements on `action` read: () for none,
+    None when they read any outside `_MEMO_KEYS` or use a policy variable."""
+    memo = (policy, action)
+    if memo in _READS:
+        return _READS[memo]
     compiled = call.authorizer.cache.get("resource", policy)
+    read: set[str] = set()
+    found: tuple[str, ...] | None = ()
     for st in compiled.statements_for(action.lower()):
-        if st.conditions or (st.resources and any("${" in r for r in st.resources)):
-            return False
-    return True
+        if (st.resources and any("${" in r for r in st.resources)) or any(
+            t.has_vars for c in st.conditions for t in c.templates
+        ):
+            found = None
+            break
+        read.update(c.key_lower for c in st.conditions)
+    if found is not None:
+        found = tuple(sorted(read)) if read <= _MEMO_KEYS else None
+    if len(_READS) >= _ROOT_MEMO_LIMIT:
+        _READS.clear()
+    _READS[memo] = found
+    return found
 
 
 def _resource_context(call: Call, key: Key) -> dict[str, Any]:
     """ABAC keys of the key: kms:ResourceAliases and aws:ResourceTag/<key>."""
-    ctx: dict[str, Any] = {"kms:ResourceAliases": alias_store.names_of_key(call.conn, key)}
+    ctx: dict[str, Any] = {"kms:ResourceAliases": alias_store.names_of_key(call, key)}
     if key.tags:
         ctx.update(tagging.resource_context(key.tag_list()))
     return ctx

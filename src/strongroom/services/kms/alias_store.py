@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from strongroom.framework import Call
 from strongroom.services.kms.keys import Key, alias_arn
 from strongroom.services.kms.service import errors
 from strongroom.services.kms.tables import aliases
@@ -67,10 +68,20 @@ _NAMES_OF_KEY = Prepared(
 )
 
 
-def names_of_key(conn: Connection, key: Key) -> list[str]:
-    """The names of `key`'s aliases (kms:ResourceAliases; on the hot path)."""
-    rows = _NAMES_OF_KEY.all(conn, account=key.account, region=key.region, key_id=key.key_id)
-    return [row[0] for row in rows]
+def names_of_key(call: Call, key: Key) -> list[str]:
+    """The names of `key`'s aliases (kms:ResourceAliases), through the
+    store's hot cache: every use of a key asks, and they change only with
+    a write (which empties that cache)."""
+    store = call.store
+    cache_key = ("kms-alias-names", key.account, key.region, key.key_id)
+    names = store.hot_get(cache_key)
+    if names is None:
+        rows = _NAMES_OF_KEY.all(
+            call.conn, account=key.account, region=key.region, key_id=key.key_id
+        )
+        names = tuple(row[0] for row in rows)
+        store.hot_put(cache_key, names)
+    return list(names)
 
 
 def find(conn: Connection, account: str, region: str, name: str) -> Alias | None:
