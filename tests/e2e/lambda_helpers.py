@@ -60,9 +60,9 @@ def create(
     client: Any, role_arn: str, code: bytes | None = None, name: str | None = None, **more: Any
 ) -> dict[str, Any]:
     name = name or "f-" + uuid.uuid4().hex[:10]
+    more.setdefault("Runtime", "python3.11")
     out = client.create_function(
         FunctionName=name,
-        Runtime="python3.11",
         Role=role_arn,
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": code or handler_zip(ECHO)},

@@ -1,5 +1,7 @@
 """Lambda's control plane end to end with boto3: functions, their states,
-code, configuration, versions, aliases, tags, listings and AWS's errors."""
+code, configuration, versions, aliases, tags, listings and AWS's errors; on
+each state store (the `server` fixture of conftest), with one invocation and
+one Event invocation there too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
@@ -16,12 +17,6 @@ import pytest
 from lambda_helpers import ECHO, code_of, create, handler_zip, role, zip_of
 
 from strongroom.testing import StrongroomServer
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer() as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +85,11 @@ def test_errors_as_aws_words_them(lam: Any, role_arn: str, server: StrongroomSer
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         create(lam, role_arn, Timeout=901)
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        create(lam, role_arn, Runtime="python3.7")
+    assert "no longer supported" in exc.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        create(lam, role_arn, Runtime="nodejs20.x")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
         create(lam, role_arn, Environment={"Variables": {"BIG": "x" * 5000}})
     assert "4KB" in exc.value.response["Error"]["Message"]
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
@@ -113,6 +113,10 @@ def test_a_role_that_does_not_trust_lambda_is_refused(lam: Any, server: Strongro
     assert exc.value.response["Error"]["Message"] == (
         "The role defined for the function cannot be assumed by Lambda."
     )
+    fine = create(lam, role(server.client("iam")))["FunctionName"]
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        lam.update_function_configuration(FunctionName=fine, Role=arn)
+    assert "cannot be assumed by Lambda" in exc.value.response["Error"]["Message"]
 
 
 def test_update_code_and_configuration(lam: Any, role_arn: str) -> None:
@@ -241,3 +245,76 @@ def test_publish_on_create_and_bundled_modules(lam: Any, role_arn: str) -> None:
         ).read()
     )
     assert "helper/__init__.py" in zipfile.ZipFile(data).namelist()
+
+
+def test_invoke_and_event_on_this_store(lam: Any, role_arn: str) -> None:
+    import json
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    code = handler_zip(
+        "def lambda_handler(event, context):\n"
+        "    if 'path' in event:\n"
+        "        open(event['path'], 'w').write(context.function_name)\n"
+        "    return {'got': event}\n"
+    )
+    name = create(lam, role_arn, code=code)["FunctionName"]
+    out = lam.invoke(FunctionName=name, Payload=b'{"a": 1}')
+    assert json.loads(out["Payload"].read()) == {"got": {"a": 1}}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        marker = Path(tmp) / "ran"
+        out = lam.invoke(
+            FunctionName=name, InvocationType="Event", Payload=json.dumps({"path": str(marker)})
+        )
+        assert out["StatusCode"] == 202
+        deadline = time.time() + 30
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert marker.read_text() == name
+
+
+def test_the_aws_cli_drives_the_control_plane(server: StrongroomServer, role_arn: str) -> None:
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    env = {**os.environ, **server.aws_env()}
+
+    def aws(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            ["aws", "lambda", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    name = "cli-" + uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / "fn.zip"
+        package.write_bytes(handler_zip(ECHO))
+        made = aws(
+            "create-function", "--function-name", name, "--runtime", "python3.11",
+            "--handler", "lambda_function.lambda_handler", "--role", role_arn,
+            "--zip-file", f"fileb://{package}", "--environment", "Variables={GREETING=cli}",
+        )  # fmt: skip
+    assert made["State"] == "Pending"
+    aws("wait", "function-active-v2", "--function-name", name)
+    aws(
+        "add-permission", "--function-name", name, "--statement-id", "sm",
+        "--action", "lambda:InvokeFunction", "--principal", "secretsmanager.amazonaws.com",
+    )  # fmt: skip
+    policy = json.loads(aws("get-policy", "--function-name", name)["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"Service": "secretsmanager.amazonaws.com"}
+    conf = aws("get-function-configuration", "--function-name", name)
+    assert conf["Environment"]["Variables"] == {"GREETING": "cli"}
+    assert aws("publish-version", "--function-name", name)["Version"] == "1"
+    aws("delete-function", "--function-name", name)
+    done = subprocess.run(
+        ["aws", "lambda", "get-function", "--function-name", name],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "ResourceNotFoundException" in done.stderr

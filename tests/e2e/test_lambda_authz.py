@@ -130,7 +130,19 @@ CALLS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
         Code={"ZipFile": handler_zip("x = 1\n")},
     ),
     "ListFunctions": lambda c, f: c.list_functions(),
+    "GetAccountSettings": lambda c, f: c.get_account_settings(),
+    "PutFunctionConcurrency": lambda c, f: c.put_function_concurrency(
+        FunctionName=f["FunctionArn"], ReservedConcurrentExecutions=5
+    ),
+    "GetFunctionConcurrency": lambda c, f: c.get_function_concurrency(
+        FunctionName=f["FunctionArn"]
+    ),
+    "DeleteFunctionConcurrency": lambda c, f: c.delete_function_concurrency(
+        FunctionName=f["FunctionArn"]
+    ),
 }
+#: Operations about the caller's own account only (nothing of another's to refuse).
+OWN_ACCOUNT = {"ListFunctions", "GetAccountSettings"}
 
 
 def test_every_served_operation_is_in_the_table(server: StrongroomServer) -> None:
@@ -149,7 +161,7 @@ def test_a_forged_signature_is_refused(
     assert code_of(exc) in ("InvalidSignatureException", "SignatureDoesNotMatch")
 
 
-@pytest.mark.parametrize("operation", sorted(set(CALLS) - {"ListFunctions"}))
+@pytest.mark.parametrize("operation", sorted(set(CALLS) - OWN_ACCOUNT))
 def test_another_account_is_refused_without_permission(
     other: Any, fn: dict[str, Any], operation: str
 ) -> None:

@@ -148,7 +148,9 @@ def test_dry_run_and_limits(lam: Any, role_arn: str) -> None:
         lam.invoke(FunctionName=name, Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
     with pytest.raises(lam.exceptions.RequestTooLargeException):
-        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'"' + b"x" * 300_000 + b'"')
+        lam.invoke(
+            FunctionName=name, InvocationType="Event", Payload=b'"' + b"x" * 1_100_000 + b'"'
+        )
     with pytest.raises(lam.exceptions.InvalidRequestContentException):
         lam.invoke(FunctionName=name, Payload=b"not json")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
@@ -167,6 +169,12 @@ def test_a_pending_function_cannot_be_invoked(lam: Any, role_arn: str) -> None:
     with pytest.raises(lam.exceptions.ResourceConflictException) as exc:
         lam.invoke(FunctionName=name)
     assert "Pending" in exc.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.publish_version(FunctionName=name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    assert lam.invoke(FunctionName=name)["StatusCode"] == 200
 
 
 def _lines(path: Path) -> list[str]:
@@ -263,3 +271,81 @@ def test_code_of_helper_reads_errors() -> None:
         value = type("E", (), {"response": {"Error": {"Code": "X"}}})()
 
     assert code_of(Fake) == "X"  # type: ignore[arg-type]
+
+
+def test_secrets_stay_sealed(lam: Any, role_arn: str, server: StrongroomServer) -> None:
+    """Environment values and Event payloads reach neither the trail nor the
+    store's files nor the server's log in the clear."""
+    env_secret = "env-" + uuid.uuid4().hex
+    payload_secret = "payload-" + uuid.uuid4().hex
+    name = create(lam, role_arn, Environment={"Variables": {"DB_PASSWORD": env_secret}})[
+        "FunctionName"
+    ]
+    _, body = invoke_json(lam, name, {"p": payload_secret})
+    assert body["event"] == {"p": payload_secret}
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"p": payload_secret}))
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"DB_PASSWORD": env_secret + "2"}}
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    lam.publish_version(FunctionName=name)
+    time.sleep(2)  # the audit queue and the event worker have written
+    events = server.client("cloudtrail").lookup_events(MaxResults=50)["Events"]
+    assert any(e["EventName"] == "CreateFunction" for e in events)
+    for e in events:
+        assert env_secret not in e["CloudTrailEvent"]
+        assert payload_secret not in e["CloudTrailEvent"]
+    found = []
+    for path in server.data_dir.rglob("*"):
+        if not path.is_file() or "blobs" in path.parts or "code" in path.parts:
+            continue  # the function's own code may hold anything
+        data = path.read_bytes()
+        for secret in (env_secret, payload_secret):
+            if secret.encode() in data:
+                found.append(f"{secret[:8]}… in {path.relative_to(server.data_dir)}")
+    assert not found, found
+
+
+def test_reserved_concurrency_bounds_invocations(lam: Any, role_arn: str) -> None:
+    name = create(lam, role_arn)["FunctionName"]
+    before = lam.get_account_settings()
+    assert before["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert before["AccountUsage"]["FunctionCount"] >= 1
+    assert (
+        lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") is None
+    )
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as exc:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    assert exc.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 2}
+    assert lam.invoke(FunctionName=name, Payload=b"{}")["StatusCode"] == 200
+    after = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    assert after == before["AccountLimit"]["UnreservedConcurrentExecutions"] - 2
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as exc:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=950)
+    assert "below its minimum value of [100]" in exc.value.response["Error"]["Message"]
+    lam.delete_function_concurrency(FunctionName=name)
+    assert "Concurrency" not in lam.get_function(FunctionName=name)
+
+
+def test_a_warm_environment_keeps_module_state(lam: Any, role_arn: str) -> None:
+    counter = "COUNT = 0\n\ndef lambda_handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
+    name = create(lam, role_arn, code=handler_zip(counter))["FunctionName"]
+    assert [invoke_json(lam, name, {})[1] for _ in range(3)] == [1, 2, 3]
+    lam.update_function_configuration(FunctionName=name, Description="new revision")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    assert invoke_json(lam, name, {})[1] == 1  # a new configuration: a new environment
+
+
+def test_a_timeout(lam: Any, role_arn: str) -> None:
+    slow = (
+        "import time\n\ndef lambda_handler(event, context):\n    time.sleep(5)\n    return 'late'\n"
+    )
+    name = create(lam, role_arn, code=handler_zip(slow), Timeout=1)["FunctionName"]
+    out, body = invoke_json(lam, name, {}, LogType="Tail")
+    assert out["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert "Status: timeout" in base64.b64decode(out["LogResult"]).decode()

@@ -128,3 +128,33 @@ def test_a_missing_function_is_lambdas_not_found(app: App, internal_call: Any) -
     with pytest.raises(errors.AccessDeniedException):
         # Nothing allows the service: it learns nothing of what exists.
         _invoke(app, internal_call, "arn:aws:lambda:us-east-1:000000000000:function:none")
+
+
+def test_later_runs_off_the_callers_thread(app: App, internal_call: Any, function_arn: str) -> None:
+    import threading
+
+    with app.store.transaction(write=True) as conn:
+        internal_call(app, conn).invoke(
+            "lambda",
+            "AddPermission",
+            FunctionName="rotate",
+            StatementId="sm",
+            Action="lambda:InvokeFunction",
+            Principal="secretsmanager.amazonaws.com",
+        )
+    caller = threading.get_ident()
+    future = lambda_api.invoke_as_service_later(
+        app.runtime,
+        function_arn,
+        json.dumps({"Step": "testSecret"}).encode(),
+        principal="secretsmanager.amazonaws.com",
+        source_arn=SECRET,
+    )
+    assert threading.get_ident() == caller
+    out = future.result(timeout=60)
+    assert json.loads(out.payload) == {"step": "testSecret"}
+    denied = lambda_api.invoke_as_service_later(
+        app.runtime, function_arn, b"{}", principal="s3.amazonaws.com"
+    )
+    with pytest.raises(errors.AccessDeniedException):
+        denied.result(timeout=60)

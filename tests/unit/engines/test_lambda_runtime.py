@@ -22,6 +22,7 @@ import pytest
 
 from strongroom.engines.lambda_runtime import (
     Credentials,
+    EngineClosed,
     FileLogSink,
     FunctionImage,
     LambdaEngine,
@@ -56,6 +57,7 @@ HANDLERS = {
                 "client_context": (
                     context.client_context.custom if context.client_context else None
                 ),
+                "cognito_identity_id": context.identity.cognito_identity_id,
                 "pid": os.getpid(),
             }
     """,
@@ -118,6 +120,17 @@ HANDLERS = {
             logger.info("via logging %s", "module")
             print("line one\\nline two")
             return "ok"
+    """,
+    "boto": """
+        import boto3
+        client = boto3.client("secretsmanager")
+        def lambda_handler(event, context):
+            credentials = client._request_signer._credentials
+            return {
+                "endpoint": client.meta.endpoint_url,
+                "region": client.meta.region_name,
+                "access_key": credentials.access_key,
+            }
     """,
     "big": """
         def lambda_handler(event, context):
@@ -216,7 +229,13 @@ def test_handler_result_and_context(engine, functions) -> None:
         {"hello": "world"},
         request_id=request_id,
         invoked_arn=qualified,
-        client_context=json.dumps({"custom": {"caller": "test"}, "env": {}, "client": {}}),
+        client_context=json.dumps(
+            {"custom": {"caller": "test", "city": "Łódź"}, "env": {}, "client": {}},
+            ensure_ascii=False,
+        ),
+        cognito_identity=json.dumps(
+            {"cognitoIdentityId": "us-east-1:abc", "cognitoIdentityPoolId": "us-east-1:pool"}
+        ),
     )
     assert result.function_error is None
     body = json.loads(result.payload)
@@ -229,7 +248,8 @@ def test_handler_result_and_context(engine, functions) -> None:
     assert 2000 < body["remaining"] <= 3000
     assert body["log_group_name"] == "/aws/lambda/ctx"
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", body["log_stream_name"])
-    assert body["client_context"] == {"caller": "test"}
+    assert body["client_context"] == {"caller": "test", "city": "Łódź"}
+    assert body["cognito_identity_id"] == "us-east-1:abc"
     assert result.executed_version == "$LATEST"
     assert result.init_duration_ms is not None and result.init_duration_ms > 0
 
@@ -440,6 +460,17 @@ def test_environment_variables_and_credentials(engine, functions) -> None:
             assert SECRET.encode() not in data and TOKEN.encode() not in data, path
 
 
+def test_boto3_in_a_function_calls_strongroom_and_fits_in_128_mb(engine, functions) -> None:
+    result = invoke(engine, functions.image("boto"))
+    assert json.loads(result.payload) == {
+        "endpoint": ENDPOINT,
+        "region": "us-east-1",
+        "access_key": "ASIAEXAMPLEKEY000001",
+    }
+    used = int(REPORT.match(result.log_text.splitlines(keepends=True)[-1])["used"])
+    assert used < 100
+
+
 def test_logging_module_and_multiline_stdout(engine, functions) -> None:
     image = functions.image("logging")
     request_id = str(uuid.uuid4())
@@ -492,7 +523,20 @@ def test_unusable_configured_interpreter_falls_back_and_says_so(engine, function
     version = ".".join(map(str, sys.version_info[:3]))
     assert (
         f"strongroom: runtime python3.12 runs on Python {version} (server interpreter; "
-        in result.log_text
+        f"{sys.executable}-no-such-interpreter cannot import awslambdaric)\n" in result.log_text
+    )
+
+
+def test_configured_interpreter_is_used(tmp_path, functions) -> None:
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, interpreters={runtime: sys.executable})
+    try:
+        result = invoke(eng, functions.image("basic", function_name="own", runtime=runtime))
+    finally:
+        eng.close()
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert f"strongroom: runtime {runtime} runs on Python {version} ({sys.executable})\n" in (
+        result.log_text
     )
 
 
@@ -509,6 +553,10 @@ def test_credentials_fetched_only_for_new_environments(engine, functions) -> Non
     first = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     second = json.loads(invoke(engine, short, calls=calls, credentials=soon).payload)
     assert len(calls) == 2 and first["pid"] != second["pid"]
+    _gone(first["pid"])  # retired, and not counted against the concurrency limit
+    bounded = functions.image("basic", function_name="short-creds-1", max_concurrency=1)
+    invoke(engine, bounded, credentials=soon)
+    assert invoke(engine, bounded, credentials=soon).function_error is None
 
 
 def test_warm_latency(engine, functions) -> None:
@@ -532,6 +580,14 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def _stopped(pid: int) -> None:
+    """The process is stopped (SIGSTOP takes effect when it is next scheduled)."""
+    deadline = time.monotonic() + 1.0
+    while _state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _state(pid) == "T"
 
 
 def _gone(pid: int, within: float = 3.0) -> None:
@@ -576,10 +632,25 @@ def test_freeze_retire_and_close(tmp_path, functions) -> None:
     finally:
         eng.close()
     worker.join(timeout=5)
-    assert not worker.is_alive() and outcome
+    assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
     for child in children:
         _gone(child)
     assert not list((tmp_path / "engine" / "envs").iterdir())
+
+
+def test_freeze_right_after_each_invocation(tmp_path, functions) -> None:
+    eng = LambdaEngine(tmp_path / "engine", ENDPOINT, freeze_after_s=0)
+    try:
+        image = functions.image("basic", function_name="freeze-now")
+        first = json.loads(invoke(eng, image).payload)
+        _stopped(first["pid"])
+        second = json.loads(invoke(eng, image).payload)
+        assert second["pid"] == first["pid"] and second["count"] == 2
+        _stopped(first["pid"])
+    finally:
+        eng.close()
+    _gone(first["pid"])
 
 
 def test_a_new_engine_reaps_what_a_dead_one_left(tmp_path, functions) -> None:

@@ -53,7 +53,8 @@ _DROPPED = ("AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOC
 class LambdaEngine:
     """Runs Lambda functions the way AWS does (see docs/lambda.md).
 
-    ``freeze_after_s``: an idle environment is stopped (SIGSTOP) after this long;
+    ``freeze_after_s``: an idle environment is stopped (SIGSTOP) after this long
+    (0: right after each invocation, as AWS does);
     ``retire_after_s``: and killed after this long (AWS keeps them 5-15 minutes).
     ``default_max_concurrency``: environments per image when the image names none.
     ``init_timeout_s``: how long a runtime may take to initialize (AWS: 10 s).
@@ -102,7 +103,7 @@ class LambdaEngine:
         self._sampling = False
         self._reap_stale()
         self._envs_dir.mkdir(parents=True)
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self._thread = threading.Thread(
             target=self._run_loop, name="lambda-runtime-api", daemon=True
         )
@@ -225,10 +226,14 @@ class LambdaEngine:
         credentials: Callable[[], Credentials],
         client_context: str | None = None,
         trace_id: str | None = None,
+        cognito_identity: str | None = None,
     ) -> InvokeResult:
         """Run one invocation to its end (blocking). ``client_context`` is the
         JSON text (the service decodes Invoke's base64); ``credentials`` is
-        called only when a new environment starts."""
+        called only when a new environment starts.
+
+        Raises TooManyRequests (every environment the image may have is busy),
+        UnsupportedRuntime, EngineClosed; a bad zip raises zipfile.BadZipFile."""
         if trace_id is None:
             trace_id = _new_trace_id()
         context = _header_safe(client_context) if client_context is not None else None
@@ -239,20 +244,20 @@ class LambdaEngine:
                 payload=payload,
                 invoked_arn=invoked_arn,
                 client_context=context,
+                cognito_identity=(
+                    _header_safe(cognito_identity) if cognito_identity is not None else None
+                ),
                 trace_id=_header_safe(trace_id),
                 timeout_s=float(image.timeout_s),
             )
-            self.loop.call_soon_threadsafe(env.dispatch, inv)
-            outcome = self._wait(env, inv)
-            if not outcome.retry:
-                break
-            self._release(env)
-        else:  # pragma: no cover - three environments gone in a row
-            raise RuntimeError("no execution environment could be started")
-        try:
-            return self._result(env, image, request_id, outcome)
-        finally:
-            self._release(env)
+            try:
+                self.loop.call_soon_threadsafe(env.dispatch, inv)
+                outcome = self._wait(env, inv)
+                if not outcome.retry:
+                    return self._result(env, image, request_id, outcome)
+            finally:
+                self._release(env)
+        raise RuntimeError("no execution environment could be started")  # pragma: no cover
 
     def _wait(self, env: Environment, inv: Invocation) -> Outcome:
         guard = inv.timeout_s + self.init_timeout_s + 30.0
@@ -311,10 +316,14 @@ class LambdaEngine:
                 raise EngineClosed("the Lambda engine is closed")
             self._retired_keys.discard(image.key)
             pool = self._pools.setdefault(image.key, [])
-            for env in reversed(pool):  # the most recently used first
-                if env.busy or env.retiring or env.kill_reason is not None:
+            for env in list(reversed(pool)):  # the most recently used first
+                if env.busy or env.retiring or env.dead or env.kill_reason is not None:
                     continue
                 if env.credentials_expire - wall < self.credentials_margin_s:
+                    # Its credentials are about to expire: it takes no more work.
+                    env.retiring = True
+                    pool.remove(env)
+                    self.loop.call_soon_threadsafe(env.kill, "retired")
                     continue
                 env.busy = True
                 if env.frozen:
@@ -355,6 +364,11 @@ class LambdaEngine:
             gone = env.dead or env.kill_reason is not None
             if gone:
                 code_dir = self._forget(env)
+            elif self.freeze_after_s <= 0 and not env.retiring and env.ready:
+                # Frozen as soon as it has answered, as AWS does.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(env.pid, signal.SIGSTOP)
+                env.frozen = True
         if not gone and env.retiring:  # it leaves its pool when its process ends
             self.loop.call_soon_threadsafe(env.kill, "retired")
         if code_dir is not None:
@@ -403,7 +417,10 @@ class LambdaEngine:
         code_dir = self._unpack(image)
         interpreter = self._interpreters.for_runtime(image.runtime)
         creds = credentials()
-        env.credentials_expire = creds.expiration.timestamp()
+        expiration = creds.expiration
+        if expiration.tzinfo is None:  # naive: UTC, as STS reports it
+            expiration = expiration.replace(tzinfo=UTC)
+        env.credentials_expire = expiration.timestamp()
         env_dir = self._envs_dir / env.id
         tmp = env_dir / "tmp"
         tmp.mkdir(parents=True)
@@ -443,7 +460,10 @@ class LambdaEngine:
         env.spawned_at = time.perf_counter()
         env.process = process
         env.out_fd, env.tel_fd = out_r, tel_r
-        env.pidfd = os.pidfd_open(process.pid)
+        try:
+            env.pidfd = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):  # before Linux 5.3: exits are polled
+            env.pidfd = -1
         # A backstop only: the memory watcher kills at the function's memory
         # size (resident set), as the platform's OOM killer does.
         limit = (image.memory_mb * 2 + 1024) * _MB
@@ -549,14 +569,10 @@ class LambdaEngine:
             envs = [env for pool in self._pools.values() for env in pool]
             self._pools.clear()
         atexit.unregister(self._at_exit)
-        for env in envs:
-            if env.process is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(env.process.pid, signal.SIGKILL)
 
         async def shutdown() -> None:
             for env in envs:
-                env.kill_reason = env.kill_reason or "closed"
+                env.kill("closed")  # invocations in flight end with EngineClosed
                 env._shut(None)
 
         if self._thread.is_alive():
@@ -564,6 +580,10 @@ class LambdaEngine:
                 asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
+        for env in envs:  # whatever the loop could not do
+            if env.process is not None and env.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(env.process.pid, signal.SIGKILL)
         for env in envs:
             if env.process is not None:
                 with contextlib.suppress(Exception):
@@ -644,3 +664,11 @@ def _header_safe(value: str) -> str:
         return json.dumps(json.loads(value), separators=(",", ":"))
     except ValueError:
         return value.replace("\r", " ").replace("\n", " ")
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

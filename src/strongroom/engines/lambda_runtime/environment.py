@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from strongroom.engines.lambda_runtime import logs
 from strongroom.engines.lambda_runtime.http import Connection
-from strongroom.engines.lambda_runtime.model import FunctionImage, LogEvent
+from strongroom.engines.lambda_runtime.model import EngineClosed, FunctionImage, LogEvent
 
 if TYPE_CHECKING:
     from strongroom.engines.lambda_runtime.engine import LambdaEngine
@@ -53,6 +53,7 @@ class Invocation:
     payload: bytes
     invoked_arn: str
     client_context: str | None
+    cognito_identity: str | None
     trace_id: str
     timeout_s: float
     future: concurrent.futures.Future[Outcome] = field(default_factory=concurrent.futures.Future)
@@ -138,7 +139,10 @@ class Environment:
         loop = self.loop
         loop.add_reader(self.out_fd, self._read_out)
         loop.add_reader(self.tel_fd, self._read_tel)
-        loop.add_reader(self.pidfd, self._on_exit)
+        if self.pidfd >= 0:
+            loop.add_reader(self.pidfd, self._on_exit)
+        else:
+            self._poll_exit()
         self.server_task = loop.create_task(
             loop.create_server(lambda: Connection(self), sock=self.sock)
         )
@@ -162,10 +166,20 @@ class Environment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
+    def _poll_exit(self) -> None:
+        """Without a pidfd: look for the process's end every 20 ms."""
+        if self.dead:
+            return
+        if self.process is not None and self.process.poll() is not None:
+            self._on_exit()
+        else:
+            self.loop.call_later(0.02, self._poll_exit)
+
     def _on_exit(self) -> None:
         loop = self.loop
-        with contextlib.suppress(Exception):
-            loop.remove_reader(self.pidfd)
+        if self.pidfd >= 0:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self.pidfd)
         assert self.process is not None
         returncode = self.process.poll()
         if returncode is None:  # pidfd readable means exited; reap it
@@ -231,8 +245,6 @@ class Environment:
         )
 
     def _fail(self, inv: Invocation) -> None:
-        from strongroom.engines.lambda_runtime.model import EngineClosed
-
         inv.done = True
         if inv.timer is not None:
             inv.timer.cancel()
@@ -283,6 +295,8 @@ class Environment:
         ]
         if inv.client_context is not None:
             headers.append(("Lambda-Runtime-Client-Context", inv.client_context))
+        if inv.cognito_identity is not None:
+            headers.append(("Lambda-Runtime-Cognito-Identity", inv.cognito_identity))
         inv.delivered_at = time.perf_counter()
         conn.respond(200, inv.payload, headers)
         self.engine.watch(self)

@@ -11,6 +11,7 @@ request, with no thread and no allocation beyond the bytes themselves.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from typing import Protocol
 
@@ -25,6 +26,7 @@ REASONS = {
     500: "Internal Server Error",
 }
 MAX_HEAD = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 class Handler(Protocol):
@@ -50,8 +52,7 @@ class Connection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # asyncio's or uvloop's
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -114,7 +115,15 @@ class Connection(asyncio.Protocol):
                 consumed = start + length
             del buf[:consumed]
             self._continued = False
-            self.handler.handle(self, method, target.split("?", 1)[0], headers, body)
+            try:
+                self.handler.handle(self, method, target.split("?", 1)[0], headers, body)
+            except Exception:
+                log.exception("Runtime API request %s %s failed", method, target)
+                self.respond(
+                    500,
+                    b'{"errorMessage":"internal error","errorType":"ServiceException"}',
+                    close=True,
+                )
 
     def _maybe_continue(self, headers: dict[str, str]) -> None:
         if not self._continued and headers.get("expect", "").lower() == "100-continue":
@@ -144,7 +153,7 @@ class Connection(asyncio.Protocol):
         if close:
             parts.append("Connection: close\r\n")
         parts.append("\r\n")
-        transport.write("".join(parts).encode("latin-1") + body)
+        transport.write("".join(parts).encode("utf-8") + body)  # values may be UTF-8 JSON
         if close:
             self.closed = True
             transport.close()

@@ -5,6 +5,7 @@ The package is ``lambda_`` because ``lambda`` is a Python keyword. Other
 services reach it through `api` only."""
 
 from strongroom.services.lambda_ import (  # noqa: F401  (register the operations)
+    ops_account,
     ops_functions,
     ops_invoke,
     ops_permissions,

@@ -20,6 +20,10 @@ TooManyRequestsException) are raised as they are; a function error is not
 an exception: ``function_error`` says it and ``payload`` holds the error
 document ({"errorMessage", "errorType", "stackTrace"}).
 
+`invoke_as_service_later(runtime, function_arn, payload, principal=…)` runs
+the same on a worker thread of Lambda's and returns a Future, for callers on
+the event loop.
+
 The function runs synchronously, on the caller's thread. Two things the
 caller must know, because the function may call back into this server
 (a rotation function calls DescribeSecret, PutSecretValue…):
@@ -43,6 +47,7 @@ that calls back. ``invocation_type`` may be
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 from strongroom.auth.principal import service_principal
@@ -53,7 +58,7 @@ from strongroom.services.lambda_.invocations import Outcome
 from strongroom.services.lambda_.ops_invoke import invoke_ref
 from strongroom.services.lambda_.service import service
 
-__all__ = ["Outcome", "invoke_as_service"]
+__all__ = ["Outcome", "invoke_as_service", "invoke_as_service_later"]
 
 
 def invoke_as_service(
@@ -96,6 +101,56 @@ def invoke_as_service(
     if source_account is not None:
         context["aws:SourceAccount"] = source_account
     return invoke_ref(call, ref, payload, invocation_type, context=context, direct=writing)
+
+
+def invoke_as_service_later(
+    runtime: Any,
+    function_arn: str,
+    payload: bytes,
+    *,
+    principal: str,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+    invocation_type: str = "RequestResponse",
+) -> Future[Outcome]:
+    """`invoke_as_service` on a thread of Lambda's worker pool, in a read
+    transaction of its own: for a caller on the event loop (a scheduled job,
+    such as Secrets Manager's rotation scheduler), which must not wait for a
+    function that may call back into this server. The Future's result is the
+    `Outcome`, or Lambda's error. `function_arn` must be a full ARN (it names
+    the account and Region)."""
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn":
+        raise ValueError("invoke_as_service_later needs a function ARN")
+    account, region = parts[4], parts[3]
+
+    def run() -> Outcome:
+        store = runtime.store
+        with store.off_loop(), store.transaction(write=False) as conn:
+            ctx = Call(
+                runtime=runtime,
+                service=service,
+                operation="Invoke",  # a read transaction: what it writes, it writes apart
+                request_id=uuid4(),
+                account=account,
+                region=region,
+                principal=service_principal(principal),
+                source_ip=principal,
+                user_agent=principal,
+                secure=True,
+                conn=conn,
+            )
+            return invoke_as_service(
+                ctx,
+                function_arn,
+                payload,
+                principal=principal,
+                source_arn=source_arn,
+                source_account=source_account,
+                invocation_type=invocation_type,
+            )
+
+    return runtime.resource("lambda_async").call(run)
 
 
 def _region_of(function_arn: str) -> str:

@@ -108,4 +108,5 @@ class CodeStore:
 
 
 def make_code_store(ctx: ResourceContext) -> CodeStore:
+    private_dir(ctx.data_dir / BLOBS_DIR)
     return CodeStore(ctx.data_dir / BLOBS_DIR / "lambda")

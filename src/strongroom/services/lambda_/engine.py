@@ -14,6 +14,7 @@ from typing import Any
 from strongroom.engines.lambda_runtime import LambdaEngine
 from strongroom.framework import ResourceContext
 from strongroom.services.sts.api import ServiceCredentials
+from strongroom.store.files import private_dir
 
 #: A cached session is not handed to a new environment with less than this
 #: left (the engine retires environments 120 s before their credentials end).
@@ -58,7 +59,8 @@ def make_engine(ctx: ResourceContext) -> Runner:
     for name in ("freeze_after_s", "retire_after_s", "default_max_concurrency"):
         if name in options:
             settings[name] = (int if name == "default_max_concurrency" else float)(options[name])
-    engine = LambdaEngine(
-        ctx.data_dir / "lambda", ctx.endpoint_url, interpreters=interpreters, **settings
-    )
+    # The engine's directory holds the functions' code and logs: private,
+    # like everything in the data dir.
+    base = private_dir(ctx.data_dir / "lambda")
+    engine = LambdaEngine(base, ctx.endpoint_url, interpreters=interpreters, **settings)
     return Runner(engine)

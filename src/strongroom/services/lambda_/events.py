@@ -133,6 +133,10 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lambda-event")
         self._closed = threading.Event()
 
+    def call(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` on one of the worker's threads: its Future."""
+        return self.pool.submit(fn, *args)
+
     def submit(self, runtime: Any, item: Claimed) -> None:
         if not self._closed.is_set():
             self.pool.submit(self._run, runtime, item)

@@ -11,11 +11,11 @@ While either lasts, the calls AWS refuses are refused here too
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
@@ -71,8 +71,6 @@ class Version:
     revision_id: str
     pending_until: float
     updating_until: float | None
-    #: The environment's variables once unsealed (`variables`).
-    _variables: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def arn(self) -> str:
@@ -97,7 +95,10 @@ def _aad(account: str, region: str, name: str, version: str) -> bytes:
     return f"lambda-environment:{account}:{region}:{name}:{version}".encode()
 
 
-def seal_variables(call: Any, ref_parts: tuple[str, str, str, str], env: dict[str, str] | None):
+def seal_variables(
+    call: Any, ref_parts: tuple[str, str, str, str], env: dict[str, str] | None
+) -> bytes | None:
+    """The variables sealed under the root key for one version (None: none)."""
     if env is None:
         return None
     return call.sealer.seal(json_text(env).encode(), _aad(*ref_parts))
@@ -226,6 +227,43 @@ def set_tags(conn: Any, ref: Ref, new: dict[str, str]) -> None:
     )
 
 
+def reserved_concurrency(conn: Any, ref: Ref) -> int | None:
+    row = conn.execute(
+        select(functions.c.reserved_concurrency).where(
+            _key(functions, ref.account, ref.region, ref.name)
+        )
+    ).first()
+    return None if row is None else row[0]
+
+
+def set_reserved_concurrency(conn: Any, ref: Ref, value: int | None) -> None:
+    conn.execute(
+        update(functions)
+        .where(_key(functions, ref.account, ref.region, ref.name))
+        .values(reserved_concurrency=value)
+    )
+
+
+def account_usage(conn: Any, account: str, region: str) -> tuple[int, int, int]:
+    """(function count, total code size of every version, reserved concurrency)."""
+    count = conn.execute(
+        select(func.count())
+        .select_from(functions)
+        .where((functions.c.account == account) & (functions.c.region == region))
+    ).scalar()
+    size = conn.execute(
+        select(func.coalesce(func.sum(versions.c.code_size), 0)).where(
+            (versions.c.account == account) & (versions.c.region == region)
+        )
+    ).scalar()
+    reserved = conn.execute(
+        select(func.coalesce(func.sum(functions.c.reserved_concurrency), 0)).where(
+            (functions.c.account == account) & (functions.c.region == region)
+        )
+    ).scalar()
+    return int(count or 0), int(size or 0), int(reserved or 0)
+
+
 def code_in_use(conn: Any, code_sha256: str) -> bool:
     row = conn.execute(
         select(versions.c.name).where(versions.c.code_sha256 == code_sha256).limit(1)
@@ -286,12 +324,7 @@ def create(
         "updating_until": None,
     }
     call.conn.execute(insert(versions).values(**row))
-    return _from_row(_Row(row))
-
-
-class _Row:
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
+    return Version(**row)
 
 
 def update_latest(call: Call, current: Version, **changes: Any) -> Version:
@@ -351,7 +384,7 @@ def publish(call: Call, latest: Version, description: str | None) -> Version:
         "updating_until": None,
     }
     call.conn.execute(insert(versions).values(**values))
-    return _from_row(_Row(values))
+    return Version(**values)
 
 
 def touch_latest_revision(call: Call, latest: Version) -> None:
@@ -405,8 +438,9 @@ def aliases_on(conn: Any, ref: Ref, number: str) -> list[str]:
 # --------------------------------------------------------------------------- rules
 
 
-def require_ready(call: Call, v: Version, operation: str = "invoke") -> None:
-    """Refuse what AWS refuses of a function that is not Active yet."""
+def require_ready(call: Call, v: Version) -> None:
+    """Refuse what AWS refuses of a function that is not Active yet (Invoke,
+    UpdateFunctionCode, UpdateFunctionConfiguration, PublishVersion)."""
     state = v.state(call.clock.timestamp())
     if state != "Active":
         raise errors.ResourceConflictException(

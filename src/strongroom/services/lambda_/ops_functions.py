@@ -20,12 +20,20 @@ LIST_FUNCTIONS = LISTING.listing("Functions", default=50, maximum=50)
 LIST_VERSIONS = LISTING.listing("Versions", default=50, maximum=50)
 
 MAX_TAGS = 50
+#: Python runtimes AWS no longer lets functions be created or updated with.
+DEPRECATED_RUNTIMES = frozenset({"python2.7", "python3.6", "python3.7", "python3.8"})
 
 
 def _require_runtime(runtime: str | None) -> str:
     if runtime is None:
         raise errors.InvalidParameterValueException(
             "The runtime parameter is required for functions of package type Zip."
+        )
+    if runtime in DEPRECATED_RUNTIMES:
+        raise errors.InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is no longer supported for creating or updating "
+            "AWS Lambda functions. We recommend you use a supported runtime while creating or "
+            "updating functions."
         )
     if not runtime.startswith("python3."):
         raise errors.InvalidParameterValueException(
@@ -164,6 +172,9 @@ def get_function(call: Call, FunctionName: str, Qualifier: str | None = None) ->
     tags = functions.tags(call.conn, ref)
     if tags:
         out["Tags"] = tags
+    reserved = functions.reserved_concurrency(call.conn, ref)
+    if reserved is not None:
+        out["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
     return out
 
 
@@ -226,6 +237,7 @@ def update_function_code(
             )
         raise errors.InvalidParameterValueException("Please provide a source for function code.")
     functions.require_revision(RevisionId, latest.revision_id)
+    functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
     try:
         package = code.inspect(ZipFile)
@@ -263,6 +275,7 @@ def update_function_configuration(
     access.authorize(call, "lambda:UpdateFunctionConfiguration", ref)
     latest = functions.resolve(call.conn, ref)
     functions.require_revision(RevisionId, latest.revision_id)
+    functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
     _require_limits(Timeout, MemorySize)
     changes: dict[str, Any] = {}
@@ -280,11 +293,9 @@ def update_function_configuration(
         variables = Environment.get("Variables") or {}
         functions.require_environment_size(variables)
         changes["environment"] = variables
-    if Role is not None and Role != latest.role:
+    if Role is not None:  # checked whenever given
         roles.require_usable(call, Role)
         changes["role"] = Role
-    elif Role is not None:
-        roles.require_usable(call, Role)
     extra = _extra(given)
     if extra:
         changes["config"] = {**latest.config, **extra}

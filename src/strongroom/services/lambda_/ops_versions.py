@@ -31,6 +31,7 @@ def publish_version(
     access.authorize(call, "lambda:PublishVersion", ref)
     latest = functions.resolve(call.conn, ref)
     functions.require_revision(RevisionId, latest.revision_id)
+    functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
     if CodeSha256 is not None and CodeSha256 != latest.code_sha256:
         raise errors.InvalidParameterValueException(

@@ -34,10 +34,13 @@ def _download(runtime: Any, path: str, query: str) -> tuple[int, bytes, str]:
 service = Service(
     "lambda",
     tables=TABLES,
+    # Built in this order at start-up, closed in reverse: the engine closes
+    # before the event worker, so an event still running ends at once
+    # (EngineClosed, retried later) instead of holding the shutdown.
     resources={
         "lambda_code": make_code_store,
-        "lambda_engine": _make_engine,
         "lambda_async": _make_async_worker,
+        "lambda_engine": _make_engine,
     },
     download=_download,
 )

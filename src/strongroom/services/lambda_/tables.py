@@ -20,6 +20,8 @@ functions = Table(
     Column("next_version", Integer, nullable=False, default=1),
     #: {key: value}
     Column("tags", JsonText, nullable=False, default=dict),
+    #: PutFunctionConcurrency's ReservedConcurrentExecutions, or NULL.
+    Column("reserved_concurrency", Integer, nullable=True),
 )
 
 #: One row per version: ``$LATEST`` (changed in place) and the published
