@@ -95,3 +95,29 @@ def test_an_unknown_work_name_is_refused(apps, internal_call) -> None:
     one, _ = apps
     with pytest.raises(LookupError), one.store.transaction(write=True) as conn:
         internal_call(one, conn, None, "secretsmanager").hand_off("nothing-here", {})
+
+
+def test_a_key_queues_one_item_at_a_time(apps, internal_call) -> None:
+    one, _ = apps
+    with one.store.transaction(write=True) as conn:
+        call = internal_call(one, conn, None, "secretsmanager")
+        assert call.hand_off("probe", {"n": 3}, key="k") is True
+        assert call.hand_off("probe", {"n": 4}, key="k") is False  # queued already
+        assert call.hand_off("probe", {"n": 5}, key="other") is True
+    assert queued(one) == 2
+    assert one.handoff.poll() == 2
+    with one.store.transaction(write=True) as conn:  # still running: still taken
+        assert (
+            internal_call(one, conn, None, "secretsmanager").hand_off("probe", {"n": 6}, key="k")
+            is False
+        )
+    gate.set()
+    deadline = time.monotonic() + 10
+    while queued(one) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(p["n"] for _, p, _ in ran) == [3, 5]
+    with one.store.transaction(write=True) as conn:  # done: free again
+        assert (
+            internal_call(one, conn, None, "secretsmanager").hand_off("probe", {"n": 7}, key="k")
+            is True
+        )

@@ -43,8 +43,8 @@ class Runtime:
     invoke: Callable[[Call, str, str, dict[str, Any]], dict[str, Any]]
     #: The process resources the served services declare (`framework.resources`).
     resources: Resources | None = None
-    #: ``hand_off(conn, service, name, payload)``: see `Call.hand_off`.
-    hand_off: Callable[[Connection, str, str, dict[str, Any]], None] | None = None
+    #: ``hand_off(conn, service, name, payload, key) -> queued``: see `Call.hand_off`.
+    hand_off: Callable[[Connection, str, str, dict[str, Any], str | None], bool] | None = None
 
     def resource(self, name: str) -> Any:
         """The process resource `name` (built on first use if the server has
@@ -97,10 +97,12 @@ class ServiceEvent:
     request_id: str | None = None
 
 
-def _hand_off(runtime: Runtime, conn: Connection, service: str, name: str, payload: Any) -> None:
+def _hand_off(
+    runtime: Runtime, conn: Connection, service: str, name: str, payload: Any, key: str | None
+) -> bool:
     if runtime.hand_off is None:
         raise LookupError("this runtime runs no background work")
-    runtime.hand_off(conn, service, name, payload)
+    return runtime.hand_off(conn, service, name, payload, key)
 
 
 @dataclass(slots=True)
@@ -133,10 +135,11 @@ class JobRun:
     def clock(self) -> Clock:
         return self.runtime.clock
 
-    def hand_off(self, name: str, payload: dict[str, Any]) -> None:
+    def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
         """Queue the service's background work `name` (see `Call.hand_off`)."""
-        _hand_off(self.runtime, self.conn, self.service.name, name, payload)
-        self.handed_off = True
+        queued = _hand_off(self.runtime, self.conn, self.service.name, name, payload, key)
+        self.handed_off = self.handed_off or queued
+        return queued
 
     def resource(self, name: str) -> Any:
         """A process resource of the server (`Runtime.resource`)."""
@@ -218,16 +221,20 @@ class Call:
     #: runner once the call's transaction has committed.
     handed_off: bool = False
 
-    def hand_off(self, name: str, payload: dict[str, Any]) -> None:
+    def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
         """Queue the service's background work `name` (`Service.background`)
         with `payload` (JSON-able; sealed at rest), in this call's
         transaction: it exists once the call commits, and not if it fails.
         It runs after the commit, in a thread of the server (never on the
         event loop), once across worker processes, in transactions of its
         own: the place for work that must not hold the request, the loop or
-        the write lock (invoking a function that calls back into the server)."""
-        _hand_off(self.runtime, self.conn, self.service.name, name, payload)
-        self.handed_off = True
+        the write lock (invoking a function that calls back into the server).
+
+        With a `key`, nothing is queued while work of this service under the
+        same key is queued or running (False is returned then)."""
+        queued = _hand_off(self.runtime, self.conn, self.service.name, name, payload, key)
+        self.handed_off = self.handed_off or queued
+        return queued
 
     @property
     def clock(self) -> Clock:

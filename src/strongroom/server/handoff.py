@@ -28,7 +28,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Column, Connection, Float, LargeBinary, String, Table, delete, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
 
 from strongroom.framework import Background, ServiceEvent
 from strongroom.ids import uuid4
@@ -45,12 +56,15 @@ handoffs = Table(
     Column("work_id", String(64), primary_key=True),
     Column("service", String(64), nullable=False),
     Column("name", String(128), nullable=False),
+    #: At most one item a key, per service, queued or running (NULL: no key).
+    Column("work_key", String(2048), nullable=True),
     #: The payload as JSON, sealed (AAD naming the row).
     Column("payload", LargeBinary, nullable=False),
     Column("created", Float, nullable=False),
     #: Wall-clock time until which a worker holds it, or NULL.
     Column("claimed_until", Float, nullable=True),
     Column("claimed_by", String(128), nullable=True),
+    UniqueConstraint("service", "work_key", name="uq_strongroom_handoffs_key"),
 )
 
 TABLES = (handoffs,)
@@ -81,22 +95,36 @@ class Runner:
 
     # -- handing off (in the handing transaction) ---------------------------
 
-    def hand_off(self, conn: Connection, service: str, name: str, payload: Any) -> None:
+    def hand_off(
+        self, conn: Connection, service: str, name: str, payload: Any, key: str | None = None
+    ) -> bool:
+        """Queue the work in the caller's transaction; False (nothing queued)
+        when `key` is taken by work of `service` queued or running."""
         svc = self.app.services_by_name.get(service)
         if svc is None or name not in svc.background_work:
             raise LookupError(f"{service} has no background work {name!r}")
+        if key is not None:
+            taken = conn.execute(
+                select(handoffs.c.work_id).where(
+                    handoffs.c.service == service, handoffs.c.work_key == key
+                )
+            ).first()
+            if taken is not None:
+                return False
         work_id = uuid4()
         conn.execute(
             handoffs.insert().values(
                 work_id=work_id,
                 service=service,
                 name=name,
+                work_key=key,
                 payload=self.app.sealer.seal(orjson.dumps(payload), _aad(work_id)),
                 created=time.time(),
                 claimed_until=None,
                 claimed_by=None,
             )
         )
+        return True
 
     def wake(self) -> None:
         """Look for work now (after a commit that handed some off)."""

@@ -98,6 +98,7 @@ def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
             versions.add(ctx.conn, secret, version_id, ctx.clock.timestamp(), kind=None)
             secrets.save(ctx.conn, secret, "version_seq")
         versions.attach(ctx, secret, versions.PENDING, version_id)  # type: ignore[arg-type]
+    # Keyed by the version: a retry is not queued while that rotation still runs.
     ctx.hand_off(
         "rotate_secret_steps",
         {
@@ -107,6 +108,7 @@ def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
             "account": secret.account,
             "region": secret.region,
         },
+        key=f"rotation:{secret.arn}:{version_id}",
     )
     return version_id
 
