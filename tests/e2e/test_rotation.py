@@ -401,3 +401,35 @@ def test_the_caching_client_reads_through_a_rotation(
     password = json.loads(cache.get_secret_string(secret["ARN"]))["password"]
     assert password != "c-pass-1"
     assert _can_login(postgres, user, password)
+
+
+def test_rotated_passwords_are_nowhere_in_clear(
+    server: StrongroomServer, postgres: Any, single_arn: str
+) -> None:
+    """The new password (GetRandomPassword's, put by the function) is in no
+    file of the data dir (store, WAL, function logs), the server log or the
+    trail. Last in the module: it stops and restarts the server."""
+    sm = server.client("secretsmanager")
+    user = _db_user(postgres, "s-pass-1")
+    secret = sm.create_secret(
+        Name=f"secrecy/{user}", SecretString=_secret_json(postgres, user, "s-pass-1")
+    )
+    sm.rotate_secret(SecretId=secret["ARN"], RotationLambdaARN=single_arn)
+    _wait_rotated(sm, secret["ARN"], secret["VersionId"])
+    password = json.loads(sm.get_secret_value(SecretId=secret["ARN"])["SecretString"])["password"]
+    assert _can_login(postgres, user, password)
+    time.sleep(1.5)  # the audit queue is written
+    trail = server.client("cloudtrail")
+    pages = trail.get_paginator("lookup_events").paginate(PaginationConfig={"PageSize": 50})
+    events = json.dumps([e for p in pages for e in p["Events"]], default=str)
+    assert secret["ARN"] in events
+    server.stop()
+    try:
+        files = b"".join(p.read_bytes() for p in sorted(server.data_dir.rglob("*")) if p.is_file())
+        assert secret["Name"].encode() in files  # the scan sees what is in clear
+        for where, text in (
+            ("files", files), ("log", server.read_log().encode()), ("trail", events.encode()),
+        ):  # fmt: skip
+            assert password.encode() not in text, f"the rotated password is in the {where}"
+    finally:
+        server.start()
