@@ -592,7 +592,8 @@ def test_aws_cli_binary_and_labels(server: StrongroomServer, tmp_path) -> None:
     assert {v["VersionId"] for v in versions} == {first["VersionId"], second["VersionId"]}
 
 
-def test_rotation_is_refused_for_now(sm) -> None:
+def test_rotation_needs_a_function(sm) -> None:
+    """Rotation itself: test_secretsmanager_rotation_api.py and test_rotation.py."""
     name = unique()
     sm.create_secret(Name=name, SecretString="v")
     with pytest.raises(botocore.exceptions.ClientError) as exc:

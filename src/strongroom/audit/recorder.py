@@ -227,6 +227,8 @@ class AuditRecorder:
         if error_code is not None:
             own["errorCode"] = error_code
             own["errorMessage"] = error_message or ""
+        elif error_message is not None:  # a service event's (RotationFailed)
+            own["errorMessage"] = error_message
         own["requestParameters"] = request_parameters
         own["responseElements"] = response_elements
         if additional:

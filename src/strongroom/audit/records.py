@@ -309,6 +309,8 @@ def render(event: StoredEvent, identity_of: dict[str, Any]) -> dict[str, Any]:
     if "errorCode" in fields:
         record["errorCode"] = fields["errorCode"]
         record["errorMessage"] = fields.get("errorMessage", "")
+    elif "errorMessage" in fields:  # a service event's failure (RotationFailed)
+        record["errorMessage"] = fields["errorMessage"]
     record["requestParameters"] = fields.get("requestParameters")
     record["responseElements"] = fields.get("responseElements")
     if "additionalEventData" in fields:

@@ -12,6 +12,7 @@ from strongroom.framework import paging, tagging, trail
 from strongroom.framework.call import (
     AWS_INTERNAL,
     AuditEvent,
+    Background,
     Call,
     ChildCall,
     JobRun,
@@ -33,6 +34,7 @@ __all__ = [
     "AWS_INTERNAL",
     "READ_ONLY_PREFIXES",
     "AuditEvent",
+    "Background",
     "Call",
     "ChildCall",
     "ErrorSpec",

@@ -9,7 +9,8 @@ service), built once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ class Runtime:
     invoke: Callable[[Call, str, str, dict[str, Any]], dict[str, Any]]
     #: The process resources the served services declare (`framework.resources`).
     resources: Resources | None = None
+    #: ``hand_off(conn, service, name, payload, key) -> queued``: see `Call.hand_off`.
+    hand_off: Callable[[Connection, str, str, dict[str, Any], str | None], bool] | None = None
 
     def resource(self, name: str) -> Any:
         """The process resource `name` (built on first use if the server has
@@ -86,23 +89,57 @@ class ServiceEvent:
     details: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
     invoked_by: str = AWS_INTERNAL
+    #: additionalEventData, and the failure the event reports (errorMessage
+    #: alone, as Secrets Manager's RotationFailed has it), and its requestID.
+    additional: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+
+
+def _hand_off(
+    runtime: Runtime, conn: Connection, service: str, name: str, payload: Any, key: str | None
+) -> bool:
+    if runtime.hand_off is None:
+        raise LookupError("this runtime runs no background work")
+    return runtime.hand_off(conn, service, name, payload, key)
 
 
 @dataclass(slots=True)
 class JobRun:
     """What a scheduled job runs with: the store transaction, the clock's
     time, the runtime, and where it reports its service events (recorded
-    once its transaction has committed)."""
+    once its transaction has committed).
+
+    Background work (`Service.background`) gets one per transaction it
+    opens, with `writes` saying whether that transaction is a write one."""
 
     service: Service
     conn: Connection
     now: datetime
     runtime: Runtime
     events: list[ServiceEvent] = field(default_factory=list)
+    writes: bool = True
+    #: Whether `hand_off` was used (the scheduler then wakes the runner).
+    handed_off: bool = False
 
     @property
     def sealer(self) -> Sealer:
         return self.runtime.sealer
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
+        """Queue the service's background work `name` (see `Call.hand_off`)."""
+        queued = _hand_off(self.runtime, self.conn, self.service.name, name, payload, key)
+        self.handed_off = self.handed_off or queued
+        return queued
 
     def resource(self, name: str) -> Any:
         """A process resource of the server (`Runtime.resource`)."""
@@ -118,9 +155,25 @@ class JobRun:
         details: dict[str, Any] | None = None,
         response: dict[str, Any] | None = None,
         invoked_by: str = AWS_INTERNAL,
+        additional: dict[str, Any] | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.events.append(
-            ServiceEvent(event_name, account, region, resources, details, response, invoked_by)
+            ServiceEvent(
+                event_name,
+                account,
+                region,
+                resources,
+                details,
+                response,
+                invoked_by,
+                additional,
+                error_code,
+                error_message,
+                request_id,
+            )
         )
 
 
@@ -151,6 +204,9 @@ class Call:
     #: Further events the request causes, recorded after its own when it
     #: succeeds (ReplicateKey's CreateKey in the replica's Region).
     audit_events: list[AuditEvent] = field(default_factory=list)
+    #: `AwsServiceEvent`s the call's service raised by itself while serving
+    #: it (RotationAbandoned), recorded after the call's own when it succeeds.
+    service_events: list[ServiceEvent] = field(default_factory=list)
     #: Set once an authorization check ran and allowed (or was not enforced):
     #: the pipeline answers no operation that returns without one.
     authorized: bool = False
@@ -161,6 +217,24 @@ class Call:
     #: Calls this one made to other services (`invoke`), in order: each is
     #: recorded as the callee's own CloudTrail event, after this call's.
     children: list[ChildCall] = field(default_factory=list)
+    #: Whether `hand_off` was used: the pipeline wakes the background
+    #: runner once the call's transaction has committed.
+    handed_off: bool = False
+
+    def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
+        """Queue the service's background work `name` (`Service.background`)
+        with `payload` (JSON-able; sealed at rest), in this call's
+        transaction: it exists once the call commits, and not if it fails.
+        It runs after the commit, in a thread of the server (never on the
+        event loop), once across worker processes, in transactions of its
+        own: the place for work that must not hold the request, the loop or
+        the write lock (invoking a function that calls back into the server).
+
+        With a `key`, nothing is queued while work of this service under the
+        same key is queued or running (False is returned then)."""
+        queued = _hand_off(self.runtime, self.conn, self.service.name, name, payload, key)
+        self.handed_off = self.handed_off or queued
+        return queued
 
     @property
     def clock(self) -> Clock:
@@ -249,6 +323,29 @@ class Call:
         retire it). `rule` names it, for the reader of the call site."""
         self.authorized = True
 
+    def service_event(
+        self,
+        event_name: str,
+        *,
+        resources: list[dict[str, str]] | None = None,
+        additional: dict[str, Any] | None = None,
+        invoked_by: str = AWS_INTERNAL,
+        request_id: str | None = None,
+    ) -> None:
+        """Record an `AwsServiceEvent` of this call's service, in its account
+        and Region, once the call has succeeded (see `JobRun.service_event`)."""
+        self.service_events.append(
+            ServiceEvent(
+                event_name,
+                self.account,
+                self.region,
+                resources,
+                invoked_by=invoked_by,
+                additional=additional,
+                request_id=request_id,
+            )
+        )
+
     def audit_also(
         self,
         event_name: str,
@@ -267,3 +364,34 @@ class Call:
         self.audit_resources.append(
             {"ARN": arn, "type": resource_type, "accountId": account or self.account}
         )
+
+
+class Background:
+    """What background work (`Service.background`) runs with: the runtime,
+    and transactions of its own, each lent as a `JobRun` whose service
+    events are recorded once it commits. It runs in a thread of the server,
+    never on the event loop and never inside another transaction."""
+
+    def __init__(
+        self,
+        service: Service,
+        runtime: Runtime,
+        report: Callable[[ServiceEvent], None],
+        work_id: str,
+    ) -> None:
+        self.service = service
+        self.runtime = runtime
+        self._report = report
+        #: The queued item's id (stable across a retry after a crash).
+        self.work_id = work_id
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[JobRun]:
+        """One transaction (a read one unless `write`), committed on leaving."""
+        store, clock = self.runtime.store, self.runtime.clock
+        with store.transaction(write=write) as conn:
+            clock.refresh(conn)
+            run = JobRun(self.service, conn, clock.now(), self.runtime, writes=write)
+            yield run
+        for event in run.events:  # committed: now it happened
+            self._report(event)

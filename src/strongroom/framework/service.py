@@ -192,6 +192,9 @@ class Service:
         self.signing_name = signing_name(self.model)
         #: Scheduled jobs: fn(run: JobRun) -> next_due, under a lease once per tick.
         self.jobs: list[Callable[..., float | None]] = []
+        #: Background work by name: fn(work: Background, payload: dict),
+        #: queued by `Call.hand_off` / `JobRun.hand_off`.
+        self.background_work: dict[str, Callable[..., None]] = {}
         #: Run inside the transaction after every successful non-read-only operation.
         self.after_write_hooks: list[Callable[[Call], None]] = []
         #: What each operation's CloudTrail event records of its request and
@@ -277,4 +280,15 @@ class Service:
         scheduler does not run the job again before then unless stored state
         changes (see `App.run_due_work`); a job that cannot tell returns 0."""
         self.jobs.append(fn)
+        return fn
+
+    def background(self, fn: Callable[..., None]) -> Callable[..., None]:
+        """Background work named after `fn`: ``fn(work: Background, payload)``,
+        run for each `Call.hand_off(fn.__name__, payload)` (or a job's) after
+        the handing transaction commits, in a server thread, once across
+        worker processes. It opens its own transactions
+        (`Background.transaction`) and reports what it did as service events.
+        A worker that dies mid-way leaves its claim to run out: the work is
+        then run again, so it must be safe to repeat."""
+        self.background_work[fn.__name__] = fn
         return fn

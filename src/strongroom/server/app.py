@@ -50,6 +50,7 @@ from strongroom.protocol.errors import AwsError, InternalFailure
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
+from strongroom.server.handoff import Runner
 from strongroom.server.router import Route, RouteError, Router
 from strongroom.services.registry import served_services
 from strongroom.store.clock import Clock, parse_duration
@@ -92,9 +93,17 @@ class App:
             self.services,
             ResourceContext(config.data_dir, config.endpoint_url, dict(config.options)),
         )
+        #: Runs the work calls and jobs hand off (`Call.hand_off`).
+        self.handoff = Runner(self)
         #: What every call and job is lent (never the App itself).
         self.runtime = Runtime(
-            self.clock, self.sealer, self.authorizer, self.store, self.invoke, self.resources
+            self.clock,
+            self.sealer,
+            self.authorizer,
+            self.store,
+            self.invoke,
+            self.resources,
+            self.handoff.hand_off,
         )
         self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
         self.router = Router(self.services, self.codecs)
@@ -151,6 +160,7 @@ class App:
                 gc.freeze()
                 self.store.start_checkpointer()
                 await asyncio.to_thread(self.resources.start)
+                self.handoff.start()
                 self.blocking = self._any_blocking()  # operations registered since __init__
                 self._tasks = [
                     asyncio.create_task(self._audit_loop()),
@@ -172,6 +182,7 @@ class App:
         resources, write the audit queue, close the store."""
         try:
             self.pool.shutdown(wait=True)
+            self.handoff.close()
             self.resources.close()
             self.audit.flush(wait=True)
         finally:
@@ -353,6 +364,8 @@ class App:
                 if not op.read_only:
                     for hook in svc.after_write_hooks:
                         hook(call)
+            if call.handed_off:  # committed: the work may start
+                self.handoff.wake()
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
             error = auth_error(svc.model.metadata["protocol"], failure)
@@ -460,6 +473,9 @@ class App:
         )
         if call is not None and call.children:
             self._record_children(call, event_time)
+        if call is not None and error is None and call.service_events:
+            for event in call.service_events:
+                self.record_service_event(svc, event)
         if call is not None and error is None and call.audit_events:
             for more in call.audit_events:
                 more_plan = self._plans[(svc.name, more.event_name)]
@@ -518,6 +534,8 @@ class App:
         except Exception as err:
             record.error = err
             raise
+        if child.handed_off:
+            parent.handed_off = True
         record.result = result
         return result
 
@@ -691,7 +709,9 @@ class App:
             except StoreBusy:
                 continue  # the write lock is held elsewhere: next tick
             for event in run.events:  # committed: now it happened
-                self._record_service_event(svc, event)
+                self.record_service_event(svc, event)
+            if run.handed_off:
+                self.handoff.wake()
             if generation is not None and not generation & 1:
                 # Labelled with the generation read before the job read
                 # anything: a commit since (its own included) re-runs it.
@@ -699,7 +719,7 @@ class App:
             ran += 1
         return ran
 
-    def _record_service_event(self, svc: Service, event: ServiceEvent) -> None:
+    def record_service_event(self, svc: Service, event: ServiceEvent) -> None:
         """An `AwsServiceEvent`: the service acted by itself, for the account."""
         self.audit.record(
             event_time=self.clock.timestamp(),
@@ -712,9 +732,12 @@ class App:
             access_key_id=None,
             source_ip=event.invoked_by,
             user_agent=event.invoked_by,
-            request_id=None,
+            request_id=event.request_id,
             read_only=False,
             response_elements=event.response,
+            error_code=event.error_code,
+            error_message=event.error_message,
+            additional=event.additional,
             resources=event.resources,
             event_type="AwsServiceEvent",
             service_event_details=event.details,

@@ -10,6 +10,7 @@ from sqlalchemy import Table
 from strongroom.audit import tables as audit_tables  # also registers its migrations
 from strongroom.auth import tables as auth_tables
 from strongroom.framework import Service
+from strongroom.server import handoff
 from strongroom.services.registry import served_services
 from strongroom.store.db import Store
 
@@ -21,6 +22,7 @@ def state_tables(services: list[Service] | None = None) -> list[Table]:
     return [
         *auth_tables.TABLES,
         *audit_tables.TABLES,
+        *handoff.TABLES,
         *(table for svc in services for table in svc.tables),
     ]
 

@@ -38,7 +38,10 @@ caller must know, because the function may call back into this server
 
 ``ctx`` is a `Call` or a `JobRun` (its store connection and runtime are
 used; a write transaction there is used for what the invocation itself
-writes, else a transaction of its own is). ``invocation_type`` may be
+writes, else a transaction of its own is). Background work
+(`Service.background`) invokes from a read transaction of its own
+(``work.transaction()``), in a server thread: the way to invoke a function
+that calls back. ``invocation_type`` may be
 ``Event`` (queued, status 202) or ``DryRun`` (checked only, 204).
 """
 
@@ -71,9 +74,10 @@ def invoke_as_service(
     """Invoke `function_arn` (ARN, partial ARN or name in the caller's
     account; a qualifier allowed) as the service `principal`."""
     op = ctx.service.operations.get(ctx.operation) if isinstance(ctx, Call) else None
-    # A job's transaction writes; a call's as its operation says (one not
+    # A job's transaction as it says (a scheduled job's writes; background
+    # work's read ones do not); a call's as its operation says (one not
     # served, an internal caller's, is taken to be writing).
-    writing = isinstance(ctx, JobRun) or op is None or op.writes
+    writing = ctx.writes if isinstance(ctx, JobRun) else (op is None or op.writes)
     region = ctx.region if isinstance(ctx, Call) else _region_of(function_arn)
     account = ctx.account if isinstance(ctx, Call) else (source_account or "")
     call = Call(

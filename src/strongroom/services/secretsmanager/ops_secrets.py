@@ -12,6 +12,8 @@ from strongroom.services.secretsmanager import (
     listing,
     passwords,
     replication,
+    rotation,
+    schedule,
     secrets,
     values,
     versions,
@@ -334,12 +336,6 @@ def get_random_password(
 
 # --------------------------------------------------------------------------- rotation
 
-NO_ROTATION_FUNCTION = "No Lambda rotation function ARN is associated with this secret."
-CANNOT_INVOKE = (
-    "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
-    "policy grants access to the principal secretsmanager.amazonaws.com."
-)
-
 
 @service.operation(authorize=False)
 def rotate_secret(
@@ -351,24 +347,56 @@ def rotate_secret(
     RotateImmediately: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """Rotation needs a Lambda function to invoke, and this server runs none
-    yet: with no function configured, AWS's error for that; with one named,
-    the error AWS gives when it cannot invoke it."""
+    """Configure rotation and (unless RotateImmediately is false) start one:
+    its version is recorded under AWSPENDING without a value, and the steps
+    run once this call has committed (`rotation`)."""
     context = secrets.conditions({"secretsmanager:RotationLambdaARN": RotationLambdaARN})
     secret = secrets.resolve(call, SecretId, "secretsmanager:RotateSecret", context)
     secret.require_not_deleted()
     secret.require_writable()
     if versions.rotation_in_progress(call, secret):
-        raise errors.InvalidRequestException(
-            "A previous rotation isn't complete. That rotation will be reattempted."
-        )
-    if not (RotationLambdaARN or secret.rotation_lambda_arn):
-        raise errors.InvalidRequestException(NO_ROTATION_FUNCTION)
-    raise errors.AccessDeniedException(CANNOT_INVOKE)
+        raise errors.InvalidRequestException(rotation.IN_PROGRESS)
+    function = RotationLambdaARN or secret.rotation_lambda_arn
+    if not function:
+        raise errors.InvalidRequestException(rotation.NO_ROTATION_FUNCTION)
+    rules = RotationRules if RotationRules is not None else secret.rotation_rules
+    if rules:
+        try:
+            schedule.parse(rules)
+        except schedule.ScheduleError as err:
+            raise errors.InvalidParameterException(str(err)) from None
+    rotation.require_invokable(call, secret, function)
+    if ClientRequestToken is not None and versions.find(call, secret.arn, ClientRequestToken):
+        raise errors.ResourceExistsException(values.VERSION_EXISTS)
+    now = call.clock.timestamp()
+    secret.rotation_enabled = True
+    secret.rotation_lambda_arn = function
+    secret.rotation_rules = dict(rules) if rules else None
+    out = _created(secret)
+    if RotateImmediately is False:
+        secret.next_rotation = rotation.next_start(secret, secret.last_rotated or now)
+    else:
+        secret.next_rotation = rotation.next_start(secret, now)
+        out["VersionId"] = rotation.start(call, secret, ClientRequestToken)
+    secret.last_changed = now
+    secrets.save(
+        call.conn,
+        secret,
+        "rotation_enabled",
+        "rotation_lambda_arn",
+        "rotation_rules",
+        "next_rotation",
+        "last_changed",
+    )
+    return out
 
 
 @service.operation(authorize=False)
 def cancel_rotate_secret(call: Call, SecretId: str, **_: Any) -> dict[str, Any]:
+    """Turn automatic rotation off (the function and rules stay, for a later
+    RotateSecret to turn it on again). A rotation in progress stops before
+    its next step; its AWSPENDING version stays, as AWS leaves it, for the
+    caller to remove with UpdateSecretVersionStage."""
     secret = secrets.resolve(call, SecretId, "secretsmanager:CancelRotateSecret")
     secret.require_not_deleted()
     secret.require_writable()

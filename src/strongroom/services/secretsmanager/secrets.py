@@ -27,6 +27,7 @@ from strongroom.arn import arn as make_arn
 from strongroom.framework import Call, tagging
 from strongroom.framework.tagging import SECRETS_MANAGER as TAGS
 from strongroom.framework.tagging import Tag
+from strongroom.services.secretsmanager import schedule
 from strongroom.services.secretsmanager.service import MARKED_FOR_DELETION, NOT_FOUND, errors
 from strongroom.services.secretsmanager.tables import labels, secrets, versions
 from strongroom.store.db import Prepared
@@ -125,6 +126,15 @@ class Secret:
 
     # -- projections ---------------------------------------------------
 
+    def next_rotation_date(self) -> float:
+        """NextRotationDate: the last second of the window opening at
+        `next_rotation` (the stored time the scheduler starts it)."""
+        assert self.next_rotation is not None
+        try:
+            return schedule.parse(self.rotation_rules).reported(self.next_rotation)
+        except schedule.ScheduleError:
+            return self.next_rotation
+
     @property
     def shown_kms_key_id(self) -> str | None:
         """KmsKeyId as AWS reports it: absent for aws/secretsmanager."""
@@ -146,14 +156,14 @@ class Secret:
         if self.rotation_lambda_arn:
             out["RotationLambdaARN"] = self.rotation_lambda_arn
         if self.rotation_rules:
-            out["RotationRules"] = dict(self.rotation_rules)
+            out["RotationRules"] = schedule.shown(self.rotation_rules)
         if self.last_rotated is not None:
             out["LastRotatedDate"] = dt(self.last_rotated)
         out["LastChangedDate"] = dt(self.last_changed)
         if self.deleted is not None and self.deletion_date is not None:
             out["DeletedDate"] = dt(self.deleted)
         if self.rotation_enabled and self.next_rotation is not None:
-            out["NextRotationDate"] = dt(self.next_rotation)
+            out["NextRotationDate"] = dt(self.next_rotation_date())
         if self.tags:
             out["Tags"] = TAGS.to_wire(self.tag_list())
         if self.owning_service:
@@ -355,6 +365,23 @@ def due_for_deletion(conn: Connection, now: float) -> list[Secret]:
 
 def next_deletion(conn: Connection) -> float | None:
     return conn.execute(select(func.min(secrets.c.deletion_date))).scalar()
+
+
+_ROTATING = (secrets.c.rotation_enabled.is_(True)) & (secrets.c.deletion_date.is_(None))
+
+
+def due_for_rotation(conn: Connection, now: float) -> list[Secret]:
+    """Secrets whose next rotation window has opened."""
+    rows = conn.execute(
+        select(*_COLUMNS).where(
+            _ROTATING, secrets.c.next_rotation.is_not(None), secrets.c.next_rotation <= now
+        )
+    )
+    return [Secret(*row) for row in rows]
+
+
+def next_rotation(conn: Connection) -> float | None:
+    return conn.execute(select(func.min(secrets.c.next_rotation)).where(_ROTATING)).scalar()
 
 
 def request_tags(tags: list[dict[str, str]] | None) -> list[Tag]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from strongroom.framework import Call
 from strongroom.ids import uuid4
-from strongroom.services.secretsmanager import envelope, secrets, versions
+from strongroom.services.secretsmanager import envelope, rotation, secrets, versions
 from strongroom.services.secretsmanager.secrets import Secret
 from strongroom.services.secretsmanager.service import errors
 from strongroom.services.secretsmanager.versions import CURRENT, Version
@@ -82,9 +82,11 @@ def put(
         labels.append(CURRENT)
     for label in labels:
         versions.attach(call, secret, label, version_id)
+    if CURRENT in labels:
+        rotation.value_put(call, secret, version_id, now)
     versions.prune(call.conn, secret, now)
     secret.last_changed = now
-    secrets.save(call.conn, secret, "last_changed", "version_seq")
+    secrets.save(call.conn, secret, "last_changed", "version_seq", "next_rotation")
     changed(call, secret)
     return version, True
 
