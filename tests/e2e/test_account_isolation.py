@@ -19,7 +19,6 @@ Get* operation whose answer is a listing goes into `LISTING_GETS`.
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import time
 import uuid
@@ -31,10 +30,9 @@ import botocore.exceptions
 import pytest
 from botocore import xform_name
 
-from strongroom.arn import unique_id
 from strongroom.protocol.model import load_service_model
 from strongroom.services.registry import served_services
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 A = "111111111111"  # the account whose resources must stay invisible
 B = "000000000000"  # the server's default account: the one that looks
@@ -285,18 +283,7 @@ def server() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
     """One data directory, two accounts: a first start with ``--account A``
     creates A's root key, then the server runs with the default account B."""
     with tempfile.TemporaryDirectory(prefix="strongroom-iso-") as data_dir:
-        other = {"access_key_id": unique_id("AKIA", 20)}
-        other["secret_access_key"] = secrets.token_urlsafe(30)[:40]
-        setup = StrongroomServer(
-            data_dir,
-            extra_args=["--account", A],
-            env={
-                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
-                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
-            },
-        )
-        setup.start()
-        setup.stop()
+        other = add_account(data_dir, A)
         with StrongroomServer(data_dir) as srv:
             yield srv, other
 

@@ -6,7 +6,6 @@ a forged signature, a caller with no policy and kept within its account."""
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import time
 import uuid
@@ -17,8 +16,7 @@ import botocore
 import botocore.exceptions
 import pytest
 
-from strongroom.arn import unique_id
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 ACCOUNT = "000000000000"
 OTHER = "111111111111"
@@ -59,21 +57,7 @@ def two_accounts(request: pytest.FixtureRequest) -> Iterator[tuple[StrongroomSer
         pg = request.getfixturevalue("postgres")
         store_url = pg.create_database("s" + uuid.uuid4().hex[:12])
     with tempfile.TemporaryDirectory(prefix="strongroom-m-") as data_dir:
-        other = {
-            "access_key_id": unique_id("AKIA", 20),
-            "secret_access_key": secrets.token_urlsafe(30)[:40],
-        }
-        setup = StrongroomServer(
-            data_dir,
-            store_url=store_url,
-            extra_args=["--account", OTHER],
-            env={
-                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
-                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
-            },
-        )
-        setup.start()
-        setup.stop()
+        other = add_account(data_dir, OTHER, store_url=store_url)
         with StrongroomServer(data_dir, store_url=store_url) as server:
             yield server, other
 

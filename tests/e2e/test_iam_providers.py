@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,8 +14,7 @@ import botocore.exceptions
 import pytest
 from idp import metadata
 
-from strongroom.arn import unique_id
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 ACCOUNT = "000000000000"
 OTHER = "111111111111"
@@ -282,18 +280,7 @@ def test_forged_signature_is_refused(server: StrongroomServer) -> None:
 def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
     """A server whose data directory holds a second account (111111111111)."""
     with tempfile.TemporaryDirectory(prefix="strongroom-idp-") as data_dir:
-        other = {"access_key_id": unique_id("AKIA", 20)}
-        other["secret_access_key"] = secrets.token_urlsafe(30)[:40]
-        setup = StrongroomServer(
-            data_dir,
-            extra_args=["--account", OTHER],
-            env={
-                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
-                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
-            },
-        )
-        setup.start()
-        setup.stop()
+        other = add_account(data_dir, OTHER)
         with StrongroomServer(data_dir) as srv:
             yield srv, other
 

@@ -10,7 +10,6 @@ root key, then the server runs with the default account.
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -18,8 +17,7 @@ from collections.abc import Iterator
 import botocore.exceptions
 import pytest
 
-from strongroom.arn import unique_id
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 OWNER = "000000000000"
 OTHER = "111111111111"
@@ -36,18 +34,7 @@ def doc(*statements: dict) -> str:
 @pytest.fixture(scope="module")
 def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
     with tempfile.TemporaryDirectory(prefix="strongroom-x-") as data_dir:
-        other = {"access_key_id": unique_id("AKIA", 20)}
-        other["secret_access_key"] = secrets.token_urlsafe(30)[:40]
-        setup = StrongroomServer(
-            data_dir,
-            extra_args=["--account", OTHER],
-            env={
-                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
-                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
-            },
-        )
-        setup.start()
-        setup.stop()
+        other = add_account(data_dir, OTHER)
         with StrongroomServer(data_dir) as server:
             yield server, other
 

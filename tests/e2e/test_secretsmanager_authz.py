@@ -7,7 +7,6 @@ need both the secret's policy and the KMS key's; kms:ViaService."""
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,9 +16,8 @@ import botocore.exceptions
 import pytest
 from botocore import xform_name
 
-from strongroom.arn import unique_id
 from strongroom.protocol.model import load_service_model
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 OWNER = "000000000000"
 OTHER = "111111111111"
@@ -42,20 +40,7 @@ def fails(fn: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
     with tempfile.TemporaryDirectory(prefix="strongroom-sm-") as data_dir:
-        other = {
-            "access_key_id": unique_id("AKIA", 20),
-            "secret_access_key": secrets.token_urlsafe(30)[:40],
-        }
-        setup = StrongroomServer(
-            data_dir,
-            extra_args=["--account", OTHER],
-            env={
-                "STRONGROOM_ROOT_ACCESS_KEY_ID": other["access_key_id"],
-                "STRONGROOM_ROOT_SECRET_ACCESS_KEY": other["secret_access_key"],
-            },
-        )
-        setup.start()
-        setup.stop()
+        other = add_account(data_dir, OTHER)
         with StrongroomServer(data_dir) as server:
             yield server, other
 

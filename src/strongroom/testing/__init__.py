@@ -1,5 +1,5 @@
 """Test helpers: `StrongroomServer` and the pytest plugin (`strongroom.testing.plugin`)."""
 
-from strongroom.testing.server import StrongroomServer, free_port
+from strongroom.testing.server import StrongroomServer, add_account, free_port
 
-__all__ = ["StrongroomServer", "free_port"]
+__all__ = ["StrongroomServer", "add_account", "free_port"]

@@ -236,3 +236,29 @@ class StrongroomServer:
         )
         kwargs.setdefault("config", Config(retries={"max_attempts": 1}))
         return session.client(service, endpoint_url=self.endpoint, **kwargs)
+
+
+def add_account(
+    data_dir: str | os.PathLike[str], account: str, *, store_url: str | None = None
+) -> dict[str, str]:
+    """Give `account` a root access key in the state of `data_dir` (and
+    `store_url`), as the README says to: start a server once with
+    ``--account`` and the key chosen, then stop it. Returns the key as
+    client keyword arguments (``access_key_id``, ``secret_access_key``), for
+    `StrongroomServer.client` on a server started on that state afterwards."""
+    key = {
+        "access_key_id": unique_id("AKIA", 20),
+        "secret_access_key": secrets.token_urlsafe(30)[:40],
+    }
+    setup = StrongroomServer(
+        data_dir,
+        store_url=store_url,
+        extra_args=["--account", account],
+        env={
+            "STRONGROOM_ROOT_ACCESS_KEY_ID": key["access_key_id"],
+            "STRONGROOM_ROOT_SECRET_ACCESS_KEY": key["secret_access_key"],
+        },
+    )
+    setup.start()
+    setup.stop()
+    return key
