@@ -183,6 +183,17 @@ def test_trust_policy_requiring_mfa(server: StrongroomServer) -> None:
     )
     as_role = session(assumed)
     assert not denied(server.client("iam", **as_role), "list_users")
+    # The trail names the device, never the one-time code that proved it.
+    [event] = [
+        json.loads(e["CloudTrailEvent"])
+        for e in server.client("cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "AssumeRole"}]
+        )["Events"]
+        if json.loads(e["CloudTrailEvent"])["requestParameters"].get("roleSessionName") == "mfa"
+        and role_arn in e["CloudTrailEvent"]
+    ]
+    assert event["requestParameters"]["serialNumber"] == serial
+    assert "tokenCode" not in event["requestParameters"]
     [ident] = identities(server, as_role["access_key_id"])[:1]
     assert ident["type"] == "AssumedRole"
     assert ident["sessionContext"]["sessionIssuer"]["arn"] == role_arn

@@ -339,7 +339,21 @@ def test_sts_declarations_record_what_the_operations_built(
     op: str, params: dict[str, Any], result: dict[str, Any], response: Any
 ) -> None:
     plan = STS_PLANS[op]
-    assert plan.request is None  # requests record their redacted members, as before
+    if op in ("AssumeRole", "GetSessionToken"):
+        # Declared, to leave the MFA one-time code out; the rest as sent.
+        with_code = {
+            **params,
+            "SerialNumber": "arn:aws:iam::000000000000:mfa/d",
+            "TokenCode": "123456",
+        }
+        recorded = plan.request_parameters(with_code, RESOURCES)
+        assert "tokenCode" not in recorded and "123456" not in json.dumps(recorded)
+        assert recorded["serialNumber"] == "arn:aws:iam::000000000000:mfa/d"
+        assert recorded == {
+            k[:1].lower() + k[1:]: v for k, v in with_code.items() if k != "TokenCode"
+        }
+    else:
+        assert plan.request is None  # requests record their redacted members, as before
     assert plan.response_elements(result, RESOURCES) == response
     assert not any(s in json.dumps(plan.response_elements(result), default=str) for s in SECRETS)
 

@@ -3,7 +3,9 @@
 
 As AWS's STS CloudTrail pages show: the new credentials' access key id and
 expiration, and who the session is; never the secret access key or the
-session token. Requests record their redacted members (the default).
+session token. Requests record their redacted members (the default), but
+never an MFA one-time code: AssumeRole and GetSessionToken record the
+device's serial number and not the TokenCode that proved it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,31 @@ from strongroom.services.sts.operations import service
 _CREDENTIALS = ["credentials.accessKeyId", "credentials.expiration"]
 _ASSUMED_ROLE = [*_CREDENTIALS, "assumedRoleUser.assumedRoleId", "assumedRoleUser.arn"]
 
+#: AssumeRole's request members, all but TokenCode.
+_ASSUME_ROLE_REQUEST = [
+    "roleArn",
+    "roleSessionName",
+    "policyArns",
+    "policy",
+    "durationSeconds",
+    "tags",
+    "transitiveTagKeys",
+    "externalId",
+    "serialNumber",
+    "sourceIdentity",
+    "providedContexts",
+    "minimumSessionTokenSize",
+]
+#: Members newer botocore models add (left out where the installed one lacks them).
+_NEWER = ["minimumSessionTokenSize"]
+
 TRAIL: dict[str, dict[str, Any]] = {
-    "AssumeRole": {"response": _ASSUMED_ROLE},
-    "GetSessionToken": {"response": _CREDENTIALS},
+    "AssumeRole": {"request": _ASSUME_ROLE_REQUEST, "response": _ASSUMED_ROLE, "newer": _NEWER},
+    "GetSessionToken": {
+        "request": ["durationSeconds", "serialNumber", "minimumSessionTokenSize"],
+        "response": _CREDENTIALS,
+        "newer": _NEWER,
+    },
     "GetFederationToken": {
         "response": [*_CREDENTIALS, "federatedUser.federatedUserId", "federatedUser.arn"]
     },
