@@ -98,6 +98,13 @@ def test_the_function_acts_as_its_role(lam: Any, server: StrongroomServer) -> No
         "arn": f"arn:aws:sts::000000000000:assumed-role/{role_name}/{name}",
         "account": "000000000000",
     }
+    # Its session expires by the server clock: once that jumps past it, the
+    # warm environment is replaced by one with a new session, as if it had
+    # lived out those days.
+    server.advance_clock("2d")
+    out, body = invoke_json(lam, name, {})
+    assert "FunctionError" not in out, body
+    assert body["arn"] == f"arn:aws:sts::000000000000:assumed-role/{role_name}/{name}"
 
 
 def test_update_code_changes_behaviour_and_versions_keep_theirs(lam: Any, role_arn: str) -> None:

@@ -21,11 +21,34 @@ from strongroom.store.files import private_dir
 CREDENTIALS_MARGIN = 600.0
 
 
+#: A move of the server clock (time travel) by more than this, against the
+#: wall clock, ends every environment's session.
+CLOCK_JUMP = 60.0
+
+
 class Runner:
     def __init__(self, engine: LambdaEngine) -> None:
         self.engine = engine
         self._credentials: dict[str, ServiceCredentials] = {}
         self._lock = threading.Lock()
+        #: The server clock's lead on the wall clock when the environments
+        #: running now were given their credentials.
+        self._offset: float | None = None
+
+    def follow_clock(self, offset: float) -> None:
+        """Retire every environment, and forget every cached session, once
+        the server clock has moved against the wall clock: the sessions
+        environments hold expire by the server clock, which the engine
+        (comparing with the wall clock) cannot see move."""
+        with self._lock:
+            if self._offset is not None and abs(offset - self._offset) <= CLOCK_JUMP:
+                return
+            moved = self._offset is not None
+            self._offset = offset
+            if moved:
+                self._credentials.clear()
+        if moved:
+            self.engine.retire("")
 
     def credentials(
         self, role_arn: str, now: float, mint: Callable[[], ServiceCredentials | None]

@@ -12,6 +12,7 @@ already a write one (a job), which then holds the lock and is used.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +145,7 @@ def run(
             "Rate Exceeded.", Reason="ReservedFunctionConcurrentInvocationLimitExceeded"
         )
     runner = ctx.runtime.resource("lambda_engine")
+    runner.follow_clock(ctx.runtime.clock.timestamp() - time.time())
     try:
         result: InvokeResult = runner.engine.invoke(
             image_of(ctx, v, reserved),
