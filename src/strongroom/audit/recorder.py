@@ -179,7 +179,7 @@ class AuditRecorder:
         self._new_identities: dict[str, str] = {}
         #: References known to be in audit_identities.
         self._stored_refs: set[str] = set()
-        self._principal_refs: dict[int, tuple[dict[str, Any], str]] = {}
+        self._principal_refs: dict[tuple[int, str | None], tuple[dict[str, Any], str]] = {}
         #: After the store was busy, full batches wait until then.
         self._busy_until = 0.0
         #: Until then due flushes do not wait either (see STUCK_BACKOFF).
@@ -243,9 +243,7 @@ class AuditRecorder:
             if identity is not None:
                 own["i"] = self._identity_ref(identity)
             elif invoked_by is not None and principal is not None:
-                own["i"] = self._identity_ref(
-                    {**principal.user_identity(), "invokedBy": invoked_by}
-                )
+                own["i"] = self._principal_ref(principal, invoked_by)
             elif principal is not None and principal.type != "Anonymous":
                 own["i"] = self._principal_ref(principal)
             else:
@@ -271,15 +269,20 @@ class AuditRecorder:
             )
         return event_id
 
-    def _principal_ref(self, principal: Principal) -> str:
+    def _principal_ref(self, principal: Principal, invoked_by: str | None = None) -> str:
+        """The reference of `principal`'s userIdentity (with ``invokedBy``
+        when a service called for it), remembered per identity dict."""
         identity = principal.user_identity()  # one dict per principal, built once
-        known = self._principal_refs.get(id(identity))
+        known = self._principal_refs.get((id(identity), invoked_by))
         if known is not None and known[0] is identity:
             return known[1]
-        ref = self._identity_ref(identity)
+        ref = self._identity_ref(
+            identity if invoked_by is None else {**identity, "invokedBy": invoked_by}
+        )
         if len(self._principal_refs) >= 4096:
             self._principal_refs.clear()
-        self._principal_refs[id(identity)] = (identity, ref)  # holding it keeps its id unique
+        # Holding the dict keeps its id from being reused for another.
+        self._principal_refs[(id(identity), invoked_by)] = (identity, ref)
         return ref
 
     def _identity_ref(self, identity: dict[str, Any]) -> str:
