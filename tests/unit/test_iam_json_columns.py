@@ -69,7 +69,9 @@ def _legacy_rows(store: Store, tags_text: str) -> None:
         )
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=str)
+@pytest.mark.parametrize(
+    "dialect", [sqlite.dialect(), postgresql.dialect()], ids=lambda dialect: dialect.name
+)
 def test_json_columns_are_text_in_the_ddl(dialect) -> None:
     for table, names in JSON_COLUMNS.items():
         ddl = str(CreateTable(table).compile(dialect=dialect))

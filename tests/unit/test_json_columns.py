@@ -65,7 +65,9 @@ def _legacy_grant_row(conn, grant_id: str, constraints_text: str | None) -> None
     )
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=str)
+@pytest.mark.parametrize(
+    "dialect", [sqlite.dialect(), postgresql.dialect()], ids=lambda dialect: dialect.name
+)
 def test_json_columns_are_text_in_the_ddl(dialect) -> None:
     for table, names in ((keys_table, ["tags"]), (grants, ["operations", "constraints"])):
         ddl = str(CreateTable(table).compile(dialect=dialect))
