@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -511,7 +512,14 @@ class Environment:
             self._read_tel()
 
     def _read_out(self) -> None:
-        fd = self.out_fd
+        self._read_pipe(self.out_fd, self._out_lines)
+
+    def _read_tel(self) -> None:
+        self._read_pipe(self.tel_fd, self._tel_frames)
+
+    def _read_pipe(self, fd: int, parse: Callable[[bytes], None]) -> None:
+        """Read what `fd` holds now (it is non-blocking) into `parse`; at its
+        end, stop watching it."""
         while fd >= 0:
             try:
                 data = os.read(fd, 65536)
@@ -523,16 +531,20 @@ class Environment:
                 with contextlib.suppress(Exception):
                     self.loop.remove_reader(fd)
                 break
-            buf = self._out_partial
-            buf += data
-            if b"\n" in data:
-                now = logs.now_ms()
-                *lines, rest = bytes(buf).split(b"\n")
-                for line in lines:
-                    self.events.append((now, line.decode("utf-8", "replace") + "\n"))
-                self._out_partial = bytearray(rest)
+            parse(data)
             if len(data) < 65536:
                 break
+
+    def _out_lines(self, data: bytes) -> None:
+        """stdout and stderr: one event per line, stamped as it is read."""
+        buf = self._out_partial
+        buf += data
+        if b"\n" in data:
+            now = logs.now_ms()
+            *lines, rest = bytes(buf).split(b"\n")
+            for line in lines:
+                self.events.append((now, line.decode("utf-8", "replace") + "\n"))
+            self._out_partial = bytearray(rest)
 
     def _flush_partial(self) -> None:
         if self._out_partial:
@@ -540,33 +552,20 @@ class Environment:
             self._out_partial = bytearray()
             self.events.append((logs.now_ms(), text + "\n"))
 
-    def _read_tel(self) -> None:
-        fd = self.tel_fd
-        while fd >= 0:
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
+    def _tel_frames(self, data: bytes) -> None:
+        """The telemetry pipe: framed events, each with its own timestamp."""
+        buf = self._tel_buf
+        buf += data
+        while len(buf) >= _FRAME_HEAD:
+            length = int.from_bytes(buf[4:8], "big")
+            if len(buf) < _FRAME_HEAD + length:
                 break
-            except OSError:
-                data = b""
-            if not data:
-                with contextlib.suppress(Exception):
-                    self.loop.remove_reader(fd)
-                break
-            buf = self._tel_buf
-            buf += data
-            while len(buf) >= _FRAME_HEAD:
-                length = int.from_bytes(buf[4:8], "big")
-                if len(buf) < _FRAME_HEAD + length:
-                    break
-                micros = int.from_bytes(buf[8:16], "big")
-                text = bytes(buf[_FRAME_HEAD : _FRAME_HEAD + length]).decode("utf-8", "replace")
-                del buf[: _FRAME_HEAD + length]
-                if not text.endswith("\n"):
-                    text += "\n"
-                self.events.append((micros // 1000, text))
-            if len(data) < 65536:
-                break
+            micros = int.from_bytes(buf[8:16], "big")
+            text = bytes(buf[_FRAME_HEAD : _FRAME_HEAD + length]).decode("utf-8", "replace")
+            del buf[: _FRAME_HEAD + length]
+            if not text.endswith("\n"):
+                text += "\n"
+            self.events.append((micros // 1000, text))
 
     def take_events(self) -> list[LogEvent]:
         self._drain()
