@@ -410,6 +410,19 @@ class ServerProcess:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def start_unpinned_strongroom() -> ServerProcess | None:
+    """A strongroom for a benchmark of work done outside its request path
+    (database engines, transfers): not pinned. None, with the reason on
+    stderr, when it does not start."""
+    server = ServerProcess(STRONGROOM, core=None)
+    try:
+        server.start()
+    except ServerUnavailable as err:
+        print(f"strongroom not available: {err}", file=sys.stderr)
+        return None
+    return server
+
+
 # --------------------------------------------------------------------------- HTTP bits
 
 
