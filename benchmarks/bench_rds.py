@@ -106,7 +106,6 @@ def _load(instance: dict, size_mib: int) -> tuple[int, int]:
                 "INSERT INTO t SELECT g, repeat(md5(g::text), %s) FROM generate_series(%s, %s) g",
                 (PAYLOAD_REPEAT, start, end),
             )
-        conn.execute("CHECKPOINT")
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     return rows_wanted, size
 
