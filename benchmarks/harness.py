@@ -528,7 +528,7 @@ def _lua_string(data: bytes) -> str:
     out = []
     for b in data:
         ch = chr(b)
-        if ch.isalnum() or ch in " -_.,:;/=+*&%$#@!?()[]{}<>|~^'`":
+        if b < 128 and (ch.isalnum() or ch in " -_.,:;/=+*&%$#@!?()[]{}<>|~^'`"):
             out.append(ch)
         else:
             out.append(f"\\{b:03d}")
