@@ -47,6 +47,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
+from strongroom.auth import chunked
 from strongroom.protocol.http import Request
 
 __all__ = [
@@ -136,11 +137,14 @@ class SignatureInfo:
 class SigV4Error(Exception):
     """A request whose SigV4 authentication fails; `reason` picks the AWS error."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, details: dict[str, str] | None = None) -> None:
         super().__init__(message)
         #: "incomplete", "mismatch", "expired", "bad_date" or "unsigned".
         self.reason = reason
         self.message = message
+        #: What S3's SignatureDoesNotMatch tells the signer (StringToSign,
+        #: CanonicalRequest, SignatureProvided): nothing secret.
+        self.details = details
 
     def __repr__(self) -> str:
         return f"SigV4Error({self.reason!r}, {self.message!r})"
@@ -448,7 +452,30 @@ def verify(
         raise SigV4Error("mismatch", MISMATCH_MESSAGE) from None
     signature = info.signature
     if not (signature.isascii() and hmac.compare_digest(expected, signature)):
-        raise SigV4Error("mismatch", MISMATCH_MESSAGE)
+        details = None
+        if info.service == "s3":
+            details = {
+                "AWSAccessKeyId": info.access_key_id,
+                "StringToSign": string_to_sign,
+                "SignatureProvided": signature,
+                "StringToSignBytes": " ".join(f"{b:02x}" for b in string_to_sign.encode()),
+                "CanonicalRequest": cr,
+                "CanonicalRequestBytes": " ".join(f"{b:02x}" for b in cr.encode()),
+            }
+        raise SigV4Error("mismatch", MISMATCH_MESSAGE, details)
+    if payload is not None and payload.startswith("STREAMING-") and req.trailers is None:
+        prefix = (
+            f"{info.timestamp or info.amz_date.strftime(_TIMESTAMP_FORMAT)}\n"
+            f"{info.date}/{info.region}/{info.service}/{_TERMINATOR}"
+        )
+        signed = payload in chunked.SIGNED
+        decode_streaming(
+            req,
+            (lambda text: _hmac_hex(keyed, text.encode())) if signed else None,
+            expected,
+            prefix,
+        )
+        return
     # A signed body digest: the body itself may still have been altered.
     if (
         payload is not None
@@ -457,6 +484,28 @@ def verify(
         and hashlib.sha256(req.body).hexdigest() != payload.lower()
     ):
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
+
+
+def decode_streaming(req: Request, sign: object = None, seed: str = "", prefix: str = "") -> None:
+    """Replace an ``aws-chunked`` body by its payload, its trailers merged
+    into the headers (`auth.chunked`); chunk signatures checked with `sign`."""
+    if req.trailers is not None:
+        return
+    payload = req.headers.get("x-amz-content-sha256", "")
+    if not payload.startswith("STREAMING-"):
+        return
+    try:
+        body, trailers = chunked.decode(req.body, sign, seed, prefix)  # type: ignore[arg-type]
+    except chunked.ChunkError as err:
+        if err.signature:
+            raise SigV4Error("mismatch", MISMATCH_MESSAGE) from None
+        raise SigV4Error("chunked", err.message) from None
+    declared = req.headers.get("x-amz-decoded-content-length")
+    if declared is not None and declared.isdigit() and int(declared) != len(body):
+        raise SigV4Error("chunked", "You did not provide the number of bytes specified")
+    req.body = body
+    req.trailers = trailers
+    req.headers.update(trailers)
 
 
 def require_signed_headers(req: Request, info: SignatureInfo) -> None:

@@ -24,6 +24,10 @@ class Request:
     #: Filled by the router for REST protocols: the bucket taken from a
     #: virtual-host name, so codecs can treat it as a path label.
     virtual_bucket: str | None = None
+    #: Set once an ``aws-chunked`` body has been decoded (`auth.chunked`):
+    #: its trailing headers (also merged into `headers`); `body` is then the
+    #: decoded payload.
+    trailers: dict[str, str] | None = None
     _form: dict[str, str] | None = field(default=None, repr=False)
 
     @property

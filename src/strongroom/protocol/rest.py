@@ -43,6 +43,9 @@ from strongroom.protocol.values import (
 from strongroom.protocol.xmlbody import MALFORMED_XML, XmlCompiler, ns_attribute, parse_xml
 
 _LABEL = re.compile(r"\{([^}]+)\}")
+#: A result key (never a model member) an operation sets to answer with
+#: another HTTP status than its model's (S3's 206 for a range GET).
+STATUS_OVERRIDE = "__status__"
 #: The label a virtual-hosted request supplies from its host name.
 VIRTUAL_LABEL = "Bucket"
 
@@ -640,6 +643,9 @@ class RestCodec(BaseCodec):
             code = result.get(plan.status_member)
             if code is not None:
                 status = int(code)
+        override = result.get(STATUS_OVERRIDE)
+        if override is not None:  # S3's 206 Partial Content for a range GET
+            status = int(override)
         body, content_type = self._render_body(plan, result)
         if plan.head:
             body = b""
@@ -803,7 +809,7 @@ class RestXmlCodec(RestCodec):
     ) -> Response:
         headers = self._id_headers(request_id)
         head = operation is not None and self._is_head(operation)
-        if head:
+        if head or err.status == 304:  # no body, as HTTP has it
             return Response(err.status, b"", headers)
         shape = self.error_shape(err)
         parts = [

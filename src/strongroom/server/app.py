@@ -105,7 +105,12 @@ class App:
             self.resources,
             self.handoff.hand_off,
         )
-        self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
+        self.codecs = {
+            s.name: codec_for(
+                s.model, s.validation_error_code, xml_root_names=s.xml_root_names or None
+            )
+            for s in self.services
+        }
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
         #: Per operation, what its events record: the service's declarations
@@ -329,6 +334,7 @@ class App:
                     started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
                     anonymous_ok=svc.anonymous or op.anonymous,
+                    s3=svc.signing_name == "s3",
                 )
                 if (
                     info is not None

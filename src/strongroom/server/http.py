@@ -494,7 +494,9 @@ class StrongroomHttp(asyncio.Protocol):
                 key, text = name.decode("latin-1").lower(), value.decode("latin-1")
                 headers[key] = f"{headers[key]},{text}" if key in headers else text
         self._headers = headers
-        self._body_limit = self.limits.body_limit(headers, self._url)
+        self._body_limit = self.limits.body_limit(
+            headers, self._url, self.parser.get_method().decode("ascii")
+        )
         self._body_len = 0
         length = headers.get("content-length")
         if length is not None:

@@ -126,7 +126,7 @@ class RequestLimits:
 
     _of: weakref.WeakKeyDictionary[Any, RequestLimits] = weakref.WeakKeyDictionary()
 
-    def __init__(self, services: list[Any], config: Any) -> None:
+    def __init__(self, services: list[Any], config: Any, router: Any = None) -> None:
         self.max_body: int = config.max_body
         self.max_unsigned: int = min(config.max_unsigned_body, config.max_body)
         self.max_buffered: int = config.max_buffered
@@ -135,6 +135,11 @@ class RequestLimits:
         #: Body bytes all connections hold right now (see `max_buffered`).
         self.buffered = 0
         self.by_target: dict[str, int] = {}
+        #: REST operations declaring their own `max_body` (S3's PutObject and
+        #: UploadPart), by (service, operation): found at headers-complete by
+        #: routing the request line and headers as the router will.
+        self.by_rest_op: dict[tuple[str, str], int] = {}
+        self._router = router
         for svc in services:
             streaming = [op.name for op in svc.operations.values() if getattr(op, "streaming", 0)]
             if streaming:
@@ -143,6 +148,11 @@ class RequestLimits:
                     "does not stream bodies yet (see strongroom.server.limits)"
                 )
             md = svc.model.metadata
+            if md["protocol"] in ("rest-xml", "rest-json"):
+                for op in svc.operations.values():
+                    if getattr(op, "max_body", None) is not None:
+                        self.by_rest_op[(svc.name, op.name)] = op.max_body
+                continue
             if md["protocol"] != "json":
                 continue
             prefix = md["targetPrefix"]
@@ -156,18 +166,42 @@ class RequestLimits:
         """The limits of `app`, built the first time a connection asks."""
         limits = cls._of.get(app)
         if limits is None:
-            limits = cls._of[app] = cls(app.services, app.config)
+            limits = cls._of[app] = cls(app.services, app.config, getattr(app, "router", None))
         return limits
 
-    def body_limit(self, headers: dict[str, str], url: bytes) -> int:
+    def body_limit(self, headers: dict[str, str], url: bytes, method: str = "POST") -> int:
         """The most body bytes this request may send."""
         target = headers.get("x-amz-target")
         limit = self.max_body if target is None else self.by_target.get(target, self.max_body)
+        if target is None and self.by_rest_op and method in ("PUT", "POST"):
+            declared = self._rest_limit(headers, url, method)
+            if declared is not None:
+                limit = declared
         if (
             "authorization" not in headers
             and b"X-Amz-Signature=" not in url
             and b"X-Amz-Credential=" not in url
+            and b"Signature=" not in url
             and limit > self.max_unsigned
         ):
             return self.max_unsigned
         return limit
+
+    def _rest_limit(self, headers: dict[str, str], url: bytes, method: str) -> int | None:
+        """The declared limit of the REST operation this request routes to."""
+        if self._router is None:
+            return None
+        from strongroom.protocol.http import Request
+
+        path, _, query = url.partition(b"?")
+        req = Request(method, path.decode("latin-1"), query.decode("latin-1"), headers, b"")
+        auth = headers.get("authorization", "")
+        scope = None
+        if "Credential=" in auth:
+            parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            scope = parts[3] if len(parts) >= 4 else None
+        try:
+            route = self._router.route(req, scope)
+        except Exception:
+            return None
+        return self.by_rest_op.get((route.service.name, route.operation))
