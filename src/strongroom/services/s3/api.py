@@ -26,11 +26,13 @@ from strongroom.auth.principal import service_principal
 from strongroom.framework import Call
 from strongroom.services.s3 import access, buckets, crypto, names, objects
 from strongroom.services.s3.objects import Obj
+from strongroom.services.s3.service import service
 
 
 def _as_service(call: Call, principal: str) -> Call:
     return replace(
         call,
+        service=service,
         principal=service_principal(principal),
         via=(*call.via, principal),
         audit_resources=[],
