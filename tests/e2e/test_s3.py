@@ -651,3 +651,51 @@ def test_aws_cli_cp_ls_sync_presign(server: StrongroomServer, s3: Any, tmp_path:
     assert out.returncode == 0, out.stderr
     out = _aws(server, "s3", "rb", f"s3://{name}")
     assert out.returncode == 0, out.stderr
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_large_bodies_stream(
+    server: StrongroomServer, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A 96 MiB PutObject (one request, aws-chunked with a trailing CRC32)
+    and its GetObject never sit in the server's memory: its resident size
+    grows by far less than the object."""
+    import threading
+    import time
+
+    pid = server.pids()[-1]
+    size = 96 * 1024 * 1024
+    src = tmp_path / "large.bin"
+    with open(src, "wb") as f:
+        for _ in range(size // (1 << 20)):
+            f.write(os.urandom(1 << 20))
+    before = _rss_mb(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_mb(pid))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with open(src, "rb") as f:
+            out = s3.put_object(Bucket=bucket, Key="large.bin", Body=f)
+        digest = hashlib.md5()
+        got = s3.get_object(Bucket=bucket, Key="large.bin")
+        for chunk in got["Body"].iter_chunks(1 << 20):
+            digest.update(chunk)
+    finally:
+        done.set()
+        watcher.join()
+    assert out["ETag"] == f'"{hashlib.md5(src.read_bytes()).hexdigest()}"'
+    assert digest.hexdigest() == out["ETag"].strip('"')
+    assert peak[0] - before < 48, f"resident size grew {peak[0] - before:.0f} MB"

@@ -48,7 +48,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from strongroom.auth import chunked
-from strongroom.protocol.http import Request
+from strongroom.protocol.http import BodyStream, Request
 
 __all__ = [
     "ALGORITHM",
@@ -481,7 +481,7 @@ def verify(
         payload is not None
         and len(payload) == 64
         and _SHA256_HEX.fullmatch(payload)
-        and hashlib.sha256(req.body).hexdigest() != payload.lower()
+        and _sha256_hex(req.body) != payload.lower()
     ):
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
 
@@ -494,8 +494,19 @@ def decode_streaming(req: Request, sign: object = None, seed: str = "", prefix: 
     payload = req.headers.get("x-amz-content-sha256", "")
     if not payload.startswith("STREAMING-"):
         return
+    source = req.body
     try:
-        body, trailers = chunked.decode(req.body, sign, seed, prefix)  # type: ignore[arg-type]
+        if isinstance(source, BodyStream):
+            out = source.new_like()
+            try:
+                trailers = chunked.decode_stream(source.chunks(), out.write, sign, seed, prefix)  # type: ignore[arg-type]
+            except BaseException:
+                out.close()
+                raise
+            body: bytes | BodyStream = out.finish()
+            source.close()
+        else:
+            body, trailers = chunked.decode(source, sign, seed, prefix)  # type: ignore[arg-type]
     except chunked.ChunkError as err:
         if err.signature:
             raise SigV4Error("mismatch", MISMATCH_MESSAGE) from None
@@ -588,7 +599,7 @@ def canonical_request(req: Request, info: SignatureInfo, payload: str | None = N
             payload = UNSIGNED_PAYLOAD
         else:
             body = req.body
-            payload = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
+            payload = _sha256_hex(body) if body else _EMPTY_SHA256
     elif (
         payload != UNSIGNED_PAYLOAD
         and not payload.startswith("STREAMING-")
@@ -611,6 +622,12 @@ def canonical_request(req: Request, info: SignatureInfo, payload: str | None = N
     # Values trimmed, inner whitespace runs collapsed; a missing header signs as empty.
     lines = "".join([f"{name}:{' '.join(get(name, '').split())}\n" for name in signed])
     return f"{req.method.upper()}\n{path}\n{query}\n{lines}\n{';'.join(signed)}\n{payload}"
+
+
+def _sha256_hex(body: bytes | BodyStream) -> str:
+    if isinstance(body, BodyStream):
+        return body.sha256_hex()
+    return hashlib.sha256(body).hexdigest()
 
 
 def _remove_dot_segments(path: str) -> str:

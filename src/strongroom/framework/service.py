@@ -223,6 +223,7 @@ class Service:
         writes: bool | None = None,
         data_event: bool = False,
         max_body: int | None = None,
+        streaming: bool = False,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
@@ -261,6 +262,7 @@ class Service:
                 writes=(not read_only) if writes is None else writes,
                 management=not data_event,
                 max_body=max_body,
+                streaming=streaming,
             )
             return f
 

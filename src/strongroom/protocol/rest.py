@@ -21,7 +21,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from strongroom.protocol.base import BaseCodec, message_member
 from strongroom.protocol.errors import AwsError
-from strongroom.protocol.http import Request, Response
+from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.jsonbody import JsonCompiler
 from strongroom.protocol.jsonrpc import decode_json_object, json_error_response
 from strongroom.protocol.query import error_fields
@@ -461,11 +461,14 @@ class RestCodec(BaseCodec):
         try:
             out = self._parse_located(plan, req, errors)
             body = req.body
+            if isinstance(body, BodyStream) and (plan.payload is None or plan.payload[1] != "blob"):
+                body = body.read_all()
             if plan.payload is not None:
                 name, kind, reader = plan.payload
                 if body:
                     if kind == "blob":
-                        out[name] = bytes(body)
+                        # A streamed body reaches the operation as it is.
+                        out[name] = body if isinstance(body, BodyStream) else bytes(body)
                     elif kind == "string":
                         out[name] = body.decode("utf-8")
                     else:
@@ -788,6 +791,8 @@ class RestXmlCodec(RestCodec):
                 return "".join(parts).encode(), "application/xml"
             if isinstance(value, str):
                 value = value.encode()
+            if not isinstance(value, bytes | bytearray | memoryview):
+                return value, "binary/octet-stream"  # an iterator of chunks: streamed
             return bytes(value), "binary/octet-stream"
         if not plan.has_body_members:
             return b"", ""

@@ -218,11 +218,19 @@ class App:
         )
         resp = self.handle(req)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers]
+        body = resp.body
+        if not isinstance(body, bytes):  # streamed: its Content-Length is given
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            self.after_response()
+            return
         if not any(k == b"content-length" for k, _ in headers):
             # AWS always sends Content-Length; without it uvicorn would chunk.
-            headers.append((b"content-length", str(len(resp.body)).encode()))
+            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        await send({"type": "http.response.body", "body": resp.body})
+        await send({"type": "http.response.body", "body": body})
         self.after_response()
 
     def handle(

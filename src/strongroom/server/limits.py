@@ -140,19 +140,24 @@ class RequestLimits:
         #: routing the request line and headers as the router will.
         self.by_rest_op: dict[tuple[str, str], int] = {}
         self._router = router
+        #: The REST operations whose bodies are spooled, never buffered.
+        self.streaming: set[tuple[str, str]] = set()
         for svc in services:
-            streaming = [op.name for op in svc.operations.values() if getattr(op, "streaming", 0)]
-            if streaming:
-                raise RuntimeError(
-                    f"{svc.name} declares streaming operations {streaming}: the HTTP layer "
-                    "does not stream bodies yet (see strongroom.server.limits)"
-                )
             md = svc.model.metadata
             if md["protocol"] in ("rest-xml", "rest-json"):
                 for op in svc.operations.values():
                     if getattr(op, "max_body", None) is not None:
                         self.by_rest_op[(svc.name, op.name)] = op.max_body
+                    if getattr(op, "streaming", False):
+                        self.by_rest_op.setdefault((svc.name, op.name), self.max_body)
+                        self.streaming.add((svc.name, op.name))
                 continue
+            streaming = [op.name for op in svc.operations.values() if getattr(op, "streaming", 0)]
+            if streaming:
+                raise RuntimeError(
+                    f"{svc.name} declares streaming operations {streaming}: only REST "
+                    "operations, matched at headers-complete, stream (see strongroom.server.limits)"
+                )
             if md["protocol"] != "json":
                 continue
             prefix = md["targetPrefix"]
@@ -171,12 +176,23 @@ class RequestLimits:
 
     def body_limit(self, headers: dict[str, str], url: bytes, method: str = "POST") -> int:
         """The most body bytes this request may send."""
+        return self.body_plan(headers, url, method)[0]
+
+    def body_plan(
+        self, headers: dict[str, str], url: bytes, method: str = "POST"
+    ) -> tuple[int, bool]:
+        """The most body bytes this request may send, and whether its body
+        streams (is spooled to disk as it arrives instead of buffered)."""
         target = headers.get("x-amz-target")
         limit = self.max_body if target is None else self.by_target.get(target, self.max_body)
+        streaming = False
         if target is None and self.by_rest_op and method in ("PUT", "POST"):
-            declared = self._rest_limit(headers, url, method)
-            if declared is not None:
-                limit = declared
+            route = self._rest_route(headers, url, method)
+            if route is not None:
+                declared = self.by_rest_op.get(route)
+                if declared is not None:
+                    limit = declared
+                streaming = route in self.streaming
         if (
             "authorization" not in headers
             and b"X-Amz-Signature=" not in url
@@ -184,11 +200,13 @@ class RequestLimits:
             and b"Signature=" not in url
             and limit > self.max_unsigned
         ):
-            return self.max_unsigned
-        return limit
+            return self.max_unsigned, False
+        return limit, streaming
 
-    def _rest_limit(self, headers: dict[str, str], url: bytes, method: str) -> int | None:
-        """The declared limit of the REST operation this request routes to."""
+    def _rest_route(
+        self, headers: dict[str, str], url: bytes, method: str
+    ) -> tuple[str, str] | None:
+        """(service, operation) of the REST request, routed as the router will."""
         if self._router is None:
             return None
         from strongroom.protocol.http import Request
@@ -204,4 +222,4 @@ class RequestLimits:
             route = self._router.route(req, scope)
         except Exception:
             return None
-        return self.by_rest_op.get((route.service.name, route.operation))
+        return (route.service.name, route.operation)

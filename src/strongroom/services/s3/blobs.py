@@ -25,6 +25,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from strongroom.ids import uuid4
 from strongroom.store.sealing import Sealer, SealError
@@ -138,37 +139,53 @@ class BlobStore:
     def read(
         self, blob_id: str, data_key: bytes, size: int, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
-        """The plaintext bytes [start, end) of a blob of `size` bytes, chunk by chunk."""
+        """The plaintext bytes [start, end) of a blob of `size` bytes, chunk by
+        chunk. The file is opened now (a blob removed later, once its row is
+        gone, is still read to the end) and its first chunk opened, so a
+        wrong key fails here and not half-way through a response."""
         end = size if end is None else min(end, size)
-        if start >= end:
-            # Still open the last chunk: a key that does not open fails here too.
-            if size == 0:
-                self._open_chunk(blob_id, Sealer(data_key), 0, True)
-            return
         sealer = Sealer(data_key)
         last_index = max(0, (size - 1) // CHUNK)
-        first = start // CHUNK
-        with open(self.path_of(blob_id), "rb") as f:
-            for index in range(first, end // CHUNK + 1):
-                if index > last_index:
-                    break
-                chunk = self._open_chunk(blob_id, sealer, index, index == last_index, f)
+        first = min(start // CHUNK, last_index)
+        try:
+            f = open(self.path_of(blob_id), "rb")  # noqa: SIM115 (closed by _chunks)
+        except FileNotFoundError:
+            raise BlobError(f"blob {blob_id} is missing") from None
+        try:
+            head = self._open_chunk(blob_id, sealer, first, first == last_index, f)
+        except BaseException:
+            f.close()
+            raise
+        return self._chunks(blob_id, sealer, f, head, first, last_index, start, end)
+
+    def _chunks(
+        self,
+        blob_id: str,
+        sealer: Sealer,
+        f: Any,
+        head: bytes,
+        first: int,
+        last_index: int,
+        start: int,
+        end: int,
+    ) -> Iterator[bytes]:
+        try:
+            index, chunk = first, head
+            while start < end:
                 lo = max(start - index * CHUNK, 0)
                 hi = min(end - index * CHUNK, len(chunk))
                 if lo < hi:
                     yield chunk[lo:hi]
-
-    def _open_chunk(
-        self, blob_id: str, sealer: Sealer, index: int, last: bool, f: object = None
-    ) -> bytes:
-        own = f is None
-        handle = open(self.path_of(blob_id), "rb") if own else f  # noqa: SIM115
-        try:
-            handle.seek(index * (CHUNK + OVERHEAD))  # type: ignore[union-attr]
-            sealed = handle.read(CHUNK + OVERHEAD)  # type: ignore[union-attr]
+                index += 1
+                if index > last_index or index * CHUNK >= end:
+                    break
+                chunk = self._open_chunk(blob_id, sealer, index, index == last_index, f)
         finally:
-            if own:
-                handle.close()  # type: ignore[union-attr]
+            f.close()
+
+    def _open_chunk(self, blob_id: str, sealer: Sealer, index: int, last: bool, f: Any) -> bytes:
+        f.seek(index * (CHUNK + OVERHEAD))
+        sealed = f.read(CHUNK + OVERHEAD)
         try:
             return sealer.unseal(sealed, _aad(blob_id, index, last))
         except SealError:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.s3 import checksums, crypto, tables
 from strongroom.services.s3.blobs import BlobStore
@@ -140,41 +141,59 @@ class Written:
     checksum: dict[str, Any]
 
 
+def pieces(body: Any) -> Iterator[bytes]:
+    """The chunks of a body: bytes, a streamed request body (anything with
+    ``chunks()``), or an iterator of chunks (another object's blob)."""
+    if body is None:
+        return iter(())
+    if isinstance(body, bytes | bytearray | memoryview):
+        return iter((bytes(body),))
+    chunks = getattr(body, "chunks", None)
+    return chunks() if chunks is not None else iter(body)
+
+
 def write_body(
     call: Call,
     data_key: bytes,
-    body: bytes,
+    body: Any,
     params: dict[str, Any],
     algorithm: str | None,
 ) -> Written:
-    """Check the body against Content-MD5 and the checksums the request
-    carries, then write it, encrypted, durable before this returns."""
-    md5 = hashlib.md5(body).digest()
+    """Write the body, encrypted, as it is read (never whole in memory),
+    checking it against Content-MD5 and the checksums the request carries
+    (headers or aws-chunked trailers) before the blob is made durable: a
+    body that does not match leaves nothing behind."""
     content_md5 = params.get("ContentMD5")
-    if content_md5 is not None:
-        match = checksums.md5_matches(content_md5, md5)
-        if match is None:
-            raise errors.InvalidDigest("The Content-MD5 you specified was invalid.")
-        if not match:
-            raise errors.BadDigest("The Content-MD5 you specified did not match what we received.")
+    if content_md5 is not None and checksums.md5_matches(content_md5, b"\0" * 16) is None:
+        raise errors.InvalidDigest("The Content-MD5 you specified was invalid.")
     given = checksums.given(params)
     if algorithm is not None and algorithm not in checksums.ALGORITHMS:
         raise errors.InvalidRequest(f"Checksum algorithm {algorithm} is not supported")
+    wanted = set(given) | ({algorithm} if algorithm else set())
+    hashers = {alg: checksums.hasher(alg) for alg in wanted}
+    md5 = hashlib.md5()
+    with blobs(call).writer(data_key) as writer:
+        for chunk in pieces(body):
+            md5.update(chunk)
+            for h in hashers.values():
+                h.update(chunk)
+            writer.write(chunk)
+        digest = md5.digest()
+        if content_md5 is not None and not checksums.md5_matches(content_md5, digest):
+            raise errors.BadDigest("The Content-MD5 you specified did not match what we received.")
+        computed = {alg: b64_text(h.digest()) for alg, h in hashers.items()}
+        for alg, value in given.items():
+            if computed[alg] != value:
+                raise errors.BadDigest(
+                    f"The {alg} you specified did not match the calculated checksum."
+                )
+        blob = writer.commit()
+        size = writer.size
     checksum: dict[str, Any] = {}
-    for alg, value in given.items():
-        if checksums.compute(alg, body) != value:
-            raise errors.BadDigest(
-                f"The {alg} you specified did not match the calculated checksum."
-            )
-        checksum = {"algorithm": alg, "value": value, "type": "FULL_OBJECT"}
-    if not checksum and algorithm is not None:
-        checksum = {
-            "algorithm": algorithm,
-            "value": checksums.compute(algorithm, body),
-            "type": "FULL_OBJECT",
-        }
-    blob, size = blobs(call).put(body, data_key)
-    return Written(blob, size, md5, checksum)
+    chosen = next(iter(given), None) or algorithm
+    if chosen is not None:
+        checksum = {"algorithm": chosen, "value": computed[chosen], "type": "FULL_OBJECT"}
+    return Written(blob, size, digest, checksum)
 
 
 def read_body(

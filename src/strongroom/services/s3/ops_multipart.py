@@ -158,7 +158,7 @@ def _store_part(call: Call, upload: Upload, number: int, written: Any) -> Part:
     return part
 
 
-@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY)
+@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True)
 def upload_part(
     call: Call,
     Bucket: str,
@@ -178,7 +178,7 @@ def upload_part(
             f"actual checksum Type: {ChecksumAlgorithm.lower()}"
         )
     key = _part_key(call, bucket, upload)
-    written = objects.write_body(call, key, bytes(Body or b""), params, algorithm)
+    written = objects.write_body(call, key, Body, params, algorithm)
     part = _store_part(call, upload, PartNumber, written)
     out: dict[str, Any] = {"ETag": part.etag, "ServerSideEncryption": upload.attrs["sse"]}
     if upload.attrs.get("kms_key_arn"):
@@ -214,7 +214,7 @@ def upload_part_copy(
     )
     span = conditions.byte_range(CopySourceRange, source.size) if CopySourceRange else None
     start, end = span if span is not None else (0, source.size)
-    body = b"".join(objects.read_body(call, source_bucket, source, start, end))
+    body = objects.read_body(call, source_bucket, source, start, end)
     key = _part_key(call, bucket, upload)
     written = objects.write_body(call, key, body, {}, upload.attrs.get("checksum_algorithm"))
     part = _store_part(call, upload, PartNumber, written)

@@ -82,7 +82,7 @@ def _storage_class(value: str | None) -> str:
     return value
 
 
-@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY)
+@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True)
 def put_object(
     call: Call,
     Bucket: str,
@@ -122,7 +122,7 @@ def put_object(
     storage = _storage_class(StorageClass)
     conditions.check_write(objects.get(call.conn, Bucket, Key), Key, IfMatch, IfNoneMatch)
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
-    written = objects.write_body(call, dk.plaintext, bytes(Body or b""), params, ChecksumAlgorithm)
+    written = objects.write_body(call, dk.plaintext, Body, params, ChecksumAlgorithm)
     now = call.clock.timestamp()
     obj = Obj(
         bucket=Bucket,
@@ -222,11 +222,12 @@ def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, An
     if part is not None and span is None and (part != 1 or obj.parts):
         raise errors.InvalidPartNumber("The requested partnumber is not satisfiable")
     start, end = span if span is not None else (0, obj.size)
-    body = b"".join(objects.read_body(call, bucket, obj, start, end))
+    body = objects.read_body(call, bucket, obj, start, end)
     out = _described(obj, params.get("ChecksumMode"), span is not None)
     out.update(_overrides(params))
+    # Streamed to the client from the blob store, a chunk at a time.
     out["Body"] = body
-    out["ContentLength"] = len(body)
+    out["ContentLength"] = end - start
     if span is not None:
         out["ContentRange"] = f"bytes {start}-{end - 1}/{obj.size}"
         out[STATUS] = 206
@@ -371,7 +372,7 @@ def copy_object(
     else:
         headers, metadata = dict(source.headers), dict(source.metadata)
     tags = parse_tagging(Tagging) if TaggingDirective == "REPLACE" else dict(source.tags)
-    body = b"".join(objects.read_body(call, source_bucket, source))
+    body = objects.read_body(call, source_bucket, source)
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
     algorithm = ChecksumAlgorithm or (source.checksum or {}).get("algorithm")
     if algorithm and source.checksum.get("type") == "COMPOSITE" and not ChecksumAlgorithm:
