@@ -114,6 +114,12 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "GetBucketPolicy": lambda t: {"Bucket": t["bucket"]},
     "DeleteBucketPolicy": lambda t: {"Bucket": t["bucket"]},
     "GetBucketPolicyStatus": lambda t: {"Bucket": t["bucket"]},
+    "GetBucketAcl": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketAcl": lambda t: {"Bucket": t["bucket"], "ACL": "private"},
+    "GetBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
+    "GetBucketVersioning": lambda t: {"Bucket": t["bucket"]},
+    "GetObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
+    "PutObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj", "ACL": "private"},
     # objects
     "PutObject": lambda t: {"Bucket": t["bucket"], "Key": "new", "Body": b"x"},
     "GetObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
@@ -147,6 +153,12 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "AbortMultipartUpload": lambda t: {"Bucket": t["bucket"], "Key": "mp", "UploadId": t["upload"]},
     "ListParts": lambda t: {"Bucket": t["bucket"], "Key": "mp", "UploadId": t["upload"]},
 }  # fmt: skip
+
+
+def test_every_served_operation_is_covered(server: StrongroomServer) -> None:
+    served = set(server.health()["services"]["s3"]["operations"])
+    # CreateBucket, ListBuckets and DeleteObjects: their own tests below.
+    assert served - {"CreateBucket", "ListBuckets", "DeleteObjects"} == set(CALLS)
 
 
 def _call(client: Any, operation: str, target: dict[str, str]) -> tuple[str, int]:

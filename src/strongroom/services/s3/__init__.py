@@ -6,6 +6,7 @@ Other services reach it through `api` only."""
 
 from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     jobs,
+    ops_acl,
     ops_buckets,
     ops_multipart,
     ops_objects,

@@ -158,7 +158,9 @@ def _store_part(call: Call, upload: Upload, number: int, written: Any) -> Part:
     return part
 
 
-@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True)
+@service.operation(
+    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+)
 def upload_part(
     call: Call,
     Bucket: str,
@@ -188,7 +190,7 @@ def upload_part(
     return out
 
 
-@service.operation(authorize=False, data_event=True)
+@service.operation(authorize=False, data_event=True, blocking=True)
 def upload_part_copy(
     call: Call,
     Bucket: str,
@@ -232,7 +234,7 @@ def _invalid_part(message: str = "") -> Exception:
     )
 
 
-@service.operation(authorize=False, data_event=True)
+@service.operation(authorize=False, data_event=True, blocking=True)
 def complete_multipart_upload(
     call: Call,
     Bucket: str,

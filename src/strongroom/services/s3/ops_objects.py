@@ -82,7 +82,9 @@ def _storage_class(value: str | None) -> str:
     return value
 
 
-@service.operation(authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True)
+@service.operation(
+    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+)
 def put_object(
     call: Call,
     Bucket: str,
@@ -307,7 +309,7 @@ def _copy_source(text: str) -> tuple[str, str, str | None]:
     return bucket, key, query or None
 
 
-@service.operation(authorize=False, data_event=True)
+@service.operation(authorize=False, data_event=True, blocking=True)
 def copy_object(
     call: Call,
     Bucket: str,

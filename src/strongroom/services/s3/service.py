@@ -9,6 +9,11 @@ from typing import Any
 from strongroom.framework import ResourceContext, Service
 from strongroom.services.s3.tables import TABLES
 
+#: The operations that write a body (PutObject, UploadPart, CopyObject,
+#: UploadPartCopy, CompleteMultipartUpload) are registered ``blocking``:
+#: up to 5 GiB is encrypted, written and fsynced, in a thread of the App's
+#: pool instead of on the event loop, so the requests beside them are not
+#: held up.
 #: Largest body of one PutObject or UploadPart (AWS: 5 GiB), plus the
 #: aws-chunked framing of it.
 MAX_OBJECT_BODY = 5 * 1024**3 + 16 * 1024 * 1024
@@ -62,6 +67,9 @@ service = Service(
         "DeleteObjects": "DeleteResult",
         "GetBucketTagging": "Tagging",
         "GetObjectTagging": "Tagging",
+        "GetBucketAcl": "AccessControlPolicy",
+        "GetObjectAcl": "AccessControlPolicy",
+        "GetBucketVersioning": "VersioningConfiguration",
     },
 )
 errors = service.errors
