@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import json
 import os
 import subprocess
 import time
@@ -730,3 +731,38 @@ def test_acls_disabled_as_on_new_buckets(s3: Any, bucket: str) -> None:
     rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+
+
+def test_aws_cli_disabled_key_fails_as_aws(server: StrongroomServer, tmp_path: Path) -> None:
+    kms = server.client("kms")
+    alias = f"alias/app-{uuid.uuid4().hex[:6]}"
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    name = f"kms-cli-{uuid.uuid4().hex[:6]}"
+    assert _aws(server, "s3", "mb", f"s3://{name}").returncode == 0
+    config = json.dumps(
+        {
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": alias,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        }
+    )
+    out = _aws(
+        server, "s3api", "put-bucket-encryption", "--bucket", name,
+        "--server-side-encryption-configuration", config,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    src = tmp_path / "report.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    assert _aws(server, "s3", "cp", str(src), f"s3://{name}/report.csv").returncode == 0
+    assert _aws(server, "s3", "cp", f"s3://{name}/report.csv", "-").stdout == b"a,b\n1,2\n"
+    # DisableKey takes a key id or ARN, not an alias (as on AWS).
+    assert _aws(server, "kms", "disable-key", "--key-id", key_id).returncode == 0
+    out = _aws(server, "s3", "cp", f"s3://{name}/report.csv", "-")
+    assert out.returncode != 0 and b"KMS.DisabledException" in out.stderr, out.stderr

@@ -27,17 +27,18 @@ are bounded: EnableKey at about 28 KiB, DescribeKey at about 500 KiB (ten
 grant tokens of 8,192 characters each).
 
 Query-protocol operations (IAM, STS) name themselves in the body, so they
-are held to the global cap; REST operations will be matched from method and
-path at headers-complete (see `docs/architecture.md`, "Streaming bodies").
+are held to the global cap; REST operations that declare a limit or stream
+are matched at headers-complete by the router itself (see
+`docs/architecture.md`, "Streaming bodies").
 
 An operation declares its own limit with ``Operation.max_body``: it then
 replaces the model's bound and may exceed the global cap (a Lambda
-CreateFunction with an inline 50 MB zip). ``Operation.streaming`` is the
-seam for bodies that must never be buffered whole (S3 objects, Lambda
-zips, snapshot streams): the HTTP layer will hand such a body to the
-operation as chunks, counted against the same `max_body` and the same stall
-timeout. No served operation streams yet, and `RequestLimits` refuses to
-start with one that does rather than buffer it silently.
+CreateFunction with an inline 50 MB zip). ``Operation.streaming`` marks
+bodies that must never be buffered whole (S3's PutObject and UploadPart):
+the HTTP layer spools such a body to disk as it arrives (`server.spool`),
+counted against the same `max_body` and the same stall timeout but not the
+buffered-bytes budget. Only REST operations may stream: `RequestLimits`
+refuses to start with a JSON one rather than buffer it silently.
 """
 
 from __future__ import annotations
