@@ -320,3 +320,59 @@ def test_malformed_policy(s3: Any, target) -> None:
     assert fails(s3.put_bucket_policy, Bucket=target["bucket"], Policy=other)[0] == (
         "MalformedPolicy"
     )
+
+
+def test_sse_kms_needs_the_callers_kms_permissions(server: StrongroomServer, s3: Any) -> None:
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    bucket = f"kmsauthz-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key,
+                    }
+                }
+            ]
+        },
+    )
+    s3_only = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    _name, writer = new_user(server, {"Version": "2012-10-17", "Statement": [s3_only]})
+    assert fails(writer.put_object, Bucket=bucket, Key="k", Body=b"x")[0] == "AccessDenied"
+    via = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+    }
+    _name, writer = new_user(server, {"Version": "2012-10-17", "Statement": [s3_only, via]})
+    writer.put_object(Bucket=bucket, Key="k", Body=b"through s3")
+    assert writer.get_object(Bucket=bucket, Key="k")["Body"].read() == b"through s3"
+    # The same permissions do not let the user call KMS directly.
+    direct = server.client(
+        "kms",
+        access_key_id=writer._request_signer._credentials.access_key,
+        secret_access_key=writer._request_signer._credentials.secret_key,
+    )
+    with pytest.raises(botocore.exceptions.ClientError):
+        direct.generate_data_key(KeyId=key, KeySpec="AES_256")
+
+
+def test_trail_records_bucket_calls_as_management_events(server: StrongroomServer, s3: Any) -> None:
+    bucket = f"trail-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="data", Body=b"x")
+    trail = server.client("cloudtrail")
+    events = trail.lookup_events(
+        LookupAttributes=[
+            {"AttributeKey": "ResourceName", "AttributeValue": f"arn:aws:s3:::{bucket}"}
+        ]
+    )["Events"]
+    names = {e["EventName"] for e in events}
+    assert "CreateBucket" in names
+    assert "PutObject" not in names  # a data event, as on AWS
+    assert all(e["EventSource"] == "s3.amazonaws.com" for e in events)
