@@ -540,9 +540,22 @@ def test_sse_kms_bucket_keys_and_disabled_key(server: StrongroomServer, s3: Any)
             ]
         },
     )
+    trail = server.client("cloudtrail")
+
+    def data_keys_made() -> int:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GenerateDataKey"}],
+            MaxResults=50,
+        )["Events"]
+        return sum(key["KeyId"] in e["CloudTrailEvent"] for e in events)
+
     first = s3.put_object(Bucket=name, Key="one", Body=b"kms one")
     assert first["ServerSideEncryption"] == "aws:kms"
     assert first["SSEKMSKeyId"] == key["Arn"] and first["BucketKeyEnabled"] is True
+    made = data_keys_made()
+    for i in range(3):
+        s3.put_object(Bucket=name, Key=f"more-{i}", Body=b"more")
+    assert data_keys_made() == made == 1  # the bucket key: no KMS call per object
     s3.put_object(Bucket=name, Key="two", Body=b"kms two")
     assert s3.get_object(Bucket=name, Key="two")["Body"].read() == b"kms two"
     # Without a bucket key, each object has its own KMS data key.
