@@ -273,6 +273,30 @@ def test_listings(s3: Any) -> None:
     assert "d e/f" in [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]]
     raw = s3.list_objects_v2(Bucket=name, Prefix="d", EncodingType="url")
     assert raw["Contents"][0]["Key"] == "d%20e/f"  # asked for by the caller: left encoded
+    # Paging with a delimiter, one entry a page: every prefix and key once.
+    whole = s3.list_objects_v2(Bucket=name, Delimiter="/")
+    expected = [p["Prefix"] for p in whole["CommonPrefixes"]] + [
+        o["Key"] for o in whole["Contents"]
+    ]
+    got, token = [], None
+    while True:
+        kwargs = {"ContinuationToken": token} if token else {}
+        page = s3.list_objects_v2(Bucket=name, Delimiter="/", MaxKeys=1, **kwargs)
+        got += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        got += [o["Key"] for o in page.get("Contents", [])]
+        if not page["IsTruncated"]:
+            break
+        token = page["NextContinuationToken"]
+    assert sorted(got) == sorted(expected) and len(got) == len(expected)
+    marker, got = "", []
+    while True:
+        page = s3.list_objects(Bucket=name, Delimiter="/", MaxKeys=2, Marker=marker)
+        got += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        got += [o["Key"] for o in page.get("Contents", [])]
+        if not page["IsTruncated"]:
+            break
+        marker = page["NextMarker"]
+    assert sorted(got) == sorted(expected)
     v1 = s3.list_objects(Bucket=name, MaxKeys=3, Delimiter="/")
     assert v1["IsTruncated"] and v1["NextMarker"]
     assert [o["Key"] for o in s3.list_objects(Bucket=name, Marker="c")["Contents"]] == [

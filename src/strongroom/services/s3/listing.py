@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, not_, select
 
 from strongroom.services.s3 import tables
 from strongroom.services.s3.objects import Obj
@@ -23,16 +23,21 @@ class Page:
     truncated: bool = False
     #: The last key or prefix of the page (where the next page starts after).
     last: str | None = None
-
-
-def _after_prefix(prefix: str) -> str:
-    """The smallest string greater than every string starting with `prefix`."""
-    return prefix + "\U0010ffff"
+    #: Whether `last` is a common prefix (the next page skips what it rolls up).
+    last_is_prefix: bool = False
 
 
 def page(
-    conn: Connection, bucket: str, prefix: str, delimiter: str | None, after: str, max_keys: int
+    conn: Connection,
+    bucket: str,
+    prefix: str,
+    delimiter: str | None,
+    after: str,
+    max_keys: int,
+    skip: str | None = None,
 ) -> Page:
+    """A page of keys after `after` (and not under the common prefix `skip`,
+    the one a previous page ended with)."""
     out = Page()
     position = after
     inclusive = False
@@ -44,6 +49,8 @@ def page(
         q = q.where(OBJ.c.key >= position) if inclusive else q.where(OBJ.c.key > position)
         if prefix:
             q = q.where(OBJ.c.key.startswith(prefix, autoescape=True))
+        if skip:
+            q = q.where(not_(OBJ.c.key.startswith(skip, autoescape=True)))
         rows = conn.execute(q.order_by(OBJ.c.key).limit(BATCH)).all()
         if not rows:
             return out
@@ -58,15 +65,16 @@ def page(
                         out.truncated = True
                         return out
                     out.prefixes.append(common)
-                    out.last = common
+                    out.last, out.last_is_prefix = common, True
                     count += 1
-                    position, inclusive, jumped = _after_prefix(common), True, True
+                    # Past every key the prefix rolls up, whatever follows it.
+                    position, inclusive, skip, jumped = common, False, common, True
                     break
             if count >= max_keys:
                 out.truncated = True
                 return out
             out.objects.append(Obj(**row._mapping))
-            out.last = key
+            out.last, out.last_is_prefix = key, False
             count += 1
             position, inclusive = key, False
         if not jumped and len(rows) < BATCH:

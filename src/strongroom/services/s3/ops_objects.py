@@ -472,18 +472,21 @@ def list_objects_v2(
     url = _encoding(EncodingType)
     limit = _max_keys(MaxKeys)
     after = StartAfter or ""
+    skip = None
     if ContinuationToken is not None:
         try:
             cursor = decode_token(ContinuationToken)
             if not isinstance(cursor, list) or cursor[0] != Bucket:
                 raise BadToken(ContinuationToken)
-            after = max(after, str(cursor[1]))
+            if str(cursor[1]) >= after:
+                after = str(cursor[1])
+                skip = after if len(cursor) > 2 and cursor[2] else None
         except (BadToken, IndexError):
             raise errors.InvalidArgument(
                 "The continuation token provided is incorrect",
                 ArgumentName="continuation-token",
             ) from None
-    page = listing.page(call.conn, Bucket, Prefix or "", Delimiter or None, after, limit)
+    page = listing.page(call.conn, Bucket, Prefix or "", Delimiter or None, after, limit, skip)
     out: dict[str, Any] = {
         "Name": Bucket,
         "Prefix": listing.encode(Prefix or "", url),
@@ -504,7 +507,7 @@ def list_objects_v2(
     if StartAfter is not None:
         out["StartAfter"] = listing.encode(StartAfter, url)
     if page.truncated and page.last is not None:
-        out["NextContinuationToken"] = encode_token([Bucket, page.last])
+        out["NextContinuationToken"] = encode_token([Bucket, page.last, page.last_is_prefix])
     return out
 
 
@@ -525,7 +528,10 @@ def list_objects(
     )
     url = _encoding(EncodingType)
     limit = _max_keys(MaxKeys)
-    page = listing.page(call.conn, Bucket, Prefix or "", Delimiter or None, Marker or "", limit)
+    # A marker that is a common prefix (a NextMarker) skips what it rolls up.
+    marker = Marker or ""
+    skip = marker if Delimiter and marker.endswith(Delimiter) else None
+    page = listing.page(call.conn, Bucket, Prefix or "", Delimiter or None, marker, limit, skip)
     out: dict[str, Any] = {
         "Name": Bucket,
         "Prefix": listing.encode(Prefix or "", url),
