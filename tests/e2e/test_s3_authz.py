@@ -114,6 +114,18 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "GetBucketPolicy": lambda t: {"Bucket": t["bucket"]},
     "DeleteBucketPolicy": lambda t: {"Bucket": t["bucket"]},
     "GetBucketPolicyStatus": lambda t: {"Bucket": t["bucket"]},
+    "PutPublicAccessBlock": lambda t: {
+        "Bucket": t["bucket"],
+        "PublicAccessBlockConfiguration": {"BlockPublicPolicy": True},
+    },
+    "GetPublicAccessBlock": lambda t: {"Bucket": t["bucket"]},
+    "DeletePublicAccessBlock": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketCors": lambda t: {
+        "Bucket": t["bucket"],
+        "CORSConfiguration": {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]},
+    },
+    "GetBucketCors": lambda t: {"Bucket": t["bucket"]},
+    "DeleteBucketCors": lambda t: {"Bucket": t["bucket"]},
     "GetBucketAcl": lambda t: {"Bucket": t["bucket"]},
     "PutBucketAcl": lambda t: {"Bucket": t["bucket"], "ACL": "private"},
     "GetBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
@@ -292,6 +304,26 @@ def test_cross_account_needs_both_sides(server: StrongroomServer, s3: Any, two_a
         ),
     )
     assert user.get_object(Bucket=bucket, Key="shared/doc")["Body"].read() == b"for them"
+    # New buckets block public policies, as on AWS since 2023.
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+              "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}  # fmt: skip
+    assert fails(s3.put_bucket_policy, Bucket=bucket, Policy=json.dumps(public))[0] == (
+        "AccessDenied"
+    )
+    config = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(config.values()) and len(config) == 4
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={"BlockPublicPolicy": False, "RestrictPublicBuckets": True},
+    )
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    # RestrictPublicBuckets: the public policy lets in no other account.
+    assert fails(theirs.get_object, Bucket=bucket, Key="shared/doc")[0] == "AccessDenied"
+    s3.delete_public_access_block(Bucket=bucket)
+    assert fails(s3.get_public_access_block, Bucket=bucket)[0] == (
+        "NoSuchPublicAccessBlockConfiguration"
+    )
+    assert theirs.get_object(Bucket=bucket, Key="shared/doc")["Body"].read() == b"for them"
     # A Deny in the bucket policy wins over the owner's own root's allow.
     deny = {
         "Version": "2012-10-17",
@@ -376,3 +408,16 @@ def test_trail_records_bucket_calls_as_management_events(server: StrongroomServe
     assert "CreateBucket" in names
     assert "PutObject" not in names  # a data event, as on AWS
     assert all(e["EventSource"] == "s3.amazonaws.com" for e in events)
+
+
+def test_cors_configuration(s3: Any, target) -> None:
+    bucket = target["bucket"]
+    assert fails(s3.get_bucket_cors, Bucket=bucket)[0] == "NoSuchCORSConfiguration"
+    rules = [{"AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["https://app.example"],
+              "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]  # fmt: skip
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"] == rules
+    bad = [{"AllowedMethods": ["PATCH"], "AllowedOrigins": ["*"]}]
+    code = fails(s3.put_bucket_cors, Bucket=bucket, CORSConfiguration={"CORSRules": bad})[0]
+    assert code == "InvalidRequest"
+    s3.delete_bucket_cors(Bucket=bucket)

@@ -163,6 +163,8 @@ _UNMODELLED: dict[str, int] = {
     "InvalidStorageClass": 400,
     "NoSuchVersion": 404,
     "InvalidPartNumber": 416,
+    "NoSuchPublicAccessBlockConfiguration": 404,
+    "NoSuchCORSConfiguration": 404,
 }
 
 

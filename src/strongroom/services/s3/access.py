@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from strongroom.encoding import json_value
 from strongroom.framework import Call
 from strongroom.services.s3 import names
 from strongroom.services.s3.buckets import Bucket
+from strongroom.services.s3.policies import is_public
 
 BUCKET_TYPE = "AWS::S3::Bucket"
 OBJECT_TYPE = "AWS::S3::Object"
@@ -25,7 +27,18 @@ def authorize(
 ) -> None:
     arn = names.bucket_arn(bucket.name) if key is None else names.object_arn(bucket.name, key)
     ctx = {"s3:ResourceAccount": bucket.account, **(context or {})}
-    call.authorize(action, arn, ctx, resource_policy=bucket.policy, resource_account=bucket.account)
+    policy = bucket.policy
+    if (
+        policy is not None
+        and (bucket.public_access_block or {}).get("RestrictPublicBuckets")
+        and call.principal.account != bucket.account
+        and not call.principal.is_service
+        and is_public(json_value(policy))
+    ):
+        # RestrictPublicBuckets: a public policy lets in only the owner's
+        # account and AWS services.
+        policy = None
+    call.authorize(action, arn, ctx, resource_policy=policy, resource_account=bucket.account)
     call.audit_resource(names.bucket_arn(bucket.name), BUCKET_TYPE, bucket.account)
     if key is not None:
         call.audit_resource(arn, OBJECT_TYPE, bucket.account)

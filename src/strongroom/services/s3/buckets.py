@@ -12,6 +12,14 @@ from strongroom.services.s3.service import errors
 
 B = tables.buckets
 
+#: Block Public Access as a new bucket has it.
+ALL_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
 
 @dataclass(slots=True)
 class Bucket:
@@ -22,6 +30,8 @@ class Bucket:
     tags: dict[str, str]
     encryption: dict[str, Any] | None
     policy: str | None
+    public_access_block: dict[str, bool] | None
+    cors: list[dict[str, Any]] | None
     bucket_key: bytes | None
     bucket_key_arn: str | None
     bucket_key_until: float | None
@@ -42,7 +52,13 @@ def require(conn: Connection, name: str) -> Bucket:
 def create(conn: Connection, name: str, account: str, region: str, now: float) -> None:
     conn.execute(
         insert(B).values(
-            name=name, account=account, region=region, created=now, tags={}, encryption=None
+            name=name,
+            account=account,
+            region=region,
+            created=now,
+            tags={},
+            encryption=None,
+            public_access_block=dict(ALL_BLOCKED),
         )
     )
 

@@ -9,6 +9,7 @@ from strongroom.arn import DEFAULT_REGION, is_known_region
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
 from strongroom.services.s3 import access, buckets, names
+from strongroom.services.s3.policies import is_public
 from strongroom.services.s3.service import errors, service
 
 
@@ -255,6 +256,13 @@ def put_bucket_policy(call: Call, Bucket: str, Policy: str, **_: Any) -> dict[st
                 res == names.bucket_arn(Bucket) or res.startswith(names.bucket_arn(Bucket) + "/")
             ):
                 raise errors.MalformedPolicy("Policy has invalid resource")
+    pab = bucket.public_access_block or {}
+    if pab.get("BlockPublicPolicy") and is_public(document):
+        raise errors.AccessDenied(
+            f"User: {call.principal.arn} is not authorized to perform: s3:PutBucketPolicy on "
+            f'resource: "{names.bucket_arn(Bucket)}" because public policies are blocked by '
+            "the BlockPublicPolicy block public access setting."
+        )
     buckets.set_fields(call.conn, Bucket, policy=json_text(document))
     return {}
 
@@ -282,18 +290,81 @@ def get_bucket_policy_status(call: Call, Bucket: str, **_: Any) -> dict[str, Any
     access.authorize(call, "s3:GetBucketPolicyStatus", bucket)
     if bucket.policy is None:
         raise errors.NoSuchBucketPolicy("The bucket policy does not exist", BucketName=Bucket)
-    return {"PolicyStatus": {"IsPublic": _is_public(json_value(bucket.policy))}}
+    return {"PolicyStatus": {"IsPublic": is_public(json_value(bucket.policy))}}
 
 
-def _is_public(document: dict[str, Any]) -> bool:
-    """An Allow to everyone (``"*"``) without a condition narrowing it."""
-    statements = document.get("Statement")
-    for st in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or st.get("Condition"):
-            continue
-        principal = st.get("Principal")
-        if principal == "*" or (
-            isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"])
-        ):
-            return True
-    return False
+# -- Block Public Access, CORS -----------------------------------------------------
+
+
+@service.operation(authorize=False)
+def put_public_access_block(
+    call: Call, Bucket: str, PublicAccessBlockConfiguration: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:PutBucketPublicAccessBlock", bucket)
+    config = {k: bool(PublicAccessBlockConfiguration.get(k, False)) for k in buckets.ALL_BLOCKED}
+    buckets.set_fields(call.conn, Bucket, public_access_block=config)
+    return {}
+
+
+@service.operation(authorize=False)
+def get_public_access_block(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:GetBucketPublicAccessBlock", bucket)
+    if bucket.public_access_block is None:
+        raise errors.NoSuchPublicAccessBlockConfiguration(
+            "The public access block configuration was not found", BucketName=Bucket
+        )
+    return {"PublicAccessBlockConfiguration": bucket.public_access_block}
+
+
+@service.operation(authorize=False)
+def delete_public_access_block(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:PutBucketPublicAccessBlock", bucket)
+    buckets.set_fields(call.conn, Bucket, public_access_block=None)
+    return {}
+
+
+_CORS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
+
+
+@service.operation(authorize=False)
+def put_bucket_cors(
+    call: Call, Bucket: str, CORSConfiguration: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:PutBucketCORS", bucket)
+    rules = CORSConfiguration.get("CORSRules") or []
+    if not rules or len(rules) > 100:
+        raise errors.MalformedXML(
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema"
+        )
+    for rule in rules:
+        for method in rule.get("AllowedMethods") or []:
+            if method not in _CORS_METHODS:
+                raise errors.InvalidRequest(
+                    f"Found unsupported HTTP method in CORS config. Unsupported method is {method}"
+                )
+    buckets.set_fields(call.conn, Bucket, cors=rules)
+    return {}
+
+
+@service.operation(authorize=False)
+def get_bucket_cors(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:GetBucketCORS", bucket)
+    if not bucket.cors:
+        raise errors.NoSuchCORSConfiguration(
+            "The CORS configuration does not exist", BucketName=Bucket
+        )
+    return {"CORSRules": bucket.cors}
+
+
+@service.operation(authorize=False)
+def delete_bucket_cors(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:PutBucketCORS", bucket)
+    buckets.set_fields(call.conn, Bucket, cors=None)
+    return {}

@@ -70,6 +70,7 @@ service = Service(
         "GetBucketAcl": "AccessControlPolicy",
         "GetObjectAcl": "AccessControlPolicy",
         "GetBucketVersioning": "VersioningConfiguration",
+        "GetBucketCors": "CORSConfiguration",
     },
 )
 errors = service.errors

@@ -26,6 +26,11 @@ buckets = Table(
     Column("encryption", JsonText, nullable=True),
     #: The bucket policy document, or NULL.
     Column("policy", Text, nullable=True),
+    #: The bucket's Block Public Access settings (all four on for a new
+    #: bucket, as on AWS since 2023), or NULL once deleted.
+    Column("public_access_block", JsonText, nullable=True),
+    #: The CORS configuration's rules, or NULL.
+    Column("cors", JsonText, nullable=True),
     #: An S3 Bucket Key: a data key KMS made for the bucket (wrapped), which
     #: wraps the objects' own data keys; with its key ARN and when S3 makes
     #: a new one.
