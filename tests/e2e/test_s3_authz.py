@@ -130,6 +130,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "PutBucketAcl": lambda t: {"Bucket": t["bucket"], "ACL": "private"},
     "GetBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
     "GetBucketVersioning": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketVersioning": lambda t: {
+        "Bucket": t["bucket"],
+        "VersioningConfiguration": {"Status": "Enabled"},
+    },
+    "ListObjectVersions": lambda t: {"Bucket": t["bucket"]},
     "GetObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "PutObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj", "ACL": "private"},
     # objects

@@ -10,6 +10,7 @@ from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     ops_buckets,
     ops_multipart,
     ops_objects,
+    ops_versions,
     trail,
 )
 from strongroom.services.s3.service import errors, service

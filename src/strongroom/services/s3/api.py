@@ -108,7 +108,7 @@ def deliver(
         parts=None,
         owner=row.account,
     )
-    objects.store(call.conn, obj, now)
+    objects.store(call.conn, obj, now, row.versioning)
     return obj.etag
 
 

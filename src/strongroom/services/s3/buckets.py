@@ -32,6 +32,7 @@ class Bucket:
     policy: str | None
     public_access_block: dict[str, bool] | None
     cors: list[dict[str, Any]] | None
+    versioning: str | None
     bucket_key: bytes | None
     bucket_key_arn: str | None
     bucket_key_until: float | None

@@ -45,7 +45,9 @@ def page(
         position, inclusive = prefix, True
     count = 0
     while True:
-        q = select(OBJ).where(OBJ.c.bucket == bucket)
+        q = select(OBJ).where(
+            OBJ.c.bucket == bucket, OBJ.c.latest.is_(True), OBJ.c.delete_marker.is_(False)
+        )
         q = q.where(OBJ.c.key >= position) if inclusive else q.where(OBJ.c.key > position)
         if prefix:
             q = q.where(OBJ.c.key.startswith(prefix, autoescape=True))

@@ -12,12 +12,15 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
+from strongroom.ids import uuid7
 from strongroom.services.s3 import checksums, crypto, tables
 from strongroom.services.s3.blobs import BlobStore
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
 
 OBJ = tables.objects
+#: The version id of an object written while versioning was not enabled.
+NULL_VERSION = "null"
 G = tables.garbage
 
 #: The request members kept with an object and answered on GET/HEAD.
@@ -51,6 +54,9 @@ class Obj:
     storage_class: str
     parts: int | None
     owner: str
+    version_id: str = NULL_VERSION
+    latest: bool = True
+    delete_marker: bool = False
 
     def sse_members(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ServerSideEncryption": self.sse}
@@ -65,43 +71,199 @@ def blobs(call: Call) -> BlobStore:
     return call.resource("s3_blobs")
 
 
-def get(conn: Connection, bucket: str, key: str) -> Obj | None:
-    row = conn.execute(select(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key)).first()
+def _latest(conn: Connection, bucket: str, key: str) -> Obj | None:
+    row = conn.execute(
+        select(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.latest.is_(True))
+    ).first()
     return None if row is None else Obj(**row._mapping)
 
 
-def require(conn: Connection, bucket: str, key: str) -> Obj:
-    obj = get(conn, bucket, key)
+def get(conn: Connection, bucket: str, key: str) -> Obj | None:
+    """The key's current version, None when there is none or it is a delete marker."""
+    obj = _latest(conn, bucket, key)
+    return None if obj is None or obj.delete_marker else obj
+
+
+def get_version(conn: Connection, bucket: str, key: str, version_id: str) -> Obj | None:
+    row = conn.execute(
+        select(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.version_id == version_id)
+    ).first()
+    return None if row is None else Obj(**row._mapping)
+
+
+def require(conn: Connection, bucket: str, key: str, version_id: str | None = None) -> Obj:
+    """The current version (or `version_id`): NoSuchKey, NoSuchVersion, or
+    MethodNotAllowed for a delete marker named by its version, as AWS answers."""
+    if version_id is None:
+        obj = get(conn, bucket, key)
+        if obj is None:
+            raise errors.NoSuchKey("The specified key does not exist.", Key=key)
+        return obj
+    obj = get_version(conn, bucket, key, version_id)
     if obj is None:
-        raise errors.NoSuchKey("The specified key does not exist.", Key=key)
+        raise errors.NoSuchVersion(
+            "The specified version does not exist.", Key=key, VersionId=version_id
+        )
+    if obj.delete_marker:
+        raise errors.MethodNotAllowed(
+            "The specified method is not allowed against this resource.",
+            Method="GET",
+            ResourceType="DeleteMarker",
+        )
     return obj
 
 
-def store(conn: Connection, obj: Obj, now: float) -> None:
-    """Insert or replace the object row; a replaced body becomes garbage."""
-    old = get(conn, obj.bucket, obj.key)
-    values = {f: getattr(obj, f) for f in Obj.__slots__}  # type: ignore[attr-defined]
-    if old is None:
-        conn.execute(insert(OBJ).values(**values))
-    else:
+def new_version_id() -> str:
+    return uuid7().replace("-", "")
+
+
+def _demote(conn: Connection, bucket: str, key: str) -> None:
+    conn.execute(
+        update(OBJ)
+        .where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.latest.is_(True))
+        .values(latest=False)
+    )
+
+
+def _drop_null(conn: Connection, bucket: str, key: str, now: float) -> None:
+    old = get_version(conn, bucket, key, NULL_VERSION)
+    if old is not None:
         conn.execute(
-            update(OBJ).where(OBJ.c.bucket == obj.bucket, OBJ.c.key == obj.key).values(**values)
+            delete(OBJ).where(
+                OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.version_id == NULL_VERSION
+            )
         )
-        if old.blob != obj.blob:
+        if old.blob:
             discard(conn, old.blob, now)
 
 
-def remove(conn: Connection, bucket: str, key: str, now: float) -> bool:
-    old = get(conn, bucket, key)
-    if old is None:
-        return False
-    conn.execute(delete(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key))
-    discard(conn, old.blob, now)
-    return True
+def _insert(conn: Connection, obj: Obj) -> None:
+    conn.execute(insert(OBJ).values(**{f: getattr(obj, f) for f in Obj.__slots__}))  # type: ignore[attr-defined]
 
 
-def set_tags(conn: Connection, bucket: str, key: str, tags: dict[str, str]) -> None:
-    conn.execute(update(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key).values(tags=tags))
+def store(conn: Connection, obj: Obj, now: float, versioning: str | None = None) -> str:
+    """Make `obj` the key's current version; returns its version id. With
+    versioning enabled the earlier versions stay; otherwise the "null"
+    version is replaced (its body becomes garbage)."""
+    if versioning == "Enabled":
+        obj.version_id = new_version_id()
+    else:
+        obj.version_id = NULL_VERSION
+        _drop_null(conn, obj.bucket, obj.key, now)
+    _demote(conn, obj.bucket, obj.key)
+    obj.latest, obj.delete_marker = True, False
+    _insert(conn, obj)
+    return obj.version_id
+
+
+def remove(
+    conn: Connection,
+    bucket: str,
+    key: str,
+    now: float,
+    versioning: str | None = None,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """DeleteObject: a version removed for good (`version_id`), the null
+    version removed (never versioned), or a delete marker added. Returns
+    the answer's VersionId and DeleteMarker."""
+    if version_id is not None:
+        old = get_version(conn, bucket, key, version_id)
+        if old is None:
+            return {"VersionId": version_id}
+        conn.execute(
+            delete(OBJ).where(
+                OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.version_id == version_id
+            )
+        )
+        if old.blob:
+            discard(conn, old.blob, now)
+        if old.latest:
+            _promote(conn, bucket, key)
+        out: dict[str, Any] = {"VersionId": version_id}
+        if old.delete_marker:
+            out["DeleteMarker"] = True
+        return out
+    if versioning is None:
+        _drop_null(conn, bucket, key, now)
+        return {}
+    marker_id = new_version_id() if versioning == "Enabled" else NULL_VERSION
+    if versioning != "Enabled":
+        _drop_null(conn, bucket, key, now)
+    _demote(conn, bucket, key)
+    _insert(
+        conn,
+        Obj(
+            bucket=bucket, key=key, size=0, etag="", last_modified=now, blob="", data_key=b"",
+            sse="", kms_key_arn=None, bucket_key=None, headers={}, metadata={}, tags={},
+            checksum={}, storage_class="STANDARD", parts=None, owner="", version_id=marker_id,
+            latest=True, delete_marker=True,
+        ),
+    )  # fmt: skip
+    return {"VersionId": marker_id, "DeleteMarker": True}
+
+
+def _promote(conn: Connection, bucket: str, key: str) -> None:
+    """The newest remaining version becomes the current one."""
+    row = conn.execute(
+        select(OBJ.c.version_id)
+        .where(OBJ.c.bucket == bucket, OBJ.c.key == key)
+        .order_by(OBJ.c.last_modified.desc(), OBJ.c.version_id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        conn.execute(
+            update(OBJ)
+            .where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.version_id == row.version_id)
+            .values(latest=True)
+        )
+
+
+def versions(
+    conn: Connection,
+    bucket: str,
+    prefix: str,
+    key_marker: str,
+    version_marker: str | None,
+    limit: int,
+) -> list[Obj]:
+    """Every version after the markers, by key, newest first within a key."""
+    q = select(OBJ).where(OBJ.c.bucket == bucket)
+    if prefix:
+        q = q.where(OBJ.c.key.startswith(prefix, autoescape=True))
+    if key_marker:
+        q = q.where(OBJ.c.key >= key_marker)
+    rows = conn.execute(
+        q.order_by(OBJ.c.key, OBJ.c.last_modified.desc(), OBJ.c.version_id.desc()).limit(
+            limit + 1 + (1000 if version_marker else 0)
+        )
+    ).all()
+    found = [Obj(**r._mapping) for r in rows]
+    if key_marker:
+        if version_marker:
+            # After the marker version within its key, then later keys.
+            cut = next(
+                (
+                    i
+                    for i, o in enumerate(found)
+                    if o.key == key_marker and o.version_id == version_marker
+                ),
+                None,
+            )
+            found = (
+                found[cut + 1 :] if cut is not None else [o for o in found if o.key > key_marker]
+            )
+        else:
+            found = [o for o in found if o.key > key_marker]
+    return found[: limit + 1]
+
+
+def set_tags(conn: Connection, obj: Obj, tags: dict[str, str]) -> None:
+    conn.execute(
+        update(OBJ)
+        .where(OBJ.c.bucket == obj.bucket, OBJ.c.key == obj.key, OBJ.c.version_id == obj.version_id)
+        .values(tags=tags)
+    )
 
 
 def discard(conn: Connection, blob: str, now: float) -> None:

@@ -2,8 +2,7 @@
 BucketOwnerEnforced, ACLs disabled. Reading an ACL answers the owner's
 FULL_CONTROL; setting one is accepted only when it grants nothing more
 (``private``, ``bucket-owner-full-control``), else
-AccessControlListNotSupported, as AWS answers then. Versioning was never
-enabled on any bucket here: GetBucketVersioning answers no status."""
+AccessControlListNotSupported, as AWS answers then."""
 
 from __future__ import annotations
 
@@ -93,10 +92,3 @@ def get_bucket_ownership_controls(call: Call, Bucket: str, **_: Any) -> dict[str
     bucket = buckets.require(call.conn, Bucket)
     access.authorize(call, "s3:GetBucketOwnershipControls", bucket)
     return {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}
-
-
-@service.operation(authorize=False)
-def get_bucket_versioning(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
-    bucket = buckets.require(call.conn, Bucket)
-    access.authorize(call, "s3:GetBucketVersioning", bucket)
-    return {}

@@ -201,12 +201,12 @@ def upload_part_copy(
     CopySourceRange: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
-    source_bucket_name, source_key, _version = _copy_source(CopySource)
+    source_bucket_name, source_key, source_version = _copy_source(CopySource)
     source_bucket = buckets.require(call.conn, source_bucket_name)
     access.authorize(call, "s3:GetObject", source_bucket, source_key)
     bucket, upload = _upload(call, Bucket, Key, UploadId, "s3:PutObject")
     _check_part_number(PartNumber)
-    source = objects.require(call.conn, source_bucket_name, source_key)
+    source = objects.require(call.conn, source_bucket_name, source_key, source_version)
     conditions.check_read(
         source,
         params.get("CopySourceIfMatch"),
@@ -339,7 +339,7 @@ def complete_multipart_upload(
         parts=len(chosen),
         owner=upload.owner,
     )
-    objects.store(call.conn, obj, now)
+    version = objects.store(call.conn, obj, now, bucket.versioning)
     for blob_id in multipart.remove(call.conn, UploadId):
         objects.discard(call.conn, blob_id, now)
     out: dict[str, Any] = {
@@ -350,6 +350,8 @@ def complete_multipart_upload(
         **dk.members(),
     }
     out.update(checksums.members(checksum))
+    if bucket.versioning:
+        out["VersionId"] = version
     return out
 
 

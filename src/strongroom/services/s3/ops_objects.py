@@ -145,13 +145,16 @@ def put_object(
         parts=None,
         owner=bucket.account,
     )
-    objects.store(call.conn, obj, now)
-    return {
+    version = objects.store(call.conn, obj, now, bucket.versioning)
+    out = {
         "ETag": obj.etag,
         **checksums.members(written.checksum),
         **dk.members(),
         "Size": written.size,
     }
+    if bucket.versioning:
+        out["VersionId"] = version
+    return out
 
 
 def _refuse_acl(acl: str | None) -> None:
@@ -159,7 +162,9 @@ def _refuse_acl(acl: str | None) -> None:
         raise errors.AccessControlListNotSupported("The bucket does not allow ACLs")
 
 
-def _described(obj: Obj, checksum_mode: str | None, partial: bool) -> dict[str, Any]:
+def _described(
+    obj: Obj, checksum_mode: str | None, partial: bool, versioned: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "AcceptRanges": "bytes",
         "LastModified": obj.last_modified,
@@ -180,6 +185,8 @@ def _described(obj: Obj, checksum_mode: str | None, partial: bool) -> dict[str, 
         out.update(checksums.members(obj.checksum))
     if "ContentType" not in out:
         out["ContentType"] = "binary/octet-stream"
+    if versioned:
+        out["VersionId"] = obj.version_id
     return out
 
 
@@ -191,12 +198,11 @@ def _read(
     params: dict[str, Any],
 ) -> tuple[Any, Obj]:
     bucket = buckets.require(call.conn, Bucket)
-    access.authorize(call, action, bucket, Key)
-    if params.get("VersionId") not in (None, "null"):
-        raise errors.NoSuchVersion("The specified version does not exist.", Key=Key)
+    version = params.get("VersionId")
+    access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
     if params.get("SSECustomerAlgorithm") is not None:
         raise errors.InvalidRequest("The object was not encrypted with a customer-provided key")
-    obj = objects.require(call.conn, Bucket, Key)
+    obj = objects.require(call.conn, Bucket, Key, version)
     conditions.check_read(
         obj,
         params.get("IfMatch"),
@@ -225,7 +231,7 @@ def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, An
         raise errors.InvalidPartNumber("The requested partnumber is not satisfiable")
     start, end = span if span is not None else (0, obj.size)
     body = objects.read_body(call, bucket, obj, start, end)
-    out = _described(obj, params.get("ChecksumMode"), span is not None)
+    out = _described(obj, params.get("ChecksumMode"), span is not None, bool(bucket.versioning))
     out.update(_overrides(params))
     # Streamed to the client from the blob store, a chunk at a time.
     out["Body"] = body
@@ -238,10 +244,10 @@ def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, An
 
 @service.operation(authorize=False, data_event=True)
 def head_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, Any]:
-    _bucket, obj = _read(call, Bucket, Key, "s3:GetObject", params)
+    bucket, obj = _read(call, Bucket, Key, "s3:GetObject", params)
     span = conditions.byte_range(params.get("Range"), obj.size)
     # Metadata only: no key is opened (an SSE-KMS object's disabled key fails GET, not HEAD).
-    out = _described(obj, params.get("ChecksumMode"), span is not None)
+    out = _described(obj, params.get("ChecksumMode"), span is not None, bool(bucket.versioning))
     out.update(_overrides(params))
     if span is not None:
         out["ContentLength"] = span[1] - span[0]
@@ -253,12 +259,15 @@ def head_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, A
 @service.operation(authorize=False, data_event=True)
 def delete_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
-    access.authorize(call, "s3:DeleteObject", bucket, Key)
-    existing = objects.get(call.conn, Bucket, Key)
+    version = params.get("VersionId")
+    access.authorize(
+        call, "s3:DeleteObject" if version is None else "s3:DeleteObjectVersion", bucket, Key
+    )
     if params.get("IfMatch") is not None:
-        conditions.check_write(existing, Key, params["IfMatch"], None)
-    objects.remove(call.conn, Bucket, Key, call.clock.timestamp())
-    return {}
+        conditions.check_write(objects.get(call.conn, Bucket, Key), Key, params["IfMatch"], None)
+    return objects.remove(
+        call.conn, Bucket, Key, call.clock.timestamp(), bucket.versioning, version
+    )
 
 
 @service.operation(authorize=False, data_event=True)
@@ -275,16 +284,24 @@ def delete_objects(call: Call, Bucket: str, Delete: dict[str, Any], **_: Any) ->
     now = call.clock.timestamp()
     for item in listed:
         key = item.get("Key", "")
+        version = item.get("VersionId")
+        action = "s3:DeleteObject" if version is None else "s3:DeleteObjectVersion"
         try:
-            access.authorize(call, "s3:DeleteObject", bucket, key)
+            access.authorize(call, action, bucket, key)
         except Exception as err:
             failed.append(
                 {"Key": key, "Code": getattr(err, "code", "AccessDenied"), "Message": str(err)}
             )
             continue
-        objects.remove(call.conn, Bucket, key, now)
+        done = objects.remove(call.conn, Bucket, key, now, bucket.versioning, version)
         if not quiet:
-            deleted.append({"Key": key})
+            entry: dict[str, Any] = {"Key": key}
+            if version is not None:
+                entry["VersionId"] = version
+            if done.get("DeleteMarker"):
+                entry["DeleteMarker"] = True
+                entry["DeleteMarkerVersionId"] = done["VersionId"]
+            deleted.append(entry)
     if not listed:
         call.allowed_by("an empty delete list touches nothing")
     out: dict[str, Any] = {}
@@ -327,7 +344,12 @@ def copy_object(
 ) -> dict[str, Any]:
     source_bucket_name, source_key, version = _copy_source(CopySource)
     source_bucket = buckets.require(call.conn, source_bucket_name)
-    access.authorize(call, "s3:GetObject", source_bucket, source_key)
+    access.authorize(
+        call,
+        "s3:GetObject" if version is None else "s3:GetObjectVersion",
+        source_bucket,
+        source_key,
+    )
     bucket = buckets.require(call.conn, Bucket)
     names.validate_key(Key)
     enc = crypto.choose(bucket, ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled)
@@ -339,9 +361,7 @@ def copy_object(
         access.put_context(ServerSideEncryption, SSEKMSKeyId, ACL),
     )
     _refuse_acl(ACL)
-    if version not in (None, "null"):
-        raise errors.NoSuchVersion("The specified version does not exist.", Key=source_key)
-    source = objects.require(call.conn, source_bucket_name, source_key)
+    source = objects.require(call.conn, source_bucket_name, source_key, version)
     conditions.check_read(
         source,
         params.get("CopySourceIfMatch"),
@@ -398,12 +418,17 @@ def copy_object(
         parts=None,
         owner=bucket.account,
     )
-    objects.store(call.conn, obj, now)
+    new_version = objects.store(call.conn, obj, now, bucket.versioning)
     result: dict[str, Any] = {"ETag": obj.etag, "LastModified": now}
     result.update(
         {k: v for k, v in checksums.members(written.checksum).items() if k != "ChecksumType"}
     )
-    return {"CopyObjectResult": result, **dk.members()}
+    out: dict[str, Any] = {"CopyObjectResult": result, **dk.members()}
+    if bucket.versioning:
+        out["VersionId"] = new_version
+    if source_bucket.versioning:
+        out["CopySourceVersionId"] = source.version_id
+    return out
 
 
 # -- listings ---------------------------------------------------------------------
@@ -557,11 +582,16 @@ def list_objects(
 
 @service.operation(authorize=False, data_event=True)
 def put_object_tagging(
-    call: Call, Bucket: str, Key: str, Tagging: dict[str, Any], **_: Any
+    call: Call,
+    Bucket: str,
+    Key: str,
+    Tagging: dict[str, Any],
+    VersionId: str | None = None,
+    **_: Any,
 ) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     access.authorize(call, "s3:PutObjectTagging", bucket, Key)
-    objects.require(call.conn, Bucket, Key)
+    obj = objects.require(call.conn, Bucket, Key, VersionId)
     tags: dict[str, str] = {}
     for tag in Tagging.get("TagSet") or []:
         key = tag.get("Key", "")
@@ -572,22 +602,29 @@ def put_object_tagging(
         tags[key] = tag.get("Value", "")
     if len(tags) > 10:
         raise errors.InvalidTag("Object tags cannot be greater than 10")
-    objects.set_tags(call.conn, Bucket, Key, tags)
-    return {}
+    objects.set_tags(call.conn, obj, tags)
+    return {"VersionId": obj.version_id} if bucket.versioning else {}
 
 
 @service.operation(authorize=False, data_event=True)
-def get_object_tagging(call: Call, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+def get_object_tagging(
+    call: Call, Bucket: str, Key: str, VersionId: str | None = None, **_: Any
+) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     access.authorize(call, "s3:GetObjectTagging", bucket, Key)
-    obj = objects.require(call.conn, Bucket, Key)
-    return {"TagSet": [{"Key": k, "Value": v} for k, v in obj.tags.items()]}
+    obj = objects.require(call.conn, Bucket, Key, VersionId)
+    out: dict[str, Any] = {"TagSet": [{"Key": k, "Value": v} for k, v in obj.tags.items()]}
+    if bucket.versioning:
+        out["VersionId"] = obj.version_id
+    return out
 
 
 @service.operation(authorize=False, data_event=True)
-def delete_object_tagging(call: Call, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+def delete_object_tagging(
+    call: Call, Bucket: str, Key: str, VersionId: str | None = None, **_: Any
+) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     access.authorize(call, "s3:DeleteObjectTagging", bucket, Key)
-    objects.require(call.conn, Bucket, Key)
-    objects.set_tags(call.conn, Bucket, Key, {})
-    return {}
+    obj = objects.require(call.conn, Bucket, Key, VersionId)
+    objects.set_tags(call.conn, obj, {})
+    return {"VersionId": obj.version_id} if bucket.versioning else {}

@@ -71,6 +71,7 @@ service = Service(
         "GetObjectAcl": "AccessControlPolicy",
         "GetBucketVersioning": "VersioningConfiguration",
         "GetBucketCors": "CORSConfiguration",
+        "ListObjectVersions": "ListVersionsResult",
     },
 )
 errors = service.errors

@@ -31,6 +31,8 @@ buckets = Table(
     Column("public_access_block", JsonText, nullable=True),
     #: The CORS configuration's rules, or NULL.
     Column("cors", JsonText, nullable=True),
+    #: NULL (never enabled), "Enabled" or "Suspended".
+    Column("versioning", String(16), nullable=True),
     #: An S3 Bucket Key: a data key KMS made for the bucket (wrapped), which
     #: wraps the objects' own data keys; with its key ARN and when S3 makes
     #: a new one.
@@ -47,6 +49,13 @@ objects = Table(
     metadata,
     Column("bucket", String(63), primary_key=True),
     Column("key", KeyText, primary_key=True),
+    #: "null" for a version written while versioning was never enabled or
+    #: suspended; else a time-ordered id.
+    Column("version_id", String(64), primary_key=True),
+    #: The key's current version (at most one row of a key has it).
+    Column("latest", Boolean, nullable=False, default=True),
+    #: A delete marker: no body (blob and data key empty).
+    Column("delete_marker", Boolean, nullable=False, default=False),
     Column("size", BigInteger, nullable=False),
     Column("etag", String(64), nullable=False),
     Column("last_modified", Float, nullable=False),
