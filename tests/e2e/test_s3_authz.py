@@ -135,6 +135,18 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "VersioningConfiguration": {"Status": "Enabled"},
     },
     "ListObjectVersions": lambda t: {"Bucket": t["bucket"]},
+    "PutObjectLockConfiguration": lambda t: {
+        "Bucket": t["bucket"],
+        "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"},
+    },
+    "GetObjectLockConfiguration": lambda t: {"Bucket": t["bucket"]},
+    "PutObjectRetention": lambda t: {
+        "Bucket": t["bucket"], "Key": "obj",
+        "Retention": {"Mode": "GOVERNANCE", "RetainUntilDate": "2100-01-01T00:00:00Z"},
+    },
+    "GetObjectRetention": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
+    "PutObjectLegalHold": lambda t: {"Bucket": t["bucket"], "Key": "obj", "LegalHold": {"Status": "ON"}},
+    "GetObjectLegalHold": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "GetObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "PutObjectAcl": lambda t: {"Bucket": t["bucket"], "Key": "obj", "ACL": "private"},
     # objects

@@ -165,6 +165,8 @@ _UNMODELLED: dict[str, int] = {
     "InvalidPartNumber": 416,
     "NoSuchPublicAccessBlockConfiguration": 404,
     "NoSuchCORSConfiguration": 404,
+    "ObjectLockConfigurationNotFoundError": 404,
+    "NoSuchObjectLockConfiguration": 404,
 }
 
 

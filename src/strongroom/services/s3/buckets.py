@@ -33,6 +33,7 @@ class Bucket:
     public_access_block: dict[str, bool] | None
     cors: list[dict[str, Any]] | None
     versioning: str | None
+    object_lock: dict[str, Any] | None
     bucket_key: bytes | None
     bucket_key_arn: str | None
     bucket_key_until: float | None

@@ -57,6 +57,9 @@ class Obj:
     version_id: str = NULL_VERSION
     latest: bool = True
     delete_marker: bool = False
+    lock_mode: str | None = None
+    lock_until: float | None = None
+    legal_hold: bool = False
 
     def sse_members(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ServerSideEncryption": self.sse}
@@ -256,6 +259,14 @@ def versions(
         else:
             found = [o for o in found if o.key > key_marker]
     return found[: limit + 1]
+
+
+def set_fields(conn: Connection, obj: Obj, **values: Any) -> None:
+    conn.execute(
+        update(OBJ)
+        .where(OBJ.c.bucket == obj.bucket, OBJ.c.key == obj.key, OBJ.c.version_id == obj.version_id)
+        .values(**values)
+    )
 
 
 def set_tags(conn: Connection, obj: Obj, tags: dict[str, str]) -> None:

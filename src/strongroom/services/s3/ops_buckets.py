@@ -20,6 +20,7 @@ def create_bucket(
     CreateBucketConfiguration: dict[str, Any] | None = None,
     ACL: str | None = None,
     ObjectOwnership: str | None = None,
+    ObjectLockEnabledForBucket: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     names.validate_bucket(Bucket)
@@ -66,6 +67,9 @@ def create_bucket(
             BucketName=Bucket,
         )
     buckets.create(call.conn, Bucket, call.account, region, call.clock.timestamp())
+    if ObjectLockEnabledForBucket:
+        # Object Lock comes with versioning, which can then not be suspended.
+        buckets.set_fields(call.conn, Bucket, versioning="Enabled", object_lock={})
     call.audit_resource(names.bucket_arn(Bucket), access.BUCKET_TYPE, call.account)
     return {"Location": f"/{Bucket}", "BucketArn": names.bucket_arn(Bucket)}
 

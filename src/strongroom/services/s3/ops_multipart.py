@@ -14,6 +14,7 @@ from strongroom.services.s3 import (
     checksums,
     conditions,
     crypto,
+    locks,
     multipart,
     names,
     objects,
@@ -116,6 +117,13 @@ def create_multipart_upload(
             "enc": [enc.sse, enc.kms_key_id, enc.bucket_key_enabled],
             "checksum_algorithm": ChecksumAlgorithm,
             "checksum_type": kind if ChecksumAlgorithm else None,
+            "lock": locks.for_new_version(
+                bucket,
+                params.get("ObjectLockMode"),
+                params.get("ObjectLockRetainUntilDate"),
+                params.get("ObjectLockLegalHoldStatus"),
+                call.clock.timestamp(),
+            ),
         },
         data_key=dk.wrapped,
         bucket_key=dk.bucket_key,
@@ -338,6 +346,7 @@ def complete_multipart_upload(
         storage_class=attrs["storage_class"],
         parts=len(chosen),
         owner=upload.owner,
+        **attrs.get("lock", {}),
     )
     version = objects.store(call.conn, obj, now, bucket.versioning)
     for blob_id in multipart.remove(call.conn, UploadId):

@@ -14,6 +14,7 @@ from strongroom.services.s3 import (
     conditions,
     crypto,
     listing,
+    locks,
     names,
     objects,
 )
@@ -101,6 +102,9 @@ def put_object(
     IfNoneMatch: str | None = None,
     ACL: str | None = None,
     SSECustomerAlgorithm: str | None = None,
+    ObjectLockMode: str | None = None,
+    ObjectLockRetainUntilDate: Any = None,
+    ObjectLockLegalHoldStatus: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
@@ -122,7 +126,21 @@ def put_object(
     _refuse_acl(ACL)
     tags = parse_tagging(Tagging)
     storage = _storage_class(StorageClass)
-    conditions.check_write(objects.get(call.conn, Bucket, Key), Key, IfMatch, IfNoneMatch)
+    if ObjectLockMode or ObjectLockRetainUntilDate:
+        access.authorize(call, "s3:PutObjectRetention", bucket, Key)
+    if ObjectLockLegalHoldStatus:
+        access.authorize(call, "s3:PutObjectLegalHold", bucket, Key)
+    lock = locks.for_new_version(
+        bucket,
+        ObjectLockMode,
+        ObjectLockRetainUntilDate,
+        ObjectLockLegalHoldStatus,
+        call.clock.timestamp(),
+    )
+    existing = objects.get(call.conn, Bucket, Key)
+    conditions.check_write(existing, Key, IfMatch, IfNoneMatch)
+    if bucket.versioning != "Enabled" and existing is not None:
+        locks.check_removal(call, bucket, existing, None)  # the null version is replaced
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
     written = objects.write_body(call, dk.plaintext, Body, params, ChecksumAlgorithm)
     now = call.clock.timestamp()
@@ -144,6 +162,7 @@ def put_object(
         storage_class=storage,
         parts=None,
         owner=bucket.account,
+        **lock,
     )
     version = objects.store(call.conn, obj, now, bucket.versioning)
     out = {
@@ -187,6 +206,7 @@ def _described(
         out["ContentType"] = "binary/octet-stream"
     if versioned:
         out["VersionId"] = obj.version_id
+    out.update(locks.members(obj))
     return out
 
 
@@ -265,13 +285,26 @@ def delete_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str,
     )
     if params.get("IfMatch") is not None:
         conditions.check_write(objects.get(call.conn, Bucket, Key), Key, params["IfMatch"], None)
+    if version is not None or bucket.versioning != "Enabled":
+        target = (
+            objects.get_version(call.conn, Bucket, Key, version)
+            if version is not None
+            else objects.get(call.conn, Bucket, Key)
+        )
+        locks.check_removal(call, bucket, target, params.get("BypassGovernanceRetention"))
     return objects.remove(
         call.conn, Bucket, Key, call.clock.timestamp(), bucket.versioning, version
     )
 
 
 @service.operation(authorize=False, data_event=True)
-def delete_objects(call: Call, Bucket: str, Delete: dict[str, Any], **_: Any) -> dict[str, Any]:
+def delete_objects(
+    call: Call,
+    Bucket: str,
+    Delete: dict[str, Any],
+    BypassGovernanceRetention: bool | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     listed = Delete.get("Objects") or []
     if len(listed) > 1000:
@@ -288,6 +321,13 @@ def delete_objects(call: Call, Bucket: str, Delete: dict[str, Any], **_: Any) ->
         action = "s3:DeleteObject" if version is None else "s3:DeleteObjectVersion"
         try:
             access.authorize(call, action, bucket, key)
+            if version is not None or bucket.versioning != "Enabled":
+                target = (
+                    objects.get_version(call.conn, Bucket, key, version)
+                    if version is not None
+                    else objects.get(call.conn, Bucket, key)
+                )
+                locks.check_removal(call, bucket, target, BypassGovernanceRetention)
         except Exception as err:
             failed.append(
                 {"Key": key, "Code": getattr(err, "code", "AccessDenied"), "Message": str(err)}
@@ -417,6 +457,13 @@ def copy_object(
         storage_class=_storage_class(StorageClass) if StorageClass else source.storage_class,
         parts=None,
         owner=bucket.account,
+        **locks.for_new_version(
+            bucket,
+            params.get("ObjectLockMode"),
+            params.get("ObjectLockRetainUntilDate"),
+            params.get("ObjectLockLegalHoldStatus"),
+            now,
+        ),
     )
     new_version = objects.store(call.conn, obj, now, bucket.versioning)
     result: dict[str, Any] = {"ETag": obj.etag, "LastModified": now}

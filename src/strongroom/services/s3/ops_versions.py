@@ -31,6 +31,11 @@ def put_bucket_versioning(
             "The XML you provided was not well-formed or did not validate against our "
             "published schema"
         )
+    if status == "Suspended" and bucket.object_lock is not None:
+        raise errors.InvalidBucketState(
+            "An Object Lock configuration is present on this bucket, so the versioning state "
+            "cannot be changed."
+        )
     if status == "Suspended" and bucket.versioning is None:
         return {}  # never enabled: stays unversioned
     buckets.set_fields(call.conn, Bucket, versioning=status)

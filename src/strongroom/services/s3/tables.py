@@ -33,6 +33,9 @@ buckets = Table(
     Column("cors", JsonText, nullable=True),
     #: NULL (never enabled), "Enabled" or "Suspended".
     Column("versioning", String(16), nullable=True),
+    #: Object Lock: NULL (not enabled, which only CreateBucket can do), or
+    #: {"Rule": {"DefaultRetention": {...}}} ({} without a default).
+    Column("object_lock", JsonText, nullable=True),
     #: An S3 Bucket Key: a data key KMS made for the bucket (wrapped), which
     #: wraps the objects' own data keys; with its key ARN and when S3 makes
     #: a new one.
@@ -76,6 +79,11 @@ objects = Table(
     Column("storage_class", String(32), nullable=False, default="STANDARD"),
     Column("parts", Integer, nullable=True),
     Column("owner", String(12), nullable=False),
+    #: Object Lock retention of this version: GOVERNANCE or COMPLIANCE
+    #: until the clock passes `lock_until`; a legal hold until it is lifted.
+    Column("lock_mode", String(16), nullable=True),
+    Column("lock_until", Float, nullable=True),
+    Column("legal_hold", Boolean, nullable=False, default=False),
 )
 
 uploads = Table(
