@@ -140,6 +140,15 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"},
     },
     "GetObjectLockConfiguration": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketLifecycleConfiguration": lambda t: {
+        "Bucket": t["bucket"],
+        "LifecycleConfiguration": {
+            "Rules": [{"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""},
+                       "Expiration": {"Days": 1}}]
+        },
+    },
+    "GetBucketLifecycleConfiguration": lambda t: {"Bucket": t["bucket"]},
+    "DeleteBucketLifecycle": lambda t: {"Bucket": t["bucket"]},
     "PutObjectRetention": lambda t: {
         "Bucket": t["bucket"], "Key": "obj",
         "Retention": {"Mode": "GOVERNANCE", "RetainUntilDate": "2100-01-01T00:00:00Z"},

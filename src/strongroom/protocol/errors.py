@@ -167,6 +167,7 @@ _UNMODELLED: dict[str, int] = {
     "NoSuchCORSConfiguration": 404,
     "ObjectLockConfigurationNotFoundError": 404,
     "NoSuchObjectLockConfiguration": 404,
+    "NoSuchLifecycleConfiguration": 404,
 }
 
 

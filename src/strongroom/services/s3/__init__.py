@@ -8,6 +8,7 @@ from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     jobs,
     ops_acl,
     ops_buckets,
+    ops_lifecycle,
     ops_locks,
     ops_multipart,
     ops_objects,

@@ -34,6 +34,7 @@ class Bucket:
     cors: list[dict[str, Any]] | None
     versioning: str | None
     object_lock: dict[str, Any] | None
+    lifecycle: list[dict[str, Any]] | None
     bucket_key: bytes | None
     bucket_key_arn: str | None
     bucket_key_until: float | None
@@ -71,6 +72,11 @@ def remove(conn: Connection, name: str) -> None:
 
 def of_account(conn: Connection, account: str) -> list[Bucket]:
     rows = conn.execute(select(B).where(B.c.account == account).order_by(B.c.name))
+    return [Bucket(**r._mapping) for r in rows]
+
+
+def with_lifecycle(conn: Connection) -> list[Bucket]:
+    rows = conn.execute(select(B).where(B.c.lifecycle.is_not(None)).order_by(B.c.name))
     return [Bucket(**r._mapping) for r in rows]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from strongroom.framework import JobRun
-from strongroom.services.s3 import objects
+from strongroom.services.s3 import lifecycle, objects
 from strongroom.services.s3.service import service
 
 #: A blob file no row names is an orphan once it is this old (a write in
@@ -27,6 +27,12 @@ def collect(run: JobRun) -> float | None:
         _swept.add(key)
         sweep_orphans(run, store)
     return None
+
+
+@service.job
+def expire(run: JobRun) -> float | None:
+    """Lifecycle rules, by the server clock (`lifecycle`)."""
+    return lifecycle.run(run.conn, run.now.timestamp())
 
 
 def sweep_orphans(run: JobRun, store: object) -> int:

@@ -222,6 +222,25 @@ def _promote(conn: Connection, bucket: str, key: str) -> None:
         )
 
 
+def all_versions(conn: Connection, bucket: str) -> list[Obj]:
+    """Every version and marker of the bucket, by key, newest first within a key."""
+    rows = conn.execute(
+        select(OBJ)
+        .where(OBJ.c.bucket == bucket)
+        .order_by(OBJ.c.key, OBJ.c.last_modified.desc(), OBJ.c.version_id.desc())
+    )
+    return [Obj(**r._mapping) for r in rows]
+
+
+def all_versions_of(conn: Connection, bucket: str, key: str) -> list[Obj]:
+    rows = conn.execute(
+        select(OBJ)
+        .where(OBJ.c.bucket == bucket, OBJ.c.key == key)
+        .order_by(OBJ.c.last_modified.desc(), OBJ.c.version_id.desc())
+    )
+    return [Obj(**r._mapping) for r in rows]
+
+
 def versions(
     conn: Connection,
     bucket: str,

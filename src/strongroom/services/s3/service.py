@@ -72,6 +72,7 @@ service = Service(
         "GetBucketVersioning": "VersioningConfiguration",
         "GetBucketCors": "CORSConfiguration",
         "ListObjectVersions": "ListVersionsResult",
+        "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
     },
 )
 errors = service.errors

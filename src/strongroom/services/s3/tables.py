@@ -36,6 +36,8 @@ buckets = Table(
     #: Object Lock: NULL (not enabled, which only CreateBucket can do), or
     #: {"Rule": {"DefaultRetention": {...}}} ({} without a default).
     Column("object_lock", JsonText, nullable=True),
+    #: The lifecycle configuration's rules as given, or NULL.
+    Column("lifecycle", JsonText, nullable=True),
     #: An S3 Bucket Key: a data key KMS made for the bucket (wrapped), which
     #: wraps the objects' own data keys; with its key ARN and when S3 makes
     #: a new one.
