@@ -148,6 +148,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         },
     },
     "GetBucketLifecycleConfiguration": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketNotificationConfiguration": lambda t: {
+        "Bucket": t["bucket"],
+        "NotificationConfiguration": {},
+    },
+    "GetBucketNotificationConfiguration": lambda t: {"Bucket": t["bucket"]},
     "DeleteBucketLifecycle": lambda t: {"Bucket": t["bucket"]},
     "PutObjectRetention": lambda t: {
         "Bucket": t["bucket"], "Key": "obj",

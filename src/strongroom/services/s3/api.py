@@ -24,7 +24,7 @@ from typing import Any
 
 from strongroom.auth.principal import service_principal
 from strongroom.framework import Call
-from strongroom.services.s3 import access, buckets, crypto, names, objects
+from strongroom.services.s3 import access, buckets, crypto, names, notifications, objects
 from strongroom.services.s3.objects import Obj
 from strongroom.services.s3.service import service
 
@@ -108,7 +108,13 @@ def deliver(
         parts=None,
         owner=row.account,
     )
-    objects.store(call.conn, obj, now, row.versioning)
+    version = objects.store(call.conn, obj, now, row.versioning)
+    # Queued as S3's background work, on the caller's transaction.
+    as_s3 = replace(call, service=service, children=[], audit_resources=[])
+    notifications.emit(
+        as_s3, row, "s3:ObjectCreated:Put", key, size=obj.size, etag=obj.etag, version_id=version
+    )
+    call.handed_off = call.handed_off or as_s3.handed_off
     return obj.etag
 
 

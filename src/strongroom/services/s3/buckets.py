@@ -35,6 +35,7 @@ class Bucket:
     versioning: str | None
     object_lock: dict[str, Any] | None
     lifecycle: list[dict[str, Any]] | None
+    notifications: dict[str, Any] | None
     bucket_key: bytes | None
     bucket_key_arn: str | None
     bucket_key_until: float | None

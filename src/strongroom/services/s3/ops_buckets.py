@@ -8,7 +8,7 @@ from typing import Any
 from strongroom.arn import DEFAULT_REGION, is_known_region
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
-from strongroom.services.s3 import access, buckets, names
+from strongroom.services.s3 import access, buckets, names, notifications
 from strongroom.services.s3.policies import is_public
 from strongroom.services.s3.service import errors, service
 
@@ -372,3 +372,25 @@ def delete_bucket_cors(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
     access.authorize(call, "s3:PutBucketCORS", bucket)
     buckets.set_fields(call.conn, Bucket, cors=None)
     return {}
+
+
+# -- notifications ---------------------------------------------------------------
+
+
+@service.operation(authorize=False)
+def put_bucket_notification_configuration(
+    call: Call, Bucket: str, NotificationConfiguration: dict[str, Any], **_: Any
+) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:PutBucketNotification", bucket)
+    notifications.validate(NotificationConfiguration)
+    config = {k: v for k, v in NotificationConfiguration.items() if v}
+    buckets.set_fields(call.conn, Bucket, notifications=config or None)
+    return {}
+
+
+@service.operation(authorize=False)
+def get_bucket_notification_configuration(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
+    bucket = buckets.require(call.conn, Bucket)
+    access.authorize(call, "s3:GetBucketNotification", bucket)
+    return dict(bucket.notifications or {})

@@ -17,6 +17,7 @@ from strongroom.services.s3 import (
     locks,
     multipart,
     names,
+    notifications,
     objects,
 )
 from strongroom.services.s3.multipart import Part, Upload
@@ -349,6 +350,10 @@ def complete_multipart_upload(
         **attrs.get("lock", {}),
     )
     version = objects.store(call.conn, obj, now, bucket.versioning)
+    notifications.emit(
+        call, bucket, "s3:ObjectCreated:CompleteMultipartUpload", Key, size=total, etag=etag,
+        version_id=version,
+    )  # fmt: skip
     for blob_id in multipart.remove(call.conn, UploadId):
         objects.discard(call.conn, blob_id, now)
     out: dict[str, Any] = {

@@ -16,6 +16,7 @@ from strongroom.services.s3 import (
     listing,
     locks,
     names,
+    notifications,
     objects,
 )
 from strongroom.services.s3.objects import HEADER_MEMBERS, Obj
@@ -165,6 +166,9 @@ def put_object(
         **lock,
     )
     version = objects.store(call.conn, obj, now, bucket.versioning)
+    notifications.emit(
+        call, bucket, "s3:ObjectCreated:Put", Key, size=obj.size, etag=obj.etag, version_id=version
+    )
     out = {
         "ETag": obj.etag,
         **checksums.members(written.checksum),
@@ -292,9 +296,17 @@ def delete_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str,
             else objects.get(call.conn, Bucket, Key)
         )
         locks.check_removal(call, bucket, target, params.get("BypassGovernanceRetention"))
-    return objects.remove(
+    done = objects.remove(
         call.conn, Bucket, Key, call.clock.timestamp(), bucket.versioning, version
     )
+    _notify_removed(call, bucket, Key, done)
+    return done
+
+
+def _notify_removed(call: Call, bucket: Any, key: str, done: dict[str, Any]) -> None:
+    marker = done.get("DeleteMarker") and "VersionId" in done
+    event = "s3:ObjectRemoved:DeleteMarkerCreated" if marker else "s3:ObjectRemoved:Delete"
+    notifications.emit(call, bucket, event, key, version_id=done.get("VersionId"))
 
 
 @service.operation(authorize=False, data_event=True)
@@ -334,6 +346,7 @@ def delete_objects(
             )
             continue
         done = objects.remove(call.conn, Bucket, key, now, bucket.versioning, version)
+        _notify_removed(call, bucket, key, done)
         if not quiet:
             entry: dict[str, Any] = {"Key": key}
             if version is not None:
@@ -466,6 +479,10 @@ def copy_object(
         ),
     )
     new_version = objects.store(call.conn, obj, now, bucket.versioning)
+    notifications.emit(
+        call, bucket, "s3:ObjectCreated:Copy", Key, size=obj.size, etag=obj.etag,
+        version_id=new_version,
+    )  # fmt: skip
     result: dict[str, Any] = {"ETag": obj.etag, "LastModified": now}
     result.update(
         {k: v for k, v in checksums.members(written.checksum).items() if k != "ChecksumType"}

@@ -73,6 +73,7 @@ service = Service(
         "GetBucketCors": "CORSConfiguration",
         "ListObjectVersions": "ListVersionsResult",
         "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
+        "GetBucketNotificationConfiguration": "NotificationConfiguration",
     },
 )
 errors = service.errors

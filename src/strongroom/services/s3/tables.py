@@ -38,6 +38,8 @@ buckets = Table(
     Column("object_lock", JsonText, nullable=True),
     #: The lifecycle configuration's rules as given, or NULL.
     Column("lifecycle", JsonText, nullable=True),
+    #: The NotificationConfiguration as given, or NULL.
+    Column("notifications", JsonText, nullable=True),
     #: An S3 Bucket Key: a data key KMS made for the bucket (wrapped), which
     #: wraps the objects' own data keys; with its key ARN and when S3 makes
     #: a new one.
