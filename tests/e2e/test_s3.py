@@ -803,3 +803,36 @@ def test_aws_cli_disabled_key_fails_as_aws(server: StrongroomServer, tmp_path: P
     assert _aws(server, "kms", "disable-key", "--key-id", key_id).returncode == 0
     out = _aws(server, "s3", "cp", f"s3://{name}/report.csv", "-")
     assert out.returncode != 0 and b"KMS.DisabledException" in out.stderr, out.stderr
+
+
+def test_sse_c_key_never_stored(server: StrongroomServer, s3: Any, bucket: str) -> None:
+    key = os.urandom(32)
+    body = PLAINTEXT + b"-sse-c"
+    out = s3.put_object(
+        Bucket=bucket, Key="sse-c", Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=key
+    )
+    md5 = base64.b64encode(hashlib.md5(key).digest()).decode()
+    assert out["SSECustomerKeyMD5"] == md5 and "ServerSideEncryption" not in out
+    got = s3.get_object(
+        Bucket=bucket, Key="sse-c", SSECustomerAlgorithm="AES256", SSECustomerKey=key
+    )
+    assert got["Body"].read() == body and got["SSECustomerKeyMD5"] == md5
+    head = s3.head_object(
+        Bucket=bucket, Key="sse-c", SSECustomerAlgorithm="AES256", SSECustomerKey=key
+    )
+    assert head["ContentLength"] == len(body)
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="sse-c")
+    assert code_of(exc) == "InvalidRequest"
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        s3.get_object(
+            Bucket=bucket, Key="sse-c", SSECustomerAlgorithm="AES256", SSECustomerKey=os.urandom(32)
+        )
+    assert code_of(exc) == "AccessDenied"
+    # Neither the key nor the plaintext is anywhere in the data directory.
+    for needle in (base64.b64encode(key), key.hex().encode(), body):
+        found = subprocess.run(
+            ["grep", "-r", "-l", "-a", "-F", needle.decode("latin-1"), str(server.data_dir)],
+            capture_output=True,
+        )
+        assert found.stdout == b"", found.stdout

@@ -18,12 +18,14 @@ of its own; what wraps that key is the object's encryption.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from strongroom.encoding import b64_bytes, b64_text
 from strongroom.framework import Call
 from strongroom.ids import random_bytes
 from strongroom.services.kms import api as kms
@@ -35,6 +37,8 @@ from strongroom.store.sealing import Sealer, SealError
 AES256 = "AES256"
 KMS = "aws:kms"
 DSSE = "aws:kms:dsse"
+#: What the `sse` column says of an object under a customer-provided key.
+SSE_C = "SSE-C"
 MANAGED_ALIAS = "alias/aws/s3"
 BUCKET_KEY_SECONDS = 3600.0
 
@@ -63,6 +67,8 @@ class DataKey:
     bucket_key: bytes | None = None
 
     def members(self) -> dict[str, Any]:
+        if self.sse == SSE_C:
+            return {}  # the operation names the algorithm and the key's MD5
         out: dict[str, Any] = {"ServerSideEncryption": self.sse}
         if self.kms_key_arn:
             out["SSEKMSKeyId"] = self.kms_key_arn
@@ -217,8 +223,19 @@ def open_key(
     sse: str,
     wrapped: bytes,
     bucket_key: bytes | None,
+    customer_key: bytes | None = None,
 ) -> bytes:
     """The plaintext data key of an object, as the caller may open it."""
+    if sse == SSE_C:
+        if customer_key is None:
+            raise errors.InvalidRequest(
+                "The object was stored using a form of Server Side Encryption. The correct "
+                "parameters must be provided to retrieve the object."
+            )
+        try:
+            return Sealer(customer_key).unseal(wrapped, _aad(aad_name))
+        except SealError:
+            raise errors.AccessDenied("Access Denied") from None
     if sse == AES256:
         try:
             return Sealer(_account_key(call, call.conn, bucket.account)).unseal(
@@ -239,6 +256,39 @@ def open_key(
         raise errors.AccessDenied("The object's key does not open") from None
     except Exception as err:
         raise kms_error(err) from None
+
+
+def customer_key(algorithm: str | None, key: str | None, md5: str | None) -> bytes | None:
+    """The customer-provided key (SSE-C) a request carries, checked against
+    its MD5; None when it carries none. The key is never stored."""
+    if algorithm is None and key is None and md5 is None:
+        return None
+    if algorithm != "AES256":
+        raise errors.InvalidArgument(
+            "The encryption algorithm specified is not valid",
+            ArgumentName="x-amz-server-side-encryption-customer-algorithm",
+        )
+    try:
+        raw = b64_bytes(key or "")
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise errors.InvalidArgument(
+            "The secret key was invalid for the specified algorithm.",
+            ArgumentName="x-amz-server-side-encryption-customer-key",
+        )
+    if md5 is None or b64_text(hashlib.md5(raw).digest()) != md5:
+        raise errors.InvalidArgument(
+            "The calculated MD5 hash of the key did not match the hash that was provided.",
+            ArgumentName="x-amz-server-side-encryption-customer-key-MD5",
+        )
+    return raw
+
+
+def customer_data_key(aad_name: str, key: bytes) -> DataKey:
+    """A fresh data key sealed under the customer's key (SSE-C)."""
+    plain = random_bytes(32)
+    return DataKey(plain, Sealer(key).seal(plain, _aad(aad_name)), SSE_C)
 
 
 def _aad(name: str) -> bytes:

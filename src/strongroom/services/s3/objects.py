@@ -60,8 +60,11 @@ class Obj:
     lock_mode: str | None = None
     lock_until: float | None = None
     legal_hold: bool = False
+    customer_key_md5: str | None = None
 
     def sse_members(self) -> dict[str, Any]:
+        if self.sse == crypto.SSE_C:
+            return {"SSECustomerAlgorithm": "AES256", "SSECustomerKeyMD5": self.customer_key_md5}
         out: dict[str, Any] = {"ServerSideEncryption": self.sse}
         if self.kms_key_arn:
             out["SSEKMSKeyId"] = self.kms_key_arn
@@ -389,10 +392,21 @@ def write_body(
 
 
 def read_body(
-    call: Call, bucket: Bucket, obj: Obj, start: int = 0, end: int | None = None
+    call: Call,
+    bucket: Bucket,
+    obj: Obj,
+    start: int = 0,
+    end: int | None = None,
+    customer_key: bytes | None = None,
 ) -> Iterator[bytes]:
     key = crypto.open_key(
-        call, bucket, f"{obj.bucket}/{obj.key}", obj.sse, obj.data_key, obj.bucket_key
+        call,
+        bucket,
+        f"{obj.bucket}/{obj.key}",
+        obj.sse,
+        obj.data_key,
+        obj.bucket_key,
+        customer_key,
     )
     return blobs(call).read(obj.blob, key, obj.size, start, end)
 

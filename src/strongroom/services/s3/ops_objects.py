@@ -120,9 +120,13 @@ def put_object(
     )
     if Tagging:
         access.authorize(call, "s3:PutObjectTagging", bucket, Key)
-    if SSECustomerAlgorithm is not None:
-        raise errors.NotImplemented(
-            "SSE-C (customer-provided keys) is not implemented by strongroom"
+    customer = crypto.customer_key(
+        SSECustomerAlgorithm, params.get("SSECustomerKey"), params.get("SSECustomerKeyMD5")
+    )
+    if customer is not None and (ServerSideEncryption or SSEKMSKeyId):
+        raise errors.InvalidArgument(
+            "Server Side Encryption with Customer provided key is incompatible with the "
+            "encryption method specified"
         )
     _refuse_acl(ACL)
     tags = parse_tagging(Tagging)
@@ -142,7 +146,11 @@ def put_object(
     conditions.check_write(existing, Key, IfMatch, IfNoneMatch)
     if bucket.versioning != "Enabled" and existing is not None:
         locks.check_removal(call, bucket, existing, None)  # the null version is replaced
-    dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
+    dk = (
+        crypto.customer_data_key(f"{Bucket}/{Key}", customer)
+        if customer is not None
+        else crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
+    )
     written = objects.write_body(call, dk.plaintext, Body, params, ChecksumAlgorithm)
     now = call.clock.timestamp()
     obj = Obj(
@@ -164,6 +172,7 @@ def put_object(
         parts=None,
         owner=bucket.account,
         **lock,
+        customer_key_md5=params.get("SSECustomerKeyMD5") if customer else None,
     )
     version = objects.store(call.conn, obj, now, bucket.versioning)
     notifications.emit(
@@ -172,7 +181,7 @@ def put_object(
     out = {
         "ETag": obj.etag,
         **checksums.members(written.checksum),
-        **dk.members(),
+        **obj.sse_members(),
         "Size": written.size,
     }
     if bucket.versioning:
@@ -224,9 +233,23 @@ def _read(
     bucket = buckets.require(call.conn, Bucket)
     version = params.get("VersionId")
     access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
-    if params.get("SSECustomerAlgorithm") is not None:
-        raise errors.InvalidRequest("The object was not encrypted with a customer-provided key")
     obj = objects.require(call.conn, Bucket, Key, version)
+    customer = crypto.customer_key(
+        params.get("SSECustomerAlgorithm"),
+        params.get("SSECustomerKey"),
+        params.get("SSECustomerKeyMD5"),
+    )
+    if obj.sse == crypto.SSE_C:
+        if customer is None:
+            raise errors.InvalidRequest(
+                "The object was stored using a form of Server Side Encryption. The correct "
+                "parameters must be provided to retrieve the object."
+            )
+        if params.get("SSECustomerKeyMD5") != obj.customer_key_md5:
+            raise errors.AccessDenied("Access Denied")
+    elif customer is not None:
+        raise errors.InvalidRequest("The encryption parameters are not applicable to this object.")
+    params["_customer_key"] = customer
     conditions.check_read(
         obj,
         params.get("IfMatch"),
@@ -254,7 +277,7 @@ def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, An
     if part is not None and span is None and (part != 1 or obj.parts):
         raise errors.InvalidPartNumber("The requested partnumber is not satisfiable")
     start, end = span if span is not None else (0, obj.size)
-    body = objects.read_body(call, bucket, obj, start, end)
+    body = objects.read_body(call, bucket, obj, start, end, params.get("_customer_key"))
     out = _described(obj, params.get("ChecksumMode"), span is not None, bool(bucket.versioning))
     out.update(_overrides(params))
     # Streamed to the client from the blob store, a chunk at a time.

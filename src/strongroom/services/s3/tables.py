@@ -88,6 +88,8 @@ objects = Table(
     Column("lock_mode", String(16), nullable=True),
     Column("lock_until", Float, nullable=True),
     Column("legal_hold", Boolean, nullable=False, default=False),
+    #: SSE-C: the MD5 of the customer's key (base64), never the key.
+    Column("customer_key_md5", String(32), nullable=True),
 )
 
 uploads = Table(
