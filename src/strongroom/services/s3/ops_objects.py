@@ -229,7 +229,8 @@ def _read(
     Key: str,
     action: str,
     params: dict[str, Any],
-) -> tuple[Any, Obj]:
+) -> tuple[Any, Obj, bytes | None]:
+    """The bucket, the version read and the SSE-C key the request carries."""
     bucket = buckets.require(call.conn, Bucket)
     version = params.get("VersionId")
     access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
@@ -249,7 +250,6 @@ def _read(
             raise errors.AccessDenied("Access Denied")
     elif customer is not None:
         raise errors.InvalidRequest("The encryption parameters are not applicable to this object.")
-    params["_customer_key"] = customer
     conditions.check_read(
         obj,
         params.get("IfMatch"),
@@ -257,7 +257,7 @@ def _read(
         params.get("IfModifiedSince"),
         params.get("IfUnmodifiedSince"),
     )
-    return bucket, obj
+    return bucket, obj, customer
 
 
 def _overrides(params: dict[str, Any]) -> dict[str, Any]:
@@ -271,13 +271,13 @@ def _overrides(params: dict[str, Any]) -> dict[str, Any]:
 
 @service.operation(authorize=False, data_event=True)
 def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, Any]:
-    bucket, obj = _read(call, Bucket, Key, "s3:GetObject", params)
+    bucket, obj, customer = _read(call, Bucket, Key, "s3:GetObject", params)
     span = conditions.byte_range(params.get("Range"), obj.size)
     part = params.get("PartNumber")
     if part is not None and span is None and (part != 1 or obj.parts):
         raise errors.InvalidPartNumber("The requested partnumber is not satisfiable")
     start, end = span if span is not None else (0, obj.size)
-    body = objects.read_body(call, bucket, obj, start, end, params.get("_customer_key"))
+    body = objects.read_body(call, bucket, obj, start, end, customer)
     out = _described(obj, params.get("ChecksumMode"), span is not None, bool(bucket.versioning))
     out.update(_overrides(params))
     # Streamed to the client from the blob store, a chunk at a time.
@@ -291,7 +291,7 @@ def get_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, An
 
 @service.operation(authorize=False, data_event=True)
 def head_object(call: Call, Bucket: str, Key: str, **params: Any) -> dict[str, Any]:
-    bucket, obj = _read(call, Bucket, Key, "s3:GetObject", params)
+    bucket, obj, _customer = _read(call, Bucket, Key, "s3:GetObject", params)
     span = conditions.byte_range(params.get("Range"), obj.size)
     # Metadata only: no key is opened (an SSE-KMS object's disabled key fails GET, not HEAD).
     out = _described(obj, params.get("ChecksumMode"), span is not None, bool(bucket.versioning))
