@@ -143,3 +143,29 @@ def test_spool_seals_what_it_holds(tmp_path: Path) -> None:
     raw = os.read(os.open(f"/proc/self/fd/{spool._file.fileno()}", os.O_RDONLY), 1 << 22)
     assert b"plaintext-marker" not in raw
     spool.close()
+
+
+def test_signed_trailer() -> None:
+    key, prefix, seed = os.urandom(32), "20260101T000000Z\nscope", "ef" * 32
+    body = _signed_body(b"payload", key, prefix, seed)
+    # The last chunk's signature starts the trailer's chain.
+    last = body.rsplit(b"chunk-signature=", 1)[1][:64].decode()
+    line = "x-amz-checksum-crc32:AAAAAA==\n"
+    text = (
+        f"AWS4-HMAC-SHA256-TRAILER\n{prefix}\n{last}\n{hashlib.sha256(line.encode()).hexdigest()}"
+    )
+    sig = hmac.new(key, text.encode(), "sha256").hexdigest()
+    trailer = f"x-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:{sig}\r\n\r\n".encode()
+
+    def sign(t: str) -> str:
+        return hmac.new(key, t.encode(), "sha256").hexdigest()
+
+    signed = body[: -len(b"\r\n")] + trailer  # the zero chunk's CRLF, then the trailers
+    assert chunked.decode(signed, sign, seed, prefix) == (
+        b"payload",
+        {"x-amz-checksum-crc32": "AAAAAA=="},
+    )
+    forged = signed.replace(b"AAAAAA==", b"BBBBBB==", 1)
+    with pytest.raises(chunked.ChunkError) as exc:
+        chunked.decode(forged, sign, seed, prefix)
+    assert exc.value.signature
