@@ -74,6 +74,9 @@ class Resources:
     secret_arn: str = ""
     function: str = ""
     function_arn: str = ""
+    bucket: str = ""
+    upload_key: str = ""
+    upload: str = ""
 
 
 @dataclass
@@ -106,6 +109,10 @@ def _by_secret(a: Resources, b: Resources) -> list[Probe]:
         refused(REFUSED, SecretId=a.secret_arn),
         refused(NOT_FOUND | {"ResourceNotFoundException"}, SecretId=a.secret_name),
     ]
+
+
+def _by_bucket(a: Resources, b: Resources) -> list[Probe]:
+    return [ok(Bucket=b.bucket), refused(frozenset({"AccessDenied"}), Bucket=a.bucket)]
 
 
 def _by_user(op_errors: frozenset[str] = NOT_FOUND) -> Recipe:
@@ -228,6 +235,15 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("lambda", "ListTags"): lambda a, b: [
         ok(Resource=b.function_arn),
         refused(REFUSED, Resource=a.function_arn),
+    ],
+    # ------------------------------------------------------------------ S3
+    ("s3", "ListObjects"): lambda a, b: _by_bucket(a, b),
+    ("s3", "ListObjectsV2"): lambda a, b: _by_bucket(a, b),
+    ("s3", "ListObjectVersions"): lambda a, b: _by_bucket(a, b),
+    ("s3", "ListMultipartUploads"): lambda a, b: _by_bucket(a, b),
+    ("s3", "ListParts"): lambda a, b: [
+        ok(Bucket=b.bucket, Key=b.upload_key, UploadId=b.upload),
+        refused(frozenset({"AccessDenied"}), Bucket=a.bucket, Key=a.upload_key, UploadId=a.upload),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
@@ -430,12 +446,24 @@ def _functions(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _buckets(clients: Callable[[str], Any], r: Resources) -> None:
+    s3 = clients("s3")
+    r.bucket = f"{r.token}-bucket"
+    s3.create_bucket(Bucket=r.bucket)
+    s3.put_bucket_versioning(Bucket=r.bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=r.bucket, Key=f"{r.token}/object", Body=r.token.encode())
+    r.upload_key = f"{r.token}/upload"
+    r.upload = s3.create_multipart_upload(Bucket=r.bucket, Key=r.upload_key)["UploadId"]
+    s3.upload_part(Bucket=r.bucket, Key=r.upload_key, UploadId=r.upload, PartNumber=1, Body=b"x")
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
     _secrets,
     _functions,
+    _buckets,
 ]
 
 

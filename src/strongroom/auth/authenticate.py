@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from strongroom.arn import DEFAULT_ACCOUNT, is_account_id
-from strongroom.auth import credentials, sigv4
+from strongroom.auth import credentials, sigv2, sigv4
 from strongroom.auth.principal import Principal, root_principal
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request
@@ -33,6 +33,8 @@ class AuthFailure(Exception):
     account: str | None = None
     access_key_id: str | None = None
     principal: Principal | None = None
+    #: Extra members of the error (S3's StringToSign, CanonicalRequest…).
+    fields: dict[str, str] | None = None
 
 
 class Authenticator:
@@ -56,13 +58,21 @@ class Authenticator:
         *,
         clock_now: datetime | float | None = None,
         anonymous_ok: bool = False,
+        s3: bool = False,
     ) -> Principal:
         """`now` is the wall clock (signatures are made with it); `clock_now` the
         service clock, which may run ahead under --time-travel (session expiry).
         Either may be a datetime or epoch seconds."""
         if self.mode == "permissive":
+            try:
+                sigv4.decode_streaming(req)
+            except sigv4.SigV4Error as err:
+                raise AuthFailure("chunked", err.message) from None
             return permissive_principal(info)
         if info is None:
+            v2 = sigv2.extract(req) if s3 else None
+            if v2 is not None:
+                return self._authenticate_v2(conn, req, v2, clock_now or now)
             if anonymous_ok:
                 return ANONYMOUS
             raise AuthFailure("missing", "Missing Authentication Token")
@@ -83,6 +93,7 @@ class Authenticator:
                 account=cred.account,
                 access_key_id=info.access_key_id,
                 principal=cred.principal,
+                fields=err.details,
             ) from None
         if cred.token_sha256 is None:
             if info.session_token is not None:
@@ -112,6 +123,46 @@ class Authenticator:
                 )
         return cred.principal
 
+    def _authenticate_v2(
+        self, conn: Connection, req: Request, v2: sigv2.QueryV2, now: datetime | float
+    ) -> Principal:
+        """An S3 presigned URL in Signature Version 2's query form."""
+        cred = self._credential(conn, v2.access_key_id)
+        if cred is None or not cred.active:
+            raise AuthFailure(
+                "unknown_key",
+                "The security token included in the request is invalid.",
+                access_key_id=v2.access_key_id,
+            )
+        if not sigv2.matches(req, v2, cred.secret):
+            raise AuthFailure(
+                "mismatch",
+                sigv4.MISMATCH_MESSAGE,
+                account=cred.account,
+                access_key_id=v2.access_key_id,
+                principal=cred.principal,
+                fields={
+                    "AWSAccessKeyId": v2.access_key_id,
+                    "StringToSign": sigv2.string_to_sign(req, v2.expires),
+                    "SignatureProvided": v2.signature,
+                },
+            )
+        if _epoch(now) > v2.expires:
+            raise AuthFailure("expired", "Request has expired", account=cred.account)
+        if cred.token_sha256 is not None:
+            token = _query_value(req.query, "x-amz-security-token")
+            if not credentials.token_matches(cred, token):
+                raise AuthFailure(
+                    "token_invalid",
+                    "The security token included in the request is invalid.",
+                    account=cred.account,
+                )
+            if cred.expires is not None and _epoch(now) >= cred.expires:
+                raise AuthFailure(
+                    "token_expired", "The security token included in the request is expired"
+                )
+        return cred.principal
+
     def _credential(self, conn: Connection, access_key_id: str) -> credentials.Credential | None:
         store = self.store
         if store is None:
@@ -123,6 +174,16 @@ class Authenticator:
             if cred is not None:  # unknown keys are never cached: a new one may appear
                 store.hot_put(cache_key, cred)
         return cred
+
+
+def _query_value(query: str, name: str) -> str | None:
+    from urllib.parse import unquote_plus
+
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            return unquote_plus(value)
+    return None
 
 
 def _epoch(when: datetime | float) -> float:
@@ -150,6 +211,7 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "token_expired": ("ExpiredTokenException", 400),
         "unsigned": ("InvalidSignatureException", 400),
         "scope": ("InvalidSignatureException", 400),
+        "chunked": ("InvalidSignatureException", 400),
     },
     "query": {
         "missing": ("MissingAuthenticationToken", 403),
@@ -161,6 +223,7 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "token_expired": ("ExpiredToken", 403),
         "unsigned": ("SignatureDoesNotMatch", 403),
         "scope": ("SignatureDoesNotMatch", 403),
+        "chunked": ("SignatureDoesNotMatch", 403),
     },
     "rest-xml": {
         "missing": ("AccessDenied", 403),
@@ -172,6 +235,7 @@ _CODES: dict[str, dict[str, tuple[str, int]]] = {
         "token_expired": ("ExpiredToken", 400),
         "unsigned": ("AccessDenied", 403),
         "scope": ("AuthorizationHeaderMalformed", 400),
+        "chunked": ("IncompleteBody", 400),
     },
 }
 _S3_MESSAGES = {
@@ -201,4 +265,5 @@ def auth_error(protocol: str, failure: AuthFailure) -> AwsError:
             message = "The difference between the request time and the current time is too large."
     elif family == "query" and failure.kind == "missing":
         message = "Request is missing Authentication Token"
-    return AwsError(message, code=code, status=status, sender_fault=True)
+    fields = failure.fields if family == "rest-xml" and failure.fields else {}
+    return AwsError(message, code=code, status=status, sender_fault=True, **fields)

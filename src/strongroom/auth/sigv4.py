@@ -47,7 +47,8 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
-from strongroom.protocol.http import Request
+from strongroom.auth import chunked
+from strongroom.protocol.http import BodyStream, Request
 
 __all__ = [
     "ALGORITHM",
@@ -136,11 +137,14 @@ class SignatureInfo:
 class SigV4Error(Exception):
     """A request whose SigV4 authentication fails; `reason` picks the AWS error."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, details: dict[str, str] | None = None) -> None:
         super().__init__(message)
         #: "incomplete", "mismatch", "expired", "bad_date" or "unsigned".
         self.reason = reason
         self.message = message
+        #: What S3's SignatureDoesNotMatch tells the signer (StringToSign,
+        #: CanonicalRequest, SignatureProvided): nothing secret.
+        self.details = details
 
     def __repr__(self) -> str:
         return f"SigV4Error({self.reason!r}, {self.message!r})"
@@ -448,15 +452,71 @@ def verify(
         raise SigV4Error("mismatch", MISMATCH_MESSAGE) from None
     signature = info.signature
     if not (signature.isascii() and hmac.compare_digest(expected, signature)):
-        raise SigV4Error("mismatch", MISMATCH_MESSAGE)
+        details = None
+        if info.service == "s3":
+            details = {
+                "AWSAccessKeyId": info.access_key_id,
+                "StringToSign": string_to_sign,
+                "SignatureProvided": signature,
+                "StringToSignBytes": " ".join(f"{b:02x}" for b in string_to_sign.encode()),
+                "CanonicalRequest": cr,
+                "CanonicalRequestBytes": " ".join(f"{b:02x}" for b in cr.encode()),
+            }
+        raise SigV4Error("mismatch", MISMATCH_MESSAGE, details)
+    if payload is not None and payload.startswith("STREAMING-") and req.trailers is None:
+        prefix = (
+            f"{info.timestamp or info.amz_date.strftime(_TIMESTAMP_FORMAT)}\n"
+            f"{info.date}/{info.region}/{info.service}/{_TERMINATOR}"
+        )
+        signed = payload in chunked.SIGNED
+        decode_streaming(
+            req,
+            (lambda text: _hmac_hex(keyed, text.encode())) if signed else None,
+            expected,
+            prefix,
+        )
+        return
     # A signed body digest: the body itself may still have been altered.
     if (
         payload is not None
         and len(payload) == 64
         and _SHA256_HEX.fullmatch(payload)
-        and hashlib.sha256(req.body).hexdigest() != payload.lower()
+        and _sha256_hex(req.body) != payload.lower()
     ):
         raise SigV4Error("mismatch", CONTENT_SHA256_MISMATCH_MESSAGE)
+
+
+def decode_streaming(req: Request, sign: object = None, seed: str = "", prefix: str = "") -> None:
+    """Replace an ``aws-chunked`` body by its payload, its trailers merged
+    into the headers (`auth.chunked`); chunk signatures checked with `sign`."""
+    if req.trailers is not None:
+        return
+    payload = req.headers.get("x-amz-content-sha256", "")
+    if not payload.startswith("STREAMING-"):
+        return
+    source = req.body
+    try:
+        if isinstance(source, BodyStream):
+            out = source.new_like()
+            try:
+                trailers = chunked.decode_stream(source.chunks(), out.write, sign, seed, prefix)  # type: ignore[arg-type]
+            except BaseException:
+                out.close()
+                raise
+            body: bytes | BodyStream = out.finish()
+            source.close()
+        else:
+            body, trailers = chunked.decode(source, sign, seed, prefix)  # type: ignore[arg-type]
+    except chunked.ChunkError as err:
+        if err.signature:
+            raise SigV4Error("mismatch", MISMATCH_MESSAGE) from None
+        raise SigV4Error("chunked", err.message) from None
+    declared = req.headers.get("x-amz-decoded-content-length")
+    if declared is not None and declared.isdigit() and int(declared) != len(body):
+        raise SigV4Error("chunked", "You did not provide the number of bytes specified")
+    req.body = body
+    req.trailers = trailers
+    req.headers.update(trailers)
 
 
 def require_signed_headers(req: Request, info: SignatureInfo) -> None:
@@ -539,7 +599,7 @@ def canonical_request(req: Request, info: SignatureInfo, payload: str | None = N
             payload = UNSIGNED_PAYLOAD
         else:
             body = req.body
-            payload = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
+            payload = _sha256_hex(body) if body else _EMPTY_SHA256
     elif (
         payload != UNSIGNED_PAYLOAD
         and not payload.startswith("STREAMING-")
@@ -562,6 +622,12 @@ def canonical_request(req: Request, info: SignatureInfo, payload: str | None = N
     # Values trimmed, inner whitespace runs collapsed; a missing header signs as empty.
     lines = "".join([f"{name}:{' '.join(get(name, '').split())}\n" for name in signed])
     return f"{req.method.upper()}\n{path}\n{query}\n{lines}\n{';'.join(signed)}\n{payload}"
+
+
+def _sha256_hex(body: bytes | BodyStream) -> str:
+    if isinstance(body, BodyStream):
+        return body.sha256_hex()
+    return hashlib.sha256(body).hexdigest()
 
 
 def _remove_dot_segments(path: str) -> str:

@@ -156,8 +156,17 @@ class Service:
         policy_source: PolicySource | None = None,
         resources: dict[str, ResourceFactory] | None = None,
         download: Callable[..., tuple[int, bytes, str]] | None = None,
+        virtual_host: Callable[[str], str | None] | None = None,
+        xml_root_names: dict[str, str] | None = None,
     ) -> None:
         self.name = name
+        #: ``virtual_host(host header) -> bucket or None``: the label a REST
+        #: service's virtual-hosted requests carry in their host name (S3's
+        #: ``bucket.s3.localhost``); the router hands it to the codec.
+        self.virtual_host = virtual_host
+        #: rest-xml: the root element of an operation's response where the
+        #: model names none (S3's ``ListObjectsV2`` -> ``ListBucketResult``).
+        self.xml_root_names = dict(xml_root_names or {})
         #: Its resources live in no Region (IAM): its calls are us-east-1's.
         self.global_service = global_service
         #: Every operation may be called unsigned (S3's public objects); for
@@ -213,6 +222,8 @@ class Service:
         no_authorization: str | None = None,
         writes: bool | None = None,
         data_event: bool = False,
+        max_body: int | None = None,
+        streaming: bool = False,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
@@ -250,6 +261,8 @@ class Service:
                 plan if plan.accepted is not None or plan.needed else None,
                 writes=(not read_only) if writes is None else writes,
                 management=not data_event,
+                max_body=max_body,
+                streaming=streaming,
             )
             return f
 

@@ -21,7 +21,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from strongroom.protocol.base import BaseCodec, message_member
 from strongroom.protocol.errors import AwsError
-from strongroom.protocol.http import Request, Response
+from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.jsonbody import JsonCompiler
 from strongroom.protocol.jsonrpc import decode_json_object, json_error_response
 from strongroom.protocol.query import error_fields
@@ -43,6 +43,9 @@ from strongroom.protocol.values import (
 from strongroom.protocol.xmlbody import MALFORMED_XML, XmlCompiler, ns_attribute, parse_xml
 
 _LABEL = re.compile(r"\{([^}]+)\}")
+#: A result key (never a model member) an operation sets to answer with
+#: another HTTP status than its model's (S3's 206 for a range GET).
+STATUS_OVERRIDE = "__status__"
 #: The label a virtual-hosted request supplies from its host name.
 VIRTUAL_LABEL = "Bucket"
 
@@ -458,11 +461,14 @@ class RestCodec(BaseCodec):
         try:
             out = self._parse_located(plan, req, errors)
             body = req.body
+            if isinstance(body, BodyStream) and (plan.payload is None or plan.payload[1] != "blob"):
+                body = body.read_all()
             if plan.payload is not None:
                 name, kind, reader = plan.payload
                 if body:
                     if kind == "blob":
-                        out[name] = bytes(body)
+                        # A streamed body reaches the operation as it is.
+                        out[name] = body if isinstance(body, BodyStream) else bytes(body)
                     elif kind == "string":
                         out[name] = body.decode("utf-8")
                     else:
@@ -640,6 +646,9 @@ class RestCodec(BaseCodec):
             code = result.get(plan.status_member)
             if code is not None:
                 status = int(code)
+        override = result.get(STATUS_OVERRIDE)
+        if override is not None:  # S3's 206 Partial Content for a range GET
+            status = int(override)
         body, content_type = self._render_body(plan, result)
         if plan.head:
             body = b""
@@ -782,6 +791,8 @@ class RestXmlCodec(RestCodec):
                 return "".join(parts).encode(), "application/xml"
             if isinstance(value, str):
                 value = value.encode()
+            if not isinstance(value, bytes | bytearray | memoryview):
+                return value, "binary/octet-stream"  # an iterator of chunks: streamed
             return bytes(value), "binary/octet-stream"
         if not plan.has_body_members:
             return b"", ""
@@ -803,7 +814,7 @@ class RestXmlCodec(RestCodec):
     ) -> Response:
         headers = self._id_headers(request_id)
         head = operation is not None and self._is_head(operation)
-        if head:
+        if head or err.status == 304:  # no body, as HTTP has it
             return Response(err.status, b"", headers)
         shape = self.error_shape(err)
         parts = [

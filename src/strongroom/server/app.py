@@ -105,7 +105,12 @@ class App:
             self.resources,
             self.handoff.hand_off,
         )
-        self.codecs = {s.name: codec_for(s.model, s.validation_error_code) for s in self.services}
+        self.codecs = {
+            s.name: codec_for(
+                s.model, s.validation_error_code, xml_root_names=s.xml_root_names or None
+            )
+            for s in self.services
+        }
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
         #: Per operation, what its events record: the service's declarations
@@ -213,11 +218,19 @@ class App:
         )
         resp = self.handle(req)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers]
+        body = resp.body
+        if not isinstance(body, bytes):  # streamed: its Content-Length is given
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            self.after_response()
+            return
         if not any(k == b"content-length" for k, _ in headers):
             # AWS always sends Content-Length; without it uvicorn would chunk.
-            headers.append((b"content-length", str(len(resp.body)).encode()))
+            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        await send({"type": "http.response.body", "body": resp.body})
+        await send({"type": "http.response.body", "body": body})
         self.after_response()
 
     def handle(
@@ -329,6 +342,7 @@ class App:
                     started,  # the wall clock the signature is checked against
                     clock_now=self.clock.timestamp(),
                     anonymous_ok=svc.anonymous or op.anonymous,
+                    s3=svc.signing_name == "s3",
                 )
                 if (
                     info is not None

@@ -79,7 +79,7 @@ from typing import Any
 
 import httptools
 
-from strongroom.protocol.http import Request, Response
+from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.values import xml_escape
 from strongroom.server.app import Deferred
 from strongroom.server.limits import (
@@ -91,6 +91,7 @@ from strongroom.server.limits import (
     MIN_BODY_RATE,
     RequestLimits,
 )
+from strongroom.server.spool import SpooledBody, spool_dir
 
 log = logging.getLogger("strongroom.http")
 
@@ -278,6 +279,12 @@ class StrongroomHttp(asyncio.Protocol):
         #: Not None while a request of this connection is answered off the
         #: loop: the requests that came after it, waiting their turn.
         self._held: deque[tuple[Request, str, bool]] | None = None
+        #: The body of a streaming operation's request, spooled as it arrives.
+        self._spool: SpooledBody | None = None
+        #: A response body being written as the client reads it, and the
+        #: responses answered meanwhile that must wait for it.
+        self._stream: tuple[Any, bool] | None = None
+        self._backlog: deque[tuple[Response | None, str, bool]] = deque()
 
     # -- connection -------------------------------------------------------
 
@@ -295,6 +302,10 @@ class StrongroomHttp(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
         self._release()
+        self._drop_spool()
+        if self._stream is not None:
+            _close(self._stream[0])
+            self._stream = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -350,6 +361,8 @@ class StrongroomHttp(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self._stream is not None:
+            self._pump()
         self._update_reading()
 
     def _update_reading(self) -> None:
@@ -359,7 +372,7 @@ class StrongroomHttp(asyncio.Protocol):
         transport = self.transport
         if transport is None or self._lingering or transport.is_closing():
             return
-        pause = self._write_paused or self._held is not None
+        pause = self._write_paused or self._held is not None or self._stream is not None
         if pause and not self._read_paused:
             self._read_paused = True
             transport.pause_reading()
@@ -380,6 +393,7 @@ class StrongroomHttp(asyncio.Protocol):
         `LINGER` seconds, so the client reads the answer and not a reset.
         """
         self._release()
+        self._drop_spool()
         self._parsing = self._in_head = False
         transport = self.transport
         if transport is None or transport.is_closing() or self._lingering:
@@ -413,6 +427,11 @@ class StrongroomHttp(asyncio.Protocol):
         if self._reserved:
             self.limits.buffered -= self._reserved
             self._reserved = 0
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     # -- timeouts -------------------------------------------------------------
 
@@ -467,6 +486,7 @@ class StrongroomHttp(asyncio.Protocol):
         self._raw_headers = []
         self._headers = {}
         self._body = []
+        self._drop_spool()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -494,9 +514,14 @@ class StrongroomHttp(asyncio.Protocol):
                 key, text = name.decode("latin-1").lower(), value.decode("latin-1")
                 headers[key] = f"{headers[key]},{text}" if key in headers else text
         self._headers = headers
-        self._body_limit = self.limits.body_limit(headers, self._url)
+        self._body_limit, streaming = self.limits.body_plan(
+            headers, self._url, self.parser.get_method().decode("ascii")
+        )
         self._body_len = 0
         length = headers.get("content-length")
+        if streaming:
+            # Spooled to disk as it arrives (`server.spool`): never buffered.
+            self._spool = SpooledBody(spool_dir(self.app.config.data_dir))
         if length is not None:
             try:
                 size = int(length)
@@ -504,7 +529,7 @@ class StrongroomHttp(asyncio.Protocol):
                 raise Refused(_BAD_REQUEST) from None
             if size > self._body_limit:
                 raise Refused(self._too_large(size))
-            if size:
+            if size and not streaming:
                 limits = self.limits
                 limits.buffered += size
                 self._reserved = size
@@ -515,6 +540,13 @@ class StrongroomHttp(asyncio.Protocol):
             self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
+        spool = self._spool
+        if spool is not None:
+            size = self._body_len = self._body_len + len(body)
+            if size > self._body_limit:
+                raise Refused(self._too_large(None))
+            spool.write(body)
+            return
         self._body.append(body)
         size = self._body_len = self._body_len + len(body)
         if size > self._reserved:  # a chunked body: counted as it arrives
@@ -544,10 +576,13 @@ class StrongroomHttp(asyncio.Protocol):
         """The App's response to `req` (or, with `may_defer`, its `Deferred`
         hand-back); None after a failure it could not answer."""
         try:
-            return self.app.handle(req, pre, may_defer)
+            resp = self.app.handle(req, pre, may_defer)
         except Exception:  # the pipeline answers errors itself; this is a bug
             log.exception("internal failure answering %s %s", method, req.path)
-            return None
+            resp = None
+        if isinstance(req.body, BodyStream) and not isinstance(resp, Deferred):
+            req.body.close()
+        return resp
 
     # -- off the loop ---------------------------------------------------------
 
@@ -571,6 +606,9 @@ class StrongroomHttp(asyncio.Protocol):
         except Exception:
             log.exception("internal failure answering %s %s", method, req.path)
             return None
+        finally:
+            if isinstance(req.body, BodyStream):
+                req.body.close()
 
     def _offloaded(self, future: asyncio.Future[Any], method: str, keep_alive: bool) -> None:
         """On the loop: write the response answered off the loop, then run
@@ -604,6 +642,9 @@ class StrongroomHttp(asyncio.Protocol):
 
     def send(self, resp: Response | None, method: str, keep_alive: bool) -> None:
         """Write one answered request's response, in the order requests arrived."""
+        if self._stream is not None:  # after the body being streamed
+            self._backlog.append((resp, method, keep_alive))
+            return
         self._queued -= 1
         transport = self.transport
         if transport is None or transport.is_closing():
@@ -612,20 +653,71 @@ class StrongroomHttp(asyncio.Protocol):
             self._fail(_INTERNAL)
             return
         keep_alive = keep_alive and not self._closing
+        body = resp.body
+        streamed = not isinstance(body, bytes)
         try:
-            wire = encode_response(resp, keep_alive, method == "HEAD", self._date())
+            if streamed:  # the head now, the body as the client reads it
+                head = Response(resp.status, b"", resp.headers)
+                wire = encode_response(head, keep_alive, True, self._date())
+            else:
+                wire = encode_response(resp, keep_alive, method == "HEAD", self._date())
         except Exception:
             log.exception("internal failure encoding the response to %s", method)
             self._fail(_INTERNAL)
             return
         self.server_state.total_requests += 1
         transport.write(wire)
+        if streamed:
+            if method == "HEAD":
+                _close(body)
+            else:
+                self._stream = (iter(body), keep_alive)
+                self._update_reading()
+                self._pump()
+                return
+        self._sent(keep_alive)
+
+    def _sent(self, keep_alive: bool) -> None:
+        transport = self.transport
+        if transport is None:
+            return
         if not keep_alive:
             transport.close()
         elif self._refusal is not None and not self._queued:
             raw, self._refusal = self._refusal, None
             self._lingering = False
             self._refuse(raw)
+
+    def _pump(self) -> None:
+        """Write the streamed body while the client reads; then what waited."""
+        assert self._stream is not None
+        chunks, keep_alive = self._stream
+        transport = self.transport
+        try:
+            while not self._write_paused:
+                if transport is None or transport.is_closing():
+                    _close(chunks)
+                    self._stream = None
+                    return
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                transport.write(chunk)
+            else:
+                return  # resume_writing carries on
+        except Exception:
+            log.exception("failed streaming a response body")
+            self._stream = None
+            _close(chunks)
+            if transport is not None:
+                transport.close()  # the client sees a short body, never a wrong one
+            return
+        self._stream = None
+        self._update_reading()
+        self._sent(keep_alive)
+        backlog = self._backlog
+        while backlog and self._stream is None:
+            self.send(*backlog.popleft())
 
     def _request(self, method: str) -> Request:
         url = self._url
@@ -638,12 +730,13 @@ class StrongroomHttp(asyncio.Protocol):
         else:
             path, _, query = url.partition(b"?")
         body = self._body
+        spool, self._spool = self._spool, None
         return Request(
             method,
             path.decode("latin-1"),
             query.decode("latin-1"),
             self._headers,
-            body[0] if len(body) == 1 else b"".join(body),
+            spool.finish() if spool is not None else body[0] if len(body) == 1 else b"".join(body),
             client_ip=self.client_ip,
             secure=self.secure,
         )
@@ -723,6 +816,12 @@ class ResponseBatch:
             else:
                 answered.append((conn, resp, method, keep_alive))
         return answered
+
+
+def _close(chunks: Any) -> None:
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
 
 
 #: uvicorn's latest default-headers list and its encoding.

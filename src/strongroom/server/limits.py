@@ -27,17 +27,18 @@ are bounded: EnableKey at about 28 KiB, DescribeKey at about 500 KiB (ten
 grant tokens of 8,192 characters each).
 
 Query-protocol operations (IAM, STS) name themselves in the body, so they
-are held to the global cap; REST operations will be matched from method and
-path at headers-complete (see `docs/architecture.md`, "Streaming bodies").
+are held to the global cap; REST operations that declare a limit or stream
+are matched at headers-complete by the router itself (see
+`docs/architecture.md`, "Streaming bodies").
 
 An operation declares its own limit with ``Operation.max_body``: it then
 replaces the model's bound and may exceed the global cap (a Lambda
-CreateFunction with an inline 50 MB zip). ``Operation.streaming`` is the
-seam for bodies that must never be buffered whole (S3 objects, Lambda
-zips, snapshot streams): the HTTP layer will hand such a body to the
-operation as chunks, counted against the same `max_body` and the same stall
-timeout. No served operation streams yet, and `RequestLimits` refuses to
-start with one that does rather than buffer it silently.
+CreateFunction with an inline 50 MB zip). ``Operation.streaming`` marks
+bodies that must never be buffered whole (S3's PutObject and UploadPart):
+the HTTP layer spools such a body to disk as it arrives (`server.spool`),
+counted against the same `max_body` and the same stall timeout but not the
+buffered-bytes budget. Only REST operations may stream: `RequestLimits`
+refuses to start with a JSON one rather than buffer it silently.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class RequestLimits:
 
     _of: weakref.WeakKeyDictionary[Any, RequestLimits] = weakref.WeakKeyDictionary()
 
-    def __init__(self, services: list[Any], config: Any) -> None:
+    def __init__(self, services: list[Any], config: Any, router: Any = None) -> None:
         self.max_body: int = config.max_body
         self.max_unsigned: int = min(config.max_unsigned_body, config.max_body)
         self.max_buffered: int = config.max_buffered
@@ -135,14 +136,29 @@ class RequestLimits:
         #: Body bytes all connections hold right now (see `max_buffered`).
         self.buffered = 0
         self.by_target: dict[str, int] = {}
+        #: REST operations declaring their own `max_body` (S3's PutObject and
+        #: UploadPart), by (service, operation): found at headers-complete by
+        #: routing the request line and headers as the router will.
+        self.by_rest_op: dict[tuple[str, str], int] = {}
+        self._router = router
+        #: The REST operations whose bodies are spooled, never buffered.
+        self.streaming: set[tuple[str, str]] = set()
         for svc in services:
+            md = svc.model.metadata
+            if md["protocol"] in ("rest-xml", "rest-json"):
+                for op in svc.operations.values():
+                    if getattr(op, "max_body", None) is not None:
+                        self.by_rest_op[(svc.name, op.name)] = op.max_body
+                    if getattr(op, "streaming", False):
+                        self.by_rest_op.setdefault((svc.name, op.name), self.max_body)
+                        self.streaming.add((svc.name, op.name))
+                continue
             streaming = [op.name for op in svc.operations.values() if getattr(op, "streaming", 0)]
             if streaming:
                 raise RuntimeError(
-                    f"{svc.name} declares streaming operations {streaming}: the HTTP layer "
-                    "does not stream bodies yet (see strongroom.server.limits)"
+                    f"{svc.name} declares streaming operations {streaming}: only REST "
+                    "operations, matched at headers-complete, stream (see strongroom.server.limits)"
                 )
-            md = svc.model.metadata
             if md["protocol"] != "json":
                 continue
             prefix = md["targetPrefix"]
@@ -156,18 +172,55 @@ class RequestLimits:
         """The limits of `app`, built the first time a connection asks."""
         limits = cls._of.get(app)
         if limits is None:
-            limits = cls._of[app] = cls(app.services, app.config)
+            limits = cls._of[app] = cls(app.services, app.config, getattr(app, "router", None))
         return limits
 
-    def body_limit(self, headers: dict[str, str], url: bytes) -> int:
+    def body_limit(self, headers: dict[str, str], url: bytes, method: str = "POST") -> int:
         """The most body bytes this request may send."""
+        return self.body_plan(headers, url, method)[0]
+
+    def body_plan(
+        self, headers: dict[str, str], url: bytes, method: str = "POST"
+    ) -> tuple[int, bool]:
+        """The most body bytes this request may send, and whether its body
+        streams (is spooled to disk as it arrives instead of buffered)."""
         target = headers.get("x-amz-target")
         limit = self.max_body if target is None else self.by_target.get(target, self.max_body)
+        streaming = False
+        if target is None and self.by_rest_op and method in ("PUT", "POST"):
+            route = self._rest_route(headers, url, method)
+            if route is not None:
+                declared = self.by_rest_op.get(route)
+                if declared is not None:
+                    limit = declared
+                streaming = route in self.streaming
         if (
             "authorization" not in headers
             and b"X-Amz-Signature=" not in url
             and b"X-Amz-Credential=" not in url
+            and b"Signature=" not in url
             and limit > self.max_unsigned
         ):
-            return self.max_unsigned
-        return limit
+            return self.max_unsigned, False
+        return limit, streaming
+
+    def _rest_route(
+        self, headers: dict[str, str], url: bytes, method: str
+    ) -> tuple[str, str] | None:
+        """(service, operation) of the REST request, routed as the router will."""
+        if self._router is None:
+            return None
+        from strongroom.protocol.http import Request
+
+        path, _, query = url.partition(b"?")
+        req = Request(method, path.decode("latin-1"), query.decode("latin-1"), headers, b"")
+        auth = headers.get("authorization", "")
+        scope = None
+        if "Credential=" in auth:
+            parts = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            scope = parts[3] if len(parts) >= 4 else None
+        try:
+            route = self._router.route(req, scope)
+        except Exception:
+            return None
+        return (route.service.name, route.operation)

@@ -130,6 +130,8 @@ class Router:
                 protocol,
                 None,
             )
+        if svc.virtual_host is not None and req.virtual_bucket is None:
+            req.virtual_bucket = svc.virtual_host(req.host)
         op = self.codecs[svc.name].match(req)
         if op is None or op not in svc.operations:
             raise RouteError(

@@ -1,0 +1,121 @@
+"""S3 for the other services of this server (CloudTrail, CloudWatch Logs,
+Redshift): delivering objects into a customer's bucket as their service
+principal, authorized by the bucket policy exactly as AWS authorizes those
+deliveries.
+
+    from strongroom.services.s3 import api as s3
+
+    s3.authorize_delivery(call, "cloudtrail.amazonaws.com", "audit-archive",
+                          "AWSLogs/000000000000/CloudTrail/...json.gz",
+                          source_arn=trail_arn, source_account=account)
+    s3.deliver(call, "cloudtrail.amazonaws.com", bucket, key, body, ...)
+
+A service principal has no identity policies: the bucket policy alone must
+allow it (``Principal: {"Service": ...}``), its conditions
+(``aws:SourceArn``, ``aws:SourceAccount``, ``s3:x-amz-acl``) evaluated with
+the context the delivering service gives. A refusal raises S3's
+AccessDenied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from strongroom.auth.principal import service_principal
+from strongroom.framework import Call
+from strongroom.services.s3 import access, buckets, crypto, names, notifications, objects
+from strongroom.services.s3.objects import Obj
+from strongroom.services.s3.service import service
+
+
+def _as_service(call: Call, principal: str) -> Call:
+    return replace(
+        call,
+        service=service,
+        principal=service_principal(principal),
+        via=(*call.via, principal),
+        audit_resources=[],
+        children=[],
+        authorized=False,
+    )
+
+
+def authorize_delivery(
+    call: Call,
+    principal: str,
+    bucket: str,
+    key: str,
+    *,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+    acl: str | None = "bucket-owner-full-control",
+    action: str = "s3:PutObject",
+) -> None:
+    """Raise AccessDenied (NoSuchBucket) unless `bucket`'s policy lets the
+    service `principal` put `key` (or check the bucket's ACL:
+    ``action="s3:GetBucketAcl"``, with no key)."""
+    row = buckets.require(call.conn, bucket)
+    acting = _as_service(call, principal)
+    context: dict[str, Any] = {}
+    if source_arn:
+        context["aws:SourceArn"] = source_arn
+    if source_account:
+        context["aws:SourceAccount"] = source_account
+    if acl and action == "s3:PutObject":
+        context["s3:x-amz-acl"] = acl
+    access.authorize(acting, action, row, key if action == "s3:PutObject" else None, context)
+    call.allowed_by("the bucket policy allowed the delivering service")
+
+
+def deliver(
+    call: Call,
+    principal: str,
+    bucket: str,
+    key: str,
+    body: bytes,
+    *,
+    content_type: str = "application/octet-stream",
+    source_arn: str | None = None,
+    source_account: str | None = None,
+) -> str:
+    """Authorize as `authorize_delivery`, then write the object (encrypted as
+    the bucket's default says); returns its ETag."""
+    authorize_delivery(
+        call, principal, bucket, key, source_arn=source_arn, source_account=source_account
+    )
+    row = buckets.require(call.conn, bucket)
+    enc = crypto.choose(row, None, None, None)
+    dk = crypto.new_key(call, row, f"{bucket}/{key}", enc)
+    written = objects.write_body(call, dk.plaintext, body, {}, None)
+    now = call.clock.timestamp()
+    obj = Obj(
+        bucket=bucket,
+        key=key,
+        size=written.size,
+        etag=objects.etag_of(written.md5),
+        last_modified=now,
+        blob=written.blob,
+        data_key=dk.wrapped,
+        sse=dk.sse,
+        kms_key_arn=dk.kms_key_arn,
+        bucket_key=dk.bucket_key,
+        headers={"ContentType": content_type},
+        metadata={},
+        tags={},
+        checksum={},
+        storage_class="STANDARD",
+        parts=None,
+        owner=row.account,
+    )
+    version = objects.store(call.conn, obj, now, row.versioning)
+    # Queued as S3's background work, on the caller's transaction.
+    as_s3 = replace(call, service=service, children=[], audit_resources=[])
+    notifications.emit(
+        as_s3, row, "s3:ObjectCreated:Put", key, size=obj.size, etag=obj.etag, version_id=version
+    )
+    call.handed_off = call.handed_off or as_s3.handed_off
+    return obj.etag
+
+
+__all__ = ["authorize_delivery", "deliver", "names"]
