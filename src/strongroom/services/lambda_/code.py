@@ -46,9 +46,11 @@ class BadPackage(ValueError):
     """Why a zip is refused, in AWS's words."""
 
 
-def inspect(data: bytes) -> Package:
-    """The package `data`, once it is known to be a zip within AWS's limits."""
-    if len(data) > MAX_ZIPPED:
+def inspect(data: bytes, *, from_s3: bool = False) -> Package:
+    """The package `data`, once it is known to be a zip within AWS's limits
+    (the 50 MB zipped limit is for direct uploads: a package from S3 may be
+    larger, up to what it unzips to)."""
+    if len(data) > MAX_ZIPPED and not from_s3:
         raise BadPackage(f"Zipped size must be smaller than {MAX_ZIPPED} bytes")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

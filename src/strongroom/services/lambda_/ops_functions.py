@@ -6,7 +6,7 @@ from typing import Any
 
 from strongroom.framework import Call, paging
 from strongroom.framework.errorspec import ErrorSpec
-from strongroom.services.lambda_ import access, code, functions, invocations, names, roles
+from strongroom.services.lambda_ import access, code, functions, invocations, names, roles, s3code
 from strongroom.services.lambda_.functions import EXTRA_MEMBERS, LATEST
 from strongroom.services.lambda_.locations import code_location
 from strongroom.services.lambda_.service import errors, service
@@ -70,9 +70,9 @@ def _require_tags(tags: dict[str, str] | None) -> dict[str, str]:
     return tags
 
 
-def _package(call: Call, data: bytes) -> code.Package:
+def _package(call: Call, data: bytes, *, from_s3: bool = False) -> code.Package:
     try:
-        package = code.inspect(data)
+        package = code.inspect(data, from_s3=from_s3)
     except code.BadPackage as bad:
         raise errors.InvalidParameterValueException(str(bad)) from None
     call.resource("lambda_code").put(package)
@@ -128,16 +128,19 @@ def create_function(
     _require_limits(Timeout, MemorySize)
     variables = (Environment or {}).get("Variables")
     functions.require_environment_size(variables)
-    if "ZipFile" not in Code:
-        if Code.get("S3Bucket") or Code.get("S3Key"):
-            raise errors.InvalidParameterValueException(
-                "Code from S3 is not supported by this server yet: upload the zip as ZipFile."
-            )
+    from_s3 = "ZipFile" not in Code
+    if from_s3 and not (Code.get("S3Bucket") or Code.get("S3Key")):
         raise errors.InvalidParameterValueException("Please provide a source for function code.")
     roles.require_usable(call, Role)
     if functions.exists(call.conn, ref):
         raise errors.ResourceConflictException(f"Function already exist: {ref.name}")
-    package = _package(call, Code["ZipFile"])
+    if from_s3:
+        data = s3code.fetch(
+            call, Code.get("S3Bucket"), Code.get("S3Key"), Code.get("S3ObjectVersion")
+        )
+    else:
+        data = Code["ZipFile"]
+    package = _package(call, data, from_s3=from_s3)
     latest = functions.create(
         call,
         ref,
@@ -221,6 +224,7 @@ def update_function_code(
     ZipFile: bytes | None = None,
     S3Bucket: str | None = None,
     S3Key: str | None = None,
+    S3ObjectVersion: str | None = None,
     Publish: bool = False,
     DryRun: bool = False,
     RevisionId: str | None = None,
@@ -230,17 +234,16 @@ def update_function_code(
     names.require_unqualified(ref)
     access.authorize(call, "lambda:UpdateFunctionCode", ref)
     latest = functions.resolve(call.conn, ref)
-    if ZipFile is None:
-        if S3Bucket or S3Key:
-            raise errors.InvalidParameterValueException(
-                "Code from S3 is not supported by this server yet: upload the zip as ZipFile."
-            )
+    if ZipFile is None and not (S3Bucket or S3Key):
         raise errors.InvalidParameterValueException("Please provide a source for function code.")
     functions.require_revision(RevisionId, latest.revision_id)
     functions.require_ready(call, latest)
     functions.require_not_updating(call, latest)
+    from_s3 = ZipFile is None
+    if from_s3:
+        ZipFile = s3code.fetch(call, S3Bucket, S3Key, S3ObjectVersion)
     try:
-        package = code.inspect(ZipFile)
+        package = code.inspect(ZipFile, from_s3=from_s3)
     except code.BadPackage as bad:
         raise errors.InvalidParameterValueException(str(bad)) from None
     if DryRun:
