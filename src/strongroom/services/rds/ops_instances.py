@@ -319,7 +319,6 @@ def modify_DB_instance(
     PreferredMaintenanceWindow: str | None = None,
     AutoMinorVersionUpgrade: bool | None = None,
     PubliclyAccessible: bool | None = None,
-    StorageEncrypted: bool | None = None,
     NewDBInstanceIdentifier: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
@@ -329,11 +328,6 @@ def modify_DB_instance(
     ):
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
-        )
-    if StorageEncrypted is not None and not rec["encrypted"] and StorageEncrypted:
-        raise errors.InvalidParameterCombination(
-            "You can't modify an unencrypted DB instance to be encrypted. Create an encrypted "
-            "copy of a snapshot of it and restore from that."
         )
     if NewDBInstanceIdentifier is not None:
         raise errors.InvalidParameterCombination(
