@@ -42,6 +42,7 @@ LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException", "ResourceNotFoundException"})
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
+RDS_NOT_FOUND = frozenset({"DBInstanceNotFound", "DBSnapshotNotFound"})
 
 
 def doc(*statements: dict) -> str:
@@ -74,6 +75,10 @@ class Resources:
     secret_arn: str = ""
     function: str = ""
     function_arn: str = ""
+    db: str = ""
+    db_arn: str = ""
+    db_snapshot: str = ""
+    db_snapshot_arn: str = ""
 
 
 @dataclass
@@ -228,6 +233,33 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("lambda", "ListTags"): lambda a, b: [
         ok(Resource=b.function_arn),
         refused(REFUSED, Resource=a.function_arn),
+    ],
+    # ----------------------------------------------------------------- RDS
+    ("rds", "DescribeDBInstances"): lambda a, b: [
+        ok(),
+        ok(DBInstanceIdentifier=b.db),
+        Probe(
+            {"Filters": [{"Name": "db-instance-id", "Values": [a.db, a.db_arn]}]}, names_other=True
+        ),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db_arn),
+    ],
+    ("rds", "DescribeDBSnapshots"): lambda a, b: [
+        ok(),
+        ok(DBSnapshotIdentifier=b.db_snapshot),
+        Probe({"DBInstanceIdentifier": a.db}, names_other=True),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
+    ],
+    ("rds", "DescribeEvents"): lambda a, b: [
+        ok(),
+        Probe({"SourceType": "db-instance", "SourceIdentifier": a.db}, names_other=True),
+    ],
+    ("rds", "ListTagsForResource"): lambda a, b: [
+        ok(ResourceName=b.db_arn),
+        ok(ResourceName=b.db_snapshot_arn),
+        refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_arn),
+        refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
@@ -430,12 +462,37 @@ def _functions(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _databases(clients: Callable[[str], Any], r: Resources) -> None:
+    """A DB instance (a control-plane-only engine: no server to start) and
+    a snapshot of it."""
+    rds = clients("rds")
+    tags = [{"Key": r.token, "Value": r.token}]
+    r.db = f"{r.token}-db"
+    r.db_arn = rds.create_db_instance(
+        DBInstanceIdentifier=r.db, Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername=r.token, MasterUserPassword="Pass-" + r.token, AllocatedStorage=20,
+        DBName=r.token, Tags=tags,
+    )["DBInstance"]["DBInstanceArn"]  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=r.db)["DBInstances"][0]["DBInstanceStatus"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    r.db_snapshot = f"{r.token}-snap"
+    r.db_snapshot_arn = rds.create_db_snapshot(
+        DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags
+    )["DBSnapshot"]["DBSnapshotArn"]
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
     _secrets,
     _functions,
+    _databases,
 ]
 
 

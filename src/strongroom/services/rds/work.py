@@ -31,7 +31,7 @@ from strongroom.services.rds.supervisor import Supervisor
 log = logging.getLogger("strongroom.services.rds")
 
 #: How often the housekeeping job looks at the engines (dead ones, resumes).
-CHECK_EVERY_S = 10.0
+CHECK_EVERY_S = 5.0
 #: PercentProgress is written at most this often while a snapshot streams.
 PROGRESS_EVERY_S = 0.5
 
@@ -541,7 +541,10 @@ def rds_housekeeping(run: JobRun) -> float | None:
         rid = rec["resource_id"]
         if not model.ENGINES.get(rec["engine"], model.ENGINES["mysql"]).real:
             continue
-        if rec["status"] in model.RUNNING:
+        if rec["status"] == "inaccessible-encryption-credentials" and not sup.attached(rid):
+            # Tried again until the key is usable again (then: available).
+            run.hand_off("start_instance", {"id": rid, "reason": "resume"}, key=f"db:{rid}")
+        elif rec["status"] in model.RUNNING:
             if not sup.attached(rid):
                 run.hand_off("start_instance", {"id": rid, "reason": "resume"}, key=f"db:{rid}")
             elif not sup.running(rid):
