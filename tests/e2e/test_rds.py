@@ -585,6 +585,28 @@ def test_encryption_at_rest_while_stopped(
     assert read_rows(inst) == shop["rows"]
 
 
+def test_a_dead_engine_is_started_again(
+    server: StrongroomServer, rds: Any, shop: dict[str, Any]
+) -> None:
+    import signal
+
+    data = server.data_dir / "engines" / "postgres" / "instances" / shop["DbiResourceId"] / "data"
+    pid = int((data / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            rows = read_rows(shop)
+            break
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline, "the engine was not started again"
+            time.sleep(0.2)
+    assert rows == shop["rows"]
+    assert int((data / "postmaster.pid").read_text().split()[0]) != pid
+    events = rds.describe_events(SourceType="db-instance", SourceIdentifier="shop", Duration=60)
+    assert "DB instance restarted" in [e["Message"] for e in events["Events"]]
+
+
 def test_tags(rds: Any, shop: dict[str, Any], restored: dict[str, Any]) -> None:
     arn = shop["DBInstanceArn"]
     assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [
