@@ -251,6 +251,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
     ],
+    ("rds", "DescribeDBLogFiles"): lambda a, b: [
+        ok(DBInstanceIdentifier=b.db),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
+    ],
     ("rds", "DescribeEvents"): lambda a, b: [
         ok(),
         Probe({"SourceType": "db-instance", "SourceIdentifier": a.db}, names_other=True),

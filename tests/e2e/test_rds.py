@@ -607,6 +607,53 @@ def test_a_dead_engine_is_started_again(
     assert "DB instance restarted" in [e["Message"] for e in events["Events"]]
 
 
+def test_engine_log_files(
+    server: StrongroomServer, rds: Any, shop: dict[str, Any], quick_waiters: str
+) -> None:
+    import re
+
+    files = rds.describe_db_log_files(DBInstanceIdentifier="shop")["DescribeDBLogFiles"]
+    assert files and all(
+        re.fullmatch(r"error/postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2}", f["LogFileName"])
+        for f in files
+    )
+    newest = files[-1]
+    data = server.data_dir / "engines" / "postgres" / "instances" / shop["DbiResourceId"] / "data"
+    on_disk = (data / newest["LogFileName"]).read_text()
+    assert newest["Size"] >= len(on_disk.encode()) > 0
+    assert abs(newest["LastWritten"] / 1000 - time.time()) < 3600
+    first = rds.download_db_log_file_portion(
+        DBInstanceIdentifier="shop", LogFileName=newest["LogFileName"], Marker="0"
+    )
+    assert first["LogFileData"].startswith(on_disk.splitlines()[0])
+    two = rds.download_db_log_file_portion(
+        DBInstanceIdentifier="shop", LogFileName=newest["LogFileName"], Marker="0",
+        NumberOfLines=2,
+    )  # fmt: skip
+    assert two["LogFileData"].splitlines() == on_disk.splitlines()[:2]
+    assert two["AdditionalDataPending"] is True
+    rest = rds.download_db_log_file_portion(
+        DBInstanceIdentifier="shop", LogFileName=newest["LogFileName"], Marker=two["Marker"]
+    )
+    assert (two["LogFileData"] + rest["LogFileData"]).startswith(on_disk)
+    tail = rds.download_db_log_file_portion(
+        DBInstanceIdentifier="shop", LogFileName=newest["LogFileName"], NumberOfLines=1
+    )
+    assert len(tail["LogFileData"].splitlines()) == 1
+    code, _, status = fails(rds.download_db_log_file_portion, DBInstanceIdentifier="shop",
+                            LogFileName="error/postgresql.log.1999-01-01-00")  # fmt: skip
+    assert (code, status) == ("DBLogFileNotFoundFault", 404)
+    printed = subprocess.run(
+        ["aws", "rds", "download-db-log-file-portion", "--db-instance-identifier", "shop",
+         "--log-file-name", newest["LogFileName"], "--starting-token", "0", "--output", "text",
+         "--endpoint-url", server.endpoint],
+        env={**os.environ, **server.aws_env()}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert on_disk.strip().splitlines()[0] in printed.stdout
+    assert on_disk.strip().splitlines()[-1] in printed.stdout
+
+
 def test_tags(rds: Any, shop: dict[str, Any], restored: dict[str, Any]) -> None:
     arn = shop["DBInstanceArn"]
     assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [

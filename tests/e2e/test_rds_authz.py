@@ -96,6 +96,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "DeleteDBInstance": lambda t: {"DBInstanceIdentifier": t["name"], "SkipFinalSnapshot": True},
     "DeleteDBSnapshot": lambda t: {"DBSnapshotIdentifier": t["snap"]},
     "DescribeDBEngineVersions": lambda t: {},
+    "DescribeDBLogFiles": lambda t: {"DBInstanceIdentifier": t["name"]},
+    "DownloadDBLogFilePortion": lambda t: {
+        "DBInstanceIdentifier": t["name"],
+        "LogFileName": "error/postgresql.log.2026-12-07-00",
+    },
     "DescribeDBInstances": lambda t: {},
     "DescribeDBSnapshots": lambda t: {},
     "DescribeEvents": lambda t: {},

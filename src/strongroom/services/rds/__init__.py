@@ -5,6 +5,7 @@ internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
     ops_instances,
+    ops_logs,
     ops_misc,
     ops_snapshots,
     trail,
