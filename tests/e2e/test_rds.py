@@ -387,6 +387,38 @@ def test_copies_encrypt_reencrypt_and_never_decrypt(
     assert code == "DBSnapshotNotFound"
 
 
+def test_a_cross_region_copy_and_restore(
+    server: StrongroomServer, rds: Any, shop: dict[str, Any], restored: dict[str, Any]
+) -> None:
+    west = server.client("rds", region="us-west-2")
+    west_key = server.client("kms", region="us-west-2").create_key()["KeyMetadata"]["Arn"]
+    source = rds.describe_db_snapshots(DBSnapshotIdentifier="shop-1-enc")["DBSnapshots"][0]
+    # An encrypted source needs a KmsKeyId, and a key of the destination Region.
+    code, _, _ = fails(west.copy_db_snapshot, SourceDBSnapshotIdentifier=source["DBSnapshotArn"],
+                       TargetDBSnapshotIdentifier="west-x", SourceRegion="us-east-1")  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    code, _, _ = fails(west.copy_db_snapshot, SourceDBSnapshotIdentifier=source["DBSnapshotArn"],
+                       TargetDBSnapshotIdentifier="west-x", KmsKeyId=source["KmsKeyId"])  # fmt: skip
+    assert code == "KMSKeyNotAccessibleFault"
+    out = west.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=source["DBSnapshotArn"], TargetDBSnapshotIdentifier="west-1",
+        KmsKeyId=west_key, SourceRegion="us-east-1",
+    )["DBSnapshot"]  # fmt: skip
+    assert out["SourceRegion"] == "us-east-1" and out["KmsKeyId"] == west_key
+    assert wait_snapshot(west, "west-1")["Status"] == "available"
+    west.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="shop-west", DBSnapshotIdentifier="west-1"
+    )
+    inst = wait_status(west, "shop-west", leaving={"creating"})
+    assert inst["DBInstanceArn"].startswith("arn:aws:rds:us-west-2:")
+    assert (inst["StorageEncrypted"], inst["KmsKeyId"]) == (True, west_key)
+    assert read_rows(inst) == shop["rows"]
+    west.delete_db_instance(DBInstanceIdentifier="shop-west", SkipFinalSnapshot=True)
+    assert "shop-1" not in [
+        s["DBSnapshotIdentifier"] for s in west.describe_db_snapshots()["DBSnapshots"]
+    ]
+
+
 def test_snapshot_filters(rds: Any, restored: dict[str, Any]) -> None:
     by_instance = rds.describe_db_snapshots(DBInstanceIdentifier="shop")["DBSnapshots"]
     assert {"shop-1", "shop-1-enc"} <= {s["DBSnapshotIdentifier"] for s in by_instance}

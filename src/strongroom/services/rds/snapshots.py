@@ -3,6 +3,7 @@ encrypted) and the rules of copy and restore."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from strongroom.encoding import b64_text
@@ -150,6 +151,11 @@ def open_key(call: Call, snap: records.Record) -> bytes | None:
     """The snapshot's data key, unwrapped by KMS for the caller."""
     if not snap["encrypted"]:
         return None
+    ctx = call
+    if snap["region"] != call.region:
+        # A cross-Region copy: the source's key is asked in its own Region
+        # (the same call otherwise: its KMS events are recorded with it).
+        ctx = dataclasses.replace(call, region=snap["region"])
     return keys.open_data_key(
-        call, snap["data_key"], snap["kms_key_arn"], keys.snapshot_context(snap["resource_id"])
+        ctx, snap["data_key"], snap["kms_key_arn"], keys.snapshot_context(snap["resource_id"])
     )
