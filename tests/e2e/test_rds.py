@@ -142,6 +142,7 @@ def restored(rds: Any, shop: dict[str, Any], app_key: str) -> dict[str, Any]:
     snap = rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-1")
     assert snap["DBSnapshot"]["Status"] == "creating"
     snap = wait_snapshot(rds, "shop-1")
+    assert describe(rds, "shop")["DBInstanceStatus"] == "available"
     assert (snap["Status"], snap["PercentProgress"], snap["Encrypted"]) == ("available", 100, False)
     copy = rds.copy_db_snapshot(
         SourceDBSnapshotIdentifier="shop-1", TargetDBSnapshotIdentifier="shop-1-enc",
@@ -575,8 +576,10 @@ def test_stop_start_and_the_seven_day_restart(
     assert inst["DBInstanceStatus"] == "available"
     assert read_rows(shop) == shop["rows"]
     # Stopped for more than 7 days: started by RDS itself.
-    rds.stop_db_instance(DBInstanceIdentifier="shop")
+    rds.stop_db_instance(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-at-stop")
     wait_status(rds, "shop", leaving={"stopping"})
+    at_stop = rds.describe_db_snapshots(DBSnapshotIdentifier="shop-at-stop")["DBSnapshots"][0]
+    assert (at_stop["Status"], at_stop["PercentProgress"]) == ("available", 100)
     server.advance_clock("7d1h")
     inst = wait_status(rds, "shop", leaving={"stopped", "starting"}, timeout=60)
     assert inst["DBInstanceStatus"] == "available"

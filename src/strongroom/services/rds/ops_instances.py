@@ -253,13 +253,16 @@ def stop_DB_instance(
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
         )
+    payload: dict[str, Any] = {"id": rec["resource_id"]}
     if DBSnapshotIdentifier:
-        snapshots.start_snapshot(call, rec, DBSnapshotIdentifier, "manual", hand_off=True)
+        # Taken by the stop itself, before the engine stops.
+        snap, plain = snapshots.start_snapshot(call, rec, DBSnapshotIdentifier, "manual")
+        payload["final"] = snap["resource_id"]
+        if plain is not None:
+            payload["snapshot_key"] = plain
     records.update_instance(call.conn, rec["resource_id"], status="stopping")
     rec["status"] = "stopping"
-    call.hand_off(
-        "stop_instance", {"id": rec["resource_id"]}, key=_instance_key(rec["resource_id"])
-    )
+    call.hand_off("stop_instance", payload, key=_instance_key(rec["resource_id"]))
     return {"DBInstance": model.instance_wire(rec)}
 
 

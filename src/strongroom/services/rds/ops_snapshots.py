@@ -41,6 +41,8 @@ def create_DB_snapshot(
     snap, _plain = snapshots.start_snapshot(
         call, rec, DBSnapshotIdentifier, "manual", tags=tags, hand_off=True
     )
+    # As on AWS, the instance is backing-up while the snapshot is taken.
+    records.update_instance(call.conn, rec["resource_id"], status="backing-up")
     return {"DBSnapshot": model.snapshot_wire(snap)}
 
 

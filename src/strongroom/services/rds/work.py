@@ -246,6 +246,9 @@ def finish_snapshot(
             log.warning("snapshot %s failed: %s", snap["identifier"], err)
             with work.transaction(write=True) as run:
                 records.update_snapshot(run.conn, snap["resource_id"], status="failed")
+                records.set_instance_status(
+                    run.conn, rec["resource_id"], "available", only_from=("backing-up",)
+                )
                 event(run, snap, "Snapshot failed", ["failure"], snapshot=True)
             return False
     with work.transaction(write=True) as run:
@@ -256,6 +259,9 @@ def finish_snapshot(
             percent=100,
             size=size,
             has_data=has_data,
+        )
+        records.set_instance_status(
+            run.conn, rec["resource_id"], "available", only_from=("backing-up",)
         )
         kind = "Automated" if snap["snapshot_type"] == "automated" else "Manual"
         event(run, snap, f"{kind} snapshot created", ["creation"], snapshot=True)
@@ -350,6 +356,11 @@ def stop_instance(work: Background, payload: dict[str, Any]) -> None:
     if rec is None or rec["status"] != "stopping":
         return
     sup = _sup(work)
+    if payload.get("final"):
+        with work.transaction() as run:
+            snap = records.snapshot_by_resource(run.conn, payload["final"])
+        if snap is not None and snap["status"] == "creating":
+            finish_snapshot(work, sup, rec, snap, _key(payload, "snapshot_key"))
     if model.ENGINES[rec["engine"]].real:
         inst = sup.open(rid)
         key = sup.detach(rid)
