@@ -255,6 +255,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(DBInstanceIdentifier=b.db),
         refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
     ],
+    ("rds", "DescribeDBSnapshotAttributes"): lambda a, b: [
+        ok(DBSnapshotIdentifier=b.db_snapshot),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
+    ],
     ("rds", "DescribeEvents"): lambda a, b: [
         ok(),
         Probe({"SourceType": "db-instance", "SourceIdentifier": a.db}, names_other=True),

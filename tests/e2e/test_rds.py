@@ -24,7 +24,7 @@ import botocore.exceptions
 import psycopg
 import pytest
 
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +38,17 @@ def data_dir() -> Iterator[Path]:
         yield Path(d)
 
 
+OTHER = "111111111111"
+
+
 @pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[StrongroomServer]:
+def other_account(data_dir: Path) -> dict[str, str]:
+    """The root key of a second account in the module's data directory."""
+    return add_account(data_dir, OTHER)
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path, other_account: dict[str, str]) -> Iterator[StrongroomServer]:
     srv = StrongroomServer(data_dir, time_travel=True)
     srv.start()
     try:
@@ -418,6 +427,63 @@ def test_a_cross_region_copy_and_restore(
     assert "shop-1" not in [
         s["DBSnapshotIdentifier"] for s in west.describe_db_snapshots()["DBSnapshots"]
     ]
+
+
+def test_sharing_a_snapshot_with_another_account(
+    server: StrongroomServer, rds: Any, shop: dict[str, Any], restored: dict[str, Any],
+    other_account: dict[str, str],
+) -> None:  # fmt: skip
+    kms = server.client("kms")
+    both = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+        "Principal": {"AWS": ["arn:aws:iam::000000000000:root", f"arn:aws:iam::{OTHER}:root"]},
+    }]})  # fmt: skip
+    shared_key = kms.create_key(Policy=both)["KeyMetadata"]["Arn"]
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier="shop-1", TargetDBSnapshotIdentifier="share-1",
+                         KmsKeyId=shared_key)  # fmt: skip
+    snap = wait_snapshot(rds, "share-1")
+    # Under the AWS managed key: can't be shared.
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier="shop-1",
+                         TargetDBSnapshotIdentifier="share-managed", KmsKeyId="alias/aws/rds")  # fmt: skip
+    wait_snapshot(rds, "share-managed")
+    code, message, _ = fails(rds.modify_db_snapshot_attribute, DBSnapshotIdentifier="share-managed",
+                             AttributeName="restore", ValuesToAdd=[OTHER])  # fmt: skip
+    assert code == "InvalidParameterValue" and "default AWS KMS key" in message
+    out = rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="share-1", AttributeName="restore", ValuesToAdd=[OTHER]
+    )["DBSnapshotAttributesResult"]
+    assert out["DBSnapshotAttributes"] == [{"AttributeName": "restore", "AttributeValues": [OTHER]}]
+    assert rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="share-1")[
+        "DBSnapshotAttributesResult"] == out  # fmt: skip
+    theirs = server.client("rds", **other_account)
+    their_kms = server.client("kms", **other_account)
+    seen = theirs.describe_db_snapshots(IncludeShared=True)["DBSnapshots"]
+    assert [(s["DBSnapshotArn"], s["SnapshotType"]) for s in seen] == [
+        (snap["DBSnapshotArn"], "shared")
+    ]
+    assert theirs.describe_db_snapshots()["DBSnapshots"] == []
+    code, _, _ = fails(theirs.copy_db_snapshot, SourceDBSnapshotIdentifier=snap["DBSnapshotArn"],
+                       TargetDBSnapshotIdentifier="mine")  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    their_key = their_kms.create_key()["KeyMetadata"]["Arn"]
+    theirs.copy_db_snapshot(SourceDBSnapshotIdentifier=snap["DBSnapshotArn"],
+                            TargetDBSnapshotIdentifier="mine", KmsKeyId=their_key)  # fmt: skip
+    mine = wait_snapshot(theirs, "mine")
+    assert (mine["Status"], mine["KmsKeyId"]) == ("available", their_key)
+    assert mine["DBSnapshotArn"].startswith(f"arn:aws:rds:us-east-1:{OTHER}:")
+    theirs.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="theirs",
+                                                DBSnapshotIdentifier="mine")  # fmt: skip
+    inst = wait_status(theirs, "theirs", leaving={"creating"})
+    assert read_rows(inst) == shop["rows"]
+    theirs.delete_db_instance(DBInstanceIdentifier="theirs", SkipFinalSnapshot=True)
+    # Unshared: gone from their view.
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="share-1", AttributeName="restore",
+                                     ValuesToRemove=[OTHER])  # fmt: skip
+    assert [s["DBSnapshotIdentifier"] for s in theirs.describe_db_snapshots(IncludeShared=True)[
+        "DBSnapshots"]] == ["mine"]  # fmt: skip
+    code, _, _ = fails(theirs.copy_db_snapshot, SourceDBSnapshotIdentifier=snap["DBSnapshotArn"],
+                       TargetDBSnapshotIdentifier="again", KmsKeyId=their_key)  # fmt: skip
+    assert code == "DBSnapshotNotFound"
 
 
 def test_snapshot_filters(rds: Any, restored: dict[str, Any]) -> None:

@@ -105,6 +105,12 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "DescribeDBSnapshots": lambda t: {},
     "DescribeEvents": lambda t: {},
     "ListTagsForResource": lambda t: {"ResourceName": t["arn"]},
+    "DescribeDBSnapshotAttributes": lambda t: {"DBSnapshotIdentifier": t["snap"]},
+    "ModifyDBSnapshotAttribute": lambda t: {
+        "DBSnapshotIdentifier": t["snap"],
+        "AttributeName": "restore",
+        "ValuesToAdd": [OTHER],
+    },
     "ModifyDBInstance": lambda t: {"DBInstanceIdentifier": t["name"], "DeletionProtection": True},
     "RebootDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
     "RemoveTagsFromResource": lambda t: {"ResourceName": t["arn"], "TagKeys": ["owner"]},

@@ -81,6 +81,11 @@ def describe_DB_snapshots(
         items = [snapshots.resolve_source(call, DBSnapshotIdentifier)]
     else:
         items = records.list_snapshots(call.conn, call.account, call.region)
+        if IncludeShared or SnapshotType == "shared":
+            items += records.snapshots_shared_with(call.conn, call.account, call.region)
+    if SnapshotType == "shared":
+        items = [s for s in items if s["account"] != call.account]
+        SnapshotType = None
     if DBInstanceIdentifier is not None:
         filters.setdefault("db-instance-id", []).append(DBInstanceIdentifier)
     if SnapshotType is not None:
@@ -92,7 +97,14 @@ def describe_DB_snapshots(
     items = [s for s in items if _matches(s, filters)]
     scope = [DBSnapshotIdentifier, sorted(filters.items())]
     page = DESCRIBE.slice(call, items, Marker, MaxRecords, scope=scope)
-    return DESCRIBE.output(page, [model.snapshot_wire(s) for s in page.items])
+    return DESCRIBE.output(page, [_wire_for(call, s) for s in page.items])
+
+
+def _wire_for(call: Call, snap: records.Record) -> dict[str, Any]:
+    out = model.snapshot_wire(snap)
+    if snap["account"] != call.account:
+        out["SnapshotType"] = "shared"  # another account's, shared with the caller
+    return out
 
 
 @service.operation(authorize=False)
@@ -134,7 +146,9 @@ def copy_DB_snapshot(
     target_arn = model.snapshot_arn(call.account, call.region, TargetDBSnapshotIdentifier.lower())
     call.authorize("rds:CopyDBSnapshot", target_arn)
     source = snapshots.resolve_source(call, SourceDBSnapshotIdentifier)
-    call.authorize("rds:CopyDBSnapshot", source["arn"])
+    shared = source["account"] != call.account
+    if not shared:  # another account's snapshot: its "restore" attribute allowed it
+        call.authorize("rds:CopyDBSnapshot", source["arn"])
     tags = instances.request_tags(Tags)
     if CopyTags:
         tags = instances.merge_tags(source["tags"], tags)
@@ -150,6 +164,10 @@ def copy_DB_snapshot(
             "KmsKeyId must be specified to copy an encrypted snapshot to another region. "
             "It must be a KMS key of the destination region."
         )
+    if shared and source["encrypted"] and not KmsKeyId:
+        raise errors.InvalidParameterCombination(
+            "KmsKeyId must be specified to copy an encrypted snapshot shared from another account."
+        )
     if KmsKeyId and KmsKeyId.startswith("arn:") and KmsKeyId.split(":")[3] != call.region:
         raise keys.not_accessible(KmsKeyId)
     ident = snapshots.require_new(call, TargetDBSnapshotIdentifier)
@@ -158,7 +176,7 @@ def copy_DB_snapshot(
     payload: dict[str, Any] = {"target": resource_id}
     wrapped = key_arn = None
     if encrypted:
-        target_key = KmsKeyId or source["kms_key_arn"]
+        target_key = keys.key_for(call, KmsKeyId) if KmsKeyId else source["kms_key_arn"]
         wrapped, key_arn, plain = keys.new_data_key(
             call, target_key, keys.snapshot_context(resource_id)
         )
@@ -238,7 +256,8 @@ def restore_DB_instance_from_DB_snapshot(
             "The parameter DBSnapshotIdentifier must be provided and must not be blank."
         )
     snap = snapshots.resolve_source(call, DBSnapshotIdentifier)
-    call.authorize("rds:RestoreDBInstanceFromDBSnapshot", snap["arn"])
+    if snap["account"] == call.account:  # a shared one: its "restore" attribute allowed it
+        call.authorize("rds:RestoreDBInstanceFromDBSnapshot", snap["arn"])
     snapshots.require_available(snap)
     if Engine is not None and Engine != snap["engine"]:
         raise errors.InvalidParameterCombination(
@@ -298,3 +317,70 @@ def restore_DB_instance_from_DB_snapshot(
     call.audit_resource(arn, model.INSTANCE_TYPE)
     call.hand_off("restore_instance", payload, key=f"db:{resource_id}")
     return {"DBInstance": model.instance_wire(rec)}
+
+
+def _attributes(snap: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "DBSnapshotAttributesResult": {
+            "DBSnapshotIdentifier": snap["identifier"],
+            "DBSnapshotAttributes": [
+                {"AttributeName": "restore", "AttributeValues": list(snap["shared_with"] or [])}
+            ],
+        }
+    }
+
+
+@service.operation(authorize=False)
+def modify_DB_snapshot_attribute(
+    call: Call,
+    DBSnapshotIdentifier: str,
+    AttributeName: str,
+    ValuesToAdd: list[str] | None = None,
+    ValuesToRemove: list[str] | None = None,
+) -> dict[str, Any]:
+    arn = model.snapshot_arn(call.account, call.region, DBSnapshotIdentifier.lower())
+    call.authorize("rds:ModifyDBSnapshotAttribute", arn)
+    snap = records.resolve_snapshot(call.conn, call.account, call.region, DBSnapshotIdentifier)
+    call.audit_resource(snap["arn"], model.SNAPSHOT_TYPE)
+    if AttributeName != "restore":
+        raise errors.InvalidParameterValue(
+            f"Invalid snapshot attribute name {AttributeName}: only restore is supported."
+        )
+    if snap["snapshot_type"] != "manual":
+        raise errors.InvalidDBSnapshotStateFault("Only manual snapshots can be shared.")
+    adding = list(ValuesToAdd or [])
+    for value in adding + list(ValuesToRemove or []):
+        if value != "all" and not (len(value) == 12 and value.isdigit()):
+            raise errors.InvalidParameterValue(f"Invalid AWS account id or 'all': {value}")
+    if adding and snap["encrypted"] and _managed_key(call, snap["kms_key_arn"]):
+        raise errors.InvalidParameterValue(
+            "You can't share a snapshot that has been encrypted using the default AWS KMS key "
+            "of the account (aws/rds). Copy it under a customer managed key and share the copy."
+        )
+    if "all" in adding and snap["encrypted"]:
+        raise errors.InvalidParameterValue("Encrypted snapshots can't be made public.")
+    shared = [v for v in (snap["shared_with"] or []) if v not in set(ValuesToRemove or [])]
+    shared += [v for v in adding if v not in shared]
+    if len([v for v in shared if v != "all"]) > 20:
+        raise errors.SharedSnapshotQuotaExceededFault(
+            "A snapshot can be shared with at most 20 accounts."
+        )
+    records.update_snapshot(call.conn, snap["resource_id"], shared_with=shared)
+    snap["shared_with"] = shared
+    return _attributes(snap)
+
+
+def _managed_key(call: Call, key_arn: str | None) -> bool:
+    """Whether `key_arn` is the account's AWS managed key for RDS."""
+    if not key_arn:
+        return False
+    return key_arn == keys.key_for(call, None)
+
+
+@service.operation(authorize=False)
+def describe_DB_snapshot_attributes(call: Call, DBSnapshotIdentifier: str) -> dict[str, Any]:
+    arn = model.snapshot_arn(call.account, call.region, DBSnapshotIdentifier.lower())
+    call.authorize("rds:DescribeDBSnapshotAttributes", arn)
+    snap = records.resolve_snapshot(call.conn, call.account, call.region, DBSnapshotIdentifier)
+    call.audit_resource(snap["arn"], model.SNAPSHOT_TYPE)
+    return _attributes(snap)

@@ -133,6 +133,20 @@ def list_snapshots(conn: Connection, account: str, region: str) -> list[Record]:
     return [dict(r._mapping) for r in rows]
 
 
+def snapshots_shared_with(conn: Connection, account: str, region: str) -> list[Record]:
+    """Other accounts' manual snapshots in `region` whose "restore" attribute
+    names `account` (or "all")."""
+    rows = conn.execute(
+        select(snapshots)
+        .where(snapshots.c.region == region, snapshots.c.account != account)
+        .order_by(snapshots.c.created, snapshots.c.identifier)
+    )
+    found = [dict(r._mapping) for r in rows]
+    return [
+        r for r in found if account in (r["shared_with"] or []) or "all" in (r["shared_with"] or [])
+    ]
+
+
 def insert_snapshot(conn: Connection, record: Record) -> None:
     conn.execute(snapshots.insert().values(**record))
 

@@ -72,6 +72,7 @@ def new_record(
         "size": 0,
         "has_data": False,
         "tags": tags,
+        "shared_with": [],
         "attrs": {k: v for k, v in attrs.items() if v is not None},
     }
 
@@ -134,10 +135,17 @@ def resolve_source(call: Call, identifier: str) -> records.Record:
                 f"The parameter SourceDBSnapshotIdentifier is not a valid identifier: {identifier}"
             )
         region, account, ident = parts[3], parts[4], parts[6]
-        if account != call.account:
+        found = records.find_snapshot(call.conn, account, region, ident)
+        if found is None or (account != call.account and not shared_with(found, call.account)):
             raise errors.DBSnapshotNotFoundFault(f"DBSnapshot {identifier} not found.")
-        return records.resolve_snapshot(call.conn, account, region, ident)
+        return found
     return records.resolve_snapshot(call.conn, call.account, call.region, identifier)
+
+
+def shared_with(snap: records.Record, account: str) -> bool:
+    """Whether `account` may copy and restore `snap` (its "restore" attribute)."""
+    shared = snap["shared_with"] or []
+    return account in shared or "all" in shared
 
 
 def require_available(snap: records.Record) -> None:
@@ -152,7 +160,7 @@ def open_key(call: Call, snap: records.Record) -> bytes | None:
     if not snap["encrypted"]:
         return None
     ctx = call
-    if snap["region"] != call.region:
+    if snap["region"] != call.region and snap["account"] == call.account:
         # A cross-Region copy: the source's key is asked in its own Region
         # (the same call otherwise: its KMS events are recorded with it).
         ctx = dataclasses.replace(call, region=snap["region"])

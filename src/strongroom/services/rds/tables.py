@@ -10,6 +10,7 @@ The data itself lives in files under ``<data-dir>/rds`` (see
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -96,9 +97,11 @@ snapshots = Table(
     Column("source_snapshot", String(2048), nullable=True),
     Column("source_region", String(32), nullable=True),
     #: Bytes in the snapshot's file (0: no data, a control-plane-only engine).
-    Column("size", Integer, nullable=False, default=0),
+    Column("size", BigInteger, nullable=False, default=0),
     Column("has_data", Boolean, nullable=False, default=False),
     Column("tags", JsonText, nullable=False, default=list),
+    #: The "restore" attribute: account ids the snapshot is shared with ("all": public).
+    Column("shared_with", JsonText, nullable=False, default=list),
     #: The instance's settings a restore starts from (class, storage type…).
     Column("attrs", JsonText, nullable=False, default=dict),
     Index("ix_rds_snapshots_instance", "account", "region", "instance_identifier"),
