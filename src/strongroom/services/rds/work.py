@@ -31,7 +31,7 @@ from strongroom.services.rds.supervisor import Supervisor
 log = logging.getLogger("strongroom.services.rds")
 
 #: How often the housekeeping job looks at the engines (dead ones, resumes).
-CHECK_EVERY_S = 5.0
+CHECK_EVERY_S = 2.0
 #: PercentProgress is written at most this often while a snapshot streams.
 PROGRESS_EVERY_S = 0.5
 
