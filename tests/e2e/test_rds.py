@@ -808,6 +808,9 @@ def test_the_password_is_in_no_event_file_or_log(
             "RestoreDBInstanceFromDBSnapshot", "ModifyDBInstance"} <= names  # fmt: skip
     text = json.dumps(events, default=str)
     assert PASSWORD not in text
+    download = next(json.loads(e["CloudTrailEvent"]) for e in events
+                    if e["EventName"] == "DownloadDBLogFilePortion")  # fmt: skip
+    assert download["readOnly"] is True and download.get("responseElements") is None
     create = next(json.loads(e["CloudTrailEvent"]) for e in events
                   if e["EventName"] == "CreateDBInstance")  # fmt: skip
     assert (

@@ -21,7 +21,14 @@ def _make_supervisor(ctx: ResourceContext) -> Any:
     return make_supervisor(ctx)
 
 
-service = Service("rds", tables=TABLES, resources={ENGINES: _make_supervisor})
+service = Service(
+    "rds",
+    tables=TABLES,
+    # A read: no write lock, and CloudTrail records no responseElements
+    # (the log's text stays out of the trail).
+    read_only=frozenset({"DownloadDBLogFilePortion"}),
+    resources={ENGINES: _make_supervisor},
+)
 errors = service.errors
 
 #: RDS pages with Marker/MaxRecords (20 to 100, default 100).

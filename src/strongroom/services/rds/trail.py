@@ -3,7 +3,8 @@
 As AWS records them: the request's members (MasterUserPassword is
 sensitive in the model, so it is never recorded and cannot be declared);
 the write operations' responses as the default does. The Describe
-operations are read-only: no responseElements.
+operations and DownloadDBLogFilePortion are read-only: no responseElements
+(a log's text never reaches the trail).
 """
 
 from __future__ import annotations

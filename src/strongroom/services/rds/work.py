@@ -450,7 +450,11 @@ def start_instance(work: Background, payload: dict[str, Any]) -> None:
                     event(run, rec, "DB instance could not be started", ["failure"])
             return
         status = current["status"]
-        if status in ("starting", "inaccessible-encryption-credentials"):
+        if status in ("starting", "inaccessible-encryption-credentials") or (
+            reason == "resume" and status in ("rebooting", "modifying")
+        ):
+            # (a reboot or modification cut short by a restart of strongroom:
+            # the engine runs again, so the instance is available)
             status = "available"
         records.update_instance(run.conn, rid, status=status, auto_start_at=None)
         if reason == "recover":
