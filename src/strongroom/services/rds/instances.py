@@ -12,7 +12,8 @@ from strongroom.services.rds import keys, model, records
 from strongroom.services.rds.service import ENGINES, errors
 from strongroom.services.rds.supervisor import Supervisor
 
-#: Statuses from which an instance may be deleted.
+#: Statuses from which an instance may be deleted (not while its engine is
+#: being created, modified or backed up: that work would race the deletion).
 DELETABLE = frozenset(
     {
         "available",
@@ -22,9 +23,6 @@ DELETABLE = frozenset(
         "storage-full",
         "incompatible-restore",
         "incompatible-parameters",
-        "backing-up",
-        "creating",
-        "modifying",
     }
 )
 _RESERVED_USERS = {"postgres": {"rdsadmin", "rds_superuser", "postgres", "rds_replication"}}
@@ -171,20 +169,9 @@ def new_record(
         "auto_start_at": None,
         "tags": tags,
         "pending": {},
-        "pending_password": None,
         "attrs": attrs,
         "restored_from": restored_from,
     }
-
-
-def require_status(rec: records.Record, allowed: set[str] | frozenset[str], doing: str) -> None:
-    if rec["status"] not in allowed:
-        raise errors.InvalidDBInstanceStateFault(
-            f"Instance {rec['identifier']} is not in available state."
-            if "available" in allowed and doing != "start"
-            else f"Instance {rec['identifier']} cannot be {doing} as it is in {rec['status']} "
-            "state."
-        )
 
 
 def request_tags(tags: list[dict[str, str]] | None) -> list[list[str]]:

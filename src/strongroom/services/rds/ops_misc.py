@@ -214,6 +214,15 @@ def describe_events(
     if EventCategories:
         wanted = set(EventCategories)
         items = [e for e in items if wanted & set(e["categories"] or [])]
-    scope = [SourceIdentifier, SourceType, start, end, sorted(EventCategories or [])]
+    # The listing's own members (not the window they work out to, which moves
+    # with the clock between pages).
+    scope = [
+        SourceIdentifier,
+        SourceType,
+        StartTime.timestamp() if StartTime else None,
+        EndTime.timestamp() if EndTime else None,
+        Duration,
+        sorted(EventCategories or []),
+    ]
     page = EVENTS.slice(call, items, Marker, MaxRecords, scope=scope)
     return EVENTS.output(page, [model.event_wire(e) for e in page.items])

@@ -1,9 +1,9 @@
 """RDS state: DB instances, DB snapshots and the events RDS raised.
 
 No secret is stored in clear: an encrypted instance's or snapshot's data key
-is kept only as KMS wrapped it (``data_key``); a master password waiting in
-PendingModifiedValues is sealed under the root key (``pending_password``).
-The data itself lives in files under ``<data-dir>/rds`` (see
+is kept only as KMS wrapped it (``data_key``); no master password is stored
+at all (PostgreSQL keeps its SCRAM verifier). The data itself lives in files
+under ``<data-dir>/blobs/rds`` and ``<data-dir>/engines`` (see
 `strongroom.services.rds.supervisor`).
 """
 
@@ -55,10 +55,9 @@ instances = Table(
     Column("auto_start_at", Float, nullable=True),
     #: [[key, value], ...]
     Column("tags", JsonText, nullable=False, default=list),
-    #: PendingModifiedValues, as the wire has them (no password: see below).
+    #: PendingModifiedValues, as the wire has them (never a password: a new
+    #: master password is set at once, as on AWS).
     Column("pending", JsonText, nullable=False, default=dict),
-    #: A MasterUserPassword waiting for the maintenance window or a reboot, sealed.
-    Column("pending_password", LargeBinary, nullable=True),
     #: Everything else DescribeDBInstances reports (windows, AZ, parameter
     #: group, MultiAZ, PubliclyAccessible…), as the wire has it.
     Column("attrs", JsonText, nullable=False, default=dict),

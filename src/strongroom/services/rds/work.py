@@ -486,23 +486,15 @@ def reboot_instance(work: Background, payload: dict[str, Any]) -> None:
 
 
 def apply_pending(work: Background, rec: dict[str, Any], *, restart: bool) -> None:
-    """Apply PendingModifiedValues (the master password really set), and
-    restart the engine when asked."""
+    """Apply PendingModifiedValues, restarting the engine when asked."""
     sup = _sup(work)
     rid = rec["resource_id"]
-    password = None
-    if rec["pending_password"] is not None:
-        password = work.runtime.sealer.unseal_str(rec["pending_password"], password_aad(rid))
     inst = sup.open(rid) if model.ENGINES[rec["engine"]].real else None
-    if inst is not None:
-        engine = sup.postgres
+    if inst is not None and restart:
         with contextlib.suppress(EngineError):
-            if restart:
-                engine.restart(inst)
-            if password is not None:
-                engine.set_password(inst, rec["master_username"], password)
+            sup.postgres.restart(inst)
     pending = dict(rec["pending"] or {})
-    changes: dict[str, Any] = {"pending": {}, "pending_password": None}
+    changes: dict[str, Any] = {"pending": {}}
     if "DBInstanceClass" in pending:
         changes["instance_class"] = pending["DBInstanceClass"]
     if "AllocatedStorage" in pending:
@@ -511,12 +503,6 @@ def apply_pending(work: Background, rec: dict[str, Any], *, restart: bool) -> No
         changes["backup_retention"] = pending["BackupRetentionPeriod"]
     with work.transaction(write=True) as run:
         records.update_instance(run.conn, rid, **changes)
-        if password is not None:
-            event(run, rec, "Reset master credentials", ["configuration change"])
-
-
-def password_aad(resource_id: str) -> bytes:
-    return f"rds-pending-password:{resource_id}".encode()
 
 
 @service.background
