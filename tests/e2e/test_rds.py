@@ -700,7 +700,10 @@ def test_a_dead_engine_is_started_again(
             rows = read_rows(shop)
             break
         except psycopg.OperationalError:
-            assert time.monotonic() < deadline, "the engine was not started again"
+            assert time.monotonic() < deadline, (
+                f"not started again: {describe(rds, 'shop')['DBInstanceStatus']}\n"
+                + server.read_log()[-3000:]
+            )
             time.sleep(0.2)
     assert rows == shop["rows"]
     assert int((data / "postmaster.pid").read_text().split()[0]) != pid

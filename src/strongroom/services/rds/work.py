@@ -32,6 +32,8 @@ log = logging.getLogger("strongroom.services.rds")
 
 #: How often the housekeeping job looks at the engines (dead ones, resumes).
 CHECK_EVERY_S = 2.0
+#: How often starting an engine is tried before the instance is `failed`.
+START_ATTEMPTS = 3
 #: PercentProgress is written at most this often while a snapshot streams.
 PROGRESS_EVERY_S = 0.5
 
@@ -407,11 +409,17 @@ def start_engine(work: Background, rec: dict[str, Any], key: bytes | None) -> st
         except (OSError, crypt.CorruptFile) as err:
             log.warning("RDS instance %s: sealed files do not open: %s", rec["identifier"], err)
             return "failed"
-    try:
-        engine.start(inst)
-    except EngineError as err:
-        log.warning("RDS instance %s did not start: %s", rec["identifier"], err)
-        return "failed"
+    for attempt in range(START_ATTEMPTS):
+        try:
+            engine.start(inst)
+            break
+        except EngineError as err:
+            # A server that died may leave processes a moment longer (its
+            # shared memory still held): try again before giving up.
+            log.warning("RDS instance %s did not start: %s", rec["identifier"], err)
+            if attempt == START_ATTEMPTS - 1:
+                return "failed"
+            time.sleep(1.0)
     sup.attach(rid, key)
     return None
 
