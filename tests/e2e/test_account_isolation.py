@@ -79,6 +79,7 @@ class Resources:
     db_arn: str = ""
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
+    db_params: str = ""
 
 
 @dataclass
@@ -258,6 +259,18 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("rds", "DescribeDBSnapshotAttributes"): lambda a, b: [
         ok(DBSnapshotIdentifier=b.db_snapshot),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
+    ],
+    ("rds", "DescribeDBParameterGroups"): lambda a, b: [
+        ok(),
+        ok(DBParameterGroupName=b.db_params),
+        refused(frozenset({"DBParameterGroupNotFound"}), DBParameterGroupName=a.db_params),
+    ],
+    ("rds", "DescribeDBParameters"): lambda a, b: [
+        ok(DBParameterGroupName=b.db_params),
+        refused(frozenset({"DBParameterGroupNotFound"}), DBParameterGroupName=a.db_params),
+    ],
+    ("rds", "DescribeEngineDefaultParameters"): lambda a, b: [
+        ok(DBParameterGroupFamily="mysql8.0"),
     ],
     ("rds", "DescribeEvents"): lambda a, b: [
         ok(),
@@ -488,6 +501,10 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    r.db_params = f"{r.token}-params"
+    rds.create_db_parameter_group(
+        DBParameterGroupName=r.db_params, DBParameterGroupFamily="mysql8.0", Description=r.token
+    )
     r.db_snapshot = f"{r.token}-snap"
     r.db_snapshot_arn = rds.create_db_snapshot(
         DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags

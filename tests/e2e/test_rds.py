@@ -758,6 +758,99 @@ def test_engine_log_files(
     assert on_disk.strip().splitlines()[-1] in printed.stdout
 
 
+def test_parameter_groups_reach_the_engine(rds: Any, shop: dict[str, Any]) -> None:
+    major = shop["EngineVersion"].split(".")[0]
+    family = f"postgres{major}"
+    default = f"default.{family}"
+    names = [g["DBParameterGroupName"] for g in rds.describe_db_parameter_groups()[
+        "DBParameterGroups"]]  # fmt: skip
+    assert default in names
+    assert shop["DBParameterGroups"][0]["DBParameterGroupName"] == default
+    code, message, _ = fails(rds.modify_db_parameter_group, DBParameterGroupName=default,
+                             Parameters=[{"ParameterName": "work_mem", "ParameterValue": "8192"}])  # fmt: skip
+    assert (code, message) == ("InvalidParameterValue", "Cannot modify a default parameter group.")
+    code, message, _ = fails(rds.delete_db_parameter_group, DBParameterGroupName=default)
+    assert (code, message) == (
+        "InvalidDBParameterGroupState",
+        f"Default DBParameterGroup cannot be deleted: {default}",
+    )
+    defaults = rds.describe_engine_default_parameters(DBParameterGroupFamily=family)[
+        "EngineDefaults"
+    ]
+    assert defaults["DBParameterGroupFamily"] == family
+    every = {p["ParameterName"]: p for p in rds.get_paginator(
+        "describe_engine_default_parameters").paginate(DBParameterGroupFamily=family)
+        .build_full_result()["EngineDefaults"]["Parameters"]}  # fmt: skip
+    assert every["max_connections"]["ApplyType"] == "static"
+    assert every["work_mem"]["ApplyType"] == "dynamic"
+    assert every["rds.log_retention_period"]["ParameterValue"] == "4320"
+    rds.create_db_parameter_group(DBParameterGroupName="app-params",
+                                  DBParameterGroupFamily=family, Description="app")  # fmt: skip
+    code, _, _ = fails(rds.create_db_parameter_group, DBParameterGroupName="app-params",
+                       DBParameterGroupFamily=family, Description="again")  # fmt: skip
+    assert code == "DBParameterGroupAlreadyExists"
+    code, _, _ = fails(rds.modify_db_parameter_group, DBParameterGroupName="app-params",
+                       Parameters=[{"ParameterName": "max_connections", "ParameterValue": "150",
+                                    "ApplyMethod": "immediate"}])  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    code, _, _ = fails(rds.modify_db_parameter_group, DBParameterGroupName="app-params",
+                       Parameters=[{"ParameterName": "no_such", "ParameterValue": "1"}])  # fmt: skip
+    assert code == "InvalidParameterValue"
+    rds.modify_db_parameter_group(DBParameterGroupName="app-params", Parameters=[
+        {"ParameterName": "work_mem", "ParameterValue": "8192", "ApplyMethod": "immediate"},
+        {"ParameterName": "max_connections", "ParameterValue": "150",
+         "ApplyMethod": "pending-reboot"},
+    ])  # fmt: skip
+    user = rds.describe_db_parameters(DBParameterGroupName="app-params", Source="user")
+    assert {p["ParameterName"]: p["ParameterValue"] for p in user["Parameters"]} == {
+        "work_mem": "8192", "max_connections": "150"}  # fmt: skip
+    rds.create_db_instance(
+        DBInstanceIdentifier="tuned", Engine="postgres", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20, DBName="app",
+        DBParameterGroupName="app-params",
+    )  # fmt: skip
+    inst = wait_status(rds, "tuned", leaving={"creating"})
+    assert inst["DBParameterGroups"][0]["DBParameterGroupName"] == "app-params"
+
+    def show(name: str) -> str:
+        with connect(inst) as conn:
+            return conn.execute(f"SHOW {name}").fetchone()[0]
+
+    assert (show("work_mem"), show("max_connections")) == ("8MB", "150")
+    rds.modify_db_parameter_group(DBParameterGroupName="app-params", Parameters=[
+        {"ParameterName": "work_mem", "ParameterValue": "16384", "ApplyMethod": "immediate"},
+        {"ParameterName": "max_connections", "ParameterValue": "200",
+         "ApplyMethod": "pending-reboot"},
+    ])  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        describe(rds, "tuned")["DBParameterGroups"][0]["ParameterApplyStatus"] != "pending-reboot"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (show("work_mem"), show("max_connections")) == ("16MB", "150")
+    rds.reboot_db_instance(DBInstanceIdentifier="tuned")
+    inst = wait_status(rds, "tuned", leaving={"rebooting"})
+    assert inst["DBParameterGroups"][0]["ParameterApplyStatus"] == "in-sync"
+    assert show("max_connections") == "200"
+    rds.reset_db_parameter_group(DBParameterGroupName="app-params", Parameters=[
+        {"ParameterName": "work_mem", "ApplyMethod": "immediate"}])  # fmt: skip
+    deadline = time.monotonic() + 30
+    while show("work_mem") != "4MB":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    code, _, _ = fails(rds.delete_db_parameter_group, DBParameterGroupName="app-params")
+    assert code == "InvalidDBParameterGroupState"
+    copy = rds.copy_db_parameter_group(SourceDBParameterGroupIdentifier="app-params",
+                                       TargetDBParameterGroupIdentifier="app-params-2",
+                                       TargetDBParameterGroupDescription="copy")  # fmt: skip
+    assert copy["DBParameterGroup"]["DBParameterGroupFamily"] == family
+    rds.delete_db_parameter_group(DBParameterGroupName="app-params-2")
+    rds.delete_db_instance(DBInstanceIdentifier="tuned", SkipFinalSnapshot=True)
+    code, _, _ = fails(rds.describe_db_parameters, DBParameterGroupName="nope")
+    assert code == "DBParameterGroupNotFound"
+
+
 def test_tags(rds: Any, shop: dict[str, Any], restored: dict[str, Any]) -> None:
     arn = shop["DBInstanceArn"]
     assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [

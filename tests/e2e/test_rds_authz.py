@@ -64,11 +64,15 @@ def target(rds: Any) -> dict[str, str]:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    rds.create_db_parameter_group(
+        DBParameterGroupName=f"{name}-params", DBParameterGroupFamily="mysql8.0", Description="p"
+    )
     snap = f"{name}-snap"
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
     ]["DBSnapshotArn"]
-    return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn}
+    return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
+            "params": f"{name}-params"}  # fmt: skip
 
 
 def _new() -> str:
@@ -77,6 +81,28 @@ def _new() -> str:
 
 CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "AddTagsToResource": lambda t: {"ResourceName": t["arn"], "Tags": [{"Key": "k", "Value": "v"}]},
+    "CopyDBParameterGroup": lambda t: {
+        "SourceDBParameterGroupIdentifier": t["params"],
+        "TargetDBParameterGroupIdentifier": _new(),
+        "TargetDBParameterGroupDescription": "copy",
+    },
+    "CreateDBParameterGroup": lambda t: {
+        "DBParameterGroupName": _new(),
+        "DBParameterGroupFamily": "mysql8.0",
+        "Description": "x",
+    },
+    "DeleteDBParameterGroup": lambda t: {"DBParameterGroupName": t["params"]},
+    "DescribeDBParameterGroups": lambda t: {},
+    "DescribeDBParameters": lambda t: {"DBParameterGroupName": t["params"]},
+    "DescribeEngineDefaultParameters": lambda t: {"DBParameterGroupFamily": "mysql8.0"},
+    "ModifyDBParameterGroup": lambda t: {
+        "DBParameterGroupName": t["params"],
+        "Parameters": [{"ParameterName": "max_connections", "ParameterValue": "5"}],
+    },
+    "ResetDBParameterGroup": lambda t: {
+        "DBParameterGroupName": t["params"],
+        "ResetAllParameters": True,
+    },
     "CopyDBSnapshot": lambda t: {
         "SourceDBSnapshotIdentifier": t["snap"],
         "TargetDBSnapshotIdentifier": _new(),
@@ -124,12 +150,15 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 #: Operations on nothing of the owner's: another account may call them on its own.
 ACCOUNT_LEVEL = {
     "CreateDBInstance",
+    "CreateDBParameterGroup",
+    "DescribeDBParameterGroups",
+    "DescribeEngineDefaultParameters",
     "DescribeDBEngineVersions",
     "DescribeDBInstances",
     "DescribeDBSnapshots",
     "DescribeEvents",
 }
-THEIRS = {"AccessDenied", "DBInstanceNotFound", "DBSnapshotNotFound"}
+THEIRS = {"AccessDenied", "DBInstanceNotFound", "DBSnapshotNotFound", "DBParameterGroupNotFound"}
 
 
 def test_every_operation_is_covered() -> None:
@@ -189,6 +218,8 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
     assert inst["TagList"] == [{"Key": "owner", "Value": "me"}]
     snaps = rds.describe_db_snapshots(DBSnapshotIdentifier=target["snap"])["DBSnapshots"]
     assert snaps[0]["Status"] == "available"
+    groups = rds.describe_db_parameter_groups(DBParameterGroupName=target["params"])
+    assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:

@@ -7,6 +7,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     ops_instances,
     ops_logs,
     ops_misc,
+    ops_parameters,
     ops_snapshots,
     trail,
     work,

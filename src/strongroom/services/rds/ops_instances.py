@@ -11,7 +11,7 @@ from typing import Any
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
-from strongroom.services.rds import instances, keys, model, records, snapshots
+from strongroom.services.rds import instances, keys, model, parameters, records, snapshots
 from strongroom.services.rds.service import PAGING, errors, service
 
 DESCRIBE = PAGING.listing("DBInstances", default=100, maximum=100, minimum=20)
@@ -76,6 +76,19 @@ def create_DB_instance(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
     version = instances.resolve_version(call, info, EngineVersion)
+    group_values: dict[str, str] = {}
+    if DBParameterGroupName is not None:
+        group = parameters.resolve(call, DBParameterGroupName)
+        if group["family"] != model.family_of(Engine, version):
+            raise errors.InvalidParameterCombination(
+                f"The parameter group {group['name']} with DBParameterGroupFamily "
+                f"{group['family']} can't be used for this instance. Use a parameter group "
+                f"with DBParameterGroupFamily {model.family_of(Engine, version)}."
+            )
+        DBParameterGroupName = group["name"]
+        group_values = {
+            k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")
+        }
     instances.require_new(call, identifier)
     if DBName is not None and info.real and (
         not DBName or not DBName[0].isalpha() or len(DBName) > 63
@@ -127,7 +140,12 @@ def create_DB_instance(
     )
     records.insert_instance(call.conn, rec)
     call.audit_resource(arn, model.INSTANCE_TYPE)
-    payload: dict[str, Any] = {"id": resource_id, "password": MasterUserPassword, "port": Port}
+    payload: dict[str, Any] = {
+        "id": resource_id,
+        "password": MasterUserPassword,
+        "port": Port,
+        "parameters": group_values,
+    }
     if plain is not None:
         payload["data_key"] = plain
     call.hand_off("launch_instance", payload, key=_instance_key(resource_id))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from strongroom.services.rds.service import errors
-from strongroom.services.rds.tables import events, instances, snapshots
+from strongroom.services.rds.tables import events, instances, parameter_groups, snapshots
 
 Record = dict[str, Any]
 
@@ -201,3 +201,54 @@ def list_events(
         .order_by(events.c.date, events.c.seq)
     )
     return [dict(r._mapping) for r in rows]
+
+
+# --------------------------------------------------------------------- parameter groups
+
+
+def find_parameter_group(conn: Connection, account: str, region: str, name: str) -> Record | None:
+    return _one(
+        conn,
+        select(parameter_groups).where(
+            parameter_groups.c.account == account,
+            parameter_groups.c.region == region,
+            parameter_groups.c.name == name.lower(),
+        ),
+    )
+
+
+def list_parameter_groups(conn: Connection, account: str, region: str) -> list[Record]:
+    rows = conn.execute(
+        select(parameter_groups)
+        .where(parameter_groups.c.account == account, parameter_groups.c.region == region)
+        .order_by(parameter_groups.c.name)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def insert_parameter_group(conn: Connection, record: Record) -> None:
+    conn.execute(parameter_groups.insert().values(**record))
+
+
+def update_parameter_group(
+    conn: Connection, account: str, region: str, name: str, **values: Any
+) -> None:
+    conn.execute(
+        update(parameter_groups)
+        .where(
+            parameter_groups.c.account == account,
+            parameter_groups.c.region == region,
+            parameter_groups.c.name == name,
+        )
+        .values(**values)
+    )
+
+
+def delete_parameter_group(conn: Connection, account: str, region: str, name: str) -> None:
+    conn.execute(
+        delete(parameter_groups).where(
+            parameter_groups.c.account == account,
+            parameter_groups.c.region == region,
+            parameter_groups.c.name == name,
+        )
+    )

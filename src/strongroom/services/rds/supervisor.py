@@ -47,6 +47,8 @@ class Supervisor:
         self._keys: dict[str, bytes] = {}
         #: DbiResourceId of every instance whose engine this process runs.
         self._attached: set[str] = set()
+        #: major -> the engine's default parameters
+        self._defaults: dict[str, list[Any]] = {}
 
     # ------------------------------------------------------------ engines
 
@@ -62,6 +64,16 @@ class Supervisor:
             return self.postgres.versions()
         except EngineError:
             return []
+
+    def default_parameters(self, major: str) -> list[Any]:
+        """A major's settings (`PostgresEngine.default_parameters`), cached."""
+        with self._lock:
+            cached = self._defaults.get(major)
+        if cached is None:
+            cached = self.postgres.default_parameters(major)
+            with self._lock:
+                self._defaults[major] = cached
+        return cached
 
     def open(self, resource_id: str) -> Instance | None:
         try:

@@ -122,5 +122,20 @@ events = Table(
     Index("ix_rds_events_date", "account", "region", "date"),
 )
 
+parameter_groups = Table(
+    "rds_parameter_groups",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    #: DBParameterGroupName, lower-cased as RDS stores it.
+    Column("name", String(255), primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("family", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    #: The values set in the group: {parameter name: value}.
+    Column("parameters", JsonText, nullable=False, default=dict),
+    Column("tags", JsonText, nullable=False, default=list),
+)
+
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (instances, snapshots, events)
+TABLES = (instances, snapshots, events, parameter_groups)

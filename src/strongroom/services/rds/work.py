@@ -104,6 +104,7 @@ def launch_instance(work: Background, payload: dict[str, Any]) -> None:
                         master_password=payload["password"],
                         db_name=rec["db_name"],
                         port=payload.get("port"),
+                        parameters=payload.get("parameters") or {},
                     )
                 )
             else:
@@ -489,7 +490,11 @@ def reboot_instance(work: Background, payload: dict[str, Any]) -> None:
         return
     apply_pending(work, rec, restart=True)
     with work.transaction(write=True) as run:
-        records.update_instance(run.conn, rid, status="available")
+        current = records.instance_by_resource(run.conn, rid)
+        attrs = dict((current or rec)["attrs"] or {})
+        if attrs.get("ParameterApplyStatus") == "pending-reboot":
+            attrs["ParameterApplyStatus"] = "in-sync"
+        records.update_instance(run.conn, rid, status="available", attrs=attrs)
         event(run, rec, "DB instance restarted", ["availability"])
 
 
@@ -574,3 +579,28 @@ def remove_snapshot_file(work: Background, payload: dict[str, Any]) -> None:
     path = _sup(work).snapshot_path(payload["snapshot"])
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+@service.background
+def apply_group_parameters(work: Background, payload: dict[str, Any]) -> None:
+    """A parameter group's change on one running instance: dynamic values at
+    once, static ones written for the next restart (``pending-reboot``)."""
+    rid = payload["id"]
+    rec = _instance(work, rid)
+    if rec is None or rec["status"] not in model.RUNNING:
+        return
+    sup = _sup(work)
+    inst = sup.open(rid)
+    if inst is None:
+        return
+    try:
+        applied = sup.postgres.apply_parameters(inst, payload["values"])
+    except EngineError as err:
+        log.warning("RDS instance %s: parameters not applied: %s", rec["identifier"], err)
+        return
+    if any(a.pending_reboot for a in applied):
+        with work.transaction(write=True) as run:
+            current = records.instance_by_resource(run.conn, rid)
+            if current is not None:
+                attrs = {**(current["attrs"] or {}), "ParameterApplyStatus": "pending-reboot"}
+                records.update_instance(run.conn, rid, attrs=attrs)
