@@ -846,6 +846,16 @@ def test_parameter_groups_reach_the_engine(rds: Any, shop: dict[str, Any]) -> No
                                        TargetDBParameterGroupDescription="copy")  # fmt: skip
     assert copy["DBParameterGroup"]["DBParameterGroupFamily"] == family
     rds.delete_db_parameter_group(DBParameterGroupName="app-params-2")
+    # Back to the default group: at the next reboot, the group's values go.
+    out = rds.modify_db_instance(DBInstanceIdentifier="tuned", DBParameterGroupName=default)
+    assert out["DBInstance"]["DBParameterGroups"] == [
+        {"DBParameterGroupName": default, "ParameterApplyStatus": "pending-reboot"}
+    ]
+    assert show("max_connections") == "200"
+    rds.reboot_db_instance(DBInstanceIdentifier="tuned")
+    wait_status(rds, "tuned", leaving={"rebooting"})
+    assert show("max_connections") == "100"
+    rds.delete_db_parameter_group(DBParameterGroupName="app-params")
     rds.delete_db_instance(DBInstanceIdentifier="tuned", SkipFinalSnapshot=True)
     code, _, _ = fails(rds.describe_db_parameters, DBParameterGroupName="nope")
     assert code == "DBParameterGroupNotFound"

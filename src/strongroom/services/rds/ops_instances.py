@@ -325,6 +325,28 @@ def reboot_DB_instance(
     return {"DBInstance": model.instance_wire(rec)}
 
 
+def _move_to_group(call: Call, rec: records.Record, attrs: dict[str, Any], name: str) -> None:
+    """A new parameter group, applied at the next reboot (pending-reboot):
+    its values set, the old group's reset."""
+    group = parameters.resolve(call, name)
+    family = model.family_of(rec["engine"], rec["engine_version"])
+    if group["family"] != family:
+        raise errors.InvalidParameterCombination(
+            f"The parameter group {group['name']} with DBParameterGroupFamily {group['family']} "
+            f"can't be used for this instance. Use a parameter group with "
+            f"DBParameterGroupFamily {family}."
+        )
+    current = attrs.get("DBParameterGroupName") or f"default.{family}"
+    if group["name"] == current.lower():
+        return
+    old = parameters.find(call, current)
+    values: dict[str, str | None] = dict.fromkeys((old or {}).get("parameters") or {})
+    values.update(group["parameters"] or {})
+    attrs["DBParameterGroupName"] = group["name"]
+    attrs["ParameterApplyStatus"] = "pending-reboot"
+    attrs["PendingParameters"] = {k: v for k, v in values.items() if not k.startswith("rds.")}
+
+
 @service.operation(authorize=False)
 def modify_DB_instance(
     call: Call,
@@ -341,6 +363,7 @@ def modify_DB_instance(
     AutoMinorVersionUpgrade: bool | None = None,
     PubliclyAccessible: bool | None = None,
     NewDBInstanceIdentifier: str | None = None,
+    DBParameterGroupName: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -371,6 +394,8 @@ def modify_DB_instance(
     ):
         if value is not None:
             attrs[name] = value
+    if DBParameterGroupName is not None:
+        _move_to_group(call, rec, attrs, DBParameterGroupName)
     changes["attrs"] = attrs
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection

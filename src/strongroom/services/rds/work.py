@@ -492,6 +492,7 @@ def reboot_instance(work: Background, payload: dict[str, Any]) -> None:
     with work.transaction(write=True) as run:
         current = records.instance_by_resource(run.conn, rid)
         attrs = dict((current or rec)["attrs"] or {})
+        attrs.pop("PendingParameters", None)
         if attrs.get("ParameterApplyStatus") == "pending-reboot":
             attrs["ParameterApplyStatus"] = "in-sync"
         records.update_instance(run.conn, rid, status="available", attrs=attrs)
@@ -503,6 +504,13 @@ def apply_pending(work: Background, rec: dict[str, Any], *, restart: bool) -> No
     sup = _sup(work)
     rid = rec["resource_id"]
     inst = sup.open(rid) if model.ENGINES[rec["engine"]].real else None
+    moved = (rec["attrs"] or {}).get("PendingParameters")
+    if inst is not None and moved:
+        # Another parameter group: its values (and the old group's reset).
+        try:
+            sup.postgres.apply_parameters(inst, moved)
+        except EngineError as err:
+            log.warning("RDS instance %s: parameters not applied: %s", rec["identifier"], err)
     if inst is not None and restart:
         with contextlib.suppress(EngineError):
             sup.postgres.restart(inst)
