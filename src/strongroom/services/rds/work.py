@@ -559,10 +559,14 @@ def rds_housekeeping(run: JobRun) -> float | None:
     "recover"); stopped instances past their 7 days are started."""
     now = run.clock.timestamp()
     sup: Supervisor = run.resource(ENGINES)
+    watched = False
     for rec in records.all_instances(run.conn):
         rid = rec["resource_id"]
         if not model.ENGINES.get(rec["engine"], model.ENGINES["mysql"]).real:
             continue
+        watched = watched or rec["status"] in model.RUNNING | {
+            "inaccessible-encryption-credentials"
+        }
         if rec["status"] == "inaccessible-encryption-credentials" and not sup.attached(rid):
             # Tried again until the key is usable again (then: available).
             run.hand_off("start_instance", {"id": rid, "reason": "resume"}, key=f"db:{rid}")
@@ -577,8 +581,11 @@ def rds_housekeeping(run: JobRun) -> float | None:
         event(run, rec, "DB instance is being started", ["notification"])
         run.hand_off("start_instance", {"id": rid, "reason": "auto"}, key=f"db:{rid}")
     upcoming = records.next_auto_start(run.conn)
-    due = now + CHECK_EVERY_S
-    return min(due, upcoming) if upcoming is not None else due
+    # Engines to watch: look again soon; else only when a stopped instance
+    # is due (or stored state changes: a new instance).
+    due = now + CHECK_EVERY_S if watched else None
+    candidates = [t for t in (due, upcoming) if t is not None]
+    return min(candidates) if candidates else None
 
 
 @service.background
