@@ -963,5 +963,7 @@ def test_instances_come_back_after_a_restart(
                 assert time.monotonic() < deadline, f"{ident} did not come back"
                 time.sleep(0.1)
         assert rows == shop["rows"]
-        assert describe(client, ident)["DBInstanceStatus"] == "available"
+        # (the engine takes connections a moment before the status is written)
+        found = wait_status(client, ident, leaving={"inaccessible-encryption-credentials"})
+        assert found["DBInstanceStatus"] == "available"
     assert not sealed.exists()

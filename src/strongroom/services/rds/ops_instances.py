@@ -21,7 +21,7 @@ def _instance_key(rid: str) -> str:
     return f"db:{rid}"
 
 
-@service.operation(authorize=False)
+@service.operation(authorize=False, blocking=True)
 def create_DB_instance(
     call: Call,
     DBInstanceIdentifier: str,

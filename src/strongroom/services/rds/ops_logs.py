@@ -34,7 +34,7 @@ def _instance(call: Call, action: str, identifier: str) -> tuple[records.Record,
     return rec, inst
 
 
-@service.operation(authorize=False)
+@service.operation(authorize=False, blocking=True)
 def describe_DB_log_files(
     call: Call,
     DBInstanceIdentifier: str,
@@ -63,7 +63,7 @@ def _not_found(name: str) -> Exception:
     return errors.DBLogFileNotFoundFault(f"DBLog File: {name}, is not found on the DB instance")
 
 
-@service.operation(authorize=False)
+@service.operation(authorize=False, blocking=True)
 def download_DB_log_file_portion(
     call: Call,
     DBInstanceIdentifier: str,

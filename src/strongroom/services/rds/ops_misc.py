@@ -44,7 +44,7 @@ def _version_wire(engine: str, version: str, family: str, description: str) -> d
     }
 
 
-@service.operation
+@service.operation(blocking=True)
 def describe_DB_engine_versions(
     call: Call,
     Engine: str | None = None,

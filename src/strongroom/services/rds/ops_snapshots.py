@@ -227,7 +227,7 @@ def copy_DB_snapshot(
     return {"DBSnapshot": model.snapshot_wire(snap)}
 
 
-@service.operation(authorize=False)
+@service.operation(authorize=False, blocking=True)
 def restore_DB_instance_from_DB_snapshot(
     call: Call,
     DBInstanceIdentifier: str,
