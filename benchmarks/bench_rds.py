@@ -2,7 +2,9 @@
 
 One strongroom server (not pinned: the work is in the PostgreSQL processes
 it runs) and, on it, an RDS PostgreSQL instance loaded with ``--size-mib`` of
-rows (1 GiB by default). Timed, each until the resource is available:
+rows (1 GiB by default), of one of two shapes (``--shape``; both by
+default, one run each): ~1.1 KB rows (wide: few rows, cheap for a dump) and
+~165 B rows (narrow: millions of rows, whose index pg_restore rebuilds). Timed, each until the resource is available:
 
 1. CreateDBSnapshot of the instance (unencrypted, as its instance);
 2. CopyDBSnapshot of it with a customer managed KMS key (the encrypted copy);
@@ -18,7 +20,7 @@ CreateDBInstance to ``available`` in under 3 s (median of ``--creates``).
 moto is not measured: its RDS runs no database, so there is nothing of it
 to compare a snapshot of data with.
 
-Run: ``python benchmarks/bench_rds.py [--size-mib 1024] [--creates 3]``
+Run: ``python benchmarks/bench_rds.py [--size-mib 1024] [--creates 3] [--shape wide|narrow|both]``
 """
 
 from __future__ import annotations
@@ -94,18 +96,32 @@ def _connect(instance: dict, dbname: str = "app"):
     )
 
 
-def _load(instance: dict, size_mib: int) -> tuple[int, int]:
-    """Fill table `t` to about `size_mib`; (rows, database bytes)."""
-    rows_wanted = max(1000, size_mib * 1024)  # ~1 KiB a row
+#: The two shapes of rows a run can load: few wide rows favour a dump (little
+#: per-row work, one index), many narrow ones favour a snapshot (pg_restore
+#: rebuilds a big index). (bytes a row takes on disk, the INSERT's SELECT).
+SHAPES = {
+    "wide": (
+        1100,
+        f"SELECT g, repeat(md5(g::text), {PAYLOAD_REPEAT}) FROM generate_series(%s, %s) g",
+    ),
+    "narrow": (
+        165,
+        "SELECT g, md5(random()::text) || md5(g::text) || md5(random()::text) "
+        "FROM generate_series(%s, %s) g",
+    ),
+}
+
+
+def _load(instance: dict, size_mib: int, shape: str) -> tuple[int, int]:
+    """Fill table `t` to about `size_mib` with rows of `shape`; (rows, database bytes)."""
+    row_bytes, select = SHAPES[shape]
+    rows_wanted = max(1000, size_mib * 2**20 // row_bytes)
     with _connect(instance) as conn:
         conn.execute("CREATE TABLE t (id bigint PRIMARY KEY, payload text NOT NULL)")
-        step = 100_000
+        step = 200_000
         for start in range(1, rows_wanted + 1, step):
             end = min(rows_wanted, start + step - 1)
-            conn.execute(
-                "INSERT INTO t SELECT g, repeat(md5(g::text), %s) FROM generate_series(%s, %s) g",
-                (PAYLOAD_REPEAT, start, end),
-            )
+            conn.execute(f"INSERT INTO t {select}", (start, end))
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     return rows_wanted, size
 
@@ -156,7 +172,7 @@ def _dump_restore(instance: dict, bin_dir: Path) -> float:
     return time.monotonic() - started
 
 
-def run(size_mib: int, creates: int) -> int:
+def run(size_mib: int, creates: int, shape: str) -> int:
     server = start_unpinned_strongroom()
     if server is None:
         return 2
@@ -173,7 +189,7 @@ def run(size_mib: int, creates: int) -> int:
 
         _, source = _create_instance(rds, "bench-src")
         started = time.monotonic()
-        rows, size = _load(source, size_mib)
+        rows, size = _load(source, size_mib, shape)
         load_s = time.monotonic() - started
         expected = _count(source)
 
@@ -211,7 +227,7 @@ def run(size_mib: int, creates: int) -> int:
 
     total = snapshot_s + copy_s + restore_s
     median_create = statistics.median(create_times)
-    print(f"== rds snapshot workflow == {rows} rows, database {size / 2**20:.0f} MiB")
+    print(f"== rds snapshot workflow == {rows} {shape} rows, database {size / 2**20:.0f} MiB")
     print(f"  (loaded in {load_s:.1f} s; every restored row compared by digest)")
     print(f"{'step':44s} {'seconds':>9s}")
     print(f"{'CreateDBSnapshot (unencrypted)':44s} {snapshot_s:9.2f}")
@@ -232,8 +248,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="database size (1024)")
     parser.add_argument("--creates", type=int, default=3, help="instances timed to available")
+    parser.add_argument(
+        "--shape",
+        choices=[*SHAPES, "both"],
+        default="both",
+        help="rows of ~1.1 KB (wide), of ~165 B (narrow) or a run of each (both, the default)",
+    )
     args = parser.parse_args()
-    return run(args.size_mib, args.creates)
+    shapes = list(SHAPES) if args.shape == "both" else [args.shape]
+    status = 0
+    for shape in shapes:
+        status = max(status, run(args.size_mib, args.creates, shape))
+    return status
 
 
 if __name__ == "__main__":

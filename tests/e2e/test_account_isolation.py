@@ -42,6 +42,7 @@ LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException", "ResourceNotFoundException"})
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
+RDS_NOT_FOUND = frozenset({"DBInstanceNotFound", "DBSnapshotNotFound"})
 
 
 def doc(*statements: dict) -> str:
@@ -77,6 +78,11 @@ class Resources:
     bucket: str = ""
     upload_key: str = ""
     upload: str = ""
+    db: str = ""
+    db_arn: str = ""
+    db_snapshot: str = ""
+    db_snapshot_arn: str = ""
+    db_params: str = ""
 
 
 @dataclass
@@ -244,6 +250,53 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("s3", "ListParts"): lambda a, b: [
         ok(Bucket=b.bucket, Key=b.upload_key, UploadId=b.upload),
         refused(frozenset({"AccessDenied"}), Bucket=a.bucket, Key=a.upload_key, UploadId=a.upload),
+    ],
+    # ----------------------------------------------------------------- RDS
+    ("rds", "DescribeDBInstances"): lambda a, b: [
+        ok(),
+        ok(DBInstanceIdentifier=b.db),
+        Probe(
+            {"Filters": [{"Name": "db-instance-id", "Values": [a.db, a.db_arn]}]}, names_other=True
+        ),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db_arn),
+    ],
+    ("rds", "DescribeDBSnapshots"): lambda a, b: [
+        ok(),
+        ok(DBSnapshotIdentifier=b.db_snapshot),
+        Probe({"DBInstanceIdentifier": a.db}, names_other=True),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
+    ],
+    ("rds", "DescribeDBLogFiles"): lambda a, b: [
+        ok(DBInstanceIdentifier=b.db),
+        refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
+    ],
+    ("rds", "DescribeDBSnapshotAttributes"): lambda a, b: [
+        ok(DBSnapshotIdentifier=b.db_snapshot),
+        refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
+    ],
+    ("rds", "DescribeDBParameterGroups"): lambda a, b: [
+        ok(),
+        ok(DBParameterGroupName=b.db_params),
+        refused(frozenset({"DBParameterGroupNotFound"}), DBParameterGroupName=a.db_params),
+    ],
+    ("rds", "DescribeDBParameters"): lambda a, b: [
+        ok(DBParameterGroupName=b.db_params),
+        refused(frozenset({"DBParameterGroupNotFound"}), DBParameterGroupName=a.db_params),
+    ],
+    ("rds", "DescribeEngineDefaultParameters"): lambda a, b: [
+        ok(DBParameterGroupFamily="mysql8.0"),
+    ],
+    ("rds", "DescribeEvents"): lambda a, b: [
+        ok(),
+        Probe({"SourceType": "db-instance", "SourceIdentifier": a.db}, names_other=True),
+    ],
+    ("rds", "ListTagsForResource"): lambda a, b: [
+        ok(ResourceName=b.db_arn),
+        ok(ResourceName=b.db_snapshot_arn),
+        refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_arn),
+        refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
@@ -457,6 +510,34 @@ def _buckets(clients: Callable[[str], Any], r: Resources) -> None:
     s3.upload_part(Bucket=r.bucket, Key=r.upload_key, UploadId=r.upload, PartNumber=1, Body=b"x")
 
 
+def _databases(clients: Callable[[str], Any], r: Resources) -> None:
+    """A DB instance (a control-plane-only engine: no server to start) and
+    a snapshot of it."""
+    rds = clients("rds")
+    tags = [{"Key": r.token, "Value": r.token}]
+    r.db = f"{r.token}-db"
+    r.db_arn = rds.create_db_instance(
+        DBInstanceIdentifier=r.db, Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername=r.token, MasterUserPassword="Pass-" + r.token, AllocatedStorage=20,
+        DBName=r.token, Tags=tags,
+    )["DBInstance"]["DBInstanceArn"]  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=r.db)["DBInstances"][0]["DBInstanceStatus"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    r.db_params = f"{r.token}-params"
+    rds.create_db_parameter_group(
+        DBParameterGroupName=r.db_params, DBParameterGroupFamily="mysql8.0", Description=r.token
+    )
+    r.db_snapshot = f"{r.token}-snap"
+    r.db_snapshot_arn = rds.create_db_snapshot(
+        DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags
+    )["DBSnapshot"]["DBSnapshotArn"]
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
@@ -464,6 +545,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _secrets,
     _functions,
     _buckets,
+    _databases,
 ]
 
 

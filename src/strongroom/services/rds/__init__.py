@@ -1,0 +1,17 @@
+"""RDS: DB instances on real PostgreSQL servers (control plane only for the
+other engines), snapshots that carry the data, encrypted copies and
+restores, through the engine driver (`strongroom.engines`) and KMS's
+internal API."""
+
+from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    ops_instances,
+    ops_logs,
+    ops_misc,
+    ops_parameters,
+    ops_snapshots,
+    trail,
+    work,
+)
+from strongroom.services.rds.service import service
+
+__all__ = ["service"]

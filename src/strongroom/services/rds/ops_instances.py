@@ -1,0 +1,433 @@
+"""DB instance lifecycle: create, describe, modify, stop, start, reboot, delete.
+
+Each operation checks and records what it was asked in its transaction and
+hands the engine's work off (`work`): the answer comes at once, with the
+status RDS shows while the work runs (creating, stopping, starting,
+rebooting, modifying, deleting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.encoding import b64_text
+from strongroom.framework import Call
+from strongroom.services.rds import instances, keys, model, parameters, records, snapshots
+from strongroom.services.rds.service import PAGING, errors, service
+
+DESCRIBE = PAGING.listing("DBInstances", default=100, maximum=100, minimum=20)
+
+
+def _instance_key(rid: str) -> str:
+    return f"db:{rid}"
+
+
+@service.operation(authorize=False, blocking=True)
+def create_DB_instance(
+    call: Call,
+    DBInstanceIdentifier: str,
+    DBInstanceClass: str,
+    Engine: str,
+    DBName: str | None = None,
+    AllocatedStorage: int | None = None,
+    MasterUsername: str | None = None,
+    MasterUserPassword: str | None = None,
+    Port: int | None = None,
+    EngineVersion: str | None = None,
+    StorageEncrypted: bool | None = None,
+    KmsKeyId: str | None = None,
+    StorageType: str | None = None,
+    DeletionProtection: bool | None = None,
+    BackupRetentionPeriod: int | None = None,
+    Tags: list[dict[str, str]] | None = None,
+    MultiAZ: bool | None = None,
+    PubliclyAccessible: bool | None = None,
+    AvailabilityZone: str | None = None,
+    PreferredBackupWindow: str | None = None,
+    PreferredMaintenanceWindow: str | None = None,
+    AutoMinorVersionUpgrade: bool | None = None,
+    CopyTagsToSnapshot: bool | None = None,
+    LicenseModel: str | None = None,
+    DBParameterGroupName: str | None = None,
+    ManageMasterUserPassword: bool | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
+    arn = model.instance_arn(call.account, call.region, identifier)
+    call.authorize("rds:CreateDBInstance", arn)
+    tags = instances.request_tags(Tags)
+    if tags:
+        call.authorize("rds:AddTagsToResource", arn)
+    if Engine.startswith("aurora"):
+        raise errors.InvalidParameterCombination(
+            "Aurora instances are created inside a DB cluster (DBClusterIdentifier), "
+            "which this server does not serve yet."
+        )
+    info = model.engine_info(Engine)
+    if ManageMasterUserPassword:
+        raise errors.InvalidParameterCombination(
+            "ManageMasterUserPassword is not supported by this server yet."
+        )
+    instances.require_master(info, MasterUsername, MasterUserPassword)
+    storage_type = StorageType or "gp2"
+    storage = instances.require_storage(info, AllocatedStorage, storage_type)
+    instances.require_port(Port)
+    if BackupRetentionPeriod is not None and not 0 <= BackupRetentionPeriod <= 35:
+        raise errors.InvalidParameterValue(
+            "Invalid backup retention period. Must be a value from 0 to 35 days."
+        )
+    version = instances.resolve_version(call, info, EngineVersion)
+    group_values: dict[str, str] = {}
+    if DBParameterGroupName is not None:
+        group = parameters.resolve(call, DBParameterGroupName)
+        if group["family"] != model.family_of(Engine, version):
+            raise errors.InvalidParameterCombination(
+                f"The parameter group {group['name']} with DBParameterGroupFamily "
+                f"{group['family']} can't be used for this instance. Use a parameter group "
+                f"with DBParameterGroupFamily {model.family_of(Engine, version)}."
+            )
+        DBParameterGroupName = group["name"]
+        group_values = {
+            k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")
+        }
+    instances.require_new(call, identifier)
+    if DBName is not None and info.real and (
+        not DBName or not DBName[0].isalpha() or len(DBName) > 63
+        or not all(c.isalnum() or c == "_" for c in DBName)
+    ):  # fmt: skip
+        raise errors.InvalidParameterValue(
+            "The parameter DBName is not a valid identifier. Identifiers must begin with a "
+            "letter; must contain only ASCII letters, digits, and underscores."
+        )
+    resource_id = model.new_resource_id()
+    encrypted = bool(StorageEncrypted) or bool(KmsKeyId)
+    wrapped = key_arn = plain = None
+    if encrypted:
+        wrapped, key_arn, plain = instances.encryption(call, resource_id, KmsKeyId)
+    attrs = {
+        k: v
+        for k, v in {
+            "MultiAZ": MultiAZ,
+            "PubliclyAccessible": PubliclyAccessible,
+            "AvailabilityZone": AvailabilityZone,
+            "PreferredBackupWindow": PreferredBackupWindow,
+            "PreferredMaintenanceWindow": PreferredMaintenanceWindow,
+            "AutoMinorVersionUpgrade": AutoMinorVersionUpgrade,
+            "CopyTagsToSnapshot": CopyTagsToSnapshot,
+            "LicenseModel": LicenseModel,
+            "DBParameterGroupName": DBParameterGroupName,
+        }.items()
+        if v is not None
+    }
+    rec = instances.new_record(
+        call,
+        identifier,
+        resource_id=resource_id,
+        engine=Engine,
+        version=version,
+        instance_class=DBInstanceClass,
+        master_username=MasterUsername,
+        db_name=DBName,
+        port=Port if Port is not None else (None if info.real else info.port),
+        storage=storage,
+        storage_type=storage_type,
+        encrypted=encrypted,
+        kms_key_arn=key_arn,
+        data_key=wrapped,
+        deletion_protection=bool(DeletionProtection),
+        backup_retention=1 if BackupRetentionPeriod is None else BackupRetentionPeriod,
+        tags=tags,
+        attrs=attrs,
+    )
+    records.insert_instance(call.conn, rec)
+    call.audit_resource(arn, model.INSTANCE_TYPE)
+    payload: dict[str, Any] = {
+        "id": resource_id,
+        "password": MasterUserPassword,
+        "port": Port,
+        "parameters": group_values,
+    }
+    if plain is not None:
+        payload["data_key"] = plain
+    call.hand_off("launch_instance", payload, key=_instance_key(resource_id))
+    return {"DBInstance": model.instance_wire(rec)}
+
+
+def _matches(rec: records.Record, filters: dict[str, list[str]]) -> bool:
+    for name, values in filters.items():
+        if name == "db-instance-id":
+            if rec["identifier"] not in {v.lower() for v in values} and rec["arn"] not in values:
+                return False
+        elif name == "dbi-resource-id":
+            if rec["resource_id"] not in values:
+                return False
+        elif name == "engine":
+            if rec["engine"] not in values:
+                return False
+        elif name == "db-cluster-id" or name == "domain":
+            return False
+    return True
+
+
+_FILTERS = {"db-cluster-id", "db-instance-id", "dbi-resource-id", "domain", "engine"}
+
+
+def parse_filters(filters: list[dict[str, Any]] | None, known: set[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in filters or []:
+        name = f.get("Name", "")
+        if name not in known:
+            raise errors.InvalidParameterValue(f"Unrecognized filter name: {name}")
+        if not f.get("Values"):
+            raise errors.InvalidParameterCombination(f"Filter {name} must have at least one value")
+        out.setdefault(name, []).extend(f["Values"])
+    return out
+
+
+@service.operation
+def describe_DB_instances(
+    call: Call,
+    DBInstanceIdentifier: str | None = None,
+    Filters: list[dict[str, Any]] | None = None,
+    MaxRecords: int | None = None,
+    Marker: str | None = None,
+) -> dict[str, Any]:
+    filters = parse_filters(Filters, _FILTERS)
+    if DBInstanceIdentifier is not None:
+        ident = DBInstanceIdentifier
+        if ident.startswith("arn:"):
+            parts = ident.split(":")
+            ident = parts[-1] if len(parts) >= 7 else ident
+        items = [records.resolve_instance(call.conn, call.account, call.region, ident)]
+    else:
+        items = records.list_instances(call.conn, call.account, call.region)
+    items = [r for r in items if _matches(r, filters)]
+    scope = [DBInstanceIdentifier, sorted(filters.items())]
+    page = DESCRIBE.slice(call, items, Marker, MaxRecords, scope=scope)
+    return DESCRIBE.output(page, [model.instance_wire(r) for r in page.items])
+
+
+def _resolve(call: Call, action: str, identifier: str) -> records.Record:
+    arn = model.instance_arn(call.account, call.region, identifier.lower())
+    call.authorize(f"rds:{action}", arn)
+    rec = records.resolve_instance(call.conn, call.account, call.region, identifier)
+    call.audit_resource(rec["arn"], model.INSTANCE_TYPE)
+    return rec
+
+
+@service.operation(authorize=False)
+def delete_DB_instance(
+    call: Call,
+    DBInstanceIdentifier: str,
+    SkipFinalSnapshot: bool | None = None,
+    FinalDBSnapshotIdentifier: str | None = None,
+    DeleteAutomatedBackups: bool | None = None,
+) -> dict[str, Any]:
+    rec = _resolve(call, "DeleteDBInstance", DBInstanceIdentifier)
+    if rec["deletion_protection"]:
+        raise errors.InvalidParameterCombination(
+            "Cannot delete protected DB Instance, please disable deletion protection and try again."
+        )
+    if rec["status"] == "deleting":
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is already being deleted."
+        )
+    if rec["status"] not in instances.DELETABLE:
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in a state from which it can be deleted "
+            f"({rec['status']})."
+        )
+    payload: dict[str, Any] = {"id": rec["resource_id"]}
+    if SkipFinalSnapshot:
+        if FinalDBSnapshotIdentifier is not None:
+            raise errors.InvalidParameterCombination(
+                "FinalDBSnapshotIdentifier can not be specified when SkipFinalSnapshot is true"
+            )
+    else:
+        if not FinalDBSnapshotIdentifier:
+            raise errors.InvalidParameterCombination(
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified."
+            )
+        if rec["status"] not in ("available", "stopped"):
+            raise errors.InvalidDBInstanceStateFault(
+                f"Instance {rec['identifier']} is not in available state, so a final snapshot "
+                "cannot be taken."
+            )
+        snap, plain = snapshots.start_snapshot(call, rec, FinalDBSnapshotIdentifier, "manual")
+        payload["final"] = snap["resource_id"]
+        if plain is not None:
+            payload["snapshot_key"] = plain
+    records.update_instance(call.conn, rec["resource_id"], status="deleting")
+    rec["status"] = "deleting"
+    call.hand_off("delete_instance", payload)
+    return {"DBInstance": model.instance_wire(rec)}
+
+
+@service.operation(authorize=False)
+def stop_DB_instance(
+    call: Call, DBInstanceIdentifier: str, DBSnapshotIdentifier: str | None = None
+) -> dict[str, Any]:
+    rec = _resolve(call, "StopDBInstance", DBInstanceIdentifier)
+    if rec["status"] != "available":
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
+    payload: dict[str, Any] = {"id": rec["resource_id"]}
+    if DBSnapshotIdentifier:
+        # Taken by the stop itself, before the engine stops.
+        snap, plain = snapshots.start_snapshot(call, rec, DBSnapshotIdentifier, "manual")
+        payload["final"] = snap["resource_id"]
+        if plain is not None:
+            payload["snapshot_key"] = plain
+    records.update_instance(call.conn, rec["resource_id"], status="stopping")
+    rec["status"] = "stopping"
+    call.hand_off("stop_instance", payload, key=_instance_key(rec["resource_id"]))
+    return {"DBInstance": model.instance_wire(rec)}
+
+
+@service.operation(authorize=False)
+def start_DB_instance(call: Call, DBInstanceIdentifier: str) -> dict[str, Any]:
+    rec = _resolve(call, "StartDBInstance", DBInstanceIdentifier)
+    if rec["status"] not in ("stopped", "inaccessible-encryption-credentials"):
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not stopped, it is {rec['status']}."
+        )
+    payload: dict[str, Any] = {"id": rec["resource_id"], "reason": "start"}
+    if rec["encrypted"]:
+        # The caller's own access to the key is checked, as on AWS.
+        plain = keys.open_data_key(
+            call, rec["data_key"], rec["kms_key_arn"], keys.instance_context(rec["resource_id"])
+        )
+        payload["data_key"] = b64_text(plain)
+    records.update_instance(call.conn, rec["resource_id"], status="starting")
+    rec["status"] = "starting"
+    call.hand_off("start_instance", payload, key=_instance_key(rec["resource_id"]))
+    return {"DBInstance": model.instance_wire(rec)}
+
+
+@service.operation(authorize=False)
+def reboot_DB_instance(
+    call: Call, DBInstanceIdentifier: str, ForceFailover: bool | None = None
+) -> dict[str, Any]:
+    rec = _resolve(call, "RebootDBInstance", DBInstanceIdentifier)
+    if rec["status"] != "available":
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
+    if ForceFailover and not (rec["attrs"] or {}).get("MultiAZ"):
+        raise errors.InvalidParameterCombination(
+            "Reboot with force failover is only supported for Multi-AZ instances."
+        )
+    records.update_instance(call.conn, rec["resource_id"], status="rebooting")
+    rec["status"] = "rebooting"
+    call.hand_off(
+        "reboot_instance", {"id": rec["resource_id"]}, key=_instance_key(rec["resource_id"])
+    )
+    return {"DBInstance": model.instance_wire(rec)}
+
+
+def _move_to_group(call: Call, rec: records.Record, attrs: dict[str, Any], name: str) -> None:
+    """A new parameter group, applied at the next reboot (pending-reboot):
+    its values set, the old group's reset."""
+    group = parameters.resolve(call, name)
+    family = model.family_of(rec["engine"], rec["engine_version"])
+    if group["family"] != family:
+        raise errors.InvalidParameterCombination(
+            f"The parameter group {group['name']} with DBParameterGroupFamily {group['family']} "
+            f"can't be used for this instance. Use a parameter group with "
+            f"DBParameterGroupFamily {family}."
+        )
+    current = attrs.get("DBParameterGroupName") or f"default.{family}"
+    if group["name"] == current.lower():
+        return
+    old = parameters.find(call, current)
+    values: dict[str, str | None] = dict.fromkeys((old or {}).get("parameters") or {})
+    values.update(group["parameters"] or {})
+    attrs["DBParameterGroupName"] = group["name"]
+    attrs["ParameterApplyStatus"] = "pending-reboot"
+    attrs["PendingParameters"] = {k: v for k, v in values.items() if not k.startswith("rds.")}
+
+
+@service.operation(authorize=False)
+def modify_DB_instance(
+    call: Call,
+    DBInstanceIdentifier: str,
+    MasterUserPassword: str | None = None,
+    ApplyImmediately: bool | None = None,
+    DeletionProtection: bool | None = None,
+    DBInstanceClass: str | None = None,
+    AllocatedStorage: int | None = None,
+    BackupRetentionPeriod: int | None = None,
+    CopyTagsToSnapshot: bool | None = None,
+    PreferredBackupWindow: str | None = None,
+    PreferredMaintenanceWindow: str | None = None,
+    AutoMinorVersionUpgrade: bool | None = None,
+    PubliclyAccessible: bool | None = None,
+    NewDBInstanceIdentifier: str | None = None,
+    DBParameterGroupName: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
+    if rec["status"] != "available" and not (
+        rec["status"] == "stopped" and MasterUserPassword is None
+    ):
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
+    if NewDBInstanceIdentifier is not None:
+        raise errors.InvalidParameterCombination(
+            "Renaming a DB instance is not supported by this server yet."
+        )
+    instances.require_password(MasterUserPassword, required=False)
+    if BackupRetentionPeriod is not None and not 0 <= BackupRetentionPeriod <= 35:
+        raise errors.InvalidParameterValue(
+            "Invalid backup retention period. Must be a value from 0 to 35 days."
+        )
+    rid = rec["resource_id"]
+    changes: dict[str, Any] = {}
+    attrs = dict(rec["attrs"] or {})
+    for name, value in (
+        ("CopyTagsToSnapshot", CopyTagsToSnapshot),
+        ("PreferredBackupWindow", PreferredBackupWindow),
+        ("PreferredMaintenanceWindow", PreferredMaintenanceWindow),
+        ("AutoMinorVersionUpgrade", AutoMinorVersionUpgrade),
+        ("PubliclyAccessible", PubliclyAccessible),
+    ):
+        if value is not None:
+            attrs[name] = value
+    if DBParameterGroupName is not None:
+        _move_to_group(call, rec, attrs, DBParameterGroupName)
+    changes["attrs"] = attrs
+    if DeletionProtection is not None:
+        changes["deletion_protection"] = DeletionProtection
+    pending = dict(rec["pending"] or {})
+    now_values: dict[str, Any] = {}
+    for name, column, value in (
+        ("DBInstanceClass", "instance_class", DBInstanceClass),
+        ("AllocatedStorage", "allocated_storage", AllocatedStorage),
+        ("BackupRetentionPeriod", "backup_retention", BackupRetentionPeriod),
+    ):
+        if value is None:
+            continue
+        if ApplyImmediately:
+            now_values[column] = value
+            pending.pop(name, None)
+        else:
+            pending[name] = value
+    changes.update(now_values)
+    payload: dict[str, Any] = {"id": rid}
+    busy = False
+    if MasterUserPassword:
+        # As on AWS, a new master password is applied at once, whatever
+        # ApplyImmediately says, and shown as pending (masked) until then.
+        payload["password"] = MasterUserPassword
+        busy = True
+    changes["pending"] = pending
+    if busy and rec["status"] == "available":
+        changes["status"] = "modifying"
+    records.update_instance(call.conn, rid, **changes)
+    rec.update(changes)
+    out = model.instance_wire(rec)
+    if busy:
+        out["PendingModifiedValues"] = {**pending, "MasterUserPassword": "****"}
+        call.hand_off("modify_instance", payload, key=_instance_key(rid))
+    return {"DBInstance": out}

@@ -1,0 +1,249 @@
+"""RDS authorization end to end: every served operation refused to a forged
+signature, to an IAM user with no policy, and (for operations on a resource)
+to another account; identity policies on instance ARNs. The target is a
+control-plane-only instance (no engine to start), so this module is cheap."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from botocore import xform_name
+
+from strongroom.services.registry import served_services
+from strongroom.testing import StrongroomServer, add_account
+
+pytestmark = pytest.mark.e2e
+
+OWNER = "000000000000"
+OTHER = "111111111111"
+
+
+def fails(fn: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        fn(**kwargs)
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture(scope="module")
+def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
+    with tempfile.TemporaryDirectory(prefix="strongroom-rds-authz-") as data_dir:
+        other = add_account(data_dir, OTHER)
+        with StrongroomServer(data_dir) as server:
+            yield server, other
+
+
+@pytest.fixture(scope="module")
+def server(two_accounts) -> StrongroomServer:
+    return two_accounts[0]
+
+
+@pytest.fixture(scope="module")
+def rds(server: StrongroomServer) -> Any:
+    return server.client("rds")
+
+
+@pytest.fixture(scope="module")
+def target(rds: Any) -> dict[str, str]:
+    name = "authz-" + uuid.uuid4().hex[:8]
+    arn = rds.create_db_instance(
+        DBInstanceIdentifier=name, Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword="Owner-pass-1", AllocatedStorage=20,
+        Tags=[{"Key": "owner", "Value": "me"}],
+    )["DBInstance"]["DBInstanceArn"]  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceStatus"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rds.create_db_parameter_group(
+        DBParameterGroupName=f"{name}-params", DBParameterGroupFamily="mysql8.0", Description="p"
+    )
+    snap = f"{name}-snap"
+    snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
+        "DBSnapshot"
+    ]["DBSnapshotArn"]
+    return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
+            "params": f"{name}-params"}  # fmt: skip
+
+
+def _new() -> str:
+    return "n-" + uuid.uuid4().hex[:8]
+
+
+CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    "AddTagsToResource": lambda t: {"ResourceName": t["arn"], "Tags": [{"Key": "k", "Value": "v"}]},
+    "CopyDBParameterGroup": lambda t: {
+        "SourceDBParameterGroupIdentifier": t["params"],
+        "TargetDBParameterGroupIdentifier": _new(),
+        "TargetDBParameterGroupDescription": "copy",
+    },
+    "CreateDBParameterGroup": lambda t: {
+        "DBParameterGroupName": _new(),
+        "DBParameterGroupFamily": "mysql8.0",
+        "Description": "x",
+    },
+    "DeleteDBParameterGroup": lambda t: {"DBParameterGroupName": t["params"]},
+    "DescribeDBParameterGroups": lambda t: {},
+    "DescribeDBParameters": lambda t: {"DBParameterGroupName": t["params"]},
+    "DescribeEngineDefaultParameters": lambda t: {"DBParameterGroupFamily": "mysql8.0"},
+    "ModifyDBParameterGroup": lambda t: {
+        "DBParameterGroupName": t["params"],
+        "Parameters": [{"ParameterName": "max_connections", "ParameterValue": "5"}],
+    },
+    "ResetDBParameterGroup": lambda t: {
+        "DBParameterGroupName": t["params"],
+        "ResetAllParameters": True,
+    },
+    "CopyDBSnapshot": lambda t: {
+        "SourceDBSnapshotIdentifier": t["snap"],
+        "TargetDBSnapshotIdentifier": _new(),
+    },
+    "CreateDBInstance": lambda t: {
+        "DBInstanceIdentifier": _new(),
+        "Engine": "mysql",
+        "DBInstanceClass": "db.t3.micro",
+        "MasterUsername": "admin",
+        "MasterUserPassword": "Their-pass-1",
+        "AllocatedStorage": 20,
+    },
+    "CreateDBSnapshot": lambda t: {
+        "DBInstanceIdentifier": t["name"],
+        "DBSnapshotIdentifier": _new(),
+    },
+    "DeleteDBInstance": lambda t: {"DBInstanceIdentifier": t["name"], "SkipFinalSnapshot": True},
+    "DeleteDBSnapshot": lambda t: {"DBSnapshotIdentifier": t["snap"]},
+    "DescribeDBEngineVersions": lambda t: {},
+    "DescribeDBLogFiles": lambda t: {"DBInstanceIdentifier": t["name"]},
+    "DownloadDBLogFilePortion": lambda t: {
+        "DBInstanceIdentifier": t["name"],
+        "LogFileName": "error/postgresql.log.2026-12-07-00",
+    },
+    "DescribeDBInstances": lambda t: {},
+    "DescribeDBSnapshots": lambda t: {},
+    "DescribeEvents": lambda t: {},
+    "ListTagsForResource": lambda t: {"ResourceName": t["arn"]},
+    "DescribeDBSnapshotAttributes": lambda t: {"DBSnapshotIdentifier": t["snap"]},
+    "ModifyDBSnapshotAttribute": lambda t: {
+        "DBSnapshotIdentifier": t["snap"],
+        "AttributeName": "restore",
+        "ValuesToAdd": [OTHER],
+    },
+    "ModifyDBInstance": lambda t: {"DBInstanceIdentifier": t["name"], "DeletionProtection": True},
+    "RebootDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
+    "RemoveTagsFromResource": lambda t: {"ResourceName": t["arn"], "TagKeys": ["owner"]},
+    "RestoreDBInstanceFromDBSnapshot": lambda t: {
+        "DBInstanceIdentifier": _new(),
+        "DBSnapshotIdentifier": t["snap"],
+    },
+    "StartDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
+    "StopDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
+}
+#: Operations on nothing of the owner's: another account may call them on its own.
+ACCOUNT_LEVEL = {
+    "CreateDBInstance",
+    "CreateDBParameterGroup",
+    "DescribeDBParameterGroups",
+    "DescribeEngineDefaultParameters",
+    "DescribeDBEngineVersions",
+    "DescribeDBInstances",
+    "DescribeDBSnapshots",
+    "DescribeEvents",
+}
+THEIRS = {"AccessDenied", "DBInstanceNotFound", "DBSnapshotNotFound", "DBParameterGroupNotFound"}
+
+
+def test_every_operation_is_covered() -> None:
+    rds = next(s for s in served_services() if s.name == "rds")
+    assert set(CALLS) == set(rds.operations)
+
+
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_a_forged_signature_is_refused(server: StrongroomServer, target, operation) -> None:
+    forged = server.client("rds", secret_access_key="x" * 40)
+    code, _ = fails(getattr(forged, xform_name(operation)), **CALLS[operation](target))
+    assert code == "SignatureDoesNotMatch"
+
+
+def new_user(server: StrongroomServer) -> tuple[str, Any, Any]:
+    iam = server.client("iam")
+    name = "u-" + uuid.uuid4().hex[:8]
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    client = server.client(
+        "rds", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    return name, client, iam
+
+
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_a_caller_with_no_policy_is_refused(server: StrongroomServer, target, operation) -> None:
+    name, nobody, _ = new_user(server)
+    code, message = fails(getattr(nobody, xform_name(operation)), **CALLS[operation](target))
+    assert code == "AccessDenied"
+    assert message.startswith(f"User: arn:aws:iam::{OWNER}:user/{name} is not authorized")
+
+
+@pytest.mark.parametrize("operation", sorted(set(CALLS) - ACCOUNT_LEVEL))
+def test_another_account_is_refused(server, two_accounts, target, operation) -> None:
+    theirs = server.client("rds", **two_accounts[1])
+    code, _ = fails(getattr(theirs, xform_name(operation)), **CALLS[operation](target))
+    assert code in THEIRS
+
+
+def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
+    theirs = server.client("rds", **two_accounts[1])
+    text = json.dumps(
+        [
+            theirs.describe_db_instances()["DBInstances"],
+            theirs.describe_db_snapshots()["DBSnapshots"],
+            theirs.describe_events(Duration=600)["Events"],
+        ],
+        default=str,
+    )
+    assert target["name"] not in text and OWNER not in text
+
+
+def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
+    inst = rds.describe_db_instances(DBInstanceIdentifier=target["name"])["DBInstances"][0]
+    assert inst["DBInstanceStatus"] == "available" and inst["DeletionProtection"] is False
+    assert inst["TagList"] == [{"Key": "owner", "Value": "me"}]
+    snaps = rds.describe_db_snapshots(DBSnapshotIdentifier=target["snap"])["DBSnapshots"]
+    assert snaps[0]["Status"] == "available"
+    groups = rds.describe_db_parameter_groups(DBParameterGroupName=target["params"])
+    assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
+
+
+def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:
+    name, client, iam = new_user(server)
+    other = rds.create_db_instance(
+        DBInstanceIdentifier=_new(), Engine="mariadb", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword="Owner-pass-1", AllocatedStorage=20,
+    )["DBInstance"]  # fmt: skip
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="tags",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "rds:ListTagsForResource",
+                        "Resource": target["arn"],
+                    }
+                ],
+            }
+        ),
+    )
+    assert client.list_tags_for_resource(ResourceName=target["arn"])["TagList"]
+    code, _ = fails(client.list_tags_for_resource, ResourceName=other["DBInstanceArn"])
+    assert code == "AccessDenied"
