@@ -38,7 +38,12 @@ A = "111111111111"  # the account whose resources must stay invisible
 B = "000000000000"  # the server's default account: the one that looks
 LISTING_PREFIXES = ("List", "Describe", "Lookup")
 #: Get* operations whose answer is a listing.
-LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
+LISTING_GETS = {
+    ("iam", "GetAccountAuthorizationDetails"),
+    ("iam", "GetGroup"),
+    ("logs", "GetLogEvents"),
+    ("logs", "GetQueryResults"),
+}
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException", "ResourceNotFoundException"})
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
@@ -74,6 +79,9 @@ class Resources:
     secret_arn: str = ""
     function: str = ""
     function_arn: str = ""
+    log_group: str = ""
+    log_group_arn: str = ""
+    query_id: str = ""
 
 
 @dataclass
@@ -228,6 +236,30 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("lambda", "ListTags"): lambda a, b: [
         ok(Resource=b.function_arn),
         refused(REFUSED, Resource=a.function_arn),
+    ],
+    # ------------------------------------------------------ CloudWatch Logs
+    ("logs", "DescribeLogStreams"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        ok(logGroupIdentifier=b.log_group_arn),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+        refused(REFUSED, logGroupIdentifier=a.log_group_arn),
+    ],
+    ("logs", "GetLogEvents"): lambda a, b: [
+        ok(logGroupName=b.log_group, logStreamName=b.token),
+        refused(NOT_FOUND, logGroupName=a.log_group, logStreamName=a.token),
+        refused(REFUSED, logGroupIdentifier=a.log_group_arn, logStreamName=a.token),
+    ],
+    ("logs", "ListTagsLogGroup"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
+    ("logs", "ListTagsForResource"): lambda a, b: [
+        ok(resourceArn=b.log_group_arn),
+        refused(REFUSED, resourceArn=a.log_group_arn),
+    ],
+    ("logs", "GetQueryResults"): lambda a, b: [
+        ok(queryId=b.query_id),
+        refused(NOT_FOUND, queryId=a.query_id),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
@@ -430,12 +462,34 @@ def _functions(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
+    logs = clients("logs")
+    r.log_group = f"/{r.token}/group"
+    logs.create_log_group(logGroupName=r.log_group, tags={r.token: r.token})
+    r.log_group_arn = f"arn:aws:logs:us-east-1:{r.account}:log-group:{r.log_group}"
+    logs.create_log_stream(logGroupName=r.log_group, logStreamName=r.token)
+    now = int(time.time())
+    logs.put_log_events(
+        logGroupName=r.log_group,
+        logStreamName=r.token,
+        logEvents=[{"timestamp": now * 1000, "message": r.token}],
+    )
+    r.query_id = logs.start_query(
+        logGroupName=r.log_group,
+        startTime=now - 60,
+        endTime=now + 60,
+        queryString="fields @message",
+    )["queryId"]
+    logs.put_query_definition(name=r.token, queryString=f"fields {r.token}")
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
     _secrets,
     _functions,
+    _log_groups,
 ]
 
 

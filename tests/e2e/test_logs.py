@@ -442,3 +442,98 @@ def test_trail_keeps_messages_out(server: StrongroomServer, logs: Any) -> None:
     assert put["requestParameters"] == {"logGroupName": group, "logStreamName": "s"}
     assert all(secret not in e["CloudTrailEvent"] for e in events)
     assert secret not in server.read_log()
+
+
+# --------------------------------------------------------------------------- Insights
+
+
+def results(logs: Any, query_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        out = logs.get_query_results(queryId=query_id)
+        if out["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
+def rows(out: dict[str, Any]) -> list[dict[str, str]]:
+    return [{c["field"]: c["value"] for c in row} for row in out["results"]]
+
+
+def test_insights_stats_by_bin(logs: Any, filled: dict[str, Any]) -> None:
+    g = filled["group"]
+    t0 = filled["t0"] // 1000
+    qid = logs.start_query(
+        logGroupName=g, startTime=t0 - 60, endTime=t0 + 3600,
+        queryString="fields @timestamp, @message | filter @message like /ERROR/ | stats count(*) by bin(5m)",
+    )["queryId"]  # fmt: skip
+    out = results(logs, qid)
+    assert out["status"] == "Complete"
+    got = rows(out)
+    assert sum(int(r["count(*)"]) for r in got) == 10
+    assert all(r["bin(5m)"].endswith(":00.000") for r in got)
+    assert out["statistics"]["recordsMatched"] == 10.0
+    assert out["statistics"]["recordsScanned"] >= 10.0
+    assert out["statistics"]["bytesScanned"] > 0
+
+
+def test_insights_fields_sort_limit_parse(logs: Any, filled: dict[str, Any]) -> None:
+    g = filled["group"]
+    t0 = filled["t0"] // 1000
+    qid = logs.start_query(
+        logGroupNames=[g], startTime=t0 - 60, endTime=t0 + 3600,
+        queryString=(
+            'parse @message "* * *" as stream, n, level | filter level = "INFO" and n > 20 '
+            "| fields stream, n, @logStream | sort n desc, stream asc | limit 3"
+        ),
+    )["queryId"]  # fmt: skip
+    got = rows(results(logs, qid))
+    assert [(r["stream"], r["n"]) for r in got] == [("one", "24"), ("two", "24"), ("one", "23")]
+    assert got[0]["@logStream"] == "one"
+    described = logs.describe_queries(logGroupName=g)["queries"]
+    assert qid in {q["queryId"] for q in described}
+    assert logs.stop_query(queryId=qid)["success"] is False
+    code, _ = fails(
+        logs.start_query, logGroupName=g, startTime=0, endTime=1, queryString="stats nope(x)"
+    )
+    assert code == "MalformedQueryException"
+    code, _ = fails(
+        logs.start_query, logGroupName=g + "-none", startTime=0, endTime=1, queryString="fields a"
+    )
+    assert code == "ResourceNotFoundException"
+    code, _ = fails(logs.get_query_results, queryId=str(uuid.uuid4()))
+    assert code == "ResourceNotFoundException"
+
+
+def test_insights_json_fields(logs: Any) -> None:
+    group = new_group(logs)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    t = now_ms()
+    logs.put_log_events(
+        logGroupName=group, logStreamName="s",
+        logEvents=[{"timestamp": t + i, "message": json.dumps({"route": f"/r{i % 2}", "ms": i * 10})}
+                   for i in range(6)],
+    )  # fmt: skip
+    qid = logs.start_query(
+        logGroupName=group, startTime=t // 1000 - 10, endTime=t // 1000 + 10,
+        queryString="stats avg(ms) as mean, max(ms), count(*) as n by route | sort route",
+    )["queryId"]  # fmt: skip
+    assert rows(results(logs, qid)) == [
+        {"route": "/r0", "mean": "20", "max(ms)": "40", "n": "3"},
+        {"route": "/r1", "mean": "30", "max(ms)": "50", "n": "3"},
+    ]
+
+
+def test_query_definitions(logs: Any) -> None:
+    name = f"def-{uuid.uuid4().hex[:6]}"
+    did = logs.put_query_definition(name=name, queryString="fields @message", logGroupNames=["/a"])[
+        "queryDefinitionId"
+    ]
+    found = logs.describe_query_definitions(queryDefinitionNamePrefix=name)["queryDefinitions"]
+    assert [(d["name"], d["logGroupNames"]) for d in found] == [(name, ["/a"])]
+    logs.put_query_definition(name=name, queryString="fields @timestamp", queryDefinitionId=did)
+    found = logs.describe_query_definitions(queryDefinitionNamePrefix=name)["queryDefinitions"]
+    assert found[0]["queryString"] == "fields @timestamp"
+    assert logs.delete_query_definition(queryDefinitionId=did)["success"] is True
+    code, _ = fails(logs.delete_query_definition, queryDefinitionId=did)
+    assert code == "ResourceNotFoundException"

@@ -6,6 +6,7 @@ from strongroom.services.logs import (  # noqa: F401  (operations and trail regi
     ops_events,
     ops_groups,
     ops_kms,
+    ops_queries,
     trail,
 )
 from strongroom.services.logs.service import service

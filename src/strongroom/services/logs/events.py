@@ -17,7 +17,7 @@ and groups are read in that order, and tokens name such places.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -264,6 +264,45 @@ def scan(
             more = True
             break
     return Scan(found, more, scanned, scanned_bytes)
+
+
+def each(
+    conn: Connection,
+    *,
+    group_ids: Iterable[int],
+    start: int,
+    end: int,
+    opener: Opener | None = None,
+    needles: Sequence[bytes] = (),
+) -> Iterator[tuple[int, int, int, list[str] | None, tuple[int, ...], int]]:
+    """Every batch of the groups overlapping ``[start, end]`` (inclusive):
+    (group id, stream id, ingestion, messages, timestamps, bytes), oldest
+    first; a batch without all the `needles` comes with messages None (its
+    events cannot match). Events outside the window are the caller's to
+    skip."""
+    q = (
+        select(
+            batches.c.group_id, batches.c.stream_id, batches.c.ingestion,
+            batches.c.data_key_id, batches.c.payload, batches.c.bytes,
+        )
+        .where(
+            batches.c.group_id.in_(list(group_ids)),
+            batches.c.last_ts >= start,
+            batches.c.first_ts <= end,
+        )
+        .order_by(batches.c.first_ts, batches.c.id)
+    )  # fmt: skip
+    for group_id, stream_id, ingestion, key_id, payload, size in conn.execute(q):
+        packed = opener(key_id, payload) if key_id is not None and opener is not None else payload
+        if needles:
+            text = text_of(packed)
+            if not all(n in text for n in needles):
+                n = _HEAD.unpack_from(packed)[1]
+                stamps = struct.unpack_from(f"<{n}q", packed, _HEAD.size)
+                yield group_id, stream_id, ingestion, None, stamps, size
+                continue
+        stamps, messages = unpack(packed)
+        yield group_id, stream_id, ingestion, messages, stamps, size
 
 
 def _place(event: Event) -> Position:

@@ -1,0 +1,222 @@
+"""Logs Insights queries and saved query definitions: the domain layer.
+
+A query runs when it is started, in the StartQuery request, over the
+events stored then (a read of the batches overlapping its time range; the
+filters' literal text skips batches without it); its results and
+statistics are kept with it, so GetQueryResults reads them back. Queries
+are kept for their account and Region, newest first in DescribeQueries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from strongroom.framework import Call
+from strongroom.services.logs import crypto, events, insights
+from strongroom.services.logs.groups import Group
+from strongroom.services.logs.tables import queries, query_definitions, streams
+
+#: How long a query may run (AWS: 15 minutes), and how long one is kept.
+TIMEOUT_S = 15 * 60
+KEEP_MS = 7 * 86_400_000
+
+
+@dataclass(slots=True)
+class QueryRow:
+    id: str
+    account: str
+    region: str
+    query_string: str
+    log_group_names: list[str]
+    status: str
+    created: int
+    duration: float
+    results: list[Any] | None
+    statistics: dict[str, Any] | None
+
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "queryLanguage": "CWLI",
+            "queryId": self.id,
+            "queryString": self.query_string,
+            "status": self.status,
+            "createTime": self.created,
+            "queryDuration": int(self.duration * 1000),
+            "bytesScanned": float((self.statistics or {}).get("bytesScanned", 0.0)),
+        }
+        if self.log_group_names:
+            out["logGroupName"] = self.log_group_names[0]
+        return out
+
+
+_COLUMNS = [queries.c[f] for f in QueryRow.__dataclass_fields__]  # type: ignore[attr-defined]
+
+
+def _literals(query: insights.Query) -> tuple[bytes, ...]:
+    """Literal text every matching event's message holds: the substrings of
+    `filter @message like "..."` steps before anything reshapes the rows."""
+    out: list[bytes] = []
+    for step in query.steps:
+        if step.kind != "filter":
+            break
+        if step.literal:
+            out.append(step.literal.encode())
+    return tuple(out)
+
+
+def _records(
+    call: Call, chosen: list[Group], start: int, end: int, query: insights.Query, stats: dict
+) -> Iterator[insights.Record]:
+    by_id = {g.id: g for g in chosen}
+    names: dict[int, str] = {}
+    for gid in by_id:
+        for sid, name in call.conn.execute(
+            select(streams.c.id, streams.c.name).where(streams.c.group_id == gid)
+        ):
+            names[sid] = name
+    parse = insights.needs_json(query)
+    opener = crypto.opener(call, by_id)
+    for gid, sid, ingestion, messages, stamps, size in events.each(
+        call.conn, group_ids=list(by_id), start=start, end=end, opener=opener,
+        needles=_literals(query),
+    ):  # fmt: skip
+        group = by_id[gid]
+        log = f"{group.account}:{group.name}"
+        stream = names.get(sid, "")
+        stats["bytesScanned"] += size
+        stats["recordsScanned"] += len(stamps)
+        if messages is None:
+            continue
+        for index, ts in enumerate(stamps):
+            if start <= ts <= end:
+                r = insights.record(ts, messages[index], stream, log, ingestion, parse)
+                yield r
+
+
+def run(
+    call: Call,
+    chosen: list[Group],
+    query: insights.Query,
+    query_string: str,
+    start: int,
+    end: int,
+    limit: int | None,
+    query_id: str,
+) -> QueryRow:
+    began = time.monotonic()
+    stats: dict[str, float] = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}
+    outcome = insights.run(query, _records(call, chosen, start, end, query, stats), limit)
+    stats["recordsMatched"] = float(outcome.matched)
+    duration = time.monotonic() - began
+    row = QueryRow(
+        query_id, call.account, call.region, query_string, [g.name for g in chosen],
+        "Complete" if duration < TIMEOUT_S else "Timeout", int(call.clock.timestamp() * 1000),
+        duration, outcome.rows, stats,
+    )  # fmt: skip
+    values = {f: getattr(row, f) for f in QueryRow.__dataclass_fields__}  # type: ignore[attr-defined]
+    call.conn.execute(insert(queries).values(**values))
+    cutoff = row.created - KEEP_MS
+    call.conn.execute(
+        delete(queries).where(
+            queries.c.account == call.account, queries.c.region == call.region,
+            queries.c.created < cutoff,
+        )
+    )  # fmt: skip
+    return row
+
+
+def find(conn: Connection, account: str, region: str, query_id: str) -> QueryRow | None:
+    row = conn.execute(
+        select(*_COLUMNS).where(
+            queries.c.id == query_id, queries.c.account == account, queries.c.region == region
+        )
+    ).first()
+    return QueryRow(*row) if row is not None else None
+
+
+def set_status(conn: Connection, query: QueryRow, status: str) -> None:
+    conn.execute(update(queries).where(queries.c.id == query.id).values(status=status))
+
+
+def of_account(conn: Connection, account: str, region: str) -> list[QueryRow]:
+    q = (
+        select(*_COLUMNS)
+        .where(queries.c.account == account, queries.c.region == region)
+        .order_by(queries.c.created.desc(), queries.c.id)
+    )
+    return [QueryRow(*r) for r in conn.execute(q)]
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+@dataclass(slots=True)
+class Definition:
+    id: str
+    account: str
+    region: str
+    name: str
+    query_string: str
+    log_group_names: list[str]
+    last_modified: int
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "queryLanguage": "CWLI",
+            "queryDefinitionId": self.id,
+            "name": self.name,
+            "queryString": self.query_string,
+            "lastModified": self.last_modified,
+        }
+        if self.log_group_names:
+            out["logGroupNames"] = list(self.log_group_names)
+        return out
+
+
+_DEF_COLUMNS = [query_definitions.c[f] for f in Definition.__dataclass_fields__]  # type: ignore[attr-defined]
+
+
+def find_definition(
+    conn: Connection, account: str, region: str, definition_id: str
+) -> Definition | None:
+    row = conn.execute(
+        select(*_DEF_COLUMNS).where(
+            query_definitions.c.id == definition_id,
+            query_definitions.c.account == account,
+            query_definitions.c.region == region,
+        )
+    ).first()
+    return Definition(*row) if row is not None else None
+
+
+def save_definition(conn: Connection, d: Definition, *, new: bool) -> None:
+    values = {f: getattr(d, f) for f in Definition.__dataclass_fields__}  # type: ignore[attr-defined]
+    if new:
+        conn.execute(insert(query_definitions).values(**values))
+    else:
+        conn.execute(
+            update(query_definitions).where(query_definitions.c.id == d.id).values(**values)
+        )
+
+
+def delete_definition(conn: Connection, d: Definition) -> None:
+    conn.execute(delete(query_definitions).where(query_definitions.c.id == d.id))
+
+
+def definitions(
+    conn: Connection, account: str, region: str, prefix: str | None
+) -> list[Definition]:
+    q = select(*_DEF_COLUMNS).where(
+        query_definitions.c.account == account, query_definitions.c.region == region
+    )
+    if prefix:
+        q = q.where(query_definitions.c.name.startswith(prefix, autoescape=True))
+    return [
+        Definition(*r)
+        for r in conn.execute(q.order_by(query_definitions.c.name, query_definitions.c.id))
+    ]
