@@ -940,6 +940,8 @@ def _aggregate(rows: list[Record], stats: Stats) -> list[Record]:
     buckets: dict[tuple[Any, ...], tuple[list[Any], list[list[Any]], list[float]]] = {}
     for r in rows:
         key_values = [e(r) for _, e in stats.by]
+        if key_values and all(v is None for v in key_values):
+            continue  # an event with none of the fields grouped by is in no group
         key = tuple(_str(_plain(v)) if not isinstance(v, Timestamp) else v.ms for v in key_values)
         entry = buckets.get(key)
         if entry is None:

@@ -65,8 +65,8 @@ class Pattern:
         named field of a space-delimited pattern (``$name``)."""
         if self.kind != "delimited":
             return {}
-        values = _align(self.fields, split_fields(message))
-        return {f"${name}": value for name, value in (values or {}).items()}
+        aligned = _align(self.fields, split_fields(message)) or []
+        return {f"${name or position}": value for name, position, value in aligned}
 
 
 def compile(text: str | None) -> Pattern:
@@ -145,7 +145,7 @@ _NUM_OPS: dict[str, Callable[[float, float], bool]] = {
 
 # --------------------------------------------------------------------------- terms
 
-_TERM = re.compile(r'\s*([?-]?)(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))')
+_TERM = re.compile(r'\s*([?-]?)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))')
 
 
 def _terms_pattern(text: str, stripped: str) -> Pattern:
@@ -185,7 +185,7 @@ def _terms_pattern(text: str, stripped: str) -> Pattern:
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op>&&|\|\||!=|<=|>=|=|<|>|\(|\)|\{|\}|\[|\]|,)
+        (?P<op>&&|\|\||!=|=!|<=|>=|=|<|>|\(|\)|\{|\}|\[|\]|,)
       | "(?P<str>(?:[^"\\]|\\.)*)"
       | %(?P<rx>(?:[^%\\]|\\.)+)%
       | (?P<word>[^\s&|!=<>(){}\[\],"]+(?:\[[^\]]*\][^\s&|!=<>(){}\[\],"]*)*)
@@ -209,6 +209,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             if value is not None:
                 if kind == "str":
                     value = re.sub(r"\\(.)", r"\1", value)
+                if kind == "op" and value == "=!":
+                    value = "!="
                 out.append((kind, value))
                 break
     return out
@@ -371,7 +373,7 @@ def _json_leaf(p: _Parser) -> Callable[[Any], bool]:
         compare = _NUM_OPS[op]
 
         def numeric(doc: Any) -> bool:
-            for v in _values(_select(doc, steps)):
+            for v in _select(doc, steps):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     continue
                 if compare(float(v), number):
@@ -383,21 +385,24 @@ def _json_leaf(p: _Parser) -> Callable[[Any], bool]:
         raise PatternError(f"Operator '{op}' needs a numeric value, found '{value.text}'.")
     test = value.string_test()
     if op == "=":
-        return lambda doc: any(isinstance(v, str) and test(v) for v in _values(_select(doc, steps)))
+        return lambda doc: any(
+            (t := _text(v)) is not None and test(t) for v in _select(doc, steps)
+        )
     return lambda doc: any(
-        not (isinstance(v, str) and test(v)) for v in _values(_select(doc, steps))
+        (t := _text(v)) is not None and not test(t) for v in _select(doc, steps)
     )
 
 
-def _values(found: list[Any]) -> list[Any]:
-    """Selected values, an array's elements standing for it."""
-    out: list[Any] = []
-    for v in found:
-        if isinstance(v, list):
-            out.extend(v)
-        else:
-            out.append(v)
-    return out
+def _text(v: Any) -> str | None:
+    """A value node as string comparisons see it: strings, and numbers as
+    written; objects, arrays, booleans and null are not value nodes."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9 _.:@-]+\Z")
@@ -459,32 +464,29 @@ def split_fields(message: str) -> list[str]:
     ]
 
 
-def _align(names: tuple[str, ...], values: list[str]) -> dict[str, str] | None:
-    """Field name -> value, or None when the event has the wrong number of fields."""
+def _align(names: tuple[str, ...], values: list[str]) -> list[tuple[str, int, str]] | None:
+    """(name, position from 1, value) of each of an event's fields under a
+    pattern's names ("" for a field no name covers: under ``...`` or after a
+    trailing comma), or None when the event has the wrong number of fields."""
     if "..." not in names:
         if len(names) != len(values):
             return None
-        return dict(zip(names, values, strict=True))
+        return [(n, i, v) for i, (n, v) in enumerate(zip(names, values, strict=True), start=1)]
     at = names.index("...")
-    before, after = names[:at], names[at + 1 :]
-    if "..." in after:
-        # Several ellipses: each named field must still find its place; take
-        # the leftmost fit (rare in practice).
-        after = tuple(n for n in after if n != "...")
+    before = names[:at]
+    after = tuple(n for n in names[at + 1 :] if n != "...")
     if len(values) < len(before) + len(after):
         return None
-    out = dict(zip(before, values[: len(before)], strict=True))
-    if after:
-        out.update(zip(after, values[len(values) - len(after) :], strict=True))
-    return out
+    middle = len(values) - len(before) - len(after)
+    labels = [*before, *([""] * middle), *after]
+    return [(n, i, v) for i, (n, v) in enumerate(zip(labels, values, strict=True), start=1)]
 
 
 def _delimited_leaf(p: _Parser, name: str) -> Callable[[dict[str, str]], bool]:
     kind, field_name = p.take()
-    if kind != "word":
+    if kind != "word" or field_name == "...":
         raise PatternError(f"Expected a field name, found '{field_name}'.")
-    if field_name != name:
-        raise PatternError(f"A condition on field '{name}' names field '{field_name}'.")
+    name = field_name
     kind, op = p.take()
     if kind != "op" or op not in _NUM_OPS:
         raise PatternError(f"Expected a comparison after '{name}', found '{op}'.")
@@ -516,21 +518,26 @@ def _delimited_pattern(text: str, stripped: str) -> Pattern:
         tok = p.peek()
         if tok is None:
             raise PatternError("Expected ']' at the end of the filter pattern.")
-        if tok == ("op", "]") and not names:
-            raise PatternError("A space-delimited filter pattern names at least one field.")
+        if tok == ("op", "]"):
+            if not names:
+                raise PatternError("A space-delimited filter pattern names at least one field.")
+            p.take()
+            names.append("")  # after a trailing comma: a field of no name
+            break
         kind, name = p.take()
         if kind != "word":
             raise PatternError(f"Expected a field name, found '{name}'.")
-        if name != "..." and not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name):
+        if name != "..." and not re.match(r"[A-Za-z0-9_]+\Z", name):
             raise PatternError(f"Invalid field name '{name}'.")
         if name in names and name != "...":
             raise PatternError(f"Field '{name}' is named twice.")
         names.append(name)
-        if p.peek() is not None and p.peek()[0] == "op" and p.peek()[1] in _NUM_OPS:  # type: ignore[index]
+        nxt = p.peek()
+        if nxt is not None and nxt[0] == "op" and nxt[1] in _NUM_OPS:
             if name == "...":
                 raise PatternError("'...' takes no condition.")
             p.i -= 1  # the leaf reads the field name again
-            conditions.append(p.boolean(lambda n=name: _delimited_leaf(p, n)))
+            conditions.append(p.boolean(lambda: _delimited_leaf(p, name)))
         tok = p.take()
         if tok == ("op", "]"):
             break
@@ -541,9 +548,10 @@ def _delimited_pattern(text: str, stripped: str) -> Pattern:
     fields = tuple(names)
 
     def match(message: str) -> bool:
-        values = _align(fields, split_fields(message))
-        if values is None:
+        aligned = _align(fields, split_fields(message))
+        if aligned is None:
             return False
+        values = {n: v for n, _, v in aligned if n}
         return all(_evaluate(c, lambda leaf: leaf(values)) for c in conditions)
 
     return Pattern(text, "delimited", match, fields=fields)
