@@ -385,12 +385,8 @@ def _json_leaf(p: _Parser) -> Callable[[Any], bool]:
         raise PatternError(f"Operator '{op}' needs a numeric value, found '{value.text}'.")
     test = value.string_test()
     if op == "=":
-        return lambda doc: any(
-            (t := _text(v)) is not None and test(t) for v in _select(doc, steps)
-        )
-    return lambda doc: any(
-        (t := _text(v)) is not None and not test(t) for v in _select(doc, steps)
-    )
+        return lambda doc: any((t := _text(v)) is not None and test(t) for v in _select(doc, steps))
+    return lambda doc: any((t := _text(v)) is not None and not test(t) for v in _select(doc, steps))
 
 
 def _text(v: Any) -> str | None:
@@ -482,7 +478,7 @@ def _align(names: tuple[str, ...], values: list[str]) -> list[tuple[str, int, st
     return [(n, i, v) for i, (n, v) in enumerate(zip(labels, values, strict=True), start=1)]
 
 
-def _delimited_leaf(p: _Parser, name: str) -> Callable[[dict[str, str]], bool]:
+def _delimited_leaf(p: _Parser) -> Callable[[dict[str, str]], bool]:
     kind, field_name = p.take()
     if kind != "word" or field_name == "...":
         raise PatternError(f"Expected a field name, found '{field_name}'.")
@@ -537,7 +533,7 @@ def _delimited_pattern(text: str, stripped: str) -> Pattern:
             if name == "...":
                 raise PatternError("'...' takes no condition.")
             p.i -= 1  # the leaf reads the field name again
-            conditions.append(p.boolean(lambda: _delimited_leaf(p, name)))
+            conditions.append(p.boolean(lambda: _delimited_leaf(p)))
         tok = p.take()
         if tok == ("op", "]"):
             break
