@@ -274,6 +274,7 @@ def each(
     end: int,
     opener: Opener | None = None,
     needles: Sequence[bytes] = (),
+    messages: bool = True,
 ) -> Iterator[tuple[int, int, int, list[str] | None, tuple[int, ...], int]]:
     """Every batch of the groups overlapping ``[start, end]`` (inclusive):
     (group id, stream id, ingestion, messages, timestamps, bytes), oldest
@@ -294,15 +295,13 @@ def each(
     )  # fmt: skip
     for group_id, stream_id, ingestion, key_id, payload, size in conn.execute(q):
         packed = opener(key_id, payload) if key_id is not None and opener is not None else payload
-        if needles:
-            text = text_of(packed)
-            if not all(n in text for n in needles):
-                n = _HEAD.unpack_from(packed)[1]
-                stamps = struct.unpack_from(f"<{n}q", packed, _HEAD.size)
-                yield group_id, stream_id, ingestion, None, stamps, size
-                continue
-        stamps, messages = unpack(packed)
-        yield group_id, stream_id, ingestion, messages, stamps, size
+        if not messages or (needles and not all(n in text_of(packed) for n in needles)):
+            n = _HEAD.unpack_from(packed)[1]
+            stamps = struct.unpack_from(f"<{n}q", packed, _HEAD.size)
+            yield group_id, stream_id, ingestion, None, stamps, size
+            continue
+        stamps, texts = unpack(packed)
+        yield group_id, stream_id, ingestion, texts, stamps, size
 
 
 def _place(event: Event) -> Position:

@@ -450,6 +450,8 @@ _FIELD = re.compile(r'"([^"]*)"|\[([^\]]*)\]|(\S+)')
 
 def split_fields(message: str) -> list[str]:
     """An event's fields: space-separated, a quoted or bracketed field whole."""
+    if '"' not in message and "[" not in message:
+        return message.split()
     return [
         m.group(1)
         if m.group(1) is not None
@@ -500,8 +502,24 @@ def _delimited_leaf(p: _Parser) -> Callable[[dict[str, str]], bool]:
         raise PatternError(f"Operator '{op}' needs a numeric value, found '{value.text}'.")
     test = value.string_test()
     if op == "=":
-        return lambda values: test(values.get(name, ""))
+        equal = _Leaf(lambda values: test(values.get(name, "")))
+        if value.regex is None and "*" not in value.text and value.text:
+            equal.literal = value.text
+        return equal
     return lambda values: not test(values.get(name, ""))
+
+
+class _Leaf:
+    """A condition that knows the literal text it needs (for needles)."""
+
+    __slots__ = ("literal", "test")
+
+    def __init__(self, test: Callable[[dict[str, str]], bool]) -> None:
+        self.test = test
+        self.literal: str | None = None
+
+    def __call__(self, values: dict[str, str]) -> bool:
+        return self.test(values)
 
 
 def _delimited_pattern(text: str, stripped: str) -> Pattern:
@@ -542,12 +560,28 @@ def _delimited_pattern(text: str, stripped: str) -> Pattern:
     if p.peek() is not None:
         raise PatternError("Unexpected text after the closing ']' of the filter pattern.")
     fields = tuple(names)
+    needles = _delimited_needles(conditions)
+    literals = [n.decode() for n in needles]
 
     def match(message: str) -> bool:
+        for literal in literals:
+            if literal not in message:
+                return False
         aligned = _align(fields, split_fields(message))
         if aligned is None:
             return False
         values = {n: v for n, _, v in aligned if n}
         return all(_evaluate(c, lambda leaf: leaf(values)) for c in conditions)
 
-    return Pattern(text, "delimited", match, fields=fields)
+    return Pattern(text, "delimited", match, needles, fields=fields)
+
+
+def _delimited_needles(conditions: list[Any]) -> tuple[bytes, ...]:
+    """The values of plain ``field = value`` conditions (no wildcard, no
+    ``||``): each appears as written in every matching event."""
+    out = []
+    for c in conditions:
+        literal = getattr(c, "literal", None)
+        if literal:
+            out.append(literal.encode())
+    return tuple(out)
