@@ -100,6 +100,8 @@ TABLE: list[tuple[str, list[str], list[int]]] = [
     ("{ $.message = %addr[a-z]+% }", ['{"message": "bind: address in use"}', '{"message": "ok"}'], [0]),
     ("{ $.a EXISTS }", ['{"a": null}', '{"b": 1}'], [0]),
     ('{ $.a = "x" }', ["not json", '["x"]', '"x"'], []),
+    # Literal text never hides an event that spells it with escapes.
+    ('{ $.level = "ERROR" }', ['{"level": "\\u0045RROR"}', '{"level": "E"}'], [0]),
     # Space-delimited, the guide's Apache examples
     ("[ip, user, username, timestamp, request, status_code, bytes]", APACHE, [0, 1, 2]),
     ("[..., status_code, bytes]", APACHE, [0, 1, 2]),
@@ -173,7 +175,7 @@ def test_needles_are_literal_text_of_every_match() -> None:
     assert pattern.compile("ERROR Exception").needles == (b"ERROR", b"Exception")
     assert pattern.compile("?ERROR ?WARN").needles == ()
     assert pattern.compile('{ $.level = "x" && $.user.id = 1 }').needles == (
-        b'"level"', b'"user"', b'"id"',
+        b'"level"', b"x", b'"user"', b'"id"',
     )  # fmt: skip
     assert pattern.compile("{ $.a = 1 || $.b = 2 }").needles == ()
     assert pattern.compile("{ $.a NOT EXISTS }").needles == ()

@@ -311,6 +311,10 @@ def _selector(text: str) -> list[str | int | None]:
 
 
 def _select(doc: Any, steps: list[str | int | None]) -> list[Any]:
+    if len(steps) == 1 and isinstance(steps[0], str):  # the common $.key
+        if type(doc) is dict and steps[0] in doc:
+            return [doc[steps[0]]]
+        return []
     current = [doc]
     for step in steps:
         nxt: list[Any] = []
@@ -411,11 +415,17 @@ def _json_needles(tree: Any, tokens: list[tuple[str, str]]) -> tuple[bytes, ...]
     if any(op in words for op in ("||", "!=", "NOT", "not")):
         return ()
     out: list[bytes] = []
-    for kind, text in tokens:
+    for i, (kind, text) in enumerate(tokens):
         if kind == "word" and text.startswith("$"):
             for step in _selector(text):
                 if isinstance(step, str) and _PLAIN.match(step):
                     out.append(f'"{step}"'.encode())
+            # `$.x = "value"`: the value is written as it is in the event.
+            if i + 2 < len(tokens) and tokens[i + 1] == ("op", "="):
+                vkind, value = tokens[i + 2]
+                plain = vkind in ("str", "word") and "*" not in value and _PLAIN.match(value)
+                if plain and (vkind == "str" or _number(value) is None):
+                    out.append(value.encode())
     return tuple(dict.fromkeys(out))
 
 
@@ -428,19 +438,28 @@ def _json_pattern(text: str, stripped: str) -> Pattern:
     if p.peek() is not None:
         raise PatternError("Unexpected text after the closing '}' of the filter pattern.")
 
+    needles = _json_needles(tree, tokens)
+    literals = [n.decode() for n in needles]
+    single = not (isinstance(tree, tuple) and tree and tree[0] in ("and", "or"))
+
     def match(message: str) -> bool:
-        s = message.lstrip()
-        if not s.startswith(("{", "[")):
+        if message[:1] not in ("{", "[") and message.lstrip()[:1] not in ("{", "["):
             return False
+        if literals and "\\u" not in message:
+            for literal in literals:
+                if literal not in message:
+                    return False
         try:
             doc = json_value(message)
         except ValueError:
             return False
-        if not isinstance(doc, (dict, list)):
+        if type(doc) is not dict and type(doc) is not list:
             return False
+        if single:
+            return bool(tree(doc))
         return _evaluate(tree, lambda leaf: leaf(doc))
 
-    return Pattern(text, "json", match, _json_needles(tree, tokens), json_needles=True)
+    return Pattern(text, "json", match, needles, json_needles=True)
 
 
 # --------------------------------------------------------------------------- space-delimited
