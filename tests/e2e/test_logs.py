@@ -5,6 +5,8 @@ FilterLogEvents, TestMetricFilter, and what CloudTrail records of them."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -537,3 +539,65 @@ def test_query_definitions(logs: Any) -> None:
     assert logs.delete_query_definition(queryDefinitionId=did)["success"] is True
     code, _ = fails(logs.delete_query_definition, queryDefinitionId=did)
     assert code == "ResourceNotFoundException"
+
+
+# --------------------------------------------------------------------------- the aws CLI
+
+
+def cli(server: StrongroomServer, *args: str) -> dict[str, Any]:
+    env = {**os.environ, **server.aws_env()}
+    done = subprocess.run(
+        ["aws", "logs", *args, "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def test_the_issues_cli_commands(server: StrongroomServer) -> None:
+    """The commands of issue 14 against a group shaped like RDS's."""
+    group = f"/aws/rds/instance/shop-{uuid.uuid4().hex[:6]}/postgresql"
+    cli(server, "create-log-group", "--log-group-name", group)
+    cli(server, "create-log-stream", "--log-group-name", group, "--log-stream-name", "shop.0")
+    t = now_ms()
+    events = [
+        {
+            "timestamp": t - 2000,
+            "message": "2024-01-01 00:00:00 UTC::@:[1]:LOG:  checkpoint starting",
+        },
+        {
+            "timestamp": t - 1000,
+            "message": "2024-01-01 00:00:01 UTC::@:[2]:ERROR:  division by zero",
+        },
+        {"timestamp": t, "message": "2024-01-01 00:00:01 UTC::@:[2]:STATEMENT:  select 1/0"},
+    ]
+    cli(
+        server, "put-log-events", "--log-group-name", group, "--log-stream-name", "shop.0",
+        "--log-events", json.dumps(events),
+    )  # fmt: skip
+    found = cli(
+        server, "filter-log-events", "--log-group-name", group,
+        "--filter-pattern", '"division by zero"',
+    )  # fmt: skip
+    assert [e["message"] for e in found["events"]] == [events[1]["message"]]
+    qid = cli(
+        server, "start-query", "--log-group-name", group,
+        "--start-time", str(t // 1000 - 60), "--end-time", str(t // 1000 + 60),
+        "--query-string",
+        "fields @timestamp, @message | filter @message like /ERROR/ | stats count(*) by bin(5m)",
+    )["queryId"]  # fmt: skip
+    out = cli(server, "get-query-results", "--query-id", qid)
+    assert out["status"] == "Complete"
+    assert [[c["field"] for c in row] for row in out["results"]] == [["bin(5m)", "count(*)"]]
+    assert out["results"][0][1]["value"] == "1"
+    cli(server, "put-retention-policy", "--log-group-name", group, "--retention-in-days", "7")
+    described = cli(server, "describe-log-groups", "--log-group-name-prefix", group)
+    assert described["logGroups"][0]["retentionInDays"] == 7
+    tail = cli(
+        server, "get-log-events", "--log-group-name", group, "--log-stream-name", "shop.0",
+        "--start-from-head",
+    )  # fmt: skip
+    assert len(tail["events"]) == 3
