@@ -1,0 +1,86 @@
+"""services/logs/api.py: other services (RDS, Lambda) and their background
+work publish events into log groups, created on first use, within
+PutLogEvents' rules, in the caller's transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strongroom.framework import JobRun
+from strongroom.server.app import App
+from strongroom.server.config import Config
+from strongroom.server.serve import prepare
+from strongroom.services.logs import api as logs_api
+from strongroom.services.logs import service as logs_service
+
+ACCOUNT = "000000000000"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    config = Config(data_dir=Path(tmp_path_factory.mktemp("logs-api")))
+    prepare(config)
+    app = App(config)
+    yield app
+    app.shutdown()
+
+
+def messages(call: Any, group: str, stream: str) -> list[str]:
+    out = call.invoke(
+        "logs", "GetLogEvents", logGroupName=group, logStreamName=stream, startFromHead=True
+    )
+    return [e["message"] for e in out["events"]]
+
+
+def test_a_service_call_publishes_into_a_new_group(app: App, internal_call) -> None:
+    now = int(time.time() * 1000)
+    with app.store.transaction(write=True) as conn:
+        call = internal_call(app, conn, service="rds")
+        out = logs_api.put_events(
+            call,
+            "/aws/rds/instance/shop/postgresql",
+            "shop.0",
+            # Out of order, one too old and one too new: sorted, two dropped.
+            [
+                (now, "b"),
+                (now - 1000, "a"),
+                (now - 15 * 86_400_000, "old"),
+                (now + 3 * 3600_000, "new"),
+            ],
+        )
+        assert (out.accepted, out.rejected) == (2, 2)
+        assert messages(call, "/aws/rds/instance/shop/postgresql", "shop.0") == ["a", "b"]
+        group = call.invoke(
+            "logs", "DescribeLogGroups", logGroupNamePrefix="/aws/rds/instance/shop/"
+        )["logGroups"][0]
+        assert "retentionInDays" not in group and group["storedBytes"] == 2
+
+
+def test_a_job_publishes_in_batches_within_the_limits(app: App, internal_call) -> None:
+    now = int(time.time() * 1000)
+    lines = [(now - 25_000 + i, f"line {i:05d} " + "x" * 200) for i in range(25_000)]
+    with app.store.transaction(write=True) as conn:
+        run = JobRun(logs_service, conn, app.runtime.clock.now(), app.runtime)
+        out = logs_api.put_events(
+            run, "/aws/lambda/fn", "2024/01/01/[$LATEST]abc", lines, account=ACCOUNT,
+            region="us-east-1",
+        )  # fmt: skip
+        assert (out.accepted, out.rejected) == (25_000, 0)
+    with app.store.transaction(write=False) as conn:
+        call = internal_call(app, conn, service="lambda")
+        found = call.invoke(
+            "logs", "FilterLogEvents", logGroupName="/aws/lambda/fn", filterPattern='"line 24999"'
+        )["events"]
+        assert [e["message"][:10] for e in found] == ["line 24999"]
+
+
+def test_a_job_must_name_the_account(app: App) -> None:
+    with app.store.transaction(write=True) as conn:
+        run = JobRun(logs_service, conn, app.runtime.clock.now(), app.runtime)
+        with pytest.raises(ValueError):
+            logs_api.put_events(run, "/aws/x", "s", [(0, "m")])
