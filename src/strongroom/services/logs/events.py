@@ -20,9 +20,10 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from strongroom.services.logs.tables import batches, groups, streams
+from strongroom.store.db import Prepared
 
 MAGIC = b"L1"
 _HEAD = struct.Struct("<2sI")
@@ -94,6 +95,26 @@ def message_bytes(message: str) -> int:
 
 # --------------------------------------------------------------------------- writes
 
+#: One batch, compiled once (`Prepared`): the insert on PutLogEvents' path.
+_INSERT = Prepared(
+    insert(batches).values(
+        {
+            c: bindparam(c, type_=batches.c[c].type)
+            for c in (
+                "group_id",
+                "stream_id",
+                "first_ts",
+                "last_ts",
+                "ingestion",
+                "count",
+                "bytes",
+                "data_key_id",
+                "payload",
+            )
+        }
+    )
+)
+
 
 def store(
     conn: Connection,
@@ -105,25 +126,24 @@ def store(
     size: int,
     *,
     seal: Callable[[bytes], tuple[bytes, int]] | None = None,
-) -> int:
-    """Store one batch (already in chronological order); its id."""
+) -> None:
+    """Store one batch (already in chronological order)."""
     payload = pack(timestamps, messages)
     key_id = None
     if seal is not None:
         payload, key_id = seal(payload)
-    return conn.execute(
-        insert(batches).values(
-            group_id=group_id,
-            stream_id=stream_id,
-            first_ts=timestamps[0],
-            last_ts=timestamps[-1],
-            ingestion=ingestion,
-            count=len(timestamps),
-            bytes=size,
-            data_key_id=key_id,
-            payload=payload,
-        )
-    ).inserted_primary_key[0]
+    _INSERT.rowcount(
+        conn,
+        group_id=group_id,
+        stream_id=stream_id,
+        first_ts=timestamps[0],
+        last_ts=timestamps[-1],
+        ingestion=ingestion,
+        count=len(timestamps),
+        bytes=size,
+        data_key_id=key_id,
+        payload=payload,
+    )
 
 
 def expire(conn: Connection, group_id: int, before: int) -> int:

@@ -17,13 +17,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from strongroom.framework import Call, tagging
 from strongroom.framework.paging import after_position
 from strongroom.framework.tagging import Tag
 from strongroom.services.logs.service import TAGS, errors
 from strongroom.services.logs.tables import batches, data_keys, groups, streams
+from strongroom.store.db import Prepared
 
 GROUP_TYPE = "AWS::Logs::LogGroup"
 STREAM_TYPE = "AWS::Logs::LogStream"
@@ -185,12 +197,23 @@ def _group(row: Any) -> Group:
     return g
 
 
+#: The look-ups on every request's path, compiled once (`Prepared`).
+_FIND = Prepared(
+    select(*_GROUP_COLUMNS).where(
+        groups.c.account == bindparam("account"),
+        groups.c.region == bindparam("region"),
+        groups.c.name == bindparam("name"),
+    )
+)
+_FIND_STREAM = Prepared(
+    select(*_STREAM_COLUMNS).where(
+        streams.c.group_id == bindparam("group_id"), streams.c.name == bindparam("name")
+    )
+)
+
+
 def find(conn: Connection, account: str, region: str, name: str) -> Group | None:
-    row = conn.execute(
-        select(*_GROUP_COLUMNS).where(
-            groups.c.account == account, groups.c.region == region, groups.c.name == name
-        )
-    ).first()
+    row = _FIND.first(conn, account=account, region=region, name=name)
     return _group(row) if row is not None else None
 
 
@@ -277,9 +300,7 @@ def due_for_expiry(conn: Connection) -> list[Group]:
 
 
 def find_stream(conn: Connection, group: Group, name: str) -> Stream | None:
-    row = conn.execute(
-        select(*_STREAM_COLUMNS).where(streams.c.group_id == group.id, streams.c.name == name)
-    ).first()
+    row = _FIND_STREAM.first(conn, group_id=group.id, name=name)
     return Stream(*row) if row is not None else None
 
 
@@ -352,30 +373,34 @@ def stream_page(
     return [Stream(*r) for r in conn.execute(q.order_by(*order).limit(n))]
 
 
+def _least(column: Any, value: Any) -> Any:
+    return case((or_(column.is_(None), column > value), value), else_=column)
+
+
+def _greatest(column: Any, value: Any) -> Any:
+    return case((or_(column.is_(None), column < value), value), else_=column)
+
+
+_STREAM_TOTALS = Prepared(
+    update(streams)
+    .where(streams.c.id == bindparam("stream_id"))
+    .values(
+        first_event=_least(streams.c.first_event, bindparam("first", type_=BigInteger)),
+        last_event=_greatest(streams.c.last_event, bindparam("last", type_=BigInteger)),
+        last_ingestion=bindparam("now", type_=BigInteger),
+        stored_bytes=streams.c.stored_bytes + bindparam("size", type_=BigInteger),
+    )
+)
+_GROUP_TOTALS = Prepared(
+    update(groups)
+    .where(groups.c.id == bindparam("group_id"))
+    .values(stored_bytes=groups.c.stored_bytes + bindparam("size", type_=BigInteger))
+)
+
+
 def record_batch(
     conn: Connection, group: Group, stream: Stream, first: int, last: int, now: int, size: int
 ) -> None:
     """The stream's and group's totals after a batch was stored."""
-    conn.execute(
-        update(streams)
-        .where(streams.c.id == stream.id)
-        .values(
-            first_event=_least(streams.c.first_event, first),
-            last_event=_greatest(streams.c.last_event, last),
-            last_ingestion=now,
-            stored_bytes=streams.c.stored_bytes + size,
-        )
-    )
-    conn.execute(
-        update(groups)
-        .where(groups.c.id == group.id)
-        .values(stored_bytes=groups.c.stored_bytes + size)
-    )
-
-
-def _least(column: Any, value: int) -> Any:
-    return case((or_(column.is_(None), column > value), value), else_=column)
-
-
-def _greatest(column: Any, value: int) -> Any:
-    return case((or_(column.is_(None), column < value), value), else_=column)
+    _STREAM_TOTALS.rowcount(conn, stream_id=stream.id, first=first, last=last, now=now, size=size)
+    _GROUP_TOTALS.rowcount(conn, group_id=group.id, size=size)
