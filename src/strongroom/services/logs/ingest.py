@@ -43,8 +43,8 @@ def put(
         raise errors.InvalidParameterException(
             f"Too many log events in the batch: {n} exceeds the limit of {MAX_EVENTS}"
         )
-    sizes = [events.message_bytes(m) for m in messages]
-    total = sum(sizes) + EVENT_OVERHEAD * n
+    text = "".join(messages).encode("utf-8", "surrogatepass")
+    total = len(text) + EVENT_OVERHEAD * n
     if total > MAX_BATCH_BYTES:
         raise errors.InvalidParameterException(
             f"Upload too large: {total} bytes exceeds limit of {MAX_BATCH_BYTES}"
@@ -80,7 +80,10 @@ def put(
                 "The batch of log events in a single PutLogEvents request cannot span more "
                 "than 24 hours."
             )
-        size = sum(sizes[first:last])
+        if first == 0 and last == n:
+            size = len(text)
+        else:
+            size = sum(events.message_bytes(m) for m in messages[first:last])
         events.store(
             ctx.conn, group.id, stream.id, stamps[first:last], messages[first:last], now, size,
             seal=crypto.sealer(ctx, group),

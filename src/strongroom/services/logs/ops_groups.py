@@ -134,7 +134,6 @@ def describe_log_groups(
     )  # fmt: skip
 
 
-@service.operation(authorize=False)
 def list_log_groups(
     call: Call,
     logGroupNamePattern: str | None = None,
@@ -156,6 +155,11 @@ def list_log_groups(
         for g in out["logGroups"]
     ]  # fmt: skip
     return out
+
+
+# ListLogGroups is newer than some botocore releases we run on.
+if "ListLogGroups" in service.model.operation_names:
+    service.operation(authorize=False)(list_log_groups)
 
 
 # --------------------------------------------------------------------------- streams
