@@ -494,7 +494,8 @@ def test_insights_fields_sort_limit_parse(logs: Any, filled: dict[str, Any]) -> 
     assert got[0]["@logStream"] == "one"
     described = logs.describe_queries(logGroupName=g)["queries"]
     assert qid in {q["queryId"] for q in described}
-    assert logs.stop_query(queryId=qid)["success"] is False
+    code, _ = fails(logs.stop_query, queryId=qid)  # it has ended
+    assert code == "InvalidParameterException"
     code, _ = fails(
         logs.start_query, logGroupName=g, startTime=0, endTime=1, queryString="stats nope(x)"
     )
@@ -589,7 +590,11 @@ def test_the_issues_cli_commands(server: StrongroomServer) -> None:
         "--query-string",
         "fields @timestamp, @message | filter @message like /ERROR/ | stats count(*) by bin(5m)",
     )["queryId"]  # fmt: skip
-    out = cli(server, "get-query-results", "--query-id", qid)
+    deadline = time.monotonic() + 10
+    while True:
+        out = cli(server, "get-query-results", "--query-id", qid)
+        if out["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
+            break
     assert out["status"] == "Complete"
     assert [[c["field"] for c in row] for row in out["results"]] == [["bin(5m)", "count(*)"]]
     assert out["results"][0][1]["value"] == "1"
@@ -601,3 +606,19 @@ def test_the_issues_cli_commands(server: StrongroomServer) -> None:
         "--start-from-head",
     )  # fmt: skip
     assert len(tail["events"]) == 3
+
+
+def test_a_query_can_be_stopped_before_it_runs(logs: Any, filled: dict[str, Any]) -> None:
+    qid = logs.start_query(
+        logGroupName=filled["group"], startTime=0, endTime=int(time.time()) + 60,
+        queryString="fields @message",
+    )["queryId"]  # fmt: skip
+    try:
+        stopped = logs.stop_query(queryId=qid)["success"]
+    except botocore.exceptions.ClientError:
+        stopped = False  # it had already run
+    out = results(logs, qid)
+    assert out["status"] == ("Cancelled" if stopped else "Complete")
+    assert {q["queryId"]: q["status"] for q in logs.describe_queries()["queries"]}[qid] == out[
+        "status"
+    ]

@@ -244,6 +244,15 @@ def resolve(
     return group
 
 
+def groups_by_id(conn: Connection, ids: list[int]) -> list[Group]:
+    """The groups of `ids` still there, in that order."""
+    found = {
+        g.id: g
+        for g in map(_group, conn.execute(select(*_GROUP_COLUMNS).where(groups.c.id.in_(ids))))
+    }
+    return [found[i] for i in ids if i in found]
+
+
 def insert_group(conn: Connection, group: Group) -> Group:
     values = {f: getattr(group, f) for f in Group.__dataclass_fields__ if f != "id"}  # type: ignore[attr-defined]
     group.id = conn.execute(insert(groups).values(**values)).inserted_primary_key[0]

@@ -3,12 +3,15 @@ and saved query definitions."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from strongroom.framework import Call
+from strongroom.framework import Background, Call
 from strongroom.ids import uuid4
 from strongroom.services.logs import groups, insights, queries
 from strongroom.services.logs.service import PAGING_MAX, errors, service
+
+log = logging.getLogger("strongroom.services.logs")
 
 DESCRIBE_QUERIES = PAGING_MAX.listing("queries", default=1000, maximum=1000)
 DESCRIBE_DEFINITIONS = PAGING_MAX.listing("queryDefinitions", default=1000, maximum=1000)
@@ -69,12 +72,35 @@ def start_query(
         compiled = insights.compile(queryString)
     except insights.QueryError as err:
         raise errors.MalformedQueryException(str(err)) from None
+    del compiled  # the run compiles it again, in the background
     query_id = uuid4()
-    queries.run(
-        call, chosen, compiled, queryString, startTime * 1000, endTime * 1000 + 999, limit,
-        query_id,
-    )  # fmt: skip
+    queries.schedule(
+        call, chosen, queryString, startTime * 1000, endTime * 1000 + 999, limit, query_id
+    )
     return {"queryId": query_id}
+
+
+@service.background
+def run_query(work: Background, payload: dict[str, Any]) -> None:
+    """Run a scheduled query (see `queries`): Running, then its results."""
+    query_id = payload["id"]
+    with work.transaction(write=True) as run:
+        row = queries.find_any(run.conn, query_id)
+        if row is None or row.status != "Scheduled":
+            return  # stopped, or already run by a worker that died after it
+        queries.set_status(run.conn, row, "Running")
+    try:
+        with work.transaction() as run:
+            results, statistics, duration = queries.execute(run, row)
+        status = "Complete" if duration < queries.TIMEOUT_S else "Timeout"
+    except Exception as err:
+        if not isinstance(getattr(err, "code", None), str):
+            raise
+        log.info("query %s failed: %s", query_id, err)
+        results, statistics, duration, status = None, None, 0.0, "Failed"
+    with work.transaction(write=True) as run:
+        queries.finish(run.conn, query_id, status, results if status == "Complete" else None,
+                       statistics, duration)  # fmt: skip
 
 
 def _query(call: Call, query_id: str, action: str) -> queries.QueryRow:
@@ -105,7 +131,7 @@ def stop_query(call: Call, queryId: str, **_: Any) -> dict[str, Any]:
     if found.status in ("Scheduled", "Running"):
         queries.set_status(call.conn, found, "Cancelled")
         return {"success": True}
-    return {"success": False}
+    raise errors.InvalidParameterException(f"Query {queryId} is not running: {found.status}.")
 
 
 @service.operation(authorize=False)

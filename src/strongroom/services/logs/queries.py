@@ -1,10 +1,14 @@
 """Logs Insights queries and saved query definitions: the domain layer.
 
-A query runs when it is started, in the StartQuery request, over the
-events stored then (a read of the batches overlapping its time range; the
-filters' literal text skips batches without it); its results and
-statistics are kept with it, so GetQueryResults reads them back. Queries
-are kept for their account and Region, newest first in DescribeQueries.
+StartQuery stores a query as ``Scheduled`` and hands its run off to
+background work (`run_query`: a server thread, never the event loop, once
+across worker processes): ``Running`` while it reads the batches
+overlapping its time range (the filters' literal text skips batches without
+it) in a read transaction, then ``Complete`` with its results and statistics
+kept with it, which GetQueryResults reads back; ``Cancelled`` if StopQuery
+came first, ``Timeout`` past 15 minutes, ``Failed`` if the read failed (a
+KMS key no longer usable). Queries are kept for their account and Region
+(seven days), newest first in DescribeQueries.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from strongroom.framework import Call
+from strongroom.framework import Call, JobRun
 from strongroom.services.logs import crypto, events, insights
-from strongroom.services.logs.groups import Group
+from strongroom.services.logs.groups import Group, groups_by_id
 from strongroom.services.logs.tables import queries, query_definitions, streams
 
 #: How long a query may run (AWS: 15 minutes), and how long one is kept.
@@ -36,6 +40,7 @@ class QueryRow:
     status: str
     created: int
     duration: float
+    plan: dict[str, Any]
     results: list[Any] | None
     statistics: dict[str, Any] | None
 
@@ -70,7 +75,12 @@ def _literals(query: insights.Query) -> tuple[bytes, ...]:
 
 
 def _records(
-    call: Call, chosen: list[Group], start: int, end: int, query: insights.Query, stats: dict
+    call: Call | JobRun,
+    chosen: list[Group],
+    start: int,
+    end: int,
+    query: insights.Query,
+    stats: dict,
 ) -> Iterator[insights.Record]:
     by_id = {g.id: g for g in chosen}
     names: dict[int, str] = {}
@@ -99,7 +109,12 @@ def _records(
 
 
 def _counts(
-    call: Call, chosen: list[Group], start: int, end: int, plan: insights.Counting, stats: dict
+    call: Call | JobRun,
+    chosen: list[Group],
+    start: int,
+    end: int,
+    plan: insights.Counting,
+    stats: dict,
 ) -> dict[int, int]:
     """Events per bucket of `plan`'s period, counted from the timestamps."""
     period = int(plan.period)
@@ -130,31 +145,21 @@ def _counts(
     return counts
 
 
-def run(
+def schedule(
     call: Call,
     chosen: list[Group],
-    query: insights.Query,
     query_string: str,
     start: int,
     end: int,
     limit: int | None,
     query_id: str,
 ) -> QueryRow:
-    began = time.monotonic()
-    stats: dict[str, float] = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}
-    plan = insights.counting(query)
-    if plan is not None:
-        outcome = insights.run_counts(
-            query, plan, _counts(call, chosen, start, end, plan, stats), limit
-        )
-    else:
-        outcome = insights.run(query, _records(call, chosen, start, end, query, stats), limit)
-    stats["recordsMatched"] = float(outcome.matched)
-    duration = time.monotonic() - began
+    """Store a new query, Scheduled, and hand its run off."""
     row = QueryRow(
         query_id, call.account, call.region, query_string, [g.name for g in chosen],
-        "Complete" if duration < TIMEOUT_S else "Timeout", int(call.clock.timestamp() * 1000),
-        duration, outcome.rows, stats,
+        "Scheduled", int(call.clock.timestamp() * 1000), 0.0,
+        {"groups": [g.id for g in chosen], "start": start, "end": end, "limit": limit},
+        None, None,
     )  # fmt: skip
     values = {f: getattr(row, f) for f in QueryRow.__dataclass_fields__}  # type: ignore[attr-defined]
     call.conn.execute(insert(queries).values(**values))
@@ -165,7 +170,42 @@ def run(
             queries.c.created < cutoff,
         )
     )  # fmt: skip
+    call.hand_off("run_query", {"id": query_id})
     return row
+
+
+def execute(ctx: Call | JobRun, row: QueryRow) -> tuple[list[Any], dict[str, float], float]:
+    """Run a stored query: (results, statistics, seconds taken)."""
+    query = insights.compile(row.query_string)
+    chosen = groups_by_id(ctx.conn, row.plan["groups"])
+    start, end, limit = row.plan["start"], row.plan["end"], row.plan.get("limit")
+    began = time.monotonic()
+    stats: dict[str, float] = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}
+    plan = insights.counting(query)
+    if plan is not None:
+        counts = _counts(ctx, chosen, start, end, plan, stats)
+        outcome = insights.run_counts(query, plan, counts, limit)
+    else:
+        outcome = insights.run(query, _records(ctx, chosen, start, end, query, stats), limit)
+    stats["recordsMatched"] = float(outcome.matched)
+    return outcome.rows, stats, time.monotonic() - began
+
+
+def finish(
+    conn: Connection, query_id: str, status: str, results: list[Any] | None,
+    statistics: dict[str, float] | None, duration: float,
+) -> None:  # fmt: skip
+    """Record a run's end, unless StopQuery ended the query first."""
+    conn.execute(
+        update(queries)
+        .where(queries.c.id == query_id, queries.c.status.in_(("Scheduled", "Running")))
+        .values(status=status, results=results, statistics=statistics, duration=duration)
+    )
+
+
+def find_any(conn: Connection, query_id: str) -> QueryRow | None:
+    row = conn.execute(select(*_COLUMNS).where(queries.c.id == query_id)).first()
+    return QueryRow(*row) if row is not None else None
 
 
 def find(conn: Connection, account: str, region: str, query_id: str) -> QueryRow | None:

@@ -119,6 +119,8 @@ queries = Table(
     Column("status", String(16), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("duration", Float, nullable=False, default=0.0),
+    #: What the run reads: {"groups": [group ids], "start", "end" (ms), "limit"}.
+    Column("plan", JsonText, nullable=False, default=dict),
     #: [[{"field", "value"}, ...], ...] and the statistics, once complete.
     Column("results", JsonText, nullable=True),
     Column("statistics", JsonText, nullable=True),
