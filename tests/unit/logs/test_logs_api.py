@@ -84,3 +84,34 @@ def test_a_job_must_name_the_account(app: App) -> None:
         run = JobRun(logs_service, conn, app.runtime.clock.now(), app.runtime)
         with pytest.raises(ValueError):
             logs_api.put_events(run, "/aws/x", "s", [(0, "m")])
+
+
+def test_a_scan_out_of_time_resumes_without_gaps_or_duplicates(app: App, internal_call) -> None:
+    from strongroom.services.logs import events, groups
+
+    now = int(time.time() * 1000)
+    with app.store.transaction(write=True) as conn:
+        call = internal_call(app, conn, service="rds")
+        # Overlapping batches: two streams written in turns.
+        for i in range(20):
+            logs_api.put_events(
+                call, "/budget", "a" if i % 2 else "b",
+                [(now - 100_000 + i * 1000 + j * 10, f"e{i:02d}-{j:02d}") for j in range(50)],
+            )  # fmt: skip
+        group = groups.find(conn, "000000000000", "us-east-1", "/budget")
+        seen: list[str] = []
+        after = None
+        pages = 0
+        while True:
+            page = events.scan(conn, group_ids=[group.id], after=after, limit=10_000, budget=0.0)
+            pages += 1
+            seen += [e.message for e in page.events]
+            if page.resume is not None:
+                after = page.resume
+            elif page.more:
+                after = page.events[-1].position
+            else:
+                break
+        assert pages > 2
+        assert sorted(seen) == sorted(f"e{i:02d}-{j:02d}" for i in range(20) for j in range(50))
+        assert len(seen) == len(set(seen))

@@ -17,6 +17,7 @@ and groups are read in that order, and tokens name such places.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -191,6 +192,9 @@ class Scan:
     more: bool
     scanned: int = 0
     scanned_bytes: int = 0
+    #: Where to go on when the scan stopped at its time budget: every event
+    #: before it is in `events` (or did not match).
+    resume: Position | None = None
 
 
 def scan(
@@ -208,12 +212,16 @@ def scan(
     needles: Sequence[bytes] = (),
     json_needles: bool = False,
     opener: Opener | None = None,
+    budget: float | None = None,
 ) -> Scan:
     """Events with ``start <= timestamp <= end`` (``end`` inclusive here; the
     operations pass AWS's exclusive end minus one), after `after` in the
     scan's direction (forward: ascending place; `backward`: descending, and
     the result is then in descending order too), that `match`, at most
-    `limit` of them and about `max_bytes` of messages."""
+    `limit` of them and about `max_bytes` of messages. A forward scan given
+    a `budget` (seconds) stops at the first batch it meets after that long
+    and says where to resume: a page may hold fewer events than it could,
+    or none, as AWS's FilterLogEvents pages may."""
     q = select(
         batches.c.id,
         batches.c.stream_id,
@@ -243,10 +251,26 @@ def scan(
     more = False
     bound: int | None = None
     scanned = scanned_bytes = 0
+    deadline = time.monotonic() + budget if budget is not None and not backward else None
+    resume: Position | None = None
+    scanned_batches = 0
     for batch_id, stream_id, first_ts, last_ts, ingestion, key_id, payload in conn.execute(q):
         if bound is not None and ((last_ts < bound) if backward else (first_ts > bound)):
             more = True
             break
+        if (
+            deadline is not None
+            and bound is None
+            and (lo is None or first_ts > lo)  # the next page starts later: progress
+            and scanned_batches
+            and time.monotonic() > deadline
+        ):
+            # Events at or after this batch's first are found again from there.
+            resume = (first_ts, -1, -1)
+            found = [e for e in found if e.timestamp < first_ts]
+            more = True
+            break
+        scanned_batches += 1
         packed = opener(key_id, payload) if key_id is not None and opener is not None else payload
         if needles:
             text = text_of(packed)
@@ -282,8 +306,9 @@ def scan(
         if total > max_bytes and i > 0:
             del found[i:]
             more = True
+            resume = None
             break
-    return Scan(found, more, scanned, scanned_bytes)
+    return Scan(found, more, scanned, scanned_bytes, resume)
 
 
 def each(

@@ -13,6 +13,9 @@ FILTER = PAGING.listing("events", default=10_000, maximum=10_000)
 #: GetLogEvents' tokens before any event and after every one.
 _START = (-1, 0, 0)
 INVALID_PATTERN = "Invalid filter pattern"
+#: How long one FilterLogEvents request scans before it answers with what
+#: it found and a nextToken (the event loop serves others meanwhile).
+SCAN_BUDGET = 0.25
 
 
 def now_ms(call: Call) -> int:
@@ -176,6 +179,7 @@ def filter_log_events(
             needles=compiled_pattern.needles,
             json_needles=compiled_pattern.json_needles,
             opener=_opener(call, group),
+            budget=SCAN_BUDGET,
         )
     if not restricted:
         names = {s.id: s.name for s in groups.streams_of(call.conn, group)} if found.events else {}
@@ -196,7 +200,9 @@ def filter_log_events(
         if restricted
         else [],
     }
-    if found.more and found.events:
+    if found.resume is not None:  # the time budget ran out: go on from there
+        out["nextToken"] = FILTER.encode(call, list(found.resume), scope)
+    elif found.more and found.events:
         out["nextToken"] = FILTER.encode(call, list(found.events[-1].position), scope)
     return out
 
