@@ -257,6 +257,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(resourceArn=b.log_group_arn),
         refused(REFUSED, resourceArn=a.log_group_arn),
     ],
+    ("logs", "DescribeMetricFilters"): lambda a, b: [
+        ok(),
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -481,6 +486,14 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
         queryString="fields @message",
     )["queryId"]
     logs.put_query_definition(name=r.token, queryString=f"fields {r.token}")
+    logs.put_metric_filter(
+        logGroupName=r.log_group,
+        filterName=r.token,
+        filterPattern=r.token,
+        metricTransformations=[
+            {"metricName": r.token, "metricNamespace": r.token, "metricValue": "1"}
+        ],
+    )
 
 
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [

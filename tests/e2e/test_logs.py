@@ -622,3 +622,53 @@ def test_a_query_can_be_stopped_before_it_runs(logs: Any, filled: dict[str, Any]
     assert {q["queryId"]: q["status"] for q in logs.describe_queries()["queries"]}[qid] == out[
         "status"
     ]
+
+
+# --------------------------------------------------------------------------- metric filters
+
+
+def test_metric_filters(logs: Any) -> None:
+    group = new_group(logs, "/mf/")
+    transform = [{"metricName": "Errors", "metricNamespace": "App", "metricValue": "1",
+                  "defaultValue": 0.0}]  # fmt: skip
+    logs.put_metric_filter(
+        logGroupName=group, filterName="errors", filterPattern="ERROR",
+        metricTransformations=transform,
+    )  # fmt: skip
+    logs.put_metric_filter(
+        logGroupName=group, filterName="latency", filterPattern="{ $.latency = * }",
+        metricTransformations=[{"metricName": "Latency", "metricNamespace": "App",
+                                "metricValue": "$.latency", "dimensions": {"Route": "$.route"}}],
+    )  # fmt: skip
+    found = logs.describe_metric_filters(logGroupName=group)["metricFilters"]
+    assert [f["filterName"] for f in found] == ["errors", "latency"]
+    assert found[0]["metricTransformations"][0]["metricName"] == "Errors"
+    assert found[0]["logGroupName"] == group
+    by_metric = logs.describe_metric_filters(metricName="Latency", metricNamespace="App")
+    assert group in {f["logGroupName"] for f in by_metric["metricFilters"]}
+    described = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    assert described["metricFilterCount"] == 2
+    # Put again replaces.
+    logs.put_metric_filter(
+        logGroupName=group, filterName="errors", filterPattern="?ERROR ?FATAL",
+        metricTransformations=transform,
+    )  # fmt: skip
+    found = logs.describe_metric_filters(logGroupName=group, filterNamePrefix="err")
+    assert [f["filterPattern"] for f in found["metricFilters"]] == ["?ERROR ?FATAL"]
+    for bad in (
+        {"filterPattern": "{ $.x = }"},
+        {"metricTransformations": [dict(transform[0], metricValue="lots")]},
+        {"metricTransformations": [dict(transform[0], dimensions={"a": "$.a"})]},
+    ):
+        kwargs = {"logGroupName": group, "filterName": "bad", "filterPattern": "x",
+                  "metricTransformations": transform, **bad}  # fmt: skip
+        code, _ = fails(logs.put_metric_filter, **kwargs)
+        assert code == "InvalidParameterException", bad
+    code, _ = fails(logs.describe_metric_filters, filterNamePrefix="e")
+    assert code == "InvalidParameterException"
+    logs.delete_metric_filter(logGroupName=group, filterName="errors")
+    code, _ = fails(logs.delete_metric_filter, logGroupName=group, filterName="errors")
+    assert code == "ResourceNotFoundException"
+    assert (
+        logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["metricFilterCount"] == 1
+    )

@@ -71,6 +71,10 @@ def target(logs: Any) -> dict[str, str]:
     name = f"/authz/{uuid.uuid4().hex[:8]}"
     logs.create_log_group(logGroupName=name, tags={"team": "owner"})
     logs.create_log_stream(logGroupName=name, logStreamName="s")
+    logs.put_metric_filter(
+        logGroupName=name, filterName="f", filterPattern="ERROR",
+        metricTransformations=[{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}],
+    )  # fmt: skip
     logs.put_log_events(
         logGroupName=name,
         logStreamName="s",
@@ -98,6 +102,14 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "CreateLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "new"},
     "DeleteLogGroup": lambda t: {"logGroupName": t["name"]},
     "DeleteLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "s"},
+    "DeleteMetricFilter": lambda t: {"logGroupName": t["name"], "filterName": "f"},
+    "DescribeMetricFilters": lambda t: {"logGroupName": t["name"]},
+    "PutMetricFilter": lambda t: {
+        "logGroupName": t["name"],
+        "filterName": "theirs",
+        "filterPattern": "x",
+        "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}],
+    },
     "DeleteQueryDefinition": lambda t: {"queryDefinitionId": t["definition"]},
     "DeleteRetentionPolicy": lambda t: {"logGroupName": t["name"]},
     "DescribeLogGroups": lambda t: {},
@@ -140,6 +152,7 @@ ACCOUNT_LEVEL = {
 #: account): another account names its own, which is not there.
 BY_NAME = {
     "CreateLogStream", "DeleteLogGroup", "DeleteLogStream", "DeleteRetentionPolicy",
+    "DeleteMetricFilter", "DescribeMetricFilters", "PutMetricFilter",
     "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
     "GetQueryResults", "StopQuery", "DeleteQueryDefinition",
 }  # fmt: skip

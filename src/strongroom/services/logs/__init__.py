@@ -6,6 +6,7 @@ from strongroom.services.logs import (  # noqa: F401  (operations and trail regi
     ops_events,
     ops_groups,
     ops_kms,
+    ops_metric_filters,
     ops_queries,
     trail,
 )

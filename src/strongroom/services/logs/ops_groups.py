@@ -6,7 +6,7 @@ from typing import Any
 
 from strongroom.framework import Call, tagging
 from strongroom.framework.tagging import Tag
-from strongroom.services.logs import crypto, groups
+from strongroom.services.logs import crypto, groups, metric_filters
 from strongroom.services.logs.groups import GROUP_TYPE, RETENTION_DAYS, Group
 from strongroom.services.logs.service import PAGING, TAGS, errors, service
 
@@ -66,6 +66,7 @@ def delete_log_group(call: Call, logGroupName: str, **_: Any) -> dict[str, Any]:
             "Log group deletion protection is enabled. Disable it before deleting the log group."
         )
     call.audit_resource(group.arn, GROUP_TYPE)
+    metric_filters.remove_all(call.conn, group)
     groups.delete_group(call.conn, group)
     return {}
 
@@ -103,8 +104,18 @@ def _describe_groups(
         key=lambda g: (g.name,),
         key_types=(str,),
         scope=(prefix, pattern, log_group_class, names),
-        project=lambda page: [g.describe() for g in page],
+        project=lambda page: _described(call, page),
     )
+
+
+def _described(call: Call, page: list[Group]) -> list[dict[str, Any]]:
+    filters = metric_filters.counts(call.conn, [g.id for g in page])
+    out = []
+    for g in page:
+        entry = g.describe()
+        entry["metricFilterCount"] = filters.get(g.id, 0)
+        out.append(entry)
+    return out
 
 
 @service.operation(authorize=False)

@@ -95,6 +95,20 @@ batches = Table(
     Index("ix_logs_batches_expiry", "group_id", "last_ts"),
 )
 
+metric_filters = Table(
+    "logs_metric_filters",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("pattern", Text, nullable=False),
+    #: [{"metricName", "metricNamespace", "metricValue", ...}] as given.
+    Column("transformations", JsonText, nullable=False, default=list),
+    Column("created", BigInteger, nullable=False),
+    Column("apply_on_transformed", Boolean, nullable=False, default=False),
+    Column("field_selection", Text, nullable=True),
+    Column("emit_dimensions", JsonText, nullable=True),
+)
+
 query_definitions = Table(
     "logs_query_definitions",
     metadata,
@@ -128,4 +142,4 @@ queries = Table(
 )
 
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (groups, streams, data_keys, batches, query_definitions, queries)
+TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)
