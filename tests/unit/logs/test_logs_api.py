@@ -115,3 +115,20 @@ def test_a_scan_out_of_time_resumes_without_gaps_or_duplicates(app: App, interna
         assert pages > 2
         assert sorted(seen) == sorted(f"e{i:02d}-{j:02d}" for i in range(20) for j in range(50))
         assert len(seen) == len(set(seen))
+
+
+def test_a_scan_from_a_time_finds_a_long_batchs_later_events(app: App, internal_call) -> None:
+    from strongroom.services.logs import events, groups
+
+    now = int(time.time() * 1000)
+    hour = 3_600_000
+    with app.store.transaction(write=True) as conn:
+        call = internal_call(app, conn, service="rds")
+        logs_api.put_events(call, "/span", "s", [(now - 23 * hour, "early"), (now - hour, "late")])
+        logs_api.put_events(call, "/span", "s", [(now - 30 * 60_000, "short")])
+        group = groups.find(conn, "000000000000", "us-east-1", "/span")
+        assert group.max_span == 22 * hour
+        found = events.scan(
+            conn, group_ids=[group.id], start=now - 2 * hour, max_span=group.max_span
+        )
+        assert [e.message for e in found.events] == ["late", "short"]

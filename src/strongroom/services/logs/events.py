@@ -31,6 +31,9 @@ _HEAD = struct.Struct("<2sI")
 #: Events read at most per page (GetLogEvents, FilterLogEvents), and bytes.
 MAX_EVENTS = 10_000
 MAX_BYTES = 1_048_576
+#: The longest time a batch spans (PutLogEvents' 24 hours; `api.put_events`
+#: splits its batches within it too).
+MAX_SPAN_MS = 24 * 3_600_000
 
 Position = tuple[int, int, int]
 #: Opens a sealed payload: (data key id, payload) -> packed bytes.
@@ -213,6 +216,7 @@ def scan(
     json_needles: bool = False,
     opener: Opener | None = None,
     budget: float | None = None,
+    max_span: int = MAX_SPAN_MS,
 ) -> Scan:
     """Events with ``start <= timestamp <= end`` (``end`` inclusive here; the
     operations pass AWS's exclusive end minus one), after `after` in the
@@ -240,7 +244,10 @@ def scan(
         else:
             lo = after[0] if lo is None else max(lo, after[0])
     if lo is not None:
-        q = q.where(batches.c.last_ts >= lo)
+        # No batch spans more than `max_span` (the groups' longest, at most 24
+        # hours): the bound on first_ts lets the index start the scan near
+        # `lo` instead of at the group's oldest batch.
+        q = q.where(batches.c.last_ts >= lo, batches.c.first_ts >= lo - max_span)
     if hi is not None:
         q = q.where(batches.c.first_ts <= hi)
     if backward:
@@ -320,6 +327,7 @@ def each(
     opener: Opener | None = None,
     needles: Sequence[bytes] = (),
     messages: bool = True,
+    max_span: int = MAX_SPAN_MS,
 ) -> Iterator[tuple[int, int, int, list[str] | None, tuple[int, ...], int]]:
     """Every batch of the groups overlapping ``[start, end]`` (inclusive):
     (group id, stream id, ingestion, messages, timestamps, bytes), oldest
@@ -334,6 +342,7 @@ def each(
         .where(
             batches.c.group_id.in_(list(group_ids)),
             batches.c.last_ts >= start,
+            batches.c.first_ts >= start - max_span,
             batches.c.first_ts <= end,
         )
         .order_by(batches.c.first_ts, batches.c.id)

@@ -78,6 +78,7 @@ class Group:
     data_key_id: int | None
     tags: list[list[str]]
     stored_bytes: int
+    max_span: int = 0
 
     @property
     def arn(self) -> str:
@@ -403,7 +404,16 @@ _STREAM_TOTALS = Prepared(
 _GROUP_TOTALS = Prepared(
     update(groups)
     .where(groups.c.id == bindparam("group_id"))
-    .values(stored_bytes=groups.c.stored_bytes + bindparam("size", type_=BigInteger))
+    .values(
+        stored_bytes=groups.c.stored_bytes + bindparam("size", type_=BigInteger),
+        max_span=case(
+            (
+                groups.c.max_span < bindparam("span", type_=BigInteger),
+                bindparam("span2", type_=BigInteger),
+            ),
+            else_=groups.c.max_span,
+        ),
+    )
 )
 
 
@@ -412,4 +422,7 @@ def record_batch(
 ) -> None:
     """The stream's and group's totals after a batch was stored."""
     _STREAM_TOTALS.rowcount(conn, stream_id=stream.id, first=first, last=last, now=now, size=size)
-    _GROUP_TOTALS.rowcount(conn, group_id=group.id, size=size)
+    _GROUP_TOTALS.rowcount(
+        conn, group_id=group.id, size=size, span=last - first, span2=last - first
+    )
+    group.max_span = max(group.max_span, last - first)

@@ -109,6 +109,7 @@ def get_log_events(
         found = events.scan(
             call.conn, group_ids=[group.id], stream_ids=[stream.id], start=lo, end=hi,
             after=after, backward=backward, limit=n, opener=_opener(call, group),
+            max_span=group.max_span,
         ).events  # fmt: skip
     if backward:
         found.reverse()
@@ -180,6 +181,7 @@ def filter_log_events(
             json_needles=compiled_pattern.json_needles,
             opener=_opener(call, group),
             budget=SCAN_BUDGET,
+            max_span=group.max_span,
         )
     if not restricted:
         names = {s.id: s.name for s in groups.streams_of(call.conn, group)} if found.events else {}

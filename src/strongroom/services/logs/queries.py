@@ -93,7 +93,7 @@ def _records(
     opener = crypto.opener(call, by_id)
     for gid, sid, ingestion, messages, stamps, size in events.each(
         call.conn, group_ids=list(by_id), start=start, end=end, opener=opener,
-        needles=_literals(query),
+        needles=_literals(query), max_span=max(g.max_span for g in chosen),
     ):  # fmt: skip
         group = by_id[gid]
         log = f"{group.account}:{group.name}"
@@ -124,7 +124,7 @@ def _counts(
     for _gid, _sid, _ingestion, messages, stamps, size in events.each(
         call.conn, group_ids=[g.id for g in chosen], start=start, end=end,
         opener=crypto.opener(call, {g.id: g for g in chosen}), needles=needles,
-        messages=bool(literals),
+        messages=bool(literals), max_span=max(g.max_span for g in chosen),
     ):  # fmt: skip
         stats["bytesScanned"] += size
         stats["recordsScanned"] += len(stamps)

@@ -46,6 +46,9 @@ groups = Table(
     #: [[key, value], ...]
     Column("tags", JsonText, nullable=False, default=list),
     Column("stored_bytes", BigInteger, nullable=False, default=0),
+    #: The longest time one of its batches spans (ms): a scan from time T
+    #: needs no batch that starts before T minus this.
+    Column("max_span", BigInteger, nullable=False, default=0),
     UniqueConstraint("account", "region", "name", name="uq_logs_groups_name"),
 )
 
