@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions
@@ -20,10 +19,8 @@ from strongroom.testing import StrongroomServer
 OWNER = "000000000000"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer() as srv:
-        yield srv
+# `server` (tests/e2e/conftest.py): one server per module on each state
+# store, SQLite and PostgreSQL.
 
 
 @pytest.fixture(scope="module")
