@@ -100,6 +100,10 @@ TABLE: list[tuple[str, list[str], list[int]]] = [
     ("{ $.message = %addr[a-z]+% }", ['{"message": "bind: address in use"}', '{"message": "ok"}'], [0]),
     ("{ $.a EXISTS }", ['{"a": null}', '{"b": 1}'], [0]),
     ('{ $.a = "x" }', ["not json", '["x"]', '"x"'], []),
+    # The numbers written after a key are only a pre-check: the top-level value decides.
+    ("{ $.latency > 990 }",
+     ['{"a": {"latency": 995}, "latency": 5}', '{"latency": 995}', '{"latency": "995"}',
+      '{"l\\u0061tency": 995}', '{"latency": -1e4}', '{"latency": 9.91e2}'], [1, 3, 5]),
     # Literal text never hides an event that spells it with escapes.
     ('{ $.level = "ERROR" }', ['{"level": "\\u0045RROR"}', '{"level": "E"}'], [0]),
     # Space-delimited, the guide's Apache examples

@@ -384,13 +384,57 @@ def _json_leaf(p: _Parser) -> Callable[[Any], bool]:
                     return True
             return False
 
-        return numeric
+        leaf = _JsonLeaf(numeric)
+        last = steps[-1]
+        if isinstance(last, str) and _PLAIN.match(last):
+            # Every number written after the key in the text: the selected
+            # value, if it is a number, is one of them.
+            leaf.precheck = _written_numbers(last, compare, number)
+        return leaf
     if op not in ("=", "!="):
         raise PatternError(f"Operator '{op}' needs a numeric value, found '{value.text}'.")
     test = value.string_test()
     if op == "=":
         return lambda doc: any((t := _text(v)) is not None and test(t) for v in _select(doc, steps))
     return lambda doc: any((t := _text(v)) is not None and not test(t) for v in _select(doc, steps))
+
+
+_WRITTEN = re.compile(r"\s*:\s*(-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
+
+
+def _written_numbers(
+    key: str, compare: Callable[[float, float], bool], number: float
+) -> Callable[[str], bool]:
+    """Whether any number written right after ``"key":`` in the text passes."""
+    quoted = f'"{key}"'
+    size = len(quoted)
+    find = str.find
+    match = _WRITTEN.match
+
+    def check(text: str) -> bool:
+        i = find(text, quoted)
+        while i >= 0:
+            m = match(text, i + size)
+            if m is not None and compare(float(m.group(1)), number):
+                return True
+            i = find(text, quoted, i + size)
+        return False
+
+    return check
+
+
+class _JsonLeaf:
+    """A JSON condition with, where it has one, a test on the event's text
+    that every event it matches passes (`precheck`): cheaper than parsing."""
+
+    __slots__ = ("precheck", "test")
+
+    def __init__(self, test: Callable[[Any], bool]) -> None:
+        self.test = test
+        self.precheck: Callable[[str], bool] | None = None
+
+    def __call__(self, doc: Any) -> bool:
+        return self.test(doc)
 
 
 def _text(v: Any) -> str | None:
@@ -441,14 +485,17 @@ def _json_pattern(text: str, stripped: str) -> Pattern:
     needles = _json_needles(tree, tokens)
     literals = [n.decode() for n in needles]
     single = not (isinstance(tree, tuple) and tree and tree[0] in ("and", "or"))
+    precheck = getattr(tree, "precheck", None) if single else None
 
     def match(message: str) -> bool:
         if message[:1] not in ("{", "[") and message.lstrip()[:1] not in ("{", "["):
             return False
-        if literals and "\\u" not in message:
+        if "\\u" not in message:
             for literal in literals:
                 if literal not in message:
                     return False
+            if precheck is not None and not precheck(message):
+                return False
         try:
             doc = json_value(message)
         except ValueError:
