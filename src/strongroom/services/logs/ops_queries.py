@@ -69,10 +69,9 @@ def start_query(
     if endTime < startTime:
         raise errors.InvalidParameterException("endTime must be greater than startTime.")
     try:
-        compiled = insights.compile(queryString)
+        insights.compile(queryString)  # refused now; the run compiles it again
     except insights.QueryError as err:
         raise errors.MalformedQueryException(str(err)) from None
-    del compiled  # the run compiles it again, in the background
     query_id = uuid4()
     queries.schedule(
         call, chosen, queryString, startTime * 1000, endTime * 1000 + 999, limit, query_id
