@@ -422,7 +422,7 @@ def test_trail_keeps_messages_out(server: StrongroomServer, logs: Any) -> None:
     logs.filter_log_events(logGroupName=group, filterPattern="customer")
     logs.test_metric_filter(filterPattern="x", logEventMessages=[secret])
     trail = server.client("cloudtrail")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         events = trail.lookup_events(
             LookupAttributes=[
@@ -447,7 +447,7 @@ def test_trail_keeps_messages_out(server: StrongroomServer, logs: Any) -> None:
 
 
 def results(logs: Any, query_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         out = logs.get_query_results(queryId=query_id)
         if out["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
@@ -587,7 +587,7 @@ def test_the_issues_cli_commands(server: StrongroomServer) -> None:
         "--query-string",
         "fields @timestamp, @message | filter @message like /ERROR/ | stats count(*) by bin(5m)",
     )["queryId"]  # fmt: skip
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         out = cli(server, "get-query-results", "--query-id", qid)
         if out["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:

@@ -85,9 +85,10 @@ def run_query(work: Background, payload: dict[str, Any]) -> None:
     query_id = payload["id"]
     with work.transaction(write=True) as run:
         row = queries.find_any(run.conn, query_id)
-        if row is None or row.status != "Scheduled":
+        if row is None or not queries.set_status(
+            run.conn, row, "Running", only_from=("Scheduled",)
+        ):
             return  # stopped, or already run by a worker that died after it
-        queries.set_status(run.conn, row, "Running")
     try:
         with work.transaction() as run:
             results, statistics, duration = queries.execute(run, row)
@@ -127,8 +128,7 @@ def get_query_results(
 @service.operation(authorize=False)
 def stop_query(call: Call, queryId: str, **_: Any) -> dict[str, Any]:
     found = _query(call, queryId, "logs:StopQuery")
-    if found.status in ("Scheduled", "Running"):
-        queries.set_status(call.conn, found, "Cancelled")
+    if queries.set_status(call.conn, found, "Cancelled", only_from=("Scheduled", "Running")):
         return {"success": True}
     raise errors.InvalidParameterException(f"Query {queryId} is not running: {found.status}.")
 

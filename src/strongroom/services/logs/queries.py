@@ -217,8 +217,15 @@ def find(conn: Connection, account: str, region: str, query_id: str) -> QueryRow
     return QueryRow(*row) if row is not None else None
 
 
-def set_status(conn: Connection, query: QueryRow, status: str) -> None:
-    conn.execute(update(queries).where(queries.c.id == query.id).values(status=status))
+def set_status(
+    conn: Connection, query: QueryRow, status: str, *, only_from: tuple[str, ...] | None = None
+) -> bool:
+    """Move a query to `status` (only from one of `only_from`, when given:
+    a concurrent StopQuery wins); whether it moved."""
+    q = update(queries).where(queries.c.id == query.id)
+    if only_from is not None:
+        q = q.where(queries.c.status.in_(only_from))
+    return conn.execute(q.values(status=status)).rowcount == 1
 
 
 def of_account(conn: Connection, account: str, region: str) -> list[QueryRow]:
