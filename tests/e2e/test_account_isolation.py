@@ -38,7 +38,12 @@ A = "111111111111"  # the account whose resources must stay invisible
 B = "000000000000"  # the server's default account: the one that looks
 LISTING_PREFIXES = ("List", "Describe", "Lookup")
 #: Get* operations whose answer is a listing.
-LISTING_GETS = {("iam", "GetAccountAuthorizationDetails"), ("iam", "GetGroup")}
+LISTING_GETS = {
+    ("iam", "GetAccountAuthorizationDetails"),
+    ("iam", "GetGroup"),
+    ("logs", "GetLogEvents"),
+    ("logs", "GetQueryResults"),
+}
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 NOT_FOUND = frozenset({"NoSuchEntity", "NotFoundException", "ResourceNotFoundException"})
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException"}) | NOT_FOUND
@@ -83,6 +88,9 @@ class Resources:
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
     db_params: str = ""
+    log_group: str = ""
+    log_group_arn: str = ""
+    query_id: str = ""
 
 
 @dataclass
@@ -297,6 +305,35 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(ResourceName=b.db_snapshot_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
+    ],
+    # ------------------------------------------------------ CloudWatch Logs
+    ("logs", "DescribeLogStreams"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        ok(logGroupIdentifier=b.log_group_arn),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+        refused(REFUSED, logGroupIdentifier=a.log_group_arn),
+    ],
+    ("logs", "GetLogEvents"): lambda a, b: [
+        ok(logGroupName=b.log_group, logStreamName=b.token),
+        refused(NOT_FOUND, logGroupName=a.log_group, logStreamName=a.token),
+        refused(REFUSED, logGroupIdentifier=a.log_group_arn, logStreamName=a.token),
+    ],
+    ("logs", "ListTagsLogGroup"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
+    ("logs", "ListTagsForResource"): lambda a, b: [
+        ok(resourceArn=b.log_group_arn),
+        refused(REFUSED, resourceArn=a.log_group_arn),
+    ],
+    ("logs", "DescribeMetricFilters"): lambda a, b: [
+        ok(),
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
+    ("logs", "GetQueryResults"): lambda a, b: [
+        ok(queryId=b.query_id),
+        refused(NOT_FOUND, queryId=a.query_id),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "LookupEvents"): lambda a, b: [
@@ -538,6 +575,35 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     )["DBSnapshot"]["DBSnapshotArn"]
 
 
+def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
+    logs = clients("logs")
+    r.log_group = f"/{r.token}/group"
+    logs.create_log_group(logGroupName=r.log_group, tags={r.token: r.token})
+    r.log_group_arn = f"arn:aws:logs:us-east-1:{r.account}:log-group:{r.log_group}"
+    logs.create_log_stream(logGroupName=r.log_group, logStreamName=r.token)
+    now = int(time.time())
+    logs.put_log_events(
+        logGroupName=r.log_group,
+        logStreamName=r.token,
+        logEvents=[{"timestamp": now * 1000, "message": r.token}],
+    )
+    r.query_id = logs.start_query(
+        logGroupName=r.log_group,
+        startTime=now - 60,
+        endTime=now + 60,
+        queryString="fields @message",
+    )["queryId"]
+    logs.put_query_definition(name=r.token, queryString=f"fields {r.token}")
+    logs.put_metric_filter(
+        logGroupName=r.log_group,
+        filterName=r.token,
+        filterPattern=r.token,
+        metricTransformations=[
+            {"metricName": r.token, "metricNamespace": r.token, "metricValue": "1"}
+        ],
+    )
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
@@ -546,6 +612,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _functions,
     _buckets,
     _databases,
+    _log_groups,
 ]
 
 

@@ -203,7 +203,7 @@ def test_one_way_to_reach_errors() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds")
+NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs")
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 
@@ -218,7 +218,7 @@ def test_services_do_not_encode(name: str) -> None:
 
 
 #: Services whose operation modules (``ops_*.py``) hold no SQL.
-DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager", "lambda_", "s3", "rds")
+DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager", "lambda_", "s3", "rds", "logs")
 
 
 @pytest.mark.parametrize("name", DOMAIN_LAYERED)

@@ -10,9 +10,10 @@ def served_services() -> list[Service]:
     from strongroom.services.iam import service as iam
     from strongroom.services.kms import service as kms
     from strongroom.services.lambda_ import service as lambda_
+    from strongroom.services.logs import service as logs
     from strongroom.services.rds import service as rds
     from strongroom.services.s3 import service as s3
     from strongroom.services.secretsmanager import service as secretsmanager
     from strongroom.services.sts import service as sts
 
-    return [sts, iam, cloudtrail, kms, secretsmanager, lambda_, s3, rds]
+    return [sts, iam, cloudtrail, kms, secretsmanager, lambda_, s3, rds, logs]

@@ -1,0 +1,15 @@
+"""CloudWatch Logs: log groups and streams, events stored in batches, the
+filter-pattern language, retention by the clock, KMS-encrypted groups,
+and Logs Insights queries."""
+
+from strongroom.services.logs import (  # noqa: F401  (operations and trail register on import)
+    ops_events,
+    ops_groups,
+    ops_kms,
+    ops_metric_filters,
+    ops_queries,
+    trail,
+)
+from strongroom.services.logs.service import service
+
+__all__ = ["service"]

@@ -1,0 +1,148 @@
+"""CloudWatch Logs state.
+
+Events are stored as batches: one row per PutLogEvents call (and per
+publisher's flush), holding its events packed (`events.pack`), with the
+batch's first and last timestamps, so a scan reads a few large rows and
+skips in SQL the batches whose time range cannot match. Groups and streams
+carry a numeric id the batches name, and their running totals.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from strongroom.store.columns import JsonText
+from strongroom.store.db import metadata
+
+groups = Table(
+    "logs_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(512), nullable=False),
+    #: creationTime, epoch milliseconds.
+    Column("created", BigInteger, nullable=False),
+    Column("retention_days", Integer, nullable=True),
+    Column("log_group_class", String(32), nullable=False, default="STANDARD"),
+    Column("deletion_protection", Boolean, nullable=False, default=False),
+    #: The KMS key the group's events are encrypted under (its ARN), the data
+    #: key KMS generated from it (wrapped), and the data key's id.
+    Column("kms_key_id", String(2048), nullable=True),
+    Column("data_key", LargeBinary, nullable=True),
+    Column("data_key_id", Integer, nullable=True),
+    #: [[key, value], ...]
+    Column("tags", JsonText, nullable=False, default=list),
+    Column("stored_bytes", BigInteger, nullable=False, default=0),
+    #: The longest time one of its batches spans (ms): a scan from time T
+    #: needs no batch that starts before T minus this.
+    Column("max_span", BigInteger, nullable=False, default=0),
+    UniqueConstraint("account", "region", "name", name="uq_logs_groups_name"),
+)
+
+streams = Table(
+    "logs_streams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", Integer, nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("first_event", BigInteger, nullable=True),
+    Column("last_event", BigInteger, nullable=True),
+    Column("last_ingestion", BigInteger, nullable=True),
+    Column("stored_bytes", BigInteger, nullable=False, default=0),
+    UniqueConstraint("group_id", "name", name="uq_logs_streams_name"),
+)
+
+#: Wrapped data keys of groups (a group associated with a key again gets a
+#: new one; batches name the key they were sealed under).
+data_keys = Table(
+    "logs_data_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", Integer, nullable=False),
+    Column("kms_key_id", String(2048), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Index("ix_logs_data_keys_group", "group_id"),
+)
+
+batches = Table(
+    "logs_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", Integer, nullable=False),
+    Column("stream_id", Integer, nullable=False),
+    Column("first_ts", BigInteger, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
+    Column("ingestion", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    #: Sum of the events' UTF-8 message bytes.
+    Column("bytes", Integer, nullable=False),
+    #: The data key (`data_keys.id`) the payload is sealed under, or NULL.
+    Column("data_key_id", Integer, nullable=True),
+    Column("payload", LargeBinary, nullable=False),
+    Index("ix_logs_batches_group", "group_id", "first_ts"),
+    Index("ix_logs_batches_stream", "stream_id", "first_ts"),
+    Index("ix_logs_batches_expiry", "group_id", "last_ts"),
+)
+
+metric_filters = Table(
+    "logs_metric_filters",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("pattern", Text, nullable=False),
+    #: [{"metricName", "metricNamespace", "metricValue", ...}] as given.
+    Column("transformations", JsonText, nullable=False, default=list),
+    Column("created", BigInteger, nullable=False),
+    Column("apply_on_transformed", Boolean, nullable=False, default=False),
+    Column("field_selection", Text, nullable=True),
+    Column("emit_dimensions", JsonText, nullable=True),
+)
+
+query_definitions = Table(
+    "logs_query_definitions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("query_string", Text, nullable=False),
+    Column("log_group_names", JsonText, nullable=False, default=list),
+    Column("last_modified", BigInteger, nullable=False),
+    Index("ix_logs_query_definitions_owner", "account", "region", "name"),
+)
+
+queries = Table(
+    "logs_queries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("query_string", Text, nullable=False),
+    Column("log_group_names", JsonText, nullable=False, default=list),
+    Column("status", String(16), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("duration", Float, nullable=False, default=0.0),
+    #: What the run reads: {"groups": [group ids], "start", "end" (ms), "limit"}.
+    Column("plan", JsonText, nullable=False, default=dict),
+    #: [[{"field", "value"}, ...], ...] and the statistics, once complete.
+    Column("results", JsonText, nullable=True),
+    Column("statistics", JsonText, nullable=True),
+    Index("ix_logs_queries_owner", "account", "region", "created"),
+)
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)

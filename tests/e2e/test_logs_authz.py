@@ -1,0 +1,252 @@
+"""CloudWatch Logs authorization end to end: every served operation refused
+to a forged signature, to a caller with no policy and to another account;
+IAM policies on log-group ARNs and tag conditions."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from botocore import xform_name
+
+from strongroom.services.logs import service as logs_service
+from strongroom.testing import StrongroomServer, add_account
+
+OWNER = "000000000000"
+OTHER = "111111111111"
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def fails(fn: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        fn(**kwargs)
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture(scope="module")
+def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
+    with tempfile.TemporaryDirectory(prefix="strongroom-logs-") as data_dir:
+        other = add_account(data_dir, OTHER)
+        with StrongroomServer(data_dir) as server:
+            yield server, other
+
+
+@pytest.fixture(scope="module")
+def server(two_accounts) -> StrongroomServer:
+    return two_accounts[0]
+
+
+@pytest.fixture(scope="module")
+def logs(server: StrongroomServer) -> Any:
+    return server.client("logs")
+
+
+@pytest.fixture(scope="module")
+def theirs(server: StrongroomServer, two_accounts) -> Any:
+    return server.client("logs", **two_accounts[1])
+
+
+def new_user(server: StrongroomServer) -> tuple[str, Any, Any]:
+    iam = server.client("iam")
+    name = "l-" + uuid.uuid4().hex[:8]
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    client = server.client(
+        "logs", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    return name, client, iam
+
+
+@pytest.fixture(scope="module")
+def target(logs: Any) -> dict[str, str]:
+    name = f"/authz/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=name, tags={"team": "owner"})
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    logs.put_metric_filter(
+        logGroupName=name, filterName="f", filterPattern="ERROR",
+        metricTransformations=[{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}],
+    )  # fmt: skip
+    logs.put_log_events(
+        logGroupName=name,
+        logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "owner-only"}],
+    )
+    arn = f"arn:aws:logs:us-east-1:{OWNER}:log-group:{name}"
+    query = logs.start_query(
+        logGroupName=name, startTime=0, endTime=int(time.time()) + 60,
+        queryString="fields @message",
+    )["queryId"]  # fmt: skip
+    definition = logs.put_query_definition(name="owner-def", queryString="fields @message")[
+        "queryDefinitionId"
+    ]
+    return {"name": name, "arn": arn, "query": query, "definition": definition}
+
+
+KEY = f"arn:aws:kms:us-east-1:{OWNER}:key/00000000-0000-0000-0000-000000000000"
+NOW = int(time.time())
+
+#: Every served operation, with the arguments it is called with on the
+#: owner's group (by ARN wherever the operation takes one).
+CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    "AssociateKmsKey": lambda t: {"resourceIdentifier": t["arn"], "kmsKeyId": KEY},
+    "CreateLogGroup": lambda t: {"logGroupName": f"/new/{uuid.uuid4().hex[:8]}"},
+    "CreateLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "new"},
+    "DeleteLogGroup": lambda t: {"logGroupName": t["name"]},
+    "DeleteLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "s"},
+    "DeleteMetricFilter": lambda t: {"logGroupName": t["name"], "filterName": "f"},
+    "DescribeMetricFilters": lambda t: {"logGroupName": t["name"]},
+    "PutMetricFilter": lambda t: {
+        "logGroupName": t["name"],
+        "filterName": "theirs",
+        "filterPattern": "x",
+        "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}],
+    },
+    "DeleteQueryDefinition": lambda t: {"queryDefinitionId": t["definition"]},
+    "DeleteRetentionPolicy": lambda t: {"logGroupName": t["name"]},
+    "DescribeLogGroups": lambda t: {},
+    "DescribeLogStreams": lambda t: {"logGroupIdentifier": t["arn"]},
+    "DescribeQueries": lambda t: {},
+    "DescribeQueryDefinitions": lambda t: {},
+    "DisassociateKmsKey": lambda t: {"resourceIdentifier": t["arn"]},
+    "FilterLogEvents": lambda t: {"logGroupIdentifier": t["arn"]},
+    "GetLogEvents": lambda t: {"logGroupIdentifier": t["arn"], "logStreamName": "s"},
+    "GetQueryResults": lambda t: {"queryId": t["query"]},
+    "ListLogGroups": lambda t: {},
+    "ListTagsForResource": lambda t: {"resourceArn": t["arn"]},
+    "ListTagsLogGroup": lambda t: {"logGroupName": t["name"]},
+    "PutLogEvents": lambda t: {
+        "logGroupName": t["name"],
+        "logStreamName": "s",
+        "logEvents": [{"timestamp": NOW * 1000, "message": "theirs"}],
+    },
+    "PutQueryDefinition": lambda t: {"name": "theirs", "queryString": "fields @message"},
+    "PutRetentionPolicy": lambda t: {"logGroupName": t["name"], "retentionInDays": 1},
+    "StartQuery": lambda t: {
+        "logGroupIdentifiers": [t["arn"]],
+        "startTime": 0,
+        "endTime": NOW + 60,
+        "queryString": "fields @message",
+    },
+    "StopQuery": lambda t: {"queryId": t["query"]},
+    "TagLogGroup": lambda t: {"logGroupName": t["name"], "tags": {"k": "v"}},
+    "TagResource": lambda t: {"resourceArn": t["arn"], "tags": {"k": "v"}},
+    "TestMetricFilter": lambda t: {"filterPattern": "x", "logEventMessages": ["x"]},
+    "UntagLogGroup": lambda t: {"logGroupName": t["name"], "tags": ["team"]},
+    "UntagResource": lambda t: {"resourceArn": t["arn"], "tagKeys": ["team"]},
+}
+#: Operations on no resource of the owner's: another account calls them on its own.
+ACCOUNT_LEVEL = {
+    "CreateLogGroup", "DescribeLogGroups", "ListLogGroups", "TestMetricFilter",
+    "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition",
+}  # fmt: skip
+#: Operations naming the group by name (or an id of the caller's own
+#: account): another account names its own, which is not there.
+BY_NAME = {
+    "CreateLogStream", "DeleteLogGroup", "DeleteLogStream", "DeleteRetentionPolicy",
+    "DeleteMetricFilter", "DescribeMetricFilters", "PutMetricFilter",
+    "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
+    "GetQueryResults", "StopQuery", "DeleteQueryDefinition",
+}  # fmt: skip
+
+
+def test_every_served_operation_is_covered() -> None:
+    assert set(CALLS) == set(logs_service.operations)
+
+
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_a_forged_signature_is_refused(server: StrongroomServer, target, operation) -> None:
+    forged = server.client("logs", secret_access_key="x" * 40)
+    code, _ = fails(getattr(forged, xform_name(operation)), **CALLS[operation](target))
+    assert code == "InvalidSignatureException"
+
+
+@pytest.fixture(scope="module")
+def nobody(server: StrongroomServer) -> tuple[str, Any]:
+    """A user of the owner's account with no policy at all."""
+    name, client, _ = new_user(server)
+    return name, client
+
+
+@pytest.mark.parametrize("operation", sorted(CALLS))
+def test_a_caller_with_no_policy_is_refused(nobody, target, operation) -> None:
+    name, nobody = nobody
+    code, message = fails(getattr(nobody, xform_name(operation)), **CALLS[operation](target))
+    assert code == "AccessDeniedException"
+    assert message.startswith(f"User: arn:aws:iam::{OWNER}:user/{name} is not authorized")
+
+
+@pytest.mark.parametrize("operation", sorted(set(CALLS) - ACCOUNT_LEVEL))
+def test_another_account_is_refused(theirs, target, operation) -> None:
+    code, message = fails(getattr(theirs, xform_name(operation)), **CALLS[operation](target))
+    if operation in BY_NAME:
+        assert code == "ResourceNotFoundException"
+    else:
+        assert code == "AccessDeniedException"
+        assert f"arn:aws:iam::{OTHER}:root" in message
+
+
+def test_another_account_lists_only_its_own(theirs, target) -> None:
+    groups = theirs.describe_log_groups()["logGroups"]
+    assert all(OWNER not in g["arn"] for g in groups)
+    assert target["name"] not in json.dumps(theirs.describe_queries())
+    assert "owner-def" not in json.dumps(theirs.describe_query_definitions())
+
+
+def test_the_owners_group_is_untouched(logs, target) -> None:
+    out = logs.get_log_events(logGroupName=target["name"], logStreamName="s", startFromHead=True)
+    assert [e["message"] for e in out["events"]] == ["owner-only"]
+    assert logs.list_tags_log_group(logGroupName=target["name"])["tags"] == {"team": "owner"}
+    group = logs.describe_log_groups(logGroupNamePrefix=target["name"])["logGroups"][0]
+    assert "retentionInDays" not in group
+
+
+def test_policy_on_the_group_arn(server: StrongroomServer, logs) -> None:
+    name, as_user, iam = new_user(server)
+    mine = f"/team/{name}"
+    other = f"/else/{name}"
+    for g in (mine, other):
+        logs.create_log_group(logGroupName=g)
+        logs.create_log_stream(logGroupName=g, logStreamName="s")
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="write",
+        PolicyDocument=doc(
+            {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:DescribeLogStreams"],
+             "Resource": f"arn:aws:logs:us-east-1:{OWNER}:log-group:{mine}:*"}
+        ),
+    )  # fmt: skip
+    event = [{"timestamp": int(time.time() * 1000), "message": "m"}]
+    as_user.put_log_events(logGroupName=mine, logStreamName="s", logEvents=event)
+    assert len(as_user.describe_log_streams(logGroupName=mine)["logStreams"]) == 1
+    code, message = fails(
+        as_user.put_log_events, logGroupName=other, logStreamName="s", logEvents=event
+    )
+    assert code == "AccessDeniedException"
+    assert f"log-group:{other}:log-stream:s" in message
+
+
+def test_tag_condition(server: StrongroomServer, logs) -> None:
+    name, as_user, iam = new_user(server)
+    tagged, untagged = f"/abac/{name}/a", f"/abac/{name}/b"
+    logs.create_log_group(logGroupName=tagged, tags={"team": name})
+    logs.create_log_group(logGroupName=untagged)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="abac",
+        PolicyDocument=doc(
+            {"Effect": "Allow", "Action": "logs:DescribeLogStreams", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": name}}}
+        ),
+    )  # fmt: skip
+    assert as_user.describe_log_streams(logGroupName=tagged)["logStreams"] == []
+    code, _ = fails(as_user.describe_log_streams, logGroupName=untagged)
+    assert code == "AccessDeniedException"
