@@ -74,6 +74,7 @@ class Resources:
     secret_arn: str = ""
     function: str = ""
     function_arn: str = ""
+    trail_arn: str = ""
 
 
 @dataclass
@@ -230,6 +231,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(REFUSED, Resource=a.function_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
+    ("cloudtrail", "ListTags"): lambda a, b: [
+        ok(ResourceIdList=[b.trail_arn]),
+        refused(NOT_FOUND, ResourceIdList=[a.trail_arn]),
+    ],
     ("cloudtrail", "LookupEvents"): lambda a, b: [
         ok(),
         Probe(
@@ -430,12 +435,25 @@ def _functions(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _trails(clients: Callable[[str], Any], r: Resources) -> None:
+    ct = clients("cloudtrail")
+    r.trail_arn = ct.create_trail(
+        Name=f"t{r.token}-trail",
+        S3BucketName="trail-bucket",
+        S3KeyPrefix=r.token,
+        IsMultiRegionTrail=True,
+        TagsList=[{"Key": r.token, "Value": r.token}],
+    )["TrailARN"]
+    ct.put_event_selectors(TrailName=r.trail_arn, EventSelectors=[{"ReadWriteType": "ReadOnly"}])
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
     _user_credentials,
     _secrets,
     _functions,
+    _trails,
 ]
 
 

@@ -220,7 +220,7 @@ def test_services_do_not_encode(name: str) -> None:
 
 
 #: Services whose operation modules (``ops_*.py``) hold no SQL.
-DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager", "lambda_")
+DOMAIN_LAYERED = ("kms", "iam", "sts", "secretsmanager", "lambda_", "cloudtrail")
 
 
 @pytest.mark.parametrize("name", DOMAIN_LAYERED)
