@@ -230,7 +230,7 @@ def test_digests_chain_and_verify_with_awscli(store: Store, sealer: Sealer) -> N
             assert doc["previousDigestS3Object"] is None
             (log,) = doc["logFiles"]
             body = sink.objects[("trail-bucket", log["s3Object"])][0]
-            assert log["hashValue"] == hashlib.sha256(body).hexdigest()
+            assert log["hashValue"] == hashlib.sha256(gzip.decompress(body)).hexdigest()
             assert log["hashAlgorithm"] == "SHA-256"
         else:
             pkey, praw, pmeta = previous

@@ -229,7 +229,7 @@ def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
         for region in sorted(by_region):
             chosen = by_region[region]
             rendered = records.render_events(conn, chosen)
-            body = gzip_json({"Records": rendered})[1]
+            raw, body = gzip_json({"Records": rendered})
             key = log_file_key(trail, region, now, unique_part(trail, region, start))
             sink.put_object(trail.s3_bucket, key, body, {}, trail.kms_key_arn)
             if trail.validation:
@@ -243,7 +243,7 @@ def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
                         trail_arn=trail.arn,
                         s3_object=key,
                         s3_bucket=trail.s3_bucket,
-                        sha256=hashlib.sha256(body).hexdigest(),
+                        sha256=hashlib.sha256(raw).hexdigest(),  # of the uncompressed file
                         oldest=min(e.event_time for e in chosen),
                         newest=max(e.event_time for e in chosen),
                         delivered=now,
