@@ -8,7 +8,7 @@ from typing import Any
 
 from strongroom.framework import Call, tagging
 from strongroom.framework.errorspec import ErrorSpec
-from strongroom.services.cloudtrail import destinations, selection, trails
+from strongroom.services.cloudtrail import delivery, destinations, selection, trails
 from strongroom.services.cloudtrail.service import LIST_TAGS, LIST_TRAILS, errors, service
 from strongroom.services.cloudtrail.trails import Trail
 
@@ -233,7 +233,7 @@ def start_logging(call: Call, Name: str) -> dict[str, Any]:
         trail.logging = True
         trail.start_logging = now
         # Delivery starts from the events recorded from now on.
-        trail.cursor_seq, trail.cursor_index = _audit_end(call)
+        trail.cursor_seq, trail.cursor_index = delivery.audit_end(call.conn)
         trail.next_delivery = now
         if trail.validation and trail.digest_start is None:
             trail.digest_start = now
@@ -250,12 +250,6 @@ def start_logging(call: Call, Name: str) -> dict[str, Any]:
             "digest_due",
         )
     return {}
-
-
-def _audit_end(call: Call) -> tuple[int, int]:
-    from strongroom.services.cloudtrail import delivery
-
-    return delivery.audit_end(call.conn)
 
 
 @service.operation(authorize=False)
