@@ -93,3 +93,48 @@ def test_a_data_event_is_recorded_only_while_a_trail_selects_it(app, monkeypatch
         trails.save(conn, trail, "logging")
     assert application.handle(request(credentials, "iam", list_users)).status == 200
     assert stored_names(application).count(("ListUsers", False)) == 1
+
+
+def test_the_scheduled_job_delivers_through_the_configured_sink(app, monkeypatch) -> None:
+    """CreateTrail + StartLogging over the wire, then the scheduler's job
+    (under its lease) writes the events recorded since as a log file
+    through the sink the wiring configures — once."""
+    import gzip
+    import json
+
+    from strongroom.services.cloudtrail import ops_delivery
+    from strongroom.services.cloudtrail.delivery import MemorySink
+
+    application, credentials = app
+    target = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+    created = application.handle(
+        request(
+            credentials,
+            "cloudtrail",
+            '{"Name":"job","S3BucketName":"trail-bucket"}',
+            target + "CreateTrail",
+        )
+    )
+    assert created.status == 200, created.body
+    started = application.handle(
+        request(credentials, "cloudtrail", '{"Name":"job"}', target + "StartLogging")
+    )
+    assert started.status == 200
+    listed = application.handle(request(credentials, "iam", "Action=ListUsers&Version=2010-05-08"))
+    assert listed.status == 200
+    application.audit.flush(wait=True)
+    sink = MemorySink()
+    monkeypatch.setattr(ops_delivery, "_sink_factory", lambda run: sink)
+    application.run_due_work(wait=True)
+    names = [
+        r["eventName"]
+        for (bucket, key), (body, _, _) in sink.objects.items()
+        if bucket == "trail-bucket" and "/CloudTrail/" in key
+        for r in json.loads(gzip.decompress(body))["Records"]
+    ]
+    assert names.count("ListUsers") == 1, names
+    application.run_due_work(wait=True)
+    again = sum(
+        len(json.loads(gzip.decompress(body))["Records"]) for body, _, _ in sink.objects.values()
+    )
+    assert again == len(names)
