@@ -129,3 +129,61 @@ def encryption_policy_allows(policy_text: str, trail_arn: str) -> bool:
         if st.get("Effect") == "Allow" and _conditions_hold(st.get("Condition"), trail_arn):
             allowed = True
     return allowed
+
+
+def bucket_policy_allows(
+    policy_text: str | None, bucket: str, prefix: str | None, account: str, trail_arn: str
+) -> bool:
+    """Whether a bucket policy lets CloudTrail deliver for this trail, as
+    CreateTrail requires (for the S3 wiring's `set_bucket_check`):
+    ``s3:GetBucketAcl`` on the bucket and ``s3:PutObject`` on
+    ``arn:aws:s3:::<bucket>/[prefix/]AWSLogs/<account>/*`` allowed to
+    ``cloudtrail.amazonaws.com`` (with ``s3:x-amz-acl`` bucket-owner-full-control
+    and ``aws:SourceArn`` the trail where the policy conditions on them), and
+    neither denied."""
+    if not policy_text:
+        return False
+    try:
+        policy = json_value(policy_text)
+    except ValueError:
+        return False
+    statements = _listed(policy.get("Statement") if isinstance(policy, dict) else None)
+    base = f"{prefix}/" if prefix else ""
+    needs = {
+        "s3:GetBucketAcl": f"arn:aws:s3:::{bucket}",
+        # A log file key under the account's prefix stands for them all.
+        "s3:PutObject": f"arn:aws:s3:::{bucket}/{base}AWSLogs/{account}/CloudTrail/log.json.gz",
+    }
+    allowed = dict.fromkeys(needs, False)
+    for st in statements:
+        if not isinstance(st, dict) or not _names_cloudtrail(st.get("Principal")):
+            continue
+        for action, resource in needs.items():
+            if not _action_matches(_listed(st.get("Action")), action):
+                continue
+            if not _resource_matches(_listed(st.get("Resource")), resource):
+                continue
+            if st.get("Effect") == "Deny":
+                return False
+            if st.get("Effect") == "Allow" and _s3_conditions_hold(st.get("Condition"), trail_arn):
+                allowed[action] = True
+    return all(allowed.values())
+
+
+def _resource_matches(patterns: list[Any], resource: str) -> bool:
+    return any(isinstance(p, str) and fnmatch.fnmatchcase(resource, p) for p in patterns)
+
+
+def _s3_conditions_hold(condition: Any, trail_arn: str) -> bool:
+    if not _conditions_hold(condition, trail_arn):
+        return False
+    if not isinstance(condition, dict):
+        return True
+    for block in condition.values():
+        if isinstance(block, dict):
+            for key, wanted in block.items():
+                if key.lower() == "s3:x-amz-acl" and "bucket-owner-full-control" not in [
+                    str(w) for w in _listed(wanted)
+                ]:
+                    return False
+    return True
