@@ -91,6 +91,7 @@ class Resources:
     log_group: str = ""
     log_group_arn: str = ""
     query_id: str = ""
+    trail_arn: str = ""
 
 
 @dataclass
@@ -336,6 +337,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(NOT_FOUND, queryId=a.query_id),
     ],
     # ----------------------------------------------------------- CloudTrail
+    ("cloudtrail", "ListTags"): lambda a, b: [
+        ok(ResourceIdList=[b.trail_arn]),
+        refused(NOT_FOUND, ResourceIdList=[a.trail_arn]),
+    ],
     ("cloudtrail", "LookupEvents"): lambda a, b: [
         ok(),
         Probe(
@@ -604,6 +609,18 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _trails(clients: Callable[[str], Any], r: Resources) -> None:
+    ct = clients("cloudtrail")
+    r.trail_arn = ct.create_trail(
+        Name=f"t{r.token}-trail",
+        S3BucketName="trail-bucket",
+        S3KeyPrefix=r.token,
+        IsMultiRegionTrail=True,
+        TagsList=[{"Key": r.token, "Value": r.token}],
+    )["TrailARN"]
+    ct.put_event_selectors(TrailName=r.trail_arn, EventSelectors=[{"ReadWriteType": "ReadOnly"}])
+
+
 CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _asymmetric_keys,
     _identity_providers,
@@ -613,6 +630,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _buckets,
     _databases,
     _log_groups,
+    _trails,
 ]
 
 

@@ -158,6 +158,7 @@ class Service:
         download: Callable[..., tuple[int, bytes, str]] | None = None,
         virtual_host: Callable[[str], str | None] | None = None,
         xml_root_names: dict[str, str] | None = None,
+        data_events: Callable[..., bool] | None = None,
     ) -> None:
         self.name = name
         #: ``virtual_host(host header) -> bucket or None``: the label a REST
@@ -184,6 +185,13 @@ class Service:
         #: the pre-signed URLs a service hands out (Lambda's Code.Location).
         #: It checks the URL's own signature: the request carries no SigV4.
         self.download = download
+        #: ``data_events(store, event) -> bool``: whether a data event (an
+        #: operation registered with ``data_event=True``; `event` a
+        #: `strongroom.audit.records.StoredEvent` with no ``own`` fields yet)
+        #: is to be recorded at all. CloudTrail's: only while some logging
+        #: trail selects it, as AWS records data events. With no service
+        #: declaring one, data events are not recorded.
+        self.data_events = data_events
         self.model = load_service_model(name)
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)

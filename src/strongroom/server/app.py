@@ -29,6 +29,7 @@ from strongroom import __version__
 from strongroom.admin_client import ADMIN_SIGNING_NAME
 from strongroom.arn import DEFAULT_REGION, is_known_region, partition_regions
 from strongroom.audit.recorder import FLUSH_INTERVAL, AuditRecorder
+from strongroom.audit.records import StoredEvent
 from strongroom.auth import sigv4
 from strongroom.auth.authenticate import Authenticator, AuthFailure, auth_error
 from strongroom.auth.authorizer import Authorizer
@@ -74,6 +75,8 @@ class App:
         self.authenticator = Authenticator(config.auth, self.sealer, self.store)
         self.services: list[Service] = served_services()
         self.services_by_name = {s.name: s for s in self.services}
+        #: Who decides whether a data event is recorded (CloudTrail's trails).
+        self._data_event_filters = [s.data_events for s in self.services if s.data_events]
         #: Per service, the Regions a credential scope may name without the
         #: slower check (`_require_scope`, which also answers a new Region's
         #: name botocore's pattern admits): a global service's is us-east-1.
@@ -465,6 +468,10 @@ class App:
             or account
             or self.config.default_account
         )
+        if not op.management and not self._data_event_selected(
+            event_time, event_account, region, svc, op, resources
+        ):
+            return
         self.audit.record(
             event_time=event_time,
             account=event_account,
@@ -552,6 +559,30 @@ class App:
             parent.handed_off = True
         record.result = result
         return result
+
+    def _data_event_selected(
+        self,
+        event_time: float,
+        account: str,
+        region: str,
+        svc: Service,
+        op: Operation,
+        resources: list[dict[str, str]] | None,
+    ) -> bool:
+        """Whether some service's filter (CloudTrail's logging trails) wants
+        this data event recorded; none does when no trail selects it."""
+        event = StoredEvent(
+            "", account, region, event_time, op.name, svc.event_source,
+            op.read_only, False, None, None, resources or None, {},
+        )  # fmt: skip
+        for wants in self._data_event_filters:
+            try:
+                if wants(self.store, event):
+                    return True
+            except Exception:
+                log.exception("deciding whether to record a data event failed; recording it")
+                return True
+        return False
 
     def _record_children(self, call: Call, event_time: float) -> None:
         """The callee's event of each call `call` made to another service."""

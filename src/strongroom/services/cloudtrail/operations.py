@@ -9,10 +9,10 @@ from typing import Any
 from strongroom.audit import records
 from strongroom.audit.records import StoredEvent, facet
 from strongroom.encoding import json_text
-from strongroom.framework import Call, Service, paging
+from strongroom.framework import Call, paging
 from strongroom.ids import uuid7_millis
+from strongroom.services.cloudtrail.service import service
 
-service = Service("cloudtrail")
 errors = service.errors
 
 #: LookupEvents reaches back this far, as in AWS.

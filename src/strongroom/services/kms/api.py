@@ -151,3 +151,13 @@ def retire_grant(call: Call, key_id: str, grant_id: str) -> None:
     AWS), so no caller's permission is asked."""
     key = keys.resolve(call, key_id, create_managed=True)
     grant_store.delete(call, key, grant_id)
+
+
+def key_for_service(call: Call, key_id: str) -> dict[str, str]:
+    """What a service checks of a key it is configured with, as the service
+    itself (CloudTrail reading the key policy it needs): the key's ARN, its
+    state and its key policy, with no authorization of the caller.
+    NotFoundException (KMS's) when `key_id` names no key of the caller's
+    account and Region."""
+    key = keys.resolve(call, key_id)
+    return {"arn": key.arn, "state": str(key.state.value), "policy": key.policy}

@@ -1,0 +1,527 @@
+"""Delivery: the records each logging trail selects, from the audit store,
+as CloudTrail's log files, and the hourly signed digest files that
+``aws cloudtrail validate-logs`` checks — through a `Sink` (S3 objects,
+CloudWatch Logs events) that the S3 and Logs wiring provides.
+
+Exactly once: each trail keeps a cursor into ``audit_batches`` (the batch
+seq and the count of its events already handed over). A delivery reads
+the batches after the cursor in seq order, writes the trail's files
+through the sink and moves the cursor in the same transaction; the job
+runs under the scheduler's lease, so one process of many delivers. A sink
+that writes in that transaction (S3's internal API) makes file and cursor
+one commit; a sink that fails leaves the cursor where it was, and the
+retry writes the same object keys (the unique part of a name is derived
+from the trail and the cursor), so nothing is lost and a retry after a
+crash overwrites rather than doubles.
+
+Digest files follow AWS's "CloudTrail digest file structure": every hour
+of the clock (an empty hour too) a digest names the log files delivered
+in it with their SHA-256, chains to the previous digest (bucket, object,
+hash of its uncompressed bytes, signature; nulls in the first), and is
+signed SHA256withRSA over the string awscli's validator rebuilds::
+
+    digestEndTime \\n digestS3Bucket/digestS3Object \\n hex(SHA-256(digest)) \\n previousDigestSignature
+
+The hex signature travels as the object's ``signature`` metadata
+(``x-amz-meta-signature``), with ``signature-algorithm`` SHA256withRSA.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from strongroom.audit import records
+from strongroom.audit.records import StoredEvent
+from strongroom.audit.tables import batches
+from strongroom.encoding import json_text, json_value
+from strongroom.services.cloudtrail import selection, signing
+from strongroom.services.cloudtrail import trails as trail_store
+from strongroom.services.cloudtrail.tables import log_files, signing_keys
+from strongroom.services.cloudtrail.trails import Trail
+from strongroom.store.sealing import Sealer
+
+#: Seconds of the server's clock between deliveries of a trail.
+DELIVERY_INTERVAL = 300.0
+DIGEST_INTERVAL = 3600.0
+#: Audit batches read per delivery (the rest wait for the next).
+MAX_BATCHES = 2000
+#: Hours of digests one run catches up (the rest follow on the next runs).
+MAX_DIGESTS_PER_RUN = 48
+#: Events of a global service, logged in us-east-1, that a trail takes only
+#: with IncludeGlobalServiceEvents.
+GLOBAL_SOURCES = frozenset({"iam.amazonaws.com", "sts.amazonaws.com"})
+GLOBAL_REGION = "us-east-1"
+SIGNATURE_ALGORITHM = "SHA256withRSA"
+
+
+class DeliveryError(Exception):
+    """A sink refused a write: its message is GetTrailStatus's delivery error
+    (e.g. ``AccessDenied``)."""
+
+
+class Sink(Protocol):
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: dict[str, str],
+        kms_key: str | None,
+    ) -> None: ...
+
+    def put_log_events(self, group_arn: str, stream: str, events: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass
+class MemorySink:
+    """A sink that keeps what it is given (tests; `fail` makes it refuse)."""
+
+    objects: dict[tuple[str, str], tuple[bytes, dict[str, str], str | None]] = field(
+        default_factory=dict
+    )
+    log_events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    fail: str | None = None
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: dict[str, str],
+        kms_key: str | None,
+    ) -> None:
+        if self.fail:
+            raise DeliveryError(self.fail)
+        self.objects[(bucket, key)] = (body, dict(metadata), kms_key)
+
+    def put_log_events(self, group_arn: str, stream: str, events: list[dict[str, Any]]) -> None:
+        if self.fail:
+            raise DeliveryError(self.fail)
+        self.log_events.setdefault((group_arn, stream), []).extend(events)
+
+
+# -- names and bodies ------------------------------------------------------
+
+
+def _stamp(ts: float, fmt: str) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime(fmt)
+
+
+def _base(trail: Trail) -> str:
+    return f"{trail.s3_prefix}/" if trail.s3_prefix else ""
+
+
+def log_file_key(trail: Trail, region: str, when: float, unique: str) -> str:
+    """``[prefix/]AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz``"""
+    acct = trail.account
+    day = _stamp(when, "%Y/%m/%d")
+    return (
+        f"{_base(trail)}AWSLogs/{acct}/CloudTrail/{region}/{day}/"
+        f"{acct}_CloudTrail_{region}_{_stamp(when, '%Y%m%dT%H%MZ')}_{unique}.json.gz"
+    )
+
+
+def digest_key(trail: Trail, region: str, end: float) -> str:
+    acct = trail.account
+    return (
+        f"{_base(trail)}AWSLogs/{acct}/CloudTrail-Digest/{region}/{_stamp(end, '%Y/%m/%d')}/"
+        f"{acct}_CloudTrail-Digest_{region}_{trail.name}_{trail.region}_"
+        f"{_stamp(end, '%Y%m%dT%H%M%SZ')}.json.gz"
+    )
+
+
+def unique_part(trail: Trail, region: str, cursor: tuple[int, int]) -> str:
+    """16 characters, the same for a retry of the same delivery."""
+    seed = f"{trail.arn}|{trail.created}|{region}|{cursor[0]}|{cursor[1]}".encode()
+    return hashlib.sha256(seed).hexdigest()[:16]
+
+
+def gzip_json(document: Any) -> tuple[bytes, bytes]:
+    """(the JSON bytes, their gzip) — gzip without a timestamp, so a retry
+    writes the same bytes."""
+    raw = json_text(document).encode()
+    return raw, gzip.compress(raw, mtime=0)
+
+
+def log_file_body(recs: list[dict[str, Any]]) -> bytes:
+    return gzip_json({"Records": recs})[1]
+
+
+# -- reading the audit store -----------------------------------------------
+
+
+def audit_end(conn: Connection) -> tuple[int, int]:
+    """The cursor just after every stored event."""
+    row = conn.execute(
+        select(batches.c.seq, batches.c.count).order_by(batches.c.seq.desc()).limit(1)
+    ).first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def events_after(
+    conn: Connection, cursor: tuple[int, int], max_batches: int = MAX_BATCHES
+) -> tuple[list[StoredEvent], tuple[int, int]]:
+    """The events stored after `cursor`, oldest batch first, and the cursor
+    after them."""
+    seq, index = cursor
+    rows = conn.execute(
+        select(batches.c.seq, batches.c.events)
+        .where(batches.c.seq >= seq)
+        .order_by(batches.c.seq)
+        .limit(max_batches)
+    ).all()
+    found: list[StoredEvent] = []
+    end = cursor
+    for row_seq, body in rows:
+        items = json_value(body)
+        start = index if row_seq == seq else 0
+        found.extend(StoredEvent._make(item) for item in items[start:])
+        end = (int(row_seq), len(items))
+    return found, end
+
+
+def region_of(trail: Trail, event: StoredEvent) -> str | None:
+    """The Region whose log file takes `event` for this trail, or None when
+    the trail does not cover it."""
+    if event.account != trail.account:
+        return None
+    if event.event_source in GLOBAL_SOURCES and event.region == GLOBAL_REGION:
+        if not trail.include_global:
+            return None
+        return event.region if trail.multi_region else trail.region
+    if event.region == trail.region or trail.multi_region:
+        return event.region
+    return None
+
+
+def selected(
+    trail: Trail, events: list[StoredEvent], matcher: selection.Matcher | None = None
+) -> dict[str, list[StoredEvent]]:
+    """The events a trail selects, by the Region of the log file they go in."""
+    matcher = matcher or selection.compile_stored(trail.selectors)
+    out: dict[str, list[StoredEvent]] = {}
+    for event in events:
+        region = region_of(trail, event)
+        if region is not None and matcher.selects(event):
+            out.setdefault(region, []).append(event)
+    return out
+
+
+# -- delivering ------------------------------------------------------------
+
+
+def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
+    """Deliver what the trail selected since its cursor; returns the events
+    delivered. A sink error is kept for GetTrailStatus and the cursor stays."""
+    start = (trail.cursor_seq, trail.cursor_index)
+    events, end = events_after(conn, start)
+    by_region = selected(trail, events)
+    trail.last_attempt = now
+    count = 0
+    try:
+        for region in sorted(by_region):
+            chosen = by_region[region]
+            rendered = records.render_events(conn, chosen)
+            raw, body = gzip_json({"Records": rendered})
+            key = log_file_key(trail, region, now, unique_part(trail, region, start))
+            sink.put_object(trail.s3_bucket, key, body, {}, trail.kms_key_arn)
+            if trail.validation:
+                conn.execute(
+                    delete(log_files).where(
+                        log_files.c.trail_arn == trail.arn, log_files.c.s3_object == key
+                    )
+                )
+                conn.execute(
+                    insert(log_files).values(
+                        trail_arn=trail.arn,
+                        s3_object=key,
+                        s3_bucket=trail.s3_bucket,
+                        sha256=hashlib.sha256(raw).hexdigest(),  # of the uncompressed file
+                        oldest=min(e.event_time for e in chosen),
+                        newest=max(e.event_time for e in chosen),
+                        delivered=now,
+                    )
+                )
+            count += len(chosen)
+        if trail.logs_group_arn:
+            _to_logs(conn, trail, by_region, sink, now)
+    except DeliveryError as refused:
+        trail.delivery_error = str(refused)
+        trail_store.save(conn, trail, "last_attempt", "delivery_error")
+        return 0
+    trail.cursor_seq, trail.cursor_index = end
+    if by_region:
+        trail.last_delivery = now
+    trail.delivery_error = None
+    trail_store.save(
+        conn,
+        trail,
+        "cursor_seq",
+        "cursor_index",
+        "last_attempt",
+        "last_delivery",
+        "delivery_error",
+    )
+    return count
+
+
+def _to_logs(
+    conn: Connection,
+    trail: Trail,
+    by_region: dict[str, list[StoredEvent]],
+    sink: Sink,
+    now: float,
+) -> None:
+    assert trail.logs_group_arn is not None
+    for region in sorted(by_region):
+        chosen = by_region[region]
+        rendered = records.render_events(conn, chosen)
+        events = [
+            {"timestamp": int(e.event_time * 1000), "message": json_text(r)}
+            for e, r in zip(chosen, rendered, strict=True)
+        ]
+        try:
+            sink.put_log_events(
+                trail.logs_group_arn, f"{trail.account}_CloudTrail_{region}", events
+            )
+        except DeliveryError as refused:
+            trail.logs_error = str(refused)
+            trail_store.save(conn, trail, "logs_error")
+            return
+    if by_region:
+        trail.logs_delivery, trail.logs_error = now, None
+        trail_store.save(conn, trail, "logs_delivery", "logs_error")
+
+
+# -- digests ---------------------------------------------------------------
+
+
+def _aad(region: str, fingerprint: str) -> bytes:
+    return f"cloudtrail-signing-key:{region}:{fingerprint}".encode()
+
+
+def current_key(conn: Connection, sealer: Sealer, region: str, now: float) -> tuple[str, bytes]:
+    """(fingerprint, private key DER) of the Region's current signing key,
+    made on first use."""
+    row = conn.execute(
+        select(signing_keys.c.fingerprint, signing_keys.c.sealed_private).where(
+            signing_keys.c.region == region, signing_keys.c.valid_to.is_(None)
+        )
+    ).first()
+    if row is not None:
+        return row[0], sealer.unseal(row[1], _aad(region, row[0]))
+    private, public = signing.new_key_pair()
+    fingerprint = signing.fingerprint(public)
+    conn.execute(
+        insert(signing_keys).values(
+            region=region,
+            fingerprint=fingerprint,
+            public_der=public,
+            sealed_private=sealer.seal(private, _aad(region, fingerprint)),
+            valid_from=now,
+            valid_to=None,
+        )
+    )
+    return fingerprint, private
+
+
+def public_keys(
+    conn: Connection, region: str, start: float, end: float
+) -> list[tuple[str, bytes, float, float | None]]:
+    """(fingerprint, PKCS #1 DER, valid from, valid to) of the Region's keys
+    valid at some moment of [start, end]."""
+    rows = conn.execute(
+        select(
+            signing_keys.c.fingerprint,
+            signing_keys.c.public_der,
+            signing_keys.c.valid_from,
+            signing_keys.c.valid_to,
+        )
+        .where(signing_keys.c.region == region, signing_keys.c.valid_from <= end)
+        .order_by(signing_keys.c.valid_from)
+    )
+    return [
+        (r[0], bytes(r[1]), float(r[2]), r[3]) for r in rows if r[3] is None or float(r[3]) >= start
+    ]
+
+
+def string_to_sign(document: dict[str, Any], raw: bytes) -> bytes:
+    previous = document["previousDigestSignature"] or "null"
+    return (
+        f"{document['digestEndTime']}\n{document['digestS3Bucket']}/{document['digestS3Object']}\n"
+        f"{hashlib.sha256(raw).hexdigest()}\n{previous}"
+    ).encode()
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else _stamp(ts, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_digest(
+    trail: Trail,
+    start: float,
+    end: float,
+    files: list[dict[str, Any]],
+    fingerprint: str,
+) -> dict[str, Any]:
+    """One digest document, in AWS's field order."""
+    previous = trail.digest_previous or {}
+    key = digest_key(trail, trail.region, end)
+    newest = max((f["newest"] for f in files), default=None)
+    oldest = min((f["oldest"] for f in files), default=None)
+    return {
+        "awsAccountId": trail.account,
+        "digestStartTime": _iso(start),
+        "digestEndTime": _iso(end),
+        "digestS3Bucket": trail.s3_bucket,
+        "digestS3Object": key,
+        "digestPublicKeyFingerprint": fingerprint,
+        "digestSignatureAlgorithm": SIGNATURE_ALGORITHM,
+        "newestEventTime": _iso(newest),
+        "oldestEventTime": _iso(oldest),
+        "previousDigestS3Bucket": previous.get("bucket"),
+        "previousDigestS3Object": previous.get("object"),
+        "previousDigestHashValue": previous.get("hash"),
+        "previousDigestHashAlgorithm": "SHA-256" if previous else None,
+        "previousDigestSignature": previous.get("signature"),
+        "logFiles": [
+            {
+                "s3Bucket": f["bucket"],
+                "s3Object": f["object"],
+                "hashValue": f["sha256"],
+                "hashAlgorithm": "SHA-256",
+                "newestEventTime": _iso(f["newest"]),
+                "oldestEventTime": _iso(f["oldest"]),
+            }
+            for f in files
+        ],
+    }
+
+
+def _undigested(conn: Connection, trail: Trail, end: float) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(log_files)
+        .where(log_files.c.trail_arn == trail.arn, log_files.c.delivered <= end)
+        .order_by(log_files.c.delivered, log_files.c.s3_object)
+    )
+    return [
+        {
+            "bucket": r.s3_bucket,
+            "object": r.s3_object,
+            "sha256": r.sha256,
+            "oldest": r.oldest,
+            "newest": r.newest,
+        }
+        for r in rows
+    ]
+
+
+def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, now: float) -> int:
+    """Every digest that is due (one per hour since the last), chained."""
+    written = 0
+    while (
+        trail.validation
+        and trail.digest_due is not None
+        and trail.digest_start is not None
+        and trail.digest_due <= now
+        and written < MAX_DIGESTS_PER_RUN
+    ):
+        start, end = trail.digest_start, trail.digest_due
+        fingerprint, private = current_key(conn, sealer, trail.region, now)
+        files = _undigested(conn, trail, end)
+        document = build_digest(trail, start, end, files, fingerprint)
+        raw, body = gzip_json(document)
+        signature = signing.sign(private, string_to_sign(document, raw)).hex()
+        metadata = {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM}
+        try:
+            sink.put_object(
+                trail.s3_bucket, document["digestS3Object"], body, metadata, trail.kms_key_arn
+            )
+        except DeliveryError as refused:
+            trail.digest_error = str(refused)
+            trail_store.save(conn, trail, "digest_error")
+            return written
+        if files:
+            conn.execute(
+                delete(log_files).where(
+                    log_files.c.trail_arn == trail.arn,
+                    log_files.c.s3_object.in_([f["object"] for f in files]),
+                )
+            )
+        trail.digest_previous = {
+            "bucket": trail.s3_bucket,
+            "object": document["digestS3Object"],
+            "hash": hashlib.sha256(raw).hexdigest(),
+            "signature": signature,
+        }
+        trail.digest_start, trail.digest_due = end, end + DIGEST_INTERVAL
+        trail.last_digest, trail.digest_error = now, None
+        trail_store.save(
+            conn,
+            trail,
+            "digest_previous",
+            "digest_start",
+            "digest_due",
+            "last_digest",
+            "digest_error",
+        )
+        written += 1
+    return written
+
+
+# -- the job ---------------------------------------------------------------
+
+
+def run_trails(
+    conn: Connection, sealer: Sealer, sink: Sink, now: float
+) -> tuple[int, float | None]:
+    """Deliver and digest every logging trail that is due; (events
+    delivered, when a trail is next due or None)."""
+    delivered = 0
+    next_due: float | None = None
+    for trail in trail_store.logging_trails(conn):
+        if trail.next_delivery is None or trail.next_delivery <= now:
+            delivered += deliver(conn, trail, sink, now)
+            trail.next_delivery = now + DELIVERY_INTERVAL
+            trail_store.save(conn, trail, "next_delivery")
+        if trail.validation and trail.digest_due is None:
+            trail.digest_start, trail.digest_due = now, now + DIGEST_INTERVAL
+            trail_store.save(conn, trail, "digest_start", "digest_due")
+        write_digests(conn, sealer, trail, sink, now)
+        for due in (trail.next_delivery, trail.digest_due if trail.validation else None):
+            if due is not None:
+                next_due = due if next_due is None else min(next_due, due)
+    return delivered, next_due
+
+
+def data_event_trails(conn: Connection) -> list[tuple[Trail, selection.Matcher]]:
+    """The logging trails whose selectors can take a data event."""
+    found = []
+    for trail in trail_store.logging_trails(conn):
+        matcher = selection.compile_stored(trail.selectors)
+        if matcher.wants_data:
+            found.append((trail, matcher))
+    return found
+
+
+_DATA_TRAILS_KEY = ("cloudtrail-data-event-trails",)
+
+
+def wants_data_event(store: Any, event: StoredEvent) -> bool:
+    """The pipeline's question before it records a data event: does some
+    logging trail select it? (Cached while the store's state is unchanged.)"""
+    with store.transaction(write=False) as conn:
+        chosen = store.hot_get(_DATA_TRAILS_KEY)
+        if chosen is None:
+            chosen = data_event_trails(conn)
+            store.hot_put(_DATA_TRAILS_KEY, chosen)
+    return any(
+        region_of(trail, event) is not None and matcher.selects(event) for trail, matcher in chosen
+    )

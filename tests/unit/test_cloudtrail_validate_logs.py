@@ -1,0 +1,212 @@
+"""The digests and log files delivery writes, checked by awscli's own
+``validate-logs`` machinery (its DigestTraverser, public-key provider and
+log-file hashing, unmodified) over the memory sink standing in for S3:
+valid when untouched; INVALID for a changed log file, a deleted log file,
+a changed digest, a moved digest and a broken chain."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from awscli.customizations.cloudtrail.validation import create_digest_traverser
+from botocore.exceptions import ClientError
+
+from strongroom.audit.recorder import AuditRecorder
+from strongroom.auth.principal import root_principal
+from strongroom.encoding import b64_text
+from strongroom.services.cloudtrail import delivery, trails
+from strongroom.services.cloudtrail.delivery import MemorySink
+from strongroom.services.cloudtrail.trails import Trail
+from strongroom.store.db import Store
+from strongroom.store.sealing import Sealer
+
+ACCT = "000000000000"
+T0 = 1_796_000_000.0
+BUCKET = "trail-bucket"
+ARN = f"arn:aws:cloudtrail:us-east-1:{ACCT}:trail/org-audit"
+
+
+class FakeS3:
+    """list_objects (through a paginator with .search) and get_object over a MemorySink."""
+
+    def __init__(self, sink: MemorySink) -> None:
+        self.sink = sink
+
+    def get_client(self, bucket: str) -> FakeS3:
+        return self
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "list_objects"
+        s3 = self
+
+        class Pages:
+            def paginate(self, Bucket: str, Marker: str, Prefix: str) -> Any:
+                keys = sorted(k for (b, k) in s3.sink.objects if b == Bucket)
+                chosen = [k for k in keys if k > Marker and k.startswith(Prefix)]
+
+                class Search:
+                    def search(self, expression: str) -> Any:
+                        return iter(chosen)
+
+                return Search()
+
+        return Pages()
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        if (Bucket, Key) not in self.sink.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "x"}}, "GetObject")
+        body, meta, _ = self.sink.objects[(Bucket, Key)]
+        return {"Body": io.BytesIO(body), "Metadata": dict(meta)}
+
+
+class FakeCloudTrail:
+    """ListPublicKeys as the operation answers it (boto3 hands awscli the Value bytes)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list_public_keys(self, StartTime: datetime, EndTime: datetime) -> dict[str, Any]:
+        with self.store.transaction(write=False) as conn:
+            keys = delivery.public_keys(
+                conn, "us-east-1", StartTime.timestamp(), EndTime.timestamp()
+            )
+        return {
+            "PublicKeyList": [
+                {"Fingerprint": fp, "Value": b64_text(der).encode()} for fp, der, _, _ in keys
+            ]
+        }
+
+
+def log_valid(s3: FakeS3, log: dict[str, Any]) -> str:
+    """awscli's CloudTrailValidateLogs._download_log, returning its verdict."""
+    try:
+        response = s3.get_object(Bucket=log["s3Bucket"], Key=log["s3Object"])
+    except ClientError:
+        return "missing"
+    try:
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        digest = hashlib.sha256(inflater.decompress(response["Body"].read()) + inflater.flush())
+    except zlib.error:
+        return "invalid format"
+    return "valid" if digest.hexdigest() == log["hashValue"] else "invalid"
+
+
+@pytest.fixture
+def delivered(store: Store) -> tuple[Store, MemorySink]:
+    sealer = Sealer(os.urandom(32))
+    trail = Trail(
+        account=ACCT, region="us-east-1", name="org-audit", arn=ARN, s3_bucket=BUCKET,
+        created=T0, logging=True, start_logging=T0, validation=True,
+        digest_start=T0, digest_due=T0 + 3600,
+    )  # fmt: skip
+    with store.transaction() as conn:
+        trails.create(conn, trail)
+    recorder = AuditRecorder(store)
+    sink = MemorySink()
+    for hour in range(3):
+        for i in range(3):
+            recorder.record(
+                event_time=T0 + hour * 3600 + 10 + i, account=ACCT, region="us-east-1",
+                event_source="kms.amazonaws.com", event_name="Encrypt",
+                principal=root_principal(ACCT), access_key_id=None, source_ip="192.0.2.1",
+                user_agent="ua", request_id="r", read_only=False,
+            )  # fmt: skip
+        recorder.flush()
+        with store.transaction() as conn:
+            delivery.run_trails(conn, sealer, sink, T0 + hour * 3600 + 60)
+    with store.transaction() as conn:  # the third hour's digest, and an empty fourth
+        delivery.run_trails(conn, sealer, sink, T0 + 4 * 3600 + 1)
+    return store, sink
+
+
+def validate(store: Store, sink: MemorySink) -> dict[str, list[str]]:
+    s3 = FakeS3(sink)
+    out: dict[str, list[str]] = {"invalid": [], "gap": [], "missing": [], "digests": [], "logs": []}
+    traverser = create_digest_traverser(
+        cloudtrail_client=FakeCloudTrail(store),
+        organization_client=None,
+        s3_client_provider=s3,
+        trail_arn=ARN,
+        bucket=BUCKET,
+        prefix=None,
+        on_invalid=lambda **kw: out["invalid"].append(kw.get("message", "")),
+        on_gap=lambda **kw: out["gap"].append(kw.get("next_key", "")),
+        on_missing=lambda **kw: out["missing"].append(kw.get("last_key", "")),
+    )
+    start = datetime.fromtimestamp(T0, UTC) - timedelta(hours=1)
+    end = datetime.fromtimestamp(T0 + 5 * 3600, UTC)
+    for digest in traverser.traverse_digests(start, end):
+        out["digests"].append(digest["digestS3Object"])
+        for log in digest["logFiles"]:
+            out["logs"].append(log_valid(s3, log))
+    return out
+
+
+def test_untouched_files_are_all_valid(delivered) -> None:
+    result = validate(*delivered)
+    assert result["invalid"] == result["gap"] == result["missing"] == []
+    assert len(result["digests"]) == 4  # the empty hour is digested too
+    assert result["logs"] == ["valid"] * 3
+
+
+def _logs(sink: MemorySink) -> list[tuple[str, str]]:
+    return sorted(k for k in sink.objects if "/CloudTrail/" in k[1])
+
+
+def _digests(sink: MemorySink) -> list[tuple[str, str]]:
+    return sorted(k for k in sink.objects if "/CloudTrail-Digest/" in k[1])
+
+
+def test_a_changed_log_file_is_invalid(delivered) -> None:
+    store, sink = delivered
+    key = _logs(sink)[1]
+    body, meta, kms = sink.objects[key]
+    records = json.loads(gzip.decompress(body))
+    records["Records"][0]["eventName"] = "Decrypt"
+    sink.objects[key] = (gzip.compress(json.dumps(records).encode()), meta, kms)
+    assert sorted(validate(store, sink)["logs"]) == ["invalid", "valid", "valid"]
+
+
+def test_a_deleted_log_file_is_missing(delivered) -> None:
+    store, sink = delivered
+    del sink.objects[_logs(sink)[0]]
+    assert sorted(validate(store, sink)["logs"]) == ["missing", "valid", "valid"]
+
+
+def test_a_changed_digest_is_invalid(delivered) -> None:
+    store, sink = delivered
+    key = _digests(sink)[1]
+    body, meta, kms = sink.objects[key]
+    doc = json.loads(gzip.decompress(body))
+    doc["logFiles"] = []
+    sink.objects[key] = (gzip.compress(json.dumps(doc).encode()), meta, kms)
+    result = validate(store, sink)
+    assert result["invalid"], result
+
+
+def test_a_moved_digest_is_invalid(delivered) -> None:
+    store, sink = delivered
+    old = _digests(sink)[-1]
+    stamp = old[1].rsplit("_", 1)[1][: len("20261130T015320")]
+    later = (datetime.strptime(stamp, "%Y%m%dT%H%M%S") + timedelta(seconds=1)).strftime(
+        "%Y%m%dT%H%M%S"
+    )
+    new = (old[0], old[1].replace(stamp, later))
+    sink.objects[new] = sink.objects.pop(old)
+    result = validate(store, sink)
+    assert any("moved" in m for m in result["invalid"]), result
+
+
+def test_a_broken_chain_is_reported(delivered) -> None:
+    store, sink = delivered
+    del sink.objects[_digests(sink)[1]]
+    result = validate(store, sink)
+    assert result["missing"] or result["invalid"] or result["gap"], result
