@@ -468,30 +468,32 @@ class App:
             or account
             or self.config.default_account
         )
-        if not op.management and not self._data_event_selected(
+        # A data event no trail selects is not recorded; what the call did
+        # besides (the management events of the calls it made to other
+        # services, its service events) still is.
+        if op.management or self._data_event_selected(
             event_time, event_account, region, svc, op, resources
         ):
-            return
-        self.audit.record(
-            event_time=event_time,
-            account=event_account,
-            region=region,
-            event_source=svc.event_source,
-            event_name=op.name,
-            principal=principal,
-            access_key_id=info.access_key_id if info else None,
-            source_ip=req.client_ip,
-            user_agent=req.headers.get("user-agent", ""),
-            request_id=request_id,
-            read_only=op.read_only,
-            request_parameters=request_parameters,
-            response_elements=response_elements,
-            error_code=error.code if error is not None else None,
-            error_message=error.message if error is not None else None,
-            resources=resources,
-            additional=extra,
-            management=op.management,
-        )
+            self.audit.record(
+                event_time=event_time,
+                account=event_account,
+                region=region,
+                event_source=svc.event_source,
+                event_name=op.name,
+                principal=principal,
+                access_key_id=info.access_key_id if info else None,
+                source_ip=req.client_ip,
+                user_agent=req.headers.get("user-agent", ""),
+                request_id=request_id,
+                read_only=op.read_only,
+                request_parameters=request_parameters,
+                response_elements=response_elements,
+                error_code=error.code if error is not None else None,
+                error_message=error.message if error is not None else None,
+                resources=resources,
+                additional=extra,
+                management=op.management,
+            )
         if call is not None and call.children:
             self._record_children(call, event_time)
         if call is not None and error is None and call.service_events:
@@ -499,6 +501,11 @@ class App:
                 self.record_service_event(svc, event)
         if call is not None and error is None and call.audit_events:
             for more in call.audit_events:
+                more_op = svc.operations[more.event_name]
+                if not more_op.management and not self._data_event_selected(
+                    event_time, event_account, more.region, svc, more_op, more.resources
+                ):
+                    continue
                 more_plan = self._plans[(svc.name, more.event_name)]
                 self.audit.record(
                     event_time=event_time,
@@ -589,8 +596,14 @@ class App:
         for child in call.children:
             c = child.call
             op = c.service.operations[c.operation]
-            plan = self._plans[(c.service.name, c.operation)]
             resources = c.audit_resources or None
+            account = c.principal.account or c.account
+            if not op.management and not self._data_event_selected(
+                event_time, account, c.region, c.service, op, resources
+            ):  # a data event (Lambda reading its code with S3 GetObject) no trail selects
+                self._record_children(c, event_time)
+                continue
+            plan = self._plans[(c.service.name, c.operation)]
             request = plan.request_parameters(child.params, resources, c.audit_request)
             response = None
             error = child.error if isinstance(child.error, AwsError) else None
@@ -600,7 +613,7 @@ class App:
                 error = InternalFailure("We encountered an internal error. Please try again.")
             self.audit.record(
                 event_time=event_time,
-                account=c.principal.account or c.account,
+                account=account,
                 region=c.region,
                 event_source=c.service.event_source,
                 event_name=c.operation,
