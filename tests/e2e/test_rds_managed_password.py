@@ -299,6 +299,45 @@ def test_turning_it_on_with_a_key_and_off_again(rds: Any, sm: Any, app_key: str)
     assert logs_in(inst, PASSWORD) and not logs_in(inst, rotated["password"])
 
 
+def test_a_restore_with_a_managed_password(rds: Any, sm: Any) -> None:
+    """The restored engine takes RDS's password, not the snapshot's."""
+    rds.create_db_snapshot(DBInstanceIdentifier="plain", DBSnapshotIdentifier="plain-1")
+    deadline = time.monotonic() + 60
+    while (
+        rds.describe_db_snapshots(DBSnapshotIdentifier="plain-1")["DBSnapshots"][0]["Status"]
+        == "creating"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    code, _, _ = fails(
+        rds.restore_db_instance_from_db_snapshot, DBInstanceIdentifier="restored",
+        DBSnapshotIdentifier="plain-1", MasterUserSecretKmsKeyId="alias/rds-secrets",
+    )  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    out = rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="restored", DBSnapshotIdentifier="plain-1",
+        ManageMasterUserPassword=True,
+    )["DBInstance"]  # fmt: skip
+    arn = out["MasterUserSecret"]["SecretArn"]
+    inst = wait_available(rds, "restored")
+    assert inst["MasterUserSecret"]["SecretArn"] == arn
+    value = secret_value(sm, arn)
+    assert logs_in(inst, value["password"]) and not logs_in(inst, PASSWORD)
+    # Not while the engine is stopped: the password must reach it.
+    rds.stop_db_instance(DBInstanceIdentifier="restored")
+    deadline = time.monotonic() + 60
+    while describe(rds, "restored")["DBInstanceStatus"] != "stopped":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    code, _, _ = fails(
+        rds.modify_db_instance, DBInstanceIdentifier="restored",
+        RotateMasterUserPassword=True, ApplyImmediately=True,
+    )  # fmt: skip
+    assert code == "InvalidDBInstanceState"
+    rds.delete_db_instance(DBInstanceIdentifier="restored", SkipFinalSnapshot=True)
+    assert fails(sm.describe_secret, SecretId=arn)[0] == "ResourceNotFoundException"
+
+
 def test_a_caller_without_secretsmanager_permissions_is_refused(
     server: StrongroomServer, other_account: dict[str, str]
 ) -> None:

@@ -406,6 +406,11 @@ def modify_DB_instance(
         RotateMasterUserPassword,
         bool(ApplyImmediately),
     )
+    if (turn_on or RotateMasterUserPassword) and rec["status"] != "available":
+        # The new password must reach a running engine.
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
     if BackupRetentionPeriod is not None and not 0 <= BackupRetentionPeriod <= 35:
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
