@@ -88,6 +88,67 @@ def require_password(password: str | None, *, required: bool = True) -> None:
         )
 
 
+def require_managed_choice(
+    manage: bool | None, password: str | None, kms_key_id: str | None
+) -> bool:
+    """Whether a new instance's master password is managed (RDS's rules)."""
+    if manage:
+        if password is not None:
+            raise errors.InvalidParameterCombination(
+                "You can't specify MasterUserPassword when ManageMasterUserPassword is turned on."
+            )
+        return True
+    if kms_key_id is not None:
+        raise errors.InvalidParameterCombination(
+            "You can specify MasterUserSecretKmsKeyId only when ManageMasterUserPassword is "
+            "turned on."
+        )
+    return False
+
+
+def require_managed_change(
+    managed: bool,
+    manage: bool | None,
+    password: str | None,
+    kms_key_id: str | None,
+    rotate: bool | None,
+    apply_immediately: bool,
+) -> tuple[bool, bool]:
+    """ModifyDBInstance's rules for the managed master password: (turn it
+    on, turn it off)."""
+    turn_on = bool(manage) and not managed
+    turn_off = manage is False and managed
+    if manage and password is not None:
+        raise errors.InvalidParameterCombination(
+            "You can't specify MasterUserPassword when ManageMasterUserPassword is turned on."
+        )
+    if turn_off and not password:
+        raise errors.InvalidParameterCombination(
+            "You must specify MasterUserPassword when you turn off ManageMasterUserPassword."
+        )
+    if managed and not turn_off and password is not None:
+        raise errors.InvalidParameterCombination(
+            "You can't specify MasterUserPassword for a DB instance whose master user "
+            "password is managed by RDS in AWS Secrets Manager."
+        )
+    if kms_key_id is not None and not turn_on:
+        raise errors.InvalidParameterCombination(
+            "You can specify MasterUserSecretKmsKeyId only when you turn on "
+            "ManageMasterUserPassword."
+        )
+    if rotate:
+        if not managed or manage is not None:
+            raise errors.InvalidParameterCombination(
+                "You can rotate the master user password only for a DB instance whose master "
+                "user password is managed by RDS in AWS Secrets Manager."
+            )
+        if not apply_immediately:
+            raise errors.InvalidParameterCombination(
+                "You must specify ApplyImmediately when rotating the master user password."
+            )
+    return turn_on, turn_off
+
+
 def require_storage(info: model.EngineInfo, storage: int | None, storage_type: str) -> int:
     if storage is None:
         raise errors.InvalidParameterValue(

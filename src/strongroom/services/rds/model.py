@@ -207,6 +207,8 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         out["Endpoint"] = {"Address": "127.0.0.1", "Port": rec["port"], "HostedZoneId": HOSTED_ZONE}
     if rec["encrypted"]:
         out["KmsKeyId"] = rec["kms_key_arn"]
+    if attrs.get("MasterUserSecret"):
+        out["MasterUserSecret"] = dict(attrs["MasterUserSecret"])
     if rec["status"] == "stopped" and rec["auto_start_at"] is not None:
         out["AutomaticRestartTime"] = dt(rec["auto_start_at"])
     if rec["backup_retention"] and rec["status"] in RUNNING:

@@ -11,7 +11,15 @@ from typing import Any
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
-from strongroom.services.rds import instances, keys, model, parameters, records, snapshots
+from strongroom.services.rds import (
+    instances,
+    keys,
+    master_secret,
+    model,
+    parameters,
+    records,
+    snapshots,
+)
 from strongroom.services.rds.service import PAGING, errors, service
 
 DESCRIBE = PAGING.listing("DBInstances", default=100, maximum=100, minimum=20)
@@ -49,6 +57,7 @@ def create_DB_instance(
     LicenseModel: str | None = None,
     DBParameterGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
+    MasterUserSecretKmsKeyId: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -63,10 +72,11 @@ def create_DB_instance(
             "which this server does not serve yet."
         )
     info = model.engine_info(Engine)
-    if ManageMasterUserPassword:
-        raise errors.InvalidParameterCombination(
-            "ManageMasterUserPassword is not supported by this server yet."
-        )
+    managed = instances.require_managed_choice(
+        ManageMasterUserPassword, MasterUserPassword, MasterUserSecretKmsKeyId
+    )
+    if managed:
+        MasterUserPassword = master_secret.new_password()
     instances.require_master(info, MasterUsername, MasterUserPassword)
     storage_type = StorageType or "gp2"
     storage = instances.require_storage(info, AllocatedStorage, storage_type)
@@ -138,6 +148,10 @@ def create_DB_instance(
         tags=tags,
         attrs=attrs,
     )
+    if managed:
+        rec["attrs"]["MasterUserSecret"] = master_secret.create(
+            call, rec, MasterUserPassword or "", MasterUserSecretKmsKeyId
+        )
     records.insert_instance(call.conn, rec)
     call.audit_resource(arn, model.INSTANCE_TYPE)
     payload: dict[str, Any] = {
@@ -258,6 +272,8 @@ def delete_DB_instance(
             payload["snapshot_key"] = plain
     records.update_instance(call.conn, rec["resource_id"], status="deleting")
     rec["status"] = "deleting"
+    # As on AWS, the instance's managed secret goes with it.
+    master_secret.delete(call, rec)
     call.hand_off("delete_instance", payload)
     return {"DBInstance": model.instance_wire(rec)}
 
@@ -364,6 +380,9 @@ def modify_DB_instance(
     PubliclyAccessible: bool | None = None,
     NewDBInstanceIdentifier: str | None = None,
     DBParameterGroupName: str | None = None,
+    ManageMasterUserPassword: bool | None = None,
+    MasterUserSecretKmsKeyId: str | None = None,
+    RotateMasterUserPassword: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -378,6 +397,20 @@ def modify_DB_instance(
             "Renaming a DB instance is not supported by this server yet."
         )
     instances.require_password(MasterUserPassword, required=False)
+    secret = master_secret.of(rec)
+    turn_on, turn_off = instances.require_managed_change(
+        secret is not None,
+        ManageMasterUserPassword,
+        MasterUserPassword,
+        MasterUserSecretKmsKeyId,
+        RotateMasterUserPassword,
+        bool(ApplyImmediately),
+    )
+    if (turn_on or RotateMasterUserPassword) and rec["status"] != "available":
+        # The new password must reach a running engine.
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
     if BackupRetentionPeriod is not None and not 0 <= BackupRetentionPeriod <= 35:
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
@@ -396,6 +429,16 @@ def modify_DB_instance(
             attrs[name] = value
     if DBParameterGroupName is not None:
         _move_to_group(call, rec, attrs, DBParameterGroupName)
+    if turn_on:
+        MasterUserPassword = master_secret.new_password()
+        attrs["MasterUserSecret"] = master_secret.create(
+            call, rec, MasterUserPassword, MasterUserSecretKmsKeyId
+        )
+    elif turn_off:
+        master_secret.delete(call, rec)
+        attrs.pop("MasterUserSecret", None)
+    elif RotateMasterUserPassword:
+        master_secret.rotate(call, rec)
     changes["attrs"] = attrs
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection
@@ -429,5 +472,7 @@ def modify_DB_instance(
     out = model.instance_wire(rec)
     if busy:
         out["PendingModifiedValues"] = {**pending, "MasterUserPassword": "****"}
+        if turn_on or turn_off:
+            out["PendingModifiedValues"].pop("MasterUserPassword")
         call.hand_off("modify_instance", payload, key=_instance_key(rid))
     return {"DBInstance": out}

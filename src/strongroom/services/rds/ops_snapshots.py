@@ -7,7 +7,7 @@ from typing import Any
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
-from strongroom.services.rds import instances, keys, model, records, snapshots
+from strongroom.services.rds import instances, keys, master_secret, model, records, snapshots
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -246,11 +246,16 @@ def restore_DB_instance_from_DB_snapshot(
     AvailabilityZone: str | None = None,
     DBParameterGroupName: str | None = None,
     BackupRetentionPeriod: int | None = None,
+    ManageMasterUserPassword: bool | None = None,
+    MasterUserSecretKmsKeyId: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
     arn = model.instance_arn(call.account, call.region, identifier)
     call.authorize("rds:RestoreDBInstanceFromDBSnapshot", arn)
+    managed = instances.require_managed_choice(
+        ManageMasterUserPassword, None, MasterUserSecretKmsKeyId
+    )
     if not DBSnapshotIdentifier:
         raise errors.InvalidParameterValue(
             "The parameter DBSnapshotIdentifier must be provided and must not be blank."
@@ -313,6 +318,12 @@ def restore_DB_instance_from_DB_snapshot(
         attrs=attrs,
         restored_from=snap["arn"],
     )
+    if managed:
+        # The snapshot's password is replaced by RDS's own, kept in the secret.
+        payload["password"] = master_secret.new_password()
+        rec["attrs"]["MasterUserSecret"] = master_secret.create(
+            call, rec, payload["password"], MasterUserSecretKmsKeyId
+        )
     records.insert_instance(call.conn, rec)
     call.audit_resource(arn, model.INSTANCE_TYPE)
     call.hand_off("restore_instance", payload, key=f"db:{resource_id}")

@@ -164,6 +164,11 @@ def restore_instance(work: Background, payload: dict[str, Any]) -> None:
             return
         port = inst.port
         sup.attach(rid, _key(payload, "data_key"))
+        if payload.get("password"):  # a managed master password: RDS's own
+            try:
+                engine.set_password(inst, rec["master_username"], payload["password"])
+            except EngineError as err:
+                log.warning("RDS instance %s: password not set: %s", rec["identifier"], err)
     with work.transaction(write=True) as run:
         if records.instance_by_resource(run.conn, rid) is None:
             return

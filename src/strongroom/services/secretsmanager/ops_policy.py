@@ -21,6 +21,7 @@ def put_resource_policy(
     secret = secrets.resolve(call, SecretId, "secretsmanager:PutResourcePolicy", context)
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     compiled = policies.require_valid(ResourcePolicy)
     if BlockPublicPolicy and policies.is_public(compiled):
         raise errors.PublicPolicyException(policies.PUBLIC)
@@ -43,6 +44,7 @@ def delete_resource_policy(call: Call, SecretId: str, **_: Any) -> dict[str, Any
     secret = secrets.resolve(call, SecretId, "secretsmanager:DeleteResourcePolicy")
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     secret.policy = None
     secrets.save(call.conn, secret, "policy")
     return {"ARN": secret.arn, "Name": secret.name}

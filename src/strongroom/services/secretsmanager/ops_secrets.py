@@ -10,6 +10,7 @@ from strongroom.framework.tagging import SECRETS_MANAGER as TAGS
 from strongroom.services.secretsmanager import (
     envelope,
     listing,
+    managed,
     passwords,
     replication,
     rotation,
@@ -73,9 +74,13 @@ def create_secret(
         call.authorize("secretsmanager:TagResource", arn, context)
     if AddReplicaRegions:
         call.authorize("secretsmanager:ReplicateSecretToRegions", arn, context)
-    secrets.require_name(Name)
+    owner = secrets.owner_of(call) if Name.startswith(managed.PREFIXES) else None
+    if owner not in managed.OWNERS:
+        owner = None
+        secrets.require_name(Name)
     values.require_one_value(SecretString, SecretBinary)
-    TAGS.require_valid(call, new_tags)
+    # The owning service's own tags (aws:rds:…) are its to set.
+    TAGS.require_valid(call, [t for t in new_tags if owner is None or not t.key.startswith("aws:")])
     given = envelope.as_bytes(SecretString, SecretBinary)
     if existing is not None:
         return _create_again(call, existing, ClientRequestToken, given)
@@ -83,12 +88,16 @@ def create_secret(
         call, Name, arn=arn, description=Description, kms_key_id=KmsKeyId, tags=new_tags,
         secret_type=Type,
     )  # fmt: skip
+    if owner is not None:
+        managed.adopt(call, secret, owner)
     secrets.insert_secret(call.conn, secret)
     call.audit_resource(secret.arn, SECRET_TYPE)
     out = _created(secret)
     if given is not None:
         version, _changed = values.put(call, secret, ClientRequestToken, *given)
         out["VersionId"] = version.version_id
+        if owner is not None:
+            managed.grant_to_secretsmanager(call, secret, version.key_arn)
     if AddReplicaRegions:
         out["ReplicationStatus"] = replication.add_regions(
             call, secret, AddReplicaRegions, bool(ForceOverwriteReplicaSecret)
@@ -183,6 +192,7 @@ def update_secret(
     secret = secrets.resolve(call, SecretId, "secretsmanager:UpdateSecret", context)
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     values.require_one_value(SecretString, SecretBinary)
     given = envelope.as_bytes(SecretString, SecretBinary)
     names = ["last_changed"]
@@ -243,6 +253,7 @@ def delete_secret(
                        resource_account=ref.account)  # fmt: skip
         return {"ARN": ref.resource, "Name": ref.name, "DeletionDate": secrets.dt(now)}
     secret = secrets.resolve(call, SecretId, "secretsmanager:DeleteSecret", context)
+    secret.require_owner(call)
     replication.require_no_replicas(secret)
     if secret.is_replica:
         raise errors.InvalidRequestException(
@@ -356,16 +367,27 @@ def rotate_secret(
     secret.require_writable()
     if versions.rotation_in_progress(call, secret):
         raise errors.InvalidRequestException(rotation.IN_PROGRESS)
-    function = RotationLambdaARN or secret.rotation_lambda_arn
-    if not function:
-        raise errors.InvalidRequestException(rotation.NO_ROTATION_FUNCTION)
+    if secret.owning_service:
+        # Managed rotation: the owning service rotates, no function.
+        if RotationLambdaARN is not None:
+            secret.require_owner(call)
+            raise errors.InvalidRequestException(
+                f"You can't specify a rotation function for a secret managed by "
+                f"{secret.owning_service}."
+            )
+        function = None
+    else:
+        function = RotationLambdaARN or secret.rotation_lambda_arn
+        if not function:
+            raise errors.InvalidRequestException(rotation.NO_ROTATION_FUNCTION)
     rules = RotationRules if RotationRules is not None else secret.rotation_rules
     if rules:
         try:
             schedule.parse(rules)
         except schedule.ScheduleError as err:
             raise errors.InvalidParameterException(str(err)) from None
-    rotation.require_invokable(call, secret, function)
+    if function is not None:
+        rotation.require_invokable(call, secret, function)
     if ClientRequestToken is not None and versions.find(call, secret.arn, ClientRequestToken):
         raise errors.ResourceExistsException(values.VERSION_EXISTS)
     now = call.clock.timestamp()
@@ -400,6 +422,7 @@ def cancel_rotate_secret(call: Call, SecretId: str, **_: Any) -> dict[str, Any]:
     secret = secrets.resolve(call, SecretId, "secretsmanager:CancelRotateSecret")
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     out = _created(secret)
     if versions.rotation_in_progress(call, secret):
         out["VersionId"] = versions.label_map(call, secret.arn)[versions.PENDING]

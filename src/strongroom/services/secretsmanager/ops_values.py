@@ -126,6 +126,7 @@ def put_secret_value(
     secret = secrets.resolve(call, SecretId, "secretsmanager:PutSecretValue")
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     values.require_one_value(SecretString, SecretBinary)
     given = envelope.as_bytes(SecretString, SecretBinary)
     if given is None:
@@ -153,6 +154,7 @@ def update_secret_version_stage(
     )
     secret.require_not_deleted()
     secret.require_writable()
+    secret.require_owner(call)
     held = versions.label_map(call, secret.arn).get(VersionStage)
     for vid in (MoveToVersionId, RemoveFromVersionId):
         if vid is not None and versions.find(call, secret.arn, vid) is None:

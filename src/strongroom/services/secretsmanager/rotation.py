@@ -99,8 +99,11 @@ def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
             secrets.save(ctx.conn, secret, "version_seq")
         versions.attach(ctx, secret, versions.PENDING, version_id)  # type: ignore[arg-type]
     # Keyed by the version: a retry is not queued while that rotation still runs.
+    # A secret another service manages is rotated by that service, no function.
     ctx.hand_off(
-        "rotate_secret_steps",
+        "rotate_managed_secret"
+        if secret.owning_service and not secret.rotation_lambda_arn
+        else "rotate_secret_steps",
         {
             "secret": secret.arn,
             "token": version_id,
@@ -260,7 +263,7 @@ def rotation_schedule(run: JobRun) -> float | None:
     window on so it starts once."""
     now = run.now.timestamp()
     for secret in secrets.due_for_rotation(run.conn, now):
-        if secret.is_replica or not secret.rotation_lambda_arn:
+        if secret.is_replica or not (secret.rotation_lambda_arn or secret.owning_service):
             secret.next_rotation = None
         else:
             secret.next_rotation = next_start(secret, now)

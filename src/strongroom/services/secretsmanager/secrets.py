@@ -97,6 +97,15 @@ class Secret:
                 "secret's region."
             )
 
+    def require_owner(self, call: Call) -> None:
+        """A secret another service manages (OwningService) changes only
+        through that service: InvalidRequestException for anyone else."""
+        if self.owning_service and owner_of(call) != self.owning_service:
+            raise errors.InvalidRequestException(
+                f"You can't perform this operation on the secret because it's managed by "
+                f"{self.owning_service}. Use that service to update it."
+            )
+
     def tag_list(self) -> list[Tag]:
         return TAGS.from_rows(self.tags)
 
@@ -199,6 +208,12 @@ def secret_arn(account: str, region: str, name: str) -> str:
 
 def partial_arn(account: str, region: str, name: str) -> str:
     return make_arn("secretsmanager", region, account, f"secret:{name}")
+
+
+def owner_of(call: Call) -> str | None:
+    """The service a call came through (``rds`` for one RDS made on its
+    caller's behalf), or None for a request sent directly."""
+    return call.via[-1].split(".", 1)[0] if call.via else None
 
 
 def require_name(name: str) -> None:
