@@ -132,6 +132,11 @@ def test_mutated_requests_never_fail_internally(server: StrongroomServer, fn: di
 
 def test_an_invalid_zip_in_every_shape(server: StrongroomServer, fn: dict) -> None:
     lam = server.client("lambda")
+    # An update an earlier test of the module started must finish first:
+    # one in progress is refused before the zip is looked at.
+    lam.get_waiter("function_updated_v2").wait(
+        FunctionName=fn["FunctionName"], WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
     for data in (b"", b"PK", b"PK\x03\x04" + b"\x00" * 40, handler_zip("x")[:-10]):
         with pytest.raises(lam.exceptions.InvalidParameterValueException):
             lam.update_function_code(FunctionName=fn["FunctionName"], ZipFile=data or b"\x00")

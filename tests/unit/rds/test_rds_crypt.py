@@ -36,7 +36,7 @@ def test_round_trip(tmp_path: Path, size: int) -> None:
     path = tmp_path / "f"
     _write(path, data, KEY)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    if size:
+    if size >= 16:  # a shorter plaintext may turn up in random ciphertext by chance
         assert data[:64] not in path.read_bytes()
     assert _read(path, KEY) == data
     _write(tmp_path / "p", data, None)
