@@ -9,6 +9,7 @@ as `.ci/botocore-matrix newest` does).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -643,3 +644,46 @@ def test_session_and_federation_tokens_minimum_size(server: StrongroomServer) ->
         secret_access_key=c["SecretAccessKey"],
         session_token=c["SessionToken"],
     ).list_roles()
+
+
+@needs("cloudtrail", "CreateTrail", "RecursiveLogging")
+def test_trail_recursive_logging(server: StrongroomServer) -> None:
+    ct = server.client("cloudtrail")
+    name = uid("recursive")
+    made = ct.create_trail(Name=name, S3BucketName="drift-bucket")
+    assert made["RecursiveLogging"] is True  # AWS's default
+    ct.update_trail(Name=name, RecursiveLogging=False)
+    assert ct.get_trail(Name=name)["Trail"]["RecursiveLogging"] is False
+    ct.delete_trail(Name=name)
+
+
+@needs("rds", "StartDBInstance", "DBCapacityReservationIdentifier")
+def test_rds_capacity_reservations_are_none(server: StrongroomServer) -> None:
+    rds = server.client("rds")
+    name = uid("cr")
+    rds.create_db_instance(
+        DBInstanceIdentifier=name, Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword="Pass-word-1", AllocatedStorage=20,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceStatus"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rds.stop_db_instance(DBInstanceIdentifier=name, DetachFromDBCapacityReservation=True)
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceStatus"]
+        != "stopped"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (
+        fails(
+            lambda: rds.start_db_instance(
+                DBInstanceIdentifier=name, DBCapacityReservationIdentifier="dbcr-none"
+            )
+        )[0]
+        == "DBCapacityReservationNotFound"
+    )

@@ -58,6 +58,7 @@ def create_trail(
     IncludeGlobalServiceEvents: bool | None = None,
     IsMultiRegionTrail: bool | None = None,
     EnableLogFileValidation: bool | None = None,
+    RecursiveLogging: bool | None = None,
     CloudWatchLogsLogGroupArn: str | None = None,
     CloudWatchLogsRoleArn: str | None = None,
     KmsKeyId: str | None = None,
@@ -104,6 +105,7 @@ def create_trail(
         include_global=include_global,
         multi_region=multi,
         validation=bool(EnableLogFileValidation),
+        recursive_logging=RecursiveLogging is not False,
         logs_group_arn=CloudWatchLogsLogGroupArn or None,
         logs_role_arn=CloudWatchLogsRoleArn or None,
         kms_key_arn=key_arn,
@@ -125,6 +127,7 @@ def update_trail(
     IncludeGlobalServiceEvents: bool | None = None,
     IsMultiRegionTrail: bool | None = None,
     EnableLogFileValidation: bool | None = None,
+    RecursiveLogging: bool | None = None,
     CloudWatchLogsLogGroupArn: str | None = None,
     CloudWatchLogsRoleArn: str | None = None,
     KmsKeyId: str | None = None,
@@ -156,6 +159,8 @@ def update_trail(
         )
     if EnableLogFileValidation is not None:
         trail.validation = EnableLogFileValidation
+    if RecursiveLogging is not None:
+        trail.recursive_logging = RecursiveLogging
     if CloudWatchLogsLogGroupArn is not None or CloudWatchLogsRoleArn is not None:
         group = CloudWatchLogsLogGroupArn or None
         role = CloudWatchLogsRoleArn or None
@@ -176,6 +181,7 @@ def update_trail(
         "include_global",
         "multi_region",
         "validation",
+        "recursive_logging",
         "logs_group_arn",
         "logs_role_arn",
         "kms_key_arn",

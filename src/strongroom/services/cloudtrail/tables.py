@@ -26,6 +26,8 @@ trails = Table(
     Column("logs_role_arn", String(2048), nullable=True),
     Column("kms_key_arn", String(2048), nullable=True),
     Column("organization", Boolean, nullable=False, default=False),
+    #: RecursiveLogging: False suppresses the events of CloudTrail's own deliveries.
+    Column("recursive_logging", Boolean, nullable=False, default=True),
     #: [[key, value], ...].
     Column("tags", JsonText, nullable=False, default=list),
     #: {"basic": [...]} or {"advanced": [...]}, or NULL for the default selector.

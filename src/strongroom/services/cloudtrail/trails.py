@@ -43,6 +43,7 @@ class Trail:
     logs_role_arn: str | None = None
     kms_key_arn: str | None = None
     organization: bool = False
+    recursive_logging: bool = True
     tags: list[Any] = field(default_factory=list)
     selectors: dict[str, Any] | None = None
     insights: list[dict[str, str]] | None = None
@@ -94,6 +95,7 @@ class Trail:
         out["HasCustomEventSelectors"] = self.selectors is not None
         out["HasInsightSelectors"] = bool(self.insights)
         out["IsOrganizationTrail"] = self.organization
+        out["RecursiveLogging"] = self.recursive_logging  # dropped by models without it
         return out
 
     def to_created(self) -> dict[str, Any]:

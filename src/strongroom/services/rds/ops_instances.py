@@ -280,8 +280,13 @@ def delete_DB_instance(
 
 @service.operation(authorize=False)
 def stop_DB_instance(
-    call: Call, DBInstanceIdentifier: str, DBSnapshotIdentifier: str | None = None
+    call: Call,
+    DBInstanceIdentifier: str,
+    DBSnapshotIdentifier: str | None = None,
+    DetachFromDBCapacityReservation: bool | None = None,
 ) -> dict[str, Any]:
+    """DetachFromDBCapacityReservation is accepted: this server has no DB
+    capacity reservations, so no instance belongs to one."""
     rec = _resolve(call, "StopDBInstance", DBInstanceIdentifier)
     if rec["status"] != "available":
         raise errors.InvalidDBInstanceStateFault(
@@ -301,8 +306,15 @@ def stop_DB_instance(
 
 
 @service.operation(authorize=False)
-def start_DB_instance(call: Call, DBInstanceIdentifier: str) -> dict[str, Any]:
+def start_DB_instance(
+    call: Call, DBInstanceIdentifier: str, DBCapacityReservationIdentifier: str | None = None
+) -> dict[str, Any]:
     rec = _resolve(call, "StartDBInstance", DBInstanceIdentifier)
+    if DBCapacityReservationIdentifier:
+        # No DB capacity reservations exist on this server: none can be named.
+        raise errors.DBCapacityReservationNotFoundFault(
+            f"DB capacity reservation {DBCapacityReservationIdentifier} not found."
+        )
     if rec["status"] not in ("stopped", "inaccessible-encryption-credentials"):
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not stopped, it is {rec['status']}."
