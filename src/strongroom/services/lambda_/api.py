@@ -51,7 +51,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from strongroom.auth.principal import service_principal
-from strongroom.framework import Call, JobRun
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.ids import uuid4
 from strongroom.services.lambda_ import names
 from strongroom.services.lambda_.invocations import Outcome
@@ -80,19 +80,7 @@ def invoke_as_service(
     writing = ctx.writes if isinstance(ctx, JobRun) else (op is None or op.writes)
     region = ctx.region if isinstance(ctx, Call) else _region_of(function_arn)
     account = ctx.account if isinstance(ctx, Call) else (source_account or "")
-    call = Call(
-        runtime=ctx.runtime,
-        service=service,
-        operation="Invoke",
-        request_id=uuid4(),
-        account=account,
-        region=region,
-        principal=service_principal(principal),
-        source_ip=principal,
-        user_agent=principal,
-        secure=True,
-        conn=ctx.conn,
-    )
+    call = acting_as(ctx, service, principal, account=account, region=region, operation="Invoke")
     ref = names.parse(call, function_arn)
     call.account = ref.account
     context: dict[str, Any] = {}
