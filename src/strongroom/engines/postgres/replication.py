@@ -27,7 +27,10 @@ made of, how far behind its source it is, and its promotion.
   ``pg_last_xact_replay_timestamp``. A replica that has replayed all the
   source has written is 0 s behind, however long the source has been idle
   (AWS's ReplicaLag for PostgreSQL grows while the source is idle, up to
-  five minutes; a lag that only measures idleness helps no one here).
+  five minutes; a lag that only measures idleness helps no one here); one
+  that is behind is as far behind as the time since the last transaction it
+  replayed committed (``replay_lag`` of the WAL sender when it has replayed
+  none yet).
 - **Promotion** is ``pg_promote()`` (wait for it), then ``primary_conninfo``
   and ``primary_slot_name`` reset, and the replica's slot dropped on its
   source. Replicas of the promoted one keep streaming from it (they follow
@@ -178,10 +181,12 @@ def status(engine: PostgresEngine, replica: Instance) -> ReplicationStatus:
         behind = max(0, (_lsn_int(source_lsn) or 0) - (_lsn_int(replayed) or 0))
     if behind == 0:
         lag: float | None = 0.0
-    elif sender_lag is not None:
-        lag = max(0.0, float(sender_lag))
+    elif since_replay is not None:
+        # Behind: the time since the last transaction it replayed committed
+        # (grows while replay is held up; AWS's ReplicaLag is the same measure).
+        lag = max(0.0, float(since_replay))
     else:
-        lag = max(0.0, float(since_replay)) if since_replay is not None else None
+        lag = max(0.0, float(sender_lag)) if sender_lag is not None else None
     streaming = receiver == "streaming" and sender in ("streaming", "catchup")
     return ReplicationStatus(
         sender or receiver or "stopped", streaming, lag, replayed, source_lsn, behind
