@@ -484,6 +484,29 @@ def test_a_replica_of_a_replica(rds: Any, source: dict[str, Any], replica: dict[
     eventually_rows(inst, rows(source))
 
 
+def test_a_snapshot_of_a_replica(rds: Any, source: dict[str, Any], replica: dict[str, Any]) -> None:
+    """As on AWS for PostgreSQL, a replica can be snapshotted (the backup
+    taken on the standby) and the snapshot restored."""
+    eventually_rows(replica, rows(source))
+    held = rows(replica)
+    rds.create_db_snapshot(DBInstanceIdentifier="src-r1", DBSnapshotIdentifier="from-replica")
+    deadline = time.monotonic() + 60
+    while (snap := rds.describe_db_snapshots(DBSnapshotIdentifier="from-replica")[
+        "DBSnapshots"][0])["Status"] == "creating":  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert snap["Status"] == "available"
+    assert wait_status(rds, "src-r1", leaving={"backing-up"})["DBInstanceStatus"] == "available"
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="from-replica", DBSnapshotIdentifier="from-replica"
+    )
+    restored = wait_status(rds, "from-replica", leaving={"creating"})
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in restored
+    assert rows(restored) == held
+    insert(restored, 7001, 7002)  # a standalone primary
+    rds.delete_db_instance(DBInstanceIdentifier="from-replica", SkipFinalSnapshot=True)
+
+
 def test_replicas_come_back_replicating_after_a_restart(
     server: StrongroomServer, source: dict[str, Any], replica: dict[str, Any],
     encrypted: dict[str, Any],
