@@ -24,6 +24,7 @@ from typing import Any
 import botocore.exceptions
 import psycopg
 import pytest
+from psycopg import sql
 
 from strongroom.testing import StrongroomServer
 
@@ -142,6 +143,7 @@ def source(rds: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def replica(rds: Any, source: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
     out = rds.create_db_instance_read_replica(
         DBInstanceIdentifier="src-r1", SourceDBInstanceIdentifier="src",
         Tags=[{"Key": "role", "Value": "reader"}], DBInstanceClass="db.t3.small",
@@ -154,6 +156,7 @@ def replica(rds: Any, source: dict[str, Any]) -> dict[str, Any]:
     # As on AWS, the source is modifying while its copy is taken.
     assert describe(rds, "src")["DBInstanceStatus"] in ("modifying", "available")
     inst = wait_status(rds, "src-r1", leaving={"creating"})
+    print(f"\nCreateDBInstanceReadReplica-to-available: {time.monotonic() - started:.2f} s")
     assert inst["DBInstanceStatus"] == "available"
     assert wait_status(rds, "src", leaving={"modifying"})["DBInstanceStatus"] == "available"
     return inst
@@ -203,6 +206,58 @@ def test_what_a_source_must_be(rds: Any, source: dict[str, Any]) -> None:
         "nobackup", "src",
     ]  # fmt: skip
     rds.delete_db_instance(DBInstanceIdentifier="nobackup", SkipFinalSnapshot=True)
+
+
+def test_how_many_replicas_and_how_deep(rds: Any) -> None:
+    """At most 15 replicas a source, three down a chain (control-plane
+    replicas: records only, so this is cheap); a MySQL replica needs backups
+    of its own to be a source."""
+    rds.create_db_instance(
+        DBInstanceIdentifier="many", Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20,
+    )  # fmt: skip
+    wait_status(rds, "many", leaving={"creating"})
+    for n in range(15):
+        rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=f"many-{n}", SourceDBInstanceIdentifier="many"
+        )
+    code, message, _ = fails(rds.create_db_instance_read_replica, DBInstanceIdentifier="many-15",
+                             SourceDBInstanceIdentifier="many")  # fmt: skip
+    assert code == "InvalidDBInstanceState" and "maximum number of read replicas" in message
+    listed = describe(rds, "many")["ReadReplicaDBInstanceIdentifiers"]
+    assert listed == [f"many-{n}" for n in range(15)]
+    first = wait_status(rds, "many-0", leaving={"creating"})
+    assert first["StatusInfos"] == [
+        {"StatusType": "read replication", "Normal": True, "Status": "replicating"}
+    ]
+    code, message, _ = fails(rds.create_db_instance_read_replica, DBInstanceIdentifier="deep-1",
+                             SourceDBInstanceIdentifier="many-0")  # fmt: skip
+    assert code == "InvalidDBInstanceState" and message.startswith("Automated backups")
+    parent = "many-0"
+    for depth in (1, 2):
+        rds.modify_db_instance(DBInstanceIdentifier=parent, BackupRetentionPeriod=1,
+                               ApplyImmediately=True)  # fmt: skip
+        rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=f"deep-{depth}", SourceDBInstanceIdentifier=parent
+        )
+        parent = f"deep-{depth}"
+        wait_status(rds, parent, leaving={"creating"})
+    rds.modify_db_instance(DBInstanceIdentifier=parent, BackupRetentionPeriod=1,
+                           ApplyImmediately=True)  # fmt: skip
+    code, message, _ = fails(rds.create_db_instance_read_replica, DBInstanceIdentifier="deep-3",
+                             SourceDBInstanceIdentifier=parent)  # fmt: skip
+    assert code == "InvalidDBInstanceState" and "at most 3 replicas" in message
+    # Deleting the source: each replica stands alone.
+    rds.delete_db_instance(DBInstanceIdentifier="many", SkipFinalSnapshot=True)
+    deadline = time.monotonic() + 30
+    while "ReadReplicaSourceDBInstanceIdentifier" in describe(rds, "many-14"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert describe(rds, "deep-1")["ReadReplicaSourceDBInstanceIdentifier"] == "many-0"
+    for ident in [f"many-{n}" for n in range(15)] + ["deep-1", "deep-2"]:
+        wait_status(rds, ident, leaving={"creating", "modifying"})
+    for ident in ["deep-2", "deep-1"] + [f"many-{n}" for n in range(15)]:
+        rds.delete_db_instance(DBInstanceIdentifier=ident, SkipFinalSnapshot=True)
 
 
 # --------------------------------------------------------------------------- streaming
@@ -276,6 +331,43 @@ def test_the_lag_shows_a_replica_falling_behind(
         time.sleep(0.2)
 
 
+def test_replication_that_stops_and_resumes(
+    server: StrongroomServer, rds: Any, source: dict[str, Any], replica: dict[str, Any]
+) -> None:
+    """The replica's WAL receiver cut off (its primary_conninfo emptied, as a
+    superuser): StatusInfos says so, and the events tell it stopped and
+    resumed."""
+    with superuser(server, replica) as admin:
+        conninfo = admin.execute("SHOW primary_conninfo").fetchone()[0]
+        admin.execute("ALTER SYSTEM SET primary_conninfo = ''")
+        admin.execute("SELECT pg_reload_conf()")
+        try:
+            deadline = time.monotonic() + 20
+            while (describe(rds, "src-r1").get("StatusInfos") or [{}])[0].get("Normal", True):
+                assert time.monotonic() < deadline, "the stop was not seen"
+                time.sleep(0.2)
+            assert describe(rds, "src-r1")["StatusInfos"] == [{
+                "StatusType": "read replication", "Normal": False, "Status": "error",
+                "Message": "Replication has stopped.",
+            }]  # fmt: skip
+            deadline = time.monotonic() + 20
+            while "Replication has stopped." not in events(rds, "src-r1"):
+                assert time.monotonic() < deadline, "no event for the stop"
+                time.sleep(0.2)
+        finally:
+            admin.execute(
+                sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+            )
+            admin.execute("SELECT pg_reload_conf()")
+    insert(source, 1601, 1602)
+    eventually_rows(replica, rows(source))
+    deadline = time.monotonic() + 20
+    while events(rds, "src-r1").count("Replication for the Read Replica resumed.") < 2:
+        assert time.monotonic() < deadline, "no event for the resumption"
+        time.sleep(0.2)
+    assert replication_info(rds, "src-r1")["Normal"] is True
+
+
 def test_rules_for_replicas_and_their_sources(
     rds: Any, source: dict[str, Any], replica: dict[str, Any]
 ) -> None:
@@ -301,7 +393,7 @@ def test_rules_for_replicas_and_their_sources(
     # A reboot of either is allowed; the replica streams again afterwards.
     rds.reboot_db_instance(DBInstanceIdentifier="src")
     wait_status(rds, "src", leaving={"rebooting"})
-    insert(source, 1601, 1610)
+    insert(source, 1611, 1620)
     eventually_rows(replica, rows(source))
 
 

@@ -14,7 +14,10 @@ made of, how far behind its source it is, and its promotion.
   and ``primary_conninfo`` (socket, port, user, ``application_name`` = the
   replica's id, so the source's ``pg_stat_replication`` names it) with
   ``primary_slot_name``: the slot, created by the backup itself, keeps the
-  WAL the replica still needs from the moment the copy starts.
+  WAL the replica still needs from the moment the copy starts. The copy is
+  not fsynced at its end (``--no-sync``, 1 to 2 s saved on a busy machine), as an
+  instance's copy of its template is not: the server's own checkpoints
+  make what it writes durable.
 - **Hot standby**: the replica answers reads; a write is the engine's own
   "cannot execute … in a read-only transaction".
 - **A source that is itself a replica** (cascading) works the same way: the
@@ -103,7 +106,7 @@ def create_replica(engine: PostgresEngine, source: Instance, spec: InstanceSpec)
             engine._run(
                 bin_dir,
                 ["pg_basebackup", "-d", conninfo, "-w", "-D", str(instance.data_dir),
-                 "-Fp", "-X", "stream", "-R", "-C", "-S", slot, "-c", "fast"],
+                 "-Fp", "-X", "stream", "-R", "-C", "-S", slot, "-c", "fast", "--no-sync"],
                 cwd=instance_dir,
                 timeout=3600,
             )  # fmt: skip

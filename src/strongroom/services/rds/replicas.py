@@ -113,10 +113,6 @@ def require_can_replicate(call: Call, source: records.Record) -> None:
             f"Cannot create a read replica of {source['identifier']}: a chain of cascading "
             f"read replicas holds at most {MAX_CHAIN} replicas."
         )
-    if depth and source["engine"] != "postgres":
-        raise errors.InvalidDBInstanceStateFault(
-            f"Cannot create a read replica of the read replica {source['identifier']}."
-        )
     if len(replica_arns(source)) >= MAX_REPLICAS:
         raise errors.InvalidDBInstanceStateFault(
             f"The DB instance {source['identifier']} already has the maximum number of read "
