@@ -247,6 +247,12 @@ def test_how_many_replicas_and_how_deep(rds: Any) -> None:
     code, message, _ = fails(rds.create_db_instance_read_replica, DBInstanceIdentifier="deep-3",
                              SourceDBInstanceIdentifier=parent)  # fmt: skip
     assert code == "InvalidDBInstanceState" and "at most 3 replicas" in message
+    # A control-plane replica promotes too (its record stands alone).
+    rds.promote_read_replica(DBInstanceIdentifier="many-1")
+    alone = wait_status(rds, "many-1", leaving={"modifying"})
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in alone
+    assert (alone["DBInstanceStatus"], alone["BackupRetentionPeriod"]) == ("available", 1)
+    assert "many-1" not in describe(rds, "many")["ReadReplicaDBInstanceIdentifiers"]
     # Deleting the source: each replica stands alone.
     rds.delete_db_instance(DBInstanceIdentifier="many", SkipFinalSnapshot=True)
     deadline = time.monotonic() + 30
@@ -560,6 +566,17 @@ def test_a_cross_region_replica(
     assert [i["DBInstanceIdentifier"] for i in west.describe_db_instances()["DBInstances"]] == [
         "enc-west"
     ]
+    # CloudTrail, in the replica's Region: the source and the key, never the presigned URL.
+    trail = server.client("cloudtrail", region="us-west-2")
+    deadline = time.monotonic() + 10
+    while not (found := trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "CreateDBInstanceReadReplica"}
+    ])["Events"]):  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    record = json.loads(found[0]["CloudTrailEvent"])
+    assert record["requestParameters"]["sourceDBInstanceIdentifier"] == arn
+    assert "X-Amz-Signature" not in found[0]["CloudTrailEvent"]
 
 
 # --------------------------------------------------------------------------- cascading, restart, deletion
