@@ -9,7 +9,9 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     ops_logs,
     ops_misc,
     ops_parameters,
+    ops_replicas,
     ops_snapshots,
+    replica_work,
     trail,
     work,
 )

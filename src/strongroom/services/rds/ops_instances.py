@@ -18,6 +18,7 @@ from strongroom.services.rds import (
     model,
     parameters,
     records,
+    replicas,
     snapshots,
 )
 from strongroom.services.rds.service import PAGING, errors, service
@@ -217,7 +218,7 @@ def describe_DB_instances(
     items = [r for r in items if _matches(r, filters)]
     scope = [DBInstanceIdentifier, sorted(filters.items())]
     page = DESCRIBE.slice(call, items, Marker, MaxRecords, scope=scope)
-    return DESCRIBE.output(page, [model.instance_wire(r) for r in page.items])
+    return DESCRIBE.output(page, [replicas.to_wire(call, r) for r in page.items])
 
 
 def _resolve(call: Call, action: str, identifier: str) -> records.Record:
@@ -257,6 +258,10 @@ def delete_DB_instance(
                 "FinalDBSnapshotIdentifier can not be specified when SkipFinalSnapshot is true"
             )
     else:
+        if replicas.source_arn(rec) is not None:
+            raise errors.InvalidParameterCombination(
+                "A final snapshot can't be taken of a read replica: specify SkipFinalSnapshot."
+            )
         if not FinalDBSnapshotIdentifier:
             raise errors.InvalidParameterCombination(
                 "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified."
@@ -292,6 +297,7 @@ def stop_DB_instance(
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
         )
+    replicas.require_stoppable(rec)
     payload: dict[str, Any] = {"id": rec["resource_id"]}
     if DBSnapshotIdentifier:
         # Taken by the stop itself, before the engine stops.
@@ -427,6 +433,7 @@ def modify_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    replicas.require_modifiable(rec, BackupRetentionPeriod, MasterUserPassword, turn_on or turn_off)
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
