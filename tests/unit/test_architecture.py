@@ -204,15 +204,6 @@ def test_one_way_to_reach_errors() -> None:
             )
 
 
-#: Calls of a service principal built by hand, each with why: Lambda's
-#: worker threads invoke a function in read transactions of their own, with
-#: no request or job around them whose children could be recorded.
-HAND_MADE_SERVICE_CALLS = {
-    SRC / "services" / "lambda_" / "api.py",
-    SRC / "services" / "lambda_" / "events.py",
-}
-
-
 def _hand_made_service_calls(path: Path) -> list[int]:
     """Lines where `path` builds ``Call(..., principal=service_principal(...))``."""
     found = []
@@ -237,8 +228,6 @@ def test_services_act_as_themselves_through_the_framework() -> None:
     bad = []
     for package in SERVICES:
         for path in package.rglob("*.py"):
-            if path in HAND_MADE_SERVICE_CALLS:
-                continue
             bad += [f"{path.relative_to(SRC)}:{line}" for line in _hand_made_service_calls(path)]
     assert not bad, "use framework.acting_as: " + ", ".join(bad)
 
