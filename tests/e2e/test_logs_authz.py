@@ -135,7 +135,7 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "fromTime": 0,
         "to": NOW * 1000,
         "destination": ARCHIVE,
-    },  # fmt: skip
+    },
     "DescribeExportTasks": lambda t: {},
     "CreateLogGroup": lambda t: {"logGroupName": f"/new/{uuid.uuid4().hex[:8]}"},
     "CreateLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "new"},
