@@ -13,6 +13,7 @@ only when the execution role allows logs:CreateLogStream/PutLogEvents.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -192,6 +193,41 @@ def test_multi_line_entries_stay_together(server: StrongroomServer, shop: dict[s
     assert lines[2].strip() == "1/0"
 
 
+def test_the_rds_log_exports_to_s3_as_the_issue_writes_it(
+    server: StrongroomServer, shop: dict[str, Any]
+) -> None:
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="audit-archive")
+    logs_principal = {"Service": "logs.us-east-1.amazonaws.com"}
+    s3.put_bucket_policy(
+        Bucket="audit-archive",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:GetBucketAcl",
+             "Resource": "arn:aws:s3:::audit-archive"},
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:PutObject",
+             "Resource": "arn:aws:s3:::audit-archive/*",
+             "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+        ]}),
+    )  # fmt: skip
+    to = str(int(time.time() * 1000))
+    task_id = cli(
+        server, "logs", "create-export-task", "--log-group-name", GROUP, "--from", "0",
+        "--to", to, "--destination", "audit-archive", "--destination-prefix", "rds",
+    )["taskId"]  # fmt: skip
+    logs = server.client("logs")
+    task = wait_for(
+        lambda: (t := logs.describe_export_tasks(taskId=task_id)["exportTasks"][0])["status"][
+            "code"
+        ] not in ("PENDING", "RUNNING") and t,
+        what="the export",
+    )  # fmt: skip
+    assert task["status"]["code"] == "COMPLETED", task
+    body = s3.get_object(Bucket="audit-archive", Key=f"rds/{task_id}/shop/000000.gz")["Body"]
+    lines = gzip.decompress(body.read()).decode().splitlines()
+    division = [line for line in lines if "division by zero" in line and "ERROR" in line]
+    assert division and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z \d{4}-", division[0])
+
+
 def test_export_configuration_is_validated_as_rds_does(
     server: StrongroomServer, shop: dict[str, Any]
 ) -> None:
@@ -273,3 +309,116 @@ def _connects(inst: dict[str, Any]) -> bool:
     except psycopg.OperationalError:
         return False
     return True
+
+
+# ------------------------------------------------------------------ Lambda
+
+PRINTS = """
+import json
+
+def lambda_handler(event, context):
+    print("hello from the function", event["n"])
+    print("second line")
+    return {"n": event["n"]}
+"""
+LOGS_ALLOWED = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}],
+})  # fmt: skip
+STREAM = re.compile(r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$")
+REPORT = re.compile(
+    r"^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
+    r"Memory Size: 128 MB\tMax Memory Used: \d+ MB\t(Init Duration: \d+\.\d\d ms\t)?$"
+)
+
+
+def _function(server: StrongroomServer, *, allowed: bool, **more: Any) -> str:
+    from tests.e2e.lambda_helpers import create, handler_zip, role
+
+    iam = server.client("iam")
+    role_arn = role(iam)
+    if allowed:
+        iam.put_role_policy(
+            RoleName=role_arn.split("/")[-1], PolicyName="logs", PolicyDocument=LOGS_ALLOWED
+        )
+    return create(server.client("lambda"), role_arn, handler_zip(PRINTS), **more)["FunctionName"]
+
+
+def _invoke(server: StrongroomServer, name: str, n: int) -> str:
+    out = server.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"n": n}).encode())
+    assert out["StatusCode"] == 200 and "FunctionError" not in out
+    return out["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+
+def test_a_functions_output_lands_in_its_log_group(server: StrongroomServer) -> None:
+    name = _function(server, allowed=True)
+    first, second = _invoke(server, name, 1), _invoke(server, name, 2)
+    group = f"/aws/lambda/{name}"
+    logs = server.client("logs")
+
+    def delivered() -> list[dict[str, Any]] | None:
+        try:
+            found = all_events(logs, group)
+        except botocore.exceptions.ClientError:
+            return None
+        return found if sum(e["message"].startswith("REPORT") for e in found) >= 2 else None
+
+    events = wait_for(delivered, what="both invocations' output")
+    (stream,) = {e["logStreamName"] for e in events}  # one warm environment
+    assert STREAM.match(stream), stream
+    text = [e["message"] for e in events]
+    # INIT_START (and strongroom's note of the interpreter it chose) come first.
+    assert text[0].startswith("INIT_START Runtime Version: python:")
+    text = text[next(i for i, t in enumerate(text) if t.startswith("START ")) :]
+    assert text[0] == f"START RequestId: {first} Version: $LATEST\n"
+    assert text[1] == "hello from the function 1\n"
+    assert text[2] == "second line\n"
+    assert text[3] == f"END RequestId: {first}\n"
+    report = REPORT.match(text[4].rstrip("\n"))
+    assert report and report.group(1) == first and report.group(2), text[4]  # Init Duration
+    assert text[5] == f"START RequestId: {second} Version: $LATEST\n"
+    report = REPORT.match(text[9].rstrip("\n"))
+    assert report and report.group(1) == second and report.group(2) is None, text[9]
+    # The aws CLI finds the prints.
+    found = cli(server, "logs", "filter-log-events", "--log-group-name", group,
+                "--filter-pattern", '"hello from the function"')["events"]  # fmt: skip
+    assert [e["message"] for e in found] == [
+        "hello from the function 1\n", "hello from the function 2\n",
+    ]  # fmt: skip
+    described = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"] for s in described] == [stream]
+
+
+def test_the_logging_config_log_group_is_used(server: StrongroomServer) -> None:
+    name = _function(
+        server, allowed=True, LoggingConfig={"LogFormat": "Text", "LogGroup": "/custom/functions"}
+    )
+    request_id = _invoke(server, name, 3)
+    logs = server.client("logs")
+
+    def delivered() -> list[dict[str, Any]] | None:
+        try:
+            found = all_events(logs, "/custom/functions", f'"{request_id}"')
+        except botocore.exceptions.ClientError:
+            return None
+        return found if len(found) >= 3 else None
+
+    assert wait_for(delivered, what="the custom group")
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+    assert groups == []
+
+
+def test_without_logs_permissions_nothing_is_delivered(server: StrongroomServer) -> None:
+    denied = _function(server, allowed=False)
+    _invoke(server, denied, 4)  # the function runs all the same
+    # Delivered in order: once a later function's output is there, the
+    # denied one's was dealt with.
+    allowed = _function(server, allowed=True)
+    _invoke(server, allowed, 5)
+    logs = server.client("logs")
+    wait_for(
+        lambda: logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{allowed}")["logGroups"],
+        what="the allowed function's group",
+    )  # fmt: skip
+    assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{denied}")["logGroups"] == []

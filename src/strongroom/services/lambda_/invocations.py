@@ -100,6 +100,8 @@ def image_of(ctx: Any, v: Version, max_concurrency: int | None = None) -> Functi
         region=v.region,
         account=v.account,
         max_concurrency=max_concurrency,
+        log_group=(v.config.get("LoggingConfig") or {}).get("LogGroup"),
+        role_arn=v.role,
     )
 
 
@@ -146,6 +148,8 @@ def run(
         )
     runner = ctx.runtime.resource("lambda_engine")
     runner.follow_clock(ctx.runtime.clock.timestamp() - time.time())
+    if runner.delivery is not None:
+        runner.delivery.bind(ctx.runtime)
     try:
         result: InvokeResult = runner.engine.invoke(
             image_of(ctx, v, reserved),

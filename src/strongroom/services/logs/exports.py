@@ -25,12 +25,12 @@ import gzip
 import time
 from dataclasses import dataclass
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import Connection, insert, select, update
 
 from strongroom.auth.principal import service_principal
 from strongroom.framework import Call, JobRun
+from strongroom.ids import uuid4
 from strongroom.services.logs import crypto, events, groups
 from strongroom.services.logs.groups import Group
 from strongroom.services.logs.service import errors, service
@@ -152,7 +152,7 @@ def as_logs(ctx: Call | JobRun, account: str, region: str) -> Call:
         runtime=ctx.runtime,
         service=service,
         operation="CreateExportTask",
-        request_id=str(uuid4()),
+        request_id=uuid4(),
         account=account,
         region=region,
         principal=service_principal(principal),
@@ -200,7 +200,7 @@ def _refusal(err: Exception, action: str) -> Exception:
 
 def create(call: Call, group: Group, values: dict[str, Any]) -> Task:
     task = Task(
-        id=str(uuid4()),
+        id=uuid4(),
         account=call.account,
         region=call.region,
         status="PENDING",

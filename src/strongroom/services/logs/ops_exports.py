@@ -36,7 +36,7 @@ def create_export_task(
             "values are within the retention period of the log group and from value is less "
             "than the to values"
         )
-    if exports.active(call.conn, call.account):
+    if any(t.region == call.region for t in exports.active(call.conn, call.account)):
         raise errors.LimitExceededException(LIMIT_EXCEEDED)
     prefix = exports.DEFAULT_PREFIX if destinationPrefix is None else destinationPrefix
     exports.require_bucket_access(call, group, destination, prefix)
