@@ -140,6 +140,7 @@ def test_the_issue_commands_with_the_aws_cli(
         env={**os.environ, "PGPASSWORD": PASSWORD}, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert "division by zero" in psql.stderr
+    errored = time.monotonic()
 
     def found() -> list[dict[str, Any]]:
         return cli(
@@ -148,6 +149,7 @@ def test_the_issue_commands_with_the_aws_cli(
         )["events"]  # fmt: skip
 
     events = wait_for(found, timeout=20, what="division by zero in CloudWatch Logs")
+    print(f"\nengine error to filter-log-events: {time.monotonic() - errored:.2f} s (with the CLI)")
     assert events[0]["logStreamName"] == "shop"
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:127\.0\.0\.1\(\d+\):admin@app:\[\d+\]:"
                     r"ERROR:  division by zero$", events[0]["message"]), events[0]["message"]  # fmt: skip
@@ -354,6 +356,7 @@ def _invoke(server: StrongroomServer, name: str, n: int) -> str:
 def test_a_functions_output_lands_in_its_log_group(server: StrongroomServer) -> None:
     name = _function(server, allowed=True)
     first, second = _invoke(server, name, 1), _invoke(server, name, 2)
+    invoked = time.monotonic()
     group = f"/aws/lambda/{name}"
     logs = server.client("logs")
 
@@ -365,6 +368,7 @@ def test_a_functions_output_lands_in_its_log_group(server: StrongroomServer) -> 
         return found if sum(e["message"].startswith("REPORT") for e in found) >= 2 else None
 
     events = wait_for(delivered, what="both invocations' output")
+    print(f"\nInvoke to its REPORT in CloudWatch Logs: {time.monotonic() - invoked:.2f} s")
     (stream,) = {e["logStreamName"] for e in events}  # one warm environment
     assert STREAM.match(stream), stream
     text = [e["message"] for e in events]
