@@ -287,3 +287,36 @@ def test_sse_kms_bucket_and_kms_encrypted_group(server: StrongroomServer, now_ms
     assert got["SSEKMSKeyId"] == key
     lines = gzip.decompress(got["Body"].read()).decode().splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == ["sealed event"]
+
+
+def test_cancel_a_task_before_it_is_done(
+    server: StrongroomServer, app_group: str, archive: str, now_ms: int
+) -> None:
+    """A PENDING task is CANCELLED at once (a RUNNING one via PENDING_CANCEL);
+    a finished one cannot be. The job starts tasks within a second, so the
+    cancel usually meets a PENDING one; a few tries make sure of it."""
+    logs = server.client("logs")
+    cancelled = 0
+    for attempt in range(5):
+        task_id = logs.create_export_task(
+            logGroupName=app_group, fromTime=0, to=now_ms, destination=archive,
+            destinationPrefix=f"cancel-{attempt}",
+        )["taskId"]  # fmt: skip
+        try:
+            logs.cancel_export_task(taskId=task_id)
+        except botocore.exceptions.ClientError as err:
+            assert err.response["Error"]["Code"] == "InvalidOperationException"
+            assert wait_task(logs, task_id)["status"]["code"] == "COMPLETED"
+            continue
+        task = wait_task(logs, task_id)
+        assert task["status"] == {"code": "CANCELLED", "message": "Cancelled by user"}
+        assert task["executionInfo"]["completionTime"] >= task["executionInfo"]["creationTime"]
+        cancelled += 1
+        break
+    assert cancelled
+    # No task is active any more: a new one is accepted.
+    last = logs.create_export_task(
+        logGroupName=app_group, fromTime=0, to=now_ms, destination=archive,
+        destinationPrefix="after-cancel",
+    )["taskId"]  # fmt: skip
+    assert wait_task(logs, last)["status"]["code"] == "COMPLETED"

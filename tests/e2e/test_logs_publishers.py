@@ -268,6 +268,46 @@ def test_export_configuration_is_validated_as_rds_does(
     assert describe(rds, "cp-mysql")["EnabledCloudwatchLogsExports"] == ["error"]
 
 
+def test_a_restored_instance_exports_from_its_start(
+    server: StrongroomServer, shop: dict[str, Any]
+) -> None:
+    """RestoreDBInstanceFromDBSnapshot with EnableCloudwatchLogsExports:
+    the new instance's own engine log, in its own group and stream."""
+    rds = server.client("rds")
+    rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-snap")
+    wait_for(
+        lambda: rds.describe_db_snapshots(DBSnapshotIdentifier="shop-snap")["DBSnapshots"][0][
+            "Status"
+        ] == "available",
+        timeout=90, what="the snapshot",
+    )  # fmt: skip
+    made = rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="shop-copy", DBSnapshotIdentifier="shop-snap",
+        EnableCloudwatchLogsExports=["postgresql"],
+    )["DBInstance"]  # fmt: skip
+    assert made["EnabledCloudwatchLogsExports"] == ["postgresql"]
+    inst = wait_for(
+        lambda: (d := describe(rds, "shop-copy"))["DBInstanceStatus"] == "available" and d,
+        timeout=90, what="shop-copy available",
+    )  # fmt: skip
+    with connect(inst) as conn, pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute("select 'restored-marker', 1/0")
+    logs = server.client("logs")
+    group = "/aws/rds/instance/shop-copy/postgresql"
+
+    def found() -> list[dict[str, Any]] | None:
+        try:
+            return all_events(logs, group, '"restored-marker"') or None
+        except botocore.exceptions.ClientError:
+            return None
+
+    events = wait_for(found, timeout=20, what="the restored instance's line")
+    assert {e["logStreamName"] for e in events} == {"shop-copy"}
+    # The source's lines are not carried over into the copy's group.
+    assert not all_events(logs, group, '"multi-line-marker"')
+    rds.delete_db_instance(DBInstanceIdentifier="shop-copy", SkipFinalSnapshot=True)
+
+
 def test_a_restart_loses_and_doubles_no_line(
     server: StrongroomServer, shop: dict[str, Any]
 ) -> None:
