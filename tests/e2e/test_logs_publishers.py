@@ -466,3 +466,44 @@ def test_without_logs_permissions_nothing_is_delivered(server: StrongroomServer)
         what="the allowed function's group",
     )  # fmt: skip
     assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{denied}")["logGroups"] == []
+
+
+LOGGING = """
+import logging
+
+def lambda_handler(event, context):
+    logging.getLogger().info("structured hello")
+    logging.getLogger().debug("not at INFO")
+    return {}
+"""
+
+
+def test_json_log_format_writes_the_functions_logging_as_json(server: StrongroomServer) -> None:
+    from tests.e2e.lambda_helpers import create, handler_zip, role
+
+    iam = server.client("iam")
+    role_arn = role(iam)
+    iam.put_role_policy(
+        RoleName=role_arn.split("/")[-1], PolicyName="logs", PolicyDocument=LOGS_ALLOWED
+    )
+    name = create(
+        server.client("lambda"), role_arn, handler_zip(LOGGING),
+        LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO"},
+    )["FunctionName"]  # fmt: skip
+    request_id = _invoke(server, name, 6)
+    logs = server.client("logs")
+
+    def structured() -> list[dict[str, Any]] | None:
+        try:
+            found = all_events(logs, f"/aws/lambda/{name}", '{ $.message = "structured hello" }')
+        except botocore.exceptions.ClientError:
+            return None
+        return found or None
+
+    (event,) = wait_for(structured, what="the JSON record")
+    record = json.loads(event["message"])
+    assert record["level"] == "INFO"
+    assert record["requestId"] == request_id
+    assert record["message"] == "structured hello"
+    assert "timestamp" in record
+    assert not all_events(logs, f"/aws/lambda/{name}", '"not at INFO"')

@@ -530,6 +530,9 @@ class LambdaEngine:
                 "_LAMBDA_TELEMETRY_LOG_FD": str(telemetry_fd),
             }
         )
+        if image.log_format == "JSON":
+            variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            variables["AWS_LAMBDA_LOG_LEVEL"] = image.application_log_level or "INFO"
         return variables
 
     # ---- retiring and closing ----

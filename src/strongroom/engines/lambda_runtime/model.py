@@ -38,6 +38,11 @@ class FunctionImage:
     log_group: str | None = None
     #: The execution role: the output is delivered with its permissions.
     role_arn: str = ""
+    #: LoggingConfig.LogFormat ("Text" or "JSON") and ApplicationLogLevel:
+    #: handed to the runtime interface client, which then writes the
+    #: function's `logging` records as JSON objects, as AWS's does.
+    log_format: str = "Text"
+    application_log_level: str | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Queued deliveries written in one transaction, at most.
 BATCH = 200
+#: Streams remembered as made (one an environment) before starting afresh.
+MADE_KEPT = 10_000
 
 Item = tuple[FunctionImage, str, str, list[LogEvent]]
 
@@ -170,6 +172,8 @@ class LogDelivery:
                     # A refused CreateLogGroup is no end: the group may exist.
                     if not exists and operation == "CreateLogStream":
                         raise
+            if len(self._made) >= MADE_KEPT:  # environments come and go
+                self._made.clear()
             self._made.add(place)
         try:
             for batch in _batches(events):

@@ -282,6 +282,10 @@ def _publish_files(
         data = portion.data
         if not data.endswith(b"\n"):  # a line being written: not yet
             data = data[: data.rfind(b"\n") + 1]
+        if not data and portion.additional_data_pending:
+            # One line longer than a whole read: published in pieces (an
+            # event holds at most 1 MB anyway) rather than waited for.
+            data = portion.data
         if not data:
             continue
         entries = split_entries(data, int(f.last_written * 1000))
