@@ -320,3 +320,40 @@ def test_cancel_a_task_before_it_is_done(
         destinationPrefix="after-cancel",
     )["taskId"]  # fmt: skip
     assert wait_task(logs, last)["status"]["code"] == "COMPLETED"
+
+
+def test_a_group_whose_key_is_disabled_fails_its_export(
+    server: StrongroomServer, archive: str, now_ms: int
+) -> None:
+    """The export reads the group's sealed batches through KMS: with the key
+    disabled the task is accepted (the bucket is fine) and then FAILED."""
+    kms, logs = server.client("kms"), server.client("logs")
+    account = server.client("sts").get_caller_identity()["Account"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+             "Action": ["kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+             "Resource": "*"},
+        ],
+    }  # fmt: skip
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    logs.create_log_group(logGroupName="/secure/disabled", kmsKeyId=key)
+    logs.create_log_stream(logGroupName="/secure/disabled", logStreamName="s")
+    logs.put_log_events(
+        logGroupName="/secure/disabled", logStreamName="s",
+        logEvents=[{"timestamp": now_ms - 1000, "message": "sealed"}],
+    )  # fmt: skip
+    kms.disable_key(KeyId=key)
+    task_id = logs.create_export_task(
+        logGroupName="/secure/disabled", fromTime=0, to=now_ms, destination=archive,
+        destinationPrefix="disabled",
+    )["taskId"]  # fmt: skip
+    task = wait_task(logs, task_id)
+    assert task["status"]["code"] == "FAILED"
+    assert task["status"]["message"].startswith("The KMS key associated with the log group")
+    s3 = server.client("s3")
+    listed = s3.list_objects_v2(Bucket=archive, Prefix=f"disabled/{task_id}/")
+    assert listed["KeyCount"] == 0
