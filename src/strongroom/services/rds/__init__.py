@@ -4,6 +4,7 @@ restores, through the engine driver (`strongroom.engines`) and KMS's
 internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    log_exports,
     log_retention,
     ops_instances,
     ops_logs,

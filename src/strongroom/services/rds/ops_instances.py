@@ -14,6 +14,7 @@ from strongroom.framework import Call
 from strongroom.services.rds import (
     instances,
     keys,
+    log_exports,
     master_secret,
     model,
     parameters,
@@ -59,6 +60,7 @@ def create_DB_instance(
     DBParameterGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -129,6 +131,7 @@ def create_DB_instance(
         }.items()
         if v is not None
     }
+    log_exports.on_create(attrs, Engine, version, EnableCloudwatchLogsExports)
     rec = instances.new_record(
         call,
         identifier,
@@ -401,6 +404,7 @@ def modify_DB_instance(
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
+    CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -458,6 +462,8 @@ def modify_DB_instance(
         attrs.pop("MasterUserSecret", None)
     elif RotateMasterUserPassword:
         master_secret.rotate(call, rec)
+    shown_before = log_exports.enabled(rec)
+    exports_pending = log_exports.on_modify(call, rec, attrs, CloudwatchLogsExportConfiguration)
     changes["attrs"] = attrs
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection
@@ -494,4 +500,13 @@ def modify_DB_instance(
         if turn_on or turn_off:
             out["PendingModifiedValues"].pop("MasterUserPassword")
         call.hand_off("modify_instance", payload, key=_instance_key(rid))
+    if exports_pending:
+        # As RDS answers it: the types still as they were, the change pending.
+        out.pop(log_exports.ATTR, None)
+        if shown_before:
+            out[log_exports.ATTR] = shown_before
+        out["PendingModifiedValues"] = {
+            **out["PendingModifiedValues"],
+            "PendingCloudwatchLogsExports": exports_pending,
+        }
     return {"DBInstance": out}
