@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from strongroom.auth.authorizer import AccessDenied
+from strongroom.ids import uuid4
 
 if TYPE_CHECKING:
     from strongroom.auth.authorizer import Authorizer
@@ -122,6 +123,10 @@ class JobRun:
     writes: bool = True
     #: Whether `hand_off` was used (the scheduler then wakes the runner).
     handed_off: bool = False
+    #: The calls the job made as its service (`as_service`): once the run
+    #: has committed, the calls each made to other services are recorded as
+    #: those services' CloudTrail events (``invokedBy`` this service).
+    calls: list[Call] = field(default_factory=list)
 
     @property
     def sealer(self) -> Sealer:
@@ -130,6 +135,45 @@ class JobRun:
     @property
     def store(self) -> Store:
         return self.runtime.store
+
+    @property
+    def operation(self) -> str:
+        return self.service.name
+
+    def as_service(
+        self,
+        principal: Principal,
+        account: str,
+        region: str,
+        operation: str,
+        *,
+        source_arn: str | None = None,
+        source_account: str | None = None,
+    ) -> Call:
+        """A `Call` of this job's service acting as `principal` (its own
+        service principal), in the run's transaction, for what it asks of
+        other services (``call.invoke`` / their ``api`` modules): they
+        authorize that principal, with ``aws:SourceArn`` / ``aws:SourceAccount``
+        the resource the work is for, and record their events once the run
+        has committed."""
+        name = principal.arn
+        call = Call(
+            runtime=self.runtime,
+            service=self.service,
+            operation=operation,
+            request_id=uuid4(),
+            account=account,
+            region=region,
+            principal=principal,
+            source_ip=name,
+            user_agent=name,
+            secure=True,
+            conn=self.conn,
+            source_arn=source_arn,
+            source_account=source_account,
+        )
+        self.calls.append(call)
+        return call
 
     @property
     def clock(self) -> Clock:
@@ -220,6 +264,11 @@ class Call:
     #: Whether `hand_off` was used: the pipeline wakes the background
     #: runner once the call's transaction has committed.
     handed_off: bool = False
+    #: ``aws:SourceArn`` / ``aws:SourceAccount`` of a call a service makes as
+    #: its own principal for a resource (CloudTrail writing a trail's logs):
+    #: the callee's policies may condition on them.
+    source_arn: str | None = None
+    source_account: str | None = None
 
     def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
         """Queue the service's background work `name` (`Service.background`)
@@ -378,10 +427,12 @@ class Background:
         runtime: Runtime,
         report: Callable[[ServiceEvent], None],
         work_id: str,
+        record_calls: Callable[[JobRun], None] | None = None,
     ) -> None:
         self.service = service
         self.runtime = runtime
         self._report = report
+        self._record_calls = record_calls
         #: The queued item's id (stable across a retry after a crash).
         self.work_id = work_id
 
@@ -395,3 +446,5 @@ class Background:
             yield run
         for event in run.events:  # committed: now it happened
             self._report(event)
+        if self._record_calls is not None:
+            self._record_calls(run)

@@ -551,6 +551,8 @@ class App:
             secure=True,
             conn=parent.conn,
             via=(*parent.via, caller),
+            source_arn=parent.source_arn,
+            source_account=parent.source_account,
         )
         record = ChildCall(child, params)
         parent.children.append(record)
@@ -768,6 +770,7 @@ class App:
                 continue  # the write lock is held elsewhere: next tick
             for event in run.events:  # committed: now it happened
                 self.record_service_event(svc, event)
+            self.record_job_calls(run)
             if run.handed_off:
                 self.handoff.wake()
             if generation is not None and not generation & 1:
@@ -776,6 +779,18 @@ class App:
                 self._job_next_due[job] = (generation, next_due)
             ran += 1
         return ran
+
+    def record_job_calls(self, run: JobRun) -> None:
+        """The events of the calls a committed job made to other services as
+        its own principal (`JobRun.as_service`): KMS's GenerateDataKey for
+        CloudTrail's log files, ``invokedBy`` the job's service."""
+        if not run.calls:
+            return
+        event_time = self.clock.timestamp()
+        for call in run.calls:
+            self._record_children(call, event_time)
+            run.handed_off = run.handed_off or call.handed_off
+        run.calls.clear()
 
     def record_service_event(self, svc: Service, event: ServiceEvent) -> None:
         """An `AwsServiceEvent`: the service acted by itself, for the account."""
