@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
+import botocore.session
 import pytest
 
 from strongroom.testing import StrongroomServer
@@ -609,3 +610,77 @@ def test_kill_9_between_events_and_delivery_loses_and_doubles_nothing(tmp_path: 
         assert sorted(got) == sorted(made)
     finally:
         srv.close()
+
+
+# -- CloudWatch Logs refused, then allowed again -------------------------------------
+
+
+def test_a_role_that_no_longer_allows_shows_the_logs_error(server, s3, ct) -> None:
+    iam, logs = server.client("iam"), server.client("logs")
+    name = "cwe-" + uuid.uuid4().hex[:8]
+    bucket = new_bucket(s3, name)
+    group = "grp-" + uuid.uuid4().hex[:8]
+    role = "role-" + uuid.uuid4().hex[:8]
+    logs.create_log_group(logGroupName=group)
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="logs", PolicyDocument=logs_permissions(group))
+    ct.create_trail(
+        Name=name,
+        S3BucketName=bucket,
+        CloudWatchLogsLogGroupArn=f"arn:aws:logs:{REGION}:{ACCT}:log-group:{group}:*",
+        CloudWatchLogsRoleArn=role_arn,
+    )
+    ct.start_logging(Name=name)
+    iam.delete_role_policy(RoleName=role, PolicyName="logs")
+    marker = "cwe-user-" + uuid.uuid4().hex[:8]
+    iam.create_user(UserName=marker)
+    deliver(server, "3s")
+    status = ct.get_trail_status(Name=name)
+    assert "adequate permissions" in status["LatestCloudWatchLogsDeliveryError"], status
+    iam.put_role_policy(RoleName=role, PolicyName="logs", PolicyDocument=logs_permissions(group))
+    deliver(server, "3s")
+    status = ct.get_trail_status(Name=name)
+    assert "LatestCloudWatchLogsDeliveryError" not in status, status
+    found = logs.filter_log_events(
+        logGroupName=group, filterPattern=f'{{ $.requestParameters.userName = "{marker}" }}'
+    )["events"]
+    assert len(found) == 1
+    assert found[0]["logStreamName"] == f"{ACCT}_CloudTrail_{REGION}"
+    ct.delete_trail(Name=name)
+
+
+# -- RecursiveLogging -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    "RecursiveLogging"
+    not in botocore.session.get_session()
+    .get_service_model("cloudtrail")
+    .operation_model("CreateTrail")
+    .input_shape.members,
+    reason="the installed botocore has no CloudTrail RecursiveLogging",
+)
+def test_without_recursive_logging_cloudtrails_own_calls_are_not_delivered(
+    server, s3, ct, org_audit
+) -> None:
+    name = "rec-" + uuid.uuid4().hex[:8]
+    bucket = new_bucket(s3, name)
+    ct.create_trail(
+        Name=name, S3BucketName=bucket, KmsKeyId=org_audit["key_arn"], RecursiveLogging=False
+    )
+    ct.start_logging(Name=name)
+    deliver(server, "1s")
+    server.client("iam").list_users()
+    deliver(server)
+    deliver(server)
+    got = records(s3, bucket, objects(s3, bucket, "/CloudTrail/"))
+    assert "ListUsers" in [r["eventName"] for r in got]
+    assert not [r for r in got if r["sourceIPAddress"] == "cloudtrail.amazonaws.com"]
+    # The org-audit trail (RecursiveLogging true, the default) has them.
+    theirs = records(s3, "trail-bucket", objects(s3, "trail-bucket", "/CloudTrail/"))
+    assert [
+        r for r in theirs
+        if r["eventName"] == "GenerateDataKey"
+        and r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"
+    ]  # fmt: skip
+    ct.delete_trail(Name=name)

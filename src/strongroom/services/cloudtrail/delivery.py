@@ -61,6 +61,8 @@ MAX_DIGESTS_PER_RUN = 48
 GLOBAL_SOURCES = frozenset({"iam.amazonaws.com", "sts.amazonaws.com"})
 GLOBAL_REGION = "us-east-1"
 SIGNATURE_ALGORITHM = "SHA256withRSA"
+#: The sourceIPAddress of the calls CloudTrail makes while delivering.
+DELIVERING_SOURCE = "cloudtrail.amazonaws.com"
 
 
 class DeliveryError(Exception):
@@ -198,13 +200,19 @@ def region_of(trail: Trail, event: StoredEvent) -> str | None:
 def selected(
     trail: Trail, events: list[StoredEvent], matcher: selection.Matcher | None = None
 ) -> dict[str, list[StoredEvent]]:
-    """The events a trail selects, by the Region of the log file they go in."""
+    """The events a trail selects, by the Region of the log file they go in.
+    Without RecursiveLogging, the calls CloudTrail made to deliver (its KMS
+    GenerateDataKey for SSE-KMS files, source ``cloudtrail.amazonaws.com``)
+    are left out."""
     matcher = matcher or selection.compile_stored(trail.selectors)
     out: dict[str, list[StoredEvent]] = {}
     for event in events:
         region = region_of(trail, event)
-        if region is not None and matcher.selects(event):
-            out.setdefault(region, []).append(event)
+        if region is None or not matcher.selects(event):
+            continue
+        if not trail.recursive_logging and event.own.get("sourceIPAddress") == DELIVERING_SOURCE:
+            continue
+        out.setdefault(region, []).append(event)
     return out
 
 
@@ -310,6 +318,8 @@ def deliver_to_logs(conn: Connection, trail: Trail, sink: Sink, now: float) -> i
             )
             count += len(chosen)
     except DeliveryError as refused:
+        # Kept where it stands (S3 delivery, moving on, no longer says).
+        _save_logs_cursor(conn, trail, start)
         if trail.logs_error != str(refused):
             trail.logs_error = str(refused)
             trail_store.save(conn, trail, "logs_error")
