@@ -182,6 +182,21 @@ def test_create_trail_checks_the_bucket_through_s3(s3, ct) -> None:
     assert fails(ct.create_trail, Name=name, S3BucketName=bare, S3KeyPrefix="mine")[0] == (
         "InsufficientS3BucketPolicyException"
     )
+    # ... nor one whose write asks for another canned ACL, or that also denies.
+    wrong_acl = json.loads(bucket_policy(bare, name, prefix="mine"))
+    wrong_acl["Statement"][1]["Condition"]["StringEquals"]["s3:x-amz-acl"] = "private"
+    s3.put_bucket_policy(Bucket=bare, Policy=json.dumps(wrong_acl))
+    assert fails(ct.create_trail, Name=name, S3BucketName=bare, S3KeyPrefix="mine")[0] == (
+        "InsufficientS3BucketPolicyException"
+    )
+    denying = json.loads(bucket_policy(bare, name, prefix="mine"))
+    denying["Statement"].append({
+        "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{bare}"})  # fmt: skip
+    s3.put_bucket_policy(Bucket=bare, Policy=json.dumps(denying))
+    assert fails(ct.create_trail, Name=name, S3BucketName=bare, S3KeyPrefix="mine")[0] == (
+        "InsufficientS3BucketPolicyException"
+    )
     s3.put_bucket_policy(Bucket=bare, Policy=bucket_policy(bare, name, prefix="mine"))
     made = ct.create_trail(Name=name, S3BucketName=bare, S3KeyPrefix="mine")
     assert made["S3BucketName"] == bare
