@@ -136,10 +136,6 @@ class JobRun:
     def store(self) -> Store:
         return self.runtime.store
 
-    @property
-    def operation(self) -> str:
-        return self.service.name
-
     def as_service(
         self,
         principal: Principal,

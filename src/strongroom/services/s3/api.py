@@ -8,7 +8,9 @@ deliveries.
     s3.authorize_delivery(call, "cloudtrail.amazonaws.com", "audit-archive",
                           "AWSLogs/000000000000/CloudTrail/...json.gz",
                           source_arn=trail_arn, source_account=account)
-    s3.deliver(call, "cloudtrail.amazonaws.com", bucket, key, body, ...)
+    s3.deliver(run, "cloudtrail.amazonaws.com", bucket, key, body,  # a Call or a JobRun
+               metadata={"signature": ...}, kms_key_id=key_arn,
+               encryption_context={"aws:cloudtrail:arn": trail_arn}, source_arn=trail_arn)
 
 A service principal has no identity policies: the bucket policy alone must
 allow it (``Principal: {"Service": ...}``), its conditions
