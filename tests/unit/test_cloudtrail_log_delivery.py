@@ -331,3 +331,28 @@ def test_logs_delivery_has_its_own_cursor_and_keeps_it_when_refused(
     s3_ids = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
     assert s3_ids == [first, second]
     assert len(sink.log_events[stream]) == 2  # nothing sent to Logs twice
+
+
+def test_a_backlog_is_delivered_in_steps_one_tick_apart(
+    store: Store, sealer: Sealer, monkeypatch
+) -> None:
+    """More batches than one run takes: the trail is due again at once (the
+    next tick), and every event arrives once."""
+    monkeypatch.setattr(delivery, "MAX_BATCHES", 2)
+    make_trail(store)
+    recorder = AuditRecorder(store)
+    ids = []
+    for i in range(5):  # five batches
+        ids.append(record(recorder, T0 + i))
+        recorder.flush()
+    sink = MemorySink()
+    with store.transaction() as conn:
+        taken, next_due = delivery.run_trails(conn, sealer, sink, T0 + 10)
+    assert taken == 2 and next_due == T0 + 10
+    for step in range(1, 4):
+        run(store, sealer, sink, T0 + 10 + step)
+    delivered = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
+    assert sorted(delivered) == sorted(ids)
+    with store.transaction() as conn:
+        _, next_due = delivery.run_trails(conn, sealer, sink, T0 + 20)
+    assert next_due == T0 + 13 + delivery.DELIVERY_INTERVAL

@@ -52,8 +52,11 @@ DELIVERY_INTERVAL = 300.0
 DIGEST_INTERVAL = 3600.0
 #: Seconds between deliveries to CloudWatch Logs ("within seconds" of a call).
 LOGS_INTERVAL = 2.0
-#: Audit batches read per delivery (the rest wait for the next).
-MAX_BATCHES = 2000
+#: Audit batches read per delivery: what one run of the job (on the event
+#: loop) takes. When more remain the trail is due again at the next tick, so
+#: a backlog is worked off in steps (the recorder writes up to ~50 batches a
+#: second under load) rather than in one stall of every request in flight.
+MAX_BATCHES = 250
 #: Hours of digests one run catches up (the rest follow on the next runs).
 MAX_DIGESTS_PER_RUN = 48
 #: Events of a global service, logged in us-east-1, that a trail takes only
@@ -162,7 +165,7 @@ def audit_end(conn: Connection) -> tuple[int, int]:
 
 
 def events_after(
-    conn: Connection, cursor: tuple[int, int], max_batches: int = MAX_BATCHES
+    conn: Connection, cursor: tuple[int, int], max_batches: int | None = None
 ) -> tuple[list[StoredEvent], tuple[int, int]]:
     """The events stored after `cursor`, oldest batch first, and the cursor
     after them."""
@@ -171,7 +174,7 @@ def events_after(
         select(batches.c.seq, batches.c.events)
         .where(batches.c.seq >= seq)
         .order_by(batches.c.seq)
-        .limit(max_batches)
+        .limit(max_batches or MAX_BATCHES)
     ).all()
     found: list[StoredEvent] = []
     end = cursor
@@ -181,6 +184,14 @@ def events_after(
         found.extend(StoredEvent._make(item) for item in items[start:])
         end = (int(row_seq), len(items))
     return found, end
+
+
+def backlogged(conn: Connection, cursor: tuple[int, int]) -> bool:
+    """Whether batches after the one `cursor` is in are stored: after a
+    delivery that moved the cursor, those it left for its next run
+    (`MAX_BATCHES` reached)."""
+    after = select(batches.c.seq).where(batches.c.seq > cursor[0]).limit(1)
+    return conn.execute(after).first() is not None
 
 
 def region_of(trail: Trail, event: StoredEvent) -> str | None:
@@ -519,12 +530,16 @@ def run_trails(
     for trail in trail_store.logging_trails(conn):
         if trail.logs_group_arn:
             delivered += deliver_to_logs(conn, trail, sink, now)
-            next_due = (
-                now + LOGS_INTERVAL if next_due is None else min(next_due, now + LOGS_INTERVAL)
-            )
+            more = trail.logs_error is None and backlogged(conn, logs_cursor(conn, trail))
+            due = now if more else now + LOGS_INTERVAL
+            next_due = due if next_due is None else min(next_due, due)
         if trail.next_delivery is None or trail.next_delivery <= now:
             delivered += deliver(conn, trail, sink, now)
-            trail.next_delivery = now + DELIVERY_INTERVAL
+            # Batches left (MAX_BATCHES reached): due again at the next tick.
+            more = trail.delivery_error is None and backlogged(
+                conn, (trail.cursor_seq, trail.cursor_index)
+            )
+            trail.next_delivery = now if more else now + DELIVERY_INTERVAL
             trail_store.save(conn, trail, "next_delivery")
         if trail.validation and trail.digest_due is None:
             trail.digest_start, trail.digest_due = now, now + DIGEST_INTERVAL
