@@ -29,6 +29,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore import xform_name
+from trail_helpers import make_trail_bucket
 
 from strongroom.protocol.model import load_service_model
 from strongroom.services.registry import served_services
@@ -638,9 +639,10 @@ def _export_tasks(clients: Callable[[str], Any], r: Resources) -> None:
 
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
+    bucket = make_trail_bucket(clients("s3"), f"{r.token}-trail-bucket", r.account)
     r.trail_arn = ct.create_trail(
         Name=f"t{r.token}-trail",
-        S3BucketName="trail-bucket",
+        S3BucketName=bucket,
         S3KeyPrefix=r.token,
         IsMultiRegionTrail=True,
         TagsList=[{"Key": r.token, "Value": r.token}],

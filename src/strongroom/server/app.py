@@ -552,6 +552,8 @@ class App:
             secure=True,
             conn=parent.conn,
             via=(*parent.via, caller),
+            source_arn=parent.source_arn,
+            source_account=parent.source_account,
         )
         record = ChildCall(child, params)
         parent.children.append(record)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from strongroom.framework import Call
 from strongroom.framework.tagging import Tag
 from strongroom.services.cloudtrail.service import errors
-from strongroom.services.cloudtrail.tables import log_files, trails
+from strongroom.services.cloudtrail.tables import log_files, logs_cursors, trails
 
 #: Trails a Region may have, multi-region trails of other Regions included.
 MAX_TRAILS = 5
@@ -319,4 +319,5 @@ def save(conn: Connection, trail: Trail, *names: str) -> None:
 def remove(conn: Connection, trail: Trail) -> None:
     """Delete the trail, and its record of log files not yet digested."""
     conn.execute(delete(log_files).where(log_files.c.trail_arn == trail.arn))
+    conn.execute(delete(logs_cursors).where(logs_cursors.c.trail_arn == trail.arn))
     conn.execute(delete(trails).where(trails.c.arn == trail.arn))

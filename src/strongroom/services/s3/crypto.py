@@ -42,6 +42,11 @@ SSE_C = "SSE-C"
 MANAGED_ALIAS = "alias/aws/s3"
 BUCKET_KEY_SECONDS = 3600.0
 
+#: Where an object whose data key was made with more encryption context
+#: than ``aws:s3:arn`` (CloudTrail's log files: ``aws:cloudtrail:arn``) keeps
+#: those pairs, among its headers: reading it asks KMS with the same context.
+CONTEXT_HEADER = "SSEKMSEncryptionContext"
+
 _lock = threading.Lock()
 #: (bucket, wrapped bucket key) -> its plaintext: for writes only.
 _bucket_keys: dict[tuple[str, bytes], bytes] = {}
@@ -154,8 +159,16 @@ def kms_error(err: Exception) -> Exception:
     return errors.InvalidArgument(message or code)
 
 
-def new_key(call: Call, bucket: Bucket, aad_name: str, enc: Encryption) -> DataKey:
-    """A fresh data key for an object (or an upload's parts) named `aad_name`."""
+def new_key(
+    call: Call,
+    bucket: Bucket,
+    aad_name: str,
+    enc: Encryption,
+    context: dict[str, str] | None = None,
+) -> DataKey:
+    """A fresh data key for an object (or an upload's parts) named `aad_name`;
+    `context` adds pairs to KMS's encryption context (CloudTrail's
+    ``aws:cloudtrail:arn`` on its log files)."""
     conn = call.conn
     if enc.sse == AES256:
         plain = random_bytes(32)
@@ -169,7 +182,7 @@ def new_key(call: Call, bucket: Bucket, aad_name: str, enc: Encryption) -> DataK
             wrapped = Sealer(bucket_plain).seal(plain, _aad(aad_name))
             return DataKey(plain, wrapped, enc.sse, arn, bucket_wrapped)
         out = kms.generate_data_key(
-            call, key_id, encryption_context={"aws:s3:arn": _arn_of(aad_name)}
+            call, key_id, encryption_context={**(context or {}), "aws:s3:arn": _arn_of(aad_name)}
         )
     except Exception as err:
         raise kms_error(err) from None
@@ -224,8 +237,10 @@ def open_key(
     wrapped: bytes,
     bucket_key: bytes | None,
     customer_key: bytes | None = None,
+    context: dict[str, str] | None = None,
 ) -> bytes:
-    """The plaintext data key of an object, as the caller may open it."""
+    """The plaintext data key of an object, as the caller may open it
+    (`context`: the pairs besides ``aws:s3:arn`` it was made with)."""
     if sse == SSE_C:
         if customer_key is None:
             raise errors.InvalidRequest(
@@ -249,9 +264,9 @@ def open_key(
                 call, bucket_key, encryption_context={"aws:s3:arn": names.bucket_arn(bucket.name)}
             )["Plaintext"]
             return Sealer(plain_bucket).unseal(wrapped, _aad(aad_name))
-        return kms.decrypt(call, wrapped, encryption_context={"aws:s3:arn": _arn_of(aad_name)})[
-            "Plaintext"
-        ]
+        return kms.decrypt(
+            call, wrapped, encryption_context={**(context or {}), "aws:s3:arn": _arn_of(aad_name)}
+        )["Plaintext"]
     except SealError:
         raise errors.AccessDenied("The object's key does not open") from None
     except Exception as err:

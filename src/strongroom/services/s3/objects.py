@@ -407,6 +407,7 @@ def read_body(
         obj.data_key,
         obj.bucket_key,
         customer_key,
+        obj.headers.get(crypto.CONTEXT_HEADER),
     )
     return blobs(call).read(obj.blob, key, obj.size, start, end)
 

@@ -467,6 +467,7 @@ def copy_object(
         headers, metadata = _headers_of(params), dict(Metadata or {})
     else:
         headers, metadata = dict(source.headers), dict(source.metadata)
+        headers.pop(crypto.CONTEXT_HEADER, None)  # the copy's data key has its own
     tags = parse_tagging(Tagging) if TaggingDirective == "REPLACE" else dict(source.tags)
     body = objects.read_body(call, source_bucket, source)
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
