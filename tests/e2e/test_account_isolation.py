@@ -332,6 +332,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(logGroupName=b.log_group),
         refused(NOT_FOUND, logGroupName=a.log_group),
     ],
+    ("logs", "DescribeSubscriptionFilters"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -609,6 +613,22 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
+    lam = clients("lambda")
+    lam.get_waiter("function_active_v2").wait(FunctionName=r.function)
+    lam.add_permission(
+        FunctionName=r.function,
+        StatementId=f"{r.token}-logs",
+        Action="lambda:InvokeFunction",
+        Principal="logs.amazonaws.com",
+        SourceArn=f"{r.log_group_arn}:*",
+    )
+    clients("logs").put_subscription_filter(
+        logGroupName=r.log_group, filterName=r.token, filterPattern=r.token,
+        destinationArn=r.function_arn,
+    )  # fmt: skip
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
     r.trail_arn = ct.create_trail(
@@ -630,6 +650,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _buckets,
     _databases,
     _log_groups,
+    _log_subscriptions,
     _trails,
 ]
 

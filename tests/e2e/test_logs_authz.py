@@ -104,6 +104,14 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "DeleteLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "s"},
     "DeleteMetricFilter": lambda t: {"logGroupName": t["name"], "filterName": "f"},
     "DescribeMetricFilters": lambda t: {"logGroupName": t["name"]},
+    "PutSubscriptionFilter": lambda t: {
+        "logGroupName": t["name"],
+        "filterName": "sub",
+        "filterPattern": "",
+        "destinationArn": f"arn:aws:lambda:us-east-1:{OWNER}:function:nothing",
+    },
+    "DescribeSubscriptionFilters": lambda t: {"logGroupName": t["name"]},
+    "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
     "PutMetricFilter": lambda t: {
         "logGroupName": t["name"],
         "filterName": "theirs",
@@ -155,6 +163,7 @@ BY_NAME = {
     "DeleteMetricFilter", "DescribeMetricFilters", "PutMetricFilter",
     "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
     "GetQueryResults", "StopQuery", "DeleteQueryDefinition",
+    "PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
 }  # fmt: skip
 
 

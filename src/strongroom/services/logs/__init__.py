@@ -8,6 +8,8 @@ from strongroom.services.logs import (  # noqa: F401  (operations and trail regi
     ops_kms,
     ops_metric_filters,
     ops_queries,
+    ops_subscriptions,
+    subscriptions,
     trail,
 )
 from strongroom.services.logs.service import service

@@ -34,7 +34,14 @@ from strongroom.framework import Call, tagging
 from strongroom.framework.paging import after_position
 from strongroom.framework.tagging import Tag
 from strongroom.services.logs.service import TAGS, errors
-from strongroom.services.logs.tables import batches, data_keys, groups, streams
+from strongroom.services.logs.tables import (
+    batches,
+    data_keys,
+    data_protection,
+    groups,
+    streams,
+    subscription_filters,
+)
 from strongroom.store.db import Prepared
 
 GROUP_TYPE = "AWS::Logs::LogGroup"
@@ -271,6 +278,8 @@ def delete_group(conn: Connection, group: Group) -> None:
     conn.execute(delete(batches).where(batches.c.group_id == group.id))
     conn.execute(delete(streams).where(streams.c.id.in_(ids.scalar_subquery())))
     conn.execute(delete(data_keys).where(data_keys.c.group_id == group.id))
+    conn.execute(delete(subscription_filters).where(subscription_filters.c.group_id == group.id))
+    conn.execute(delete(data_protection).where(data_protection.c.group_id == group.id))
     conn.execute(delete(groups).where(groups.c.id == group.id))
 
 

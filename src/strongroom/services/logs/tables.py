@@ -146,3 +146,46 @@ queries = Table(
 
 #: Every table of this module, for the schema (see `Service.tables`).
 TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)
+
+#: Subscription filters (`subscriptions`): at most two a group. `cursor` is
+#: the id of the last batch the delivery job has gone past (delivered or
+#: found not matching), committed with the deliveries it made.
+subscription_filters = Table(
+    "logs_subscription_filters",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("pattern", Text, nullable=False),
+    Column("destination_arn", String(2048), nullable=False),
+    Column("role_arn", String(2048), nullable=True),
+    Column("distribution", String(16), nullable=False, default="ByLogStream"),
+    Column("created", BigInteger, nullable=False),
+    Column("apply_on_transformed", Boolean, nullable=False, default=False),
+    Column("field_selection", Text, nullable=True),
+    Column("emit_system_fields", JsonText, nullable=True),
+    Column("cursor", BigInteger, nullable=False, default=0),
+)
+
+#: Resource policies (`resource_policies`): account-scoped documents, at
+#: most 10 an account and Region, kept verbatim.
+resource_policies = Table(
+    "logs_resource_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("revision", String(64), nullable=False),
+)
+
+#: Data protection policies of log groups (`protection`), kept verbatim.
+data_protection = Table(
+    "logs_data_protection",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
+TABLES = (*TABLES, subscription_filters, resource_policies, data_protection)
