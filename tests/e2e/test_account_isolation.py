@@ -336,6 +336,12 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(logGroupName=b.log_group),
         refused(NOT_FOUND, logGroupName=a.log_group),
     ],
+    ("logs", "DescribeResourcePolicies"): lambda a, b: [
+        ok(),
+        ok(policyScope="RESOURCE"),
+        ok(resourceArn=b.log_group_arn),
+        refused(REFUSED, resourceArn=a.log_group_arn),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -627,6 +633,14 @@ def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
         logGroupName=r.log_group, filterName=r.token, filterPattern=r.token,
         destinationArn=r.function_arn,
     )  # fmt: skip
+    statement = {"Effect": "Allow", "Principal": {"Service": f"{r.token}.amazonaws.com"},
+                 "Action": "logs:PutLogEvents", "Resource": f"{r.log_group_arn}:*"}  # fmt: skip
+    clients("logs").put_resource_policy(
+        policyName=r.token, policyDocument=json.dumps({"Statement": [statement]})
+    )
+    clients("logs").put_resource_policy(
+        resourceArn=r.log_group_arn, policyDocument=json.dumps({"Statement": [statement]})
+    )
 
 
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:

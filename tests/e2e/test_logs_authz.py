@@ -111,6 +111,14 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "destinationArn": f"arn:aws:lambda:us-east-1:{OWNER}:function:nothing",
     },
     "DescribeSubscriptionFilters": lambda t: {"logGroupName": t["name"]},
+    "PutResourcePolicy": lambda t: {
+        "resourceArn": t["arn"],
+        "policyDocument": doc(
+            {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "logs:*", "Resource": "*"}
+        ),
+    },
+    "DescribeResourcePolicies": lambda t: {"resourceArn": t["arn"]},
+    "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
     "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
     "PutMetricFilter": lambda t: {
         "logGroupName": t["name"],

@@ -8,6 +8,7 @@ from strongroom.services.logs import (  # noqa: F401  (operations and trail regi
     ops_kms,
     ops_metric_filters,
     ops_queries,
+    ops_resource_policies,
     ops_subscriptions,
     subscriptions,
     trail,

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from strongroom.framework import Call, tagging
 from strongroom.framework.paging import after_position
 from strongroom.framework.tagging import Tag
+from strongroom.services.logs import resource_policies
 from strongroom.services.logs.service import TAGS, errors
 from strongroom.services.logs.tables import (
     batches,
@@ -246,7 +247,8 @@ def resolve(
     ctx = dict(context or {})
     if group is not None:
         ctx.update(tagging.resource_context(group.tag_list()))
-    call.authorize(action, resource, ctx, resource_account=account)
+    policy = resource_policies.effective(call, account, region, group_arn(account, region, gname))
+    call.authorize(action, resource, ctx, resource_policy=policy, resource_account=account)
     if group is None:
         raise errors.ResourceNotFoundException(GROUP_NOT_FOUND)
     return group

@@ -1,0 +1,184 @@
+"""CloudWatch Logs resource policies end to end: the account's policies (and
+a group's own) decide other accounts' and service principals' access to
+log groups; AWS's limits and errors."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from strongroom.testing import StrongroomServer, add_account
+
+OWNER = "000000000000"
+OTHER = "111111111111"
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def error_of(fn: Any, **kwargs: Any) -> tuple[str, str]:
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        fn(**kwargs)
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
+    with tempfile.TemporaryDirectory(prefix="strongroom-logpol-") as data_dir:
+        other = add_account(data_dir, OTHER)
+        with StrongroomServer(data_dir) as server:
+            yield server, other
+
+
+@pytest.fixture(scope="module")
+def logs(world) -> Any:
+    return world[0].client("logs")
+
+
+@pytest.fixture(scope="module")
+def theirs(world) -> Any:
+    return world[0].client("logs", **world[1])
+
+
+def new_group(logs: Any, *messages: str) -> tuple[str, str]:
+    name = f"/pol/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = int(time.time() * 1000)
+    if messages:
+        logs.put_log_events(
+            logGroupName=name,
+            logStreamName="s",
+            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(messages)],
+        )
+    return name, f"arn:aws:logs:us-east-1:{OWNER}:log-group:{name}"
+
+
+def test_a_policy_lets_another_account_read(logs, theirs, world) -> None:
+    _name, arn = new_group(logs, "shared line")
+    code, message = error_of(theirs.filter_log_events, logGroupIdentifier=arn)
+    assert code == "AccessDeniedException" and f"arn:aws:iam::{OTHER}:root" in message
+    policy_name = "share-" + uuid.uuid4().hex[:6]
+    out = logs.put_resource_policy(
+        policyName=policy_name,
+        policyDocument=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                "Action": ["logs:FilterLogEvents", "logs:GetLogEvents"],
+                "Resource": f"{arn}:*",
+            }
+        ),
+    )
+    assert out["resourcePolicy"]["policyName"] == policy_name
+    assert out["resourcePolicy"]["policyScope"] == "ACCOUNT"
+    assert out["revisionId"] == out["resourcePolicy"]["revisionId"]
+    got = theirs.filter_log_events(logGroupIdentifier=arn)["events"]
+    assert [e["message"] for e in got] == ["shared line"]
+    got = theirs.get_log_events(logGroupIdentifier=arn, logStreamName="s")["events"]
+    assert [e["message"] for e in got] == ["shared line"]
+    # Only what the policy names.
+    code, _ = error_of(theirs.describe_log_streams, logGroupIdentifier=arn)
+    assert code == "AccessDeniedException"
+    # A user of the other account still needs its own identity policy.
+    server, other = world
+    iam = server.client("iam", **other)
+    user = "reader-" + uuid.uuid4().hex[:6]
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    reader = server.client(
+        "logs", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    code, _ = error_of(reader.filter_log_events, logGroupIdentifier=arn)
+    assert code == "AccessDeniedException"
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="read",
+        PolicyDocument=doc({"Effect": "Allow", "Action": "logs:FilterLogEvents", "Resource": "*"}),
+    )
+    assert reader.filter_log_events(logGroupIdentifier=arn)["events"]
+    # Gone with the policy.
+    logs.delete_resource_policy(policyName=policy_name)
+    code, _ = error_of(theirs.filter_log_events, logGroupIdentifier=arn)
+    assert code == "AccessDeniedException"
+
+
+def test_a_group_policy_and_an_explicit_deny(logs, theirs) -> None:
+    name, arn = new_group(logs, "own policy")
+    out = logs.put_resource_policy(
+        resourceArn=arn,
+        policyDocument=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": OTHER},
+                "Action": "logs:FilterLogEvents",
+                "Resource": f"{arn}:*",
+            }
+        ),
+    )
+    assert out["resourcePolicy"]["policyScope"] == "RESOURCE"
+    assert out["resourcePolicy"]["resourceArn"] == arn
+    assert theirs.filter_log_events(logGroupIdentifier=arn)["events"]
+    listed = logs.describe_resource_policies(resourceArn=arn)["resourcePolicies"]
+    assert [p["resourceArn"] for p in listed] == [arn]
+    assert all(
+        "resourceArn" not in p for p in logs.describe_resource_policies()["resourcePolicies"]
+    )
+    # A revision that is not the current one aborts.
+    code, _ = error_of(
+        logs.put_resource_policy, resourceArn=arn, policyDocument=doc({
+            "Effect": "Deny", "Principal": "*", "Action": "logs:*", "Resource": "*"}),
+        expectedRevisionId="not-it",
+    )  # fmt: skip
+    assert code == "OperationAbortedException"
+    # An explicit deny refuses even the owner's root.
+    logs.put_resource_policy(
+        resourceArn=arn,
+        expectedRevisionId=out["revisionId"],
+        policyDocument=doc(
+            {"Effect": "Deny", "Principal": "*", "Action": "logs:GetLogEvents", "Resource": "*"}
+        ),
+    )
+    code, _ = error_of(logs.get_log_events, logGroupName=name, logStreamName="s")
+    assert code == "AccessDeniedException"
+    assert logs.filter_log_events(logGroupName=name)["events"]
+    logs.delete_resource_policy(resourceArn=arn)
+    assert logs.get_log_events(logGroupName=name, logStreamName="s")["events"]
+
+
+def test_limits_and_errors(logs, theirs) -> None:
+    base = len(logs.describe_resource_policies()["resourcePolicies"])
+    ok = doc({"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"},
+              "Action": "logs:PutLogEvents", "Resource": "*"})  # fmt: skip
+    made = []
+    for i in range(10 - base):
+        made.append(f"p{i}-{uuid.uuid4().hex[:4]}")
+        logs.put_resource_policy(policyName=made[-1], policyDocument=ok)
+    # Replacing one is no new one; an eleventh is refused.
+    logs.put_resource_policy(policyName=made[0], policyDocument=ok)
+    assert error_of(logs.put_resource_policy, policyName="eleventh", policyDocument=ok) == (
+        "LimitExceededException",
+        "Resource limit exceeded.",
+    )
+    assert len(logs.describe_resource_policies()["resourcePolicies"]) == 10
+    page = logs.describe_resource_policies(limit=3)
+    assert len(page["resourcePolicies"]) == 3 and page["nextToken"]
+    # Another account has its own ten.
+    assert theirs.describe_resource_policies()["resourcePolicies"] == []
+    for name in made:
+        logs.delete_resource_policy(policyName=name)
+    for bad in ("{", doc(), json.dumps({"Statement": [{"Effect": "Maybe"}]}),
+                doc({"Effect": "Allow", "Action": "logs:*", "Resource": "*"}),
+                json.dumps({"Version": "2012-10-17", "Statement": [], "pad": "x" * 5120})):  # fmt: skip
+        code, _ = error_of(logs.put_resource_policy, policyName="bad", policyDocument=bad)
+        assert code == "InvalidParameterException"
+    code, message = error_of(logs.delete_resource_policy, policyName="never-was")
+    assert code == "ResourceNotFoundException" and "never-was" in message
