@@ -93,6 +93,7 @@ def target(logs: Any) -> dict[str, str]:
 
 KEY = f"arn:aws:kms:us-east-1:{OWNER}:key/00000000-0000-0000-0000-000000000000"
 NOW = int(time.time())
+EMAIL = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
 
 #: Every served operation, with the arguments it is called with on the
 #: owner's group (by ARN wherever the operation takes one).
@@ -118,6 +119,23 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         ),
     },
     "DescribeResourcePolicies": lambda t: {"resourceArn": t["arn"]},
+    "PutDataProtectionPolicy": lambda t: {
+        "logGroupIdentifier": t["arn"],
+        "policyDocument": json.dumps(
+            {
+                "Version": "2021-06-01",
+                "Statement": [
+                    {
+                        "DataIdentifier": [EMAIL],
+                        "Operation": {"Audit": {"FindingsDestination": {}}},
+                    },
+                    {"DataIdentifier": [EMAIL], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+                ],
+            }
+        ),
+    },
+    "GetDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "DeleteDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
     "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
     "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
     "PutMetricFilter": lambda t: {

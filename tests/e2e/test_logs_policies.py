@@ -182,3 +182,152 @@ def test_limits_and_errors(logs, theirs) -> None:
         assert code == "InvalidParameterException"
     code, message = error_of(logs.delete_resource_policy, policyName="never-was")
     assert code == "ResourceNotFoundException" and "never-was" in message
+
+
+# --------------------------------------------------------------------------- data protection
+
+IDENTIFIERS = [
+    f"arn:aws:dataprotection::aws:data-identifier/{name}"
+    for name in ("EmailAddress", "AwsSecretKey", "IpAddress", "CreditCardNumber", "Ssn-US")
+] + ["EmployeeId"]
+
+
+def protection_doc(
+    audit: list[str] | None = None, masked: list[str] | None = None, **more: Any
+) -> str:
+    doc_ = {
+        "Name": "protect",
+        "Description": "",
+        "Version": "2021-06-01",
+        "Configuration": {"CustomDataIdentifier": [{"Name": "EmployeeId", "Regex": "EMP-\\d{6}"}]},
+        "Statement": [
+            {"Sid": "audit", "DataIdentifier": audit or IDENTIFIERS,
+             "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"Sid": "redact", "DataIdentifier": masked or IDENTIFIERS,
+             "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ],
+    }  # fmt: skip
+    doc_.update(more)
+    return json.dumps(doc_)
+
+
+SENSITIVE = (
+    "user bob@example.com from 10.1.2.3 paid with 4111 1111 1111 1111, ssn 123-45-6789, "
+    "key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, badge EMP-123456"
+)
+MASKED = (
+    "user *************** from ******** paid with *******************, ssn ***********, "
+    "key ****************************************, badge **********"
+)
+
+
+def query_results(logs: Any, group: str, query: str) -> list[dict[str, str]]:
+    qid = logs.start_query(
+        logGroupName=group, startTime=0, endTime=int(time.time()) + 60, queryString=query
+    )["queryId"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = logs.get_query_results(queryId=qid)
+        if out["status"] == "Complete":
+            return [{f["field"]: f["value"] for f in row} for row in out["results"]]
+        time.sleep(0.2)
+    raise AssertionError("query did not complete")
+
+
+def user_client(server: StrongroomServer, *actions: str) -> Any:
+    iam = server.client("iam")
+    name = "dp-" + uuid.uuid4().hex[:6]
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="p",
+        PolicyDocument=doc({"Effect": "Allow", "Action": list(actions), "Resource": "*"}),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return server.client(
+        "logs", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+
+
+def test_data_protection_masks_every_read(logs, world) -> None:
+    server = world[0]
+    name, arn = new_group(logs, SENSITIVE, "nothing to hide")
+    none = logs.get_data_protection_policy(logGroupIdentifier=name)
+    assert none["logGroupIdentifier"] == name and "policyDocument" not in none
+    out = logs.put_data_protection_policy(logGroupIdentifier=arn, policyDocument=protection_doc())
+    assert out["logGroupIdentifier"] == arn and out["lastUpdatedTime"] > 0
+    got = logs.get_data_protection_policy(logGroupIdentifier=name)
+    assert json.loads(got["policyDocument"])["Version"] == "2021-06-01"
+    # Events already stored are masked too: the masking is on read.
+    events = logs.get_log_events(logGroupName=name, logStreamName="s", startFromHead=True)
+    assert [e["message"] for e in events["events"]] == [MASKED, "nothing to hide"]
+    filtered = logs.filter_log_events(logGroupName=name)["events"]
+    assert [e["message"] for e in filtered] == [MASKED, "nothing to hide"]
+    # The pattern matches the stored event; what comes back is masked.
+    filtered = logs.filter_log_events(logGroupName=name, filterPattern='"bob@example.com"')
+    assert [e["message"] for e in filtered["events"]] == [MASKED]
+    rows = query_results(logs, name, "fields @message | sort @timestamp asc")
+    assert [r["@message"] for r in rows] == [MASKED, "nothing to hide"]
+    # The root may unmask.
+    raw = logs.get_log_events(
+        logGroupName=name, logStreamName="s", startFromHead=True, unmask=True
+    )["events"]
+    assert raw[0]["message"] == SENSITIVE
+    assert logs.filter_log_events(logGroupName=name, unmask=True)["events"][0]["message"] == (
+        SENSITIVE
+    )
+    rows = query_results(
+        logs, name, "fields @message, unmask(@message) as plain | sort @timestamp asc"
+    )
+    assert rows[0]["@message"] == MASKED and rows[0]["plain"] == SENSITIVE
+    rows = query_results(logs, name, "fields @message | unmask | sort @timestamp asc")
+    assert rows[0]["@message"] == SENSITIVE
+    # A reader without logs:Unmask reads masked, and may not unmask.
+    reader = user_client(server, "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery",
+                         "logs:GetQueryResults")  # fmt: skip
+    assert reader.filter_log_events(logGroupName=name)["events"][0]["message"] == MASKED
+    for fn, kwargs in (
+        (reader.get_log_events, {"logGroupName": name, "logStreamName": "s", "unmask": True}),
+        (reader.filter_log_events, {"logGroupName": name, "unmask": True}),
+        (reader.start_query, {"logGroupName": name, "startTime": 0, "endTime": 2**31,
+                              "queryString": "fields unmask(@message)"}),
+    ):  # fmt: skip
+        code, message = error_of(fn, **kwargs)
+        assert code == "AccessDeniedException" and "logs:Unmask" in message
+    unmasker = user_client(server, "logs:FilterLogEvents", "logs:Unmask")
+    assert unmasker.filter_log_events(logGroupName=name, unmask=True)["events"][0]["message"] == (
+        SENSITIVE
+    )
+    logs.delete_data_protection_policy(logGroupIdentifier=name)
+    assert logs.filter_log_events(logGroupName=name)["events"][0]["message"] == SENSITIVE
+    code, _ = error_of(logs.delete_data_protection_policy, logGroupIdentifier=name)
+    assert code == "ResourceNotFoundException"
+
+
+def test_bad_data_protection_policies(logs) -> None:
+    name, _arn = new_group(logs)
+    email = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+    one_statement = json.loads(protection_doc())
+    one_statement["Statement"] = one_statement["Statement"][:1]
+    swapped = json.loads(protection_doc())
+    swapped["Statement"].reverse()
+    for bad in (
+        "{",
+        protection_doc(Version="2012-10-17"),
+        json.dumps(one_statement),
+        json.dumps(swapped),
+        protection_doc(audit=[email], masked=IDENTIFIERS),
+        protection_doc(audit=[email + "X"], masked=[email + "X"]),
+        protection_doc(audit=["NotDefined"], masked=["NotDefined"]),
+    ):
+        code, message = error_of(
+            logs.put_data_protection_policy, logGroupIdentifier=name, policyDocument=bad
+        )
+        assert code == "InvalidParameterException", bad
+        assert message.startswith("Invalid data protection policy")
+    code, _ = error_of(
+        logs.put_data_protection_policy,
+        logGroupIdentifier="/no/such",
+        policyDocument=protection_doc(),
+    )
+    assert code == "ResourceNotFoundException"

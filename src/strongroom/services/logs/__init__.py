@@ -7,6 +7,7 @@ from strongroom.services.logs import (  # noqa: F401  (operations and trail regi
     ops_groups,
     ops_kms,
     ops_metric_filters,
+    ops_protection,
     ops_queries,
     ops_resource_policies,
     ops_subscriptions,

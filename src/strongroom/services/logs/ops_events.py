@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.logs import crypto, events, groups, ingest, pattern
+from strongroom.services.logs import crypto, events, groups, ingest, pattern, protection
 from strongroom.services.logs.groups import GROUP_TYPE, Group
 from strongroom.services.logs.service import BAD_TOKEN, PAGING, errors, service
 
@@ -113,8 +113,13 @@ def get_log_events(
         ).events  # fmt: skip
     if backward:
         found.reverse()
+    mask = protection.reader(call, group, unmask)
     out_events = [
-        {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion}
+        {
+            "timestamp": e.timestamp,
+            "message": mask(e.message) if mask else e.message,
+            "ingestionTime": e.ingestion,
+        }
         for e in found
     ]
     if found:
@@ -185,12 +190,13 @@ def filter_log_events(
         )
     if not restricted:
         names = {s.id: s.name for s in groups.streams_of(call.conn, group)} if found.events else {}
+    mask = protection.reader(call, group, unmask)
     out: dict[str, Any] = {
         "events": [
             {
                 "logStreamName": names.get(e.stream_id, ""),
                 "timestamp": e.timestamp,
-                "message": e.message,
+                "message": mask(e.message) if mask else e.message,
                 "ingestionTime": e.ingestion,
                 "eventId": e.event_id,
             }

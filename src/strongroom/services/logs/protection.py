@@ -1,0 +1,330 @@
+"""Data protection policies: which sensitive data a log group's reads mask.
+
+A policy document, as AWS takes it::
+
+    {"Name": "...", "Description": "...", "Version": "2021-06-01",
+     "Configuration": {"CustomDataIdentifier": [{"Name": "EmployeeId", "Regex": "EMP-\\d{6}"}]},
+     "Statement": [
+       {"Sid": "audit", "DataIdentifier": [<ARNs or custom names>],
+        "Operation": {"Audit": {"FindingsDestination": {}}}},
+       {"Sid": "redact", "DataIdentifier": [<the same>],
+        "Operation": {"Deidentify": {"MaskConfig": {}}}}]}
+
+Two statements, the first Audit and the second Deidentify, naming the
+same data identifiers: AWS's managed ones
+(``arn:aws:dataprotection::aws:data-identifier/EmailAddress``; the ones
+served are `MANAGED`, with patterns written here) and up to 10 custom ones
+by name. Events are stored as they came; every read (GetLogEvents,
+FilterLogEvents, Insights results) shows each match replaced by as many
+``*``, unless the caller asks to unmask (``unmask=True``, Insights'
+``unmask(...)``) and holds ``logs:Unmask``. Filter patterns match the
+events as stored (AWS's subscription and metric filters see the
+unmasked events too). Audit findings are not delivered anywhere.
+
+A policy compiles once into one regular expression (an alternation of
+its identifiers, each with an optional check such as Luhn's for card
+numbers), cached by document: an event with nothing to mask costs one
+regex scan.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from strongroom.encoding import json_value
+from strongroom.framework import Call, JobRun
+from strongroom.services.logs import resource_policies
+from strongroom.services.logs.groups import Group
+from strongroom.services.logs.service import errors
+from strongroom.services.logs.tables import data_protection
+from strongroom.store.db import Prepared
+
+VERSION = "2021-06-01"
+ARN_PREFIX = "arn:aws:dataprotection::aws:data-identifier/"
+MAX_CUSTOM = 10
+MAX_DOCUMENT = 30_720
+
+
+def _luhn(digits: str) -> bool:
+    nums = [int(c) for c in digits if c.isdigit()]
+    if not 13 <= len(nums) <= 19:
+        return False
+    total = 0
+    for i, n in enumerate(reversed(nums)):
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def _ssn(text: str) -> bool:
+    area, group, serial = text.replace(" ", "-").split("-")
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def _mixed_key(text: str) -> bool:
+    """A secret key mixes cases and digits (a run of one kind is no key)."""
+    return (
+        any(c.isupper() for c in text)
+        and any(c.islower() for c in text)
+        and any(c.isdigit() for c in text)
+    )
+
+
+def _ipv4(text: str) -> bool:
+    return all(int(part) <= 255 for part in text.split("."))
+
+
+_B = r"(?<![\w])"  # not inside a word
+_E = r"(?![\w])"
+#: Managed data identifiers: name -> (pattern, check of a match or None).
+MANAGED: dict[str, tuple[str, Callable[[str], bool] | None]] = {
+    "EmailAddress": (r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}", None),
+    "AwsSecretKey": (r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", _mixed_key),
+    "IpAddress": (
+        _B
+        + r"(?:\d{1,3}\.){3}\d{1,3}"
+        + _E
+        + r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])",
+        None,
+    ),
+    "CreditCardNumber": (_B + r"\d(?:[ \-]?\d){12,18}" + _E, _luhn),
+    "CreditCardSecurityCode": (r"(?i:cvv2?|cvc2?|security code)[:= ]+\d{3,4}" + _E, None),
+    "CreditCardExpiration": (
+        r"(?i:exp(?:iry|iration)?(?: date)?)[:= ]+(?:0[1-9]|1[0-2])/\d{2,4}" + _E,
+        None,
+    ),
+    "Ssn-US": (_B + r"\d{3}-\d{2}-\d{4}" + _E, _ssn),
+    "PhoneNumber-US": (
+        r"(?<![\w+])(?:\+1[ .\-]?)?(?:\(\d{3}\)|\d{3})[ .\-]\d{3}[ .\-]\d{4}" + _E,
+        None,
+    ),
+    "PassportNumber-US": (r"(?i:passport(?: number| no\.?)?)[:# ]+[A-Z0-9]{9}" + _E, None),
+    "BankAccountNumber-US": (r"(?i:account(?: number| no\.?)?)[:# ]+\d{8,17}" + _E, None),
+    "Itin-US": (_B + r"9\d{2}-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])-\d{4}" + _E, None),
+    "OpenSshPrivateKey": (
+        r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?-----END OPENSSH PRIVATE KEY-----",
+        None,
+    ),
+    "PgpPrivateKey": (
+        r"-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]*?-----END PGP PRIVATE KEY BLOCK-----",
+        None,
+    ),
+    "PkcsPrivateKey": (
+        r"-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]*?"
+        r"-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----",
+        None,
+    ),
+    "VehicleIdentificationNumber": (
+        _B + r"[A-HJ-NPR-Z0-9]{17}" + _E,
+        lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s),
+    ),
+    "LatLong": (
+        r"(?<![\d.])[-+]?(?:[1-8]?\d\.\d{4,}|90\.0{4,}),\s*[-+]?(?:1[0-7]\d|[1-9]?\d)\.\d{4,}" + _E,
+        None,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Masker:
+    """One policy's identifiers as one compiled expression."""
+
+    rx: re.Pattern[str]
+    checks: tuple[Callable[[str], bool] | None, ...]
+
+    def mask(self, message: str) -> str:
+        if self.rx.search(message) is None:
+            return message
+        return self.rx.sub(self._replace, message)
+
+    def _replace(self, m: re.Match[str]) -> str:
+        index = int(m.lastgroup[1:]) if m.lastgroup else 0  # type: ignore[index]
+        check = self.checks[index]
+        text = m.group(0)
+        if check is not None and not check(text):
+            return text
+        return "*" * len(text)
+
+
+def _bad(message: str) -> Exception:
+    return errors.InvalidParameterException(f"Invalid data protection policy: {message}")
+
+
+def _identifiers(statement: dict, custom: dict[str, str]) -> list[str]:
+    found = statement.get("DataIdentifier")
+    if not isinstance(found, list) or not found or not all(isinstance(x, str) for x in found):
+        raise _bad("each statement needs a non-empty DataIdentifier array")
+    for name in found:
+        if name.startswith(ARN_PREFIX):
+            if name[len(ARN_PREFIX) :] not in MANAGED:
+                raise _bad(f"unknown managed data identifier {name}")
+        elif name not in custom:
+            raise _bad(f"data identifier {name} is neither managed nor a custom identifier")
+    return list(found)
+
+
+def _custom(doc: dict) -> dict[str, str]:
+    config = doc.get("Configuration") or {}
+    if not isinstance(config, dict):
+        raise _bad("Configuration must be an object")
+    items = config.get("CustomDataIdentifier") or []
+    if not isinstance(items, list) or len(items) > MAX_CUSTOM:
+        raise _bad(f"at most {MAX_CUSTOM} custom data identifiers")
+    out: dict[str, str] = {}
+    for item in items:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("Name"), str)
+            or not isinstance(item.get("Regex"), str)
+        ):
+            raise _bad("a custom data identifier has a Name and a Regex")
+        if len(item["Regex"]) > 200:
+            raise _bad("a custom data identifier's Regex is at most 200 characters")
+        try:
+            re.compile(item["Regex"])
+        except re.error:
+            raise _bad(f"invalid Regex for custom data identifier {item['Name']}") from None
+        out[item["Name"]] = item["Regex"]
+    return out
+
+
+def require_document(text: str) -> None:
+    """AWS's checks of a policy document (InvalidParameterException)."""
+    compile_document(text)
+
+
+@functools.lru_cache(maxsize=512)
+def compile_document(text: str) -> Masker:
+    """The masker of a policy document, compiled once per document."""
+    if len(text) > MAX_DOCUMENT:
+        raise _bad(f"the document exceeds {MAX_DOCUMENT} characters")
+    try:
+        doc = json_value(text)
+    except ValueError:
+        raise _bad("the document is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise _bad("the document must be a JSON object")
+    if doc.get("Version") != VERSION:
+        raise _bad(f"Version must be {VERSION}")
+    custom = _custom(doc)
+    statements = doc.get("Statement")
+    if not isinstance(statements, list) or len(statements) != 2:
+        raise _bad("the policy must have exactly two statements: Audit, then Deidentify")
+    audit, deidentify = statements
+    if not isinstance(audit, dict) or not isinstance(deidentify, dict):
+        raise _bad("a statement must be an object")
+    audit_op, deid_op = audit.get("Operation"), deidentify.get("Operation")
+    if not isinstance(audit_op, dict) or set(audit_op) != {"Audit"}:
+        raise _bad("the first statement's Operation must be Audit")
+    if not isinstance(audit_op["Audit"], dict) or not isinstance(
+        audit_op["Audit"].get("FindingsDestination", {}), dict
+    ):
+        raise _bad("Audit takes a FindingsDestination object")
+    if not isinstance(deid_op, dict) or set(deid_op) != {"Deidentify"}:
+        raise _bad("the second statement's Operation must be Deidentify")
+    deid = deid_op["Deidentify"]
+    if not isinstance(deid, dict) or set(deid) != {"MaskConfig"} or deid["MaskConfig"] != {}:
+        raise _bad("Deidentify takes MaskConfig, an empty object")
+    audited, masked = _identifiers(audit, custom), _identifiers(deidentify, custom)
+    if set(audited) != set(masked):
+        raise _bad("the Audit and Deidentify statements must name the same data identifiers")
+    parts: list[str] = []
+    checks: list[Callable[[str], bool] | None] = []
+    for name in dict.fromkeys(masked):
+        if name.startswith(ARN_PREFIX):
+            rx, check = MANAGED[name[len(ARN_PREFIX) :]]
+        else:
+            rx, check = custom[name], None
+        parts.append(f"(?P<g{len(parts)}>{rx})")
+        checks.append(check)
+    try:
+        combined = re.compile("|".join(parts))
+    except re.error:
+        raise _bad("the custom data identifiers do not compile together") from None
+    return Masker(combined, tuple(checks))
+
+
+# --------------------------------------------------------------------------- store
+
+
+@dataclass(slots=True)
+class Policy:
+    group_id: int
+    document: str
+    updated: int
+
+
+_FIND = Prepared(
+    select(data_protection.c.document, data_protection.c.updated).where(
+        data_protection.c.group_id == bindparam("group_id")
+    )
+)
+
+
+def find(conn: Connection, group_id: int) -> Policy | None:
+    row = _FIND.first(conn, group_id=group_id)
+    return Policy(group_id, row[0], row[1]) if row is not None else None
+
+
+def put(conn: Connection, group_id: int, document: str, now: int) -> Policy:
+    if find(conn, group_id) is None:
+        conn.execute(insert(data_protection).values(group_id=group_id, document=document,
+                                                    updated=now))  # fmt: skip
+    else:
+        conn.execute(
+            update(data_protection)
+            .where(data_protection.c.group_id == group_id)
+            .values(document=document, updated=now)
+        )
+    return Policy(group_id, document, now)
+
+
+def remove(conn: Connection, group_id: int) -> bool:
+    return (
+        conn.execute(delete(data_protection).where(data_protection.c.group_id == group_id)).rowcount
+        > 0
+    )
+
+
+def masker_for(ctx: Call | JobRun, group_id: int) -> Masker | None:
+    """The masker a read of the group applies, or None (no policy). A
+    request's document comes through the store's hot cache; the compiled
+    form is cached by text."""
+    if not isinstance(ctx, Call):  # background work: no cache of the loop's
+        found = find(ctx.conn, group_id)
+        return compile_document(found.document) if found is not None else None
+    key = ("logs-data-protection", group_id)
+    store = ctx.store
+    text = store.hot_get(key)
+    if text is None:
+        found = find(ctx.conn, group_id)
+        text = found.document if found is not None else ""
+        store.hot_put(key, text)
+    return compile_document(text) if text else None
+
+
+def require_unmask(call: Call, group: Group) -> None:
+    """``logs:Unmask`` on the group, decided as every request on it is."""
+    policy = resource_policies.effective(call, group.account, group.region, group.arn)
+    call.authorize(
+        "logs:Unmask", group.resource, resource_policy=policy, resource_account=group.account
+    )
+
+
+def reader(call: Call, group: Group, unmask: bool | None) -> Callable[[str], str] | None:
+    """What a read applies to each message of `group`: its policy's mask,
+    or nothing when there is no policy or the caller unmasks (which takes
+    ``logs:Unmask`` on the group)."""
+    if unmask:
+        require_unmask(call, group)
+        return None
+    masker = masker_for(call, group.id)
+    return masker.mask if masker is not None else None
