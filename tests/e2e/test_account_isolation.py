@@ -342,6 +342,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(resourceArn=b.log_group_arn),
         refused(REFUSED, resourceArn=a.log_group_arn),
     ],
+    ("logs", "DescribeAccountPolicies"): lambda a, b: [
+        ok(policyType="DATA_PROTECTION_POLICY"),
+        ok(policyType="DATA_PROTECTION_POLICY", accountIdentifiers=[b.account]),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -641,6 +645,14 @@ def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
     clients("logs").put_resource_policy(
         resourceArn=r.log_group_arn, policyDocument=json.dumps({"Statement": [statement]})
     )
+    ident = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+    clients("logs").put_account_policy(
+        policyName=r.token, policyType="DATA_PROTECTION_POLICY",
+        policyDocument=json.dumps({"Version": "2021-06-01", "Statement": [
+            {"DataIdentifier": [ident], "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"DataIdentifier": [ident], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ]}),
+    )  # fmt: skip
 
 
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:

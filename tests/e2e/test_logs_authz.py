@@ -135,6 +135,13 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         ),
     },
     "GetDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "PutAccountPolicy": lambda t: {
+        "policyName": "acct",
+        "policyType": "DATA_PROTECTION_POLICY",
+        "policyDocument": CALLS["PutDataProtectionPolicy"](t)["policyDocument"],
+    },
+    "DescribeAccountPolicies": lambda t: {"policyType": "DATA_PROTECTION_POLICY"},
+    "DeleteAccountPolicy": lambda t: {"policyName": "acct", "policyType": "DATA_PROTECTION_POLICY"},
     "DeleteDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
     "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
     "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
@@ -181,6 +188,7 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 ACCOUNT_LEVEL = {
     "CreateLogGroup", "DescribeLogGroups", "ListLogGroups", "TestMetricFilter",
     "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition",
+    "PutAccountPolicy", "DescribeAccountPolicies", "DeleteAccountPolicy",
 }  # fmt: skip
 #: Operations naming the group by name (or an id of the caller's own
 #: account): another account names its own, which is not there.

@@ -251,14 +251,27 @@ def user_client(server: StrongroomServer, *actions: str) -> Any:
 
 def test_data_protection_masks_every_read(logs, world) -> None:
     server = world[0]
-    name, arn = new_group(logs, SENSITIVE, "nothing to hide")
+    name, arn = new_group(logs, SENSITIVE)
     none = logs.get_data_protection_policy(logGroupIdentifier=name)
     assert none["logGroupIdentifier"] == name and "policyDocument" not in none
     out = logs.put_data_protection_policy(logGroupIdentifier=arn, policyDocument=protection_doc())
     assert out["logGroupIdentifier"] == arn and out["lastUpdatedTime"] > 0
     got = logs.get_data_protection_policy(logGroupIdentifier=name)
     assert json.loads(got["policyDocument"])["Version"] == "2021-06-01"
-    # Events already stored are masked too: the masking is on read.
+    # As AWS masks at ingestion, the events stored before the policy are not masked.
+    before = logs.get_log_events(logGroupName=name, logStreamName="s")["events"]
+    assert [e["message"] for e in before] == [SENSITIVE]
+    logs.delete_log_stream(logGroupName=name, logStreamName="s")
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=name,
+        logStreamName="s",
+        logEvents=[
+            {"timestamp": now, "message": SENSITIVE},
+            {"timestamp": now + 1, "message": "nothing to hide"},
+        ],
+    )
     events = logs.get_log_events(logGroupName=name, logStreamName="s", startFromHead=True)
     assert [e["message"] for e in events["events"]] == [MASKED, "nothing to hide"]
     filtered = logs.filter_log_events(logGroupName=name)["events"]
@@ -329,5 +342,55 @@ def test_bad_data_protection_policies(logs) -> None:
         logs.put_data_protection_policy,
         logGroupIdentifier="/no/such",
         policyDocument=protection_doc(),
+    )
+    assert code == "ResourceNotFoundException"
+
+
+def test_an_account_policy_masks_every_group(logs, theirs) -> None:
+    email = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+    document = protection_doc(audit=[email], masked=[email])
+    assert (
+        logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY")["accountPolicies"] == []
+    )
+    out = logs.put_account_policy(
+        policyName="mask-email", policyDocument=document, policyType="DATA_PROTECTION_POLICY"
+    )["accountPolicy"]
+    assert out["policyName"] == "mask-email" and out["accountId"] == OWNER
+    assert out["scope"] == "ALL" and out["policyType"] == "DATA_PROTECTION_POLICY"
+    try:
+        name, _arn = new_group(logs, "mail ann@example.org, badge EMP-123456")
+        got = logs.filter_log_events(logGroupName=name)["events"][0]["message"]
+        assert got == "mail ***************, badge EMP-123456"
+        # Cumulative with the group's own.
+        logs.put_data_protection_policy(logGroupIdentifier=name, policyDocument=protection_doc())
+        logs.put_log_events(
+            logGroupName=name,
+            logStreamName="s",
+            logEvents=[{"timestamp": int(time.time() * 1000) + 5, "message": "EMP-654321"}],
+        )
+        got = [e["message"] for e in logs.filter_log_events(logGroupName=name)["events"]]
+        assert got[-1] == "**********"
+        # One a account; another account has its own.
+        code, _ = error_of(
+            logs.put_account_policy, policyName="another", policyDocument=document,
+            policyType="DATA_PROTECTION_POLICY",
+        )  # fmt: skip
+        assert code == "LimitExceededException"
+        assert (
+            theirs.describe_account_policies(policyType="DATA_PROTECTION_POLICY")["accountPolicies"]
+            == []
+        )
+        listed = logs.describe_account_policies(policyType="DATA_PROTECTION_POLICY")
+        assert [p["policyName"] for p in listed["accountPolicies"]] == ["mask-email"]
+        for bad in ({"policyDocument": "{}"}, {"policyType": "TRANSFORMER_POLICY"},
+                    {"selectionCriteria": "LogGroupName NOT IN []"}):  # fmt: skip
+            args = {"policyName": "mask-email", "policyDocument": document,
+                    "policyType": "DATA_PROTECTION_POLICY", **bad}  # fmt: skip
+            code, _ = error_of(logs.put_account_policy, **args)
+            assert code == "InvalidParameterException"
+    finally:
+        logs.delete_account_policy(policyName="mask-email", policyType="DATA_PROTECTION_POLICY")
+    code, _ = error_of(
+        logs.delete_account_policy, policyName="mask-email", policyType="DATA_PROTECTION_POLICY"
     )
     assert code == "ResourceNotFoundException"

@@ -117,7 +117,7 @@ def get_log_events(
     out_events = [
         {
             "timestamp": e.timestamp,
-            "message": mask(e.message) if mask else e.message,
+            "message": mask(e.message, e.ingestion) if mask else e.message,
             "ingestionTime": e.ingestion,
         }
         for e in found
@@ -196,7 +196,7 @@ def filter_log_events(
             {
                 "logStreamName": names.get(e.stream_id, ""),
                 "timestamp": e.timestamp,
-                "message": mask(e.message) if mask else e.message,
+                "message": mask(e.message, e.ingestion) if mask else e.message,
                 "ingestionTime": e.ingestion,
                 "eventId": e.event_id,
             }

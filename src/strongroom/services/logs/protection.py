@@ -41,13 +41,15 @@ from strongroom.framework import Call, JobRun
 from strongroom.services.logs import resource_policies
 from strongroom.services.logs.groups import Group
 from strongroom.services.logs.service import errors
-from strongroom.services.logs.tables import data_protection
+from strongroom.services.logs.tables import account_policies, data_protection
 from strongroom.store.db import Prepared
 
 VERSION = "2021-06-01"
 ARN_PREFIX = "arn:aws:dataprotection::aws:data-identifier/"
 MAX_CUSTOM = 10
 MAX_DOCUMENT = 30_720
+#: The account policy type this module serves (PutAccountPolicy).
+ACCOUNT_TYPE = "DATA_PROTECTION_POLICY"
 
 
 def _luhn(digits: str) -> bool:
@@ -257,58 +259,91 @@ def compile_document(text: str) -> Masker:
 
 @dataclass(slots=True)
 class Policy:
-    group_id: int
     document: str
     updated: int
+    #: Events ingested from then on are masked.
+    since: int
 
 
 _FIND = Prepared(
-    select(data_protection.c.document, data_protection.c.updated).where(
+    select(data_protection.c.document, data_protection.c.updated, data_protection.c.since).where(
         data_protection.c.group_id == bindparam("group_id")
+    )
+)
+_FIND_ACCOUNT = Prepared(
+    select(account_policies.c.document, account_policies.c.updated, account_policies.c.since).where(
+        account_policies.c.account == bindparam("account"),
+        account_policies.c.region == bindparam("region"),
+        account_policies.c.policy_type == ACCOUNT_TYPE,
     )
 )
 
 
 def find(conn: Connection, group_id: int) -> Policy | None:
     row = _FIND.first(conn, group_id=group_id)
-    return Policy(group_id, row[0], row[1]) if row is not None else None
+    return Policy(*row) if row is not None else None
 
 
 def put(conn: Connection, group_id: int, document: str, now: int) -> Policy:
-    if find(conn, group_id) is None:
+    found = find(conn, group_id)
+    if found is None:
         conn.execute(insert(data_protection).values(group_id=group_id, document=document,
-                                                    updated=now))  # fmt: skip
-    else:
-        conn.execute(
-            update(data_protection)
-            .where(data_protection.c.group_id == group_id)
-            .values(document=document, updated=now)
-        )
-    return Policy(group_id, document, now)
+                                                    updated=now, since=now))  # fmt: skip
+        return Policy(document, now, now)
+    conn.execute(
+        update(data_protection)
+        .where(data_protection.c.group_id == group_id)
+        .values(document=document, updated=now)
+    )
+    return Policy(document, now, found.since)
 
 
 def remove(conn: Connection, group_id: int) -> bool:
-    return (
-        conn.execute(delete(data_protection).where(data_protection.c.group_id == group_id)).rowcount
-        > 0
-    )
+    q = delete(data_protection).where(data_protection.c.group_id == group_id)
+    return conn.execute(q).rowcount > 0
 
 
-def masker_for(ctx: Call | JobRun, group_id: int) -> Masker | None:
-    """The masker a read of the group applies, or None (no policy). A
-    request's document comes through the store's hot cache; the compiled
-    form is cached by text."""
-    if not isinstance(ctx, Call):  # background work: no cache of the loop's
-        found = find(ctx.conn, group_id)
-        return compile_document(found.document) if found is not None else None
-    key = ("logs-data-protection", group_id)
-    store = ctx.store
-    text = store.hot_get(key)
-    if text is None:
-        found = find(ctx.conn, group_id)
-        text = found.document if found is not None else ""
-        store.hot_put(key, text)
-    return compile_document(text) if text else None
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """What masks a group's events: each policy's masker, for the events
+    ingested since it took effect (the group's own and the account's are
+    cumulative, as AWS applies them)."""
+
+    layers: tuple[tuple[Masker, int], ...]
+
+    def mask(self, message: str, ingestion: int) -> str:
+        for masker, since in self.layers:
+            if ingestion >= since:
+                message = masker.mask(message)
+        return message
+
+
+def _documents(conn: Connection, group: Group) -> tuple[tuple[str, int], ...]:
+    found = []
+    row = _FIND.first(conn, group_id=group.id)
+    if row is not None:
+        found.append((row[0], row[2]))
+    row = _FIND_ACCOUNT.first(conn, account=group.account, region=group.region)
+    if row is not None:
+        found.append((row[0], row[2]))
+    return tuple(found)
+
+
+def protection_for(ctx: Call | JobRun, group: Group) -> Protection | None:
+    """The masking a read of the group applies, or None (no policy). A
+    request's documents come through the store's hot cache (every read
+    asks); their compiled forms are cached by text."""
+    if isinstance(ctx, Call):
+        key = ("logs-data-protection", group.id, group.account, group.region)
+        docs = ctx.store.hot_get(key)
+        if docs is None:
+            docs = _documents(ctx.conn, group)
+            ctx.store.hot_put(key, docs)
+    else:  # background work: no cache of the loop's
+        docs = _documents(ctx.conn, group)
+    if not docs:
+        return None
+    return Protection(tuple((compile_document(text), since) for text, since in docs))
 
 
 def require_unmask(call: Call, group: Group) -> None:
@@ -319,12 +354,93 @@ def require_unmask(call: Call, group: Group) -> None:
     )
 
 
-def reader(call: Call, group: Group, unmask: bool | None) -> Callable[[str], str] | None:
-    """What a read applies to each message of `group`: its policy's mask,
-    or nothing when there is no policy or the caller unmasks (which takes
-    ``logs:Unmask`` on the group)."""
+def reader(call: Call, group: Group, unmask: bool | None) -> Callable[[str, int], str] | None:
+    """What a read applies to each (message, ingestion time) of `group`:
+    its policies' masks, or nothing when there is no policy or the caller
+    unmasks (which takes ``logs:Unmask`` on the group)."""
     if unmask:
         require_unmask(call, group)
         return None
-    masker = masker_for(call, group.id)
-    return masker.mask if masker is not None else None
+    found = protection_for(call, group)
+    return found.mask if found is not None else None
+
+
+# --------------------------------------------------------------------------- account policy
+
+
+@dataclass(slots=True)
+class AccountPolicy:
+    account: str
+    region: str
+    policy_type: str
+    name: str
+    document: str
+    scope: str
+    selection_criteria: str | None
+    updated: int
+    since: int
+
+    def describe(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "policyName": self.name,
+            "policyDocument": self.document,
+            "lastUpdatedTime": self.updated,
+            "policyType": self.policy_type,
+            "scope": self.scope,
+            "accountId": self.account,
+        }
+        if self.selection_criteria is not None:
+            out["selectionCriteria"] = self.selection_criteria
+        return out
+
+
+_ACCOUNT_COLUMNS = [account_policies.c[f] for f in AccountPolicy.__dataclass_fields__]  # type: ignore[attr-defined]
+
+
+def account_policies_of(
+    conn: Connection, account: str, region: str, policy_type: str, name: str | None = None
+) -> list[AccountPolicy]:
+    q = select(*_ACCOUNT_COLUMNS).where(
+        account_policies.c.account == account,
+        account_policies.c.region == region,
+        account_policies.c.policy_type == policy_type,
+    )
+    if name is not None:
+        q = q.where(account_policies.c.name == name)
+    return [AccountPolicy(*r) for r in conn.execute(q.order_by(account_policies.c.name))]
+
+
+def put_account_policy(call: Call, name: str, document: str, scope: str) -> AccountPolicy:
+    now = int(call.clock.timestamp() * 1000)
+    found = account_policies_of(call.conn, call.account, call.region, ACCOUNT_TYPE)
+    where = (
+        account_policies.c.account == call.account,
+        account_policies.c.region == call.region,
+        account_policies.c.policy_type == ACCOUNT_TYPE,
+    )
+    if found:
+        call.conn.execute(
+            update(account_policies).where(*where).values(name=name, document=document,
+                                                          scope=scope, updated=now)
+        )  # fmt: skip
+        since = found[0].since
+    else:
+        call.conn.execute(
+            insert(account_policies).values(
+                account=call.account, region=call.region, policy_type=ACCOUNT_TYPE, name=name,
+                document=document, scope=scope, updated=now, since=now,
+            )
+        )  # fmt: skip
+        since = now
+    return AccountPolicy(call.account, call.region, ACCOUNT_TYPE, name, document, scope, None,
+                         now, since)  # fmt: skip
+
+
+def remove_account_policy(conn: Connection, policy: AccountPolicy) -> None:
+    conn.execute(
+        delete(account_policies).where(
+            account_policies.c.account == policy.account,
+            account_policies.c.region == policy.region,
+            account_policies.c.policy_type == policy.policy_type,
+        )
+    )

@@ -111,7 +111,7 @@ def _records(
                 if mask is None:
                     yield insights.record(ts, message, stream, log, ingestion, parse)
                     continue
-                r = insights.record(ts, mask(message), stream, log, ingestion, parse)
+                r = insights.record(ts, mask(message, ingestion), stream, log, ingestion, parse)
                 if keep_raw:
                     r[insights.RAW] = insights.record(ts, message, stream, log, ingestion, parse)
                 yield r
@@ -128,9 +128,9 @@ def _masks(
         return {}
     out: dict[int, tuple[Any, bool]] = {}
     for group in chosen:
-        masker = protection.masker_for(ctx, group.id)
-        if masker is not None:
-            out[group.id] = (masker.mask, unmasked and function)
+        found = protection.protection_for(ctx, group)
+        if found is not None:
+            out[group.id] = (found.mask, unmasked and function)
     return out
 
 

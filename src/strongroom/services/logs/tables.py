@@ -186,6 +186,24 @@ data_protection = Table(
     Column("group_id", Integer, primary_key=True),
     Column("document", Text, nullable=False),
     Column("updated", BigInteger, nullable=False),
+    #: Events ingested from this time (ms) on are masked (AWS masks at ingestion).
+    Column("since", BigInteger, nullable=False),
 )
 
-TABLES = (*TABLES, subscription_filters, resource_policies, data_protection)
+#: Account policies (`protection`): an account-level data protection policy
+#: (one an account and Region), kept verbatim.
+account_policies = Table(
+    "logs_account_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("policy_type", String(64), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("scope", String(16), nullable=False, default="ALL"),
+    Column("selection_criteria", Text, nullable=True),
+    Column("updated", BigInteger, nullable=False),
+    Column("since", BigInteger, nullable=False),
+)
+
+TABLES = (*TABLES, subscription_filters, resource_policies, data_protection, account_policies)
