@@ -276,9 +276,15 @@ def test_data_protection_masks_every_read(logs, world) -> None:
     assert [e["message"] for e in events["events"]] == [MASKED, "nothing to hide"]
     filtered = logs.filter_log_events(logGroupName=name)["events"]
     assert [e["message"] for e in filtered] == [MASKED, "nothing to hide"]
-    # The pattern matches the stored event; what comes back is masked.
+    # The pattern sees the masked events, as AWS masks at ingestion.
     filtered = logs.filter_log_events(logGroupName=name, filterPattern='"bob@example.com"')
+    assert filtered["events"] == []
+    filtered = logs.filter_log_events(logGroupName=name, filterPattern='"user ****"')
     assert [e["message"] for e in filtered["events"]] == [MASKED]
+    filtered = logs.filter_log_events(
+        logGroupName=name, filterPattern='"bob@example.com"', unmask=True
+    )
+    assert [e["message"] for e in filtered["events"]] == [SENSITIVE]
     rows = query_results(logs, name, "fields @message | sort @timestamp asc")
     assert [r["@message"] for r in rows] == [MASKED, "nothing to hide"]
     # The root may unmask.

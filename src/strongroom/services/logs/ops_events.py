@@ -170,6 +170,8 @@ def filter_log_events(
             BAD_TOKEN.raise_for(call)
         after = (place[0], place[1], place[2])
     lo, hi = _window(startTime, endTime)
+    # Masked events are what the pattern sees, as AWS masks at ingestion.
+    mask = protection.reader(call, group, unmask)
     if restricted and not chosen:
         found = events.Scan([], False)
     else:
@@ -182,21 +184,21 @@ def filter_log_events(
             after=after,
             limit=n,
             match=None if compiled_pattern.kind == "all" else compiled_pattern.match,
-            needles=compiled_pattern.needles,
+            needles=() if mask else compiled_pattern.needles,
             json_needles=compiled_pattern.json_needles,
             opener=_opener(call, group),
             budget=SCAN_BUDGET,
             max_span=group.max_span,
+            transform=mask,
         )
     if not restricted:
         names = {s.id: s.name for s in groups.streams_of(call.conn, group)} if found.events else {}
-    mask = protection.reader(call, group, unmask)
     out: dict[str, Any] = {
         "events": [
             {
                 "logStreamName": names.get(e.stream_id, ""),
                 "timestamp": e.timestamp,
-                "message": mask(e.message, e.ingestion) if mask else e.message,
+                "message": e.message,
                 "ingestionTime": e.ingestion,
                 "eventId": e.event_id,
             }

@@ -95,7 +95,7 @@ MANAGED: dict[str, tuple[str, Callable[[str], bool] | None]] = {
         + r"(?:\d{1,3}\.){3}\d{1,3}"
         + _E
         + r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])",
-        None,
+        lambda text: ":" in text or _ipv4(text),
     ),
     "CreditCardNumber": (_B + r"\d(?:[ \-]?\d){12,18}" + _E, _luhn),
     "CreditCardSecurityCode": (r"(?i:cvv2?|cvc2?|security code)[:= ]+\d{3,4}" + _E, None),

@@ -51,7 +51,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from strongroom.encoding import b64_text, json_text
 from strongroom.framework import Call, JobRun
 from strongroom.services.lambda_ import api as lambda_api
-from strongroom.services.logs import crypto, events, groups, pattern
+from strongroom.services.logs import crypto, events, groups, pattern, protection
 from strongroom.services.logs.groups import Group
 from strongroom.services.logs.service import errors, service
 from strongroom.services.logs.tables import batches, streams, subscription_filters
@@ -288,13 +288,17 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
     if not rows:
         return False
     opener = crypto.opener(run, {group.id: group})
+    # AWS masks at ingestion: a subscription sees the masked events.
+    masking = protection.protection_for(run, group)
     by_stream: dict[int, list[dict[str, Any]]] = {}
-    for batch_id, stream_id, _ingestion, key_id, payload in rows:
+    for batch_id, stream_id, ingestion, key_id, payload in rows:
         packed = opener(key_id, payload) if key_id is not None else payload
-        if matcher.needles and not _may_match(matcher, events.text_of(packed)):
+        if masking is None and matcher.needles and not _may_match(matcher, events.text_of(packed)):
             continue
         stamps, messages = events.unpack(packed)
         for index, (ts, message) in enumerate(zip(stamps, messages, strict=True)):
+            if masking is not None:
+                message = masking.mask(message, ingestion)
             if matcher.kind != "all" and not matcher.match(message):
                 continue
             event = events.Event(ts, message, 0, stream_id, batch_id, index)
