@@ -69,8 +69,12 @@ NO_PERMISSION = (
 #: well under it before gzip (whose output can exceed its input slightly)
 #: and base64 (4/3).
 MAX_JSON_BYTES = 180_000
-#: Batches read per filter per run (the job comes back for the rest).
+#: Batches and events read per filter per run (the job comes back for the
+#: rest at once): the job runs on the event loop.
 BATCHES_PER_RUN = 200
+EVENTS_PER_RUN = 20_000
+#: Lambda's asynchronous payload limit (AWS's older 256 KB, kept as the bound).
+MAX_PAYLOAD = 262_144
 #: PostgreSQL: how old a batch must be before the cursor may pass it.
 SETTLE_MS = 2_000
 #: Filter patterns compiled once (the job runs at every commit).
@@ -277,7 +281,7 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
     matcher = _compiled(f.pattern)
     q = select(
         batches.c.id, batches.c.stream_id, batches.c.ingestion, batches.c.data_key_id,
-        batches.c.payload,
+        batches.c.payload, batches.c.count,
     ).where(batches.c.group_id == group.id, batches.c.id > f.cursor)  # fmt: skip
     settled = _settled(run, now_ms)
     if settled is not None:
@@ -287,11 +291,18 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
     rows = rows[:BATCHES_PER_RUN]
     if not rows:
         return False
+    # The job runs on the event loop: a run takes a bounded number of events.
+    counted = 0
+    for i, row in enumerate(rows):
+        counted += row[5]
+        if counted >= EVENTS_PER_RUN and i + 1 < len(rows):
+            rows, more = rows[: i + 1], True
+            break
     opener = crypto.opener(run, {group.id: group})
     # AWS masks at ingestion: a subscription sees the masked events.
     masking = protection.protection_for(run, group)
     by_stream: dict[int, list[dict[str, Any]]] = {}
-    for batch_id, stream_id, ingestion, key_id, payload in rows:
+    for batch_id, stream_id, ingestion, key_id, payload, _count in rows:
         packed = opener(key_id, payload) if key_id is not None else payload
         if masking is None and matcher.needles and not _may_match(matcher, events.text_of(packed)):
             continue
@@ -309,10 +320,8 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
     try:
         for stream_id, items in by_stream.items():
             for chunk in _chunks(items):
-                body = payload_of(
-                    group.account, group.name, names.get(stream_id, ""), [f.name], chunk
-                )
-                _invoke(run, group, f.destination_arn, body, "Event")
+                for body in _payloads(group, names.get(stream_id, ""), f.name, chunk):
+                    _invoke(run, group, f.destination_arn, body, "Event")
     except Exception as err:
         # Refused or gone: AWS drops what it cannot deliver.
         log.warning(
@@ -326,6 +335,20 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
         .values(cursor=f.cursor)
     )
     return more
+
+
+def _payloads(
+    group: Group, stream_name: str, filter_name: str, chunk: list[dict[str, Any]]
+) -> list[bytes]:
+    """`chunk`'s payloads, halved until each is under Lambda's limit (JSON
+    escapes can make a message far longer than its text)."""
+    body = payload_of(group.account, group.name, stream_name, [filter_name], chunk)
+    if len(body) <= MAX_PAYLOAD or len(chunk) == 1:
+        return [body]
+    half = len(chunk) // 2
+    return _payloads(group, stream_name, filter_name, chunk[:half]) + _payloads(
+        group, stream_name, filter_name, chunk[half:]
+    )
 
 
 def _may_match(matcher: pattern.Pattern, text: bytes) -> bool:
