@@ -152,6 +152,13 @@ def test_a_group_policy_and_an_explicit_deny(logs, theirs) -> None:
     assert logs.filter_log_events(logGroupName=name)["events"]
     logs.delete_resource_policy(resourceArn=arn)
     assert logs.get_log_events(logGroupName=name, logStreamName="s")["events"]
+    # A group's own policy goes with the group.
+    logs.put_resource_policy(
+        resourceArn=arn, policyDocument=out["resourcePolicy"]["policyDocument"]
+    )
+    logs.delete_log_group(logGroupName=name)
+    logs.create_log_group(logGroupName=name)
+    assert logs.describe_resource_policies(resourceArn=arn)["resourcePolicies"] == []
 
 
 def test_limits_and_errors(logs, theirs) -> None:
@@ -287,6 +294,10 @@ def test_data_protection_masks_every_read(logs, world) -> None:
     assert [e["message"] for e in filtered["events"]] == [SENSITIVE]
     rows = query_results(logs, name, "fields @message | sort @timestamp asc")
     assert [r["@message"] for r in rows] == [MASKED, "nothing to hide"]
+    counted = 'filter @message like "bob@example.com" | stats count(*) by bin(5m)'
+    assert query_results(logs, name, counted) == []
+    counted = 'filter @message like "user ****" | stats count(*) as n by bin(5m)'
+    assert [r["n"] for r in query_results(logs, name, counted)] == ["1"]
     # The root may unmask.
     raw = logs.get_log_events(
         logGroupName=name, logStreamName="s", startFromHead=True, unmask=True

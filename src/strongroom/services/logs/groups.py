@@ -282,6 +282,7 @@ def delete_group(conn: Connection, group: Group) -> None:
     conn.execute(delete(data_keys).where(data_keys.c.group_id == group.id))
     conn.execute(delete(subscription_filters).where(subscription_filters.c.group_id == group.id))
     conn.execute(delete(data_protection).where(data_protection.c.group_id == group.id))
+    resource_policies.remove_for_group(conn, group.account, group.region, group.arn)
     conn.execute(delete(groups).where(groups.c.id == group.id))
 
 

@@ -95,7 +95,8 @@ def _records(
     masks = _masks(call, chosen, query, unmasked)
     for gid, sid, ingestion, messages, stamps, size in events.each(
         call.conn, group_ids=list(by_id), start=start, end=end, opener=opener,
-        needles=_literals(query), max_span=max(g.max_span for g in chosen),
+        # A masked event may not hold the literal text its stored form does.
+        needles=() if masks else _literals(query), max_span=max(g.max_span for g in chosen),
     ):  # fmt: skip
         group = by_id[gid]
         log = f"{group.account}:{group.name}"
@@ -210,6 +211,15 @@ def execute(ctx: Call | JobRun, row: QueryRow) -> tuple[list[Any], dict[str, flo
     began = time.monotonic()
     stats: dict[str, float] = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}
     plan = insights.counting(query)
+    if (
+        plan is not None
+        and plan.literals
+        and not row.plan.get("unmask")
+        and any(protection.protection_for(ctx, g) is not None for g in chosen)
+    ):
+        # The counting plan matches the stored text; a masked group's
+        # filters must see the masked events (AWS masks at every egress).
+        plan = None
     if plan is not None:
         counts = _counts(ctx, chosen, start, end, plan, stats)
         outcome = insights.run_counts(query, plan, counts, limit)

@@ -205,3 +205,14 @@ def effective(call: Call, account: str, region: str, group_arn: str) -> str | No
         text = json_text({"Version": "2012-10-17", "Statement": statements})
     store.hot_put(cache_key, text)
     return text or None
+
+
+def remove_for_group(conn: Connection, account: str, region: str, group_arn: str) -> None:
+    """A deleted group's own policy goes with it."""
+    conn.execute(
+        delete(resource_policies).where(
+            resource_policies.c.account == account,
+            resource_policies.c.region == region,
+            resource_policies.c.name == key_of(None, group_arn),
+        )
+    )
