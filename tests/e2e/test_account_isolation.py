@@ -346,6 +346,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(policyType="DATA_PROTECTION_POLICY"),
         ok(policyType="DATA_PROTECTION_POLICY", accountIdentifiers=[b.account]),
     ],
+    ("logs", "DescribeDestinations"): lambda a, b: [
+        ok(),
+        ok(DestinationNamePrefix=b.token),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -645,6 +649,10 @@ def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
     clients("logs").put_resource_policy(
         resourceArn=r.log_group_arn, policyDocument=json.dumps({"Statement": [statement]})
     )
+    clients("logs").put_destination(
+        destinationName=r.token, targetArn=f"arn:aws:kinesis:us-east-1:{r.account}:stream/{r.token}",
+        roleArn=f"arn:aws:iam::{r.account}:role/{r.token}",
+    )  # fmt: skip
     ident = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
     clients("logs").put_account_policy(
         policyName=r.token, policyType="DATA_PROTECTION_POLICY",

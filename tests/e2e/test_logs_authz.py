@@ -141,6 +141,17 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "policyDocument": CALLS["PutDataProtectionPolicy"](t)["policyDocument"],
     },
     "DescribeAccountPolicies": lambda t: {"policyType": "DATA_PROTECTION_POLICY"},
+    "PutDestination": lambda t: {
+        "destinationName": "owner-dest",
+        "targetArn": f"arn:aws:kinesis:us-east-1:{OWNER}:stream/s",
+        "roleArn": f"arn:aws:iam::{OWNER}:role/r",
+    },
+    "PutDestinationPolicy": lambda t: {
+        "destinationName": "owner-dest",
+        "accessPolicy": doc({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "*"}),
+    },
+    "DescribeDestinations": lambda t: {},
+    "DeleteDestination": lambda t: {"destinationName": "owner-dest"},
     "DeleteAccountPolicy": lambda t: {"policyName": "acct", "policyType": "DATA_PROTECTION_POLICY"},
     "DeleteDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
     "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
@@ -189,6 +200,7 @@ ACCOUNT_LEVEL = {
     "CreateLogGroup", "DescribeLogGroups", "ListLogGroups", "TestMetricFilter",
     "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition",
     "PutAccountPolicy", "DescribeAccountPolicies", "DeleteAccountPolicy",
+    "PutDestination", "DescribeDestinations",
 }  # fmt: skip
 #: Operations naming the group by name (or an id of the caller's own
 #: account): another account names its own, which is not there.
@@ -198,6 +210,7 @@ BY_NAME = {
     "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
     "GetQueryResults", "StopQuery", "DeleteQueryDefinition",
     "PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
+    "PutDestinationPolicy", "DeleteDestination",
 }  # fmt: skip
 
 

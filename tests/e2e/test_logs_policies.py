@@ -411,3 +411,39 @@ def test_an_account_policy_masks_every_group(logs, theirs) -> None:
         logs.delete_account_policy, policyName="mask-email", policyType="DATA_PROTECTION_POLICY"
     )
     assert code == "ResourceNotFoundException"
+
+
+# --------------------------------------------------------------------------- destinations
+
+
+def test_destinations_control_plane(logs, theirs) -> None:
+    name = "dest-" + uuid.uuid4().hex[:6]
+    target = f"arn:aws:kinesis:us-east-1:{OWNER}:stream/central"
+    role = f"arn:aws:iam::{OWNER}:role/CWLtoKinesisRole"
+    made = logs.put_destination(destinationName=name, targetArn=target, roleArn=role)
+    d = made["destination"]
+    assert d["arn"] == f"arn:aws:logs:us-east-1:{OWNER}:destination:{name}"
+    assert (d["targetArn"], d["roleArn"]) == (target, role) and "accessPolicy" not in d
+    policy = doc({"Effect": "Allow", "Principal": {"AWS": OTHER},
+                  "Action": "logs:PutSubscriptionFilter", "Resource": d["arn"]})  # fmt: skip
+    logs.put_destination_policy(destinationName=name, accessPolicy=policy)
+    listed = logs.describe_destinations(DestinationNamePrefix=name)["destinations"]
+    assert [(x["destinationName"], x["accessPolicy"]) for x in listed] == [(name, policy)]
+    assert theirs.describe_destinations()["destinations"] == []
+    # A subscription to it is refused plainly: its target is not served.
+    group, _arn = new_group(logs)
+    code, message = error_of(
+        logs.put_subscription_filter, logGroupName=group, filterName="x", filterPattern="",
+        destinationArn=d["arn"],
+    )  # fmt: skip
+    assert code == "InvalidParameterException" and "not served" in message
+    for bad in ({"targetArn": "arn:aws:lambda:us-east-1:000000000000:function:f"},
+                {"roleArn": "nope"}):  # fmt: skip
+        args = {"destinationName": name, "targetArn": target, "roleArn": role, **bad}
+        assert error_of(logs.put_destination, **args)[0] == "InvalidParameterException"
+    assert error_of(logs.put_destination_policy, destinationName=name, accessPolicy="{")[0] == (
+        "InvalidParameterException"
+    )
+    logs.delete_destination(destinationName=name)
+    code, _ = error_of(logs.delete_destination, destinationName=name)
+    assert code == "ResourceNotFoundException"

@@ -180,6 +180,11 @@ def require_lambda_destination(destination_arn: str) -> None:
     """Only Lambda functions are served destinations here (Kinesis, Firehose
     and logical destinations are not)."""
     parts = destination_arn.split(":")
+    if len(parts) >= 6 and parts[2] == "logs" and parts[5] == "destination":
+        raise errors.InvalidParameterException(
+            "Subscriptions to a destination are not served here: its Kinesis or Firehose "
+            "target cannot be delivered to."
+        )
     if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
         raise errors.InvalidParameterException(
             "Could not deliver test message to specified destination. Check if the "

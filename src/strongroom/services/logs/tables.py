@@ -206,4 +206,23 @@ account_policies = Table(
     Column("since", BigInteger, nullable=False),
 )
 
-TABLES = (*TABLES, subscription_filters, resource_policies, data_protection, account_policies)
+#: Destinations (`destinations`): cross-account subscription targets, kept
+#: as the control plane (their Kinesis and Firehose targets are not served).
+destinations = Table(
+    "logs_destinations",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("target_arn", String(2048), nullable=False),
+    Column("role_arn", String(2048), nullable=False),
+    Column("access_policy", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    #: [[key, value], ...]
+    Column("tags", JsonText, nullable=False, default=list),
+)
+
+TABLES = (
+    *TABLES, subscription_filters, resource_policies, data_protection, account_policies,
+    destinations,
+)  # fmt: skip
