@@ -184,6 +184,7 @@ def test_limits_and_errors(logs, theirs) -> None:
         logs.delete_resource_policy(policyName=name)
     for bad in ("{", doc(), json.dumps({"Statement": [{"Effect": "Maybe"}]}),
                 doc({"Effect": "Allow", "Action": "logs:*", "Resource": "*"}),
+                doc({"Effect": "Allow", "Principal": 5, "Action": "logs:*", "Resource": "*"}),
                 json.dumps({"Version": "2012-10-17", "Statement": [], "pad": "x" * 5120})):  # fmt: skip
         code, _ = error_of(logs.put_resource_policy, policyName="bad", policyDocument=bad)
         assert code == "InvalidParameterException"

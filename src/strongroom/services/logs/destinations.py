@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from strongroom.auth.policy import MalformedPolicy, parse_policy
 from strongroom.encoding import json_value
 from strongroom.services.logs.service import errors
 from strongroom.services.logs.tables import destinations
@@ -89,6 +90,10 @@ def require_policy(text: str) -> None:
         raise errors.InvalidParameterException(
             "The access policy needs a Statement whose every entry has an Effect."
         )
+    try:
+        parse_policy(text, "resource")
+    except MalformedPolicy as err:
+        raise errors.InvalidParameterException(f"Invalid access policy: {err.message}") from None
 
 
 def _where(account: str, region: str, name: str) -> tuple[Any, ...]:

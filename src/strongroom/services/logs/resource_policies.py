@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from strongroom.auth.policy import MalformedPolicy, parse_policy
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
 from strongroom.ids import uuid4
@@ -105,6 +106,16 @@ def require_document(text: str) -> None:
             )
         if "Action" not in st and "NotAction" not in st:
             raise errors.InvalidParameterException("Each statement needs an Action.")
+    _require_parses(text)
+
+
+def _require_parses(text: str) -> None:
+    """What the authorizer will read of it must parse (a document it
+    cannot read would fail every request on the account's groups)."""
+    try:
+        parse_policy(text, "resource")
+    except MalformedPolicy as err:
+        raise errors.InvalidParameterException(f"Invalid policy document: {err.message}") from None
 
 
 def find(conn: Connection, account: str, region: str, key: str) -> ResourcePolicy | None:
