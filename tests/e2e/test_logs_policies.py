@@ -350,7 +350,11 @@ def test_bad_data_protection_policies(logs) -> None:
         protection_doc(audit=[email], masked=IDENTIFIERS),
         protection_doc(audit=[email + "X"], masked=[email + "X"]),
         protection_doc(audit=["NotDefined"], masked=["NotDefined"]),
-    ):
+        protection_doc(Configuration={"CustomDataIdentifier": [{"Name": "EmployeeId",
+                                                                "Regex": "(a+)+$"}]}),
+        protection_doc(Configuration={"CustomDataIdentifier": [{"Name": "EmployeeId",
+                                                                "Regex": "("}]}),
+    ):  # fmt: skip
         code, message = error_of(
             logs.put_data_protection_policy, logGroupIdentifier=name, policyDocument=bad
         )

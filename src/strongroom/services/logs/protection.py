@@ -251,6 +251,10 @@ def _identifiers(statement: dict, custom: dict[str, str]) -> list[str]:
     return list(found)
 
 
+#: A quantified group holding a quantifier (``(a+)+``, ``(\w*x)*``).
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+
+
 def _custom(doc: dict) -> dict[str, str]:
     config = doc.get("Configuration") or {}
     if not isinstance(config, dict):
@@ -268,6 +272,11 @@ def _custom(doc: dict) -> dict[str, str]:
             raise _bad("a custom data identifier has a Name and a Regex")
         if len(item["Regex"]) > 200:
             raise _bad("a custom data identifier's Regex is at most 200 characters")
+        if _NESTED.search(item["Regex"]):
+            # Every read runs it: a nested quantifier can take exponential time.
+            raise _bad(
+                f"the Regex of custom data identifier {item['Name']} repeats a repeated group"
+            )
         try:
             re.compile(item["Regex"])
         except re.error:
