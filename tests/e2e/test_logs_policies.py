@@ -5,6 +5,8 @@ log groups; AWS's limits and errors."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tempfile
 import time
 import uuid
@@ -452,3 +454,41 @@ def test_destinations_control_plane(logs, theirs) -> None:
     logs.delete_destination(destinationName=name)
     code, _ = error_of(logs.delete_destination, destinationName=name)
     assert code == "ResourceNotFoundException"
+
+
+def cli(server: StrongroomServer, *args: str) -> dict[str, Any]:
+    env = {**os.environ, **server.aws_env()}
+    done = subprocess.run(
+        ["aws", "logs", *args, "--output", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def test_the_aws_cli(logs, world) -> None:
+    server = world[0]
+    name, arn = new_group(logs)
+    cli(server, "put-data-protection-policy", "--log-group-identifier", name,
+        "--policy-document", protection_doc())  # fmt: skip
+    got = cli(server, "get-data-protection-policy", "--log-group-identifier", name)
+    assert json.loads(got["policyDocument"])["Statement"][1]["Operation"] == {
+        "Deidentify": {"MaskConfig": {}}
+    }
+    logs.put_log_events(
+        logGroupName=name, logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": SENSITIVE}],
+    )  # fmt: skip
+    masked = cli(server, "filter-log-events", "--log-group-name", name)["events"]
+    assert [e["message"] for e in masked] == [MASKED]
+    plain = cli(server, "get-log-events", "--log-group-name", name, "--log-stream-name", "s",
+                "--unmask")["events"]  # fmt: skip
+    assert [e["message"] for e in plain] == [SENSITIVE]
+    policy = doc({"Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                  "Action": "logs:PutLogEvents", "Resource": f"{arn}:*"})  # fmt: skip
+    made = cli(server, "put-resource-policy", "--policy-name", "cli-policy",
+               "--policy-document", policy)["resourcePolicy"]  # fmt: skip
+    assert made["policyName"] == "cli-policy"
+    listed = cli(server, "describe-resource-policies")["resourcePolicies"]
+    assert "cli-policy" in [p.get("policyName") for p in listed]
+    cli(server, "delete-resource-policy", "--policy-name", "cli-policy")

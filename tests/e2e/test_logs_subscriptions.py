@@ -7,6 +7,8 @@ exactly-once delivery across a kill -9."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -257,3 +259,45 @@ def test_exactly_once_across_a_kill(tmp_path: Path) -> None:
         payloads = received(out, len(sent))
         got = [e["message"] for p in payloads for e in p["logEvents"]]
         assert sorted(got) == sorted(sent)
+
+
+def cli(server: StrongroomServer, service: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, **server.aws_env()}
+    done = subprocess.run(
+        ["aws", service, *args, "--output", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def test_the_aws_cli(server: StrongroomServer, tmp_path: Path) -> None:
+    """The user guide's commands: add-permission, put-subscription-filter,
+    describe-subscription-filters, then a matching event reaches the function."""
+    logs = server.client("logs")
+    out = tmp_path / "cli.jsonl"
+    name, arn = function(server, out)
+    group = new_group(logs, "s")
+    cli(
+        server, "lambda", "add-permission", "--function-name", name, "--statement-id", "cwl",
+        "--principal", "logs.amazonaws.com", "--action", "lambda:InvokeFunction",
+        "--source-arn", f"arn:aws:logs:us-east-1:{OWNER}:log-group:{group}:*",
+        "--source-account", OWNER,
+    )  # fmt: skip
+    cli(
+        server, "logs", "put-subscription-filter", "--log-group-name", group,
+        "--filter-name", "errors", "--filter-pattern", "ERROR", "--destination-arn", arn,
+    )  # fmt: skip
+    described = cli(server, "logs", "describe-subscription-filters", "--log-group-name", group)
+    assert [f["filterName"] for f in described["subscriptionFilters"]] == ["errors"]
+    put(logs, group, "s", "ERROR from the CLI test", "INFO no")
+    payloads = received(out, 1)
+    assert [e["message"] for p in payloads for e in p["logEvents"]] == ["ERROR from the CLI test"]
+    cli(server, "logs", "delete-subscription-filter", "--log-group-name", group,
+        "--filter-name", "errors")  # fmt: skip
+    assert (
+        cli(server, "logs", "describe-subscription-filters", "--log-group-name", group)[
+            "subscriptionFilters"
+        ]
+        == []
+    )
