@@ -11,7 +11,6 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,8 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer() as srv:
-        yield srv
+# `server`: tests/e2e/conftest.py's, once on SQLite and once on PostgreSQL
+# (where the job runs every tick and passes only settled batches).
 
 
 def received(path: Path, events: int, timeout: float = 30.0) -> list[dict]:

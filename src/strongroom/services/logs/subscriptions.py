@@ -288,12 +288,17 @@ def deliver(run: JobRun, f: SubscriptionFilter, group: Group, now_ms: int) -> bo
         batches.c.id, batches.c.stream_id, batches.c.ingestion, batches.c.data_key_id,
         batches.c.payload, batches.c.count,
     ).where(batches.c.group_id == group.id, batches.c.id > f.cursor)  # fmt: skip
-    settled = _settled(run, now_ms)
-    if settled is not None:
-        q = q.where(batches.c.ingestion <= settled)
     rows = run.conn.execute(q.order_by(batches.c.id).limit(BATCHES_PER_RUN + 1)).all()
     more = len(rows) > BATCHES_PER_RUN
     rows = rows[:BATCHES_PER_RUN]
+    settled = _settled(run, now_ms)
+    if settled is not None:
+        # Stop at the first batch too young to pass: one with a smaller id
+        # may still be committing.
+        for i, row in enumerate(rows):
+            if row[2] > settled:
+                rows, more = rows[:i], True
+                break
     if not rows:
         return False
     # The job runs on the event loop: a run takes a bounded number of events.
