@@ -268,6 +268,8 @@ def test_data_protection_masks_every_read(logs, world) -> None:
     assert out["logGroupIdentifier"] == arn and out["lastUpdatedTime"] > 0
     got = logs.get_data_protection_policy(logGroupIdentifier=name)
     assert json.loads(got["policyDocument"])["Version"] == "2021-06-01"
+    described = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
+    assert described["dataProtectionStatus"] == "ACTIVATED"
     # As AWS masks at ingestion, the events stored before the policy are not masked.
     before = logs.get_log_events(logGroupName=name, logStreamName="s")["events"]
     assert [e["message"] for e in before] == [SENSITIVE]
@@ -333,6 +335,8 @@ def test_data_protection_masks_every_read(logs, world) -> None:
     )
     logs.delete_data_protection_policy(logGroupIdentifier=name)
     assert logs.filter_log_events(logGroupName=name)["events"][0]["message"] == SENSITIVE
+    described = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
+    assert "dataProtectionStatus" not in described
     code, _ = error_of(logs.delete_data_protection_policy, logGroupIdentifier=name)
     assert code == "ResourceNotFoundException"
 

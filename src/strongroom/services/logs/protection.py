@@ -528,3 +528,14 @@ def remove_account_policy(conn: Connection, policy: AccountPolicy) -> None:
             account_policies.c.policy_type == policy.policy_type,
         )
     )
+
+
+def protected(conn: Connection, account: str, region: str, group_ids: list[int]) -> set[int]:
+    """Which of the groups a data protection policy covers (DescribeLogGroups'
+    dataProtectionStatus): all of them under an account policy."""
+    if not group_ids:
+        return set()
+    if _FIND_ACCOUNT.first(conn, account=account, region=region) is not None:
+        return set(group_ids)
+    q = select(data_protection.c.group_id).where(data_protection.c.group_id.in_(group_ids))
+    return {row[0] for row in conn.execute(q)}
