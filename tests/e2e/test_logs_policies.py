@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import tempfile
 import time
@@ -496,3 +497,38 @@ def test_the_aws_cli(logs, world) -> None:
     listed = cli(server, "describe-resource-policies")["resourcePolicies"]
     assert "cli-policy" in [p.get("policyName") for p in listed]
     cli(server, "delete-resource-policy", "--policy-name", "cli-policy")
+
+
+def _mutated(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(1, 5)):
+        pos = rng.randrange(len(chars) + 1)
+        if rng.random() < 0.5 and chars:
+            del chars[min(pos, len(chars) - 1)]
+        else:
+            chars.insert(pos, rng.choice('{}[]":,\\0123456789aZ-+*()|?'))
+    return "".join(chars)
+
+
+def test_garbage_documents_get_aws_errors(logs) -> None:
+    """Mutated policy documents are refused with InvalidParameterException
+    (or accepted), never an internal failure; reads keep working."""
+    name, arn = new_group(logs, "still readable")
+    rng = random.Random(14)
+    good_protection = protection_doc()
+    good_resource = doc({"Effect": "Allow", "Principal": {"AWS": OTHER},
+                         "Action": "logs:FilterLogEvents", "Resource": f"{arn}:*"})  # fmt: skip
+    for _ in range(150):
+        for fn, args in (
+            (logs.put_data_protection_policy,
+             {"logGroupIdentifier": name, "policyDocument": _mutated(rng, good_protection)}),
+            (logs.put_resource_policy,
+             {"resourceArn": arn, "policyDocument": _mutated(rng, good_resource)}),
+        ):  # fmt: skip
+            try:
+                fn(**args)
+            except botocore.exceptions.ClientError as exc:
+                assert exc.response["Error"]["Code"] == "InvalidParameterException", args
+        assert logs.filter_log_events(logGroupName=name)["events"]
+    if logs.describe_resource_policies(resourceArn=arn)["resourcePolicies"]:
+        logs.delete_resource_policy(resourceArn=arn)
