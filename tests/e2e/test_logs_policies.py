@@ -453,9 +453,9 @@ def test_destinations_control_plane(logs, theirs) -> None:
                 {"roleArn": "nope"}):  # fmt: skip
         args = {"destinationName": name, "targetArn": target, "roleArn": role, **bad}
         assert error_of(logs.put_destination, **args)[0] == "InvalidParameterException"
-    assert error_of(logs.put_destination_policy, destinationName=name, accessPolicy="{")[0] == (
-        "InvalidParameterException"
-    )
+    for bad in ("{", policy[:-2] + ', "Sid": "' + "x" * 5120 + '"}]}'):
+        code, _ = error_of(logs.put_destination_policy, destinationName=name, accessPolicy=bad)
+        assert code == "InvalidParameterException"
     logs.delete_destination(destinationName=name)
     code, _ = error_of(logs.delete_destination, destinationName=name)
     assert code == "ResourceNotFoundException"

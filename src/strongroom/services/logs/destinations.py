@@ -72,7 +72,15 @@ def require_target(target_arn: str, role_arn: str) -> None:
         raise errors.InvalidParameterException(f"Invalid roleArn: {role_arn}")
 
 
+#: An access policy is at most 5,120 bytes (AWS's quota).
+MAX_POLICY_BYTES = 5120
+
+
 def require_policy(text: str) -> None:
+    if len(text.encode()) > MAX_POLICY_BYTES:
+        raise errors.InvalidParameterException(
+            f"The access policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes."
+        )
     try:
         doc = json_value(text)
     except ValueError:
