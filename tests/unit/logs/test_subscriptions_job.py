@@ -157,3 +157,25 @@ def test_managed_identifiers(name: str, text: str, masked: str) -> None:
         {"DataIdentifier": [ident], "Operation": {"Deidentify": {"MaskConfig": {}}}},
     ]})  # fmt: skip
     assert protection.compile_document(document).mask(text) == masked
+
+
+def test_an_unreadable_group_is_tried_again_later(app: App, sent, monkeypatch) -> None:
+    group = "/aws/lambda/locked"
+    publish(app, group, "s", ["warm"])
+    subscribe(app, group, "")
+    publish(app, group, "s", ["held back"])
+    tries = []
+
+    def refuse(run: Any, f: Any, g: Any, now_ms: int) -> bool:
+        tries.append(f.name)
+        raise RuntimeError("the group's KMS key is disabled")
+
+    monkeypatch.setattr(subscriptions, "deliver", refuse)
+    run_job(app)
+    run_job(app)  # within RETRY_SECONDS: not tried again
+    assert tries == ["f"]
+    monkeypatch.undo()
+    monkeypatch.setattr(subscriptions, "_invoke", lambda *a: sent.append(("x", {}, "Event")))
+    subscriptions._retry_at.clear()  # the wait is over
+    run_job(app)
+    assert len(sent) == 1

@@ -77,6 +77,11 @@ EVENTS_PER_RUN = 20_000
 MAX_PAYLOAD = 262_144
 #: PostgreSQL: how old a batch must be before the cursor may pass it.
 SETTLE_MS = 2_000
+#: A filter whose batches cannot be read (its group's KMS key disabled) is
+#: tried again this much later, not at every commit. Kept in the memory of
+#: the process holding the scheduler lease: it decides only when to try.
+RETRY_SECONDS = 30.0
+_retry_at: dict[tuple[int, str], float] = {}
 #: Filter patterns compiled once (the job runs at every commit).
 _compiled = functools.lru_cache(maxsize=256)(pattern.compile)
 
@@ -382,6 +387,11 @@ def logs_subscriptions(run: JobRun) -> float | None:
     now_ms = int(now * 1000)
     again: float | None = None
     for f, group in _pending(run.conn):
+        key = (f.group_id, f.name)
+        retry = _retry_at.get(key)
+        if retry is not None and retry > now:
+            again = retry if again is None else min(again, retry)
+            continue
         try:
             more = deliver(run, f, group, now_ms)
         except Exception as err:  # a KMS key no longer usable: try again later
@@ -390,8 +400,10 @@ def logs_subscriptions(run: JobRun) -> float | None:
                 "subscription filter %s of %s: %s", f.name, group.arn,
                 code or type(err).__name__, exc_info=not isinstance(code, str),
             )  # fmt: skip
-            again = now + 30 if again is None else min(again, now + 30)
+            _retry_at[key] = now + RETRY_SECONDS
+            again = now + RETRY_SECONDS if again is None else min(again, now + RETRY_SECONDS)
             continue
+        _retry_at.pop(key, None)
         if more or not run.store.is_sqlite:
             again = now if again is None else min(again, now)
     if not run.store.is_sqlite and again is None:
