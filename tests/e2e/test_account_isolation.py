@@ -334,6 +334,24 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(logGroupName=b.log_group),
         refused(NOT_FOUND, logGroupName=a.log_group),
     ],
+    ("logs", "DescribeSubscriptionFilters"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
+    ("logs", "DescribeResourcePolicies"): lambda a, b: [
+        ok(),
+        ok(policyScope="RESOURCE"),
+        ok(resourceArn=b.log_group_arn),
+        refused(REFUSED, resourceArn=a.log_group_arn),
+    ],
+    ("logs", "DescribeAccountPolicies"): lambda a, b: [
+        ok(policyType="DATA_PROTECTION_POLICY"),
+        ok(policyType="DATA_PROTECTION_POLICY", accountIdentifiers=[b.account]),
+    ],
+    ("logs", "DescribeDestinations"): lambda a, b: [
+        ok(),
+        ok(DestinationNamePrefix=b.token),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
@@ -637,6 +655,42 @@ def _export_tasks(clients: Callable[[str], Any], r: Resources) -> None:
     )["taskId"]  # fmt: skip
 
 
+def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
+    lam = clients("lambda")
+    lam.get_waiter("function_active_v2").wait(FunctionName=r.function)
+    lam.add_permission(
+        FunctionName=r.function,
+        StatementId=f"{r.token}-logs",
+        Action="lambda:InvokeFunction",
+        Principal="logs.amazonaws.com",
+        SourceArn=f"{r.log_group_arn}:*",
+    )
+    clients("logs").put_subscription_filter(
+        logGroupName=r.log_group, filterName=r.token, filterPattern=r.token,
+        destinationArn=r.function_arn,
+    )  # fmt: skip
+    statement = {"Effect": "Allow", "Principal": {"Service": f"{r.token}.amazonaws.com"},
+                 "Action": "logs:PutLogEvents", "Resource": f"{r.log_group_arn}:*"}  # fmt: skip
+    clients("logs").put_resource_policy(
+        policyName=r.token, policyDocument=json.dumps({"Statement": [statement]})
+    )
+    clients("logs").put_resource_policy(
+        resourceArn=r.log_group_arn, policyDocument=json.dumps({"Statement": [statement]})
+    )
+    clients("logs").put_destination(
+        destinationName=r.token, targetArn=f"arn:aws:kinesis:us-east-1:{r.account}:stream/{r.token}",
+        roleArn=f"arn:aws:iam::{r.account}:role/{r.token}",
+    )  # fmt: skip
+    ident = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+    clients("logs").put_account_policy(
+        policyName=r.token, policyType="DATA_PROTECTION_POLICY",
+        policyDocument=json.dumps({"Version": "2021-06-01", "Statement": [
+            {"DataIdentifier": [ident], "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"DataIdentifier": [ident], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ]}),
+    )  # fmt: skip
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
     bucket = make_trail_bucket(clients("s3"), f"{r.token}-trail-bucket", r.account)
@@ -660,6 +714,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _databases,
     _log_groups,
     _export_tasks,
+    _log_subscriptions,
     _trails,
 ]
 

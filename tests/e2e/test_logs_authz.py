@@ -124,6 +124,7 @@ def _export_task(server: StrongroomServer, logs: Any, group: str) -> str:
 
 KEY = f"arn:aws:kms:us-east-1:{OWNER}:key/00000000-0000-0000-0000-000000000000"
 NOW = int(time.time())
+EMAIL = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
 
 #: Every served operation, with the arguments it is called with on the
 #: owner's group (by ARN wherever the operation takes one).
@@ -143,6 +144,57 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "DeleteLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "s"},
     "DeleteMetricFilter": lambda t: {"logGroupName": t["name"], "filterName": "f"},
     "DescribeMetricFilters": lambda t: {"logGroupName": t["name"]},
+    "PutSubscriptionFilter": lambda t: {
+        "logGroupName": t["name"],
+        "filterName": "sub",
+        "filterPattern": "",
+        "destinationArn": f"arn:aws:lambda:us-east-1:{OWNER}:function:nothing",
+    },
+    "DescribeSubscriptionFilters": lambda t: {"logGroupName": t["name"]},
+    "PutResourcePolicy": lambda t: {
+        "resourceArn": t["arn"],
+        "policyDocument": doc(
+            {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "logs:*", "Resource": "*"}
+        ),
+    },
+    "DescribeResourcePolicies": lambda t: {"resourceArn": t["arn"]},
+    "PutDataProtectionPolicy": lambda t: {
+        "logGroupIdentifier": t["arn"],
+        "policyDocument": json.dumps(
+            {
+                "Version": "2021-06-01",
+                "Statement": [
+                    {
+                        "DataIdentifier": [EMAIL],
+                        "Operation": {"Audit": {"FindingsDestination": {}}},
+                    },
+                    {"DataIdentifier": [EMAIL], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+                ],
+            }
+        ),
+    },
+    "GetDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "PutAccountPolicy": lambda t: {
+        "policyName": "acct",
+        "policyType": "DATA_PROTECTION_POLICY",
+        "policyDocument": CALLS["PutDataProtectionPolicy"](t)["policyDocument"],
+    },
+    "DescribeAccountPolicies": lambda t: {"policyType": "DATA_PROTECTION_POLICY"},
+    "PutDestination": lambda t: {
+        "destinationName": "owner-dest",
+        "targetArn": f"arn:aws:kinesis:us-east-1:{OWNER}:stream/s",
+        "roleArn": f"arn:aws:iam::{OWNER}:role/r",
+    },
+    "PutDestinationPolicy": lambda t: {
+        "destinationName": "owner-dest",
+        "accessPolicy": doc({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "*"}),
+    },
+    "DescribeDestinations": lambda t: {},
+    "DeleteDestination": lambda t: {"destinationName": "owner-dest"},
+    "DeleteAccountPolicy": lambda t: {"policyName": "acct", "policyType": "DATA_PROTECTION_POLICY"},
+    "DeleteDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
+    "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
     "PutMetricFilter": lambda t: {
         "logGroupName": t["name"],
         "filterName": "theirs",
@@ -186,6 +238,8 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 ACCOUNT_LEVEL = {
     "CreateLogGroup", "DescribeLogGroups", "ListLogGroups", "TestMetricFilter",
     "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition", "DescribeExportTasks",
+    "PutAccountPolicy", "DescribeAccountPolicies", "DeleteAccountPolicy",
+    "PutDestination", "DescribeDestinations",
 }  # fmt: skip
 #: Operations naming the group by name (or an id of the caller's own
 #: account): another account names its own, which is not there.
@@ -195,6 +249,8 @@ BY_NAME = {
     "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
     "GetQueryResults", "StopQuery", "DeleteQueryDefinition", "CreateExportTask",
     "CancelExportTask",
+    "PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
+    "PutDestinationPolicy", "DeleteDestination",
 }  # fmt: skip
 
 
