@@ -205,7 +205,10 @@ def test_one_way_to_reach_errors() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs")
+NO_ENCODERS = (
+    "kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs",
+    "cloudwatch",
+)  # fmt: skip
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 
@@ -230,6 +233,7 @@ DOMAIN_LAYERED = (
     "rds",
     "logs",
     "cloudtrail",
+    "cloudwatch",
 )
 
 

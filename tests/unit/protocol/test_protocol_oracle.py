@@ -193,3 +193,68 @@ def test_error_parses_in_botocore(service: str, shape_name: str) -> None:
         modeled.pop("ResponseMetadata", None)
         for name, value in fields.items():
             assert modeled.get(name) == value, name
+
+
+# --------------------------------------------------------------------------- Smithy RPC v2 CBOR
+# CloudWatch is served in the protocol botocore picks (json) and in Smithy
+# RPC v2 CBOR, which its model lists too: botocore's CBOR serializer and
+# parser are the oracle for the second codec, every operation and error.
+
+CBOR = "smithy-rpc-v2-cbor"
+CBOR_SERVICES = ["cloudwatch"]
+
+
+def cbor_codec(service: str) -> Any:
+    key = f"{service}/{CBOR}"
+    if key not in _CODECS:
+        _CODECS[key] = codec_for(load_service_model(service), protocol=CBOR)
+    return _CODECS[key]
+
+
+def _cbor_cases() -> list[tuple[str, str]]:
+    return [(s, op) for s in CBOR_SERVICES for op in load_service_model(s).operation_names]
+
+
+@pytest.mark.parametrize(("service", "operation"), _cbor_cases())
+def test_cbor_request_from_botocore_parses_back(service: str, operation: str) -> None:
+    model = load_service_model(service)
+    op = model.operation_model(operation)
+    try:
+        params = generate_input(op, ValueGen(_seed(service, operation)))
+    except Unsatisfiable as exc:
+        pytest.skip(f"cannot generate input: {exc}")
+    req = wire_request(op, params, CBOR)
+    c = cbor_codec(service)
+    assert req.headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert c.operation_from_path(req.path) == operation
+    assert normalise(c.parse(operation, req)) == normalise(params)
+
+
+@pytest.mark.parametrize(("service", "operation"), _cbor_cases())
+def test_cbor_response_parses_in_botocore(service: str, operation: str) -> None:
+    model = load_service_model(service)
+    op = model.operation_model(operation)
+    try:
+        result = generate_output(op, ValueGen(_seed(service, operation) + 1))
+    except Unsatisfiable as exc:
+        pytest.skip(f"cannot generate output: {exc}")
+    resp = cbor_codec(service).serialize(operation, result, "req-0001")
+    parsed = botocore_parse(op, resp, protocol=CBOR)
+    assert ("smithy-protocol", "rpc-v2-cbor") in resp.headers
+    assert normalise(_comparable_output(op, result, parsed)) == normalise(result)
+
+
+@pytest.mark.parametrize(
+    ("service", "shape_name"),
+    [(s, shape.name) for s in CBOR_SERVICES for shape in load_service_model(s).error_shapes],
+)
+def test_cbor_error_parses_in_botocore(service: str, shape_name: str) -> None:
+    model = load_service_model(service)
+    code = model.shape_for(shape_name).metadata.get("error", {}).get("code", shape_name)
+    err = getattr(errors_for(service), shape_name)("Something <went> & wrong")
+    op = model.operation_model(model.operation_names[0])
+    resp = cbor_codec(service).serialize_error(err, "req-0002", op.name)
+    parsed = botocore_parse(op, resp, protocol=CBOR)
+    assert parsed["Error"]["Code"] == code
+    assert parsed["Error"]["Message"] == "Something <went> & wrong"
+    assert parsed["ResponseMetadata"]["RequestId"] == "req-0002"
