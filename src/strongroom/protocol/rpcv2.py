@@ -21,7 +21,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from strongroom.protocol import cbor
-from strongroom.protocol.base import BaseCodec, message_member
+from strongroom.protocol.base import BaseCodec, message_member, request_body
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.jsonbody import JsonCompiler, Reader, Writer, wrong_type
@@ -123,7 +123,8 @@ class RpcV2CborCodec(BaseCodec):
     def parse(self, operation: str, req: Request) -> dict[str, Any]:
         read, check = self._parse_plan(operation)
         try:
-            data = cbor.decode(req.body) if req.body else {}
+            body = request_body(req)
+            data = cbor.decode(body) if body else {}
             if data is None:
                 data = {}
             if type(data) is not dict:

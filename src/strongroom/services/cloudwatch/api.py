@@ -11,17 +11,33 @@ The publisher acts as the AWS service delivering the data (no caller's
 permission is asked, as AWS's own delivery into the customer's account
 needs none), in the caller's transaction, under PutMetricData's rules
 (`datums`); the reserved ``AWS/`` namespaces are allowed here, since these
-are AWS's own metrics. `ctx` is a `Call` or a `JobRun` in a write transaction.
+are AWS's own metrics. A datum those rules refuse is left out and counted,
+not raised: a publisher's background work must not stall on one bad value.
+`ctx` is a `Call` or a `JobRun` in a write transaction.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom.framework import Call, JobRun
 from strongroom.services.cloudwatch import datums, metrics
+from strongroom.services.cloudwatch.service import errors
 
-__all__ = ["put_metric_data"]
+__all__ = ["Stored", "put_metric_data"]
+
+_REFUSALS = (
+    errors.InvalidParameterValueException,
+    errors.InvalidParameterCombinationException,
+    errors.MissingRequiredParameterException,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    stored: int
+    refused: int
 
 
 def put_metric_data(
@@ -31,13 +47,17 @@ def put_metric_data(
     *,
     account: str,
     region: str,
-) -> int:
+) -> Stored:
     """Store `metric_data` (MetricDatum dicts, model names and types) in the
-    account's metrics; how many samples were stored."""
+    account's metrics: how many datums were stored and refused."""
     now = ctx.clock.timestamp()
-    stored = 0
-    for start in range(0, len(metric_data), datums.MAX_DATUMS):
-        samples = datums.samples(metric_data[start : start + datums.MAX_DATUMS], now)
+    samples = []
+    refused = 0
+    for datum in metric_data:
+        try:
+            samples.extend(datums.samples([datum], now))
+        except _REFUSALS:
+            refused += 1
+    if samples:
         metrics.put(ctx.conn, account, region, namespace, samples, now)
-        stored += len(samples)
-    return stored
+    return Stored(len(metric_data) - refused, refused)

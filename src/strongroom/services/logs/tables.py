@@ -144,5 +144,16 @@ queries = Table(
     Index("ix_logs_queries_owner", "account", "region", "created"),
 )
 
+#: Where metric filters have read a group's batches to: the last batch id
+#: whose events were published as CloudWatch datapoints, moved in the
+#: transaction that stores those datapoints (exactly once across restarts).
+metric_filter_cursors = Table(
+    "logs_metric_filter_cursors",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("last_batch", BigInteger, nullable=False),
+)
+
 #: Every table of this module, for the schema (see `Service.tables`).
 TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)
+TABLES += (metric_filter_cursors,)
