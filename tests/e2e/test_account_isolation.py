@@ -92,6 +92,8 @@ class Resources:
     log_group_arn: str = ""
     query_id: str = ""
     trail_arn: str = ""
+    alarm: str = ""
+    alarm_arn: str = ""
 
 
 @dataclass
@@ -335,6 +337,15 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
+    ],
+    # ----------------------------------------------------------- CloudWatch
+    ("cloudwatch", "DescribeAlarmsForMetric"): lambda a, b: [
+        ok(MetricName=b.token, Namespace=b.token),
+        Probe({"MetricName": a.token, "Namespace": a.token}, names_other=True),
+    ],
+    ("cloudwatch", "ListTagsForResource"): lambda a, b: [
+        ok(ResourceARN=b.alarm_arn),
+        refused(REFUSED, ResourceARN=a.alarm_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "ListTags"): lambda a, b: [
@@ -609,6 +620,24 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _metrics_and_alarms(clients: Callable[[str], Any], r: Resources) -> None:
+    cw = clients("cloudwatch")
+    cw.put_metric_data(
+        Namespace=r.token,
+        MetricData=[{"MetricName": r.token, "Value": 1.0,
+                     "Dimensions": [{"Name": r.token, "Value": r.token}]}],
+    )  # fmt: skip
+    r.alarm = f"{r.token}-alarm"
+    r.alarm_arn = f"arn:aws:cloudwatch:us-east-1:{r.account}:alarm:{r.alarm}"
+    cw.put_metric_alarm(
+        AlarmName=r.alarm, Namespace=r.token, MetricName=r.token, Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[f"arn:aws:sns:us-east-1:{r.account}:{r.token}"],
+        Tags=[{"Key": r.token, "Value": r.token}],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName=r.alarm, StateValue="ALARM", StateReason=r.token)
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
     r.trail_arn = ct.create_trail(
@@ -630,6 +659,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _buckets,
     _databases,
     _log_groups,
+    _metrics_and_alarms,
     _trails,
 ]
 
