@@ -32,143 +32,169 @@ _SINGLE = struct.Struct(">f")
 _DOUBLE = struct.Struct(">d")
 
 
-class _Reader:
-    __slots__ = ("data", "end", "pos")
+_MAJOR_NAMES = ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-        self.end = len(data)
 
-    def take(self, n: int) -> bytes:
-        start = self.pos
-        stop = start + n
-        if stop > self.end:
-            raise Malformed("Unexpected end of CBOR input")
-        self.pos = stop
-        return self.data[start:stop]
+def _truncated() -> Malformed:
+    return Malformed("Unexpected end of CBOR input")
 
-    def argument(self, info: int) -> int:
-        """The head's argument (a length, an integer, a tag number)."""
-        if info < 24:
-            return info
-        if info == 24:
-            return self.take(1)[0]
-        if info == 25:
-            return int.from_bytes(self.take(2), "big")
-        if info == 26:
-            return int.from_bytes(self.take(4), "big")
-        if info == 27:
-            return int.from_bytes(self.take(8), "big")
+
+def _argument(data: bytes, pos: int, end: int, info: int) -> tuple[int, int]:
+    """The head's argument (a length, an integer, a tag number) for
+    additional information 24-27, and the position after it."""
+    if info == 24:
+        if pos >= end:
+            raise _truncated()
+        return data[pos], pos + 1
+    size = {25: 2, 26: 4, 27: 8}.get(info)
+    if size is None:
         raise Malformed(f"Invalid CBOR additional information {info}")
+    stop = pos + size
+    if stop > end:
+        raise _truncated()
+    return int.from_bytes(data[pos:stop], "big"), stop
 
-    def length(self, info: int) -> int:
-        n = self.argument(info)
-        if n > self.end - self.pos:
+
+def _item(data: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
+    """The data item at `pos` and the position after it. One function with
+    the head decoded inline: a request is thousands of small items, and a
+    call per item is most of the cost."""
+    if pos >= end:
+        raise _truncated()
+    head = data[pos]
+    pos += 1
+    major = head >> 5
+    info = head & 0x1F
+    if info < 24:
+        arg = info
+    elif info == 31:
+        return _indefinite(data, pos, end, depth, major)
+    else:
+        arg, pos = _argument(data, pos, end, info)
+    if major == 3:
+        stop = pos + arg
+        if stop > end:
             raise Malformed("CBOR length exceeds the input")
-        return n
-
-    def at_break(self) -> bool:
-        if self.pos >= self.end:
-            raise Malformed("Unexpected end of CBOR input")
-        if self.data[self.pos] == _BREAK:
-            self.pos += 1
-            return True
-        return False
-
-    def item(self, depth: int) -> Any:
-        if depth > MAX_DEPTH:
+        try:
+            return data[pos:stop].decode("utf-8"), stop
+        except UnicodeDecodeError:
+            raise Malformed("Invalid UTF-8 in a CBOR text string") from None
+    if major == 5:
+        if depth >= MAX_DEPTH:
             raise Malformed("CBOR input nests too deeply")
-        if self.pos >= self.end:
-            raise Malformed("Unexpected end of CBOR input")
-        head = self.data[self.pos]
-        self.pos += 1
-        major, info = head >> 5, head & 0x1F
-        if major == 0:
-            return self.argument(info)
-        if major == 1:
-            return -1 - self.argument(info)
-        if major == 2:
-            return self.string_bytes(info, 2)
-        if major == 3:
-            raw = self.string_bytes(info, 3)
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise Malformed("Invalid UTF-8 in a CBOR text string") from None
-        if major == 4:
-            if info == 31:
-                items = []
-                while not self.at_break():
-                    items.append(self.item(depth + 1))
-                return items
-            return [self.item(depth + 1) for _ in range(self.length(info))]
-        if major == 5:
-            return self.map(info, depth)
-        if major == 6:
-            return self.tagged(self.argument(info), depth)
-        return self.simple(info)
+        if arg > end - pos:
+            raise Malformed("CBOR length exceeds the input")
+        out: dict[str, Any] = {}
+        for _ in range(arg):
+            key, pos = _item(data, pos, end, depth + 1)
+            if type(key) is not str:
+                raise Malformed("A CBOR map key must be a text string")
+            out[key], pos = _item(data, pos, end, depth + 1)
+        return out, pos
+    if major == 0:
+        return arg, pos
+    if major == 4:
+        if depth >= MAX_DEPTH:
+            raise Malformed("CBOR input nests too deeply")
+        if arg > end - pos:
+            raise Malformed("CBOR length exceeds the input")
+        items = []
+        append = items.append
+        for _ in range(arg):
+            value, pos = _item(data, pos, end, depth + 1)
+            append(value)
+        return items, pos
+    if major == 7:
+        return _simple(data, pos, end, info, arg)
+    if major == 1:
+        return -1 - arg, pos
+    if major == 2:
+        stop = pos + arg
+        if stop > end:
+            raise Malformed("CBOR length exceeds the input")
+        return data[pos:stop], stop
+    # major 6: a tag
+    if depth >= MAX_DEPTH:
+        raise Malformed("CBOR input nests too deeply")
+    value, pos = _item(data, pos, end, depth + 1)
+    return _tagged(arg, value), pos
 
-    def string_bytes(self, info: int, major: int) -> bytes:
-        if info != 31:
-            return self.take(self.length(info))
+
+def _indefinite(data: bytes, pos: int, end: int, depth: int, major: int) -> tuple[Any, int]:
+    if major in (2, 3):
         chunks = []
-        while not self.at_break():
-            head = self.data[self.pos]
-            self.pos += 1
+        while True:
+            if pos >= end:
+                raise _truncated()
+            head = data[pos]
+            if head == _BREAK:
+                pos += 1
+                break
             if head >> 5 != major or head & 0x1F == 31:
                 raise Malformed("Invalid chunk in an indefinite-length CBOR string")
-            chunks.append(self.take(self.length(head & 0x1F)))
-        return b"".join(chunks)
-
-    def map(self, info: int, depth: int) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        if info == 31:
-            while not self.at_break():
-                self.pair(out, depth)
-            return out
-        for _ in range(self.length(info)):
-            self.pair(out, depth)
-        return out
-
-    def pair(self, out: dict[Any, Any], depth: int) -> None:
-        key = self.item(depth + 1)
-        if type(key) is not str:
+            chunk, pos = _item(data, pos, end, depth + 1)
+            chunks.append(chunk)
+        if major == 2:
+            return b"".join(chunks), pos
+        return "".join(chunks), pos
+    if major not in (4, 5):
+        raise Malformed(f"Invalid indefinite length for a CBOR {_MAJOR_NAMES[major]}")
+    if depth >= MAX_DEPTH:
+        raise Malformed("CBOR input nests too deeply")
+    items: list[Any] = []
+    out: dict[str, Any] = {}
+    while True:
+        if pos >= end:
+            raise _truncated()
+        if data[pos] == _BREAK:
+            pos += 1
+            return (items if major == 4 else out), pos
+        value, pos = _item(data, pos, end, depth + 1)
+        if major == 4:
+            items.append(value)
+            continue
+        if type(value) is not str:
             raise Malformed("A CBOR map key must be a text string")
-        out[key] = self.item(depth + 1)
+        out[value], pos = _item(data, pos, end, depth + 1)
 
-    def tagged(self, tag: int, depth: int) -> Any:
-        value = self.item(depth + 1)
-        if tag == 1:
-            if type(value) is bool or not isinstance(value, int | float):
-                raise Malformed("CBOR tag 1 must hold a number", "a timestamp")
-            return timestamp_from_epoch(value)
-        if tag in (2, 3) and type(value) is bytes:
-            n = int.from_bytes(value, "big")
-            return n if tag == 2 else -1 - n
-        raise Malformed(f"Unsupported CBOR tag {tag}")
 
-    def simple(self, info: int) -> Any:
-        if info == 20:
-            return False
-        if info == 21:
-            return True
-        if info in (22, 23):
-            return None
-        if info == 25:
-            return _HALF.unpack(self.take(2))[0]
-        if info == 26:
-            return _SINGLE.unpack(self.take(4))[0]
-        if info == 27:
-            return _DOUBLE.unpack(self.take(8))[0]
-        raise Malformed(f"Unsupported CBOR simple value {info}")
+def _tagged(tag: int, value: Any) -> Any:
+    if tag == 1:
+        if type(value) is bool or not isinstance(value, int | float):
+            raise Malformed("CBOR tag 1 must hold a number", "a timestamp")
+        return timestamp_from_epoch(value)
+    if tag in (2, 3) and type(value) is bytes:
+        n = int.from_bytes(value, "big")
+        return n if tag == 2 else -1 - n
+    raise Malformed(f"Unsupported CBOR tag {tag}")
+
+
+def _simple(data: bytes, pos: int, end: int, info: int, arg: int) -> tuple[Any, int]:
+    if info == 20:
+        return False, pos
+    if info == 21:
+        return True, pos
+    if info in (22, 23):
+        return None, pos
+    # 25-27 are floats: their bits were read as the argument.
+    if info == 25:
+        return _HALF.unpack(arg.to_bytes(2, "big"))[0], pos
+    if info == 26:
+        return _SINGLE.unpack(arg.to_bytes(4, "big"))[0], pos
+    if info == 27:
+        return _DOUBLE.unpack(arg.to_bytes(8, "big"))[0], pos
+    raise Malformed(f"Unsupported CBOR simple value {arg if info == 24 else info}")
 
 
 def decode(data: bytes) -> Any:
     """The one CBOR data item `data` holds."""
-    reader = _Reader(bytes(data))
-    value = reader.item(0)
-    if reader.pos != reader.end:
+    data = bytes(data)
+    end = len(data)
+    try:
+        value, pos = _item(data, 0, end, 0)
+    except RecursionError:
+        raise Malformed("CBOR input nests too deeply") from None
+    if pos != end:
         raise Malformed("Unexpected data after the CBOR item")
     return value
 

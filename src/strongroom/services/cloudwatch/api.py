@@ -23,15 +23,9 @@ from typing import Any
 
 from strongroom.framework import Call, JobRun
 from strongroom.services.cloudwatch import datums, metrics
-from strongroom.services.cloudwatch.service import errors
+from strongroom.services.cloudwatch.service import REFUSALS
 
 __all__ = ["Stored", "put_metric_data"]
-
-_REFUSALS = (
-    errors.InvalidParameterValueException,
-    errors.InvalidParameterCombinationException,
-    errors.MissingRequiredParameterException,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +50,7 @@ def put_metric_data(
     for datum in metric_data:
         try:
             samples.extend(datums.samples([datum], now))
-        except _REFUSALS:
+        except REFUSALS:
             refused += 1
     if samples:
         metrics.put(ctx.conn, account, region, namespace, samples, now)

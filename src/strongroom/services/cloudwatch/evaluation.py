@@ -13,6 +13,7 @@ state reason and its data are worded as CloudWatch words them.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,9 @@ from strongroom.encoding import json_text
 from strongroom.framework import JobRun
 from strongroom.services.cloudwatch import alarms, metrics, queries
 from strongroom.services.cloudwatch.alarms import Alarm
-from strongroom.services.cloudwatch.service import service
+from strongroom.services.cloudwatch.service import REFUSALS, service
+
+log = logging.getLogger(__name__)
 
 WORDS = {
     "GreaterThanOrEqualToThreshold": "greater than or equal to",
@@ -40,7 +43,7 @@ def _stamp(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
-def _iso(ts: float) -> str:
+def iso(ts: float) -> str:
     d = datetime.fromtimestamp(ts, UTC)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
 
@@ -156,7 +159,7 @@ def _reason_data(
     alarm: Alarm, now: float, start: int, period: int, threshold: float,
     present: list[tuple[int, float]],
 ) -> dict[str, Any]:  # fmt: skip
-    doc: dict[str, Any] = {"version": "1.0", "queryDate": _iso(now), "startDate": _iso(start)}
+    doc: dict[str, Any] = {"version": "1.0", "queryDate": iso(now), "startDate": iso(start)}
     stat = alarm.config.get("Statistic") or alarm.config.get("ExtendedStatistic")
     if stat:
         doc["statistic"] = stat
@@ -165,7 +168,7 @@ def _reason_data(
     doc["period"] = period
     doc["recentDatapoints"] = [v for _, v in reversed(present)]
     doc["threshold"] = threshold
-    doc["evaluatedDatapoints"] = [{"timestamp": _iso(t), "value": v} for t, v in present]
+    doc["evaluatedDatapoints"] = [{"timestamp": iso(t), "value": v} for t, v in present]
     return doc
 
 
@@ -174,7 +177,10 @@ def evaluate_alarms(run: JobRun) -> float | None:
     """Evaluate every alarm due; the time the next one is."""
     now = run.now.timestamp()
     for alarm in alarms.due(run.conn, now):
-        evaluate(run, alarm, now)
+        try:
+            evaluate(run, alarm, now)
+        except REFUSALS as refused:  # one alarm's query must not stop the others
+            log.warning("alarm %s not evaluated: %s", alarm.arn, refused)
         interval = _interval(alarm)
         alarm.next_evaluation = (now // interval + 1) * interval
         alarms.save(run.conn, alarm)

@@ -188,12 +188,26 @@ def put_metric_alarm(
 
 
 def _doc(alarm: Alarm) -> dict[str, Any]:
-    """The alarm as history data records it (lowerCamel names, epoch-free)."""
-    out = alarm.to_metric_alarm()
-    for key in ("AlarmConfigurationUpdatedTimestamp", "StateUpdatedTimestamp",
-                "StateTransitionedTimestamp"):  # fmt: skip
-        out[key] = alarms.when(0).isoformat() if out.get(key) is None else out[key].isoformat()
-    return {k[:1].lower() + k[1:]: v for k, v in out.items()}
+    """The alarm as its history data records it: lowerCamel names all the
+    way down (``okActions``, ``metricStat``) and times as CloudWatch writes
+    them there (``2026-01-01T12:00:00.000+0000``)."""
+    return _lower(alarm.to_metric_alarm())
+
+
+def _lower(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_lower_name(k): _lower(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower(v) for v in value]
+    if isinstance(value, datetime):
+        return evaluation.iso(value.timestamp())
+    return value
+
+
+def _lower_name(name: str) -> str:
+    if name.startswith("OK"):
+        return "ok" + name[2:]
+    return name[:1].lower() + name[1:]
 
 
 def _matches(alarm: Alarm, state: str | None, action_prefix: str | None) -> bool:

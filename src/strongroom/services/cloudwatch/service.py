@@ -32,3 +32,12 @@ TAGS = TagRules(
     bad_value=ErrorSpec("InvalidParameterValue", "Invalid tag value for key {key}"),
     chars=unicode_tag_chars,
 )
+
+#: The errors PutMetricData's and the queries' rules raise, which background
+#: work (the alarms' evaluation, other services' publishing) records and
+#: passes over rather than stalling on.
+REFUSALS = (
+    errors.InvalidParameterValueException,
+    errors.InvalidParameterCombinationException,
+    errors.MissingRequiredParameterException,
+)

@@ -31,7 +31,7 @@ from strongroom.framework import JobRun
 from strongroom.services.cloudwatch import api as cloudwatch_api
 from strongroom.services.logs import crypto, events, groups, metric_filters, pattern
 from strongroom.services.logs.metric_filters import MetricFilter
-from strongroom.services.logs.service import service
+from strongroom.services.logs.service import errors, service
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +191,18 @@ def _publish_group(run: JobRun, group_id: int, after: int) -> bool:
     opener = crypto.opener(run, {group.id: group})
     oldest = int(run.now.timestamp() * 1000) - TOO_OLD_MS
     out: Published = {}
-    for _batch_id, ingestion, key_id, payload in rows:
-        packed = opener(key_id, payload) if key_id is not None else payload
-        stamps, texts = events.unpack(packed)
-        for f, compiled in filters:
-            if compiled is not None and ingestion >= f.created:
-                _apply(f, compiled, stamps, texts, out, oldest)
+    try:
+        for _batch_id, ingestion, key_id, payload in rows:
+            packed = opener(key_id, payload) if key_id is not None else payload
+            stamps, texts = events.unpack(packed)
+            for f, compiled in filters:
+                if compiled is not None and ingestion >= f.created:
+                    _apply(f, compiled, stamps, texts, out, oldest)
+    except (errors.InvalidParameterException, errors.AccessDeniedException) as refused:
+        # The group's KMS key is disabled or no longer allows Logs: its
+        # events wait, unpublished, for the key to be usable again.
+        log.warning("metric filters of %s wait: %s", group.arn, refused)
+        return False
     for namespace, data in _datums(out).items():
         stored = cloudwatch_api.put_metric_data(
             run, namespace, data, account=group.account, region=group.region
