@@ -29,9 +29,15 @@ from strongroom.testing import StrongroomServer
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
-    with StrongroomServer(time_travel=True) as srv:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest) -> Iterator[StrongroomServer]:
+    """One real server with --time-travel per module, on each state store."""
+    store_url = None
+    if request.param == "postgres":
+        store_url = request.getfixturevalue("postgres").create_database(
+            "cw" + uuid.uuid4().hex[:12]
+        )
+    with StrongroomServer(time_travel=True, store_url=store_url) as srv:
         yield srv
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from strongroom.services.cloudwatch.tables import datapoints, metrics
 
@@ -103,21 +103,28 @@ class Aggregate:
 # --------------------------------------------------------------------------- writes
 
 
+#: How stale a metric's last_put may get before a put moves it: ListMetrics
+#: asks at a granularity of hours, so a busy metric is not rewritten each put.
+LAST_PUT_SLACK = 60.0
+
+
 def metric_id(
     conn: Connection, account: str, region: str, namespace: str, name: str, dims: Dimensions,
     now: float,
 ) -> int:  # fmt: skip
-    """The metric's id, created on its first datapoint; its last_put moved to `now`."""
+    """The metric's id, created on its first datapoint; its last_put moved
+    to `now` (when more than a minute old)."""
     key = dims_key(dims)
     found = conn.execute(
-        select(metrics.c.id).where(
+        select(metrics.c.id, metrics.c.last_put).where(
             metrics.c.account == account, metrics.c.region == region,
             metrics.c.namespace == namespace, metrics.c.name == name, metrics.c.dims_key == key,
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).first()  # fmt: skip
     if found is not None:
-        conn.execute(update(metrics).where(metrics.c.id == found).values(last_put=now))
-        return found
+        if found.last_put < now - LAST_PUT_SLACK:
+            conn.execute(update(metrics).where(metrics.c.id == found.id).values(last_put=now))
+        return found.id
     return conn.execute(
         insert(metrics).values(
             account=account, region=region, namespace=namespace, name=name, dims_key=key,
@@ -130,41 +137,62 @@ def put(
     conn: Connection, account: str, region: str, namespace: str, samples: list[Sample],
     now: float,
 ) -> None:  # fmt: skip
-    """Add `samples` to their metrics' buckets: one read and one write per
-    (metric, bucket, unit) the request touches, however many values it holds."""
+    """Add `samples` to their metrics' buckets. Per metric the request
+    touches: one read of its buckets the request names, one batched insert
+    of the new ones and one batched update of the others, however many
+    values and buckets it holds."""
     ids: dict[tuple[str, Dimensions], int] = {}
-    merged: dict[tuple[int, int, str], Aggregate] = {}
+    merged: dict[int, dict[tuple[int, str], Aggregate]] = {}
     for s in samples:
         ident = (s.name, s.dims)
         if ident not in ids:
             ids[ident] = metric_id(conn, account, region, namespace, s.name, s.dims, now)
-        agg = merged.setdefault((ids[ident], s.bucket, s.unit), Aggregate())
-        agg.add(s.count, s.total, s.minimum, s.maximum, s.values)
-    for (mid, bucket, unit), agg in merged.items():
-        _merge_bucket(conn, mid, bucket, unit, agg)
+        buckets = merged.setdefault(ids[ident], {})
+        buckets.setdefault((s.bucket, s.unit), Aggregate()).add(
+            s.count, s.total, s.minimum, s.maximum, s.values
+        )
+    for mid, buckets in merged.items():
+        _merge_buckets(conn, mid, buckets)
 
 
-def _merge_bucket(conn: Connection, mid: int, bucket: int, unit: str, agg: Aggregate) -> None:
-    where = and_(
-        datapoints.c.metric_id == mid, datapoints.c.ts == bucket, datapoints.c.unit == unit
-    )
-    row = conn.execute(
+def _merge_buckets(conn: Connection, mid: int, buckets: dict[tuple[int, str], Aggregate]) -> None:
+    stamps = sorted({ts for ts, _ in buckets})
+    stored = conn.execute(
         select(
-            datapoints.c.sample_count, datapoints.c.sum, datapoints.c.minimum,
-            datapoints.c.maximum, datapoints.c.distribution,
-        ).where(where)
-    ).first()  # fmt: skip
-    if row is not None:
-        agg.add(row[0], row[1], row[2], row[3], row[4])
-    values = {
-        "sample_count": agg.count, "sum": agg.total, "minimum": agg.minimum,
-        "maximum": agg.maximum,
-        "distribution": None if agg.values is None else [[v, n] for v, n in agg.values.items()],
-    }  # fmt: skip
-    if row is None:
-        conn.execute(insert(datapoints).values(metric_id=mid, ts=bucket, unit=unit, **values))
-    else:
-        conn.execute(update(datapoints).where(where).values(**values))
+            datapoints.c.ts, datapoints.c.unit, datapoints.c.sample_count, datapoints.c.sum,
+            datapoints.c.minimum, datapoints.c.maximum, datapoints.c.distribution,
+        ).where(datapoints.c.metric_id == mid, datapoints.c.ts.in_(stamps))
+    )  # fmt: skip
+    existing: set[tuple[int, str]] = set()
+    for ts, unit, count, total, lo, hi, dist in stored:
+        agg = buckets.get((ts, unit))
+        if agg is not None:
+            agg.add(count, total, lo, hi, dist)
+            existing.add((ts, unit))
+    new_rows, changed_rows = [], []
+    for (ts, unit), agg in buckets.items():
+        row = {
+            "b_metric": mid, "b_ts": ts, "b_unit": unit, "sample_count": agg.count,
+            "sum": agg.total, "minimum": agg.minimum, "maximum": agg.maximum,
+            "distribution": None if agg.values is None else [[v, n] for v, n in agg.values.items()],
+        }  # fmt: skip
+        (changed_rows if (ts, unit) in existing else new_rows).append(row)
+    if new_rows:
+        conn.execute(
+            insert(datapoints).values(
+                metric_id=bindparam("b_metric"), ts=bindparam("b_ts"), unit=bindparam("b_unit")
+            ),
+            new_rows,
+        )
+    if changed_rows:
+        conn.execute(
+            update(datapoints).where(
+                datapoints.c.metric_id == bindparam("b_metric"),
+                datapoints.c.ts == bindparam("b_ts"),
+                datapoints.c.unit == bindparam("b_unit"),
+            ),
+            changed_rows,
+        )
 
 
 # --------------------------------------------------------------------------- reads

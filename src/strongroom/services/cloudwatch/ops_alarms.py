@@ -156,6 +156,11 @@ def put_metric_alarm(
             tagging.request_context(new_tags),
         )  # fmt: skip
         TAGS.require_valid(call, new_tags)
+    for unserved in ("EvaluationCriteria", "EvaluationInterval"):
+        if params.get(unserved) is not None:  # PromQL alarms, newer than strongroom's
+            raise errors.InvalidParameterValueException(
+                f"The parameter {unserved} is not supported by strongroom."
+            )
     config = {k: params[k] for k in CONFIG_MEMBERS if params.get(k) is not None}
     _require_config(config)
     _require_actions(config)
