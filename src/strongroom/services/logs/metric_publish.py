@@ -40,6 +40,12 @@ BATCHES_PER_RUN = 200
 #: CloudWatch refuses datapoints older than two weeks; events that old are skipped.
 TOO_OLD_MS = 14 * 86_400_000 - 60_000
 MAX_VALUES = 150
+#: On PostgreSQL, where transactions commit in any order, a batch id can
+#: become visible after a higher one: the cursor only passes batches
+#: ingested this long ago, so a transaction open for less than this between
+#: storing its batch and committing it is never skipped. SQLite's writers
+#: take the write lock for their whole transaction: ids commit in order.
+SETTLE_MS = 5_000
 
 _COMPILED: dict[str, pattern.Pattern] = {}
 
@@ -185,8 +191,14 @@ def _publish_group(run: JobRun, group_id: int, after: int) -> bool:
         return False
     group = found[0]
     rows = metric_filters.batches_after(run.conn, group_id, after, BATCHES_PER_RUN)
+    full = len(rows) == BATCHES_PER_RUN
+    if run.conn.dialect.name != "sqlite":
+        settled = int(run.now.timestamp() * 1000) - SETTLE_MS
+        cut = next((i for i, row in enumerate(rows) if row[1] > settled), None)
+        if cut is not None:
+            rows, full = rows[:cut], True  # the rest once settled: run again soon
     if not rows:
-        return False
+        return full
     filters = [(f, _compiled(f.pattern)) for f in metric_filters.of_group(run.conn, group_id)]
     opener = crypto.opener(run, {group.id: group})
     oldest = int(run.now.timestamp() * 1000) - TOO_OLD_MS
@@ -210,7 +222,7 @@ def _publish_group(run: JobRun, group_id: int, after: int) -> bool:
         if stored.refused:
             log.warning("CloudWatch refused %d metric filter datums", stored.refused)
     metric_filters.move_cursor(run.conn, group_id, rows[-1][0])
-    return len(rows) == BATCHES_PER_RUN
+    return full
 
 
 @service.job
