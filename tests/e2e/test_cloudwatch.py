@@ -354,6 +354,7 @@ def alarm_args(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
 
 def test_alarm_lifecycle_describe_history_and_tags(cw: Any, server: StrongroomServer) -> None:
     namespace, name = ns(), f"alarm-{uuid.uuid4().hex[:6]}"
+    aligned_now(server)  # no evaluation comes between SetAlarmState and what it checks
     topic = "arn:aws:sns:us-east-1:000000000000:ops"
     cw.put_metric_alarm(
         **alarm_args(name, namespace), AlarmActions=[topic], AlarmDescription="too many",
@@ -397,16 +398,23 @@ def test_alarm_lifecycle_describe_history_and_tags(cw: Any, server: StrongroomSe
     cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "env", "Value": "prod"}])
     cw.untag_resource(ResourceARN=arn, TagKeys=["team"])
     assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
-    # An update keeps the state and the tags, and is a ConfigurationUpdate.
+    # An update keeps the tags and is a ConfigurationUpdate (its state stays
+    # until the evaluation the update schedules says otherwise).
     cw.put_metric_alarm(**alarm_args(name, namespace, Threshold=10.0))
     again = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-    assert again["Threshold"] == 10.0 and again["StateValue"] == "ALARM"
-    summaries = [
-        h["HistorySummary"] for h in cw.describe_alarm_history(AlarmName=name)["AlarmHistoryItems"]
-    ]
-    assert summaries[0] == f'Alarm "{name}" updated'
+    assert again["Threshold"] == 10.0
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    updates = cw.describe_alarm_history(AlarmName=name, HistoryItemType="ConfigurationUpdate")
+    assert updates["AlarmHistoryItems"][0]["HistorySummary"] == f'Alarm "{name}" updated'
+    changed = json.loads(updates["AlarmHistoryItems"][0]["HistoryData"])["originalUpdatedFields"]
+    assert changed["threshold"] == 3.0
     cw.delete_alarms(AlarmNames=[name])
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
+    last = cw.describe_alarm_history(AlarmName=name, HistoryItemType="ConfigurationUpdate")[
+        "AlarmHistoryItems"
+    ][0]
+    assert last["HistorySummary"] == f'Alarm "{name}" deleted'
+    assert json.loads(last["HistoryData"])["deletedAlarm"]["okActions"] == []
     code, _, status = fails(cw.delete_alarms, AlarmNames=[name])
     assert (code, status) == ("ResourceNotFound", 404)
     code, _, _ = fails(cw.list_tags_for_resource, ResourceARN=arn)
@@ -431,8 +439,9 @@ def test_put_metric_alarm_refusals(cw: Any, extra: dict, code: str) -> None:
     assert fails(cw.put_metric_alarm, **args)[0] == code
 
 
-def test_history_pages_and_scan_order(cw: Any) -> None:
+def test_history_pages_and_scan_order(cw: Any, server: StrongroomServer) -> None:
     name = f"pages-{uuid.uuid4().hex[:6]}"
+    aligned_now(server)  # the states set stay until the next minute's evaluation
     cw.put_metric_alarm(**alarm_args(name, ns()))
     for i in range(4):
         cw.set_alarm_state(AlarmName=name, StateValue=("OK", "ALARM")[i % 2], StateReason=str(i))

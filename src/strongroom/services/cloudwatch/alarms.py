@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from strongroom.arn import arn
 from strongroom.encoding import json_text
 from strongroom.framework.tagging import Tag, TagRules
-from strongroom.services.cloudwatch.tables import alarms, history
+from strongroom.services.cloudwatch.tables import alarms, datapoints, history
 
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 #: PutMetricAlarm members kept as the alarm's configuration (all but its name and tags).
@@ -163,13 +163,14 @@ def set_state(
 ) -> bool:  # fmt: skip
     """Move the alarm to `state` with its reason, recording the StateUpdate
     history item (and an Action item per action the new state names: alarm
-    actions are recorded, not delivered). False when the state is unchanged
-    (the reason is still refreshed, as AWS refreshes StateUpdatedTimestamp)."""
+    actions are recorded, not delivered). False, and nothing changed, when
+    the alarm is in that state already: CloudWatch keeps the reason of the
+    last transition (a new alarm without data stays "Unchecked: Initial
+    alarm creation")."""
     old_state, old_reason = alarm.state, alarm.state_reason
-    changed = state != old_state
-    alarm.state, alarm.state_reason, alarm.state_reason_data = state, reason, reason_data
-    if not changed:
+    if state == old_state:
         return False
+    alarm.state, alarm.state_reason, alarm.state_reason_data = state, reason, reason_data
     alarm.state_updated = now
     alarm.state_transitioned = now
     new_doc: dict[str, Any] = {"stateValue": state, "stateReason": reason}
@@ -189,6 +190,13 @@ def set_state(
                  "error": "strongroom records alarm actions but does not deliver them"},
             )  # fmt: skip
     return True
+
+
+def expire(conn: Connection, history_before: float, data_before: float) -> None:
+    """Forget alarm history older than AWS keeps it (30 days) and datapoints
+    older than its longest retention (455 days)."""
+    conn.execute(delete(history).where(history.c.ts < history_before))
+    conn.execute(delete(datapoints).where(datapoints.c.ts < int(data_before)))
 
 
 def history_items(

@@ -172,10 +172,16 @@ def _reason_data(
     return doc
 
 
+HISTORY_DAYS = 30
+DATA_DAYS = 455
+
+
 @service.job
 def evaluate_alarms(run: JobRun) -> float | None:
-    """Evaluate every alarm due; the time the next one is."""
+    """Evaluate every alarm due, and forget history and datapoints past
+    AWS's retention; the time the next alarm is due."""
     now = run.now.timestamp()
+    alarms.expire(run.conn, now - HISTORY_DAYS * 86400, now - DATA_DAYS * 86400)
     for alarm in alarms.due(run.conn, now):
         try:
             evaluate(run, alarm, now)

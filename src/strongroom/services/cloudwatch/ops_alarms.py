@@ -312,8 +312,13 @@ def delete_alarms(call: Call, AlarmNames: list[str], **_: Any) -> dict[str, Any]
         raise errors.ResourceNotFound(
             f"{len(missing)} out of {len(AlarmNames)} alarms were not found: [{', '.join(missing)}]"
         )
+    now = call.clock.timestamp()
     for alarm in found:
         alarms.remove(call.conn, alarm)
+        alarms.record(
+            call.conn, alarm, now, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
+            {"type": "Delete", "deletedAlarm": _doc(alarm)},
+        )  # fmt: skip
     return {}
 
 
@@ -334,7 +339,9 @@ def set_alarm_state(
         if not isinstance(doc, dict):
             raise errors.InvalidFormatFault("The StateReasonData must be a valid JSON object.")
     now = call.clock.timestamp()
-    alarms.set_state(call.conn, alarm, StateValue, StateReason, StateReasonData, now, doc)
+    if not alarms.set_state(call.conn, alarm, StateValue, StateReason, StateReasonData, now, doc):
+        # The same state: the reason given replaces the last one.
+        alarm.state_reason, alarm.state_reason_data = StateReason, StateReasonData
     alarm.state_updated = now
     # CloudWatch looks at the alarm again at its next minute, and moves it
     # back to the state its data says.
