@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -789,3 +790,84 @@ def test_the_aws_cli(server: StrongroomServer) -> None:
     alarms = aws("describe-alarms", "--alarm-names", f"cli-{namespace[5:]}")["MetricAlarms"]
     assert alarms[0]["Threshold"] == 5.0
     aws("delete-alarms", "--alarm-names", f"cli-{namespace[5:]}")
+
+
+def query_call(
+    server: StrongroomServer, operation: str, params: dict[str, Any], secret: str | None = None,
+    gzip_body: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """One CloudWatch call in the query protocol (what older SDKs send),
+    serialized, signed and parsed by botocore's own query code."""
+    import boto3
+    from botocore.awsrequest import HeadersDict
+
+    model = (
+        boto3.session.Session()
+        .client(
+            "cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+        )
+        .meta.service_model
+    )
+    op = model.operation_model(operation)
+    wire = create_serializer("query", include_validation=False).serialize_to_request(params, op)
+    body = urllib.parse.urlencode(wire["body"], doseq=True).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    if gzip_body:  # as botocore's requestcompression sends a large PutMetricData
+        import gzip
+
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    SigV4Auth(
+        Credentials(server.access_key_id, secret or server.secret_access_key),
+        "monitoring", "us-east-1",
+    ).add_auth(request)  # fmt: skip
+    prepared = request.prepare()
+    req = urllib.request.Request(prepared.url, data=body, method="POST",
+                                 headers=dict(prepared.headers))  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, headers, raw = resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        status, headers, raw = err.code, dict(err.headers), err.read()
+    hdrs = HeadersDict()
+    for k, v in headers.items():
+        hdrs[k] = v
+    parsed = create_parser("query").parse(
+        {"status_code": status, "headers": hdrs, "body": raw}, op.output_shape
+    )
+    parsed["_status"] = status
+    return parsed
+
+
+def test_the_query_protocol_of_older_sdks(cw: Any, server: StrongroomServer) -> None:
+    namespace, minute = ns(), server_now(server).replace(second=0)
+    put = query_call(server, "PutMetricData", {
+        "Namespace": namespace,
+        "MetricData": [{"MetricName": "Q", "Value": 4.0, "Timestamp": minute,
+                        "Dimensions": [{"Name": "d", "Value": "v"}]}],
+    })  # fmt: skip
+    assert put["_status"] == 200
+    got = query_call(server, "GetMetricStatistics", {
+        "Namespace": namespace, "MetricName": "Q", "Dimensions": [{"Name": "d", "Value": "v"}],
+        "StartTime": minute, "EndTime": minute + timedelta(minutes=1), "Period": 60,
+        "Statistics": ["Sum"],
+    })  # fmt: skip
+    assert got["Datapoints"] == [{"Timestamp": minute, "Sum": 4.0, "Unit": "None"}]
+    assert cw.list_metrics(Namespace=namespace)["Metrics"][0]["MetricName"] == "Q"
+    refused = query_call(server, "PutMetricData", {
+        "Namespace": namespace, "MetricData": [{"MetricName": "Q"}],
+    })  # fmt: skip
+    assert refused["_status"] == 400 and refused["Error"]["Code"] == "MissingParameter"
+    many = [{"MetricName": "Big", "Value": float(i), "Timestamp": minute} for i in range(500)]
+    big = query_call(
+        server, "PutMetricData", {"Namespace": namespace, "MetricData": many}, gzip_body=True
+    )
+    assert big["_status"] == 200
+    total = cw.get_metric_statistics(
+        Namespace=namespace, MetricName="Big", StartTime=minute,
+        EndTime=minute + timedelta(minutes=1), Period=60, Statistics=["SampleCount"],
+    )["Datapoints"]  # fmt: skip
+    assert total[0]["SampleCount"] == 500.0
+    forged = query_call(server, "ListMetrics", {}, secret="x" * 40)
+    assert forged["_status"] == 403 and forged["Error"]["Code"] == "SignatureDoesNotMatch"

@@ -147,7 +147,7 @@ class Router:
                 "query",
                 svc.name,
             )
-        return Route(svc, action)
+        return Route(svc, action, None if svc.protocol == "query" else "query")
 
     def _route_rest(self, req: Request, scope_service: str | None) -> Route:
         svc = self.rest_by_signing.get(scope_service or "s3")
