@@ -94,6 +94,8 @@ class Resources:
     query_id: str = ""
     trail_arn: str = ""
     export_task: str = ""
+    alarm: str = ""
+    alarm_arn: str = ""
 
 
 @dataclass
@@ -360,6 +362,15 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(),
         ok(taskId=b.export_task),
         Probe({"taskId": a.export_task}, names_other=True),
+    ],
+    # ----------------------------------------------------------- CloudWatch
+    ("cloudwatch", "DescribeAlarmsForMetric"): lambda a, b: [
+        ok(MetricName=b.token, Namespace=b.token),
+        Probe({"MetricName": a.token, "Namespace": a.token}, names_other=True),
+    ],
+    ("cloudwatch", "ListTagsForResource"): lambda a, b: [
+        ok(ResourceARN=b.alarm_arn),
+        refused(REFUSED, ResourceARN=a.alarm_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "ListTags"): lambda a, b: [
@@ -691,6 +702,24 @@ def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
     )  # fmt: skip
 
 
+def _metrics_and_alarms(clients: Callable[[str], Any], r: Resources) -> None:
+    cw = clients("cloudwatch")
+    cw.put_metric_data(
+        Namespace=r.token,
+        MetricData=[{"MetricName": r.token, "Value": 1.0,
+                     "Dimensions": [{"Name": r.token, "Value": r.token}]}],
+    )  # fmt: skip
+    r.alarm = f"{r.token}-alarm"
+    r.alarm_arn = f"arn:aws:cloudwatch:us-east-1:{r.account}:alarm:{r.alarm}"
+    cw.put_metric_alarm(
+        AlarmName=r.alarm, Namespace=r.token, MetricName=r.token, Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[f"arn:aws:sns:us-east-1:{r.account}:{r.token}"],
+        Tags=[{"Key": r.token, "Value": r.token}],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName=r.alarm, StateValue="ALARM", StateReason=r.token)
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
     bucket = make_trail_bucket(clients("s3"), f"{r.token}-trail-bucket", r.account)
@@ -715,6 +744,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _log_groups,
     _export_tasks,
     _log_subscriptions,
+    _metrics_and_alarms,
     _trails,
 ]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for
-from strongroom.protocol.model import load_service_model, signing_name
+from strongroom.protocol.model import load_service_model, served_protocols, signing_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -193,9 +193,12 @@ class Service:
         #: declaring one, data events are not recorded.
         self.data_events = data_events
         self.model = load_service_model(name)
+        #: The wire protocols served, first the one clients pick (`served_protocols`).
+        self.protocols = served_protocols(self.model)
+        self.protocol = self.protocols[0]
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)
-        if self.model.metadata["protocol"] == "rest-json" and not any(
+        if self.protocol == "rest-json" and not any(
             shape.name == "AccessDeniedException" for shape in self.model.error_shapes
         ):
             # The REST JSON services (Lambda) answer a denial 403; the
@@ -282,8 +285,7 @@ class Service:
         for shape in self.model.error_shapes:
             if shape.name in ("AccessDeniedException", "AccessDenied"):
                 return self.errors.by_code(shape.error_code)(message)
-        protocol = self.model.metadata["protocol"]
-        code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
+        code = "AccessDeniedException" if self.protocol in ("json", "rest-json") else "AccessDenied"
         return getattr(self.errors, code)(message)
 
     def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:

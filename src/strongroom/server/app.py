@@ -115,6 +115,13 @@ class App:
             )
             for s in self.services
         }
+        #: Codecs of the protocols a service is served in besides its first,
+        #: by (service, protocol): CloudWatch's Smithy RPC v2 CBOR.
+        self.other_codecs = {
+            (s.name, p): codec_for(s.model, s.validation_error_code, protocol=p)
+            for s in self.services
+            for p in s.protocols[1:]
+        }
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
         #: Per operation, what its events record: the service's declarations
@@ -323,7 +330,11 @@ class App:
             # the write lock until it is done, and waiting for it on the
             # loop would stop every request.
             return Deferred((info, sig_error, route))
-        codec = self.codecs[svc.name]
+        codec = (
+            self.codecs[svc.name]
+            if route.protocol is None
+            else self.other_codecs[(svc.name, route.protocol)]
+        )
         region = info.region if info else self.config.default_region
         if svc.global_service:
             region = DEFAULT_REGION
@@ -386,7 +397,7 @@ class App:
                 self.handoff.wake()
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
-            error = auth_error(svc.model.metadata["protocol"], failure)
+            error = auth_error(codec.protocol, failure)
             principal = failure.principal
             resp = codec.serialize_error(error, request_id, op.name)
             self._record(
@@ -718,6 +729,8 @@ class App:
     def _error_codec(
         self, service_name: str | None, protocol: str, info: sigv4.SignatureInfo | None
     ) -> Any:
+        if service_name and (service_name, protocol) in self.other_codecs:
+            return self.other_codecs[(service_name, protocol)]
         if service_name and service_name in self.codecs:
             return self.codecs[service_name]
         name = service_name or {
@@ -725,6 +738,7 @@ class App:
             "query": "sts",
             "rest-xml": "s3",
             "rest-json": "lambda",
+            "smithy-rpc-v2-cbor": "cloudwatch",
         }.get(protocol, "sts")
         codec = self._error_codecs.get(name)
         if codec is None:
@@ -1012,6 +1026,8 @@ def _guess_operation(req: Request) -> str:
         return target.rpartition(".")[2] or target
     if req._form and "Action" in req._form:
         return req._form["Action"]
+    if req.path.startswith("/service/") and "/operation/" in req.path:
+        return req.path.rpartition("/")[2]
     return f"{req.method} {req.path}"
 
 

@@ -79,6 +79,7 @@ from typing import Any
 
 import httptools
 
+from strongroom.protocol import cbor
 from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.values import xml_escape
 from strongroom.server.app import Deferred
@@ -152,6 +153,9 @@ class Refusal:
         if "x-amz-target" in headers or "json" in headers.get("content-type", ""):
             ctype = "application/x-amz-json-1.1"
             body = json.dumps({"__type": self.json_code, "message": text}).encode()
+        elif "smithy-protocol" in headers:
+            ctype = "application/cbor"
+            body = cbor.encode({"__type": self.json_code, "message": text})
         else:
             ctype = "text/xml"
             kind = "Sender" if self.status < 500 else "Receiver"

@@ -3,6 +3,7 @@ filter-pattern language, retention by the clock, KMS-encrypted groups,
 and Logs Insights queries."""
 
 from strongroom.services.logs import (  # noqa: F401  (operations and trail register on import)
+    metric_publish,
     ops_destinations,
     ops_events,
     ops_exports,

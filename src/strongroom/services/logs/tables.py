@@ -258,3 +258,15 @@ TABLES = (
     *TABLES, subscription_filters, resource_policies, data_protection, account_policies,
     destinations,
 )  # fmt: skip
+
+#: Where metric filters have read a group's batches to: the last batch id
+#: whose events were published as CloudWatch datapoints, moved in the
+#: transaction that stores those datapoints (exactly once across restarts).
+metric_filter_cursors = Table(
+    "logs_metric_filter_cursors",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("last_batch", BigInteger, nullable=False),
+)
+
+TABLES += (metric_filter_cursors,)
