@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from strongroom.auth import chunked
 from strongroom.server.spool import SpooledBody
 from strongroom.services.s3 import checksums
-from strongroom.services.s3.blobs import CHUNK, OVERHEAD, BlobError, BlobStore
+from strongroom.services.s3.blobs import CHUNK, OVERHEAD, TMP_AGE, BlobError, BlobStore
 from strongroom.services.s3.service import bucket_of_host
 
 
@@ -48,9 +49,15 @@ def test_empty_blob_and_tmp_cleanup(tmp_path: Path) -> None:
     key = os.urandom(32)
     blob, size = store.put(b"", key)
     assert (size, store.read_all(blob, key, 0)) == (0, b"")
-    (tmp_path / "tmp" / "x.tmp").write_bytes(b"half")
+    # A dead writer's named temporary file is swept once it is old; a live
+    # one (a server sharing the directory still writing it) stays.
+    dead, live = tmp_path / "tmp" / "x.tmp", tmp_path / "tmp" / "y.tmp"
+    dead.write_bytes(b"half")
+    live.write_bytes(b"half")
+    old = time.time() - TMP_AGE - 60
+    os.utime(dead, (old, old))
     assert BlobStore(tmp_path).cleaned == 1
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == [live]
 
 
 def test_checksum_check_values() -> None:

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from strongroom.encoding import b64_bytes, b64_text
 from strongroom.framework import Call
@@ -32,6 +32,7 @@ from strongroom.services.kms import api as kms
 from strongroom.services.s3 import buckets, names, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Prepared
 from strongroom.store.sealing import Sealer, SealError
 
 AES256 = "AES256"
@@ -77,12 +78,19 @@ class DataKey:
         return out
 
 
+_ACCOUNT_KEY = Prepared(
+    select(tables.account_keys.c.sealed).where(
+        tables.account_keys.c.account == bindparam("account")
+    )
+)
+
+
 def _account_key(call: Call, conn: Connection, account: str) -> bytes:
     t = tables.account_keys
     aad = f"s3-account-key:{account}".encode()
-    row = conn.execute(select(t.c.sealed).where(t.c.account == account)).first()
+    row = _ACCOUNT_KEY.first(conn, account=account)
     if row is not None:
-        return call.sealer.unseal(row.sealed, aad)
+        return call.sealer.unseal(bytes(row.sealed), aad)
     key = random_bytes(32)
     conn.execute(insert(t).values(account=account, sealed=call.sealer.seal(key, aad)))
     return key

@@ -1,5 +1,24 @@
-"""Objects: their rows, their bodies in the blob store, and the blobs a
-change leaves behind (removed only once the change has committed)."""
+"""Objects: their rows, their bodies, and the blobs a change leaves behind
+(removed only once the change has committed).
+
+Where a body lives depends on its size, and its blob id says which:
+
+* ``i…`` — up to `INLINE_MAX` bytes: in the store (`tables.bodies`), sealed
+  as a one-chunk blob under the object's data key. Written in the same
+  short transaction as the row, so it is exactly as durable as every other
+  acknowledged change, and costs no file, no fsync and no directory entry
+  (MinIO keeps small objects in their metadata for the same reason).
+* ``k…`` — a larger body streamed by the HTTP layer: written by
+  `prepare_body` *before* the operation's transaction opens, under a
+  random key of its own, fsynced and linked into the blob store
+  (`blobs`' write protocol); the transaction then only inserts the row and
+  the blob's key sealed under the object's data key (`PreparedBlob.claim`),
+  so the write lock is held for a row insert, never for a body. A request
+  that fails removes its blob; a crash between the link and the commit
+  leaves an orphan the sweeper removes by age.
+* plain hex — a blob written inside the transaction under the data key
+  itself (CopyObject, CompleteMultipartUpload: bodies read from other blobs).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +27,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from strongroom.encoding import b64_text
-from strongroom.framework import Call
-from strongroom.ids import uuid7
+from strongroom.framework import BodyStream, Call, Runtime
+from strongroom.ids import random_bytes, uuid4, uuid7
 from strongroom.services.s3 import checksums, crypto, tables
-from strongroom.services.s3.blobs import BlobStore
+from strongroom.services.s3.blobs import BlobError, BlobStore, open_small, seal_small
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Prepared
+from strongroom.store.sealing import Sealer, SealError
 
 OBJ = tables.objects
 #: The version id of an object written while versioning was not enabled.
 NULL_VERSION = "null"
 G = tables.garbage
+BODIES = tables.bodies
+#: Bodies up to this size are kept in the store, not in a blob file.
+INLINE_MAX = 64 * 1024
+#: Blob id prefixes: a body kept in the store; a blob with a key of its own.
+INLINE, KEYED = "i", "k"
 
 #: The request members kept with an object and answered on GET/HEAD.
 HEADER_MEMBERS = (
@@ -77,11 +103,39 @@ def blobs(call: Call) -> BlobStore:
     return call.resource("s3_blobs")
 
 
+#: The statements of every GetObject and PutObject, compiled once.
+_LATEST = Prepared(
+    select(*[OBJ.c[f] for f in Obj.__slots__]).where(  # type: ignore[attr-defined]
+        OBJ.c.bucket == bindparam("bucket"),
+        OBJ.c.key == bindparam("key"),
+        OBJ.c.latest.is_(True),
+    )
+)
+_BODY = Prepared(select(BODIES.c.data).where(BODIES.c.blob == bindparam("blob")))
+_PUT_BODY = Prepared(insert(BODIES).values(blob=bindparam("blob"), data=bindparam("data")))
+_DROP_BODY = Prepared(delete(BODIES).where(BODIES.c.blob == bindparam("blob")))
+_DISCARD = Prepared(
+    insert(G).values(blob=bindparam("blob"), since=bindparam("since"), pending=False)
+)
+
+
 def _latest(conn: Connection, bucket: str, key: str) -> Obj | None:
-    row = conn.execute(
-        select(OBJ).where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.latest.is_(True))
-    ).first()
-    return None if row is None else Obj(**row._mapping)
+    row = _LATEST.first(conn, bucket=bucket, key=key)
+    return None if row is None else _obj(row)
+
+
+def _obj(row: Any) -> Obj:
+    """An object from a `Prepared` row (the driver's types: booleans as
+    ints on SQLite, bytea as memoryview on some PostgreSQL drivers)."""
+    obj = Obj(*row)
+    obj.latest, obj.delete_marker, obj.legal_hold = (
+        bool(obj.latest), bool(obj.delete_marker), bool(obj.legal_hold),
+    )  # fmt: skip
+    if isinstance(obj.data_key, memoryview):
+        obj.data_key = bytes(obj.data_key)
+    if isinstance(obj.bucket_key, memoryview):
+        obj.bucket_key = bytes(obj.bucket_key)
+    return obj
 
 
 def get(conn: Connection, bucket: str, key: str) -> Obj | None:
@@ -123,28 +177,48 @@ def new_version_id() -> str:
     return uuid7().replace("-", "")
 
 
-def _demote(conn: Connection, bucket: str, key: str) -> None:
-    conn.execute(
-        update(OBJ)
-        .where(OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.latest.is_(True))
-        .values(latest=False)
+_DEMOTE = Prepared(
+    update(OBJ)
+    .where(
+        OBJ.c.bucket == bindparam("bucket"),
+        OBJ.c.key == bindparam("key"),
+        OBJ.c.latest.is_(True),
     )
+    .values(latest=False)
+)
+_NULL_BLOB = Prepared(
+    select(OBJ.c.blob).where(
+        OBJ.c.bucket == bindparam("bucket"),
+        OBJ.c.key == bindparam("key"),
+        OBJ.c.version_id == NULL_VERSION,
+    )
+)
+_DROP_NULL = Prepared(
+    delete(OBJ).where(
+        OBJ.c.bucket == bindparam("bucket"),
+        OBJ.c.key == bindparam("key"),
+        OBJ.c.version_id == NULL_VERSION,
+    )
+)
+_INSERT = Prepared(
+    insert(OBJ).values({f: bindparam(f) for f in Obj.__slots__})  # type: ignore[attr-defined]
+)
+
+
+def _demote(conn: Connection, bucket: str, key: str) -> None:
+    _DEMOTE.rowcount(conn, bucket=bucket, key=key)
 
 
 def _drop_null(conn: Connection, bucket: str, key: str, now: float) -> None:
-    old = get_version(conn, bucket, key, NULL_VERSION)
+    old = _NULL_BLOB.first(conn, bucket=bucket, key=key)
     if old is not None:
-        conn.execute(
-            delete(OBJ).where(
-                OBJ.c.bucket == bucket, OBJ.c.key == key, OBJ.c.version_id == NULL_VERSION
-            )
-        )
+        _DROP_NULL.rowcount(conn, bucket=bucket, key=key)
         if old.blob:
             discard(conn, old.blob, now)
 
 
 def _insert(conn: Connection, obj: Obj) -> None:
-    conn.execute(insert(OBJ).values(**{f: getattr(obj, f) for f in Obj.__slots__}))  # type: ignore[attr-defined]
+    _INSERT.rowcount(conn, **{f: getattr(obj, f) for f in Obj.__slots__})  # type: ignore[attr-defined]
 
 
 def store(conn: Connection, obj: Obj, now: float, versioning: str | None = None) -> str:
@@ -300,7 +374,13 @@ def set_tags(conn: Connection, obj: Obj, tags: dict[str, str]) -> None:
 
 
 def discard(conn: Connection, blob: str, now: float) -> None:
-    conn.execute(insert(G).values(blob=blob, since=now, pending=False))
+    """`blob` is no longer named: a body in the store goes with the row; a
+    file is removed once this transaction has committed (`collect`)."""
+    if blob.startswith((INLINE, KEYED)):
+        _DROP_BODY.rowcount(conn, blob=blob)
+        if blob.startswith(INLINE):
+            return
+    _DISCARD.rowcount(conn, blob=blob, since=now)
 
 
 def collect(conn: Connection, store_: BlobStore, limit: int = 1000) -> int:
@@ -336,6 +416,91 @@ class Written:
     checksum: dict[str, Any]
 
 
+def new_blob_id(kind: str = "") -> str:
+    return kind + uuid4().replace("-", "")
+
+
+def _key_aad(blob_id: str) -> bytes:
+    return f"s3-blob-key:{blob_id}".encode()
+
+
+class PreparedBlob(BodyStream):
+    """A request body already written as a durable blob (`prepare_body`),
+    under a random key of its own, with the digests taken on the way. The
+    operation `claim`s it inside its transaction; the pipeline then
+    `settle`s it once the transaction is over: unclaimed, or not committed,
+    the blob is removed."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        blob_id: str,
+        key: bytes,
+        size: int,
+        md5: bytes,
+        sums: dict[str, str],
+        source: BodyStream,
+    ) -> None:
+        self.store, self.id, self._key = store, blob_id, key
+        self.size, self.md5, self.sums = size, md5, sums
+        self._source = source
+        self.claimed = False
+
+    def chunks(self) -> Iterator[bytes]:
+        return self.store.read(self.id, self._key, self.size)
+
+    def sha256_hex(self) -> str:
+        return self._source.sha256_hex()
+
+    def claim(self, conn: Connection, data_key: bytes) -> None:
+        """Name the blob in this transaction: its key, sealed under `data_key`."""
+        _PUT_BODY.rowcount(
+            conn, blob=self.id, data=Sealer(data_key).seal(self._key, _key_aad(self.id))
+        )
+        self.claimed = True
+
+    def settle(self, committed: bool) -> None:
+        if not (committed and self.claimed):
+            self.store.remove(self.id)
+        self._key = b""
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def wanted_checksums(headers: dict[str, str]) -> set[str]:
+    """The checksum algorithms a request names (a header, the SDK's
+    algorithm, or a trailer), to be computed as the body is written."""
+    wanted = set()
+    sdk = headers.get("x-amz-sdk-checksum-algorithm")
+    if sdk and sdk.upper() in checksums.ALGORITHMS:
+        wanted.add(sdk.upper())
+    names = [n.strip().lower() for n in headers.get("x-amz-trailer", "").split(",")]
+    for alg in checksums.ALGORITHMS:
+        header = f"x-amz-checksum-{alg.lower()}"
+        if header in headers or header in names:
+            wanted.add(alg)
+    return wanted
+
+
+def prepare_body(runtime: Runtime, body: BodyStream, headers: dict[str, str]) -> PreparedBlob:
+    """Before the transaction: a streamed body written as a durable blob
+    (the pipeline calls this off the event loop, holding no lock)."""
+    store: BlobStore = runtime.resource("s3_blobs")
+    key = random_bytes(32)
+    hashers = {alg: checksums.hasher(alg) for alg in wanted_checksums(headers)}
+    md5 = hashlib.md5()
+    with store.writer(key, new_blob_id(KEYED)) as writer:
+        for chunk in body.chunks():
+            md5.update(chunk)
+            for h in hashers.values():
+                h.update(chunk)
+            writer.write(chunk)
+        blob_id = writer.commit()
+    sums = {alg: b64_text(h.digest()) for alg, h in hashers.items()}
+    return PreparedBlob(store, blob_id, key, writer.size, md5.digest(), sums, body)
+
+
 def pieces(body: Any) -> Iterator[bytes]:
     """The chunks of a body: bytes, a streamed request body (anything with
     ``chunks()``), or an iterator of chunks (another object's blob)."""
@@ -347,6 +512,18 @@ def pieces(body: Any) -> Iterator[bytes]:
     return chunks() if chunks is not None else iter(body)
 
 
+def _check_digests(
+    content_md5: str | None, digest: bytes, given: dict[str, str], computed: dict[str, str]
+) -> None:
+    if content_md5 is not None and not checksums.md5_matches(content_md5, digest):
+        raise errors.BadDigest("The Content-MD5 you specified did not match what we received.")
+    for alg, value in given.items():
+        if computed[alg] != value:
+            raise errors.BadDigest(
+                f"The {alg} you specified did not match the calculated checksum."
+            )
+
+
 def write_body(
     call: Call,
     data_key: bytes,
@@ -354,10 +531,12 @@ def write_body(
     params: dict[str, Any],
     algorithm: str | None,
 ) -> Written:
-    """Write the body, encrypted, as it is read (never whole in memory),
+    """Store the body, encrypted, as it is read (never whole in memory),
     checking it against Content-MD5 and the checksums the request carries
-    (headers or aws-chunked trailers) before the blob is made durable: a
-    body that does not match leaves nothing behind."""
+    (headers or aws-chunked trailers) before it is named: a body that does
+    not match leaves nothing behind. A small body goes into the store with
+    the row; a larger one to a blob file; a body `prepare_body` already
+    wrote is only claimed."""
     content_md5 = params.get("ContentMD5")
     if content_md5 is not None and checksums.md5_matches(content_md5, b"\0" * 16) is None:
         raise errors.InvalidDigest("The Content-MD5 you specified was invalid.")
@@ -365,30 +544,94 @@ def write_body(
     if algorithm is not None and algorithm not in checksums.ALGORITHMS:
         raise errors.InvalidRequest(f"Checksum algorithm {algorithm} is not supported")
     wanted = set(given) | ({algorithm} if algorithm else set())
-    hashers = {alg: checksums.hasher(alg) for alg in wanted}
-    md5 = hashlib.md5()
-    with blobs(call).writer(data_key) as writer:
-        for chunk in pieces(body):
-            md5.update(chunk)
-            for h in hashers.values():
-                h.update(chunk)
-            writer.write(chunk)
-        digest = md5.digest()
-        if content_md5 is not None and not checksums.md5_matches(content_md5, digest):
-            raise errors.BadDigest("The Content-MD5 you specified did not match what we received.")
-        computed = {alg: b64_text(h.digest()) for alg, h in hashers.items()}
-        for alg, value in given.items():
-            if computed[alg] != value:
-                raise errors.BadDigest(
-                    f"The {alg} you specified did not match the calculated checksum."
-                )
-        blob = writer.commit()
-        size = writer.size
+    if isinstance(body, PreparedBlob):
+        computed = dict(body.sums)
+        missing = {alg: checksums.hasher(alg) for alg in wanted - set(computed)}
+        if missing:  # named only by a member the headers did not show
+            for chunk in body.chunks():
+                for h in missing.values():
+                    h.update(chunk)
+            computed.update({alg: b64_text(h.digest()) for alg, h in missing.items()})
+        _check_digests(content_md5, body.md5, given, computed)
+        body.claim(call.conn, data_key)
+        blob, size, digest = body.id, body.size, body.md5
+    else:
+        blob, size, digest, computed = _write_stream(
+            call, data_key, body, wanted, content_md5, given
+        )
     checksum: dict[str, Any] = {}
     chosen = next(iter(given), None) or algorithm
     if chosen is not None:
         checksum = {"algorithm": chosen, "value": computed[chosen], "type": "FULL_OBJECT"}
     return Written(blob, size, digest, checksum)
+
+
+def _write_stream(
+    call: Call,
+    data_key: bytes,
+    body: Any,
+    wanted: set[str],
+    content_md5: str | None,
+    given: dict[str, str],
+) -> tuple[str, int, bytes, dict[str, str]]:
+    """The body kept in the store when it ends within `INLINE_MAX` bytes,
+    else written to a blob file; (blob id, size, MD5, checksums)."""
+    hashers = {alg: checksums.hasher(alg) for alg in wanted}
+    md5 = hashlib.md5()
+    head = bytearray()
+    writer = None
+    try:
+        for chunk in pieces(body):
+            md5.update(chunk)
+            for h in hashers.values():
+                h.update(chunk)
+            if writer is None:
+                head += chunk
+                if len(head) <= INLINE_MAX:
+                    continue
+                writer = blobs(call).writer(data_key)
+                chunk, head = bytes(head), bytearray()
+            writer.write(chunk)
+        digest = md5.digest()
+        computed = {alg: b64_text(h.digest()) for alg, h in hashers.items()}
+        _check_digests(content_md5, digest, given, computed)
+        if writer is None:
+            blob = new_blob_id(INLINE)
+            _PUT_BODY.rowcount(call.conn, blob=blob, data=seal_small(blob, data_key, bytes(head)))
+            return blob, len(head), digest, computed
+        size = writer.size
+        return writer.commit(), size, digest, computed
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+
+
+def open_blob(
+    call: Call | Any,
+    blob_id: str,
+    key: bytes,
+    size: int,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[bytes]:
+    """The plaintext bytes [start, end) of the body `blob_id` names, opened
+    with its data key `key` (an object's, or an upload's for its parts)."""
+    conn = call.conn
+    end = size if end is None else min(end, size)
+    if blob_id.startswith((INLINE, KEYED)):
+        row = _BODY.first(conn, blob=blob_id)
+        if row is None:
+            raise BlobError(f"blob {blob_id} is missing")
+        sealed = bytes(row.data)
+        if blob_id.startswith(INLINE):
+            data = open_small(blob_id, key, sealed)
+            return iter((data[start:end],)) if start < end else iter(())
+        try:
+            key = Sealer(key).unseal(sealed, _key_aad(blob_id))
+        except SealError:
+            raise BlobError(f"blob {blob_id}'s key does not open") from None
+    return blobs(call).read(blob_id, key, size, start, end)
 
 
 def read_body(
@@ -408,7 +651,7 @@ def read_body(
         obj.bucket_key,
         customer_key,
     )
-    return blobs(call).read(obj.blob, key, obj.size, start, end)
+    return open_blob(call, obj.blob, key, obj.size, start, end)
 
 
 def etag_of(md5: bytes) -> str:

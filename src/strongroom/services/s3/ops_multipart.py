@@ -168,7 +168,11 @@ def _store_part(call: Call, upload: Upload, number: int, written: Any) -> Part:
 
 
 @service.operation(
-    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+    authorize=False,
+    data_event=True,
+    max_body=MAX_OBJECT_BODY,
+    streaming=True,
+    prepare=objects.prepare_body,
 )
 def upload_part(
     call: Call,
@@ -304,7 +308,7 @@ def complete_multipart_upload(
     full = checksums.hasher(algorithm) if algorithm else None
     with store_.writer(dk.plaintext) as writer:
         for part in chosen:
-            for chunk in store_.read(part.blob, part_key, part.size):
+            for chunk in objects.open_blob(call, part.blob, part_key, part.size):
                 writer.write(chunk)
                 if full is not None and upload.attrs.get("checksum_type") == "FULL_OBJECT":
                     full.update(chunk)

@@ -85,7 +85,11 @@ def _storage_class(value: str | None) -> str:
 
 
 @service.operation(
-    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+    authorize=False,
+    data_event=True,
+    max_body=MAX_OBJECT_BODY,
+    streaming=True,
+    prepare=objects.prepare_body,
 )
 def put_object(
     call: Call,
@@ -108,7 +112,7 @@ def put_object(
     ObjectLockLegalHoldStatus: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
-    bucket = buckets.require(call.conn, Bucket)
+    bucket = buckets.require(call.conn, Bucket, call.store)
     names.validate_key(Key)
     enc = crypto.choose(bucket, ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled)
     access.authorize(
@@ -231,7 +235,7 @@ def _read(
     params: dict[str, Any],
 ) -> tuple[Any, Obj, bytes | None]:
     """The bucket, the version read and the SSE-C key the request carries."""
-    bucket = buckets.require(call.conn, Bucket)
+    bucket = buckets.require(call.conn, Bucket, call.store)
     version = params.get("VersionId")
     access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
     obj = objects.require(call.conn, Bucket, Key, version)

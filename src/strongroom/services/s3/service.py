@@ -9,11 +9,13 @@ from typing import Any
 from strongroom.framework import ResourceContext, Service
 from strongroom.services.s3.tables import TABLES
 
-#: The operations that write a body (PutObject, UploadPart, CopyObject,
-#: UploadPartCopy, CompleteMultipartUpload) are registered ``blocking``:
-#: up to 5 GiB is encrypted, written and fsynced, in a thread of the App's
-#: pool instead of on the event loop, so the requests beside them are not
-#: held up.
+#: PutObject and UploadPart `prepare` a streamed body (`objects.prepare_body`):
+#: up to 5 GiB is encrypted, written and fsynced in a thread of the App's
+#: pool before their transaction opens, which then only inserts rows; a
+#: body small enough to arrive in memory (`objects.INLINE_MAX`) is answered
+#: on the event loop and kept in the store. The operations that copy a body
+#: from other blobs (CopyObject, UploadPartCopy, CompleteMultipartUpload)
+#: are registered ``blocking``.
 #: Largest body of one PutObject or UploadPart (AWS: 5 GiB), plus the
 #: aws-chunked framing of it.
 MAX_OBJECT_BODY = 5 * 1024**3 + 16 * 1024 * 1024
