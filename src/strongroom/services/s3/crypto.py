@@ -85,15 +85,30 @@ _ACCOUNT_KEY = Prepared(
 )
 
 
-def _account_key(call: Call, conn: Connection, account: str) -> bytes:
-    t = tables.account_keys
-    aad = f"s3-account-key:{account}".encode()
+#: (account, its sealed S3 key as stored) -> a Sealer under that key. Keyed
+#: by the stored bytes, read every time: a key only ever cached after it
+#: was read back, never one made in a transaction that may roll back.
+_account_sealers: dict[tuple[str, bytes], Sealer] = {}
+
+
+def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
+    """A Sealer under the account's S3 key (made on first use)."""
     row = _ACCOUNT_KEY.first(conn, account=account)
+    aad = f"s3-account-key:{account}".encode()
     if row is not None:
-        return call.sealer.unseal(bytes(row.sealed), aad)
+        sealed = bytes(row.sealed)
+        found = _account_sealers.get((account, sealed))
+        if found is None:
+            found = Sealer(call.sealer.unseal(sealed, aad))
+            with _lock:
+                if len(_account_sealers) > 4096:
+                    _account_sealers.clear()
+                _account_sealers[(account, sealed)] = found
+        return found
     key = random_bytes(32)
+    t = tables.account_keys
     conn.execute(insert(t).values(account=account, sealed=call.sealer.seal(key, aad)))
-    return key
+    return Sealer(key)
 
 
 def choose(
@@ -167,7 +182,7 @@ def new_key(call: Call, bucket: Bucket, aad_name: str, enc: Encryption) -> DataK
     conn = call.conn
     if enc.sse == AES256:
         plain = random_bytes(32)
-        wrapped = Sealer(_account_key(call, conn, bucket.account)).seal(plain, _aad(aad_name))
+        wrapped = _account_sealer(call, conn, bucket.account).seal(plain, _aad(aad_name))
         return DataKey(plain, wrapped, AES256)
     key_id = _kms_key(call, bucket, enc)
     try:
@@ -246,9 +261,7 @@ def open_key(
             raise errors.AccessDenied("Access Denied") from None
     if sse == AES256:
         try:
-            return Sealer(_account_key(call, call.conn, bucket.account)).unseal(
-                wrapped, _aad(aad_name)
-            )
+            return _account_sealer(call, call.conn, bucket.account).unseal(wrapped, _aad(aad_name))
         except SealError:
             raise errors.AccessDenied("The object's key does not open") from None
     try:

@@ -221,16 +221,43 @@ def _insert(conn: Connection, obj: Obj) -> None:
     _INSERT.rowcount(conn, **{f: getattr(obj, f) for f in Obj.__slots__})  # type: ignore[attr-defined]
 
 
-def store(conn: Connection, obj: Obj, now: float, versioning: str | None = None) -> str:
+#: `store` was not told the key's current version.
+UNKNOWN: Any = object()
+
+
+def latest(conn: Connection, bucket: str, key: str) -> Obj | None:
+    """The key's current version, a delete marker included."""
+    return _latest(conn, bucket, key)
+
+
+def store(
+    conn: Connection,
+    obj: Obj,
+    now: float,
+    versioning: str | None = None,
+    current: Obj | None = UNKNOWN,
+) -> str:
     """Make `obj` the key's current version; returns its version id. With
     versioning enabled the earlier versions stay; otherwise the "null"
-    version is replaced (its body becomes garbage)."""
+    version is replaced (its body becomes garbage). `current` (the key's
+    current version as this transaction read it, if the caller has it)
+    spares the statements it answers: the common overwrite of an
+    unversioned key is one delete and one insert."""
     if versioning == "Enabled":
         obj.version_id = new_version_id()
+        if current is not None:
+            _demote(conn, obj.bucket, obj.key)
     else:
         obj.version_id = NULL_VERSION
-        _drop_null(conn, obj.bucket, obj.key, now)
-    _demote(conn, obj.bucket, obj.key)
+        if current is not UNKNOWN and current is not None and current.version_id == NULL_VERSION:
+            # The null version is the current one: replaced, nothing to demote.
+            _DROP_NULL.rowcount(conn, bucket=obj.bucket, key=obj.key)
+            if current.blob:
+                discard(conn, current.blob, now)
+        else:
+            _drop_null(conn, obj.bucket, obj.key, now)
+            if current is not None:
+                _demote(conn, obj.bucket, obj.key)
     obj.latest, obj.delete_marker = True, False
     _insert(conn, obj)
     return obj.version_id

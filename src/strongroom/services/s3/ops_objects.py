@@ -146,7 +146,8 @@ def put_object(
         ObjectLockLegalHoldStatus,
         call.clock.timestamp(),
     )
-    existing = objects.get(call.conn, Bucket, Key)
+    current = objects.latest(call.conn, Bucket, Key)
+    existing = None if current is None or current.delete_marker else current
     conditions.check_write(existing, Key, IfMatch, IfNoneMatch)
     if bucket.versioning != "Enabled" and existing is not None:
         locks.check_removal(call, bucket, existing, None)  # the null version is replaced
@@ -178,7 +179,7 @@ def put_object(
         **lock,
         customer_key_md5=params.get("SSECustomerKeyMD5") if customer else None,
     )
-    version = objects.store(call.conn, obj, now, bucket.versioning)
+    version = objects.store(call.conn, obj, now, bucket.versioning, current)
     notifications.emit(
         call, bucket, "s3:ObjectCreated:Put", Key, size=obj.size, etag=obj.etag, version_id=version
     )
