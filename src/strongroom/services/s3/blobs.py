@@ -233,8 +233,14 @@ def _fsync_dir(path: Path) -> None:
 
 
 class BlobStore:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        orphan_age: float = ORPHAN_AGE,
+        tmp_age: float = TMP_AGE,
+    ) -> None:
         self.root = Path(root)
+        self.orphan_age, self.tmp_age = orphan_age, tmp_age
         self.tmp = self.root / "tmp"
         self.blobs = self.root / "blobs"
         for path in (self.root, self.tmp, self.blobs):
@@ -247,11 +253,12 @@ class BlobStore:
         self._sweep_at = 0
         self.cleaned = self.sweep_tmp()
 
-    def sweep_tmp(self, max_age: float = TMP_AGE) -> int:
+    def sweep_tmp(self, max_age: float | None = None) -> int:
         """Remove the named temporary files of dead writers (untouched for
-        `max_age` seconds); how many there were. A live writer's file is
-        younger: a server sharing the directory keeps its own."""
-        cutoff = time.time() - max_age
+        `max_age` seconds, `tmp_age` by default); how many there were. A
+        live writer's file is younger: a server sharing the directory keeps
+        its own."""
+        cutoff = time.time() - (self.tmp_age if max_age is None else max_age)
         removed = 0
         for path in self.tmp.iterdir():
             try:

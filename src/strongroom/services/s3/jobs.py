@@ -8,7 +8,7 @@ import time
 
 from strongroom.framework import JobRun
 from strongroom.services.s3 import lifecycle, objects
-from strongroom.services.s3.blobs import ORPHAN_AGE, BlobStore
+from strongroom.services.s3.blobs import BlobStore
 from strongroom.services.s3.service import service
 
 #: Seconds between two sweeps for orphans; each looks at `SWEEP_DIRS` of
@@ -43,12 +43,12 @@ def expire(run: JobRun) -> float | None:
 
 
 def sweep_orphans(
-    run: JobRun, store: BlobStore, dirs: int | None = None, max_age: float = ORPHAN_AGE
+    run: JobRun, store: BlobStore, dirs: int | None = None, max_age: float | None = None
 ) -> int:
-    """Remove blob files older than `max_age` that no row names (a crash
+    """Remove blob files older than `max_age` (the store's `orphan_age`) that no row names (a crash
     between a blob's link and its row's commit), from the next `dirs` blob
     directories (all with None); how many."""
-    old = store.old_blobs(max_age, dirs)
+    old = store.old_blobs(store.orphan_age if max_age is None else max_age, dirs)
     removed = 0
     for i in range(0, len(old), 500):
         batch = old[i : i + 500]

@@ -26,7 +26,14 @@ def _make_blobs(ctx: ResourceContext) -> Any:
 
     options = ctx.options_for("s3")
     root = options.get("blob_dir")
-    return BlobStore(root if root else ctx.data_dir / "s3")
+    # How old an unnamed blob or a dead writer's temporary file must be to
+    # be swept (`blobs.ORPHAN_AGE`, `blobs.TMP_AGE`); lowered by tests.
+    ages = {
+        name: float(options[option])
+        for name, option in (("orphan_age", "orphan_age"), ("tmp_age", "tmp_age"))
+        if option in options
+    }
+    return BlobStore(root if root else ctx.data_dir / "s3", **ages)
 
 
 def bucket_of_host(host: str) -> str | None:
