@@ -93,6 +93,10 @@ _account_sealers: dict[tuple[str, bytes], Sealer] = {}
 
 def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
     """A Sealer under the account's S3 key (made on first use)."""
+    store = call.store
+    cached = store.hot_get(("s3-account-sealer", account))
+    if cached is not None:
+        return cached
     row = _ACCOUNT_KEY.first(conn, account=account)
     aad = f"s3-account-key:{account}".encode()
     if row is not None:
@@ -104,6 +108,7 @@ def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
                 if len(_account_sealers) > 4096:
                     _account_sealers.clear()
                 _account_sealers[(account, sealed)] = found
+        store.hot_put(("s3-account-sealer", account), found)
         return found
     key = random_bytes(32)
     t = tables.account_keys

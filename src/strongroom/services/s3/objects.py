@@ -36,7 +36,7 @@ from strongroom.services.s3 import checksums, crypto, tables
 from strongroom.services.s3.blobs import BlobError, BlobStore, open_small, seal_small
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
-from strongroom.store.db import Prepared
+from strongroom.store.db import Prepared, Store
 from strongroom.store.sealing import Sealer, SealError
 
 OBJ = tables.objects
@@ -119,9 +119,33 @@ _DISCARD = Prepared(
 )
 
 
-def _latest(conn: Connection, bucket: str, key: str) -> Obj | None:
-    row = _LATEST.first(conn, bucket=bucket, key=key)
-    return None if row is None else _obj(row)
+#: Hot-cache entries S3 adds at most (object rows and small bodies are many,
+#: unlike keys or credentials): beyond, it reads the store.
+HOT_LIMIT = 2048
+#: Bodies kept in the store up to this size are cached with their row.
+HOT_BODY_MAX = 4096
+
+
+def hot_get(store: Store | None, key: Any) -> Any:
+    return store.hot_get(key) if store is not None else None
+
+
+def hot_put(store: Store | None, key: Any, value: Any) -> None:
+    """Into the store's hot cache (valid for one state generation, never
+    stale: any commit moves it), while it holds fewer than `HOT_LIMIT`."""
+    if store is not None and store.hot is not None and len(store.hot) < HOT_LIMIT:
+        store.hot_put(key, value)
+
+
+def _latest(conn: Connection, bucket: str, key: str, store: Store | None = None) -> Obj | None:
+    cache_key = ("s3-latest", bucket, key)
+    row = hot_get(store, cache_key)
+    if row is None:
+        row = _LATEST.first(conn, bucket=bucket, key=key)
+        if row is None:
+            return None
+        hot_put(store, cache_key, row)
+    return _obj(row)
 
 
 def _obj(row: Any) -> Obj:
@@ -138,9 +162,10 @@ def _obj(row: Any) -> Obj:
     return obj
 
 
-def get(conn: Connection, bucket: str, key: str) -> Obj | None:
-    """The key's current version, None when there is none or it is a delete marker."""
-    obj = _latest(conn, bucket, key)
+def get(conn: Connection, bucket: str, key: str, store: Store | None = None) -> Obj | None:
+    """The key's current version, None when there is none or it is a delete
+    marker (from the hot cache, given the `store`)."""
+    obj = _latest(conn, bucket, key, store)
     return None if obj is None or obj.delete_marker else obj
 
 
@@ -151,11 +176,17 @@ def get_version(conn: Connection, bucket: str, key: str, version_id: str) -> Obj
     return None if row is None else Obj(**row._mapping)
 
 
-def require(conn: Connection, bucket: str, key: str, version_id: str | None = None) -> Obj:
+def require(
+    conn: Connection,
+    bucket: str,
+    key: str,
+    version_id: str | None = None,
+    store: Store | None = None,
+) -> Obj:
     """The current version (or `version_id`): NoSuchKey, NoSuchVersion, or
     MethodNotAllowed for a delete marker named by its version, as AWS answers."""
     if version_id is None:
-        obj = get(conn, bucket, key)
+        obj = get(conn, bucket, key, store)
         if obj is None:
             raise errors.NoSuchKey("The specified key does not exist.", Key=key)
         return obj
@@ -647,10 +678,15 @@ def open_blob(
     conn = call.conn
     end = size if end is None else min(end, size)
     if blob_id.startswith((INLINE, KEYED)):
-        row = _BODY.first(conn, blob=blob_id)
-        if row is None:
-            raise BlobError(f"blob {blob_id} is missing")
-        sealed = bytes(row.data)
+        store = getattr(call, "store", None)
+        sealed = hot_get(store, ("s3-body", blob_id))
+        if sealed is None:
+            row = _BODY.first(conn, blob=blob_id)
+            if row is None:
+                raise BlobError(f"blob {blob_id} is missing")
+            sealed = bytes(row.data)
+            if len(sealed) <= HOT_BODY_MAX:
+                hot_put(store, ("s3-body", blob_id), sealed)
         if blob_id.startswith(INLINE):
             data = open_small(blob_id, key, sealed)
             return iter((data[start:end],)) if start < end else iter(())

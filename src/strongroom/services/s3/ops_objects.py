@@ -239,7 +239,7 @@ def _read(
     bucket = buckets.require(call.conn, Bucket, call.store)
     version = params.get("VersionId")
     access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
-    obj = objects.require(call.conn, Bucket, Key, version)
+    obj = objects.require(call.conn, Bucket, Key, version, call.store)
     customer = crypto.customer_key(
         params.get("SSECustomerAlgorithm"),
         params.get("SSECustomerKey"),
