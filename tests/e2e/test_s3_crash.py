@@ -103,6 +103,22 @@ def test_kill_9_while_a_large_put_is_written_leaves_nothing(tmp_path: Path) -> N
         s3 = srv.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="acked", Body=b"acknowledged")
+        # A completed multipart upload: an object made of its parts' blobs,
+        # which the sweep after the restart must not take for orphans.
+        first, second = os.urandom(5 * 1024 * 1024), os.urandom(1024 * 1024 + 3)
+        uid = s3.create_multipart_upload(Bucket=BUCKET, Key="multi")["UploadId"]
+        etags = [
+            s3.upload_part(Bucket=BUCKET, Key="multi", UploadId=uid, PartNumber=n, Body=b)["ETag"]
+            for n, b in ((1, first), (2, second))
+        ]
+        s3.complete_multipart_upload(
+            Bucket=BUCKET,
+            Key="multi",
+            UploadId=uid,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]
+            },
+        )
         size = 96 * 1024 * 1024
         conn = _start_put(srv, "half", size)
         tmp = data_dir / "s3" / "tmp"
@@ -132,18 +148,28 @@ def test_kill_9_while_a_large_put_is_written_leaves_nothing(tmp_path: Path) -> N
             s3.head_object(Bucket=BUCKET, Key="half")
         assert exc.value.response["Error"]["Code"] == "404"
         listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
-        assert [o["Key"] for o in listed] == ["acked"]
+        assert [o["Key"] for o in listed] == ["acked", "multi"]
         assert s3.get_object(Bucket=BUCKET, Key="acked")["Body"].read() == b"acknowledged"
         assert _files(tmp) == []  # swept when the store opened
         spool = data_dir / "spool"
         assert _files(spool) == []  # the body as it arrived was never named
         # The sweeper (the collect job, at its first tick) removes the orphan;
-        # the acknowledged object, kept in the store, has no file at all.
+        # the acknowledged object, kept in the store, has no file at all, the
+        # multipart object keeps its two parts.
         blobs = data_dir / "s3" / "blobs"
+        deadline = time.monotonic() + 15
+        while len(_files(blobs)) > 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # a sweep that took a part would show now
+        assert len(_files(blobs)) == 2 and not orphan.exists()
+        assert s3.get_object(Bucket=BUCKET, Key="multi")["Body"].read() == first + second
+        span = s3.get_object(Bucket=BUCKET, Key="multi", Range="bytes=5242870-5242889")
+        assert span["Body"].read() == (first + second)[5242870:5242890]
+        s3.delete_object(Bucket=BUCKET, Key="multi")
         deadline = time.monotonic() + 15
         while _files(blobs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _files(blobs) == []
+        assert _files(blobs) == []  # a deleted multipart object's parts go too
         # The store still takes large bodies after the restart.
         big = os.urandom(3 * 1024 * 1024)
         s3.put_object(Bucket=BUCKET, Key="after", Body=big)

@@ -302,12 +302,18 @@ class BlobStore:
             return w.commit(), w.size
 
     def read(
-        self, blob_id: str, data_key: bytes, size: int, start: int = 0, end: int | None = None
+        self,
+        blob_id: str,
+        data_key: bytes,
+        size: int,
+        start: int = 0,
+        end: int | None = None,
+        eager: bool = True,
     ) -> Iterator[bytes]:
         """The plaintext bytes [start, end) of a blob of `size` bytes, chunk by
         chunk. The file is opened now (a blob removed later, once its row is
-        gone, is still read to the end) and its first chunk opened, so a
-        wrong key fails here and not half-way through a response."""
+        gone, is still read to the end) and, `eager`, its first chunk opened,
+        so a wrong key fails here and not half-way through a response."""
         end = size if end is None else min(end, size)
         sealer = Sealer(data_key)
         last_index = max(0, (size - 1) // CHUNK)
@@ -316,12 +322,31 @@ class BlobStore:
             f = open(self.path_of(blob_id), "rb")  # noqa: SIM115 (closed by _chunks)
         except FileNotFoundError:
             raise BlobError(f"blob {blob_id} is missing") from None
+        if not eager:
+            return self._lazy(blob_id, sealer, f, first, last_index, start, end)
         try:
             head = self._open_chunk(blob_id, sealer, first, first == last_index, f)
         except BaseException:
             f.close()
             raise
         return self._chunks(blob_id, sealer, f, head, first, last_index, start, end)
+
+    def _lazy(
+        self,
+        blob_id: str,
+        sealer: Sealer,
+        f: Any,
+        first: int,
+        last_index: int,
+        start: int,
+        end: int,
+    ) -> Iterator[bytes]:
+        try:
+            head = self._open_chunk(blob_id, sealer, first, first == last_index, f)
+        except BaseException:
+            f.close()
+            raise
+        yield from self._chunks(blob_id, sealer, f, head, first, last_index, start, end)
 
     def _chunks(
         self,

@@ -16,13 +16,17 @@ Where a body lives depends on its size, and its blob id says which:
   so the write lock is held for a row insert, never for a body. A request
   that fails removes its blob; a crash between the link and the commit
   leaves an orphan the sweeper removes by age.
+* ``m…`` — an object CompleteMultipartUpload made: its parts' blobs in
+  order (`tables.composed`), opened with the upload's data key, which
+  becomes the object's; completing an upload writes rows, never its bytes.
 * plain hex — a blob written inside the transaction under the data key
-  itself (CopyObject, CompleteMultipartUpload: bodies read from other blobs).
+  itself (CopyObject, UploadPartCopy: bodies read from other blobs).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +50,10 @@ G = tables.garbage
 BODIES = tables.bodies
 #: Bodies up to this size are kept in the store, not in a blob file.
 INLINE_MAX = 64 * 1024
-#: Blob id prefixes: a body kept in the store; a blob with a key of its own.
-INLINE, KEYED = "i", "k"
+#: Blob id prefixes: a body kept in the store; a blob with a key of its own;
+#: an object made of its multipart upload's parts (`tables.composed`).
+INLINE, KEYED, COMPOSED = "i", "k", "m"
+COMPOSED_PIECES = tables.composed
 
 #: The request members kept with an object and answered on GET/HEAD.
 HEADER_MEMBERS = (
@@ -114,6 +120,14 @@ _LATEST = Prepared(
 _BODY = Prepared(select(BODIES.c.data).where(BODIES.c.blob == bindparam("blob")))
 _PUT_BODY = Prepared(insert(BODIES).values(blob=bindparam("blob"), data=bindparam("data")))
 _DROP_BODY = Prepared(delete(BODIES).where(BODIES.c.blob == bindparam("blob")))
+_PIECES = Prepared(
+    select(COMPOSED_PIECES.c.blob, COMPOSED_PIECES.c.size)
+    .where(COMPOSED_PIECES.c.object_blob == bindparam("object_blob"))
+    .order_by(COMPOSED_PIECES.c.position)
+)
+_DROP_PIECES = Prepared(
+    delete(COMPOSED_PIECES).where(COMPOSED_PIECES.c.object_blob == bindparam("object_blob"))
+)
 _DISCARD = Prepared(
     insert(G).values(blob=bindparam("blob"), since=bindparam("since"), pending=False)
 )
@@ -434,11 +448,29 @@ def set_tags(conn: Connection, obj: Obj, tags: dict[str, str]) -> None:
 def discard(conn: Connection, blob: str, now: float) -> None:
     """`blob` is no longer named: a body in the store goes with the row; a
     file is removed once this transaction has committed (`collect`)."""
+    if blob.startswith(COMPOSED):
+        for piece in _PIECES.all(conn, object_blob=blob):
+            discard(conn, piece.blob, now)
+        _DROP_PIECES.rowcount(conn, object_blob=blob)
+        return
     if blob.startswith((INLINE, KEYED)):
         _DROP_BODY.rowcount(conn, blob=blob)
         if blob.startswith(INLINE):
             return
     _DISCARD.rowcount(conn, blob=blob, since=now)
+
+
+def compose(conn: Connection, pieces: list[tuple[str, int]]) -> str:
+    """An object's body made of `pieces` (blob id, size), in order: its blob id."""
+    blob = new_blob_id(COMPOSED)
+    conn.execute(
+        insert(COMPOSED_PIECES),
+        [
+            {"blob": piece, "object_blob": blob, "position": i, "size": size}
+            for i, (piece, size) in enumerate(pieces)
+        ],
+    )
+    return blob
 
 
 def collect(conn: Connection, store_: BlobStore, limit: int = 1000) -> int:
@@ -460,6 +492,8 @@ def referenced(conn: Connection, blob_ids: list[str]) -> set[str]:
     found = {r.blob for r in conn.execute(select(OBJ.c.blob).where(OBJ.c.blob.in_(blob_ids)))}
     found |= {r.blob for r in conn.execute(select(p.c.blob).where(p.c.blob.in_(blob_ids)))}
     found |= {r.blob for r in conn.execute(select(G.c.blob).where(G.c.blob.in_(blob_ids)))}
+    c = COMPOSED_PIECES
+    found |= {r.blob for r in conn.execute(select(c.c.blob).where(c.c.blob.in_(blob_ids)))}
     return found
 
 
@@ -677,6 +711,8 @@ def open_blob(
     with its data key `key` (an object's, or an upload's for its parts)."""
     conn = call.conn
     end = size if end is None else min(end, size)
+    if blob_id.startswith(COMPOSED):
+        return _open_composed(call, blob_id, key, start, end)
     if blob_id.startswith((INLINE, KEYED)):
         store = getattr(call, "store", None)
         sealed = hot_get(store, ("s3-body", blob_id))
@@ -695,6 +731,38 @@ def open_blob(
         except SealError:
             raise BlobError(f"blob {blob_id}'s key does not open") from None
     return blobs(call).read(blob_id, key, size, start, end)
+
+
+def _open_composed(call: Call | Any, blob_id: str, key: bytes, start: int, end: int) -> Any:
+    """The bytes [start, end) of an object made of pieces: every piece the
+    range covers is looked up now (the transaction is still open), its file
+    opened now and read as the client reads."""
+    opened = []
+    offset = 0
+    for piece in _PIECES.all(call.conn, object_blob=blob_id):
+        lo, hi = max(start - offset, 0), min(end - offset, piece.size)
+        if lo < hi:
+            if piece.blob.startswith((INLINE, COMPOSED)):
+                opened.append(open_blob(call, piece.blob, key, piece.size, lo, hi))
+            else:
+                piece_key = key
+                if piece.blob.startswith(KEYED):
+                    piece_key = _blob_key(call, piece.blob, key)
+                opened.append(
+                    blobs(call).read(piece.blob, piece_key, piece.size, lo, hi, eager=not opened)
+                )
+        offset += piece.size
+    return itertools.chain.from_iterable(opened)
+
+
+def _blob_key(call: Call | Any, blob_id: str, key: bytes) -> bytes:
+    row = _BODY.first(call.conn, blob=blob_id)
+    if row is None:
+        raise BlobError(f"blob {blob_id} is missing")
+    try:
+        return Sealer(key).unseal(bytes(row.data), _key_aad(blob_id))
+    except SealError:
+        raise BlobError(f"blob {blob_id}'s key does not open") from None
 
 
 def read_body(

@@ -153,4 +153,16 @@ bodies = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-TABLES = (buckets, objects, uploads, parts, account_keys, garbage, bodies)
+#: The pieces of an object CompleteMultipartUpload made (blob ids ``m…``):
+#: its parts' blobs, in order, opened with the object's data key (the
+#: upload's), so completing an upload writes rows, not its bytes again.
+composed = Table(
+    "s3_composed",
+    metadata,
+    Column("blob", String(40), primary_key=True),
+    Column("object_blob", String(40), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+TABLES = (buckets, objects, uploads, parts, account_keys, garbage, bodies, composed)
