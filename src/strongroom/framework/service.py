@@ -170,8 +170,16 @@ class Service:
         virtual_host: Callable[[str], str | None] | None = None,
         xml_root_names: dict[str, str] | None = None,
         data_events: Callable[..., bool] | None = None,
+        cors: Any = None,
     ) -> None:
         self.name = name
+        #: Cross-origin requests from browsers (S3's bucket CORS), or None:
+        #: ``cors.preflight(runtime, host, path, headers) -> headers`` answers
+        #: an OPTIONS request (raising the service's error to refuse it), and
+        #: ``cors.headers(runtime, params, method, headers) -> headers`` gives
+        #: the Access-Control-* headers of a response to a request that
+        #: carries an Origin. Neither is signed nor audited, as on AWS.
+        self.cors = cors
         #: ``virtual_host(host header) -> bucket or None``: the label a REST
         #: service's virtual-hosted requests carry in their host name (S3's
         #: ``bucket.s3.localhost``); the router hands it to the codec.

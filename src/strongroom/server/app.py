@@ -140,6 +140,8 @@ class App:
         #: layer answers every request on the loop and never looks for a
         #: `Deferred` answer.
         self.blocking = self._any_blocking()
+        #: The services that answer browsers' cross-origin requests (S3).
+        self._cors_services = [s for s in self.services if s.cors is not None]
         #: Guards `Store.writes_off_loop`, moved from worker threads too.
         self._writes_lock = threading.Lock()
 
@@ -253,7 +255,27 @@ class App:
         `answer_off_loop(req, deferred.pre)` in the pool."""
         if req.path.startswith(ADMIN_PREFIX):
             return self.admin(req)
+        if req.method == "OPTIONS" and self._cors_services:
+            return self._preflight(req)
         return self.dispatch(req, pre, may_defer)
+
+    def _preflight(self, req: Request) -> Response:
+        """A browser's CORS preflight (OPTIONS), answered by the service that
+        serves cross-origin requests (S3, from the bucket's configuration):
+        unsigned and not audited, as on AWS."""
+        svc = self._cors_services[0]
+        request_id = uuid4()
+        codec = self.codecs[svc.name]
+        try:
+            headers = svc.cors.preflight(self.runtime, req.host, req.path, req.headers)
+        except AwsError as err:
+            return codec.serialize_error(err, request_id)
+        except Exception:
+            self.internal_failures += 1
+            log.exception("internal failure answering a CORS preflight (request %s)", request_id)
+            error = InternalFailure("We encountered an internal error. Please try again.")
+            return codec.serialize_error(error, request_id)
+        return Response(200, b"", [*headers, ("x-amz-request-id", request_id)])
 
     # -- off the event loop -------------------------------------------------
 
@@ -425,6 +447,11 @@ class App:
             resp = codec.serialize_error(error, request_id, op.name)
         if prepared is not None:
             prepared.settle(error is None)
+        if svc.cors is not None and params and "origin" in req.headers:
+            try:
+                resp.headers.extend(svc.cors.headers(self.runtime, params, req.method, req.headers))
+            except Exception:  # the answer stands; only its CORS headers are missing
+                log.exception("CORS headers for request %s failed", request_id)
         self._record(
             svc,
             op,
