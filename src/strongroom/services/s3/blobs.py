@@ -387,12 +387,5 @@ class BlobStore:
     def remove(self, blob_id: str) -> None:
         self.path_of(blob_id).unlink(missing_ok=True)
 
-    def ids(self) -> Iterator[tuple[str, float]]:
-        """Every complete blob's id and modification time."""
-        for sub in self.blobs.iterdir():
-            if sub.is_dir():
-                for path in sub.iterdir():
-                    yield path.name, path.stat().st_mtime
-
     def close(self) -> None:
         pass
