@@ -85,6 +85,17 @@ class Operation:
     #: CloudTrail's managementEvent: False for a data event (Lambda's
     #: Invoke), which LookupEvents does not return.
     management: bool = True
+    #: Work on a streamed body done before the operation's transaction
+    #: opens (S3: the body written as a durable blob), so the write lock is
+    #: never held while it runs: ``prepare(runtime, body, headers) -> body``
+    #: (a `BodyStream` in, a `BodyStream` out) is
+    #: called once the request is authenticated, in a thread of the pool
+    #: (a request with a streamed body goes off the loop; one whose body
+    #: was small enough to arrive in memory stays on it and is not
+    #: prepared), and what it returns replaces the request's body. When the
+    #: transaction is over the pipeline calls ``body.settle(committed)``,
+    #: committed or not, so the body's owner can drop what no row names.
+    prepare: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +170,16 @@ class Service:
         virtual_host: Callable[[str], str | None] | None = None,
         xml_root_names: dict[str, str] | None = None,
         data_events: Callable[..., bool] | None = None,
+        cors: Any = None,
     ) -> None:
         self.name = name
+        #: Cross-origin requests from browsers (S3's bucket CORS), or None:
+        #: ``cors.preflight(runtime, host, path, headers) -> headers`` answers
+        #: an OPTIONS request (raising the service's error to refuse it), and
+        #: ``cors.headers(runtime, params, method, headers) -> headers`` gives
+        #: the Access-Control-* headers of a response to a request that
+        #: carries an Origin. Neither is signed nor audited, as on AWS.
+        self.cors = cors
         #: ``virtual_host(host header) -> bucket or None``: the label a REST
         #: service's virtual-hosted requests carry in their host name (S3's
         #: ``bucket.s3.localhost``); the router hands it to the codec.
@@ -235,6 +254,7 @@ class Service:
         data_event: bool = False,
         max_body: int | None = None,
         streaming: bool = False,
+        prepare: Callable[..., Any] | None = None,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
@@ -274,6 +294,7 @@ class Service:
                 management=not data_event,
                 max_body=max_body,
                 streaming=streaming,
+                prepare=prepare,
             )
             return f
 

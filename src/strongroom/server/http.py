@@ -92,7 +92,7 @@ from strongroom.server.limits import (
     MIN_BODY_RATE,
     RequestLimits,
 )
-from strongroom.server.spool import SpooledBody, spool_dir
+from strongroom.server.spool import SMALL_STREAMED_BODY, SpooledBody, spool_dir
 
 log = logging.getLogger("strongroom.http")
 
@@ -524,8 +524,12 @@ class StrongroomHttp(asyncio.Protocol):
         self._body_len = 0
         length = headers.get("content-length")
         if streaming:
-            # Spooled to disk as it arrives (`server.spool`): never buffered.
-            self._spool = SpooledBody(spool_dir(self.app.config.data_dir))
+            if length is not None and length.isdigit() and int(length) <= SMALL_STREAMED_BODY:
+                # Small: buffered like any body (and counted so), no file.
+                streaming = False
+            else:
+                # Spooled to disk as it arrives (`server.spool`): never buffered.
+                self._spool = SpooledBody(spool_dir(self.app.config.data_dir))
         if length is not None:
             try:
                 size = int(length)
