@@ -15,8 +15,7 @@ import psycopg
 import pytest
 
 from strongroom.engines.driver import EngineError, Instance, InstanceSpec
-from strongroom.engines.postgres import PostgresEngine
-from strongroom.engines.postgres import archive
+from strongroom.engines.postgres import PostgresEngine, archive
 
 PASSWORD = "S3cret-pass-archive"
 
