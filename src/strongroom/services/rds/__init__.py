@@ -4,6 +4,7 @@ restores, through the engine driver (`strongroom.engines`) and KMS's
 internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    ops_backups,
     ops_instances,
     ops_logs,
     ops_misc,
@@ -11,6 +12,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     ops_snapshots,
     trail,
     work,
+    work_backups,
 )
 from strongroom.services.rds.service import service
 

@@ -12,6 +12,7 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
+    backups,
     instances,
     keys,
     master_secret,
@@ -272,10 +273,27 @@ def delete_DB_instance(
             payload["snapshot_key"] = plain
     records.update_instance(call.conn, rec["resource_id"], status="deleting")
     rec["status"] = "deleting"
+    _settle_automated_backups(call, rec, payload, keep=DeleteAutomatedBackups is False)
     # As on AWS, the instance's managed secret goes with it.
     master_secret.delete(call, rec)
     call.hand_off("delete_instance", payload)
     return {"DBInstance": model.instance_wire(rec)}
+
+
+def _settle_automated_backups(
+    call: Call, rec: records.Record, payload: dict[str, Any], *, keep: bool
+) -> None:
+    """DeleteDBInstance: the automated backup is retained (DeleteAutomatedBackups
+    false: its snapshots and WAL stay, restorable, until their retention
+    passes) or deleted with the instance."""
+    backup = backups.find(call.conn, rec["resource_id"])
+    if keep and backup is not None and backup["earliest"] is not None:
+        backups.update_backup(call.conn, rec["resource_id"], status="retained")
+        payload["keep_backups"] = True
+        return
+    gone = backups.forget(call.conn, rec["resource_id"])
+    if gone is not None:
+        call.hand_off("remove_backup_files", gone)
 
 
 @service.operation(authorize=False)
@@ -469,6 +487,13 @@ def modify_DB_instance(
         else:
             pending[name] = value
     changes.update(now_values)
+    if now_values.get("backup_retention") == 0:
+        # As on AWS, turning backups off deletes the automated backups (the
+        # engine stops archiving at the backup work's next pass).
+        gone = backups.forget(call.conn, rid)
+        if gone is not None:
+            call.hand_off("remove_backup_files", gone)
+        attrs.pop("LatestRestorableTime", None)
     payload: dict[str, Any] = {"id": rid}
     busy = False
     if MasterUserPassword:
