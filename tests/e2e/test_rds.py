@@ -491,7 +491,12 @@ def test_snapshot_filters(rds: Any, restored: dict[str, Any]) -> None:
     assert {"shop-1", "shop-1-enc"} <= {s["DBSnapshotIdentifier"] for s in by_instance}
     manual = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert manual and all(s["SnapshotType"] == "manual" for s in manual)
-    assert rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"] == []
+    # (instances keep automated backups by default: BackupRetentionPeriod 1)
+    auto = rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
+    assert all(
+        s["SnapshotType"] == "automated" and s["DBSnapshotIdentifier"].startswith("rds:")
+        for s in auto
+    )
     filtered = rds.describe_db_snapshots(
         Filters=[{"Name": "db-snapshot-id", "Values": ["shop-1-enc"]}]
     )["DBSnapshots"]

@@ -27,7 +27,7 @@ import botocore.exceptions
 import psycopg
 import pytest
 
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +41,16 @@ def data_dir() -> Iterator[Path]:
         yield Path(d)
 
 
+OTHER = "111111111111"
+
+
 @pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[StrongroomServer]:
+def other_account(data_dir: Path) -> dict[str, str]:
+    return add_account(data_dir, OTHER)
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path, other_account: dict[str, str]) -> Iterator[StrongroomServer]:
     srv = StrongroomServer(data_dir, time_travel=True)
     srv.start()
     try:
@@ -280,6 +288,39 @@ def test_restore_errors(rds: Any, server, ledger) -> None:
         TargetDBInstanceIdentifier="x3", UseLatestRestorableTime=True,
     )  # fmt: skip
     assert (code, status) == ("PointInTimeRestoreNotEnabled", 400)
+    for window in ("3:00-3:30", "03:00-03:10", "25:00-25:30"):
+        code, _, _ = fails(
+            rds.modify_db_instance, DBInstanceIdentifier="ledger", PreferredBackupWindow=window
+        )
+        assert code == "InvalidParameterValue", window
+
+
+def test_another_account_sees_and_restores_none_of_it(
+    rds: Any, server: StrongroomServer, other_account: dict[str, str], ledger
+) -> None:
+    theirs = server.client("rds", **other_account)
+    dbi = ledger["inst"]["DbiResourceId"]
+    assert theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"] == []
+    code, _, _ = fails(theirs.describe_db_instance_automated_backups, DbiResourceId=dbi)
+    assert code == "DBInstanceAutomatedBackupNotFound"
+    code, _, _ = fails(theirs.describe_db_instance_automated_backups, DBInstanceIdentifier="ledger")
+    assert code == "DBInstanceAutomatedBackupNotFound"
+    arn = backup_of(rds, "ledger")["DBInstanceAutomatedBackupsArn"]
+    for source in ({"SourceDbiResourceId": dbi}, {"SourceDBInstanceAutomatedBackupsArn": arn}):
+        code, _, _ = fails(
+            theirs.restore_db_instance_to_point_in_time, TargetDBInstanceIdentifier="stolen",
+            UseLatestRestorableTime=True, **source,
+        )  # fmt: skip
+        assert code == "DBInstanceAutomatedBackupNotFound"
+    code, _, _ = fails(
+        theirs.restore_db_instance_to_point_in_time, SourceDBInstanceIdentifier="ledger",
+        TargetDBInstanceIdentifier="stolen", UseLatestRestorableTime=True,
+    )  # fmt: skip
+    assert code == "DBInstanceNotFound"
+    code, _, _ = fails(theirs.delete_db_instance_automated_backup, DbiResourceId=dbi)
+    assert code == "DBInstanceAutomatedBackupNotFound"
+    assert theirs.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"] == []
+    assert backup_of(rds, "ledger")["Status"] == "active"
 
 
 def test_automated_snapshots_are_not_deleted_but_can_be_copied(rds: Any, ledger) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,6 +236,25 @@ def forget(conn: Connection, rid: str) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------- rules
+
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def require_window(window: str | None) -> None:
+    """PreferredBackupWindow: ``hh24:mi-hh24:mi`` (UTC), at least 30 minutes."""
+    if window is None:
+        return
+    m = _WINDOW.match(window)
+    if m:
+        start = int(m.group(1)) * 60 + int(m.group(2))
+        end = int(m.group(3)) * 60 + int(m.group(4))
+        if (end - start) % 1440 >= 30:
+            return
+    raise errors.InvalidParameterValue(
+        f"Invalid value {window} for PreferredBackupWindow: it must be in the format "
+        "hh24:mi-hh24:mi (UTC) and at least 30 minutes long."
+    )
 
 
 def window_start(window: str, now: float) -> float:

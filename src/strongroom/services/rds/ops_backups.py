@@ -114,6 +114,7 @@ def restore_DB_instance_to_point_in_time(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     source, backup, name = _source(
         call, SourceDBInstanceIdentifier, SourceDbiResourceId, SourceDBInstanceAutomatedBackupsArn
     )

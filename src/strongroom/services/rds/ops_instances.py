@@ -86,6 +86,7 @@ def create_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     version = instances.resolve_version(call, info, EngineVersion)
     group_values: dict[str, str] = {}
     if DBParameterGroupName is not None:
@@ -445,6 +446,7 @@ def modify_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
