@@ -150,11 +150,14 @@ def backup_instance(work: Background, payload: dict[str, Any]) -> None:
             backup = backups.find(run.conn, rid) or backup
         window = (rec["attrs"] or {}).get("PreferredBackupWindow", backups.DEFAULT_WINDOW)
         taken = max((s["created"] for s in snaps), default=None)
+        fresh = False
         if backups.snapshot_due(window, now, taken):
-            take_automated_snapshot(work, sup, rec, inst, key)
+            fresh = take_automated_snapshot(work, sup, rec, inst, key)
+            # (a heartbeat strictly after its end: the window then reaches past it)
+            time.sleep(0.01)
         last = backup["last_heartbeat"]
         if not backup["pending_heartbeat"] and (
-            last is None or now - last >= backups.HEARTBEAT_EVERY_S
+            fresh or last is None or now - last >= backups.HEARTBEAT_EVERY_S
         ):
             heartbeat(work, sup, rec, inst, key)
         settle_heartbeat(work, sup, rid, inst, key)
@@ -252,7 +255,7 @@ def settle_heartbeat(
 
 def take_automated_snapshot(
     work: Background, sup: Supervisor, rec: records.Record, inst: Instance, key: bytes | None
-) -> None:
+) -> bool:
     """An automated snapshot: a base backup sealed under the instance's data
     key (when encrypted), its first WAL segment and end time noted."""
     rid = rec["resource_id"]
@@ -262,7 +265,7 @@ def take_automated_snapshot(
         now = run.clock.timestamp()
         ident = backups.snapshot_identifier(rec["identifier"], now)
         if records.find_snapshot(run.conn, rec["account"], rec["region"], ident) is not None:
-            return
+            return False
         call = keys.as_rds(run, rec["account"], rec["region"], "CreateDBSnapshot")
         tags = (
             [list(t) for t in rec["tags"]] if (rec["attrs"] or {}).get("CopyTagsToSnapshot") else []
@@ -292,13 +295,13 @@ def take_automated_snapshot(
             tmp.unlink()
         with work.transaction(write=True) as run:
             records.delete_snapshot(run.conn, snap_rid)
-        return
+        return False
     with work.transaction(write=True) as run:
         ended = run.clock.timestamp()
         current = records.snapshot_by_resource(run.conn, snap_rid)
         if current is None:  # the instance went meanwhile
             remove_files(sup, {"snapshots": [snap_rid]})
-            return
+            return False
         attrs = {**(current["attrs"] or {}), "BackupEnd": ended}
         records.update_snapshot(
             run.conn, snap_rid, status="available", percent=100,
@@ -314,6 +317,7 @@ def take_automated_snapshot(
                 run.conn, rid, earliest=min(earliest, point),
                 status="active" if backup["status"] == "creating" else backup["status"],
             )  # fmt: skip
+    return True
 
 
 def expire(run: JobRun, rid: str, now: float) -> dict[str, Any] | None:
@@ -341,8 +345,9 @@ def expire(run: JobRun, rid: str, now: float) -> dict[str, Any] | None:
     start = min((s["attrs"].get("WalStart") or "" for s in bases), default=None)
     dropped = backups.drop_segments_before(run.conn, rid, start) if start else []
     values: dict[str, Any] = {"earliest": earliest}
-    if earliest is None:
-        values["latest"] = None
+    if earliest is None or (backup["latest"] is not None and backup["latest"] < earliest):
+        # No window until the next heartbeat (at once) reaches past the new start.
+        values.update(latest=None, last_heartbeat=None)
     backups.update_backup(run.conn, rid, **values)
     return {"snapshots": [s["resource_id"] for s in gone], "dbi": rid, "wal": dropped}
 
