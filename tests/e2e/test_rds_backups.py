@@ -482,3 +482,34 @@ def test_retention_zero_deletes_the_automated_backups(rds: Any, data_dir: Path) 
     assert code == "PointInTimeRestoreNotEnabled"
     until(lambda: not (data_dir / "blobs" / "rds" / "wal" / dbi).exists(), "the archive to go")
     assert rds.describe_db_snapshots(DBSnapshotIdentifier="ledger-kept")["DBSnapshots"]
+
+
+def test_backups_go_on_after_a_restart(server: StrongroomServer, rds: Any, data_dir: Path) -> None:
+    """Last: strongroom stops (the spool sealed into the archive) and starts
+    again; the instance's backups go on and a restore reaches rows written
+    before the restart."""
+    inst = describe(rds, "ledger-t1")
+    restorable(rds, "ledger-t1")
+    insert(inst, 2001, 2010, "t3-")
+    expected = rows(inst)
+    spool = data_dir / "engines" / "postgres" / "instances" / inst["DbiResourceId"] / "wal-spool"
+    server.stop()
+    assert [p.name for p in spool.iterdir() if not p.name.startswith(".")] == []
+    server.start()
+    client = server.client("rds")
+
+    def back() -> bool:
+        try:
+            return rows(describe(client, "ledger-t1")) == expected
+        except psycopg.OperationalError:
+            return False
+
+    until(back, "ledger-t1 back")
+    before = server_now(server)
+    server.advance_clock("6m")
+    restorable(client, "ledger-t1", after=before)
+    client.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier="ledger-t1", TargetDBInstanceIdentifier="ledger-again",
+        UseLatestRestorableTime=True,
+    )  # fmt: skip
+    assert rows(available(client, "ledger-again")) == expected
