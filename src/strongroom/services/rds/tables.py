@@ -104,6 +104,8 @@ snapshots = Table(
     #: The instance's settings a restore starts from (class, storage type…).
     Column("attrs", JsonText, nullable=False, default=dict),
     Index("ix_rds_snapshots_instance", "account", "region", "instance_identifier"),
+    #: An instance's automated snapshots (the backup job looks every 2 s).
+    Index("ix_rds_snapshots_dbi", "dbi_resource_id", "snapshot_type"),
 )
 
 events = Table(
