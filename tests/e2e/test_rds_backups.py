@@ -295,6 +295,58 @@ def test_restore_errors(rds: Any, server, ledger) -> None:
         assert code == "InvalidParameterValue", window
 
 
+@pytest.mark.parametrize(
+    ("call", "kwargs", "code"),
+    [
+        ("describe_db_instance_automated_backups", {"MaxRecords": 5}, "InvalidParameterValue"),
+        ("describe_db_instance_automated_backups", {"Marker": "garbage"}, "InvalidParameterValue"),
+        (
+            "describe_db_instance_automated_backups",
+            {"Filters": [{"Name": "bogus", "Values": ["x"]}]},
+            "InvalidParameterValue",
+        ),
+        (
+            "describe_db_instance_automated_backups",
+            {"DBInstanceAutomatedBackupsArn": "not-an-arn"},
+            "DBInstanceAutomatedBackupNotFound",
+        ),
+        ("delete_db_instance_automated_backup", {}, "InvalidParameterCombination"),
+        (
+            "delete_db_instance_automated_backup",
+            {"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:000000000000:auto-backup:x"},
+            "DBInstanceAutomatedBackupNotFound",
+        ),
+        (
+            "restore_db_instance_to_point_in_time",
+            {"SourceDBInstanceIdentifier": "ledger", "TargetDBInstanceIdentifier": "bad--name",
+             "UseLatestRestorableTime": True},
+            "InvalidParameterValue",
+        ),
+        (
+            "restore_db_instance_to_point_in_time",
+            {"SourceDBInstanceIdentifier": "ledger", "TargetDBInstanceIdentifier": "epoch",
+             "RestoreTime": datetime(1970, 1, 2, tzinfo=UTC)},
+            "InvalidRestoreFault",
+        ),
+        (
+            "restore_db_instance_to_point_in_time",
+            {"SourceDBInstanceIdentifier": "ledger", "TargetDBInstanceIdentifier": "r36",
+             "UseLatestRestorableTime": True, "BackupRetentionPeriod": 36},
+            "InvalidParameterValue",
+        ),
+        (
+            "restore_db_instance_to_point_in_time",
+            {"SourceDBInstanceIdentifier": "ledger", "TargetDBInstanceIdentifier": "eng",
+             "UseLatestRestorableTime": True, "Engine": "mysql"},
+            "InvalidParameterCombination",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_input_gets_aws_errors(rds: Any, ledger, call: str, kwargs: dict, code: str) -> None:
+    got, _, status = fails(getattr(rds, call), **kwargs)
+    assert (got, status // 100) == (code, 4) or (got, status) == (code, 404)
+
+
 def test_another_account_sees_and_restores_none_of_it(
     rds: Any, server: StrongroomServer, other_account: dict[str, str], ledger
 ) -> None:
