@@ -180,9 +180,12 @@ def seal_spool(
     dest = backups.wal_dir(sup.root, rid)
     sealed = [(path, backups.seal_file(path, dest / path.name, key, rid)) for path in files]
     with work.transaction(write=True) as run:
+        kept = backups.find(run.conn, rid) is not None
         now = run.clock.timestamp()
-        for path, size in sealed:
+        for path, size in sealed if kept else []:
             backups.add_segment(run.conn, rid, path.name, now, size)
+    if not kept:  # the automated backup went meanwhile (retention 0, deletion)
+        remove_files(sup, {"dbi": rid, "wal": [path.name for path, _size in sealed]})
     for path, _size in sealed:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
