@@ -93,6 +93,7 @@ class Resources:
     log_group_arn: str = ""
     query_id: str = ""
     trail_arn: str = ""
+    export_task: str = ""
 
 
 @dataclass
@@ -344,6 +345,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
+    ],
+    ("logs", "DescribeExportTasks"): lambda a, b: [
+        ok(),
+        ok(taskId=b.export_task),
+        Probe({"taskId": a.export_task}, names_other=True),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "ListTags"): lambda a, b: [
@@ -621,6 +627,27 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _export_tasks(clients: Callable[[str], Any], r: Resources) -> None:
+    """An export of the account's log group into a bucket of its own."""
+    s3, logs = clients("s3"), clients("logs")
+    bucket = f"{r.token}-exports"
+    s3.create_bucket(Bucket=bucket)
+    logs_principal = {"Service": "logs.us-east-1.amazonaws.com"}
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=doc(
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:GetBucketAcl",
+             "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*"},
+        ),
+    )  # fmt: skip
+    r.export_task = logs.create_export_task(
+        taskName=r.token, logGroupName=r.log_group, fromTime=0,
+        to=int(time.time() * 1000), destination=bucket, destinationPrefix=r.token,
+    )["taskId"]  # fmt: skip
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
     r.trail_arn = ct.create_trail(
@@ -642,6 +669,7 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _buckets,
     _databases,
     _log_groups,
+    _export_tasks,
     _trails,
 ]
 

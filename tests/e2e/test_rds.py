@@ -767,6 +767,36 @@ def test_engine_log_files(
     assert on_disk.strip().splitlines()[-1] in printed.stdout
 
 
+def test_log_files_past_retention_are_deleted(
+    server: StrongroomServer, rds: Any, shop: dict[str, Any]
+) -> None:
+    """rds.log_retention_period (default 4320 minutes) by the server's clock:
+    an older file goes, the file the engine writes stays."""
+    data = server.data_dir / "engines" / "postgres" / "instances" / shop["DbiResourceId"] / "data"
+    old = data / "error" / "postgresql.log.2020-01-01-00"
+    # Last written "now" by the server's clock (earlier tests moved it ahead).
+    offset = server.advance_clock("1s")["offset_seconds"]
+    time.sleep(1.5)  # the pass that moving the clock started is over
+    old.write_text("2020-01-01 00:00:00 UTC [1] LOG:  an old line\n")
+    os.utime(old, (time.time() + offset, time.time() + offset))
+    names = lambda: [  # noqa: E731
+        f["LogFileName"]
+        for f in rds.describe_db_log_files(DBInstanceIdentifier="shop")["DescribeDBLogFiles"]
+    ]
+    assert "error/postgresql.log.2020-01-01-00" in names()
+    newest = names()[-1]
+    server.advance_clock("2d")  # younger than three days: kept
+    time.sleep(2.5)
+    assert old.exists()
+    server.advance_clock("1d1h")
+    deadline = time.monotonic() + 30
+    while old.exists():
+        assert time.monotonic() < deadline, "the old log file is still there"
+        time.sleep(0.2)
+    assert "error/postgresql.log.2020-01-01-00" not in names()
+    assert newest in names()
+
+
 def test_parameter_groups_reach_the_engine(rds: Any, shop: dict[str, Any]) -> None:
     major = shop["EngineVersion"].split(".")[0]
     family = f"postgres{major}"

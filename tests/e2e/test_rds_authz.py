@@ -116,6 +116,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "MasterUserPassword": "Their-pass-1",
         "AllocatedStorage": 20,
     },
+    "CreateDBInstanceReadReplica": lambda t: {
+        "DBInstanceIdentifier": _new(),
+        "SourceDBInstanceIdentifier": t["name"],
+    },
+    "PromoteReadReplica": lambda t: {"DBInstanceIdentifier": t["name"]},
     "CreateDBSnapshot": lambda t: {
         "DBInstanceIdentifier": t["name"],
         "DBSnapshotIdentifier": _new(),
@@ -263,3 +268,62 @@ def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: A
     assert client.list_tags_for_resource(ResourceName=target["arn"])["TagList"]
     code, _ = fails(client.list_tags_for_resource, ResourceName=other["DBInstanceArn"])
     assert code == "AccessDenied"
+
+
+def test_a_replica_of_another_accounts_instance_is_not_found(
+    server: StrongroomServer, two_accounts, target
+) -> None:
+    """Named by its ARN, the owner's instance is still not theirs to replicate."""
+    theirs = server.client("rds", **two_accounts[1])
+    code, _ = fails(
+        theirs.create_db_instance_read_replica,
+        DBInstanceIdentifier=_new(),
+        SourceDBInstanceIdentifier=target["arn"],
+    )
+    assert code == "DBInstanceNotFound"
+    assert theirs.describe_db_instances()["DBInstances"] == []
+
+
+def test_a_replica_needs_the_action_on_its_source_too(
+    server: StrongroomServer, rds: Any, target
+) -> None:
+    name, client, iam = new_user(server)
+    replica = _new()
+    allowed = f"arn:aws:rds:us-east-1:{OWNER}:db:{replica}"
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="replica",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rds:CreateDBInstanceReadReplica",
+                     "Resource": allowed},
+                ],
+            }
+        ),
+    )  # fmt: skip
+    code, message = fails(
+        client.create_db_instance_read_replica,
+        DBInstanceIdentifier=replica,
+        SourceDBInstanceIdentifier=target["name"],
+    )
+    assert code == "AccessDenied" and target["arn"] in message
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="replica",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rds:CreateDBInstanceReadReplica",
+                     "Resource": [allowed, target["arn"]]},
+                ],
+            }
+        ),
+    )  # fmt: skip
+    out = client.create_db_instance_read_replica(
+        DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=target["name"]
+    )["DBInstance"]
+    assert out["ReadReplicaSourceDBInstanceIdentifier"] == target["name"]
+    rds.delete_db_instance(DBInstanceIdentifier=replica, SkipFinalSnapshot=True)

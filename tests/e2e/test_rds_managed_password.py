@@ -257,6 +257,27 @@ def test_rotation_on_the_clock(server: StrongroomServer, sm: Any, managed: dict[
     after = wait_rotated(sm, arn, before["password"], timeout=60)
     assert logs_in(managed, after["password"])
     assert not logs_in(managed, before["password"])
+    # What the rotation asked of KMS, acting as Secrets Manager itself (the
+    # grant RDS made), is in the trail as KMS's own events.
+    time.sleep(1.5)  # the audit queue is written
+    trail = server.client("cloudtrail")
+    kms_events = [
+        json.loads(e["CloudTrailEvent"])
+        for p in trail.get_paginator("lookup_events").paginate(
+            LookupAttributes=[
+                {"AttributeKey": "EventSource", "AttributeValue": "kms.amazonaws.com"}
+            ]
+        )
+        for e in p["Events"]
+    ]
+    ours = [
+        e
+        for e in kms_events
+        if (e.get("requestParameters") or {}).get("encryptionContext", {}).get("SecretARN") == arn
+        and e["userIdentity"].get("type") == "AWSService"
+    ]
+    assert {e["eventName"] for e in ours} >= {"Decrypt", "GenerateDataKey"}, kms_events[:3]
+    assert all(e["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com" for e in ours)
 
 
 # --------------------------------------------------------------------------- on, off, deleted

@@ -204,6 +204,34 @@ def test_one_way_to_reach_errors() -> None:
             )
 
 
+def _hand_made_service_calls(path: Path) -> list[int]:
+    """Lines where `path` builds ``Call(..., principal=service_principal(...))``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Call"):
+            continue
+        for kw in node.keywords:
+            value = kw.value
+            if (
+                kw.arg == "principal"
+                and isinstance(value, ast.Call)
+                and getattr(value.func, "id", None) == "service_principal"
+            ):
+                found.append(node.lineno)
+    return found
+
+
+def test_services_act_as_themselves_through_the_framework() -> None:
+    """A service acting as its own principal builds its `Call` with
+    `framework.acting_as`, which hands what it asks of other services to the
+    request's or the job's children: a hand-made one drops them from the trail."""
+    bad = []
+    for package in SERVICES:
+        for path in package.rglob("*.py"):
+            bad += [f"{path.relative_to(SRC)}:{line}" for line in _hand_made_service_calls(path)]
+    assert not bad, "use framework.acting_as: " + ", ".join(bad)
+
+
 #: Services held to the no-encoders rule (the others follow as they are ported).
 NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs")
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
@@ -260,3 +288,14 @@ def test_rules_catch_what_they_forbid(tmp_path: Path) -> None:
     found = imports_of(source)
     assert {"orjson", "binascii", "sqlalchemy.select"} <= found
     assert "strongroom.services.kms.tables.keys" in found
+
+
+def test_the_acting_as_rule_sees_a_hand_made_call(tmp_path: Path) -> None:
+    source = tmp_path / "x.py"
+    source.write_text(
+        "def f(run):\n"
+        "    ok = acting_as(run, service, 'rds.amazonaws.com', account='1', region='r',\n"
+        "                   operation='X')\n"
+        "    return Call(runtime=run.runtime, principal=service_principal('rds.amazonaws.com'))\n"
+    )
+    assert _hand_made_service_calls(source) == [4]

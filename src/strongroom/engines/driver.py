@@ -114,6 +114,23 @@ class Health:
 
 
 @dataclass(frozen=True)
+class ReplicationStatus:
+    """A replica's replication as measured at both ends (``replication_status``)."""
+
+    #: the source's WAL sender state ("streaming", "catchup", "startup"…), else
+    #: the replica's WAL receiver status, else "stopped"; "promoted": no longer a standby
+    state: str
+    streaming: bool
+    #: seconds the replica's replay is behind its source (0: it has replayed
+    #: everything the source wrote; None: not known yet)
+    lag_s: float | None
+    replay_lsn: str | None
+    source_lsn: str | None
+    #: WAL bytes the source has written and the replica not yet replayed
+    bytes_behind: int | None
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One engine setting, as DescribeDBParameters / DescribeEngineDefaultParameters need it."""
 
@@ -204,6 +221,7 @@ class DatabaseEngine(Protocol):
     def restore_from(self, stream: BinaryIO, spec: InstanceSpec) -> Instance: ...
     def replicate(self, source: Instance, spec: InstanceSpec) -> Instance: ...
     def promote(self, instance: Instance) -> Instance: ...
+    def replication_status(self, instance: Instance) -> ReplicationStatus: ...
 
     # Files at rest (encryption at rest seals what export_data writes).
     def export_data(self, instance: Instance, stream: BinaryIO) -> int: ...

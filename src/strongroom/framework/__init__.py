@@ -18,6 +18,7 @@ from strongroom.framework.call import (
     JobRun,
     Runtime,
     ServiceEvent,
+    acting_as,
 )
 from strongroom.framework.errorspec import ErrorSpec
 from strongroom.framework.resources import ResourceContext, Resources
@@ -47,6 +48,7 @@ __all__ = [
     "Service",
     "ServiceEvent",
     "SignaturePlan",
+    "acting_as",
     "camel",
     "paging",
     "tagging",

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from strongroom.auth.authorizer import AccessDenied
+from strongroom.auth.principal import service_principal
+from strongroom.ids import uuid4
 
 if TYPE_CHECKING:
     from strongroom.auth.authorizer import Authorizer
@@ -45,6 +47,9 @@ class Runtime:
     resources: Resources | None = None
     #: ``hand_off(conn, service, name, payload, key) -> queued``: see `Call.hand_off`.
     hand_off: Callable[[Connection, str, str, dict[str, Any], str | None], bool] | None = None
+    #: ``record_children(children)``: records the calls a job (or work outside
+    #: any request) made to other services, once its transaction committed.
+    record_children: Callable[[list[ChildCall]], None] | None = None
 
     def resource(self, name: str) -> Any:
         """The process resource `name` (built on first use if the server has
@@ -122,6 +127,9 @@ class JobRun:
     writes: bool = True
     #: Whether `hand_off` was used (the scheduler then wakes the runner).
     handed_off: bool = False
+    #: The calls made to other services through `acting_as` calls: each is
+    #: recorded as the callee's CloudTrail event once the run commits.
+    children: list[ChildCall] = field(default_factory=list)
 
     @property
     def sealer(self) -> Sealer:
@@ -175,6 +183,46 @@ class JobRun:
                 request_id,
             )
         )
+
+
+def acting_as(
+    ctx: Call | JobRun,
+    service: Service,
+    principal: str,
+    *,
+    account: str,
+    region: str,
+    operation: str,
+    source: str | None = None,
+) -> Call:
+    """A `Call` of `service` acting as its own service principal (``principal``,
+    e.g. ``rds.amazonaws.com``) in `ctx`'s transaction, for the account and
+    Region it acts in: what it asks of another service (`Call.invoke`: KMS for
+    a data key its grant allows, S3 for a delivery its bucket policy allows)
+    is authorized for that principal and recorded as the callee's CloudTrail
+    event with ``invokedBy`` the service.
+
+    The calls it makes are `ctx`'s children: a request's are recorded after
+    the request's own event; a job's once its run commits. Each service
+    acting by itself builds its `Call` here, so none is ever left out of the
+    audit trail. `source` is the event's sourceIPAddress and userAgent (the
+    principal unless AWS records another name, ``logs.amazonaws.com`` for the
+    regional ``logs.<region>.amazonaws.com``)."""
+    shown = source or principal
+    return Call(
+        runtime=ctx.runtime,
+        service=service,
+        operation=operation,
+        request_id=uuid4(),
+        account=account,
+        region=region,
+        principal=service_principal(principal),
+        source_ip=shown,
+        user_agent=shown,
+        secure=True,
+        conn=ctx.conn,
+        children=ctx.children,
+    )
 
 
 @dataclass(slots=True)
@@ -393,5 +441,7 @@ class Background:
             clock.refresh(conn)
             run = JobRun(self.service, conn, clock.now(), self.runtime, writes=write)
             yield run
+        if run.children and self.runtime.record_children is not None:
+            self.runtime.record_children(run.children)
         for event in run.events:  # committed: now it happened
             self._report(event)

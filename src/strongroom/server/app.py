@@ -107,6 +107,7 @@ class App:
             self.invoke,
             self.resources,
             self.handoff.hand_off,
+            self.record_job_children,
         )
         self.codecs = {
             s.name: codec_for(
@@ -591,9 +592,18 @@ class App:
                 return True
         return False
 
+    def record_job_children(self, children: list[ChildCall]) -> None:
+        """The callee's event of each call a job (or other work outside a
+        request) made to another service, acting as its own service
+        (`framework.acting_as`), once the job's transaction committed."""
+        self._record_child_list(children, self.clock.timestamp())
+
     def _record_children(self, call: Call, event_time: float) -> None:
         """The callee's event of each call `call` made to another service."""
-        for child in call.children:
+        self._record_child_list(call.children, event_time)
+
+    def _record_child_list(self, children: list[ChildCall], event_time: float) -> None:
+        for child in children:
             c = child.call
             op = c.service.operations[c.operation]
             resources = c.audit_resources or None
@@ -766,6 +776,8 @@ class App:
                     next_due = job(run)
             except StoreBusy:
                 continue  # the write lock is held elsewhere: next tick
+            if run.children:  # committed: the calls it made are recorded
+                self.record_job_children(run.children)
             for event in run.events:  # committed: now it happened
                 self.record_service_event(svc, event)
             if run.handed_off:

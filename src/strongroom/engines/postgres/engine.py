@@ -55,13 +55,15 @@ from strongroom.engines.driver import (
     LogPortion,
     Parameter,
     ProgressCallback,
+    ReplicationStatus,
     SnapshotInfo,
     StopMode,
     UnknownParameter,
 )
-from strongroom.engines.postgres import scram
+from strongroom.engines.postgres import replication, scram
 from strongroom.engines.postgres.account import Account, resolve_account
 from strongroom.engines.postgres.binaries import Catalogue
+from strongroom.engines.postgres.replication import REPLICATION_ROLE, slot_name
 
 _log = logging.getLogger("strongroom.engines.postgres")
 
@@ -70,7 +72,7 @@ LOG_DIR = "error"
 LOG_NAME = re.compile(r"^error/(postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2})$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _ROLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
-_RESERVED_ROLES = {ADMIN, "rds_superuser", "postgres"}
+_RESERVED_ROLES = {ADMIN, "rds_superuser", "postgres", REPLICATION_ROLE}
 #: Settings strongroom owns (addresses, files, logging layout): not settable.
 RESERVED_PARAMETERS = frozenset(
     {
@@ -123,8 +125,11 @@ HBA = f"""# written by strongroom: {ADMIN} only over the Unix socket, by peer
 # TYPE  DATABASE     USER      ADDRESS       METHOD
 local   all          {ADMIN}                 peer map=strongroom
 local   replication  {ADMIN}                 peer map=strongroom
+local   replication  {REPLICATION_ROLE}            peer map=strongroom
 host    all          {ADMIN}   all           reject
 host    replication  {ADMIN}   all           reject
+host    all          {REPLICATION_ROLE}  all         reject
+host    replication  {REPLICATION_ROLE}  all         reject
 local   all          all                     scram-sha-256
 host    all          all       127.0.0.1/32  scram-sha-256
 host    all          all       ::1/128       scram-sha-256
@@ -453,6 +458,8 @@ class PostgresEngine:
         ident = "# written by strongroom: who may be rdsadmin over the Unix socket\n"
         for os_user in sorted({self._os_user, self.account.name}):
             ident += f"strongroom  {os_user}  {ADMIN}\n"
+            # (replicas stream as the replication role: see replication.py)
+            ident += f"strongroom  {os_user}  {REPLICATION_ROLE}\n"
         for name, text in (
             ("strongroom.conf", conf),
             ("pg_ident.conf", ident),
@@ -1116,75 +1123,22 @@ class PostgresEngine:
                 (data_dir / name).unlink()
 
     def replicate(self, source: Instance, spec: InstanceSpec) -> Instance:
-        """A streaming replica of a running ``source`` (``pg_basebackup -R``
-        over a replication slot named after the replica)."""
-        self._check_open()
-        version = self.resolve_version(str(source.major))
-        bin_dir = self._bin(version)
-        spec = replace(spec, master_username=source.master_username, db_name=source.db_name)
-        with self._ilock(spec.instance_id):
-            instance, instance_dir = self._new_instance(
-                spec, version, role="replica", source_id=source.instance_id
-            )
-            try:
-                self._run(
-                    bin_dir,
-                    [
-                        "pg_basebackup",
-                        "-h",
-                        str(source.socket_dir),
-                        "-p",
-                        str(source.port),
-                        "-U",
-                        ADMIN,
-                        "-w",
-                        "-D",
-                        str(instance.data_dir),
-                        "-Fp",
-                        "-X",
-                        "stream",
-                        "-R",
-                        "-C",
-                        "-S",
-                        _slot_name(instance.instance_id),
-                        "-c",
-                        "fast",
-                    ],
-                    cwd=instance_dir,
-                    timeout=3600,
-                )
-                self._clean_copied(instance.data_dir)
-                (instance.data_dir / "standby.signal").touch()
-                self.account.chown(instance.data_dir / "standby.signal")
-                self._save(instance)
-                self.start(instance)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._drop_slot(source, _slot_name(instance.instance_id))
-                self._discard(instance)
-                raise
-        return instance
+        """A streaming replica of a running ``source`` (`replication.create_replica`)."""
+        return replication.create_replica(self, source, spec)
 
     def promote(self, instance: Instance) -> Instance:
-        """Turn a replica into a standalone primary; its slot on the source goes."""
-        if instance.role != "replica":
-            raise EngineError(f"{instance.instance_id} is not a replica")
-        with self._admin(instance) as conn:
-            if not conn.execute("SELECT pg_promote(true, 60)").fetchone()[0]:
-                raise EngineError(f"{instance.instance_id} did not promote in time")
-            conn.execute("ALTER SYSTEM RESET primary_conninfo")
-            conn.execute("ALTER SYSTEM RESET primary_slot_name")
-            conn.execute("SELECT pg_reload_conf()")
-        self._drop_replica_slot(instance)
-        promoted = replace(instance, role="primary", source_id=None)
-        self._save(promoted)
-        return promoted
+        """Turn a replica into a standalone primary (`replication.promote`)."""
+        return replication.promote(self, instance)
+
+    def replication_status(self, instance: Instance) -> ReplicationStatus:
+        """A replica's replication, measured now (`replication.status`)."""
+        return replication.status(self, instance)
 
     def _drop_replica_slot(self, instance: Instance) -> None:
         with contextlib.suppress(Exception):
             source = self.open(instance.source_id or "")
             if self.is_running(source):
-                self._drop_slot(source, _slot_name(instance.instance_id))
+                self._drop_slot(source, slot_name(instance.instance_id))
 
     def _drop_slot(self, source: Instance, slot: str) -> None:
         """Drop a replica's slot on its source, once its WAL sender has gone."""
@@ -1227,10 +1181,6 @@ class _CountingWriter:
         if self.progress is not None:
             self.progress(self.written, max(self.total, self.written))
         return len(data)
-
-
-def _slot_name(instance_id: str) -> str:
-    return ("strongroom_replica_" + re.sub(r"[^a-z0-9_]", "_", instance_id.lower()))[:63]
 
 
 def _parameter(name, value, unit, vartype, context, lo, hi, enumvals, desc, source) -> Parameter:

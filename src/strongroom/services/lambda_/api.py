@@ -50,9 +50,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from strongroom.auth.principal import service_principal
-from strongroom.framework import Call, JobRun
-from strongroom.ids import uuid4
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.services.lambda_ import names
 from strongroom.services.lambda_.invocations import Outcome
 from strongroom.services.lambda_.ops_invoke import invoke_ref
@@ -80,19 +78,7 @@ def invoke_as_service(
     writing = ctx.writes if isinstance(ctx, JobRun) else (op is None or op.writes)
     region = ctx.region if isinstance(ctx, Call) else _region_of(function_arn)
     account = ctx.account if isinstance(ctx, Call) else (source_account or "")
-    call = Call(
-        runtime=ctx.runtime,
-        service=service,
-        operation="Invoke",
-        request_id=uuid4(),
-        account=account,
-        region=region,
-        principal=service_principal(principal),
-        source_ip=principal,
-        user_agent=principal,
-        secure=True,
-        conn=ctx.conn,
-    )
+    call = acting_as(ctx, service, principal, account=account, region=region, operation="Invoke")
     ref = names.parse(call, function_arn)
     call.account = ref.account
     context: dict[str, Any] = {}
@@ -127,20 +113,12 @@ def invoke_as_service_later(
     def run() -> Outcome:
         store = runtime.store
         with store.off_loop(), store.transaction(write=False) as conn:
-            ctx = Call(
-                runtime=runtime,
-                service=service,
-                operation="Invoke",  # a read transaction: what it writes, it writes apart
-                request_id=uuid4(),
-                account=account,
-                region=region,
-                principal=service_principal(principal),
-                source_ip=principal,
-                user_agent=principal,
-                secure=True,
-                conn=conn,
+            # A read transaction: what the invocation writes, it writes apart.
+            job = JobRun(service, conn, runtime.clock.now(), runtime, writes=False)
+            ctx = acting_as(
+                job, service, principal, account=account, region=region, operation="Invoke"
             )
-            return invoke_as_service(
+            outcome = invoke_as_service(
                 ctx,
                 function_arn,
                 payload,
@@ -149,6 +127,9 @@ def invoke_as_service_later(
                 source_account=source_account,
                 invocation_type=invocation_type,
             )
+        if job.children and runtime.record_children is not None:
+            runtime.record_children(job.children)
+        return outcome
 
     return runtime.resource("lambda_async").call(run)
 

@@ -23,9 +23,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from strongroom.auth.principal import service_principal
 from strongroom.encoding import json_value
-from strongroom.framework import Call, JobRun
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.ids import uuid4
 from strongroom.services.lambda_ import functions, invocations, names
 from strongroom.services.lambda_.names import Ref
@@ -146,7 +145,8 @@ class Worker:
         error: str | None = None
         try:
             with store.off_loop(), store.transaction(write=False) as conn:
-                ctx = _context(runtime, conn, item.ref)
+                job = JobRun(service, conn, runtime.clock.now(), runtime, writes=False)
+                ctx = _context(job, item.ref)
                 v = functions.resolve(conn, item.ref)
                 version = v.version
                 if item.ref.qualifier and not names.is_version_number(item.ref.qualifier):
@@ -163,6 +163,8 @@ class Worker:
                     item.payload,
                     request_id=item.event_id,
                 )
+            if job.children and runtime.record_children is not None:
+                runtime.record_children(job.children)
             if outcome.function_error is not None:
                 # Only the error's type is kept: its message may quote the event.
                 error = f"{outcome.function_error}: {_error_type(outcome.payload)}"
@@ -212,18 +214,8 @@ def _error_type(payload: bytes) -> str:
     return str(kind)[:128] if kind else "unknown"
 
 
-def _context(runtime: Any, conn: Any, ref: Ref) -> Call:
+def _context(job: JobRun, ref: Ref) -> Call:
     """What an event's run acts as: Lambda itself, in the function's account."""
-    return Call(
-        runtime=runtime,
-        service=service,
-        operation="Invoke",
-        request_id=uuid4(),
-        account=ref.account,
-        region=ref.region,
-        principal=service_principal(LAMBDA_PRINCIPAL),
-        source_ip=LAMBDA_PRINCIPAL,
-        user_agent=LAMBDA_PRINCIPAL,
-        secure=True,
-        conn=conn,
+    return acting_as(
+        job, service, LAMBDA_PRINCIPAL, account=ref.account, region=ref.region, operation="Invoke"
     )

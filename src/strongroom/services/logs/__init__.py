@@ -4,6 +4,7 @@ and Logs Insights queries."""
 
 from strongroom.services.logs import (  # noqa: F401  (operations and trail register on import)
     ops_events,
+    ops_exports,
     ops_groups,
     ops_kms,
     ops_metric_filters,

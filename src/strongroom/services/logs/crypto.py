@@ -23,9 +23,7 @@ from collections.abc import Callable
 
 from sqlalchemy import insert, select
 
-from strongroom.auth.principal import service_principal
-from strongroom.framework import Call, JobRun
-from strongroom.ids import uuid4
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.services.kms import api as kms
 from strongroom.services.logs import groups
 from strongroom.services.logs.groups import Group
@@ -46,19 +44,14 @@ def _not_allowed(group: Group) -> Exception:
 
 def _as_logs(ctx: Call | JobRun, group: Group) -> Call:
     """A call as CloudWatch Logs' service principal in the group's account."""
-    principal = f"logs.{group.region}.amazonaws.com"
-    return Call(
-        runtime=ctx.runtime,
-        service=service,
-        operation=ctx.operation if isinstance(ctx, Call) else "PutLogEvents",
-        request_id=uuid4(),
+    return acting_as(
+        ctx,
+        service,
+        f"logs.{group.region}.amazonaws.com",
         account=group.account,
         region=group.region,
-        principal=service_principal(principal),
-        source_ip="logs.amazonaws.com",
-        user_agent="logs.amazonaws.com",
-        secure=True,
-        conn=ctx.conn,
+        operation=ctx.operation if isinstance(ctx, Call) else "PutLogEvents",
+        source="logs.amazonaws.com",
     )
 
 
@@ -76,9 +69,6 @@ def _kms(ctx: Call | JobRun, group: Group, fn: Callable[[Call], dict]) -> dict:
                 f"{getattr(err, 'message', code)}"
             ) from None
         raise _not_allowed(group) from None
-    finally:
-        if isinstance(ctx, Call):
-            ctx.children.extend(svc.children)
 
 
 def _context(group: Group) -> dict[str, str]:

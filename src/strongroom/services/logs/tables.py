@@ -144,5 +144,37 @@ queries = Table(
     Index("ix_logs_queries_owner", "account", "region", "created"),
 )
 
+#: CreateExportTask's tasks (`exports`): what to export and how far it got.
+export_tasks = Table(
+    "logs_export_tasks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(512), nullable=True),
+    Column("group_name", String(512), nullable=False),
+    Column("group_id", Integer, nullable=False),
+    Column("from_ms", BigInteger, nullable=False),
+    Column("to_ms", BigInteger, nullable=False),
+    Column("destination", String(512), nullable=False),
+    Column("prefix", String(1024), nullable=False),
+    Column("stream_prefix", String(512), nullable=True),
+    #: PENDING, RUNNING, PENDING_CANCEL, COMPLETED, CANCELLED, FAILED.
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("completed", BigInteger, nullable=True),
+    Index("ix_logs_export_tasks_owner", "account", "status"),
+)
+
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)
+TABLES = (
+    groups,
+    streams,
+    data_keys,
+    batches,
+    metric_filters,
+    query_definitions,
+    queries,
+    export_tasks,
+)

@@ -4,12 +4,16 @@ restores, through the engine driver (`strongroom.engines`) and KMS's
 internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    log_exports,
+    log_retention,
     ops_backups,
     ops_instances,
     ops_logs,
     ops_misc,
     ops_parameters,
+    ops_replicas,
     ops_snapshots,
+    replica_work,
     trail,
     work,
     work_backups,

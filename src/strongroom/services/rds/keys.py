@@ -24,9 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.auth.principal import service_principal
-from strongroom.framework import Call, JobRun
-from strongroom.ids import uuid4
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.services.kms import api as kms
 from strongroom.services.rds.service import RDS_PRINCIPAL, errors, service
 
@@ -96,18 +94,8 @@ def grant_to_rds(call: Call, key_arn: str, resource_id: str) -> None:
 def as_rds(run: JobRun, account: str, region: str, operation: str) -> Call:
     """A `Call` of RDS acting as itself (``rds.amazonaws.com``), in `run`'s
     transaction: what it asks of KMS its grants must allow."""
-    return Call(
-        runtime=run.runtime,
-        service=service,
-        operation=operation,
-        request_id=uuid4(),
-        account=account,
-        region=region,
-        principal=service_principal(RDS_PRINCIPAL),
-        source_ip=RDS_PRINCIPAL,
-        user_agent=RDS_PRINCIPAL,
-        secure=True,
-        conn=run.conn,
+    return acting_as(
+        run, service, RDS_PRINCIPAL, account=account, region=region, operation=operation
     )
 
 

@@ -142,6 +142,16 @@ def tags_wire(tags: list[Any]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags]
 
 
+def peer_name(rec: Record, arn: str) -> str:
+    """Another instance (a replica's source, a source's replica) as `rec`'s
+    description names it: its identifier in the same account and Region,
+    else its ARN (a cross-Region replica)."""
+    parts = arn.split(":")
+    if len(parts) == 7 and parts[4] == rec["account"] and parts[3] == rec["region"]:
+        return parts[6]
+    return arn
+
+
 def instance_wire(rec: Record) -> dict[str, Any]:
     attrs = rec["attrs"] or {}
     family = family_of(rec["engine"], rec["engine_version"])
@@ -171,7 +181,9 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         "MultiAZ": bool(attrs.get("MultiAZ", False)),
         "EngineVersion": rec["engine_version"],
         "AutoMinorVersionUpgrade": bool(attrs.get("AutoMinorVersionUpgrade", True)),
-        "ReadReplicaDBInstanceIdentifiers": [],
+        "ReadReplicaDBInstanceIdentifiers": [
+            peer_name(rec, a) for a in attrs.get("ReadReplicas") or []
+        ],
         "ReadReplicaDBClusterIdentifiers": [],
         "LicenseModel": attrs.get("LicenseModel") or ENGINES[rec["engine"]].license,
         "OptionGroupMemberships": [
@@ -203,12 +215,16 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         out["MasterUsername"] = rec["master_username"]
     if rec["db_name"]:
         out["DBName"] = rec["db_name"]
+    if attrs.get("ReplicaSource"):
+        out["ReadReplicaSourceDBInstanceIdentifier"] = peer_name(rec, attrs["ReplicaSource"])
     if rec["port"] and rec["status"] not in ("creating",):
         out["Endpoint"] = {"Address": "127.0.0.1", "Port": rec["port"], "HostedZoneId": HOSTED_ZONE}
     if rec["encrypted"]:
         out["KmsKeyId"] = rec["kms_key_arn"]
     if attrs.get("MasterUserSecret"):
         out["MasterUserSecret"] = dict(attrs["MasterUserSecret"])
+    if attrs.get("EnabledCloudwatchLogsExports"):
+        out["EnabledCloudwatchLogsExports"] = list(attrs["EnabledCloudwatchLogsExports"])
     if rec["status"] == "stopped" and rec["auto_start_at"] is not None:
         out["AutomaticRestartTime"] = dt(rec["auto_start_at"])
     if rec["backup_retention"] and attrs.get("LatestRestorableTime"):

@@ -15,10 +15,12 @@ from strongroom.services.rds import (
     backups,
     instances,
     keys,
+    log_exports,
     master_secret,
     model,
     parameters,
     records,
+    replicas,
     snapshots,
 )
 from strongroom.services.rds.service import PAGING, errors, service
@@ -59,6 +61,7 @@ def create_DB_instance(
     DBParameterGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -130,6 +133,7 @@ def create_DB_instance(
         }.items()
         if v is not None
     }
+    log_exports.on_create(attrs, Engine, version, EnableCloudwatchLogsExports)
     rec = instances.new_record(
         call,
         identifier,
@@ -219,7 +223,7 @@ def describe_DB_instances(
     items = [r for r in items if _matches(r, filters)]
     scope = [DBInstanceIdentifier, sorted(filters.items())]
     page = DESCRIBE.slice(call, items, Marker, MaxRecords, scope=scope)
-    return DESCRIBE.output(page, [model.instance_wire(r) for r in page.items])
+    return DESCRIBE.output(page, [replicas.to_wire(call, r) for r in page.items])
 
 
 def _resolve(call: Call, action: str, identifier: str) -> records.Record:
@@ -259,6 +263,10 @@ def delete_DB_instance(
                 "FinalDBSnapshotIdentifier can not be specified when SkipFinalSnapshot is true"
             )
     else:
+        if replicas.source_arn(rec) is not None:
+            raise errors.InvalidParameterCombination(
+                "A final snapshot can't be taken of a read replica: specify SkipFinalSnapshot."
+            )
         if not FinalDBSnapshotIdentifier:
             raise errors.InvalidParameterCombination(
                 "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified."
@@ -311,6 +319,7 @@ def stop_DB_instance(
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
         )
+    replicas.require_stoppable(rec)
     payload: dict[str, Any] = {"id": rec["resource_id"]}
     if DBSnapshotIdentifier:
         # Taken by the stop itself, before the engine stops.
@@ -414,6 +423,7 @@ def modify_DB_instance(
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
+    CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -447,6 +457,7 @@ def modify_DB_instance(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
     backups.require_window(PreferredBackupWindow)
+    replicas.require_modifiable(rec, BackupRetentionPeriod, MasterUserPassword, turn_on or turn_off)
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
@@ -471,6 +482,8 @@ def modify_DB_instance(
         attrs.pop("MasterUserSecret", None)
     elif RotateMasterUserPassword:
         master_secret.rotate(call, rec)
+    shown_before = log_exports.enabled(rec)
+    exports_pending = log_exports.on_modify(call, rec, attrs, CloudwatchLogsExportConfiguration)
     changes["attrs"] = attrs
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection
@@ -514,4 +527,13 @@ def modify_DB_instance(
         if turn_on or turn_off:
             out["PendingModifiedValues"].pop("MasterUserPassword")
         call.hand_off("modify_instance", payload, key=_instance_key(rid))
+    if exports_pending:
+        # As RDS answers it: the types still as they were, the change pending.
+        out.pop(log_exports.ATTR, None)
+        if shown_before:
+            out[log_exports.ATTR] = shown_before
+        out["PendingModifiedValues"] = {
+            **out["PendingModifiedValues"],
+            "PendingCloudwatchLogsExports": exports_pending,
+        }
     return {"DBInstance": out}

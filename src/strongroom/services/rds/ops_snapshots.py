@@ -7,7 +7,15 @@ from typing import Any
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
-from strongroom.services.rds import instances, keys, master_secret, model, records, snapshots
+from strongroom.services.rds import (
+    instances,
+    keys,
+    log_exports,
+    master_secret,
+    model,
+    records,
+    snapshots,
+)
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -246,6 +254,7 @@ def restore_DB_instance_from_DB_snapshot(
     BackupRetentionPeriod: int | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -292,6 +301,9 @@ def restore_DB_instance_from_DB_snapshot(
         }.items()
         if v is not None
     }
+    log_exports.on_create(
+        attrs, snap["engine"], snap["engine_version"], EnableCloudwatchLogsExports
+    )
     info = model.ENGINES[snap["engine"]]
     rec = instances.new_record(
         call,

@@ -29,6 +29,7 @@ from strongroom.engines.driver import EngineError, Instance, InstanceNotFound
 from strongroom.engines.postgres import PostgresEngine, archive
 from strongroom.framework import ResourceContext
 from strongroom.services.rds import crypt
+from strongroom.services.rds.replica_monitor import ReplicationMonitor
 from strongroom.store.files import BLOBS_DIR, private_dir
 
 log = logging.getLogger("strongroom.services.rds")
@@ -49,6 +50,8 @@ class Supervisor:
         self._attached: set[str] = set()
         #: major -> the engine's default parameters
         self._defaults: dict[str, list[Any]] = {}
+        #: The replicas' replication, measured in memory (`replica_monitor`).
+        self.replication = ReplicationMonitor(self)
 
     # ------------------------------------------------------------ engines
 
@@ -86,6 +89,7 @@ class Supervisor:
             self._attached.add(resource_id)
             if key is not None:
                 self._keys[resource_id] = key
+        self.replication.watch(resource_id)
 
     def detach(self, resource_id: str) -> bytes | None:
         with self._lock:
@@ -154,6 +158,7 @@ class Supervisor:
 
     def close(self) -> None:
         """Stop every engine; seal each encrypted instance's files."""
+        self.replication.close()
         with self._lock:
             engine, attached, keys = self._postgres, set(self._attached), dict(self._keys)
             self._attached.clear()

@@ -188,3 +188,19 @@ wal_segments = Table(
 
 #: Every table of this module, for the schema (see `Service.tables`).
 TABLES = (instances, snapshots, events, parameter_groups, automated_backups, wal_segments)
+
+#: How far the CloudWatch Logs publisher (`log_exports`) has read each
+#: engine log file of an instance, per exported log type: the byte offset
+#: of the first line not yet published, written in the transaction that
+#: publishes the lines before it (no line twice, none lost, across restarts).
+log_cursors = Table(
+    "rds_log_cursors",
+    metadata,
+    Column("resource_id", String(64), primary_key=True),
+    Column("log_type", String(32), primary_key=True),
+    #: As DescribeDBLogFiles names it: ``error/postgresql.log.2026-12-07-23``.
+    Column("file_name", String(255), primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+)
+
+TABLES = (*TABLES, log_cursors)

@@ -341,6 +341,10 @@ def delete_instance(work: Background, payload: dict[str, Any]) -> None:
             snap = records.snapshot_by_resource(run.conn, payload["final"])
         if snap is not None and snap["status"] == "creating":
             finish_snapshot(work, sup, rec, snap, _key(payload, "snapshot_key"))
+    from strongroom.services.rds import replica_work  # (it builds on this module)
+
+    # As RDS does for PostgreSQL, the source's replicas are promoted first.
+    replica_work.release_replicas(work, sup, rec)
     if model.ENGINES[rec["engine"]].real:
         if payload.get("keep_backups"):
             # A retained automated backup: its WAL up to now is archived first.
@@ -355,6 +359,7 @@ def delete_instance(work: Background, payload: dict[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             sup.at_rest_path(rid).unlink()
     with work.transaction(write=True) as run:
+        replica_work.forget(run, rec)
         records.delete_instance(run.conn, rid)
         event(run, rec, "DB instance deleted", ["deletion"])
 
@@ -571,6 +576,8 @@ def rds_housekeeping(run: JobRun) -> float | None:
     """Instances whose engine should run but does not in this process are
     started (after a restart of strongroom: "resume"; a dead engine:
     "recover"); stopped instances past their 7 days are started."""
+    from strongroom.services.rds import replica_work  # (it builds on this module)
+
     now = run.clock.timestamp()
     sup: Supervisor = run.resource(ENGINES)
     watched = False
@@ -589,6 +596,8 @@ def rds_housekeeping(run: JobRun) -> float | None:
                 run.hand_off("start_instance", {"id": rid, "reason": "resume"}, key=f"db:{rid}")
             elif not sup.running(rid):
                 run.hand_off("start_instance", {"id": rid, "reason": "recover"}, key=f"db:{rid}")
+            else:
+                replica_work.replication_events(run, sup, rec)
     for rec in records.due_auto_starts(run.conn, now):
         rid = rec["resource_id"]
         records.update_instance(run.conn, rid, status="starting")

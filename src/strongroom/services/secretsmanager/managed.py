@@ -30,10 +30,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from strongroom.auth.principal import service_principal
 from strongroom.encoding import json_text, json_value
-from strongroom.framework import Background, Call, JobRun
-from strongroom.ids import uuid4
+from strongroom.framework import Background, Call, JobRun, acting_as
 from strongroom.services.kms import api as kms
 from strongroom.services.secretsmanager import (
     envelope,
@@ -89,19 +87,7 @@ def grant_to_secretsmanager(call: Call, secret: Secret, key_arn: str | None) -> 
 
 def as_secretsmanager(run: JobRun, account: str, region: str, operation: str) -> Call:
     """A `Call` of Secrets Manager acting as itself, in `run`'s transaction."""
-    return Call(
-        runtime=run.runtime,
-        service=service,
-        operation=operation,
-        request_id=uuid4(),
-        account=account,
-        region=region,
-        principal=service_principal(PRINCIPAL),
-        source_ip=PRINCIPAL,
-        user_agent=PRINCIPAL,
-        secure=True,
-        conn=run.conn,
-    )
+    return acting_as(run, service, PRINCIPAL, account=account, region=region, operation=operation)
 
 
 def new_password() -> str:

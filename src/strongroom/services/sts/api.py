@@ -114,3 +114,14 @@ def assume_role_as_service(
         source_access_key_id=None,
     )
     return ServiceCredentials(akid, secret, token, expires, principal.arn)
+
+
+def role_session_principal(ctx: Any, role_arn: str, session_name: str) -> Principal | None:
+    """The principal of a session of `role_arn` named `session_name` (as
+    the service assuming it would hold), for a service that acts with the
+    role's credentials inside this server: Lambda delivering a function's
+    output to CloudWatch Logs with its execution role. None: no such role."""
+    role = iam.role_by_arn(ctx.conn, role_arn)
+    if role is None:
+        return None
+    return sessions.role_principal(role, session_name[:64], ctx.runtime.clock.timestamp())
