@@ -86,6 +86,7 @@ class Resources:
     upload: str = ""
     db: str = ""
     db_arn: str = ""
+    db_dbi: str = ""
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
     db_params: str = ""
@@ -280,6 +281,14 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         Probe({"DBInstanceIdentifier": a.db}, names_other=True),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
+    ],
+    ("rds", "DescribeDBInstanceAutomatedBackups"): lambda a, b: [
+        ok(),
+        Probe(
+            {"Filters": [{"Name": "db-instance-id", "Values": [a.db, a.db_arn]}]}, names_other=True
+        ),
+        refused(frozenset({"DBInstanceAutomatedBackupNotFound"}), DbiResourceId=a.db_dbi),
+        refused(frozenset({"DBInstanceAutomatedBackupNotFound"}), DBInstanceIdentifier=a.db),
     ],
     ("rds", "DescribeDBLogFiles"): lambda a, b: [
         ok(DBInstanceIdentifier=b.db),
@@ -606,6 +615,9 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    r.db_dbi = rds.describe_db_instances(DBInstanceIdentifier=r.db)["DBInstances"][0][
+        "DbiResourceId"
+    ]
     r.db_params = f"{r.token}-params"
     rds.create_db_parameter_group(
         DBParameterGroupName=r.db_params, DBParameterGroupFamily="mysql8.0", Description=r.token

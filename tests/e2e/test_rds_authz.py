@@ -67,12 +67,13 @@ def target(rds: Any) -> dict[str, str]:
     rds.create_db_parameter_group(
         DBParameterGroupName=f"{name}-params", DBParameterGroupFamily="mysql8.0", Description="p"
     )
+    dbi = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DbiResourceId"]
     snap = f"{name}-snap"
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
     ]["DBSnapshotArn"]
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
-            "params": f"{name}-params"}  # fmt: skip
+            "params": f"{name}-params", "dbi": dbi}  # fmt: skip
 
 
 def _new() -> str:
@@ -149,6 +150,13 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "DBInstanceIdentifier": _new(),
         "DBSnapshotIdentifier": t["snap"],
     },
+    "RestoreDBInstanceToPointInTime": lambda t: {
+        "SourceDBInstanceIdentifier": t["name"],
+        "TargetDBInstanceIdentifier": _new(),
+        "UseLatestRestorableTime": True,
+    },
+    "DescribeDBInstanceAutomatedBackups": lambda t: {},
+    "DeleteDBInstanceAutomatedBackup": lambda t: {"DbiResourceId": t["dbi"]},
     "StartDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
     "StopDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
 }
@@ -160,10 +168,17 @@ ACCOUNT_LEVEL = {
     "DescribeEngineDefaultParameters",
     "DescribeDBEngineVersions",
     "DescribeDBInstances",
+    "DescribeDBInstanceAutomatedBackups",
     "DescribeDBSnapshots",
     "DescribeEvents",
 }
-THEIRS = {"AccessDenied", "DBInstanceNotFound", "DBSnapshotNotFound", "DBParameterGroupNotFound"}
+THEIRS = {
+    "AccessDenied",
+    "DBInstanceNotFound",
+    "DBSnapshotNotFound",
+    "DBParameterGroupNotFound",
+    "DBInstanceAutomatedBackupNotFound",
+}
 
 
 def test_every_operation_is_covered() -> None:
@@ -210,6 +225,7 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
         [
             theirs.describe_db_instances()["DBInstances"],
             theirs.describe_db_snapshots()["DBSnapshots"],
+            theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"],
             theirs.describe_events(Duration=600)["Events"],
         ],
         default=str,

@@ -6,6 +6,7 @@ internal API."""
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
     log_exports,
     log_retention,
+    ops_backups,
     ops_instances,
     ops_logs,
     ops_misc,
@@ -15,6 +16,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     replica_work,
     trail,
     work,
+    work_backups,
 )
 from strongroom.services.rds.service import service
 

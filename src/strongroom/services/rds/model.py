@@ -227,8 +227,9 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         out["EnabledCloudwatchLogsExports"] = list(attrs["EnabledCloudwatchLogsExports"])
     if rec["status"] == "stopped" and rec["auto_start_at"] is not None:
         out["AutomaticRestartTime"] = dt(rec["auto_start_at"])
-    if rec["backup_retention"] and rec["status"] in RUNNING:
-        out["LatestRestorableTime"] = dt(attrs.get("LatestRestorableTime") or rec["created"])
+    if rec["backup_retention"] and attrs.get("LatestRestorableTime"):
+        # Kept by the automated backups' heartbeats (work_backups).
+        out["LatestRestorableTime"] = dt(attrs["LatestRestorableTime"])
     return out
 
 

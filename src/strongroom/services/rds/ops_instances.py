@@ -12,6 +12,7 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
+    backups,
     instances,
     keys,
     log_exports,
@@ -88,6 +89,7 @@ def create_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     version = instances.resolve_version(call, info, EngineVersion)
     group_values: dict[str, str] = {}
     if DBParameterGroupName is not None:
@@ -280,10 +282,27 @@ def delete_DB_instance(
             payload["snapshot_key"] = plain
     records.update_instance(call.conn, rec["resource_id"], status="deleting")
     rec["status"] = "deleting"
+    _settle_automated_backups(call, rec, payload, keep=DeleteAutomatedBackups is False)
     # As on AWS, the instance's managed secret goes with it.
     master_secret.delete(call, rec)
     call.hand_off("delete_instance", payload)
     return {"DBInstance": model.instance_wire(rec)}
+
+
+def _settle_automated_backups(
+    call: Call, rec: records.Record, payload: dict[str, Any], *, keep: bool
+) -> None:
+    """DeleteDBInstance: the automated backup is retained (DeleteAutomatedBackups
+    false: its snapshots and WAL stay, restorable, until their retention
+    passes) or deleted with the instance."""
+    backup = backups.find(call.conn, rec["resource_id"])
+    if keep and backup is not None and backup["earliest"] is not None:
+        backups.update_backup(call.conn, rec["resource_id"], status="retained")
+        payload["keep_backups"] = True
+        return
+    gone = backups.forget(call.conn, rec["resource_id"])
+    if gone is not None:
+        call.hand_off("remove_backup_files", gone)
 
 
 @service.operation(authorize=False)
@@ -437,6 +456,7 @@ def modify_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     replicas.require_modifiable(rec, BackupRetentionPeriod, MasterUserPassword, turn_on or turn_off)
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
@@ -482,6 +502,13 @@ def modify_DB_instance(
         else:
             pending[name] = value
     changes.update(now_values)
+    if now_values.get("backup_retention") == 0:
+        # As on AWS, turning backups off deletes the automated backups (the
+        # engine stops archiving at the backup work's next pass).
+        gone = backups.forget(call.conn, rid)
+        if gone is not None:
+            call.hand_off("remove_backup_files", gone)
+        attrs.pop("LatestRestorableTime", None)
     payload: dict[str, Any] = {"id": rid}
     busy = False
     if MasterUserPassword:

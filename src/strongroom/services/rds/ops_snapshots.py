@@ -126,9 +126,7 @@ def delete_DB_snapshot(call: Call, DBSnapshotIdentifier: str) -> dict[str, Any]:
             f"Cannot delete the snapshot because it is in the {snap['status']} state."
         )
     if snap["snapshot_type"] == "automated":
-        raise errors.InvalidDBSnapshotStateFault(
-            "Automated snapshots can't be deleted; they go with their retention period."
-        )
+        raise errors.InvalidDBSnapshotStateFault("Only manual snapshots may be deleted.")
     records.delete_snapshot(call.conn, snap["resource_id"])
     call.hand_off("remove_snapshot_file", {"snapshot": snap["resource_id"]})
     snap["status"] = "deleted"
