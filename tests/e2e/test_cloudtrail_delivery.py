@@ -390,6 +390,52 @@ def test_cloudwatch_logs_gets_each_event_within_seconds(server, org_audit) -> No
     assert json.loads(message)["eventSource"] == "kms.amazonaws.com"
 
 
+def test_an_alarm_fires_on_disable_key_through_the_trail(server, org_audit) -> None:
+    """The classic recipe end to end: the trail's events in CloudWatch Logs,
+    a metric filter on KMS DisableKey / ScheduleKeyDeletion, a CloudWatch
+    alarm on its metric going to ALARM when a key is disabled."""
+    logs, cw, kms = server.client("logs"), server.client("cloudwatch"), server.client("kms")
+    pattern = (
+        "{ ($.eventSource = kms.amazonaws.com) && "
+        "(($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }"
+    )
+    logs.put_metric_filter(
+        logGroupName="trail",
+        filterName="kms-disable-or-delete",
+        filterPattern=pattern,
+        metricTransformations=[
+            {"metricName": "KMSKeyDisableOrDelete", "metricNamespace": "CISBenchmark",
+             "metricValue": "1"}
+        ],
+    )  # fmt: skip
+    cw.put_metric_alarm(
+        AlarmName="kms-disable-or-delete",
+        Namespace="CISBenchmark",
+        MetricName="KMSKeyDisableOrDelete",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    key = kms.create_key(Description="to be disabled")["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=key)
+    deadline = time.monotonic() + 60
+    state = None
+    while time.monotonic() < deadline:
+        alarm = cw.describe_alarms(AlarmNames=["kms-disable-or-delete"])["MetricAlarms"][0]
+        state = alarm["StateValue"]
+        if state == "ALARM":
+            break
+        listed = cw.list_metrics(Namespace="CISBenchmark")["Metrics"]
+        if listed:  # the datapoint is in: let its minute end
+            server.advance_clock("30s")
+        time.sleep(1.0)
+    assert state == "ALARM", alarm
+    assert "Threshold Crossed" in alarm["StateReason"], alarm["StateReason"]
+
+
 # -- validate-logs -------------------------------------------------------------
 
 
