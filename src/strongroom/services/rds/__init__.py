@@ -4,7 +4,9 @@ restores, through the engine driver (`strongroom.engines`) and KMS's
 internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    cluster_work,
     log_retention,
+    ops_clusters,
     ops_instances,
     ops_logs,
     ops_misc,

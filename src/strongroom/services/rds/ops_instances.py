@@ -12,6 +12,7 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
+    clusters,
     instances,
     keys,
     master_secret,
@@ -59,6 +60,8 @@ def create_DB_instance(
     DBParameterGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    DBClusterIdentifier: str | None = None,
+    PromotionTier: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -67,10 +70,13 @@ def create_DB_instance(
     tags = instances.request_tags(Tags)
     if tags:
         call.authorize("rds:AddTagsToResource", arn)
-    if Engine.startswith("aurora"):
-        raise errors.InvalidParameterCombination(
-            "Aurora instances are created inside a DB cluster (DBClusterIdentifier), "
-            "which this server does not serve yet."
+    if Engine.startswith("aurora") or DBClusterIdentifier is not None:
+        # An instance of a DB cluster (Aurora): `ops_clusters`.
+        from strongroom.services.rds import ops_clusters
+
+        given = {name: value for name, value in locals().items() if name[0].isupper()}
+        return ops_clusters.create_member(
+            call, identifier, DBClusterIdentifier, Engine, DBInstanceClass, tags, given
         )
     info = model.engine_info(Engine)
     managed = instances.require_managed_choice(
@@ -178,7 +184,11 @@ def _matches(rec: records.Record, filters: dict[str, list[str]]) -> bool:
         elif name == "engine":
             if rec["engine"] not in values:
                 return False
-        elif name == "db-cluster-id" or name == "domain":
+        elif name == "db-cluster-id":
+            cluster = (rec["attrs"] or {}).get("DBClusterIdentifier")
+            if cluster is None or cluster not in {v.split(":")[-1].lower() for v in values}:
+                return False
+        elif name == "domain":
             return False
     return True
 
@@ -238,6 +248,11 @@ def delete_DB_instance(
     DeleteAutomatedBackups: bool | None = None,
 ) -> dict[str, Any]:
     rec = _resolve(call, "DeleteDBInstance", DBInstanceIdentifier)
+    cluster = clusters.cluster_of(call.conn, rec)
+    if cluster is not None:
+        from strongroom.services.rds import ops_clusters
+
+        return ops_clusters.delete_member(call, rec, cluster, FinalDBSnapshotIdentifier)
     if rec["deletion_protection"]:
         raise errors.InvalidParameterCombination(
             "Cannot delete protected DB Instance, please disable deletion protection and try again."
