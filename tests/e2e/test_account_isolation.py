@@ -88,6 +88,8 @@ class Resources:
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
     db_params: str = ""
+    db_cluster: str = ""
+    db_cluster_arn: str = ""
     log_group: str = ""
     log_group_arn: str = ""
     query_id: str = ""
@@ -277,6 +279,16 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
     ],
+    ("rds", "DescribeDBClusters"): lambda a, b: [
+        ok(),
+        ok(DBClusterIdentifier=b.db_cluster),
+        Probe(
+            {"Filters": [{"Name": "db-cluster-id", "Values": [a.db_cluster, a.db_cluster_arn]}]},
+            names_other=True,
+        ),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster_arn),
+    ],
     ("rds", "DescribeDBLogFiles"): lambda a, b: [
         ok(DBInstanceIdentifier=b.db),
         refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
@@ -306,6 +318,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(ResourceName=b.db_snapshot_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
+        ok(ResourceName=b.db_cluster_arn),
+        refused(REFUSED | {"DBClusterNotFoundFault"}, ResourceName=a.db_cluster_arn),
     ],
     # ------------------------------------------------------ CloudWatch Logs
     ("logs", "DescribeLogStreams"): lambda a, b: [
@@ -578,6 +592,12 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     r.db_snapshot_arn = rds.create_db_snapshot(
         DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags
     )["DBSnapshot"]["DBSnapshotArn"]
+    # An Aurora cluster with no instances (no engine runs for it).
+    r.db_cluster = f"{r.token}-cluster"
+    r.db_cluster_arn = rds.create_db_cluster(
+        DBClusterIdentifier=r.db_cluster, Engine="aurora-postgresql", MasterUsername=r.token,
+        MasterUserPassword="Pass-" + r.token, DatabaseName=r.token, Tags=tags,
+    )["DBCluster"]["DBClusterArn"]  # fmt: skip
 
 
 def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:

@@ -71,8 +71,15 @@ def target(rds: Any) -> dict[str, str]:
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
     ]["DBSnapshotArn"]
+    # An Aurora cluster with no instances: no engine runs for it.
+    cluster = f"{name}-cluster"
+    cluster_arn = rds.create_db_cluster(
+        DBClusterIdentifier=cluster, Engine="aurora-postgresql", MasterUsername="admin",
+        MasterUserPassword="Owner-pass-1",
+    )["DBCluster"]["DBClusterArn"]  # fmt: skip
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
-            "params": f"{name}-params"}  # fmt: skip
+            "params": f"{name}-params", "cluster": cluster,
+            "cluster_arn": cluster_arn}  # fmt: skip
 
 
 def _new() -> str:
@@ -115,6 +122,16 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "MasterUserPassword": "Their-pass-1",
         "AllocatedStorage": 20,
     },
+    "CreateDBCluster": lambda t: {
+        "DBClusterIdentifier": _new(),
+        "Engine": "aurora-postgresql",
+        "MasterUsername": "admin",
+        "MasterUserPassword": "Their-pass-1",
+    },
+    "DescribeDBClusters": lambda t: {},
+    "ModifyDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "DeletionProtection": True},
+    "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
+    "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
     "CreateDBInstanceReadReplica": lambda t: {
         "DBInstanceIdentifier": _new(),
         "SourceDBInstanceIdentifier": t["name"],
@@ -154,6 +171,8 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 }
 #: Operations on nothing of the owner's: another account may call them on its own.
 ACCOUNT_LEVEL = {
+    "CreateDBCluster",
+    "DescribeDBClusters",
     "CreateDBInstance",
     "CreateDBParameterGroup",
     "DescribeDBParameterGroups",
@@ -163,7 +182,13 @@ ACCOUNT_LEVEL = {
     "DescribeDBSnapshots",
     "DescribeEvents",
 }
-THEIRS = {"AccessDenied", "DBInstanceNotFound", "DBSnapshotNotFound", "DBParameterGroupNotFound"}
+THEIRS = {
+    "AccessDenied",
+    "DBInstanceNotFound",
+    "DBSnapshotNotFound",
+    "DBParameterGroupNotFound",
+    "DBClusterNotFoundFault",
+}
 
 
 def test_every_operation_is_covered() -> None:
@@ -210,6 +235,7 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
         [
             theirs.describe_db_instances()["DBInstances"],
             theirs.describe_db_snapshots()["DBSnapshots"],
+            theirs.describe_db_clusters()["DBClusters"],
             theirs.describe_events(Duration=600)["Events"],
         ],
         default=str,
@@ -225,6 +251,8 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
     assert snaps[0]["Status"] == "available"
     groups = rds.describe_db_parameter_groups(DBParameterGroupName=target["params"])
     assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=target["cluster"])["DBClusters"][0]
+    assert cluster["DeletionProtection"] is False and cluster["Status"] != "deleting"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:
@@ -311,3 +339,40 @@ def test_a_replica_needs_the_action_on_its_source_too(
     )["DBInstance"]
     assert out["ReadReplicaSourceDBInstanceIdentifier"] == target["name"]
     rds.delete_db_instance(DBInstanceIdentifier=replica, SkipFinalSnapshot=True)
+
+
+def test_an_aurora_instance_of_another_accounts_cluster_is_not_found(
+    server: StrongroomServer, two_accounts, target
+) -> None:
+    theirs = server.client("rds", **two_accounts[1])
+    code, _ = fails(
+        theirs.create_db_instance,
+        DBInstanceIdentifier=_new(),
+        DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql",
+        DBClusterIdentifier=target["cluster"],
+    )
+    assert code == "DBClusterNotFoundFault"
+    code, _ = fails(theirs.list_tags_for_resource, ResourceName=target["cluster_arn"])
+    assert code in THEIRS
+
+
+def test_an_identity_policy_on_the_cluster_arn(server: StrongroomServer, target) -> None:
+    name, client, iam = new_user(server)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="cluster",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rds:ModifyDBCluster",
+                     "Resource": target["cluster_arn"]},
+                ],
+            }
+        ),
+    )  # fmt: skip
+    out = client.modify_db_cluster(DBClusterIdentifier=target["cluster"], BackupRetentionPeriod=2)
+    assert out["DBCluster"]["BackupRetentionPeriod"] == 2
+    code, _ = fails(client.failover_db_cluster, DBClusterIdentifier=target["cluster"])
+    assert code == "AccessDenied"
