@@ -382,6 +382,31 @@ def test_failover_promotes_the_reader_and_keeps_every_row(
     assert code == "InvalidParameterValue"
 
 
+def test_instance_operations_that_belong_to_the_cluster(
+    rds: Any, writer: dict[str, Any], reader: dict[str, Any]
+) -> None:
+    code, message, _ = fails(
+        rds.create_db_snapshot, DBInstanceIdentifier="shop-1", DBSnapshotIdentifier="s"
+    )
+    assert (code, message) == (
+        "InvalidParameterValue",
+        "The specified instance is a member of a cluster and a snapshot cannot be created "
+        "directly. Please use the CreateDBClusterSnapshot API instead.",
+    )
+    code, _, _ = fails(rds.stop_db_instance, DBInstanceIdentifier="shop-1")
+    assert code == "InvalidParameterCombination"
+    code, message, _ = fails(
+        rds.modify_db_instance, DBInstanceIdentifier="shop-2", MasterUserPassword="Other-pass-1"
+    )
+    assert code == "InvalidParameterCombination" and "Set master user password" in message
+    code, _, _ = fails(
+        rds.create_db_instance_read_replica, DBInstanceIdentifier="rr",
+        SourceDBInstanceIdentifier="shop-1",
+    )  # fmt: skip
+    assert code in ("InvalidParameterCombination", "InvalidDBInstanceState")
+    assert instance(rds, "shop-1")["DBInstanceStatus"] == "available"
+
+
 def test_tags_on_a_cluster(rds: Any, shop: dict[str, Any]) -> None:
     arn = shop["DBClusterArn"]
     assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [
@@ -454,9 +479,26 @@ def test_an_encrypted_cluster_has_encrypted_instances(server: StrongroomServer, 
     assert code == "KMSKeyNotAccessibleFault"
 
 
+def test_an_encrypted_cluster_comes_back_after_a_restart(server: StrongroomServer) -> None:
+    """Its instances' files sealed while strongroom is stopped, then the
+    writer and its reader back, streaming."""
+    before = rows(instance(server.client("rds"), "vault-1")["Endpoint"]["Port"])
+    server.stop()
+    server.start()
+    rds = server.client("rds")
+    ports = [instance(rds, i)["Endpoint"]["Port"] for i in ("vault-1", "vault-2")]
+    for port in ports:
+        wait_until(lambda p=port: _logs_in(p, PASSWORD), bool, timeout=60)
+    assert rows(ports[0]) == before
+    insert(ports[0], 51, 60)
+    eventually_rows(ports[1], rows(ports[0]))
+    assert cluster(rds, "vault")["Port"] == ports[0]
+
+
 def test_deleting_the_writer_promotes_a_reader_then_the_cluster_goes(
-    rds: Any, writer: dict[str, Any], reader: dict[str, Any]
+    server: StrongroomServer, writer: dict[str, Any], reader: dict[str, Any]
 ) -> None:
+    rds = server.client("rds")
     code, message, _ = fails(rds.delete_db_cluster, DBClusterIdentifier="shop",
                              SkipFinalSnapshot=True)  # fmt: skip
     assert (code, message) == (

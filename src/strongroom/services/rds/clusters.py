@@ -238,3 +238,45 @@ def to_wire(cluster: Record, member_recs: list[Record]) -> dict[str, Any]:
     if attrs.get("PendingMasterUserPassword"):
         out["PendingModifiedValues"] = {"MasterUserPassword": "****"}
     return out
+
+
+# --------------------------------------------------------------------- instance operations
+
+
+def _member(rec: Record) -> str | None:
+    return (rec["attrs"] or {}).get("DBClusterIdentifier")
+
+
+def refuse_instance_snapshot(rec: Record) -> None:
+    """CreateDBSnapshot of a cluster's instance (AWS's error)."""
+    if _member(rec):
+        raise errors.InvalidParameterValue(
+            "The specified instance is a member of a cluster and a snapshot cannot be created "
+            "directly. Please use the CreateDBClusterSnapshot API instead."
+        )
+
+
+def refuse_instance_stop(rec: Record) -> None:
+    """A cluster's instance is not stopped on its own: the cluster is."""
+    if _member(rec):
+        raise errors.InvalidParameterCombination(
+            f"DB instance {rec['identifier']} is a member of DB cluster {_member(rec)}: stop "
+            "the DB cluster instead."
+        )
+
+
+def refuse_instance_settings(rec: Record, given: dict[str, Any]) -> None:
+    """ModifyDBInstance of settings that belong to the cluster."""
+    if not _member(rec):
+        return
+    for name, words in (
+        ("MasterUserPassword", "master user password"),
+        ("ManageMasterUserPassword", "managed master user password"),
+        ("AllocatedStorage", "allocated storage"),
+        ("BackupRetentionPeriod", "backup retention period"),
+    ):
+        if given.get(name) is not None:
+            raise errors.InvalidParameterCombination(
+                f"The requested DB Instance is a member of a DB Cluster. Set {words} for the "
+                "DB Cluster."
+            )

@@ -308,6 +308,7 @@ def stop_DB_instance(
     """DetachFromDBCapacityReservation is accepted: this server has no DB
     capacity reservations, so no instance belongs to one."""
     rec = _resolve(call, "StopDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_stop(rec)
     if rec["status"] != "available":
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
@@ -419,6 +420,15 @@ def modify_DB_instance(
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_settings(
+        rec,
+        {
+            "MasterUserPassword": MasterUserPassword,
+            "ManageMasterUserPassword": ManageMasterUserPassword,
+            "AllocatedStorage": AllocatedStorage,
+            "BackupRetentionPeriod": BackupRetentionPeriod,
+        },
+    )
     if rec["status"] != "available" and not (
         rec["status"] == "stopped" and MasterUserPassword is None
     ):
