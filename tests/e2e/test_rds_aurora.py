@@ -479,6 +479,105 @@ def test_an_encrypted_cluster_has_encrypted_instances(server: StrongroomServer, 
     assert code == "KMSKeyNotAccessibleFault"
 
 
+def wait_snapshot(rds: Any, ident: str) -> dict[str, Any]:
+    return wait_until(
+        lambda: rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=ident)[
+            "DBClusterSnapshots"
+        ][0],
+        lambda s: s["Status"] != "creating",
+    )
+
+
+def test_a_cluster_snapshot_restores_encrypted_under_a_key_of_choice(
+    server: StrongroomServer, rds: Any, writer: dict[str, Any], reader: dict[str, Any]
+) -> None:
+    """The seed's workflow for clusters: an unencrypted cluster's snapshot
+    restored with KmsKeyId (as AWS allows for clusters) is encrypted and
+    holds every row."""
+    source_port = cluster(rds, "shop")["Port"]
+    want = rows(source_port, NEW_PASSWORD)
+    made = rds.create_db_cluster_snapshot(
+        DBClusterSnapshotIdentifier="shop-snap", DBClusterIdentifier="shop",
+        Tags=[{"Key": "k", "Value": "v"}],
+    )["DBClusterSnapshot"]  # fmt: skip
+    assert (made["Status"], made["StorageEncrypted"], made["SnapshotType"]) == (
+        "creating", False, "manual",
+    )  # fmt: skip
+    assert made["DBClusterSnapshotArn"].endswith(":cluster-snapshot:shop-snap")
+    snap = wait_snapshot(rds, "shop-snap")
+    assert (snap["Status"], snap["PercentProgress"], snap["DBClusterIdentifier"]) == (
+        "available", 100, "shop",
+    )  # fmt: skip
+    assert wait_cluster(rds, "shop")["Status"] == "available"
+    code, _, _ = fails(
+        rds.create_db_cluster_snapshot, DBClusterSnapshotIdentifier="shop-snap",
+        DBClusterIdentifier="shop",
+    )  # fmt: skip
+    assert code == "DBClusterSnapshotAlreadyExistsFault"
+    listed = rds.describe_db_cluster_snapshots(DBClusterIdentifier="shop")["DBClusterSnapshots"]
+    assert [s["DBClusterSnapshotIdentifier"] for s in listed] == ["shop-snap"]
+    key = server.client("kms").create_key(Description="restore")["KeyMetadata"]["Arn"]
+    restored = rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="shop-copy", SnapshotIdentifier="shop-snap", Engine=ENGINE,
+        KmsKeyId=key,
+    )["DBCluster"]  # fmt: skip
+    assert (restored["StorageEncrypted"], restored["KmsKeyId"]) == (True, key)
+    assert wait_cluster(rds, "shop-copy")["Status"] == "available"
+    rds.create_db_instance(DBInstanceIdentifier="shop-copy-1", DBInstanceClass="db.r6g.large",
+                           Engine=ENGINE, DBClusterIdentifier="shop-copy")  # fmt: skip
+    inst = wait_instance(rds, "shop-copy-1")
+    assert (inst["DBInstanceStatus"], inst["StorageEncrypted"], inst["KmsKeyId"]) == (
+        "available", True, key,
+    )  # fmt: skip
+    # Every row, and the master password the snapshot's cluster had.
+    assert rows(cluster(rds, "shop-copy")["Port"], NEW_PASSWORD) == want
+    # The snapshot is deleted; the restored cluster does not depend on it.
+    out = rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="shop-snap")
+    assert out["DBClusterSnapshot"]["Status"] == "deleted"
+    code, _, status = fails(
+        rds.describe_db_cluster_snapshots, DBClusterSnapshotIdentifier="shop-snap"
+    )
+    assert (code, status) == ("DBClusterSnapshotNotFoundFault", 404)
+    code, _, _ = fails(
+        rds.restore_db_cluster_from_snapshot, DBClusterIdentifier="x", SnapshotIdentifier="nope",
+        Engine=ENGINE,
+    )  # fmt: skip
+    assert code == "DBClusterSnapshotNotFoundFault"
+    rds.delete_db_instance(DBInstanceIdentifier="shop-copy-1")
+    wait_until(lambda: cluster(rds, "shop-copy")["DBClusterMembers"], lambda m: m == [])
+    rds.delete_db_cluster(DBClusterIdentifier="shop-copy", SkipFinalSnapshot=True)
+
+
+def test_an_encrypted_cluster_snapshot_is_reencrypted_on_restore(
+    server: StrongroomServer, rds: Any
+) -> None:
+    port = instance(rds, "vault-1")["Endpoint"]["Port"]
+    want = rows(port)
+    snap = rds.create_db_cluster_snapshot(
+        DBClusterSnapshotIdentifier="vault-snap", DBClusterIdentifier="vault"
+    )["DBClusterSnapshot"]
+    vault_key = cluster(rds, "vault")["KmsKeyId"]
+    assert (snap["StorageEncrypted"], snap["KmsKeyId"]) == (True, vault_key)
+    wait_snapshot(rds, "vault-snap")
+    wait_cluster(rds, "vault")
+    same = rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="vault-same", SnapshotIdentifier="vault-snap", Engine=ENGINE
+    )["DBCluster"]
+    assert same["KmsKeyId"] == vault_key
+    other = server.client("kms").create_key(Description="other")["KeyMetadata"]["Arn"]
+    moved = rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="vault-moved", SnapshotIdentifier="vault-snap", Engine=ENGINE,
+        KmsKeyId=other,
+    )["DBCluster"]  # fmt: skip
+    assert moved["KmsKeyId"] == other
+    wait_cluster(rds, "vault-moved")
+    rds.create_db_instance(DBInstanceIdentifier="vault-moved-1", DBInstanceClass="db.r6g.large",
+                           Engine=ENGINE, DBClusterIdentifier="vault-moved")  # fmt: skip
+    inst = wait_instance(rds, "vault-moved-1")
+    assert (inst["DBInstanceStatus"], inst["KmsKeyId"]) == ("available", other)
+    assert rows(inst["Endpoint"]["Port"]) == want
+
+
 def test_an_encrypted_cluster_comes_back_after_a_restart(server: StrongroomServer) -> None:
     """Its instances' files sealed while strongroom is stopped, then the
     writer and its reader back, streaming."""

@@ -48,3 +48,34 @@ clusters = Table(
     #: What else DescribeDBClusters reports (parameter group, windows…).
     Column("attrs", JsonText, nullable=False, default=dict),
 )
+
+cluster_snapshots = Table(
+    "rds_cluster_snapshots",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("identifier", String(255), primary_key=True),
+    #: Names the snapshot's file; never reused.
+    Column("resource_id", String(64), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False),
+    Column("cluster_identifier", String(63), nullable=False),
+    Column("cluster_resource_id", String(64), nullable=False),
+    #: manual (automated cluster snapshots are not taken yet)
+    Column("snapshot_type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("percent", Integer, nullable=False, default=0),
+    Column("engine", String(64), nullable=False),
+    Column("engine_version", String(64), nullable=False),
+    Column("master_username", String(128), nullable=False),
+    #: The cluster's master user verifier, so a restored cluster keeps its password.
+    Column("master_verifier", String(512), nullable=False),
+    Column("db_name", String(128), nullable=True),
+    Column("port", Integer, nullable=True),
+    Column("encrypted", Boolean, nullable=False, default=False),
+    Column("kms_key_arn", String(2048), nullable=True),
+    #: The snapshot's data key, wrapped by KMS (NULL: unencrypted).
+    Column("data_key", LargeBinary, nullable=True),
+    Column("created", Float, nullable=False),
+    Column("cluster_created", Float, nullable=True),
+    Column("tags", JsonText, nullable=False, default=list),
+)

@@ -19,10 +19,17 @@ from typing import Any
 from strongroom.engines.driver import EngineError, InstanceSpec
 from strongroom.engines.postgres.credentials import set_verifier
 from strongroom.framework import Background
-from strongroom.services.rds import clusters, master_secret, records
+from strongroom.services.rds import cluster_snapshots, clusters, crypt, master_secret, records
 from strongroom.services.rds.service import service
 from strongroom.services.rds.supervisor import Supervisor
-from strongroom.services.rds.work import _fail, _instance, _key, _sup, event
+from strongroom.services.rds.work import (
+    _fail,
+    _instance,
+    _key,
+    _sup,
+    event,
+    snapshot_data,
+)
 
 log = logging.getLogger("strongroom.services.rds")
 
@@ -54,6 +61,8 @@ def delete_cluster(work: Background, payload: dict[str, Any]) -> None:
             return
         clusters.delete_cluster(run.conn, rec["resource_id"])
         clusters.add_event(run, rec, "DB cluster deleted", ["deletion"])
+    with contextlib.suppress(FileNotFoundError):
+        _sup(work).snapshot_path(cluster_snapshots.seed_name(payload["cluster"])).unlink()
 
 
 def _writer_engine(work: Background, sup: Supervisor, cluster_rid: str) -> Any:
@@ -89,6 +98,9 @@ def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
         inst = sup.open(rid)
         if inst is not None:
             engine.start(inst)
+        elif writer and (cluster["attrs"] or {}).get("Seed"):
+            inst = _restore_writer(sup, rec, cluster, payload)
+            set_verifier(engine, inst, rec["master_username"], cluster["master_verifier"])
         elif writer:
             # A password nobody knows, replaced at once by the cluster's verifier.
             inst = engine.create(
@@ -105,7 +117,7 @@ def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
         else:
             source = _writer_engine(work, sup, payload["cluster"])
             inst = engine.replicate(source, InstanceSpec(rid, None, "", "", port=None))
-    except EngineError as err:
+    except (EngineError, crypt.CorruptFile, OSError) as err:
         log.warning("RDS cluster instance %s was not created: %s", rec["identifier"], err)
         _fail(work, rid, "failed", "DB instance could not be created")
         return
@@ -116,6 +128,13 @@ def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
         records.update_instance(run.conn, rid, status="available", port=inst.port)
         event(run, rec, "DB instance created", ["creation"])
         current = clusters.by_resource(run.conn, cluster["resource_id"])
+        if current is not None and writer and (current["attrs"] or {}).get("Seed"):
+            # The writer holds the restored data now: the seed is done with.
+            attrs = dict(current["attrs"])
+            seed = attrs.pop("Seed")
+            clusters.update_cluster(run.conn, current["resource_id"], attrs=attrs)
+            with contextlib.suppress(FileNotFoundError):
+                sup.snapshot_path(seed).unlink()
         if current is not None:
             role = "writer" if writer else "reader"
             clusters.add_event(
@@ -258,3 +277,104 @@ def delete_cluster_member(work: Background, payload: dict[str, Any]) -> None:
             clusters.add_event(
                 run, cluster, f"Removed DB instance {rec['identifier']}", ["deletion"]
             )
+
+
+# --------------------------------------------------------------------- cluster snapshots
+
+
+def _restore_writer(
+    sup: Supervisor, rec: dict[str, Any], cluster: dict[str, Any], payload: dict[str, Any]
+) -> Any:
+    """A restored cluster's writer: a new server from the cluster's seed."""
+    seed = cluster["attrs"]["Seed"]
+    src = crypt.reader(sup.snapshot_path(seed), _key(payload, "seed_key"), f"snapshot:{seed}")
+    try:
+        return sup.postgres.restore_from(
+            src,
+            InstanceSpec(
+                instance_id=rec["resource_id"],
+                version=None,
+                master_username=rec["master_username"],
+                master_password="",
+                db_name=rec["db_name"],
+                port=cluster["port"],
+            ),
+        )
+    finally:
+        src.close()
+
+
+@service.background
+def take_cluster_snapshot(work: Background, payload: dict[str, Any]) -> None:
+    """CreateDBClusterSnapshot's data: the writer's physical copy."""
+    snap_rid = payload["snapshot"]
+    with work.transaction() as run:
+        snap = cluster_snapshots.by_resource(run.conn, snap_rid)
+        writer = records.instance_by_resource(run.conn, payload["id"])
+    if snap is None or snap["status"] != "creating":
+        return
+    status, message = "available", "Manual cluster snapshot created"
+    try:
+        if writer is None:
+            raise EngineError("the writer is gone")
+        snapshot_data(work, _sup(work), writer, snap_rid, _key(payload, "snapshot_key"))
+    except Exception as err:  # the snapshot fails, whatever failed
+        log.warning("cluster snapshot %s failed: %s", snap["identifier"], err)
+        status, message = "failed", "Cluster snapshot failed"
+    with work.transaction(write=True) as run:
+        cluster_snapshots.update_snapshot(
+            run.conn, snap_rid, status=status, percent=100 if status == "available" else 0
+        )
+        records.add_event(
+            run.conn, snap["account"], snap["region"], snap["identifier"],
+            "db-cluster-snapshot", snap["arn"], message, ["backup"], run.clock.timestamp(),
+        )  # fmt: skip
+        cluster = clusters.by_resource(run.conn, snap["cluster_resource_id"])
+        if cluster is not None and cluster["status"] == "backing-up":
+            clusters.update_cluster(run.conn, cluster["resource_id"], status="available")
+
+
+@service.background
+def delete_cluster_snapshot_file(work: Background, payload: dict[str, Any]) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _sup(work).snapshot_path(payload["snapshot"]).unlink()
+
+
+@service.background
+def restore_cluster(work: Background, payload: dict[str, Any]) -> None:
+    """RestoreDBClusterFromSnapshot's data: the snapshot's file copied as the
+    new cluster's seed, under the cluster's own data key (re-encrypted,
+    encrypted, or as it was); then `available`."""
+    cluster = _cluster(work, payload["cluster"])
+    if cluster is None or cluster["status"] != "creating":
+        return
+    sup = _sup(work)
+    source, seed = payload["snapshot_file"], cluster["attrs"]["Seed"]
+    status = "available"
+    try:
+        src = crypt.reader(
+            sup.snapshot_path(source), _key(payload, "snapshot_key"), f"snapshot:{source}"
+        )
+        path = sup.snapshot_path(seed)
+        tmp = path.with_suffix(".partial")
+        out = crypt.writer(tmp, _key(payload, "seed_key"), f"snapshot:{seed}")
+        try:
+            while chunk := src.read(crypt.CHUNK):
+                out.write(chunk)
+        finally:
+            src.close()
+            out.close()
+        tmp.replace(path)
+    except (OSError, crypt.CorruptFile) as err:
+        log.warning("cluster restore %s failed: %s", cluster["identifier"], err)
+        status = "failed"
+    with work.transaction(write=True) as run:
+        if clusters.by_resource(run.conn, cluster["resource_id"]) is None:
+            return
+        clusters.update_cluster(run.conn, cluster["resource_id"], status=status)
+        clusters.add_event(
+            run,
+            cluster,
+            "DB cluster created" if status == "available" else "DB cluster restore failed",
+            ["creation"] if status == "available" else ["failure"],
+        )

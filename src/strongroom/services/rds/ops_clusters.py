@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from strongroom.encoding import b64_text
 from strongroom.engines.postgres import scram
 from strongroom.framework import Call
 from strongroom.services.rds import clusters, instances, keys, model, records
@@ -458,6 +459,16 @@ def create_member(
     payload: dict[str, Any] = {"id": resource_id, "cluster": cluster["resource_id"]}
     if plain is not None:
         payload["data_key"] = plain
+    if writer and (cluster["attrs"] or {}).get("Seed") and cluster["encrypted"]:
+        # A restored cluster's writer starts from its seed, sealed under the
+        # cluster's data key: opened with the caller's own access to the key.
+        seed_key = keys.open_data_key(
+            call,
+            cluster["data_key"],
+            cluster["kms_key_arn"],
+            keys.instance_context(cluster["resource_id"]),
+        )
+        payload["seed_key"] = b64_text(seed_key)
     call.hand_off("launch_cluster_member", payload, key=f"db:{resource_id}")
     return {"DBInstance": model.instance_wire(rec)}
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
-from strongroom.services.rds.cluster_tables import clusters
+from strongroom.services.rds.cluster_tables import cluster_snapshots, clusters
 from strongroom.store.columns import JsonText
 from strongroom.store.db import metadata
 
@@ -139,4 +139,4 @@ parameter_groups = Table(
 )
 
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (instances, snapshots, events, parameter_groups, clusters)
+TABLES = (instances, snapshots, events, parameter_groups, clusters, cluster_snapshots)
