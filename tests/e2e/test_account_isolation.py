@@ -90,6 +90,8 @@ class Resources:
     db_params: str = ""
     db_cluster: str = ""
     db_cluster_arn: str = ""
+    db_cluster_snapshot: str = ""
+    db_cluster_snapshot_arn: str = ""
     log_group: str = ""
     log_group_arn: str = ""
     query_id: str = ""
@@ -289,6 +291,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster),
         refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster_arn),
     ],
+    ("rds", "DescribeDBClusterSnapshots"): lambda a, b: [
+        ok(),
+        ok(DBClusterSnapshotIdentifier=b.db_cluster_snapshot),
+        Probe({"DBClusterIdentifier": a.db_cluster}, names_other=True),
+        refused(
+            frozenset({"DBClusterSnapshotNotFoundFault"}),
+            DBClusterSnapshotIdentifier=a.db_cluster_snapshot,
+        ),
+        refused(
+            frozenset({"DBClusterSnapshotNotFoundFault"}),
+            DBClusterSnapshotIdentifier=a.db_cluster_snapshot_arn,
+        ),
+    ],
     ("rds", "DescribeDBLogFiles"): lambda a, b: [
         ok(DBInstanceIdentifier=b.db),
         refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
@@ -320,6 +335,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
         ok(ResourceName=b.db_cluster_arn),
         refused(REFUSED | {"DBClusterNotFoundFault"}, ResourceName=a.db_cluster_arn),
+        ok(ResourceName=b.db_cluster_snapshot_arn),
+        refused(
+            REFUSED | {"DBClusterSnapshotNotFoundFault"}, ResourceName=a.db_cluster_snapshot_arn
+        ),
     ],
     # ------------------------------------------------------ CloudWatch Logs
     ("logs", "DescribeLogStreams"): lambda a, b: [
@@ -598,6 +617,24 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
         DBClusterIdentifier=r.db_cluster, Engine="aurora-postgresql", MasterUsername=r.token,
         MasterUserPassword="Pass-" + r.token, DatabaseName=r.token, Tags=tags,
     )["DBCluster"]["DBClusterArn"]  # fmt: skip
+    # Its snapshot holds a writer's data: a real writer (one engine).
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{r.token}-writer", DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql", DBClusterIdentifier=r.db_cluster,
+    )  # fmt: skip
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=f"{r.token}-writer")["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        != "available"
+    ):
+        assert time.monotonic() < deadline + 60
+        time.sleep(0.05)
+    r.db_cluster_snapshot = f"{r.token}-cluster-snap"
+    r.db_cluster_snapshot_arn = rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=r.db_cluster, DBClusterSnapshotIdentifier=r.db_cluster_snapshot,
+        Tags=tags,
+    )["DBClusterSnapshot"]["DBClusterSnapshotArn"]  # fmt: skip
 
 
 def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:

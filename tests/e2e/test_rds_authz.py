@@ -77,6 +77,31 @@ def target(rds: Any) -> dict[str, str]:
         DBClusterIdentifier=cluster, Engine="aurora-postgresql", MasterUsername="admin",
         MasterUserPassword="Owner-pass-1",
     )["DBCluster"]["DBClusterArn"]  # fmt: skip
+    # A cluster snapshot holds its writer's data: a real writer (one engine).
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{name}-w", DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql", DBClusterIdentifier=cluster,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=f"{name}-w")["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap"
+    )
+    while (
+        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=f"{cluster}-snap")[
+            "DBClusterSnapshots"
+        ][0]["Status"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
             "params": f"{name}-params", "cluster": cluster,
             "cluster_arn": cluster_arn}  # fmt: skip
@@ -132,6 +157,17 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "ModifyDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "DeletionProtection": True},
     "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
     "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "CreateDBClusterSnapshot": lambda t: {
+        "DBClusterIdentifier": t["cluster"],
+        "DBClusterSnapshotIdentifier": _new(),
+    },
+    "DescribeDBClusterSnapshots": lambda t: {},
+    "DeleteDBClusterSnapshot": lambda t: {"DBClusterSnapshotIdentifier": t["cluster"] + "-snap"},
+    "RestoreDBClusterFromSnapshot": lambda t: {
+        "DBClusterIdentifier": _new(),
+        "SnapshotIdentifier": t["cluster"] + "-snap",
+        "Engine": "aurora-postgresql",
+    },
     "CreateDBInstanceReadReplica": lambda t: {
         "DBInstanceIdentifier": _new(),
         "SourceDBInstanceIdentifier": t["name"],
@@ -173,6 +209,7 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 ACCOUNT_LEVEL = {
     "CreateDBCluster",
     "DescribeDBClusters",
+    "DescribeDBClusterSnapshots",
     "CreateDBInstance",
     "CreateDBParameterGroup",
     "DescribeDBParameterGroups",
@@ -188,6 +225,7 @@ THEIRS = {
     "DBSnapshotNotFound",
     "DBParameterGroupNotFound",
     "DBClusterNotFoundFault",
+    "DBClusterSnapshotNotFoundFault",
 }
 
 
@@ -236,6 +274,7 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
             theirs.describe_db_instances()["DBInstances"],
             theirs.describe_db_snapshots()["DBSnapshots"],
             theirs.describe_db_clusters()["DBClusters"],
+            theirs.describe_db_cluster_snapshots()["DBClusterSnapshots"],
             theirs.describe_events(Duration=600)["Events"],
         ],
         default=str,
@@ -253,6 +292,10 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
     assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
     cluster = rds.describe_db_clusters(DBClusterIdentifier=target["cluster"])["DBClusters"][0]
     assert cluster["DeletionProtection"] is False and cluster["Status"] != "deleting"
+    snaps = rds.describe_db_cluster_snapshots(
+        DBClusterSnapshotIdentifier=target["cluster"] + "-snap"
+    )
+    assert snaps["DBClusterSnapshots"][0]["Status"] == "available"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:
@@ -338,6 +381,15 @@ def test_a_replica_needs_the_action_on_its_source_too(
         DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=target["name"]
     )["DBInstance"]
     assert out["ReadReplicaSourceDBInstanceIdentifier"] == target["name"]
+    deadline = time.monotonic() + 30
+    while (  # a creating instance can't be deleted yet
+        rds.describe_db_instances(DBInstanceIdentifier=replica)["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        == "creating"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     rds.delete_db_instance(DBInstanceIdentifier=replica, SkipFinalSnapshot=True)
 
 

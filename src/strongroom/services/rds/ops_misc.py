@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.rds import clusters, instances, model, records
+from strongroom.services.rds import cluster_snapshots, clusters, instances, model, records
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -120,12 +120,18 @@ def _resource(call: Call, action: str, name: str) -> tuple[str, records.Record]:
             if kind == "snapshot"
             else errors.DBClusterNotFoundFault(f"DBCluster {ident} not found.")
             if kind == "cluster"
+            else errors.DBClusterSnapshotNotFoundFault(f"DBClusterSnapshot {ident} not found.")
+            if kind == "cluster-snapshot"
             else errors.DBInstanceNotFoundFault(f"DBInstance {ident} not found.")
         )
         raise not_found
     if kind == "cluster":
         rec = clusters.resolve(call.conn, account, region, ident)
         call.audit_resource(rec["arn"], clusters.CLUSTER_TYPE)
+        return kind, rec
+    if kind == "cluster-snapshot":
+        rec = cluster_snapshots.resolve(call.conn, account, region, ident)
+        call.audit_resource(rec["arn"], cluster_snapshots.SNAPSHOT_TYPE)
         return kind, rec
     if kind == "db":
         rec = records.resolve_instance(call.conn, account, region, ident)
@@ -145,6 +151,8 @@ def _save_tags(call: Call, kind: str, rec: records.Record, tags: list[list[str]]
         records.update_instance(call.conn, rec["resource_id"], tags=tags)
     elif kind == "cluster":
         clusters.update_cluster(call.conn, rec["resource_id"], tags=tags)
+    elif kind == "cluster-snapshot":
+        cluster_snapshots.update_snapshot(call.conn, rec["resource_id"], tags=tags)
     else:
         records.update_snapshot(call.conn, rec["resource_id"], tags=tags)
 
