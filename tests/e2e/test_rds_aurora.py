@@ -407,6 +407,86 @@ def test_instance_operations_that_belong_to_the_cluster(
     assert instance(rds, "shop-1")["DBInstanceStatus"] == "available"
 
 
+def test_cluster_parameter_groups_reach_the_engines(rds: Any, shop: dict[str, Any]) -> None:
+    major = shop["EngineVersion"].split(".")[0]
+    family = f"aurora-postgresql{major}"
+    groups = rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+    assert {"DBClusterParameterGroupName": f"default.{family}", "DBParameterGroupFamily": family,
+            "Description": f"Default cluster parameter group for {family}",
+            "DBClusterParameterGroupArn": "arn:aws:rds:us-east-1:000000000000:cluster-pg:"
+            f"default.{family}"} in groups  # fmt: skip
+    made = rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tuned", DBParameterGroupFamily=family, Description="t"
+    )["DBClusterParameterGroup"]
+    assert made["DBClusterParameterGroupArn"].endswith(":cluster-pg:tuned")
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tuned",
+        Parameters=[{"ParameterName": "work_mem", "ParameterValue": "8192",
+                     "ApplyMethod": "immediate"}],
+    )  # fmt: skip
+    code, message, _ = fails(
+        rds.modify_db_cluster_parameter_group, DBClusterParameterGroupName=f"default.{family}",
+        Parameters=[{"ParameterName": "work_mem", "ParameterValue": "8192"}],
+    )  # fmt: skip
+    assert (code, message) == ("InvalidParameterValue", "Cannot modify a default parameter group.")
+    code, _, _ = fails(
+        rds.modify_db_cluster_parameter_group, DBClusterParameterGroupName="tuned",
+        Parameters=[{"ParameterName": "max_connections", "ParameterValue": "50",
+                     "ApplyMethod": "immediate"}],
+    )  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    code, _, _ = fails(
+        rds.create_db_cluster, DBClusterIdentifier="x", Engine=ENGINE, MasterUsername="admin",
+        MasterUserPassword=PASSWORD, DBClusterParameterGroupName="nope",
+    )  # fmt: skip
+    assert code == "DBClusterParameterGroupNotFound"
+    user = rds.describe_db_cluster_parameters(DBClusterParameterGroupName="tuned", Source="user")
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in user["Parameters"]] == [
+        ("work_mem", "8192")
+    ]
+    defaults = rds.describe_engine_default_cluster_parameters(DBParameterGroupFamily=family)
+    assert defaults["EngineDefaults"]["Parameters"]
+    rds.create_db_cluster(
+        DBClusterIdentifier="tuned", Engine=ENGINE, MasterUsername="admin",
+        MasterUserPassword=PASSWORD, DatabaseName="app", DBClusterParameterGroupName="tuned",
+    )  # fmt: skip
+    assert cluster(rds, "tuned")["DBClusterParameterGroup"] == "tuned"
+    wait_cluster(rds, "tuned")
+    rds.create_db_instance(DBInstanceIdentifier="tuned-1", DBInstanceClass="db.r6g.large",
+                           Engine=ENGINE, DBClusterIdentifier="tuned")  # fmt: skip
+    port = wait_instance(rds, "tuned-1")["Endpoint"]["Port"]
+    with connect(port) as conn:
+        assert conn.execute("SHOW work_mem").fetchone()[0] == "8MB"
+    # A change to the group reaches the running writer.
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tuned",
+        Parameters=[{"ParameterName": "work_mem", "ParameterValue": "16384"}],
+    )
+
+    def work_mem() -> str:
+        with connect(port) as conn:
+            return conn.execute("SHOW work_mem").fetchone()[0]
+
+    wait_until(work_mem, lambda v: v == "16MB", timeout=30)
+    code, _, _ = fails(rds.delete_db_cluster_parameter_group, DBClusterParameterGroupName="tuned")
+    assert code == "InvalidDBParameterGroupState"
+    rds.delete_db_instance(DBInstanceIdentifier="tuned-1")
+    wait_until(lambda: cluster(rds, "tuned")["DBClusterMembers"], lambda m: m == [])
+    rds.delete_db_cluster(DBClusterIdentifier="tuned", SkipFinalSnapshot=True)
+    wait_until(
+        lambda: rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": ["tuned"]}]),
+        lambda r: r["DBClusters"] == [],
+    )
+    rds.reset_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tuned", ResetAllParameters=True
+    )
+    user = rds.describe_db_cluster_parameters(DBClusterParameterGroupName="tuned", Source="user")
+    assert user["Parameters"] == []
+    rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName="tuned")
+    code, _, status = fails(rds.describe_db_cluster_parameters, DBClusterParameterGroupName="tuned")
+    assert (code, status) == ("DBParameterGroupNotFound", 404)
+
+
 def test_tags_on_a_cluster(rds: Any, shop: dict[str, Any]) -> None:
     arn = shop["DBClusterArn"]
     assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [

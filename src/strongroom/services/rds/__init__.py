@@ -6,6 +6,7 @@ internal API."""
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
     cluster_work,
     log_retention,
+    ops_cluster_parameters,
     ops_cluster_snapshots,
     ops_clusters,
     ops_instances,

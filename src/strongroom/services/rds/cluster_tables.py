@@ -79,3 +79,18 @@ cluster_snapshots = Table(
     Column("cluster_created", Float, nullable=True),
     Column("tags", JsonText, nullable=False, default=list),
 )
+
+cluster_parameter_groups = Table(
+    "rds_cluster_parameter_groups",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    #: DBClusterParameterGroupName, lower-cased as RDS stores it.
+    Column("name", String(255), primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("family", String(255), nullable=False),
+    Column("description", String(1024), nullable=False),
+    #: The values set in the group: {parameter name: value}.
+    Column("parameters", JsonText, nullable=False, default=dict),
+    Column("tags", JsonText, nullable=False, default=list),
+)

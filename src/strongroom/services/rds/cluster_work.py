@@ -84,6 +84,15 @@ def _writer_engine(work: Background, sup: Supervisor, cluster_rid: str) -> Any:
         time.sleep(0.2)
 
 
+def _apply_group(sup: Supervisor, inst: Any, payload: dict[str, Any]) -> None:
+    """The cluster parameter group's values on a new instance (a restart for
+    static ones, before it is available)."""
+    if payload.get("parameters"):
+        applied = sup.postgres.apply_parameters(inst, payload["parameters"])
+        if any(a.pending_reboot for a in applied):
+            sup.postgres.restart(inst)
+
+
 @service.background
 def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
     rid = payload["id"]
@@ -100,6 +109,7 @@ def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
             engine.start(inst)
         elif writer and (cluster["attrs"] or {}).get("Seed"):
             inst = _restore_writer(sup, rec, cluster, payload)
+            _apply_group(sup, inst, payload)
             set_verifier(engine, inst, rec["master_username"], cluster["master_verifier"])
         elif writer:
             # A password nobody knows, replaced at once by the cluster's verifier.
@@ -111,12 +121,14 @@ def launch_cluster_member(work: Background, payload: dict[str, Any]) -> None:
                     master_password=master_secret.new_password(),
                     db_name=rec["db_name"],
                     port=cluster["port"],
+                    parameters=payload.get("parameters") or {},
                 )
             )
             set_verifier(engine, inst, rec["master_username"], cluster["master_verifier"])
         else:
             source = _writer_engine(work, sup, payload["cluster"])
             inst = engine.replicate(source, InstanceSpec(rid, None, "", "", port=None))
+            _apply_group(sup, inst, payload)
     except (EngineError, crypt.CorruptFile, OSError) as err:
         log.warning("RDS cluster instance %s was not created: %s", rec["identifier"], err)
         _fail(work, rid, "failed", "DB instance could not be created")

@@ -206,7 +206,9 @@ def to_wire(cluster: Record, member_recs: list[Record]) -> dict[str, Any]:
             {
                 "DBInstanceIdentifier": rec["identifier"],
                 "IsClusterWriter": rec["resource_id"] == cluster["writer"],
-                "DBClusterParameterGroupStatus": "in-sync",
+                "DBClusterParameterGroupStatus": (rec["attrs"] or {}).get(
+                    "ParameterApplyStatus", "in-sync"
+                ),
                 "PromotionTier": int((rec["attrs"] or {}).get("PromotionTier", 1)),
             }
             for rec in member_recs

@@ -8,7 +8,15 @@ from typing import Any
 
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
-from strongroom.services.rds import cluster_snapshots, clusters, instances, keys, model, records
+from strongroom.services.rds import (
+    cluster_snapshots,
+    clusters,
+    instances,
+    keys,
+    model,
+    ops_cluster_parameters,
+    records,
+)
 from strongroom.services.rds.ops_clusters import _resolve, wire
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -220,11 +228,9 @@ def restore_DB_cluster_from_snapshot(
             "by this server."
         )
     instances.require_port(Port)
-    default_group = clusters.default_parameter_group(snap["engine_version"])
-    if DBClusterParameterGroupName is not None and DBClusterParameterGroupName != default_group:
-        raise errors.DBClusterParameterGroupNotFoundFault(
-            f"DBClusterParameterGroup not found: {DBClusterParameterGroupName}"
-        )
+    default_group, _values = ops_cluster_parameters.for_cluster(
+        call, DBClusterParameterGroupName, snap["engine_version"]
+    )
     if clusters.find(call.conn, call.account, call.region, identifier) is not None:
         raise errors.DBClusterAlreadyExistsFault("DB Cluster already exists")
     resource_id = model.new_resource_id("cluster-")

@@ -12,7 +12,14 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.engines.postgres import scram
 from strongroom.framework import Call
-from strongroom.services.rds import clusters, instances, keys, model, records
+from strongroom.services.rds import (
+    clusters,
+    instances,
+    keys,
+    model,
+    ops_cluster_parameters,
+    records,
+)
 from strongroom.services.rds.service import PAGING, errors, service
 
 DESCRIBE = PAGING.listing("DBClusters", default=100, maximum=100, minimum=20)
@@ -103,12 +110,9 @@ def create_DB_cluster(
     instances.require_port(Port)
     _require_retention(BackupRetentionPeriod)
     version = instances.resolve_version(call, info, EngineVersion)
-    default_group = clusters.default_parameter_group(version)
-    if DBClusterParameterGroupName is not None and DBClusterParameterGroupName != default_group:
-        # Only the default cluster parameter group exists on this server.
-        raise errors.DBClusterParameterGroupNotFoundFault(
-            f"DBClusterParameterGroup not found: {DBClusterParameterGroupName}"
-        )
+    group_name, _values = ops_cluster_parameters.for_cluster(
+        call, DBClusterParameterGroupName, version
+    )
     if DatabaseName is not None and (
         not DatabaseName or not DatabaseName[0].isalpha() or len(DatabaseName) > 63
         or not all(c.isalnum() or c == "_" for c in DatabaseName)
@@ -137,7 +141,7 @@ def create_DB_cluster(
             "PreferredMaintenanceWindow": PreferredMaintenanceWindow,
             "CopyTagsToSnapshot": CopyTagsToSnapshot,
             "AutoMinorVersionUpgrade": AutoMinorVersionUpgrade,
-            "DBClusterParameterGroupName": default_group,
+            "DBClusterParameterGroupName": group_name,
         }.items()
         if v is not None
     }
@@ -239,13 +243,21 @@ def modify_DB_cluster(
         )
     instances.require_password(MasterUserPassword, required=False)
     _require_retention(BackupRetentionPeriod)
-    default_group = clusters.default_parameter_group(rec["engine_version"])
-    if DBClusterParameterGroupName is not None and DBClusterParameterGroupName != default_group:
-        raise errors.DBClusterParameterGroupNotFoundFault(
-            f"DBClusterParameterGroup not found: {DBClusterParameterGroupName}"
-        )
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
+    if DBClusterParameterGroupName is not None:
+        name, values = ops_cluster_parameters.for_cluster(
+            call, DBClusterParameterGroupName, rec["engine_version"]
+        )
+        attrs["DBClusterParameterGroupName"] = name
+        # The new group's values reach the running instances (dynamic at
+        # once, static after a reboot); values the old group set stay until
+        # then, as the engine has them.
+        for member in clusters.members(call.conn, rec):
+            if values and member["status"] == "available":
+                call.hand_off(
+                    "apply_group_parameters", {"id": member["resource_id"], "values": values}
+                )
     for name, value in (
         ("PreferredBackupWindow", PreferredBackupWindow),
         ("PreferredMaintenanceWindow", PreferredMaintenanceWindow),
@@ -456,7 +468,11 @@ def create_member(
     call.audit_resource(rec["arn"], model.INSTANCE_TYPE)
     writer = cluster["writer"] is None
     clusters.add_member(call.conn, cluster, resource_id, writer=writer)
-    payload: dict[str, Any] = {"id": resource_id, "cluster": cluster["resource_id"]}
+    payload: dict[str, Any] = {
+        "id": resource_id,
+        "cluster": cluster["resource_id"],
+        "parameters": ops_cluster_parameters.values_of(call, cluster),
+    }
     if plain is not None:
         payload["data_key"] = plain
     if writer and (cluster["attrs"] or {}).get("Seed") and cluster["encrypted"]:

@@ -22,7 +22,11 @@ from sqlalchemy import (
     Text,
 )
 
-from strongroom.services.rds.cluster_tables import cluster_snapshots, clusters
+from strongroom.services.rds.cluster_tables import (
+    cluster_parameter_groups,
+    cluster_snapshots,
+    clusters,
+)
 from strongroom.store.columns import JsonText
 from strongroom.store.db import metadata
 
@@ -139,4 +143,12 @@ parameter_groups = Table(
 )
 
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (instances, snapshots, events, parameter_groups, clusters, cluster_snapshots)
+TABLES = (
+    instances,
+    snapshots,
+    events,
+    parameter_groups,
+    clusters,
+    cluster_snapshots,
+    cluster_parameter_groups,
+)
