@@ -91,6 +91,8 @@ class Resources:
     db_cluster: str = ""
     db_cluster_arn: str = ""
     db_cluster_snapshot: str = ""
+    db_cluster_params: str = ""
+    db_cluster_family: str = ""
     db_cluster_snapshot_arn: str = ""
     log_group: str = ""
     log_group_arn: str = ""
@@ -303,6 +305,22 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             frozenset({"DBClusterSnapshotNotFoundFault"}),
             DBClusterSnapshotIdentifier=a.db_cluster_snapshot_arn,
         ),
+    ],
+    ("rds", "DescribeDBClusterParameterGroups"): lambda a, b: [
+        ok(),
+        ok(DBClusterParameterGroupName=b.db_cluster_params),
+        refused(
+            frozenset({"DBParameterGroupNotFound"}), DBClusterParameterGroupName=a.db_cluster_params
+        ),
+    ],
+    ("rds", "DescribeDBClusterParameters"): lambda a, b: [
+        ok(DBClusterParameterGroupName=b.db_cluster_params),
+        refused(
+            frozenset({"DBParameterGroupNotFound"}), DBClusterParameterGroupName=a.db_cluster_params
+        ),
+    ],
+    ("rds", "DescribeEngineDefaultClusterParameters"): lambda a, b: [
+        ok(DBParameterGroupFamily=b.db_cluster_family),
     ],
     ("rds", "DescribeDBLogFiles"): lambda a, b: [
         ok(DBInstanceIdentifier=b.db),
@@ -611,6 +629,18 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     r.db_snapshot_arn = rds.create_db_snapshot(
         DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags
     )["DBSnapshot"]["DBSnapshotArn"]
+    r.db_cluster_family = (
+        "aurora-postgresql"
+        + rds.describe_db_engine_versions(Engine="aurora-postgresql")["DBEngineVersions"][-1][
+            "EngineVersion"
+        ].split(".")[0]
+    )
+    r.db_cluster_params = f"{r.token}-cluster-params"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=r.db_cluster_params,
+        DBParameterGroupFamily=r.db_cluster_family,
+        Description=r.token,
+    )
     # An Aurora cluster with no instances (no engine runs for it).
     r.db_cluster = f"{r.token}-cluster"
     r.db_cluster_arn = rds.create_db_cluster(

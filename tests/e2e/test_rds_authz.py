@@ -71,6 +71,15 @@ def target(rds: Any) -> dict[str, str]:
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
     ]["DBSnapshotArn"]
+    major = rds.describe_db_engine_versions(Engine="aurora-postgresql")["DBEngineVersions"][-1][
+        "EngineVersion"
+    ].split(".")[0]
+    cluster_params = f"{name}-cluster-params"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=cluster_params,
+        DBParameterGroupFamily=f"aurora-postgresql{major}",
+        Description="p",
+    )
     # An Aurora cluster with no instances: no engine runs for it.
     cluster = f"{name}-cluster"
     cluster_arn = rds.create_db_cluster(
@@ -104,7 +113,8 @@ def target(rds: Any) -> dict[str, str]:
         time.sleep(0.05)
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
             "params": f"{name}-params", "cluster": cluster,
-            "cluster_arn": cluster_arn}  # fmt: skip
+            "cluster_arn": cluster_arn, "cluster_params": cluster_params,
+            "family": f"aurora-postgresql{major}"}  # fmt: skip
 
 
 def _new() -> str:
@@ -162,6 +172,23 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "DBClusterSnapshotIdentifier": _new(),
     },
     "DescribeDBClusterSnapshots": lambda t: {},
+    "CreateDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": _new(),
+        "DBParameterGroupFamily": t["family"],
+        "Description": "x",
+    },
+    "DescribeDBClusterParameterGroups": lambda t: {},
+    "DescribeDBClusterParameters": lambda t: {"DBClusterParameterGroupName": t["cluster_params"]},
+    "DescribeEngineDefaultClusterParameters": lambda t: {"DBParameterGroupFamily": t["family"]},
+    "ModifyDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": t["cluster_params"],
+        "Parameters": [{"ParameterName": "work_mem", "ParameterValue": "8192"}],
+    },
+    "ResetDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": t["cluster_params"],
+        "ResetAllParameters": True,
+    },
+    "DeleteDBClusterParameterGroup": lambda t: {"DBClusterParameterGroupName": t["cluster_params"]},
     "DeleteDBClusterSnapshot": lambda t: {"DBClusterSnapshotIdentifier": t["cluster"] + "-snap"},
     "RestoreDBClusterFromSnapshot": lambda t: {
         "DBClusterIdentifier": _new(),
@@ -210,6 +237,9 @@ ACCOUNT_LEVEL = {
     "CreateDBCluster",
     "DescribeDBClusters",
     "DescribeDBClusterSnapshots",
+    "CreateDBClusterParameterGroup",
+    "DescribeDBClusterParameterGroups",
+    "DescribeEngineDefaultClusterParameters",
     "CreateDBInstance",
     "CreateDBParameterGroup",
     "DescribeDBParameterGroups",
@@ -292,6 +322,10 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
     assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
     cluster = rds.describe_db_clusters(DBClusterIdentifier=target["cluster"])["DBClusters"][0]
     assert cluster["DeletionProtection"] is False and cluster["Status"] != "deleting"
+    params = rds.describe_db_cluster_parameter_groups(
+        DBClusterParameterGroupName=target["cluster_params"]
+    )["DBClusterParameterGroups"]
+    assert params[0]["DBParameterGroupFamily"] == target["family"]
     snaps = rds.describe_db_cluster_snapshots(
         DBClusterSnapshotIdentifier=target["cluster"] + "-snap"
     )
