@@ -188,6 +188,16 @@ def test_a_cluster_has_no_compute_until_an_instance_is_added(
     assert "DB cluster created" in cluster_events(rds, "shop")
 
 
+def test_engine_versions_are_the_installed_majors(rds: Any, shop: dict[str, Any]) -> None:
+    versions = rds.describe_db_engine_versions(Engine=ENGINE)["DBEngineVersions"]
+    assert shop["EngineVersion"] in [v["EngineVersion"] for v in versions]
+    for v in versions:
+        major = v["EngineVersion"].split(".")[0]
+        assert (v["MajorEngineVersion"], v["DBParameterGroupFamily"]) == (
+            major, f"aurora-postgresql{major}",
+        )  # fmt: skip
+
+
 def test_what_create_db_cluster_refuses(rds: Any, shop: dict[str, Any]) -> None:
     base = {"DBClusterIdentifier": "x", "Engine": ENGINE, "MasterUsername": "admin",
             "MasterUserPassword": PASSWORD}  # fmt: skip
