@@ -621,6 +621,24 @@ def test_a_cluster_snapshot_restores_encrypted_under_a_key_of_choice(
     )  # fmt: skip
     # Every row, and the master password the snapshot's cluster had.
     assert rows(cluster(rds, "shop-copy")["Port"], NEW_PASSWORD) == want
+    # Copies: KmsKeyId encrypts an unencrypted snapshot's copy; without it
+    # the copy is as the source.
+    enc = rds.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier="shop-snap", TargetDBClusterSnapshotIdentifier="shop-enc",
+        KmsKeyId=key, CopyTags=True,
+    )["DBClusterSnapshot"]  # fmt: skip
+    assert (enc["StorageEncrypted"], enc["KmsKeyId"]) == (True, key)
+    assert enc["SourceDBClusterSnapshotArn"] == snap["DBClusterSnapshotArn"]
+    assert enc["TagList"] == [{"Key": "k", "Value": "v"}]
+    plain = rds.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier="shop-snap",
+        TargetDBClusterSnapshotIdentifier="shop-plain",
+    )["DBClusterSnapshot"]
+    assert plain["StorageEncrypted"] is False
+    assert wait_snapshot(rds, "shop-enc")["Status"] == "available"
+    assert wait_snapshot(rds, "shop-plain")["Status"] == "available"
+    for ident in ("shop-enc", "shop-plain"):
+        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=ident)
     # The snapshot is deleted; the restored cluster does not depend on it.
     out = rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="shop-snap")
     assert out["DBClusterSnapshot"]["Status"] == "deleted"
@@ -661,6 +679,32 @@ def test_an_encrypted_cluster_snapshot_is_reencrypted_on_restore(
     )["DBCluster"]  # fmt: skip
     assert moved["KmsKeyId"] == other
     wait_cluster(rds, "vault-moved")
+    code, _, _ = fails(
+        rds.copy_db_cluster_snapshot, SourceDBClusterSnapshotIdentifier="vault-snap",
+        TargetDBClusterSnapshotIdentifier="vault-plain", KmsKeyId="",
+    )  # fmt: skip
+    assert code == "InvalidParameterValue"  # an encrypted snapshot never becomes unencrypted
+    copy = rds.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier="vault-snap", TargetDBClusterSnapshotIdentifier="vault-re",
+        KmsKeyId=other,
+    )["DBClusterSnapshot"]  # fmt: skip
+    assert (copy["StorageEncrypted"], copy["KmsKeyId"]) == (True, other)
+    wait_snapshot(rds, "vault-re")
+    # Re-encrypted: the copy no longer needs the source or its key.
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="vault-snap")
+    server.client("kms").disable_key(KeyId=vault_key)
+    try:
+        rds.restore_db_cluster_from_snapshot(
+            DBClusterIdentifier="vault-re", SnapshotIdentifier="vault-re", Engine=ENGINE
+        )
+        wait_cluster(rds, "vault-re")
+        rds.create_db_instance(DBInstanceIdentifier="vault-re-1", DBInstanceClass="db.r6g.large",
+                               Engine=ENGINE, DBClusterIdentifier="vault-re")  # fmt: skip
+        re_inst = wait_instance(rds, "vault-re-1")
+        assert (re_inst["DBInstanceStatus"], re_inst["KmsKeyId"]) == ("available", other)
+        assert rows(re_inst["Endpoint"]["Port"]) == want
+    finally:
+        server.client("kms").enable_key(KeyId=vault_key)
     rds.create_db_instance(DBInstanceIdentifier="vault-moved-1", DBInstanceClass="db.r6g.large",
                            Engine=ENGINE, DBClusterIdentifier="vault-moved")  # fmt: skip
     inst = wait_instance(rds, "vault-moved-1")

@@ -172,6 +172,10 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "DBClusterSnapshotIdentifier": _new(),
     },
     "DescribeDBClusterSnapshots": lambda t: {},
+    "CopyDBClusterSnapshot": lambda t: {
+        "SourceDBClusterSnapshotIdentifier": t["cluster"] + "-snap",
+        "TargetDBClusterSnapshotIdentifier": _new(),
+    },
     "CreateDBClusterParameterGroup": lambda t: {
         "DBClusterParameterGroupName": _new(),
         "DBParameterGroupFamily": t["family"],

@@ -119,4 +119,19 @@ def to_wire(rec: Record) -> dict[str, Any]:
     }
     if rec["encrypted"]:
         out["KmsKeyId"] = rec["kms_key_arn"]
+    if rec.get("source_arn"):
+        out["SourceDBClusterSnapshotArn"] = rec["source_arn"]
     return out
+
+
+def resolve_source(conn: Connection, account: str, region: str, identifier: str) -> Record:
+    """A copy's source: an identifier (this Region) or an ARN (any Region of
+    the caller's account: a cross-Region copy)."""
+    if identifier.startswith("arn:"):
+        parts = identifier.split(":")
+        if len(parts) == 7 and parts[5] == "cluster-snapshot" and parts[4] == account:
+            found = find(conn, account, parts[3], parts[6])
+            if found is not None:
+                return found
+        raise errors.DBClusterSnapshotNotFoundFault(f"DBClusterSnapshot {identifier} not found.")
+    return resolve(conn, account, region, identifier)

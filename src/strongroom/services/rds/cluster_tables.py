@@ -77,6 +77,8 @@ cluster_snapshots = Table(
     Column("data_key", LargeBinary, nullable=True),
     Column("created", Float, nullable=False),
     Column("cluster_created", Float, nullable=True),
+    #: The ARN of the cluster snapshot this is a copy of, or NULL.
+    Column("source_arn", String(2048), nullable=True),
     Column("tags", JsonText, nullable=False, default=list),
 )
 

@@ -364,19 +364,7 @@ def restore_cluster(work: Background, payload: dict[str, Any]) -> None:
     source, seed = payload["snapshot_file"], cluster["attrs"]["Seed"]
     status = "available"
     try:
-        src = crypt.reader(
-            sup.snapshot_path(source), _key(payload, "snapshot_key"), f"snapshot:{source}"
-        )
-        path = sup.snapshot_path(seed)
-        tmp = path.with_suffix(".partial")
-        out = crypt.writer(tmp, _key(payload, "seed_key"), f"snapshot:{seed}")
-        try:
-            while chunk := src.read(crypt.CHUNK):
-                out.write(chunk)
-        finally:
-            src.close()
-            out.close()
-        tmp.replace(path)
+        _copy_file(sup, source, _key(payload, "snapshot_key"), seed, _key(payload, "seed_key"))
     except (OSError, crypt.CorruptFile) as err:
         log.warning("cluster restore %s failed: %s", cluster["identifier"], err)
         status = "failed"
@@ -390,3 +378,47 @@ def restore_cluster(work: Background, payload: dict[str, Any]) -> None:
             "DB cluster created" if status == "available" else "DB cluster restore failed",
             ["creation"] if status == "available" else ["failure"],
         )
+
+
+def _copy_file(
+    sup: Supervisor, source: str, source_key: bytes | None, target: str, target_key: bytes | None
+) -> None:
+    """A sealed file copied under another key (or none), streamed."""
+    src = crypt.reader(sup.snapshot_path(source), source_key, f"snapshot:{source}")
+    path = sup.snapshot_path(target)
+    tmp = path.with_suffix(".partial")
+    out = crypt.writer(tmp, target_key, f"snapshot:{target}")
+    try:
+        while chunk := src.read(crypt.CHUNK):
+            out.write(chunk)
+    finally:
+        src.close()
+        out.close()
+    tmp.replace(path)
+
+
+@service.background
+def copy_cluster_snapshot(work: Background, payload: dict[str, Any]) -> None:
+    """CopyDBClusterSnapshot's data: the source's file under the copy's key."""
+    target = payload["target"]
+    with work.transaction() as run:
+        snap = cluster_snapshots.by_resource(run.conn, target)
+    if snap is None or snap["status"] != "creating":
+        return
+    status, message = "available", "Finished copy of cluster snapshot"
+    try:
+        _copy_file(
+            _sup(work), payload["source_file"], _key(payload, "source_key"), target,
+            _key(payload, "target_key"),
+        )  # fmt: skip
+    except (OSError, crypt.CorruptFile) as err:
+        log.warning("cluster snapshot copy %s failed: %s", snap["identifier"], err)
+        status, message = "failed", "Cluster snapshot copy failed"
+    with work.transaction(write=True) as run:
+        cluster_snapshots.update_snapshot(
+            run.conn, target, status=status, percent=100 if status == "available" else 0
+        )
+        records.add_event(
+            run.conn, snap["account"], snap["region"], snap["identifier"],
+            "db-cluster-snapshot", snap["arn"], message, ["notification"], run.clock.timestamp(),
+        )  # fmt: skip

@@ -4,6 +4,7 @@ DeleteDBClusterSnapshot, RestoreDBClusterFromSnapshot. The data moves in
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from strongroom.encoding import b64_text
@@ -89,6 +90,7 @@ def create_DB_cluster_snapshot(
         "data_key": wrapped,
         "created": call.clock.timestamp(),
         "cluster_created": cluster["created"],
+        "source_arn": None,
         "tags": tags or [],
     }
     cluster_snapshots.insert(call.conn, snap)
@@ -290,3 +292,94 @@ def restore_DB_cluster_from_snapshot(
         payload["seed_key"] = b64_text(plain)
     call.hand_off("restore_cluster", payload, key=f"cluster:{resource_id}")
     return {"DBCluster": wire(call, rec)}
+
+
+@service.operation(authorize=False)
+def copy_DB_cluster_snapshot(
+    call: Call,
+    SourceDBClusterSnapshotIdentifier: str,
+    TargetDBClusterSnapshotIdentifier: str,
+    KmsKeyId: str | None = None,
+    PreSignedUrl: str | None = None,
+    CopyTags: bool | None = None,
+    Tags: list[dict[str, str]] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """The copy rules of DB snapshots: KmsKeyId encrypts an unencrypted
+    source's copy and re-encrypts an encrypted one's (the copy no longer
+    depends on the source key); never unencrypted; across Regions (the
+    source's ARN) an encrypted source needs a KmsKeyId of this Region.
+    PreSignedUrl (and SourceRegion) is accepted and not checked."""
+    ident = model.require_identifier(
+        "TargetDBClusterSnapshotIdentifier", TargetDBClusterSnapshotIdentifier, 255
+    )
+    arn = cluster_snapshots.snapshot_arn(call.account, call.region, ident)
+    call.authorize("rds:CopyDBClusterSnapshot", arn)
+    source = cluster_snapshots.resolve_source(
+        call.conn, call.account, call.region, SourceDBClusterSnapshotIdentifier
+    )
+    call.authorize("rds:CopyDBClusterSnapshot", source["arn"])
+    call.audit_resource(source["arn"], cluster_snapshots.SNAPSHOT_TYPE)
+    tags = instances.request_tags(Tags)
+    if CopyTags:
+        tags = instances.merge_tags(source["tags"], tags)
+    if source["status"] != "available":
+        raise errors.InvalidDBClusterSnapshotStateFault(
+            f"DBClusterSnapshot {source['identifier']} is not in available state."
+        )
+    cross_region = source["region"] != call.region
+    if KmsKeyId == "":
+        raise errors.InvalidParameterValue(
+            "The parameter KmsKeyId must not be empty: an encrypted snapshot's copy is "
+            "always encrypted."
+        )
+    if cross_region and source["encrypted"] and not KmsKeyId:
+        raise errors.InvalidParameterCombination(
+            "KmsKeyId must be specified to copy an encrypted snapshot to another region. "
+            "It must be a KMS key of the destination region."
+        )
+    if KmsKeyId and KmsKeyId.startswith("arn:") and KmsKeyId.split(":")[3] != call.region:
+        raise keys.not_accessible(KmsKeyId)
+    if cluster_snapshots.find(call.conn, call.account, call.region, ident) is not None:
+        raise errors.DBClusterSnapshotAlreadyExistsFault(
+            f"Cannot create the cluster snapshot because one with the identifier {ident} "
+            "already exists."
+        )
+    resource_id = model.new_resource_id("snap-")
+    payload: dict[str, Any] = {"target": resource_id, "source_file": source["resource_id"]}
+    encrypted = bool(source["encrypted"]) or bool(KmsKeyId)
+    wrapped = key_arn = None
+    if encrypted:
+        target_key = keys.key_for(call, KmsKeyId) if KmsKeyId else source["kms_key_arn"]
+        wrapped, key_arn, plain = keys.new_data_key(
+            call, target_key, keys.snapshot_context(resource_id)
+        )
+        payload["target_key"] = b64_text(plain)
+    if source["encrypted"]:
+        ctx = dataclasses.replace(call, region=source["region"]) if cross_region else call
+        payload["source_key"] = b64_text(
+            keys.open_data_key(
+                ctx, source["data_key"], source["kms_key_arn"],
+                keys.snapshot_context(source["resource_id"]),
+            )
+        )  # fmt: skip
+    snap = {
+        **source,
+        "region": call.region,
+        "identifier": ident,
+        "resource_id": resource_id,
+        "arn": arn,
+        "snapshot_type": "manual",
+        "status": "creating",
+        "percent": 0,
+        "encrypted": encrypted,
+        "kms_key_arn": key_arn,
+        "data_key": wrapped,
+        "created": call.clock.timestamp(),
+        "source_arn": source["arn"],
+        "tags": tags,
+    }
+    cluster_snapshots.insert(call.conn, snap)
+    call.audit_resource(arn, cluster_snapshots.SNAPSHOT_TYPE)
+    call.hand_off("copy_cluster_snapshot", payload)
+    return {"DBClusterSnapshot": cluster_snapshots.to_wire(snap)}
