@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
 from strongroom.arn import arn as make_arn
 from strongroom.framework import Call
+from strongroom.services.rds import cluster_parameter_records as rows_of
 from strongroom.services.rds import clusters, instances, parameters, records
-from strongroom.services.rds.cluster_tables import cluster_parameter_groups as table
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.ops_parameters import _changes
 from strongroom.services.rds.service import PAGING, errors, service
@@ -61,12 +59,8 @@ def find(call: Call, name: str) -> records.Record | None:
     if lowered.startswith("default."):
         family = lowered[len("default.") :]
         return _default(call, family) if family in families(call) else None
-    row = call.conn.execute(
-        select(table).where(
-            table.c.account == call.account, table.c.region == call.region, table.c.name == lowered
-        )
-    ).first()
-    return {**dict(row._mapping), "default": False} if row is not None else None
+    row = rows_of.find(call.conn, call.account, call.region, lowered)
+    return {**row, "default": False} if row is not None else None
 
 
 def resolve(call: Call, name: str) -> records.Record:
@@ -173,7 +167,7 @@ def create_DB_cluster_parameter_group(
         "parameters": {},
         "tags": tags,
     }
-    call.conn.execute(table.insert().values(**rec))
+    rows_of.insert(call.conn, rec)
     call.audit_resource(arn, RESOURCE_TYPE)
     return {"DBClusterParameterGroup": _wire(rec)}
 
@@ -190,12 +184,9 @@ def describe_DB_cluster_parameter_groups(
     if DBClusterParameterGroupName is not None:
         items = [resolve(call, DBClusterParameterGroupName)]
     else:
-        rows = call.conn.execute(
-            select(table)
-            .where(table.c.account == call.account, table.c.region == call.region)
-            .order_by(table.c.name)
-        )
-        own = [{**dict(r._mapping), "default": False} for r in rows]
+        own = [
+            {**r, "default": False} for r in rows_of.list_all(call.conn, call.account, call.region)
+        ]
         items = sorted(
             [*(_default(call, f) for f in families(call)), *own], key=lambda g: g["name"]
         )
@@ -210,15 +201,7 @@ def _apply(call: Call, group: records.Record, changes: dict[str, str | None]) ->
             values.pop(name, None)
         else:
             values[name] = value
-    call.conn.execute(
-        update(table)
-        .where(
-            table.c.account == call.account,
-            table.c.region == call.region,
-            table.c.name == group["name"],
-        )
-        .values(parameters=values)
-    )
+    rows_of.set_parameters(call.conn, call.account, call.region, group["name"], values)
     engine_changes = {k: v for k, v in changes.items() if not k.startswith("rds.")}
     if not engine_changes:
         return
@@ -285,13 +268,7 @@ def delete_DB_cluster_parameter_group(
             f"One or more DB clusters are still members of this parameter group "
             f"{group['name']}, so the group cannot be deleted"
         )
-    call.conn.execute(
-        delete(table).where(
-            table.c.account == call.account,
-            table.c.region == call.region,
-            table.c.name == group["name"],
-        )
-    )
+    rows_of.delete_group(call.conn, call.account, call.region, group["name"])
     return {}
 
 
