@@ -692,6 +692,36 @@ def test_an_encrypted_cluster_snapshot_is_reencrypted_on_restore(
     wait_snapshot(rds, "vault-re")
     # Re-encrypted: the copy no longer needs the source or its key.
     rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="vault-snap")
+    # Across Regions: the source by its ARN; encrypted, a key of the destination.
+    west = server.client("rds", region="us-west-2")
+    code, _, _ = fails(
+        west.copy_db_cluster_snapshot, SourceDBClusterSnapshotIdentifier=copy["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="vault-west",
+    )  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    code, _, _ = fails(
+        west.copy_db_cluster_snapshot, SourceDBClusterSnapshotIdentifier=copy["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="vault-west", KmsKeyId=other,
+    )  # fmt: skip
+    assert code == "KMSKeyNotAccessibleFault"
+    west_key = server.client("kms", region="us-west-2").create_key()["KeyMetadata"]["Arn"]
+    crossed = west.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=copy["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="vault-west", KmsKeyId=west_key,
+    )["DBClusterSnapshot"]  # fmt: skip
+    assert (crossed["KmsKeyId"], crossed["SourceDBClusterSnapshotArn"]) == (
+        west_key, copy["DBClusterSnapshotArn"],
+    )  # fmt: skip
+    assert wait_snapshot(west, "vault-west")["Status"] == "available"
+    west.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="vault-west", SnapshotIdentifier="vault-west", Engine=ENGINE
+    )
+    wait_cluster(west, "vault-west")
+    west.create_db_instance(DBInstanceIdentifier="vault-west-1", DBInstanceClass="db.r6g.large",
+                            Engine=ENGINE, DBClusterIdentifier="vault-west")  # fmt: skip
+    west_inst = wait_instance(west, "vault-west-1")
+    assert (west_inst["DBInstanceStatus"], west_inst["KmsKeyId"]) == ("available", west_key)
+    assert rows(west_inst["Endpoint"]["Port"]) == want
     server.client("kms").disable_key(KeyId=vault_key)
     try:
         rds.restore_db_cluster_from_snapshot(
