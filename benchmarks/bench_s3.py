@@ -14,8 +14,14 @@ multipart upload, concurrency and checksums as the CLI does them by
 default), against ``cp`` of the same file on the same disk, the physical
 limit: the ratio's target is within 3x.
 
-Run: ``python benchmarks/bench_s3.py [--duration 10]`` or
-``python benchmarks/bench_s3.py --transfer [--size-mib 1024]``
+``--in-process`` builds the App in this process and calls ``App.handle``
+with the signed PutObject and GetObject (no HTTP, no load generator): the
+server CPU time per request, for profiling (``py-spy record -- python
+benchmarks/bench_s3.py --in-process``).
+
+Run: ``python benchmarks/bench_s3.py [--duration 10]``,
+``python benchmarks/bench_s3.py --transfer [--size-mib 1024]`` or
+``python benchmarks/bench_s3.py --in-process [--requests 5000]``
 """
 
 from __future__ import annotations
@@ -155,7 +161,59 @@ def transfer(size_mib: int) -> int:
     return 0
 
 
+def in_process(requests: int) -> int:
+    """CPU microseconds of `App.handle` per PutObject and GetObject of 1 KiB."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from strongroom.protocol.http import Request
+    from strongroom.server.app import App
+    from strongroom.server.config import Config
+    from strongroom.server.serve import prepare
+
+    def signed(creds: Credentials, method: str, path: str, body: bytes = b"") -> Request:
+        headers = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+        aws = AWSRequest(
+            method=method, url=f"http://127.0.0.1:4566{path}", data=body, headers=headers
+        )
+        S3SigV4Auth(creds, "s3", "us-east-1").add_auth(aws)
+        wire = {k.lower(): v for k, v in aws.headers.items()}
+        wire["host"] = "127.0.0.1:4566"
+        if body:
+            wire["content-length"] = str(len(body))
+        return Request(method, path, "", wire, body)
+
+    config = Config(data_dir=Path(tempfile.mkdtemp(prefix="bench-s3-")))
+    access_key_id, secret, _ = prepare(config)
+    app = App(config)
+    app.resources.start()
+    try:
+        creds = Credentials(access_key_id, secret)
+        assert app.handle(signed(creds, "PUT", f"/{BUCKET}")).status == 200
+        put = signed(creds, "PUT", f"/{BUCKET}/{KEY}", BODY)
+        get = signed(creds, "GET", f"/{BUCKET}/{KEY}")
+        for name, req in (("PutObject", put), ("GetObject", get)):
+            for i in range(requests + 200):  # 200 to warm up
+                if i == 200:
+                    started = time.process_time()
+                resp = app.handle(req)
+                if not isinstance(resp.body, bytes):
+                    b"".join(resp.body)
+                if i % 64 == 0:
+                    app.audit.flush()
+            spent = time.process_time() - started
+            print(f"s3 {name} 1 KiB in-process: {spent / requests * 1e6:.1f} CPU us/request")
+    finally:
+        app.shutdown()
+    return 0
+
+
 if __name__ == "__main__":
+    if "--in-process" in sys.argv:
+        argv = sys.argv[1:]
+        count = int(argv[argv.index("--requests") + 1]) if "--requests" in argv else 5000
+        sys.exit(in_process(count))
     if "--transfer" in sys.argv:
         argv = [a for a in sys.argv[1:] if a != "--transfer"]
         size = 1024

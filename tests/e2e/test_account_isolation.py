@@ -29,6 +29,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore import xform_name
+from trail_helpers import make_trail_bucket
 
 from strongroom.protocol.model import load_service_model
 from strongroom.services.registry import served_services
@@ -85,6 +86,7 @@ class Resources:
     upload: str = ""
     db: str = ""
     db_arn: str = ""
+    db_dbi: str = ""
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
     db_params: str = ""
@@ -98,6 +100,9 @@ class Resources:
     log_group_arn: str = ""
     query_id: str = ""
     trail_arn: str = ""
+    export_task: str = ""
+    alarm: str = ""
+    alarm_arn: str = ""
 
 
 @dataclass
@@ -322,6 +327,14 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("rds", "DescribeEngineDefaultClusterParameters"): lambda a, b: [
         ok(DBParameterGroupFamily=b.db_cluster_family),
     ],
+    ("rds", "DescribeDBInstanceAutomatedBackups"): lambda a, b: [
+        ok(),
+        Probe(
+            {"Filters": [{"Name": "db-instance-id", "Values": [a.db, a.db_arn]}]}, names_other=True
+        ),
+        refused(frozenset({"DBInstanceAutomatedBackupNotFound"}), DbiResourceId=a.db_dbi),
+        refused(frozenset({"DBInstanceAutomatedBackupNotFound"}), DBInstanceIdentifier=a.db),
+    ],
     ("rds", "DescribeDBLogFiles"): lambda a, b: [
         ok(DBInstanceIdentifier=b.db),
         refused(RDS_NOT_FOUND, DBInstanceIdentifier=a.db),
@@ -383,9 +396,41 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(logGroupName=b.log_group),
         refused(NOT_FOUND, logGroupName=a.log_group),
     ],
+    ("logs", "DescribeSubscriptionFilters"): lambda a, b: [
+        ok(logGroupName=b.log_group),
+        refused(NOT_FOUND, logGroupName=a.log_group),
+    ],
+    ("logs", "DescribeResourcePolicies"): lambda a, b: [
+        ok(),
+        ok(policyScope="RESOURCE"),
+        ok(resourceArn=b.log_group_arn),
+        refused(REFUSED, resourceArn=a.log_group_arn),
+    ],
+    ("logs", "DescribeAccountPolicies"): lambda a, b: [
+        ok(policyType="DATA_PROTECTION_POLICY"),
+        ok(policyType="DATA_PROTECTION_POLICY", accountIdentifiers=[b.account]),
+    ],
+    ("logs", "DescribeDestinations"): lambda a, b: [
+        ok(),
+        ok(DestinationNamePrefix=b.token),
+    ],
     ("logs", "GetQueryResults"): lambda a, b: [
         ok(queryId=b.query_id),
         refused(NOT_FOUND, queryId=a.query_id),
+    ],
+    ("logs", "DescribeExportTasks"): lambda a, b: [
+        ok(),
+        ok(taskId=b.export_task),
+        Probe({"taskId": a.export_task}, names_other=True),
+    ],
+    # ----------------------------------------------------------- CloudWatch
+    ("cloudwatch", "DescribeAlarmsForMetric"): lambda a, b: [
+        ok(MetricName=b.token, Namespace=b.token),
+        Probe({"MetricName": a.token, "Namespace": a.token}, names_other=True),
+    ],
+    ("cloudwatch", "ListTagsForResource"): lambda a, b: [
+        ok(ResourceARN=b.alarm_arn),
+        refused(REFUSED, ResourceARN=a.alarm_arn),
     ],
     # ----------------------------------------------------------- CloudTrail
     ("cloudtrail", "ListTags"): lambda a, b: [
@@ -621,6 +666,9 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    r.db_dbi = rds.describe_db_instances(DBInstanceIdentifier=r.db)["DBInstances"][0][
+        "DbiResourceId"
+    ]
     r.db_params = f"{r.token}-params"
     rds.create_db_parameter_group(
         DBParameterGroupName=r.db_params, DBParameterGroupFamily="mysql8.0", Description=r.token
@@ -696,11 +744,87 @@ def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:
     )
 
 
+def _export_tasks(clients: Callable[[str], Any], r: Resources) -> None:
+    """An export of the account's log group into a bucket of its own."""
+    s3, logs = clients("s3"), clients("logs")
+    bucket = f"{r.token}-exports"
+    s3.create_bucket(Bucket=bucket)
+    logs_principal = {"Service": "logs.us-east-1.amazonaws.com"}
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=doc(
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:GetBucketAcl",
+             "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Principal": logs_principal, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/*"},
+        ),
+    )  # fmt: skip
+    r.export_task = logs.create_export_task(
+        taskName=r.token, logGroupName=r.log_group, fromTime=0,
+        to=int(time.time() * 1000), destination=bucket, destinationPrefix=r.token,
+    )["taskId"]  # fmt: skip
+
+
+def _log_subscriptions(clients: Callable[[str], Any], r: Resources) -> None:
+    lam = clients("lambda")
+    lam.get_waiter("function_active_v2").wait(FunctionName=r.function)
+    lam.add_permission(
+        FunctionName=r.function,
+        StatementId=f"{r.token}-logs",
+        Action="lambda:InvokeFunction",
+        Principal="logs.amazonaws.com",
+        SourceArn=f"{r.log_group_arn}:*",
+    )
+    clients("logs").put_subscription_filter(
+        logGroupName=r.log_group, filterName=r.token, filterPattern=r.token,
+        destinationArn=r.function_arn,
+    )  # fmt: skip
+    statement = {"Effect": "Allow", "Principal": {"Service": f"{r.token}.amazonaws.com"},
+                 "Action": "logs:PutLogEvents", "Resource": f"{r.log_group_arn}:*"}  # fmt: skip
+    clients("logs").put_resource_policy(
+        policyName=r.token, policyDocument=json.dumps({"Statement": [statement]})
+    )
+    clients("logs").put_resource_policy(
+        resourceArn=r.log_group_arn, policyDocument=json.dumps({"Statement": [statement]})
+    )
+    clients("logs").put_destination(
+        destinationName=r.token, targetArn=f"arn:aws:kinesis:us-east-1:{r.account}:stream/{r.token}",
+        roleArn=f"arn:aws:iam::{r.account}:role/{r.token}",
+    )  # fmt: skip
+    ident = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
+    clients("logs").put_account_policy(
+        policyName=r.token, policyType="DATA_PROTECTION_POLICY",
+        policyDocument=json.dumps({"Version": "2021-06-01", "Statement": [
+            {"DataIdentifier": [ident], "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"DataIdentifier": [ident], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ]}),
+    )  # fmt: skip
+
+
+def _metrics_and_alarms(clients: Callable[[str], Any], r: Resources) -> None:
+    cw = clients("cloudwatch")
+    cw.put_metric_data(
+        Namespace=r.token,
+        MetricData=[{"MetricName": r.token, "Value": 1.0,
+                     "Dimensions": [{"Name": r.token, "Value": r.token}]}],
+    )  # fmt: skip
+    r.alarm = f"{r.token}-alarm"
+    r.alarm_arn = f"arn:aws:cloudwatch:us-east-1:{r.account}:alarm:{r.alarm}"
+    cw.put_metric_alarm(
+        AlarmName=r.alarm, Namespace=r.token, MetricName=r.token, Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[f"arn:aws:sns:us-east-1:{r.account}:{r.token}"],
+        Tags=[{"Key": r.token, "Value": r.token}],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName=r.alarm, StateValue="ALARM", StateReason=r.token)
+
+
 def _trails(clients: Callable[[str], Any], r: Resources) -> None:
     ct = clients("cloudtrail")
+    bucket = make_trail_bucket(clients("s3"), f"{r.token}-trail-bucket", r.account)
     r.trail_arn = ct.create_trail(
         Name=f"t{r.token}-trail",
-        S3BucketName="trail-bucket",
+        S3BucketName=bucket,
         S3KeyPrefix=r.token,
         IsMultiRegionTrail=True,
         TagsList=[{"Key": r.token, "Value": r.token}],
@@ -717,6 +841,9 @@ CREATORS: list[Callable[[Callable[[str], Any], Resources], None]] = [
     _buckets,
     _databases,
     _log_groups,
+    _export_tasks,
+    _log_subscriptions,
+    _metrics_and_alarms,
     _trails,
 ]
 

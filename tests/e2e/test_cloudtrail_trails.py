@@ -15,6 +15,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore import xform_name
+from trail_helpers import make_trail_bucket
 
 from strongroom.testing import StrongroomServer, add_account
 
@@ -45,6 +46,7 @@ def server(two_accounts) -> StrongroomServer:
 
 @pytest.fixture(scope="module")
 def ct(server: StrongroomServer):
+    make_trail_bucket(server.client("s3"), BUCKET)  # CreateTrail checks its policy
     return server.client("cloudtrail")
 
 

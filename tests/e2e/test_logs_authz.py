@@ -67,7 +67,7 @@ def new_user(server: StrongroomServer) -> tuple[str, Any, Any]:
 
 
 @pytest.fixture(scope="module")
-def target(logs: Any) -> dict[str, str]:
+def target(server: StrongroomServer, logs: Any) -> dict[str, str]:
     name = f"/authz/{uuid.uuid4().hex[:8]}"
     logs.create_log_group(logGroupName=name, tags={"team": "owner"})
     logs.create_log_stream(logGroupName=name, logStreamName="s")
@@ -88,22 +88,113 @@ def target(logs: Any) -> dict[str, str]:
     definition = logs.put_query_definition(name="owner-def", queryString="fields @message")[
         "queryDefinitionId"
     ]
-    return {"name": name, "arn": arn, "query": query, "definition": definition}
+    export = _export_task(server, logs, name)
+    return {"name": name, "arn": arn, "query": query, "definition": definition, "export": export}
+
+
+ARCHIVE = "authz-archive"
+
+
+def _export_task(server: StrongroomServer, logs: Any, group: str) -> str:
+    """An export task of the owner's (the bucket allows CloudWatch Logs)."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=ARCHIVE)
+    principal = {"Service": "logs.us-east-1.amazonaws.com"}
+    s3.put_bucket_policy(
+        Bucket=ARCHIVE,
+        Policy=doc(
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:GetBucketAcl",
+             "Resource": f"arn:aws:s3:::{ARCHIVE}"},
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{ARCHIVE}/*"},
+        ),
+    )  # fmt: skip
+    task = logs.create_export_task(
+        logGroupName=group, fromTime=0, to=int(time.time() * 1000), destination=ARCHIVE,
+        taskName="owner-export",
+    )["taskId"]  # fmt: skip
+    deadline = time.monotonic() + 30
+    while logs.describe_export_tasks(taskId=task)["exportTasks"][0]["status"]["code"] not in (
+        "COMPLETED", "FAILED",
+    ):  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return task
 
 
 KEY = f"arn:aws:kms:us-east-1:{OWNER}:key/00000000-0000-0000-0000-000000000000"
 NOW = int(time.time())
+EMAIL = "arn:aws:dataprotection::aws:data-identifier/EmailAddress"
 
 #: Every served operation, with the arguments it is called with on the
 #: owner's group (by ARN wherever the operation takes one).
 CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "AssociateKmsKey": lambda t: {"resourceIdentifier": t["arn"], "kmsKeyId": KEY},
+    "CancelExportTask": lambda t: {"taskId": t["export"]},
+    "CreateExportTask": lambda t: {
+        "logGroupName": t["name"],
+        "fromTime": 0,
+        "to": NOW * 1000,
+        "destination": ARCHIVE,
+    },
+    "DescribeExportTasks": lambda t: {},
     "CreateLogGroup": lambda t: {"logGroupName": f"/new/{uuid.uuid4().hex[:8]}"},
     "CreateLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "new"},
     "DeleteLogGroup": lambda t: {"logGroupName": t["name"]},
     "DeleteLogStream": lambda t: {"logGroupName": t["name"], "logStreamName": "s"},
     "DeleteMetricFilter": lambda t: {"logGroupName": t["name"], "filterName": "f"},
     "DescribeMetricFilters": lambda t: {"logGroupName": t["name"]},
+    "PutSubscriptionFilter": lambda t: {
+        "logGroupName": t["name"],
+        "filterName": "sub",
+        "filterPattern": "",
+        "destinationArn": f"arn:aws:lambda:us-east-1:{OWNER}:function:nothing",
+    },
+    "DescribeSubscriptionFilters": lambda t: {"logGroupName": t["name"]},
+    "PutResourcePolicy": lambda t: {
+        "resourceArn": t["arn"],
+        "policyDocument": doc(
+            {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "logs:*", "Resource": "*"}
+        ),
+    },
+    "DescribeResourcePolicies": lambda t: {"resourceArn": t["arn"]},
+    "PutDataProtectionPolicy": lambda t: {
+        "logGroupIdentifier": t["arn"],
+        "policyDocument": json.dumps(
+            {
+                "Version": "2021-06-01",
+                "Statement": [
+                    {
+                        "DataIdentifier": [EMAIL],
+                        "Operation": {"Audit": {"FindingsDestination": {}}},
+                    },
+                    {"DataIdentifier": [EMAIL], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+                ],
+            }
+        ),
+    },
+    "GetDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "PutAccountPolicy": lambda t: {
+        "policyName": "acct",
+        "policyType": "DATA_PROTECTION_POLICY",
+        "policyDocument": CALLS["PutDataProtectionPolicy"](t)["policyDocument"],
+    },
+    "DescribeAccountPolicies": lambda t: {"policyType": "DATA_PROTECTION_POLICY"},
+    "PutDestination": lambda t: {
+        "destinationName": "owner-dest",
+        "targetArn": f"arn:aws:kinesis:us-east-1:{OWNER}:stream/s",
+        "roleArn": f"arn:aws:iam::{OWNER}:role/r",
+    },
+    "PutDestinationPolicy": lambda t: {
+        "destinationName": "owner-dest",
+        "accessPolicy": doc({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "*"}),
+    },
+    "DescribeDestinations": lambda t: {},
+    "DeleteDestination": lambda t: {"destinationName": "owner-dest"},
+    "DeleteAccountPolicy": lambda t: {"policyName": "acct", "policyType": "DATA_PROTECTION_POLICY"},
+    "DeleteDataProtectionPolicy": lambda t: {"logGroupIdentifier": t["arn"]},
+    "DeleteResourcePolicy": lambda t: {"resourceArn": t["arn"]},
+    "DeleteSubscriptionFilter": lambda t: {"logGroupName": t["name"], "filterName": "sub"},
     "PutMetricFilter": lambda t: {
         "logGroupName": t["name"],
         "filterName": "theirs",
@@ -146,7 +237,9 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 #: Operations on no resource of the owner's: another account calls them on its own.
 ACCOUNT_LEVEL = {
     "CreateLogGroup", "DescribeLogGroups", "ListLogGroups", "TestMetricFilter",
-    "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition",
+    "DescribeQueries", "DescribeQueryDefinitions", "PutQueryDefinition", "DescribeExportTasks",
+    "PutAccountPolicy", "DescribeAccountPolicies", "DeleteAccountPolicy",
+    "PutDestination", "DescribeDestinations",
 }  # fmt: skip
 #: Operations naming the group by name (or an id of the caller's own
 #: account): another account names its own, which is not there.
@@ -154,7 +247,10 @@ BY_NAME = {
     "CreateLogStream", "DeleteLogGroup", "DeleteLogStream", "DeleteRetentionPolicy",
     "DeleteMetricFilter", "DescribeMetricFilters", "PutMetricFilter",
     "ListTagsLogGroup", "PutLogEvents", "PutRetentionPolicy", "TagLogGroup", "UntagLogGroup",
-    "GetQueryResults", "StopQuery", "DeleteQueryDefinition",
+    "GetQueryResults", "StopQuery", "DeleteQueryDefinition", "CreateExportTask",
+    "CancelExportTask",
+    "PutSubscriptionFilter", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter",
+    "PutDestinationPolicy", "DeleteDestination",
 }  # fmt: skip
 
 
@@ -199,6 +295,31 @@ def test_another_account_lists_only_its_own(theirs, target) -> None:
     assert all(OWNER not in g["arn"] for g in groups)
     assert target["name"] not in json.dumps(theirs.describe_queries())
     assert "owner-def" not in json.dumps(theirs.describe_query_definitions())
+    assert theirs.describe_export_tasks()["exportTasks"] == []
+    assert theirs.describe_export_tasks(taskId=target["export"])["exportTasks"] == []
+
+
+def test_an_export_needs_its_permission_and_the_group(
+    server: StrongroomServer, logs, target
+) -> None:
+    """logs:CreateExportTask on the group's ARN decides; the bucket policy
+    is checked for CloudWatch Logs itself, not for the caller."""
+    name, as_user, iam = new_user(server)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="export",
+        PolicyDocument=doc(
+            {"Effect": "Allow", "Action": "logs:CreateExportTask",
+             "Resource": f"{target['arn']}:*"},
+            {"Effect": "Allow", "Action": "logs:DescribeExportTasks", "Resource": "*"},
+        ),
+    )  # fmt: skip
+    task = as_user.create_export_task(
+        logGroupName=target["name"], fromTime=0, to=int(time.time() * 1000), destination=ARCHIVE,
+    )["taskId"]  # fmt: skip
+    assert as_user.describe_export_tasks(taskId=task)["exportTasks"][0]["taskId"] == task
+    code, _ = fails(as_user.cancel_export_task, taskId=task)
+    assert code == "AccessDeniedException"
 
 
 def test_the_owners_group_is_untouched(logs, target) -> None:

@@ -18,6 +18,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from idp import metadata
+from trail_helpers import make_trail_bucket
 
 from strongroom.testing import StrongroomServer
 
@@ -650,6 +651,7 @@ def test_session_and_federation_tokens_minimum_size(server: StrongroomServer) ->
 def test_trail_recursive_logging(server: StrongroomServer) -> None:
     ct = server.client("cloudtrail")
     name = uid("recursive")
+    make_trail_bucket(server.client("s3"), "drift-bucket")
     made = ct.create_trail(Name=name, S3BucketName="drift-bucket")
     assert made["RecursiveLogging"] is True  # AWS's default
     ct.update_trail(Name=name, RecursiveLogging=False)

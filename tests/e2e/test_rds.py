@@ -342,7 +342,11 @@ def test_snapshot_files_are_sealed_when_encrypted(
     assert len(files) >= 2
     texts = {f.name: f.read_bytes() for f in files}
     plain = [n for n, b in texts.items() if b"item-1999" in b]
-    assert len(plain) == 1  # the unencrypted snapshot only
+    # the unencrypted snapshots of shop only: shop-1 and its automated ones
+    unencrypted = [
+        s for s in snaps.values() if s["DBInstanceIdentifier"] == "shop" and not s["Encrypted"]
+    ]
+    assert 1 <= len(plain) <= len(unencrypted)
     assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in files)
 
 
@@ -491,7 +495,12 @@ def test_snapshot_filters(rds: Any, restored: dict[str, Any]) -> None:
     assert {"shop-1", "shop-1-enc"} <= {s["DBSnapshotIdentifier"] for s in by_instance}
     manual = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert manual and all(s["SnapshotType"] == "manual" for s in manual)
-    assert rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"] == []
+    # (instances keep automated backups by default: BackupRetentionPeriod 1)
+    auto = rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
+    assert all(
+        s["SnapshotType"] == "automated" and s["DBSnapshotIdentifier"].startswith("rds:")
+        for s in auto
+    )
     filtered = rds.describe_db_snapshots(
         Filters=[{"Name": "db-snapshot-id", "Values": ["shop-1-enc"]}]
     )["DBSnapshots"]

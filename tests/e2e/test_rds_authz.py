@@ -67,6 +67,7 @@ def target(rds: Any) -> dict[str, str]:
     rds.create_db_parameter_group(
         DBParameterGroupName=f"{name}-params", DBParameterGroupFamily="mysql8.0", Description="p"
     )
+    dbi = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DbiResourceId"]
     snap = f"{name}-snap"
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
@@ -112,7 +113,7 @@ def target(rds: Any) -> dict[str, str]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
-            "params": f"{name}-params", "cluster": cluster,
+            "params": f"{name}-params", "dbi": dbi, "cluster": cluster,
             "cluster_arn": cluster_arn, "cluster_params": cluster_params,
             "family": f"aurora-postgresql{major}"}  # fmt: skip
 
@@ -233,6 +234,13 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "DBInstanceIdentifier": _new(),
         "DBSnapshotIdentifier": t["snap"],
     },
+    "RestoreDBInstanceToPointInTime": lambda t: {
+        "SourceDBInstanceIdentifier": t["name"],
+        "TargetDBInstanceIdentifier": _new(),
+        "UseLatestRestorableTime": True,
+    },
+    "DescribeDBInstanceAutomatedBackups": lambda t: {},
+    "DeleteDBInstanceAutomatedBackup": lambda t: {"DbiResourceId": t["dbi"]},
     "StartDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
     "StopDBInstance": lambda t: {"DBInstanceIdentifier": t["name"]},
 }
@@ -250,6 +258,7 @@ ACCOUNT_LEVEL = {
     "DescribeEngineDefaultParameters",
     "DescribeDBEngineVersions",
     "DescribeDBInstances",
+    "DescribeDBInstanceAutomatedBackups",
     "DescribeDBSnapshots",
     "DescribeEvents",
 }
@@ -260,6 +269,7 @@ THEIRS = {
     "DBParameterGroupNotFound",
     "DBClusterNotFoundFault",
     "DBClusterSnapshotNotFoundFault",
+    "DBInstanceAutomatedBackupNotFound",
 }
 
 
@@ -309,6 +319,7 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
             theirs.describe_db_snapshots()["DBSnapshots"],
             theirs.describe_db_clusters()["DBClusters"],
             theirs.describe_db_cluster_snapshots()["DBClusterSnapshots"],
+            theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"],
             theirs.describe_events(Duration=600)["Events"],
         ],
         default=str,

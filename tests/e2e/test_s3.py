@@ -633,7 +633,10 @@ def test_crash_leaves_no_half_object(tmp_path: Path) -> None:
         conn.send(b"q" * (1 << 20))
         # What a crash in the middle of writing a blob leaves behind, and a
         # blob renamed into place whose row was never committed.
-        (data_dir / "s3" / "tmp" / "leftover.tmp").write_bytes(b"half written")
+        # (A named temporary file is swept once untouched for blobs.TMP_AGE.)
+        leftover = data_dir / "s3" / "tmp" / "leftover.tmp"
+        leftover.write_bytes(b"half written")
+        os.utime(leftover, (1_000_000_000, 1_000_000_000))
         orphan = data_dir / "s3" / "blobs" / "ff" / ("ff" + "0" * 30)
         orphan.parent.mkdir(exist_ok=True)
         orphan.write_bytes(b"sealed bytes nobody names")

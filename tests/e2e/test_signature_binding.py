@@ -346,3 +346,92 @@ def test_an_unknown_query_version_is_told_only_after_the_signature(
     status, code, message = error_of(send_signed(server, tampered))
     assert (status, code) == (403, "SignatureDoesNotMatch")
     assert "serve" not in message
+
+
+# --------------------------------------------------------------------------- Smithy RPC v2 CBOR
+# CloudWatch's second protocol: the operation is named by the path, which
+# the signature covers, as it covers the host, the scope's service and
+# Region, the smithy-protocol header and the body.
+
+CW_PATH = "/service/GraniteServiceVersion20100801/operation/"
+CBOR_HEADERS = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+
+
+def cbor_error(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, str, str]:
+    from strongroom.protocol import cbor
+
+    status, headers, body = answer
+    assert headers.get("content-type") == "application/cbor", (headers, body)
+    doc = cbor.decode(body)
+    return status, doc.get("__type", ""), doc.get("message", "")
+
+
+def cbor_request(server: StrongroomServer, operation: str, payload: dict, **kw: Any) -> AWSRequest:
+    from strongroom.protocol import cbor
+
+    return signed(
+        server, kw.pop("service", "monitoring"), cbor.encode(payload), dict(CBOR_HEADERS),
+        path=CW_PATH + operation, **kw,
+    )  # fmt: skip
+
+
+def test_a_cbor_request_is_answered_in_cbor(server: StrongroomServer) -> None:
+    from strongroom.protocol import cbor
+
+    status, headers, body = send_signed(server, cbor_request(server, "ListMetrics", {}))
+    assert status == 200 and headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert "Metrics" in cbor.decode(body)
+
+
+def test_a_cbor_operation_cannot_be_swapped_after_signing(server: StrongroomServer) -> None:
+    request = cbor_request(server, "ListMetrics", {})
+    request.url = request.url.replace("ListMetrics", "DeleteAlarms")
+    status, code, _ = cbor_error(send_signed(server, request))
+    assert (status, code) == (400, "InvalidSignatureException")
+
+
+def test_a_cbor_body_cannot_be_swapped_after_signing(server: StrongroomServer) -> None:
+    from strongroom.protocol import cbor
+
+    request = cbor_request(server, "PutMetricData", {"Namespace": "A", "MetricData": []})
+    request.data = cbor.encode({"Namespace": "B", "MetricData": []})
+    status, code, _ = cbor_error(send_signed(server, request))
+    assert (status, code) == (400, "InvalidSignatureException")
+
+
+def test_a_cbor_signature_is_bound_to_its_service_and_region(server: StrongroomServer) -> None:
+    status, code, message = cbor_error(
+        send_signed(server, cbor_request(server, "ListMetrics", {}, service="kms"))
+    )
+    assert (status, code) == (400, "InvalidSignatureException")
+    assert message == "Credential should be scoped to correct service: 'monitoring'. "
+    status, code, _ = cbor_error(
+        send_signed(server, cbor_request(server, "ListMetrics", {}, region="mars-north-1"))
+    )
+    assert status == 400 and code == "InvalidSignatureException"
+
+
+def test_the_smithy_protocol_header_must_be_signed(server: StrongroomServer) -> None:
+    from strongroom.protocol import cbor
+
+    request = AWSRequest(
+        method="POST", url=server.endpoint + CW_PATH + "ListMetrics", data=cbor.encode({}),
+        headers={"Content-Type": "application/cbor"},
+    )  # fmt: skip
+    SigV4Auth(creds(server), "monitoring", "us-east-1").add_auth(request)
+    status, code, message = cbor_error(
+        send_signed(server, request, **{"smithy-protocol": "rpc-v2-cbor"})
+    )
+    assert (status, code) == (400, "InvalidSignatureException")
+    assert "smithy-protocol" in message
+
+
+def test_an_unknown_cbor_operation_is_told_only_after_the_signature(
+    server: StrongroomServer,
+) -> None:
+    tampered = cbor_request(server, "Nope", {}, credentials=creds(server, "z" * 40))
+    status, code, message = cbor_error(send_signed(server, tampered))
+    assert (status, code) == (400, "InvalidSignatureException")
+    assert "implement" not in message
+    status, code, message = cbor_error(send_signed(server, cbor_request(server, "Nope", {})))
+    assert code == "UnknownOperationException" and "does not implement" in message

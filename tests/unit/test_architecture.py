@@ -233,7 +233,10 @@ def test_services_act_as_themselves_through_the_framework() -> None:
 
 
 #: Services held to the no-encoders rule (the others follow as they are ported).
-NO_ENCODERS = ("kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs")
+NO_ENCODERS = (
+    "kms", "cloudtrail", "sts", "iam", "secretsmanager", "lambda_", "s3", "rds", "logs",
+    "cloudwatch",
+)  # fmt: skip
 ENCODERS = ("orjson", "json", "base64", "pybase64", "binascii")
 
 
@@ -258,6 +261,7 @@ DOMAIN_LAYERED = (
     "rds",
     "logs",
     "cloudtrail",
+    "cloudwatch",
 )
 
 

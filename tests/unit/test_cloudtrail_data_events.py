@@ -102,10 +102,12 @@ def test_the_scheduled_job_delivers_through_the_configured_sink(app, monkeypatch
     import gzip
     import json
 
-    from strongroom.services.cloudtrail import ops_delivery
+    from strongroom.services.cloudtrail import destinations, ops_delivery
     from strongroom.services.cloudtrail.delivery import MemorySink
 
     application, credentials = app
+    # No bucket here: the S3 wiring's check is the e2e tests' (test_cloudtrail_delivery).
+    monkeypatch.setattr(destinations, "_bucket_check", lambda *args: None)
     target = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
     created = application.handle(
         request(

@@ -1,12 +1,12 @@
-"""The key-policy and bucket-policy checks CreateTrail makes of its
-destinations, on the documents AWS's CloudTrail guide shows."""
+"""The key-policy check CreateTrail makes of its KMS key, on the documents
+AWS's CloudTrail guide shows. (The bucket policy is S3's to evaluate, through
+its delivery API: tests/e2e/test_cloudtrail_delivery.py.)"""
 
 from __future__ import annotations
 
 import json
 
 from strongroom.services.cloudtrail.destinations import (
-    bucket_policy_allows,
     encryption_policy_allows,
 )
 
@@ -17,34 +17,6 @@ SERVICE = {"Service": "cloudtrail.amazonaws.com"}
 
 def doc(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-ACL = {"Effect": "Allow", "Principal": SERVICE, "Action": "s3:GetBucketAcl",
-       "Resource": "arn:aws:s3:::trail-bucket",
-       "Condition": {"StringEquals": {"aws:SourceArn": TRAIL}}}  # fmt: skip
-WRITE = {"Effect": "Allow", "Principal": SERVICE, "Action": "s3:PutObject",
-         "Resource": f"arn:aws:s3:::trail-bucket/AWSLogs/{ACCT}/*",
-         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
-                                        "aws:SourceArn": TRAIL}}}  # fmt: skip
-
-
-def test_the_documented_bucket_policy_is_enough() -> None:
-    assert bucket_policy_allows(doc(ACL, WRITE), "trail-bucket", None, ACCT, TRAIL)
-
-
-def test_bucket_policy_refusals() -> None:
-    assert not bucket_policy_allows(None, "trail-bucket", None, ACCT, TRAIL)
-    assert not bucket_policy_allows(doc(ACL), "trail-bucket", None, ACCT, TRAIL)
-    assert not bucket_policy_allows(doc(WRITE), "trail-bucket", None, ACCT, TRAIL)
-    # The prefix must be in the writable resource.
-    assert not bucket_policy_allows(doc(ACL, WRITE), "trail-bucket", "p", ACCT, TRAIL)
-    other = f"arn:aws:cloudtrail:us-east-1:{ACCT}:trail/other"
-    assert not bucket_policy_allows(doc(ACL, WRITE), "trail-bucket", None, ACCT, other)
-    deny = {**WRITE, "Effect": "Deny"}
-    deny.pop("Condition")
-    assert not bucket_policy_allows(doc(ACL, WRITE, deny), "trail-bucket", None, ACCT, TRAIL)
-    wrong_acl = {**WRITE, "Condition": {"StringEquals": {"s3:x-amz-acl": "private"}}}
-    assert not bucket_policy_allows(doc(ACL, wrong_acl), "trail-bucket", None, ACCT, TRAIL)
 
 
 def test_key_policy() -> None:

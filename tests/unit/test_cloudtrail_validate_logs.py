@@ -68,7 +68,9 @@ class FakeS3:
 
 
 class FakeCloudTrail:
-    """ListPublicKeys as the operation answers it (boto3 hands awscli the Value bytes)."""
+    """ListPublicKeys as the aws CLI sees it: the CLI leaves blobs as their
+    base64 wire text, which the validator decodes (the operation's Value is
+    the DER, base64 once on the wire)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

@@ -484,8 +484,10 @@ def test_without_blocking_operations_no_batch_is_sorted(
 ) -> None:
     for svc in served_services():  # as if none were declared blocking
         for name, op in list(svc.operations.items()):
-            if op.blocking:
-                monkeypatch.setitem(svc.operations, name, dataclasses.replace(op, blocking=False))
+            if op.blocking or op.prepare is not None:
+                monkeypatch.setitem(
+                    svc.operations, name, dataclasses.replace(op, blocking=False, prepare=None)
+                )
     server = start()
     assert not server.app.blocking
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from strongroom.auth import chunked
 from strongroom.server.spool import SpooledBody
+from strongroom.services.s3 import blobs as blobs_module
 from strongroom.services.s3 import checksums
-from strongroom.services.s3.blobs import CHUNK, OVERHEAD, BlobError, BlobStore
+from strongroom.services.s3.blobs import CHUNK, OVERHEAD, TMP_AGE, BlobError, BlobStore
 from strongroom.services.s3.service import bucket_of_host
 
 
@@ -48,9 +51,15 @@ def test_empty_blob_and_tmp_cleanup(tmp_path: Path) -> None:
     key = os.urandom(32)
     blob, size = store.put(b"", key)
     assert (size, store.read_all(blob, key, 0)) == (0, b"")
-    (tmp_path / "tmp" / "x.tmp").write_bytes(b"half")
+    # A dead writer's named temporary file is swept once it is old; a live
+    # one (a server sharing the directory still writing it) stays.
+    dead, live = tmp_path / "tmp" / "x.tmp", tmp_path / "tmp" / "y.tmp"
+    dead.write_bytes(b"half")
+    live.write_bytes(b"half")
+    old = time.time() - TMP_AGE - 60
+    os.utime(dead, (old, old))
     assert BlobStore(tmp_path).cleaned == 1
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == [live]
 
 
 def test_checksum_check_values() -> None:
@@ -169,3 +178,49 @@ def test_signed_trailer() -> None:
     with pytest.raises(chunked.ChunkError) as exc:
         chunked.decode(forged, sign, seed, prefix)
     assert exc.value.signature
+
+
+def test_directory_fsyncs_are_shared_by_concurrent_writers(tmp_path: Path, monkeypatch) -> None:
+    """Eight writers linking into one directory at once cost two or three
+    directory fsyncs, not eight; each returns only after an fsync that
+    began after it asked."""
+    began: list[float] = []
+
+    def slow_fsync(path: Path) -> None:
+        began.append(time.monotonic())
+        time.sleep(0.05)
+
+    monkeypatch.setattr(blobs_module, "_fsync_dir", slow_fsync)
+    sync = blobs_module.DirSync()
+    asked: dict[int, float] = {}
+    done: dict[int, float] = {}
+
+    def writer(n: int) -> None:
+        asked[n] = time.monotonic()
+        sync.sync(tmp_path)
+        done[n] = time.monotonic()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 <= len(began) <= 3
+    for n in range(8):  # some fsync began after it asked and ended before it returned
+        assert any(asked[n] <= b and b + 0.05 <= done[n] + 1e-3 for b in began)
+
+
+def test_old_blobs_are_found_by_age_a_few_directories_at_a_time(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path, orphan_age=60)
+    key = os.urandom(32)
+    ids = [store.put(b"x" * n, key)[0] for n in range(1, 40)]
+    old = time.time() - 120
+    for blob in ids[:20]:
+        os.utime(store.path_of(blob), (old, old))
+    assert sorted(store.old_blobs(60)) == sorted(ids[:20])
+    assert store.old_blobs(3600) == []
+    subdirs = len({store.path_of(b).parent for b in ids[:20]})
+    seen: set[str] = set()
+    for _ in range(subdirs + 256):  # round-robin over the directories, a few at a time
+        seen.update(store.old_blobs(60, dirs=4))
+    assert seen == set(ids[:20])

@@ -364,6 +364,10 @@ def request_context(
             ctx["aws:CalledViaLast"] = called[-1]
     if _is_ip(call.source_ip):
         ctx["aws:SourceIp"] = call.source_ip
+    source_arn = getattr(call, "source_arn", None)
+    if source_arn is not None:  # a service acting for one of its resources
+        ctx["aws:SourceArn"] = source_arn
+        ctx["aws:SourceAccount"] = getattr(call, "source_account", None) or call.account
     if principal.type == "IAMUser" and principal.user_name:
         ctx["aws:username"] = principal.user_name
     elif principal.type == "AWSService":

@@ -22,7 +22,8 @@ answer with:
 * ``bad_date``   -- an unreadable X-Amz-Date / Date, or a credential scope
   dated on another day than the request;
 * ``unsigned``   -- a header that decides what the request does (``x-amz-*``,
-  and outside S3 ``content-type``) is present but not signed.
+  ``smithy-protocol``, which routes Smithy RPC v2 requests, and outside S3
+  ``content-type``) is present but not signed.
 
 The canonical request follows AWS exactly: every service except S3 normalizes
 the URI path and encodes it a second time; S3 signs the path as sent. Query
@@ -548,7 +549,11 @@ def _unsigned_headers(
             name
             for name in present
             if name not in signed_set
-            and (name.startswith("x-amz-") or (name == "content-type" and not s3))
+            and (
+                name.startswith("x-amz-")
+                or name == "smithy-protocol"
+                or (name == "content-type" and not s3)
+            )
         )
     )
 

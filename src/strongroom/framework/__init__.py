@@ -30,12 +30,14 @@ from strongroom.framework.service import (
     SignaturePlan,
     camel,
 )
+from strongroom.protocol.http import BodyStream  # what a streaming operation's body is
 
 __all__ = [
     "AWS_INTERNAL",
     "READ_ONLY_PREFIXES",
     "AuditEvent",
     "Background",
+    "BodyStream",
     "Call",
     "ChildCall",
     "ErrorSpec",

@@ -194,6 +194,8 @@ def acting_as(
     region: str,
     operation: str,
     source: str | None = None,
+    source_arn: str | None = None,
+    source_account: str | None = None,
 ) -> Call:
     """A `Call` of `service` acting as its own service principal (``principal``,
     e.g. ``rds.amazonaws.com``) in `ctx`'s transaction, for the account and
@@ -207,7 +209,9 @@ def acting_as(
     acting by itself builds its `Call` here, so none is ever left out of the
     audit trail. `source` is the event's sourceIPAddress and userAgent (the
     principal unless AWS records another name, ``logs.amazonaws.com`` for the
-    regional ``logs.<region>.amazonaws.com``)."""
+    regional ``logs.<region>.amazonaws.com``); `source_arn` / `source_account`
+    the resource the work is for (``aws:SourceArn`` / ``aws:SourceAccount``
+    where the callee authorizes the principal: a trail, a log group)."""
     shown = source or principal
     return Call(
         runtime=ctx.runtime,
@@ -222,6 +226,8 @@ def acting_as(
         secure=True,
         conn=ctx.conn,
         children=ctx.children,
+        source_arn=source_arn,
+        source_account=source_account,
     )
 
 
@@ -268,6 +274,11 @@ class Call:
     #: Whether `hand_off` was used: the pipeline wakes the background
     #: runner once the call's transaction has committed.
     handed_off: bool = False
+    #: ``aws:SourceArn`` / ``aws:SourceAccount`` of a call a service makes as
+    #: its own principal for a resource (CloudTrail writing a trail's logs):
+    #: the callee's policies may condition on them.
+    source_arn: str | None = None
+    source_account: str | None = None
 
     def hand_off(self, name: str, payload: dict[str, Any], *, key: str | None = None) -> bool:
         """Queue the service's background work `name` (`Service.background`)

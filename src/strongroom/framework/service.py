@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from strongroom.protocol.errors import AwsError, ErrorNamespace, errors_for
-from strongroom.protocol.model import load_service_model, signing_name
+from strongroom.protocol.model import load_service_model, served_protocols, signing_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -85,6 +85,17 @@ class Operation:
     #: CloudTrail's managementEvent: False for a data event (Lambda's
     #: Invoke), which LookupEvents does not return.
     management: bool = True
+    #: Work on a streamed body done before the operation's transaction
+    #: opens (S3: the body written as a durable blob), so the write lock is
+    #: never held while it runs: ``prepare(runtime, body, headers) -> body``
+    #: (a `BodyStream` in, a `BodyStream` out) is
+    #: called once the request is authenticated, in a thread of the pool
+    #: (a request with a streamed body goes off the loop; one whose body
+    #: was small enough to arrive in memory stays on it and is not
+    #: prepared), and what it returns replaces the request's body. When the
+    #: transaction is over the pipeline calls ``body.settle(committed)``,
+    #: committed or not, so the body's owner can drop what no row names.
+    prepare: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +170,16 @@ class Service:
         virtual_host: Callable[[str], str | None] | None = None,
         xml_root_names: dict[str, str] | None = None,
         data_events: Callable[..., bool] | None = None,
+        cors: Any = None,
     ) -> None:
         self.name = name
+        #: Cross-origin requests from browsers (S3's bucket CORS), or None:
+        #: ``cors.preflight(runtime, host, path, headers) -> headers`` answers
+        #: an OPTIONS request (raising the service's error to refuse it), and
+        #: ``cors.headers(runtime, params, method, headers) -> headers`` gives
+        #: the Access-Control-* headers of a response to a request that
+        #: carries an Origin. Neither is signed nor audited, as on AWS.
+        self.cors = cors
         #: ``virtual_host(host header) -> bucket or None``: the label a REST
         #: service's virtual-hosted requests carry in their host name (S3's
         #: ``bucket.s3.localhost``); the router hands it to the codec.
@@ -193,9 +212,12 @@ class Service:
         #: declaring one, data events are not recorded.
         self.data_events = data_events
         self.model = load_service_model(name)
+        #: The wire protocols served, first the one clients pick (`served_protocols`).
+        self.protocols = served_protocols(self.model)
+        self.protocol = self.protocols[0]
         self.action_prefix = action_prefix or self.model.metadata.get("signingName") or name
         self.errors: ErrorNamespace = errors_for(name)
-        if self.model.metadata["protocol"] == "rest-json" and not any(
+        if self.protocol == "rest-json" and not any(
             shape.name == "AccessDeniedException" for shape in self.model.error_shapes
         ):
             # The REST JSON services (Lambda) answer a denial 403; the
@@ -232,6 +254,7 @@ class Service:
         data_event: bool = False,
         max_body: int | None = None,
         streaming: bool = False,
+        prepare: Callable[..., Any] | None = None,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
@@ -271,6 +294,7 @@ class Service:
                 management=not data_event,
                 max_body=max_body,
                 streaming=streaming,
+                prepare=prepare,
             )
             return f
 
@@ -282,8 +306,7 @@ class Service:
         for shape in self.model.error_shapes:
             if shape.name in ("AccessDeniedException", "AccessDenied"):
                 return self.errors.by_code(shape.error_code)(message)
-        protocol = self.model.metadata["protocol"]
-        code = "AccessDeniedException" if protocol in ("json", "rest-json") else "AccessDenied"
+        code = "AccessDeniedException" if self.protocol in ("json", "rest-json") else "AccessDenied"
         return getattr(self.errors, code)(message)
 
     def after_write(self, fn: Callable[[Call], None]) -> Callable[[Call], None]:

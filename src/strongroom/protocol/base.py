@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import zlib
 from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -23,6 +24,28 @@ log = logging.getLogger(__name__)
 
 
 _UNSET = object()
+
+#: The most a compressed request body may inflate to (a bound against
+#: decompression bombs; AWS's largest gzip-able input, PutMetricData, is 1 MB).
+MAX_INFLATED = 8 * 1024 * 1024
+
+
+def request_body(req: Request) -> bytes:
+    """The request's body, inflated when the SDK compressed it
+    (``Content-Encoding: gzip``, botocore's ``requestcompression`` trait:
+    CloudWatch's PutMetricData over 10 KB). The signature was checked over
+    the bytes as sent; this is only what they say."""
+    encoding = req.headers.get("content-encoding", "")
+    if not req.body or "gzip" not in encoding.lower():
+        return req.body
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(req.body, MAX_INFLATED)
+    except zlib.error:
+        raise Malformed("The request body is not valid gzip") from None
+    if inflater.unconsumed_tail:
+        raise Malformed("The request body inflates past the largest request accepted")
+    return out
 
 
 class UnknownOperation(AwsError):

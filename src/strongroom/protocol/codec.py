@@ -20,6 +20,8 @@ from strongroom.protocol.http import Request, Response
 class ServiceCodec(Protocol):
     #: botocore service name, e.g. "kms".
     service_name: str
+    #: The wire protocol, as botocore names it ("json", "smithy-rpc-v2-cbor", ...).
+    protocol: str
 
     def match(self, req: Request) -> str | None:
         """REST protocols: the operation a request's method and URI name, else None.

@@ -15,14 +15,17 @@ from botocore.model import ServiceModel
 from strongroom.protocol.base import BaseCodec
 from strongroom.protocol.codec import ServiceCodec
 from strongroom.protocol.jsonrpc import JsonCodec
+from strongroom.protocol.model import served_protocols
 from strongroom.protocol.query import QueryCodec
 from strongroom.protocol.rest import RestJsonCodec, RestXmlCodec
+from strongroom.protocol.rpcv2 import RpcV2CborCodec
 
 _CODECS: dict[str, type[BaseCodec]] = {
     "json": JsonCodec,
     "query": QueryCodec,
     "rest-json": RestJsonCodec,
     "rest-xml": RestXmlCodec,
+    "smithy-rpc-v2-cbor": RpcV2CborCodec,
 }
 
 
@@ -37,6 +40,7 @@ def codec_for(
     malformed_error_code: str | None = None,
     xml_root_names: dict[str, str] | None = None,
     eager: bool = False,
+    protocol: str | None = None,
 ) -> ServiceCodec:
     """The codec of `model`'s protocol.
 
@@ -50,8 +54,11 @@ def codec_for(
         response body where the model does not name one (S3's
         ``ListObjectsV2`` -> ``ListBucketResult``). Defaults to ``<Op>Result``.
     eager: compile every operation's plans now instead of at first use.
+    protocol: one of the model's protocols (default: the one clients pick,
+        `served_protocols`' first).
     """
-    protocol = model.metadata.get("protocol")
+    if protocol is None:
+        protocol = served_protocols(model)[0]
     cls = _CODECS.get(protocol or "")
     if cls is None:
         raise UnsupportedProtocol(f"{model.service_name}: protocol {protocol!r} is not supported")

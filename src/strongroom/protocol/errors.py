@@ -99,6 +99,9 @@ class ErrorNamespace:
 _UNMODELLED: dict[str, int] = {
     "AccessDeniedException": 400,
     "AccessDenied": 403,
+    # S3's answers to CORS preflight requests (OPTIONS), which no model has.
+    "AccessForbidden": 403,
+    "BadRequest": 400,
     "UnrecognizedClientException": 400,
     "InvalidSignatureException": 400,
     "IncompleteSignatureException": 400,

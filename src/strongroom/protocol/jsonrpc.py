@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from botocore.model import OperationModel, ServiceModel
 
-from strongroom.protocol.base import BaseCodec, message_member
+from strongroom.protocol.base import BaseCodec, message_member, request_body
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.jsonbody import JsonCompiler
@@ -71,7 +71,7 @@ class JsonCodec(BaseCodec):
     def parse(self, operation: str, req: Request) -> dict[str, Any]:
         read, check = self._parse_plan(operation)
         try:
-            data = decode_json_object(req.body)
+            data = decode_json_object(request_body(req))
             value = read(data) if read is not None else {}
         except AwsError:
             raise

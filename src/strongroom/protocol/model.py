@@ -49,6 +49,26 @@ def apply_patches(data: dict[str, Any], service_name: str) -> dict[str, Any]:
     return data
 
 
+#: The order botocore picks a protocol in, of those a model lists
+#: (`botocore.utils.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS`).
+_CLIENT_PREFERENCE = ("json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query", "ec2")
+#: Protocols served besides the one clients pick, where a model lists several
+#: (CloudWatch's CBOR for newer SDKs, its query protocol for older ones).
+_ALSO_SERVED = ("smithy-rpc-v2-cbor", "query")
+
+
+def served_protocols(model: ServiceModel) -> tuple[str, ...]:
+    """The wire protocols a service is answered in, first the one botocore
+    picks from the model's ``protocols`` (CloudWatch lists
+    smithy-rpc-v2-cbor, json and query; botocore sends json), then the
+    others served (smithy-rpc-v2-cbor, which other SDKs send, and query,
+    which older SDKs send)."""
+    md = model.metadata
+    listed = md.get("protocols") or [md["protocol"]]
+    primary = next((p for p in _CLIENT_PREFERENCE if p in listed), md["protocol"])
+    return (primary, *(p for p in _ALSO_SERVED if p in listed and p != primary))
+
+
 def signing_name(model: ServiceModel) -> str:
     md = model.metadata
     return md.get("signingName") or md.get("endpointPrefix") or model.service_name

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from strongroom.protocol.base import BaseCodec, message_member
+from strongroom.protocol.base import BaseCodec, message_member, request_body
 from strongroom.protocol.errors import AwsError
 from strongroom.protocol.http import Request, Response
 from strongroom.protocol.validation import lower_camel
@@ -50,7 +50,7 @@ def form_params(req: Request) -> dict[str, str]:
     if form is not None:
         return form
     pairs = decode_form(req.query) if req.query else []
-    body = req.body
+    body = request_body(req)  # botocore gzips PutMetricData's form over 10 KB
     if body:
         ctype = req.headers.get("content-type", "")
         if not ctype or "x-www-form-urlencoded" in ctype:

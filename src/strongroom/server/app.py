@@ -13,10 +13,12 @@ in a thread of `App.pool` (see `Deferred` and docs/architecture.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +50,7 @@ from strongroom.framework.trail import EventPlan, compile_plans
 from strongroom.ids import uuid4
 from strongroom.protocol.codecs import codec_for
 from strongroom.protocol.errors import AwsError, InternalFailure
-from strongroom.protocol.http import Request, Response
+from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.model import load_service_model
 from strongroom.server.config import Config
 from strongroom.server.handoff import Runner
@@ -115,6 +117,13 @@ class App:
             )
             for s in self.services
         }
+        #: Codecs of the protocols a service is served in besides its first,
+        #: by (service, protocol): CloudWatch's Smithy RPC v2 CBOR.
+        self.other_codecs = {
+            (s.name, p): codec_for(s.model, s.validation_error_code, protocol=p)
+            for s in self.services
+            for p in s.protocols[1:]
+        }
         self.router = Router(self.services, self.codecs)
         self._error_codecs: dict[str, Any] = {}
         #: Per operation, what its events record: the service's declarations
@@ -139,9 +148,17 @@ class App:
         #: layer answers every request on the loop and never looks for a
         #: `Deferred` answer.
         self.blocking = self._any_blocking()
+        #: The services that answer browsers' cross-origin requests (S3).
+        self._cors_services = [s for s in self.services if s.cors is not None]
+        #: Guards `Store.writes_off_loop`, moved from worker threads too.
+        self._writes_lock = threading.Lock()
 
     def _any_blocking(self) -> bool:
-        return any(op.blocking for svc in self.services for op in svc.operations.values())
+        return any(
+            op.blocking or op.prepare is not None
+            for svc in self.services
+            for op in svc.operations.values()
+        )
 
     # -- ASGI -------------------------------------------------------------
 
@@ -246,7 +263,27 @@ class App:
         `answer_off_loop(req, deferred.pre)` in the pool."""
         if req.path.startswith(ADMIN_PREFIX):
             return self.admin(req)
+        if req.method == "OPTIONS" and self._cors_services:
+            return self._preflight(req)
         return self.dispatch(req, pre, may_defer)
+
+    def _preflight(self, req: Request) -> Response:
+        """A browser's CORS preflight (OPTIONS), answered by the service that
+        serves cross-origin requests (S3, from the bucket's configuration):
+        unsigned and not audited, as on AWS."""
+        svc = self._cors_services[0]
+        request_id = uuid4()
+        codec = self.codecs[svc.name]
+        try:
+            headers = svc.cors.preflight(self.runtime, req.host, req.path, req.headers)
+        except AwsError as err:
+            return codec.serialize_error(err, request_id)
+        except Exception:
+            self.internal_failures += 1
+            log.exception("internal failure answering a CORS preflight (request %s)", request_id)
+            error = InternalFailure("We encountered an internal error. Please try again.")
+            return codec.serialize_error(error, request_id)
+        return Response(200, b"", [*headers, ("x-amz-request-id", request_id)])
 
     # -- off the event loop -------------------------------------------------
 
@@ -264,17 +301,17 @@ class App:
         of writes off the loop (which `dispatch` reads) is brought back down."""
         future = loop.run_in_executor(self.pool, fn, *args)
         routed = pre[2] if pre is not None else None
-        if (
-            self.store.is_sqlite
-            and isinstance(routed, Route)
-            and routed.service.operations[routed.operation].writes
-        ):
-            self.store.writes_off_loop += 1
-            future.add_done_callback(self._write_done)
+        if self.store.is_sqlite and isinstance(routed, Route):
+            op = routed.service.operations[routed.operation]
+            if op.writes and op.prepare is None:  # a prepared one counts itself
+                with self._writes_lock:
+                    self.store.writes_off_loop += 1
+                future.add_done_callback(self._write_done)
         return future
 
     def _write_done(self, _future: Any) -> None:
-        self.store.writes_off_loop -= 1
+        with self._writes_lock:
+            self.store.writes_off_loop -= 1
 
     def after_response(self) -> None:
         """Once the response is on its way: flush the audit batch if it is full."""
@@ -315,7 +352,9 @@ class App:
         svc = route.service
         op = svc.operations[route.operation]
         if may_defer and (
-            op.blocking or (self.store.writes_off_loop and (op.writes or op.flush_audit))
+            op.blocking
+            or (op.prepare is not None and type(req.body) is not bytes)
+            or (self.store.writes_off_loop and (op.writes or op.flush_audit))
         ):
             # Off the loop go the blocking operations and, on SQLite while
             # such a request writes, every other write (and LookupEvents,
@@ -323,7 +362,11 @@ class App:
             # the write lock until it is done, and waiting for it on the
             # loop would stop every request.
             return Deferred((info, sig_error, route))
-        codec = self.codecs[svc.name]
+        codec = (
+            self.codecs[svc.name]
+            if route.protocol is None
+            else self.other_codecs[(svc.name, route.protocol)]
+        )
         region = info.region if info else self.config.default_region
         if svc.global_service:
             region = DEFAULT_REGION
@@ -332,31 +375,24 @@ class App:
         params: dict[str, Any] | None = None
         error: AwsError | None = None
         result: dict[str, Any] | None = None
+        prepared: Any = None
         try:
             if op.flush_audit:  # LookupEvents sees every event answered before it
                 self.audit.flush(wait=True)
-            with self.store.transaction(write=op.writes) as conn:
+            transaction = None
+            if op.prepare is not None and isinstance(req.body, BodyStream):
+                # The body's work before the transaction (`Operation.prepare`),
+                # once the caller is known: no lock is held meanwhile.
+                with self.store.transaction(write=False) as conn:
+                    self.clock.refresh(conn, self.store)
+                    principal = self._authenticate(conn, req, info, sig_error, started, svc, op)
+                prepared = req.body = op.prepare(self.runtime, req.body, req.headers)
+                if op.writes and self.store.is_sqlite:
+                    transaction = self._counted_write()
+            with transaction or self.store.transaction(write=op.writes) as conn:
                 self.clock.refresh(conn, self.store)
-                if sig_error is not None:
-                    raise AuthFailure("incomplete", sig_error.message)
-                principal = self.authenticator.authenticate(
-                    conn,
-                    req,
-                    info,
-                    started,  # the wall clock the signature is checked against
-                    clock_now=self.clock.timestamp(),
-                    anonymous_ok=svc.anonymous or op.anonymous,
-                    s3=svc.signing_name == "s3",
-                )
-                if (
-                    info is not None
-                    and self.authenticator.verifies
-                    and (
-                        info.service != svc.signing_name
-                        or info.region not in self._scope_regions[svc.name]
-                    )
-                ):
-                    _require_scope(svc, info, principal)  # raises
+                if prepared is None:
+                    principal = self._authenticate(conn, req, info, sig_error, started, svc, op)
                 params = codec.parse(op.name, req)
                 if op.plan is not None:  # the installed model is newer than the function
                     params = op.plan.adapt(params, codec.missing_member)
@@ -386,7 +422,9 @@ class App:
                 self.handoff.wake()
             resp = codec.serialize(op.name, result or {}, request_id)
         except AuthFailure as failure:
-            error = auth_error(svc.model.metadata["protocol"], failure)
+            if prepared is not None:
+                prepared.settle(False)
+            error = auth_error(codec.protocol, failure)
             principal = failure.principal
             resp = codec.serialize_error(error, request_id, op.name)
             self._record(
@@ -419,6 +457,13 @@ class App:
             log.exception("internal failure in %s.%s (request %s)", svc.name, op.name, request_id)
             error = InternalFailure("We encountered an internal error. Please try again.")
             resp = codec.serialize_error(error, request_id, op.name)
+        if prepared is not None:
+            prepared.settle(error is None)
+        if svc.cors is not None and params and "origin" in req.headers:
+            try:
+                resp.headers.extend(svc.cors.headers(self.runtime, params, req.method, req.headers))
+            except Exception:  # the answer stands; only its CORS headers are missing
+                log.exception("CORS headers for request %s failed", request_id)
         self._record(
             svc,
             op,
@@ -433,6 +478,53 @@ class App:
             result=result,
         )
         return resp
+
+    def _authenticate(
+        self,
+        conn: Any,
+        req: Request,
+        info: sigv4.SignatureInfo | None,
+        sig_error: sigv4.SigV4Error | None,
+        started: float,
+        svc: Service,
+        op: Operation,
+    ) -> Principal:
+        """The request's principal, its signature scoped to the routed
+        service and a Region of this partition; AuthFailure when not."""
+        if sig_error is not None:
+            raise AuthFailure("incomplete", sig_error.message)
+        principal = self.authenticator.authenticate(
+            conn,
+            req,
+            info,
+            started,  # the wall clock the signature is checked against
+            clock_now=self.clock.timestamp(),
+            anonymous_ok=svc.anonymous or op.anonymous,
+            s3=svc.signing_name == "s3",
+        )
+        if (
+            info is not None
+            and self.authenticator.verifies
+            and (
+                info.service != svc.signing_name or info.region not in self._scope_regions[svc.name]
+            )
+        ):
+            _require_scope(svc, info, principal)  # raises
+        return principal
+
+    @contextlib.contextmanager
+    def _counted_write(self) -> Any:
+        """A write transaction of a prepared request off the loop, counted in
+        `writes_off_loop` only while it runs (its body's work held no lock,
+        so the loop's writes need not leave the loop for it meanwhile)."""
+        with self._writes_lock:
+            self.store.writes_off_loop += 1
+        try:
+            with self.store.transaction(write=True) as conn:
+                yield conn
+        finally:
+            with self._writes_lock:
+                self.store.writes_off_loop -= 1
 
     def _record(
         self,
@@ -552,6 +644,8 @@ class App:
             secure=True,
             conn=parent.conn,
             via=(*parent.via, caller),
+            source_arn=parent.source_arn,
+            source_account=parent.source_account,
         )
         record = ChildCall(child, params)
         parent.children.append(record)
@@ -716,6 +810,8 @@ class App:
     def _error_codec(
         self, service_name: str | None, protocol: str, info: sigv4.SignatureInfo | None
     ) -> Any:
+        if service_name and (service_name, protocol) in self.other_codecs:
+            return self.other_codecs[(service_name, protocol)]
         if service_name and service_name in self.codecs:
             return self.codecs[service_name]
         name = service_name or {
@@ -723,6 +819,7 @@ class App:
             "query": "sts",
             "rest-xml": "s3",
             "rest-json": "lambda",
+            "smithy-rpc-v2-cbor": "cloudwatch",
         }.get(protocol, "sts")
         codec = self._error_codecs.get(name)
         if codec is None:
@@ -1010,6 +1107,8 @@ def _guess_operation(req: Request) -> str:
         return target.rpartition(".")[2] or target
     if req._form and "Action" in req._form:
         return req._form["Action"]
+    if req.path.startswith("/service/") and "/operation/" in req.path:
+        return req.path.rpartition("/")[2]
     return f"{req.method} {req.path}"
 
 

@@ -217,7 +217,10 @@ class Runner:
                     app.record_service_event(svc, event)
 
                 with app.store.off_loop():
-                    fn(Background(svc, app.runtime, report, work_id), payload)
+                    fn(
+                        Background(svc, app.runtime, report, work_id),
+                        payload,
+                    )
         except Exception:
             log.exception("background work %s.%s failed", service, name)
         finally:

@@ -79,6 +79,7 @@ from typing import Any
 
 import httptools
 
+from strongroom.protocol import cbor
 from strongroom.protocol.http import BodyStream, Request, Response
 from strongroom.protocol.values import xml_escape
 from strongroom.server.app import Deferred
@@ -91,7 +92,7 @@ from strongroom.server.limits import (
     MIN_BODY_RATE,
     RequestLimits,
 )
-from strongroom.server.spool import SpooledBody, spool_dir
+from strongroom.server.spool import SMALL_STREAMED_BODY, SpooledBody, spool_dir
 
 log = logging.getLogger("strongroom.http")
 
@@ -152,6 +153,9 @@ class Refusal:
         if "x-amz-target" in headers or "json" in headers.get("content-type", ""):
             ctype = "application/x-amz-json-1.1"
             body = json.dumps({"__type": self.json_code, "message": text}).encode()
+        elif "smithy-protocol" in headers:
+            ctype = "application/cbor"
+            body = cbor.encode({"__type": self.json_code, "message": text})
         else:
             ctype = "text/xml"
             kind = "Sender" if self.status < 500 else "Receiver"
@@ -520,8 +524,12 @@ class StrongroomHttp(asyncio.Protocol):
         self._body_len = 0
         length = headers.get("content-length")
         if streaming:
-            # Spooled to disk as it arrives (`server.spool`): never buffered.
-            self._spool = SpooledBody(spool_dir(self.app.config.data_dir))
+            if length is not None and length.isdigit() and int(length) <= SMALL_STREAMED_BODY:
+                # Small: buffered like any body (and counted so), no file.
+                streaming = False
+            else:
+                # Spooled to disk as it arrives (`server.spool`): never buffered.
+                self._spool = SpooledBody(spool_dir(self.app.config.data_dir))
         if length is not None:
             try:
                 size = int(length)

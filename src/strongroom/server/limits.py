@@ -145,7 +145,8 @@ class RequestLimits:
         self.streaming: set[tuple[str, str]] = set()
         for svc in services:
             md = svc.model.metadata
-            if md["protocol"] in ("rest-xml", "rest-json"):
+            protocol = getattr(svc, "protocol", md["protocol"])
+            if protocol in ("rest-xml", "rest-json"):
                 for op in svc.operations.values():
                     if getattr(op, "max_body", None) is not None:
                         self.by_rest_op[(svc.name, op.name)] = op.max_body
@@ -159,7 +160,7 @@ class RequestLimits:
                     f"{svc.name} declares streaming operations {streaming}: only REST "
                     "operations, matched at headers-complete, stream (see strongroom.server.limits)"
                 )
-            if md["protocol"] != "json":
+            if protocol != "json":
                 continue
             prefix = md["targetPrefix"]
             for op in svc.operations.values():

@@ -22,6 +22,8 @@ from strongroom.protocol.values import Malformed
 class Route:
     service: Service
     operation: str
+    #: The wire protocol, where it is not the service's first (`Service.protocols`).
+    protocol: str | None = None
 
 
 class RouteError(Exception):
@@ -41,21 +43,27 @@ class Router:
         self.by_target: dict[str, Service] = {}
         self.by_version: dict[str, Service] = {}
         self.rest_by_signing: dict[str, Service] = {}
+        #: Smithy RPC v2 services by the service shape name their paths carry.
+        self.by_rpc_v2: dict[str, Service] = {}
         for svc in services:
             md = svc.model.metadata
-            protocol = md["protocol"]
-            if protocol == "json":
-                self.by_target.setdefault(md["targetPrefix"], svc)
-            elif protocol == "query":
-                self.by_version.setdefault(md["apiVersion"], svc)
-            else:
-                self.rest_by_signing.setdefault(signing_name(svc.model), svc)
+            for protocol in svc.protocols:
+                if protocol == "json":
+                    self.by_target.setdefault(md["targetPrefix"], svc)
+                elif protocol == "query":
+                    self.by_version.setdefault(md["apiVersion"], svc)
+                elif protocol == "smithy-rpc-v2-cbor":
+                    self.by_rpc_v2.setdefault(md["targetPrefix"], svc)
+                else:
+                    self.rest_by_signing.setdefault(signing_name(svc.model), svc)
         self.served_names = ", ".join(sorted(self.services))
 
     def route(self, req: Request, scope_service: str | None) -> Route:
         target = req.headers.get("x-amz-target")
         if target is not None:
             return self._route_json(target)
+        if self.by_rpc_v2 and req.path.startswith("/service/") and "smithy-protocol" in req.headers:
+            return self._route_rpc_v2(req.path)
         form = self._form(req)
         if form is not None and "Action" in form:
             return self._route_query(form, scope_service)
@@ -84,6 +92,38 @@ class Router:
             )
         return Route(svc, op)
 
+    def _route_rpc_v2(self, path: str) -> Route:
+        """``/service/<ServiceShapeName>/operation/<Op>`` (Smithy RPC v2)."""
+        parts = path.split("/")
+        if len(parts) != 5 or parts[3] != "operation":
+            raise RouteError(
+                AwsError(f"strongroom does not serve {path!r}", code="UnknownOperationException"),
+                "smithy-rpc-v2-cbor",
+                None,
+            )
+        svc = self.by_rpc_v2.get(parts[2])
+        if svc is None:
+            raise RouteError(
+                AwsError(
+                    f"strongroom does not serve the API {parts[2]!r}; served: {self.served_names}",
+                    code="UnknownOperationException",
+                ),
+                "smithy-rpc-v2-cbor",
+                None,
+            )
+        op = parts[4]
+        if op not in svc.operations:
+            raise RouteError(
+                svc.errors.UnknownOperationException(
+                    f"strongroom's {svc.name} does not implement {op!r}"
+                ),
+                "smithy-rpc-v2-cbor",
+                svc.name,
+            )
+        return Route(
+            svc, op, None if svc.protocol == "smithy-rpc-v2-cbor" else "smithy-rpc-v2-cbor"
+        )
+
     def _route_query(self, form: dict[str, str], scope_service: str | None) -> Route:
         version = form.get("Version", "")
         action = form["Action"]
@@ -107,7 +147,7 @@ class Router:
                 "query",
                 svc.name,
             )
-        return Route(svc, action)
+        return Route(svc, action, None if svc.protocol == "query" else "query")
 
     def _route_rest(self, req: Request, scope_service: str | None) -> Route:
         svc = self.rest_by_signing.get(scope_service or "s3")
@@ -140,7 +180,7 @@ class Router:
                     code="NotImplemented",
                     status=501,
                 ),
-                svc.model.metadata["protocol"],
+                svc.protocol,
                 svc.name,
             )
         return Route(svc, op)

@@ -23,6 +23,11 @@ from strongroom.protocol.http import BodyStream, BodyStreamWriter
 from strongroom.store.sealing import Sealer
 
 CHUNK = 1024 * 1024
+#: A streaming operation's body of at most this many bytes (by its
+#: Content-Length) is buffered in memory like any other, counted against
+#: the buffered-bytes budget: a file, its encryption and its hashing cost a
+#: 1 KiB PutObject more than all the rest of its request.
+SMALL_STREAMED_BODY = 64 * 1024
 
 
 class SpooledBody(BodyStreamWriter):

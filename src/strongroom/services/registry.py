@@ -7,6 +7,7 @@ from strongroom.framework import Service
 
 def served_services() -> list[Service]:
     from strongroom.services.cloudtrail import service as cloudtrail
+    from strongroom.services.cloudwatch import service as cloudwatch
     from strongroom.services.iam import service as iam
     from strongroom.services.kms import service as kms
     from strongroom.services.lambda_ import service as lambda_
@@ -16,4 +17,4 @@ def served_services() -> list[Service]:
     from strongroom.services.secretsmanager import service as secretsmanager
     from strongroom.services.sts import service as sts
 
-    return [sts, iam, cloudtrail, kms, secretsmanager, lambda_, s3, rds, logs]
+    return [sts, iam, cloudtrail, kms, secretsmanager, lambda_, s3, rds, logs, cloudwatch]

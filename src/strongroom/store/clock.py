@@ -16,6 +16,8 @@ from sqlalchemy import Connection
 from strongroom.store.db import Store
 
 _OFFSET_SETTING = "clock.offset_seconds"
+#: Every move of the offset: "wall:before:after;…" (what `wall_time` maps through).
+_HISTORY_SETTING = "clock.offset_history"
 _HOT_KEY = ("clock-offset",)
 
 
@@ -55,9 +57,35 @@ class Clock:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         self.refresh(conn)
+        before = self._offset
         self._offset += seconds
         Store.put_setting(conn, _OFFSET_SETTING, repr(self._offset))
+        history = Store.get_setting(conn, _HISTORY_SETTING) or ""
+        entry = f"{time.time()!r}:{before!r}:{self._offset!r}"
+        Store.put_setting(conn, _HISTORY_SETTING, f"{history};{entry}" if history else entry)
         return self._offset
+
+    def wall_time(self, conn: Connection, timestamp: float) -> float:
+        """The wall-clock time at which this clock read `timestamp` (what
+        outside programs that keep wall-clock times, such as a database
+        engine's commit records, know it as). A time the clock jumped over
+        maps to the moment of the jump."""
+        if not self.time_travel:
+            return timestamp
+        history = Store.get_setting(conn, _HISTORY_SETTING) or ""
+        moves = [tuple(float(x) for x in e.split(":")) for e in history.split(";") if e]
+        if not moves:
+            self.refresh(conn)
+            return timestamp - self._offset
+        # Before the first recorded move the offset was its "before".
+        offset = moves[0][1]
+        for wall, before, after in moves:
+            if timestamp < wall + before:
+                break
+            offset = after
+            if timestamp < wall + after:
+                return wall  # jumped over
+        return timestamp - offset
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -12,6 +12,7 @@ from botocore.serialize import create_serializer
 from protocol_shape_values import BODY, GREEDY, HEADER, QUERY, URI, ValueGen
 
 from strongroom.protocol.http import Request, Response
+from strongroom.protocol.model import served_protocols
 
 SERVICES = [
     "sts",
@@ -25,6 +26,7 @@ SERVICES = [
     "s3",
     "lambda",
     "ssm",
+    "cloudwatch",
 ]
 
 
@@ -73,8 +75,15 @@ def generate_output(op: OperationModel, gen: ValueGen) -> dict[str, Any]:
     return out
 
 
-def wire_request(op: OperationModel, params: dict[str, Any]) -> Request:
-    protocol = op.metadata["protocol"]
+def wire_protocol(op: OperationModel) -> str:
+    """The protocol botocore sends `op` in (CloudWatch's model lists three)."""
+    return served_protocols(op.service_model)[0]
+
+
+def wire_request(
+    op: OperationModel, params: dict[str, Any], protocol: str | None = None
+) -> Request:
+    protocol = protocol or wire_protocol(op)
     serializer = create_serializer(protocol, include_validation=False)
     request_dict = serializer.serialize_to_request(params, op)
     prepare_request_dict(request_dict, endpoint_url="https://service.example.com")
@@ -91,8 +100,10 @@ def wire_request(op: OperationModel, params: dict[str, Any]) -> Request:
     return Request(prepared.method, parts.path or "/", parts.query, headers, body)
 
 
-def botocore_parse(op: OperationModel, resp: Response, shape: Any = "output") -> dict[str, Any]:
-    parser = create_parser(op.metadata["protocol"])
+def botocore_parse(
+    op: OperationModel, resp: Response, shape: Any = "output", protocol: str | None = None
+) -> dict[str, Any]:
+    parser = create_parser(protocol or wire_protocol(op))
     headers = HeadersDict()
     for k, v in resp.headers:
         headers[k] = v

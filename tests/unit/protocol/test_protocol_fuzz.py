@@ -99,14 +99,14 @@ def mutate_xml(rng: random.Random, body: bytes) -> bytes:
     )
 
 
-SERVICES = ["kms", "secretsmanager", "logs", "iam", "sts", "rds", "s3", "lambda"]
+SERVICES = ["kms", "secretsmanager", "logs", "iam", "sts", "rds", "s3", "lambda", "cloudwatch"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_crafted_requests_only_raise_aws_errors(service: str) -> None:
     model = load_service_model(service)
     codec = codec_for(model)
-    protocol = model.metadata["protocol"]
+    protocol = codec.protocol
     rng = random.Random(zlib.crc32(service.encode()))
     operations = list(model.operation_names)
     outcomes = {"parsed": 0, "rejected": 0}

@@ -193,3 +193,87 @@ def test_error_parses_in_botocore(service: str, shape_name: str) -> None:
         modeled.pop("ResponseMetadata", None)
         for name, value in fields.items():
             assert modeled.get(name) == value, name
+
+
+# --------------------------------------------------------------------------- further protocols
+# CloudWatch is served in the protocol botocore picks (json, above) and in
+# the others its model lists: Smithy RPC v2 CBOR and query. botocore's
+# serializers and parsers for each are the oracle for those codecs, every
+# operation and error.
+
+CBOR = "smithy-rpc-v2-cbor"
+FURTHER = [("cloudwatch", CBOR), ("cloudwatch", "query")]
+
+
+def further_codec(service: str, protocol: str) -> Any:
+    key = f"{service}/{protocol}"
+    if key not in _CODECS:
+        _CODECS[key] = codec_for(load_service_model(service), protocol=protocol)
+    return _CODECS[key]
+
+
+def _further_cases() -> list[tuple[str, str, str]]:
+    return [(s, p, op) for s, p in FURTHER for op in load_service_model(s).operation_names]
+
+
+def _has_empty_structure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return not value or any(_has_empty_structure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_empty_structure(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize(("service", "protocol", "operation"), _further_cases())
+def test_further_protocol_request_from_botocore_parses_back(
+    service: str, protocol: str, operation: str
+) -> None:
+    model = load_service_model(service)
+    op = model.operation_model(operation)
+    try:
+        params = generate_input(op, ValueGen(_seed(service, operation)))
+    except Unsatisfiable as exc:
+        pytest.skip(f"cannot generate input: {exc}")
+    if protocol == "query" and any(_has_empty_structure(v) for v in params.values()):
+        pytest.skip("an empty structure is no parameter at all in the query protocol")
+    req = wire_request(op, params, protocol)
+    c = further_codec(service, protocol)
+    if protocol == CBOR:
+        assert req.headers["smithy-protocol"] == "rpc-v2-cbor"
+        assert c.operation_from_path(req.path) == operation
+    assert normalise(c.parse(operation, req)) == normalise(params)
+
+
+@pytest.mark.parametrize(("service", "protocol", "operation"), _further_cases())
+def test_further_protocol_response_parses_in_botocore(
+    service: str, protocol: str, operation: str
+) -> None:
+    model = load_service_model(service)
+    op = model.operation_model(operation)
+    try:
+        result = generate_output(op, ValueGen(_seed(service, operation) + 1))
+    except Unsatisfiable as exc:
+        pytest.skip(f"cannot generate output: {exc}")
+    resp = further_codec(service, protocol).serialize(operation, result, "req-0001")
+    parsed = botocore_parse(op, resp, protocol=protocol)
+    if protocol == CBOR:
+        assert ("smithy-protocol", "rpc-v2-cbor") in resp.headers
+    assert normalise(_comparable_output(op, result, parsed)) == normalise(result)
+
+
+@pytest.mark.parametrize(
+    ("service", "protocol", "shape_name"),
+    [(s, p, shape.name) for s, p in FURTHER for shape in load_service_model(s).error_shapes],
+)
+def test_further_protocol_error_parses_in_botocore(
+    service: str, protocol: str, shape_name: str
+) -> None:
+    model = load_service_model(service)
+    code = model.shape_for(shape_name).metadata.get("error", {}).get("code", shape_name)
+    err = getattr(errors_for(service), shape_name)("Something <went> & wrong")
+    op = model.operation_model(model.operation_names[0])
+    resp = further_codec(service, protocol).serialize_error(err, "req-0002", op.name)
+    parsed = botocore_parse(op, resp, protocol=protocol)
+    assert parsed["Error"]["Code"] == code
+    assert parsed["Error"]["Message"] == "Something <went> & wrong"
+    assert parsed["ResponseMetadata"]["RequestId"] == "req-0002"

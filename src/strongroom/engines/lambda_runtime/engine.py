@@ -39,6 +39,7 @@ from strongroom.engines.lambda_runtime.model import (
     Credentials,
     EngineClosed,
     FunctionImage,
+    ImageLogSink,
     InvokeResult,
     LogSink,
     TooManyRequests,
@@ -69,6 +70,7 @@ class LambdaEngine:
         *,
         interpreters: Mapping[str, str] | None = None,
         log_sink: LogSink | None = None,
+        image_log_sink: ImageLogSink | None = None,
         freeze_after_s: float = 1.0,
         retire_after_s: float = 300.0,
         default_max_concurrency: int = 10,
@@ -90,9 +92,12 @@ class LambdaEngine:
         # server processes may share a base dir); left-overs of dead owners
         # are reaped at start.
         self._envs_dir = self.base_dir / "envs" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        if log_sink is None:
+        if log_sink is None and image_log_sink is None:
             log_sink = logs.FileLogSink(self.base_dir / "logs")
         self.log_sink = log_sink
+        #: Told the image too (the server's delivery into CloudWatch Logs);
+        #: used instead of `log_sink` when given.
+        self.image_log_sink = image_log_sink
         self._lock = threading.Lock()
         self._pools: dict[str, list[Environment]] = {}
         self._code_locks: dict[str, threading.Lock] = {}
@@ -194,7 +199,7 @@ class LambdaEngine:
             shutil.rmtree(code_dir, ignore_errors=True)
         if leftover:  # what it wrote after its last invocation
             with contextlib.suppress(Exception):
-                self.log_sink(env.log_group, env.log_stream, leftover)
+                self._emit(env, leftover)
 
     def _forget(self, env: Environment) -> Path | None:
         """Drop an environment from its pool (with the lock held); the code dir
@@ -290,7 +295,7 @@ class LambdaEngine:
             )
         )
         try:
-            self.log_sink(env.log_group, env.log_stream, events)
+            self._emit(env, events)
         except Exception:  # a failing sink must not fail the invocation
             pass
         return InvokeResult(
@@ -302,6 +307,12 @@ class LambdaEngine:
             init_duration_ms=outcome.init_ms,
             error_type=outcome.error_type,
         )
+
+    def _emit(self, env: Environment, events: list) -> None:
+        if self.image_log_sink is not None:
+            self.image_log_sink(env.image, env.log_group, env.log_stream, events)
+        elif self.log_sink is not None:
+            self.log_sink(env.log_group, env.log_stream, events)
 
     def _memory_used_mb(self, env: Environment, image: FunctionImage, outcome: Outcome) -> int:
         if env.kill_reason == "oom":
@@ -519,6 +530,9 @@ class LambdaEngine:
                 "_LAMBDA_TELEMETRY_LOG_FD": str(telemetry_fd),
             }
         )
+        if image.log_format == "JSON":
+            variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            variables["AWS_LAMBDA_LOG_LEVEL"] = image.application_log_level or "INFO"
         return variables
 
     # ---- retiring and closing ----

@@ -88,7 +88,7 @@ class Environment:
         self.loop = engine.loop
         self.image = image
         self.id = env_id
-        self.log_group = f"/aws/lambda/{image.function_name}"
+        self.log_group = image.log_group or f"/aws/lambda/{image.function_name}"
         self.log_stream = log_stream
         # Owned by the engine's lock:
         self.busy = False

@@ -12,6 +12,9 @@ from pathlib import Path
 LogEvent = tuple[int, str]
 #: Where an environment's log goes: (log group, log stream, events in order).
 LogSink = Callable[[str, str, Sequence[LogEvent]], None]
+#: A sink told which function image wrote the events (its account, Region,
+#: role): ``sink(image, group, stream, events)``.
+ImageLogSink = Callable[["FunctionImage", str, str, Sequence[LogEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,15 @@ class FunctionImage:
     region: str = "us-east-1"
     account: str = "000000000000"
     max_concurrency: int | None = None  # None: the engine's default
+    #: LoggingConfig.LogGroup (None: ``/aws/lambda/<function_name>``).
+    log_group: str | None = None
+    #: The execution role: the output is delivered with its permissions.
+    role_arn: str = ""
+    #: LoggingConfig.LogFormat ("Text" or "JSON") and ApplicationLogLevel:
+    #: handed to the runtime interface client, which then writes the
+    #: function's `logging` records as JSON objects, as AWS's does.
+    log_format: str = "Text"
+    application_log_level: str | None = None
 
 
 @dataclass(frozen=True)

@@ -447,6 +447,13 @@ class PostgresEngine:
             "listen_addresses = '127.0.0.1'\n"
             f"unix_socket_directories = {_conf_quote(str(instance.socket_dir))}\n"
             f"cluster_name = {_conf_quote(instance.instance_id)}\n"
+            # WAL archiving (engines/postgres/archive.py): always on, so turning
+            # backups on or off needs no restart; nothing is kept until
+            # backup.conf (outside the data directory: never in a copy) names
+            # the instance's spool.
+            "archive_mode = on\n"
+            "archive_command = 'true'\n"
+            f"include_if_exists = {_conf_quote(str(instance.instance_dir / 'backup.conf'))}\n"
         )
         ident = "# written by strongroom: who may be rdsadmin over the Unix socket\n"
         for os_user in sorted({self._os_user, self.account.name}):

@@ -43,15 +43,20 @@ from strongroom.audit.tables import batches
 from strongroom.encoding import json_text, json_value
 from strongroom.services.cloudtrail import selection, signing
 from strongroom.services.cloudtrail import trails as trail_store
-from strongroom.services.cloudtrail.tables import log_files, signing_keys
+from strongroom.services.cloudtrail.tables import log_files, logs_cursors, signing_keys
 from strongroom.services.cloudtrail.trails import Trail
 from strongroom.store.sealing import Sealer
 
 #: Seconds of the server's clock between deliveries of a trail.
 DELIVERY_INTERVAL = 300.0
 DIGEST_INTERVAL = 3600.0
-#: Audit batches read per delivery (the rest wait for the next).
-MAX_BATCHES = 2000
+#: Seconds between deliveries to CloudWatch Logs ("within seconds" of a call).
+LOGS_INTERVAL = 2.0
+#: Audit batches read per delivery: what one run of the job (on the event
+#: loop) takes. When more remain the trail is due again at the next tick, so
+#: a backlog is worked off in steps (the recorder writes up to ~50 batches a
+#: second under load) rather than in one stall of every request in flight.
+MAX_BATCHES = 250
 #: Hours of digests one run catches up (the rest follow on the next runs).
 MAX_DIGESTS_PER_RUN = 48
 #: Events of a global service, logged in us-east-1, that a trail takes only
@@ -59,6 +64,8 @@ MAX_DIGESTS_PER_RUN = 48
 GLOBAL_SOURCES = frozenset({"iam.amazonaws.com", "sts.amazonaws.com"})
 GLOBAL_REGION = "us-east-1"
 SIGNATURE_ALGORITHM = "SHA256withRSA"
+#: The sourceIPAddress of the calls CloudTrail makes while delivering.
+DELIVERING_SOURCE = "cloudtrail.amazonaws.com"
 
 
 class DeliveryError(Exception):
@@ -67,16 +74,14 @@ class DeliveryError(Exception):
 
 
 class Sink(Protocol):
-    def put_object(
-        self,
-        bucket: str,
-        key: str,
-        body: bytes,
-        metadata: dict[str, str],
-        kms_key: str | None,
-    ) -> None: ...
+    """Where a trail's files and events go: `put_object` writes one object
+    into the trail's bucket (under its KMS key, if any); `put_log_events`
+    puts events into a stream of the trail's CloudWatch Logs group. Each
+    raises `DeliveryError` when the destination refuses."""
 
-    def put_log_events(self, group_arn: str, stream: str, events: list[dict[str, Any]]) -> None: ...
+    def put_object(self, trail: Trail, key: str, body: bytes, metadata: dict[str, str]) -> None: ...
+
+    def put_log_events(self, trail: Trail, stream: str, events: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass
@@ -89,22 +94,16 @@ class MemorySink:
     log_events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     fail: str | None = None
 
-    def put_object(
-        self,
-        bucket: str,
-        key: str,
-        body: bytes,
-        metadata: dict[str, str],
-        kms_key: str | None,
-    ) -> None:
+    def put_object(self, trail: Trail, key: str, body: bytes, metadata: dict[str, str]) -> None:
         if self.fail:
             raise DeliveryError(self.fail)
-        self.objects[(bucket, key)] = (body, dict(metadata), kms_key)
+        self.objects[(trail.s3_bucket, key)] = (body, dict(metadata), trail.kms_key_arn)
 
-    def put_log_events(self, group_arn: str, stream: str, events: list[dict[str, Any]]) -> None:
+    def put_log_events(self, trail: Trail, stream: str, events: list[dict[str, Any]]) -> None:
         if self.fail:
             raise DeliveryError(self.fail)
-        self.log_events.setdefault((group_arn, stream), []).extend(events)
+        assert trail.logs_group_arn is not None
+        self.log_events.setdefault((trail.logs_group_arn, stream), []).extend(events)
 
 
 # -- names and bodies ------------------------------------------------------
@@ -166,7 +165,7 @@ def audit_end(conn: Connection) -> tuple[int, int]:
 
 
 def events_after(
-    conn: Connection, cursor: tuple[int, int], max_batches: int = MAX_BATCHES
+    conn: Connection, cursor: tuple[int, int], max_batches: int | None = None
 ) -> tuple[list[StoredEvent], tuple[int, int]]:
     """The events stored after `cursor`, oldest batch first, and the cursor
     after them."""
@@ -175,7 +174,7 @@ def events_after(
         select(batches.c.seq, batches.c.events)
         .where(batches.c.seq >= seq)
         .order_by(batches.c.seq)
-        .limit(max_batches)
+        .limit(max_batches or MAX_BATCHES)
     ).all()
     found: list[StoredEvent] = []
     end = cursor
@@ -185,6 +184,14 @@ def events_after(
         found.extend(StoredEvent._make(item) for item in items[start:])
         end = (int(row_seq), len(items))
     return found, end
+
+
+def backlogged(conn: Connection, cursor: tuple[int, int]) -> bool:
+    """Whether batches after the one `cursor` is in are stored: after a
+    delivery that moved the cursor, those it left for its next run
+    (`MAX_BATCHES` reached)."""
+    after = select(batches.c.seq).where(batches.c.seq > cursor[0]).limit(1)
+    return conn.execute(after).first() is not None
 
 
 def region_of(trail: Trail, event: StoredEvent) -> str | None:
@@ -204,13 +211,19 @@ def region_of(trail: Trail, event: StoredEvent) -> str | None:
 def selected(
     trail: Trail, events: list[StoredEvent], matcher: selection.Matcher | None = None
 ) -> dict[str, list[StoredEvent]]:
-    """The events a trail selects, by the Region of the log file they go in."""
+    """The events a trail selects, by the Region of the log file they go in.
+    Without RecursiveLogging, the calls CloudTrail made to deliver (its KMS
+    GenerateDataKey for SSE-KMS files, source ``cloudtrail.amazonaws.com``)
+    are left out."""
     matcher = matcher or selection.compile_stored(trail.selectors)
     out: dict[str, list[StoredEvent]] = {}
     for event in events:
         region = region_of(trail, event)
-        if region is not None and matcher.selects(event):
-            out.setdefault(region, []).append(event)
+        if region is None or not matcher.selects(event):
+            continue
+        if not trail.recursive_logging and event.own.get("sourceIPAddress") == DELIVERING_SOURCE:
+            continue
+        out.setdefault(region, []).append(event)
     return out
 
 
@@ -231,7 +244,7 @@ def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
             rendered = records.render_events(conn, chosen)
             raw, body = gzip_json({"Records": rendered})
             key = log_file_key(trail, region, now, unique_part(trail, region, start))
-            sink.put_object(trail.s3_bucket, key, body, {}, trail.kms_key_arn)
+            sink.put_object(trail, key, body, {})
             if trail.validation:
                 conn.execute(
                     delete(log_files).where(
@@ -250,8 +263,6 @@ def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
                     )
                 )
             count += len(chosen)
-        if trail.logs_group_arn:
-            _to_logs(conn, trail, by_region, sink, now)
     except DeliveryError as refused:
         trail.delivery_error = str(refused)
         trail_store.save(conn, trail, "last_attempt", "delivery_error")
@@ -272,32 +283,64 @@ def deliver(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
     return count
 
 
-def _to_logs(
-    conn: Connection,
-    trail: Trail,
-    by_region: dict[str, list[StoredEvent]],
-    sink: Sink,
-    now: float,
-) -> None:
-    assert trail.logs_group_arn is not None
-    for region in sorted(by_region):
-        chosen = by_region[region]
-        rendered = records.render_events(conn, chosen)
-        events = [
-            {"timestamp": int(e.event_time * 1000), "message": json_text(r)}
-            for e, r in zip(chosen, rendered, strict=True)
-        ]
-        try:
+def logs_cursor(conn: Connection, trail: Trail) -> tuple[int, int]:
+    """Where the trail's delivery to CloudWatch Logs stands: at first, where
+    its delivery to S3 stands (what it has not yet handed over anywhere)."""
+    row = conn.execute(
+        select(logs_cursors.c.seq, logs_cursors.c.idx).where(logs_cursors.c.trail_arn == trail.arn)
+    ).first()
+    return (trail.cursor_seq, trail.cursor_index) if row is None else (int(row[0]), int(row[1]))
+
+
+def reset_logs_cursor(conn: Connection, trail: Trail) -> None:
+    """Logs delivery starts again where S3 delivery does (StartLogging)."""
+    conn.execute(delete(logs_cursors).where(logs_cursors.c.trail_arn == trail.arn))
+
+
+def _save_logs_cursor(conn: Connection, trail: Trail, cursor: tuple[int, int]) -> None:
+    conn.execute(delete(logs_cursors).where(logs_cursors.c.trail_arn == trail.arn))
+    conn.execute(insert(logs_cursors).values(trail_arn=trail.arn, seq=cursor[0], idx=cursor[1]))
+
+
+def deliver_to_logs(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
+    """Put what the trail selected since its Logs cursor into stream
+    ``<acct>_CloudTrail_<region>`` of its group, one event per record;
+    returns the events put. A refusal is kept for GetTrailStatus
+    (LatestCloudWatchLogsDeliveryError) and the cursor stays."""
+    if not trail.logs_group_arn:
+        return 0
+    start = logs_cursor(conn, trail)
+    events, end = events_after(conn, start)
+    if end == start:
+        return 0
+    by_region = selected(trail, events)
+    count = 0
+    try:
+        for region in sorted(by_region):
+            chosen = by_region[region]
+            rendered = records.render_events(conn, chosen)
             sink.put_log_events(
-                trail.logs_group_arn, f"{trail.account}_CloudTrail_{region}", events
+                trail,
+                f"{trail.account}_CloudTrail_{region}",
+                [
+                    {"timestamp": int(e.event_time * 1000), "message": json_text(r)}
+                    for e, r in zip(chosen, rendered, strict=True)
+                ],
             )
-        except DeliveryError as refused:
+            count += len(chosen)
+    except DeliveryError as refused:
+        # Kept where it stands (S3 delivery, moving on, no longer says).
+        _save_logs_cursor(conn, trail, start)
+        if trail.logs_error != str(refused):
             trail.logs_error = str(refused)
             trail_store.save(conn, trail, "logs_error")
-            return
-    if by_region:
-        trail.logs_delivery, trail.logs_error = now, None
+        return 0
+    _save_logs_cursor(conn, trail, end)
+    if by_region or trail.logs_error:
+        trail.logs_delivery = now if by_region else trail.logs_delivery
+        trail.logs_error = None
         trail_store.save(conn, trail, "logs_delivery", "logs_error")
+    return count
 
 
 # -- digests ---------------------------------------------------------------
@@ -441,9 +484,7 @@ def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, no
         signature = signing.sign(private, string_to_sign(document, raw)).hex()
         metadata = {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM}
         try:
-            sink.put_object(
-                trail.s3_bucket, document["digestS3Object"], body, metadata, trail.kms_key_arn
-            )
+            sink.put_object(trail, document["digestS3Object"], body, metadata)
         except DeliveryError as refused:
             trail.digest_error = str(refused)
             trail_store.save(conn, trail, "digest_error")
@@ -487,9 +528,18 @@ def run_trails(
     delivered = 0
     next_due: float | None = None
     for trail in trail_store.logging_trails(conn):
+        if trail.logs_group_arn:
+            delivered += deliver_to_logs(conn, trail, sink, now)
+            more = trail.logs_error is None and backlogged(conn, logs_cursor(conn, trail))
+            due = now if more else now + LOGS_INTERVAL
+            next_due = due if next_due is None else min(next_due, due)
         if trail.next_delivery is None or trail.next_delivery <= now:
             delivered += deliver(conn, trail, sink, now)
-            trail.next_delivery = now + DELIVERY_INTERVAL
+            # Batches left (MAX_BATCHES reached): due again at the next tick.
+            more = trail.delivery_error is None and backlogged(
+                conn, (trail.cursor_seq, trail.cursor_index)
+            )
+            trail.next_delivery = now if more else now + DELIVERY_INTERVAL
             trail_store.save(conn, trail, "next_delivery")
         if trail.validation and trail.digest_due is None:
             trail.digest_start, trail.digest_due = now, now + DIGEST_INTERVAL

@@ -1,16 +1,22 @@
 """What CloudTrail checks of a trail's destinations before it takes them,
-each behind a function the S3 and CloudWatch Logs wiring fills in.
+and on each delivery.
 
-- `bucket_check(call, bucket, prefix, trail_arn)`: the bucket exists
+- `check_bucket(call, bucket, prefix, trail_arn)`: the bucket exists
   (S3BucketDoesNotExistException) and its policy lets
   ``cloudtrail.amazonaws.com`` call GetBucketAcl and PutObject under
   ``[prefix/]AWSLogs/<account>/`` with ``aws:SourceArn`` the trail and
   ``s3:x-amz-acl`` bucket-owner-full-control
-  (InsufficientS3BucketPolicyException). Until S3 is served here there is
-  no bucket to check, and every bucket is taken.
-- `encryption_check`: the KMS key exists and is enabled and its key policy
+  (InsufficientS3BucketPolicyException) — asked of S3's delivery API, so
+  the bucket policy is evaluated by S3's own authorizer, as AWS asks S3.
+- `resolve_kms_key`: the KMS key exists and is enabled and its key policy
   allows CloudTrail GenerateDataKey* (InsufficientEncryptionPolicyException).
   Done here, through KMS's internal API.
+- `check_logs(call, group_arn, role_arn)`: the group exists in the trail's
+  account (InvalidCloudWatchLogsLogGroupArnException), the role's trust
+  policy lets ``cloudtrail.amazonaws.com`` assume it
+  (InvalidCloudWatchLogsRoleArnException) and its permissions allow
+  logs:CreateLogStream and logs:PutLogEvents on the trail's stream
+  (InvalidCloudWatchLogsLogGroupArnException, in AWS's words).
 """
 
 from __future__ import annotations
@@ -20,30 +26,112 @@ from collections.abc import Callable
 from typing import Any
 
 from strongroom.encoding import json_value
-from strongroom.framework import Call
+from strongroom.framework import Call, JobRun
 from strongroom.services.cloudtrail.service import errors
 from strongroom.services.kms import api as kms
+from strongroom.services.logs import api as logs
+from strongroom.services.s3 import api as s3
+from strongroom.services.sts import api as sts
 
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
+#: What the role for CloudWatch Logs must allow on the trail's stream.
+LOGS_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 BucketCheck = Callable[[Call, str, str | None, str], None]
 
 
-def _no_bucket_check(call: Call, bucket: str, prefix: str | None, trail_arn: str) -> None:
-    return None
+def _s3_bucket_check(call: Call, bucket: str, prefix: str | None, trail_arn: str) -> None:
+    account = trail_arn.split(":")[4]
+    base = f"{prefix}/" if prefix else ""
+    try:
+        s3.authorize_delivery(
+            call,
+            CLOUDTRAIL_PRINCIPAL,
+            bucket,
+            "",
+            source_arn=trail_arn,
+            source_account=account,
+            action="s3:GetBucketAcl",
+        )
+        s3.authorize_delivery(
+            call,
+            CLOUDTRAIL_PRINCIPAL,
+            bucket,
+            f"{base}AWSLogs/{account}/",
+            source_arn=trail_arn,
+            source_account=account,
+        )
+    except Exception as err:
+        code = getattr(err, "code", None)
+        if code == "NoSuchBucket":
+            raise errors.S3BucketDoesNotExistException(
+                f"S3 bucket {bucket} does not exist."
+            ) from None
+        if code == "AccessDenied":
+            raise errors.InsufficientS3BucketPolicyException(
+                f"Incorrect S3 bucket policy is detected for bucket: {bucket}"
+            ) from None
+        raise
 
 
-#: Replaced by the S3 wiring (`set_bucket_check`).
-_bucket_check: BucketCheck = _no_bucket_check
+#: Replaceable (`set_bucket_check`) for unit tests that run without S3.
+_bucket_check: BucketCheck = _s3_bucket_check
 
 
-def set_bucket_check(check: BucketCheck) -> None:
+def set_bucket_check(check: BucketCheck | None) -> None:
     global _bucket_check
-    _bucket_check = check
+    _bucket_check = check or _s3_bucket_check
 
 
 def check_bucket(call: Call, bucket: str, prefix: str | None, trail_arn: str) -> None:
     _bucket_check(call, bucket, prefix, trail_arn)
+
+
+def log_group_parts(group_arn: str) -> tuple[str, str, str]:
+    """(account, Region, group name) of ``arn:aws:logs:<region>:<acct>:log-group:<name>:*``."""
+    parts = group_arn.split(":")
+    return parts[4], parts[3], parts[6]
+
+
+def stream_arn(group_arn: str, stream: str) -> str:
+    return f"{group_arn.removesuffix(':*')}:log-stream:{stream}"
+
+
+def logs_refusal(ctx: Call | JobRun, group_arn: str, role_arn: str, stream: str) -> str | None:
+    """Why CloudTrail may not put events into `stream` of the group through
+    the role (AWS's exception name and message), or None when it may."""
+    account, region, name = log_group_parts(group_arn)
+    if not logs.group_exists(ctx, name, account=account, region=region):
+        return (
+            "InvalidCloudWatchLogsLogGroupArnException: "
+            f"CloudTrail cannot validate the specified log group ARN {group_arn}."
+        )
+    if not sts.service_may_assume(ctx, role_arn, CLOUDTRAIL_PRINCIPAL):
+        return (
+            "InvalidCloudWatchLogsRoleArnException: "
+            "Access denied. Check the trust relationships for your role."
+        )
+    if not sts.service_role_allows(
+        ctx, role_arn, CLOUDTRAIL_PRINCIPAL, LOGS_ACTIONS, stream_arn(group_arn, stream)
+    ):
+        return (
+            "InvalidCloudWatchLogsLogGroupArnException: "
+            "Access denied. Verify in IAM that the role has adequate permissions."
+        )
+    return None
+
+
+def check_logs(call: Call, group_arn: str, role_arn: str, region: str) -> None:
+    """CreateTrail's and UpdateTrail's check of the CloudWatch Logs destination."""
+    account = log_group_parts(group_arn)[0]
+    if account != call.account:
+        raise errors.InvalidCloudWatchLogsLogGroupArnException(
+            "Log group ARN and trail must be in the same account."
+        )
+    refusal = logs_refusal(call, group_arn, role_arn, f"{call.account}_CloudTrail_{region}")
+    if refusal is not None:
+        code, _, message = refusal.partition(": ")
+        raise getattr(errors, code)(message)
 
 
 def resolve_kms_key(call: Call, key_id: str, trail_arn: str) -> str:
@@ -129,61 +217,3 @@ def encryption_policy_allows(policy_text: str, trail_arn: str) -> bool:
         if st.get("Effect") == "Allow" and _conditions_hold(st.get("Condition"), trail_arn):
             allowed = True
     return allowed
-
-
-def bucket_policy_allows(
-    policy_text: str | None, bucket: str, prefix: str | None, account: str, trail_arn: str
-) -> bool:
-    """Whether a bucket policy lets CloudTrail deliver for this trail, as
-    CreateTrail requires (for the S3 wiring's `set_bucket_check`):
-    ``s3:GetBucketAcl`` on the bucket and ``s3:PutObject`` on
-    ``arn:aws:s3:::<bucket>/[prefix/]AWSLogs/<account>/*`` allowed to
-    ``cloudtrail.amazonaws.com`` (with ``s3:x-amz-acl`` bucket-owner-full-control
-    and ``aws:SourceArn`` the trail where the policy conditions on them), and
-    neither denied."""
-    if not policy_text:
-        return False
-    try:
-        policy = json_value(policy_text)
-    except ValueError:
-        return False
-    statements = _listed(policy.get("Statement") if isinstance(policy, dict) else None)
-    base = f"{prefix}/" if prefix else ""
-    needs = {
-        "s3:GetBucketAcl": f"arn:aws:s3:::{bucket}",
-        # A log file key under the account's prefix stands for them all.
-        "s3:PutObject": f"arn:aws:s3:::{bucket}/{base}AWSLogs/{account}/CloudTrail/log.json.gz",
-    }
-    allowed = dict.fromkeys(needs, False)
-    for st in statements:
-        if not isinstance(st, dict) or not _names_cloudtrail(st.get("Principal")):
-            continue
-        for action, resource in needs.items():
-            if not _action_matches(_listed(st.get("Action")), action):
-                continue
-            if not _resource_matches(_listed(st.get("Resource")), resource):
-                continue
-            if st.get("Effect") == "Deny":
-                return False
-            if st.get("Effect") == "Allow" and _s3_conditions_hold(st.get("Condition"), trail_arn):
-                allowed[action] = True
-    return all(allowed.values())
-
-
-def _resource_matches(patterns: list[Any], resource: str) -> bool:
-    return any(isinstance(p, str) and fnmatch.fnmatchcase(resource, p) for p in patterns)
-
-
-def _s3_conditions_hold(condition: Any, trail_arn: str) -> bool:
-    if not _conditions_hold(condition, trail_arn):
-        return False
-    if not isinstance(condition, dict):
-        return True
-    for block in condition.values():
-        if isinstance(block, dict):
-            for key, wanted in block.items():
-                if key.lower() == "s3:x-amz-acl" and "bucket-owner-full-control" not in [
-                    str(w) for w in _listed(wanted)
-                ]:
-                    return False
-    return True

@@ -1,8 +1,8 @@
 """Delivery's operations and job: ListPublicKeys, and the clock-driven job
 that delivers each logging trail every ~5 minutes of the server's clock
-(and its hourly digests) through the sink the S3 / Logs wiring configures
-(`set_sink_factory`). Without a sink there is nowhere to deliver: the job
-does nothing and the cursors wait, so nothing is lost."""
+(and its hourly digests), and to CloudWatch Logs every few seconds,
+through `sinks.ServiceSink` (S3's and Logs' internal APIs); unit tests
+put a `MemorySink` in its place (`set_sink_factory`)."""
 
 from __future__ import annotations
 
@@ -10,27 +10,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from strongroom.encoding import b64_text
 from strongroom.framework import Call, JobRun
-from strongroom.services.cloudtrail import delivery
+from strongroom.services.cloudtrail import delivery, sinks
 from strongroom.services.cloudtrail.service import LIST_KEYS, errors, service
 
 SinkFactory = Callable[[JobRun], delivery.Sink]
 
-_sink_factory: SinkFactory | None = None
+_sink_factory: SinkFactory = sinks.ServiceSink
 
 
 def set_sink_factory(factory: SinkFactory | None) -> None:
     """Where the job delivers: ``factory(run)`` gives the sink for one run
-    (S3's internal put and Logs' put-events, in the run's transaction)."""
+    (default: S3's internal put and Logs' put-events, in the run's
+    transaction)."""
     global _sink_factory
-    _sink_factory = factory
+    _sink_factory = factory or sinks.ServiceSink
 
 
 @service.job
 def cloudtrail_delivery(run: JobRun) -> float | None:
-    if _sink_factory is None:
-        return None
     _, next_due = delivery.run_trails(run.conn, run.sealer, _sink_factory(run), run.now.timestamp())
     return next_due
 
@@ -50,8 +48,9 @@ def list_public_keys(
     keys = delivery.public_keys(call.conn, call.region, start.timestamp(), end.timestamp())
     listed = [
         {
-            # What validate-logs base64-decodes again: base64 text of the DER.
-            "Value": b64_text(der).encode(),
+            # The PKCS #1 DER: base64 once on the wire, which the aws CLI
+            # (it leaves blobs as base64 text) decodes itself.
+            "Value": der,
             "ValidityStartTime": datetime.fromtimestamp(valid_from, UTC),
             "ValidityEndTime": datetime.fromtimestamp(valid_to, UTC)
             if valid_to is not None

@@ -93,6 +93,8 @@ def create_trail(
     trails.require_logs(CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn)
     TAGS.require_valid(call, tags)
     destinations.check_bucket(call, S3BucketName, S3KeyPrefix, arn)
+    if CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn:
+        destinations.check_logs(call, CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn, call.region)
     key_arn = destinations.resolve_kms_key(call, KmsKeyId, arn) if KmsKeyId else None
     trail = Trail(
         account=call.account,
@@ -165,6 +167,8 @@ def update_trail(
         group = CloudWatchLogsLogGroupArn or None
         role = CloudWatchLogsRoleArn or None
         trails.require_logs(group, role)
+        if group and role:
+            destinations.check_logs(call, group, role, trail.region)
         trail.logs_group_arn, trail.logs_role_arn = group, role
     if S3BucketName is not None or S3KeyPrefix is not None:
         destinations.check_bucket(call, trail.s3_bucket, trail.s3_prefix, trail.arn)
@@ -240,6 +244,7 @@ def start_logging(call: Call, Name: str) -> dict[str, Any]:
         trail.start_logging = now
         # Delivery starts from the events recorded from now on.
         trail.cursor_seq, trail.cursor_index = delivery.audit_end(call.conn)
+        delivery.reset_logs_cursor(call.conn, trail)
         trail.next_delivery = now
         if trail.validation and trail.digest_start is None:
             trail.digest_start = now

@@ -85,4 +85,14 @@ signing_keys = Table(
     Column("valid_to", Float, nullable=True),
 )
 
-TABLES = (trails, log_files, signing_keys)
+#: Delivery to CloudWatch Logs: each trail's own cursor into the audit
+#: batches (its cadence is seconds, the S3 files' five minutes).
+logs_cursors = Table(
+    "cloudtrail_logs_cursors",
+    metadata,
+    Column("trail_arn", String(2048), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("idx", Integer, nullable=False),
+)
+
+TABLES = (trails, log_files, signing_keys, logs_cursors)

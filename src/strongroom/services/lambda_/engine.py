@@ -13,6 +13,8 @@ from typing import Any
 
 from strongroom.engines.lambda_runtime import LambdaEngine
 from strongroom.framework import ResourceContext
+from strongroom.services.lambda_.log_delivery import LogDelivery
+from strongroom.services.lambda_.service import service
 from strongroom.services.sts.api import ServiceCredentials
 from strongroom.store.files import private_dir
 
@@ -27,8 +29,10 @@ CLOCK_JUMP = 60.0
 
 
 class Runner:
-    def __init__(self, engine: LambdaEngine) -> None:
+    def __init__(self, engine: LambdaEngine, delivery: LogDelivery | None = None) -> None:
         self.engine = engine
+        #: Where the functions' output goes (CloudWatch Logs).
+        self.delivery = delivery
         self._credentials: dict[str, ServiceCredentials] = {}
         self._lock = threading.Lock()
         #: The server clock's lead on the wall clock when the environments
@@ -73,6 +77,9 @@ class Runner:
 
     def close(self) -> None:
         self.engine.close()
+        if self.delivery is not None:
+            self.delivery.wait_idle(5.0)
+            self.delivery.close()
 
 
 def make_engine(ctx: ResourceContext) -> Runner:
@@ -85,5 +92,10 @@ def make_engine(ctx: ResourceContext) -> Runner:
     # The engine's directory holds the functions' code and logs: private,
     # like everything in the data dir.
     base = private_dir(ctx.data_dir / "lambda")
-    engine = LambdaEngine(base, ctx.endpoint_url, interpreters=interpreters, **settings)
-    return Runner(engine)
+    # The functions' output goes to CloudWatch Logs (`log_delivery`), not to
+    # files: it is customer data, kept only where Logs keeps it.
+    delivery = LogDelivery(service)
+    engine = LambdaEngine(
+        base, ctx.endpoint_url, interpreters=interpreters, image_log_sink=delivery, **settings
+    )
+    return Runner(engine, delivery)

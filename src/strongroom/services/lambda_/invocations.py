@@ -86,6 +86,7 @@ def image_prefix(account: str, region: str, name: str) -> str:
 
 def image_of(ctx: Any, v: Version, max_concurrency: int | None = None) -> FunctionImage:
     store = ctx.runtime.resource("lambda_code")
+    logging_config = v.config.get("LoggingConfig") or {}
     return FunctionImage(
         key=image_key(v),
         function_name=v.name,
@@ -100,6 +101,10 @@ def image_of(ctx: Any, v: Version, max_concurrency: int | None = None) -> Functi
         region=v.region,
         account=v.account,
         max_concurrency=max_concurrency,
+        log_group=logging_config.get("LogGroup"),
+        role_arn=v.role,
+        log_format=logging_config.get("LogFormat") or "Text",
+        application_log_level=logging_config.get("ApplicationLogLevel"),
     )
 
 
@@ -146,6 +151,8 @@ def run(
         )
     runner = ctx.runtime.resource("lambda_engine")
     runner.follow_clock(ctx.runtime.clock.timestamp() - time.time())
+    if runner.delivery is not None:
+        runner.delivery.bind(ctx.runtime)
     try:
         result: InvokeResult = runner.engine.invoke(
             image_of(ctx, v, reserved),

@@ -31,13 +31,22 @@ from strongroom.framework import Call, JobRun
 from strongroom.services.logs import events, groups, ingest
 from strongroom.services.logs.groups import Group
 
-__all__ = ["Published", "ensure_group", "put_events"]
+__all__ = ["GroupMissing", "Published", "ensure_group", "group_exists", "put_events"]
 
 
 @dataclass(slots=True)
 class Published:
     accepted: int
     rejected: int
+
+
+class GroupMissing(LookupError):
+    """The group a publisher that must not create it names is not there."""
+
+
+def group_exists(ctx: Call | JobRun, name: str, *, account: str, region: str) -> bool:
+    """Whether the log group `name` is in the account and Region."""
+    return groups.find(ctx.conn, account, region, name) is not None
 
 
 def ensure_group(ctx: Call | JobRun, name: str, *, account: str, region: str) -> Group:
@@ -61,12 +70,17 @@ def put_events(
     *,
     account: str | None = None,
     region: str | None = None,
+    create_group: bool = True,
 ) -> Published:
-    """Publish `log_events` ((timestamp ms, message) pairs) into the stream."""
+    """Publish `log_events` ((timestamp ms, message) pairs) into the stream;
+    without `create_group` a missing group raises `GroupMissing` (CloudTrail
+    delivers only into a group its owner made)."""
     if account is None or region is None:
         if not isinstance(ctx, Call):
             raise ValueError("a job names the account and Region it publishes into")
         account, region = account or ctx.account, region or ctx.region
+    if not create_group and not group_exists(ctx, group_name, account=account, region=region):
+        raise GroupMissing(group_name)
     group = ensure_group(ctx, group_name, account=account, region=region)
     groups.require_stream_name(stream_name)
     now = int(ctx.clock.timestamp() * 1000)

@@ -217,6 +217,7 @@ def scan(
     opener: Opener | None = None,
     budget: float | None = None,
     max_span: int = MAX_SPAN_MS,
+    transform: Callable[[str, int], str] | None = None,
 ) -> Scan:
     """Events with ``start <= timestamp <= end`` (``end`` inclusive here; the
     operations pass AWS's exclusive end minus one), after `after` in the
@@ -225,7 +226,9 @@ def scan(
     `limit` of them and about `max_bytes` of messages. A forward scan given
     a `budget` (seconds) stops at the first batch it meets after that long
     and says where to resume: a page may hold fewer events than it could,
-    or none, as AWS's FilterLogEvents pages may."""
+    or none, as AWS's FilterLogEvents pages may. `transform` (message,
+    ingestion time) -> message is applied to each event before `match`
+    sees it (a data protection policy's mask)."""
     q = select(
         batches.c.id,
         batches.c.stream_id,
@@ -293,6 +296,8 @@ def scan(
                 if (place >= after) if backward else (place <= after):
                     continue
             message = messages[index]
+            if transform is not None:
+                message = transform(message, ingestion)
             scanned_bytes += len(message)
             if match is not None and not match(message):
                 continue

@@ -33,8 +33,16 @@ from sqlalchemy import (
 from strongroom.framework import Call, tagging
 from strongroom.framework.paging import after_position
 from strongroom.framework.tagging import Tag
+from strongroom.services.logs import resource_policies
 from strongroom.services.logs.service import TAGS, errors
-from strongroom.services.logs.tables import batches, data_keys, groups, streams
+from strongroom.services.logs.tables import (
+    batches,
+    data_keys,
+    data_protection,
+    groups,
+    streams,
+    subscription_filters,
+)
 from strongroom.store.db import Prepared
 
 GROUP_TYPE = "AWS::Logs::LogGroup"
@@ -239,7 +247,8 @@ def resolve(
     ctx = dict(context or {})
     if group is not None:
         ctx.update(tagging.resource_context(group.tag_list()))
-    call.authorize(action, resource, ctx, resource_account=account)
+    policy = resource_policies.effective(call, account, region, group_arn(account, region, gname))
+    call.authorize(action, resource, ctx, resource_policy=policy, resource_account=account)
     if group is None:
         raise errors.ResourceNotFoundException(GROUP_NOT_FOUND)
     return group
@@ -271,6 +280,9 @@ def delete_group(conn: Connection, group: Group) -> None:
     conn.execute(delete(batches).where(batches.c.group_id == group.id))
     conn.execute(delete(streams).where(streams.c.id.in_(ids.scalar_subquery())))
     conn.execute(delete(data_keys).where(data_keys.c.group_id == group.id))
+    conn.execute(delete(subscription_filters).where(subscription_filters.c.group_id == group.id))
+    conn.execute(delete(data_protection).where(data_protection.c.group_id == group.id))
+    resource_policies.remove_for_group(conn, group.account, group.region, group.arn)
     conn.execute(delete(groups).where(groups.c.id == group.id))
 
 

@@ -14,7 +14,8 @@ A query is commands joined by ``|``:
 - ``sort expr [asc|desc], ...``; ``limit n``; ``dedup a, b``;
 - ``parse field "glob with * parts" as a, b`` and
   ``parse field /regex with (?<named>groups)/``;
-- ``unmask`` (accepted; no data protection policy masks anything yet).
+- ``unmask`` (every field as stored, unmasked: see `protection`) and the
+  function ``unmask(field)`` (that field unmasked; `RAW`).
 
 Functions: strings (strlen, toupper, tolower, concat, substr, trim, ltrim,
 rtrim, replace, strcontains, ispresent, isempty, isblank, coalesce),
@@ -52,6 +53,16 @@ class QueryError(ValueError):
 
 Record = dict[str, Any]
 Expr = Callable[[Record], Any]
+#: Where a masked record keeps its unmasked self, for ``unmask(...)``.
+RAW = "@@unmasked"
+_UNMASK_CALL = re.compile(r"\bunmask\s*\(", re.IGNORECASE)
+
+
+def unmasking(query: Query) -> tuple[bool, bool]:
+    """(whether the query unmasks every field — the ``unmask`` command —,
+    whether it calls ``unmask(...)``)."""
+    return any(s.kind == "unmask" for s in query.steps), bool(_UNMASK_CALL.search(query.text))
+
 
 # --------------------------------------------------------------------------- lexing
 
@@ -453,6 +464,8 @@ class _P:
         raise QueryError(f"unexpected symbol found '{t.text}'")
 
     def call(self, name: str) -> Expr:
+        if name.lower() == "unmask":
+            return self.unmask()
         fn = FUNCTIONS.get(name.lower())
         if fn is None:
             if name.lower() in AGGREGATES:
@@ -469,6 +482,14 @@ class _P:
             self.fields.add("@timestamp")
             args.append(lambda r: r.get("@timestamp"))
         return lambda r: fn(*(a(r) for a in args))
+
+    def unmask(self) -> Expr:
+        """``unmask(expr)``: `expr` over the record as stored (`RAW`), which
+        a read of a masked group keeps beside the masked one."""
+        self.expect_op("(")
+        inner = self.expr()
+        self.expect_op(")")
+        return lambda r: inner(r.get(RAW) or r)
 
     def names(self) -> list[str]:
         out = [self.take_name()]

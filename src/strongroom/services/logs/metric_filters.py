@@ -1,6 +1,6 @@
 """Metric filters: the domain layer. A filter is a compiled-once pattern on
-a log group and the metric it would publish (CloudWatch metrics are not
-served yet: filters are kept, described, counted and tested, not run)."""
+a log group and the metric it publishes; `metric_publish` runs them over
+the events ingested after they were created, into CloudWatch metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from strongroom.services.logs.groups import Group
-from strongroom.services.logs.tables import groups, metric_filters
+from strongroom.services.logs.tables import batches, groups, metric_filter_cursors, metric_filters
 
 #: Metric filters a log group may hold (AWS's quota).
 MAX_PER_GROUP = 100
@@ -77,6 +77,7 @@ def save(conn: Connection, f: MetricFilter, *, new: bool) -> None:
     values = {k: getattr(f, k) for k in MetricFilter.__dataclass_fields__}  # type: ignore[attr-defined]
     if new:
         conn.execute(insert(metric_filters).values(**values))
+        start_cursor(conn, f.group_id)
     else:
         conn.execute(
             update(metric_filters)
@@ -91,10 +92,16 @@ def remove(conn: Connection, f: MetricFilter) -> None:
             metric_filters.c.group_id == f.group_id, metric_filters.c.name == f.name
         )
     )
+    left = conn.execute(
+        select(func.count()).where(metric_filters.c.group_id == f.group_id)
+    ).scalar_one()
+    if not left:  # a filter created later starts from its own creation
+        drop_cursor(conn, f.group_id)
 
 
 def remove_all(conn: Connection, group: Group) -> None:
     conn.execute(delete(metric_filters).where(metric_filters.c.group_id == group.id))
+    drop_cursor(conn, group.id)
 
 
 def listed(
@@ -125,3 +132,65 @@ def listed(
             continue
         out.append((row[0], f))
     return out
+
+
+# --------------------------------------------------------------------------- publishing cursors
+
+
+def start_cursor(conn: Connection, group_id: int) -> None:
+    """A group's first metric filter reads the batches stored from now on:
+    AWS's filters apply to the events ingested after they were created."""
+    if (
+        conn.execute(
+            select(metric_filter_cursors.c.group_id).where(
+                metric_filter_cursors.c.group_id == group_id
+            )
+        ).first()
+        is not None
+    ):
+        return
+    last = conn.execute(
+        select(func.max(batches.c.id)).where(batches.c.group_id == group_id)
+    ).scalar_one_or_none()
+    conn.execute(insert(metric_filter_cursors).values(group_id=group_id, last_batch=last or 0))
+
+
+def cursors(conn: Connection) -> list[tuple[int, int]]:
+    """(group id, last published batch id) of every group with metric filters."""
+    q = (
+        select(metric_filter_cursors.c.group_id, metric_filter_cursors.c.last_batch)
+        .where(metric_filter_cursors.c.group_id.in_(select(metric_filters.c.group_id).distinct()))
+        .order_by(metric_filter_cursors.c.group_id)
+    )
+    return [(g, b) for g, b in conn.execute(q)]
+
+
+def move_cursor(conn: Connection, group_id: int, last_batch: int) -> None:
+    conn.execute(
+        update(metric_filter_cursors)
+        .where(metric_filter_cursors.c.group_id == group_id)
+        .values(last_batch=last_batch)
+    )
+
+
+def drop_cursor(conn: Connection, group_id: int) -> None:
+    conn.execute(delete(metric_filter_cursors).where(metric_filter_cursors.c.group_id == group_id))
+
+
+def of_group(conn: Connection, group_id: int) -> list[MetricFilter]:
+    q = select(*_COLUMNS).where(metric_filters.c.group_id == group_id)
+    return [MetricFilter(*row) for row in conn.execute(q.order_by(metric_filters.c.name))]
+
+
+def batches_after(
+    conn: Connection, group_id: int, after: int, limit: int
+) -> list[tuple[int, int, int | None, bytes]]:
+    """(batch id, ingestion ms, data key id, payload) of the group's batches
+    stored after batch `after`, oldest first."""
+    q = (
+        select(batches.c.id, batches.c.ingestion, batches.c.data_key_id, batches.c.payload)
+        .where(batches.c.group_id == group_id, batches.c.id > after)
+        .order_by(batches.c.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in conn.execute(q)]  # type: ignore[misc]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.logs import crypto, events, groups, ingest, pattern
+from strongroom.services.logs import crypto, events, groups, ingest, pattern, protection
 from strongroom.services.logs.groups import GROUP_TYPE, Group
 from strongroom.services.logs.service import BAD_TOKEN, PAGING, errors, service
 
@@ -113,8 +113,13 @@ def get_log_events(
         ).events  # fmt: skip
     if backward:
         found.reverse()
+    mask = protection.reader(call, group, unmask)
     out_events = [
-        {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion}
+        {
+            "timestamp": e.timestamp,
+            "message": mask(e.message, e.ingestion) if mask else e.message,
+            "ingestionTime": e.ingestion,
+        }
         for e in found
     ]
     if found:
@@ -165,6 +170,8 @@ def filter_log_events(
             BAD_TOKEN.raise_for(call)
         after = (place[0], place[1], place[2])
     lo, hi = _window(startTime, endTime)
+    # Masked events are what the pattern sees, as AWS masks at ingestion.
+    mask = protection.reader(call, group, unmask)
     if restricted and not chosen:
         found = events.Scan([], False)
     else:
@@ -177,11 +184,12 @@ def filter_log_events(
             after=after,
             limit=n,
             match=None if compiled_pattern.kind == "all" else compiled_pattern.match,
-            needles=compiled_pattern.needles,
+            needles=() if mask else compiled_pattern.needles,
             json_needles=compiled_pattern.json_needles,
             opener=_opener(call, group),
             budget=SCAN_BUDGET,
             max_span=group.max_span,
+            transform=mask,
         )
     if not restricted:
         names = {s.id: s.name for s in groups.streams_of(call.conn, group)} if found.events else {}

@@ -6,7 +6,7 @@ from typing import Any
 
 from strongroom.framework import Call, tagging
 from strongroom.framework.tagging import Tag
-from strongroom.services.logs import crypto, groups, metric_filters
+from strongroom.services.logs import crypto, groups, metric_filters, protection
 from strongroom.services.logs.groups import GROUP_TYPE, RETENTION_DAYS, Group
 from strongroom.services.logs.service import PAGING, TAGS, errors, service
 
@@ -110,10 +110,13 @@ def _describe_groups(
 
 def _described(call: Call, page: list[Group]) -> list[dict[str, Any]]:
     filters = metric_filters.counts(call.conn, [g.id for g in page])
+    protected = protection.protected(call.conn, call.account, call.region, [g.id for g in page])
     out = []
     for g in page:
         entry = g.describe()
         entry["metricFilterCount"] = filters.get(g.id, 0)
+        if g.id in protected:
+            entry["dataProtectionStatus"] = "ACTIVATED"
         out.append(entry)
     return out
 

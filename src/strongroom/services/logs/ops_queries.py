@@ -8,7 +8,7 @@ from typing import Any
 
 from strongroom.framework import Background, Call
 from strongroom.ids import uuid4
-from strongroom.services.logs import groups, insights, queries
+from strongroom.services.logs import groups, insights, protection, queries
 from strongroom.services.logs.service import PAGING_MAX, errors, service
 
 log = logging.getLogger("strongroom.services.logs")
@@ -69,13 +69,18 @@ def start_query(
     if endTime < startTime:
         raise errors.InvalidParameterException("endTime must be greater than startTime.")
     try:
-        insights.compile(queryString)  # refused now; the run compiles it again
+        compiled_query = insights.compile(queryString)  # refused now; the run compiles it again
     except insights.QueryError as err:
         raise errors.MalformedQueryException(str(err)) from None
+    unmask = any(insights.unmasking(compiled_query))
+    if unmask:  # the run, in the background, has no caller to ask
+        for group in chosen:
+            protection.require_unmask(call, group)
     query_id = uuid4()
     queries.schedule(
-        call, chosen, queryString, startTime * 1000, endTime * 1000 + 999, limit, query_id
-    )
+        call, chosen, queryString, startTime * 1000, endTime * 1000 + 999, limit, query_id,
+        unmask=unmask,
+    )  # fmt: skip
     return {"queryId": query_id}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from strongroom.framework import Call, JobRun
-from strongroom.services.logs import crypto, events, insights
+from strongroom.services.logs import crypto, events, insights, protection
 from strongroom.services.logs.groups import Group, groups_by_id
 from strongroom.services.logs.tables import queries, query_definitions, streams
 
@@ -81,6 +81,7 @@ def _records(
     end: int,
     query: insights.Query,
     stats: dict,
+    unmasked: bool = False,
 ) -> Iterator[insights.Record]:
     by_id = {g.id: g for g in chosen}
     names: dict[int, str] = {}
@@ -91,21 +92,47 @@ def _records(
             names[sid] = name
     parse = insights.needs_json(query)
     opener = crypto.opener(call, by_id)
+    masks = _masks(call, chosen, query, unmasked)
     for gid, sid, ingestion, messages, stamps, size in events.each(
         call.conn, group_ids=list(by_id), start=start, end=end, opener=opener,
-        needles=_literals(query), max_span=max(g.max_span for g in chosen),
+        # A masked event may not hold the literal text its stored form does.
+        needles=() if masks else _literals(query), max_span=max(g.max_span for g in chosen),
     ):  # fmt: skip
         group = by_id[gid]
         log = f"{group.account}:{group.name}"
         stream = names.get(sid, "")
+        mask, keep_raw = masks.get(gid, (None, False))
         stats["bytesScanned"] += size
         stats["recordsScanned"] += len(stamps)
         if messages is None:
             continue
         for index, ts in enumerate(stamps):
             if start <= ts <= end:
-                r = insights.record(ts, messages[index], stream, log, ingestion, parse)
+                message = messages[index]
+                if mask is None:
+                    yield insights.record(ts, message, stream, log, ingestion, parse)
+                    continue
+                r = insights.record(ts, mask(message, ingestion), stream, log, ingestion, parse)
+                if keep_raw:
+                    r[insights.RAW] = insights.record(ts, message, stream, log, ingestion, parse)
                 yield r
+
+
+def _masks(
+    ctx: Call | JobRun, chosen: list[Group], query: insights.Query, unmasked: bool
+) -> dict[int, tuple[Any, bool]]:
+    """Per group with a data protection policy: (its mask, whether the
+    record keeps its unmasked self for ``unmask(...)``). `unmasked`: the
+    query's caller held logs:Unmask when it asked to unmask (StartQuery)."""
+    every, function = insights.unmasking(query)
+    if unmasked and every:
+        return {}
+    out: dict[int, tuple[Any, bool]] = {}
+    for group in chosen:
+        found = protection.protection_for(ctx, group)
+        if found is not None:
+            out[group.id] = (found.mask, unmasked and function)
+    return out
 
 
 def _counts(
@@ -153,12 +180,14 @@ def schedule(
     end: int,
     limit: int | None,
     query_id: str,
+    unmask: bool = False,
 ) -> QueryRow:
     """Store a new query, Scheduled, and hand its run off."""
     row = QueryRow(
         query_id, call.account, call.region, query_string, [g.name for g in chosen],
         "Scheduled", int(call.clock.timestamp() * 1000), 0.0,
-        {"groups": [g.id for g in chosen], "start": start, "end": end, "limit": limit},
+        {"groups": [g.id for g in chosen], "start": start, "end": end, "limit": limit,
+         "unmask": unmask},
         None, None,
     )  # fmt: skip
     values = {f: getattr(row, f) for f in QueryRow.__dataclass_fields__}  # type: ignore[attr-defined]
@@ -182,11 +211,21 @@ def execute(ctx: Call | JobRun, row: QueryRow) -> tuple[list[Any], dict[str, flo
     began = time.monotonic()
     stats: dict[str, float] = {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}
     plan = insights.counting(query)
+    if (
+        plan is not None
+        and plan.literals
+        and not row.plan.get("unmask")
+        and any(protection.protection_for(ctx, g) is not None for g in chosen)
+    ):
+        # The counting plan matches the stored text; a masked group's
+        # filters must see the masked events (AWS masks at every egress).
+        plan = None
     if plan is not None:
         counts = _counts(ctx, chosen, start, end, plan, stats)
         outcome = insights.run_counts(query, plan, counts, limit)
     else:
-        outcome = insights.run(query, _records(ctx, chosen, start, end, query, stats), limit)
+        records = _records(ctx, chosen, start, end, query, stats, bool(row.plan.get("unmask")))
+        outcome = insights.run(query, records, limit)
     stats["recordsMatched"] = float(outcome.matched)
     return outcome.rows, stats, time.monotonic() - began
 

@@ -144,5 +144,129 @@ queries = Table(
     Index("ix_logs_queries_owner", "account", "region", "created"),
 )
 
+#: CreateExportTask's tasks (`exports`): what to export and how far it got.
+export_tasks = Table(
+    "logs_export_tasks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(512), nullable=True),
+    Column("group_name", String(512), nullable=False),
+    Column("group_id", Integer, nullable=False),
+    Column("from_ms", BigInteger, nullable=False),
+    Column("to_ms", BigInteger, nullable=False),
+    Column("destination", String(512), nullable=False),
+    Column("prefix", String(1024), nullable=False),
+    Column("stream_prefix", String(512), nullable=True),
+    #: PENDING, RUNNING, PENDING_CANCEL, COMPLETED, CANCELLED, FAILED.
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("completed", BigInteger, nullable=True),
+    Index("ix_logs_export_tasks_owner", "account", "status"),
+)
+
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (groups, streams, data_keys, batches, metric_filters, query_definitions, queries)
+TABLES = (
+    groups,
+    streams,
+    data_keys,
+    batches,
+    metric_filters,
+    query_definitions,
+    queries,
+    export_tasks,
+)
+
+#: Subscription filters (`subscriptions`): at most two a group. `cursor` is
+#: the id of the last batch the delivery job has gone past (delivered or
+#: found not matching), committed with the deliveries it made.
+subscription_filters = Table(
+    "logs_subscription_filters",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("pattern", Text, nullable=False),
+    Column("destination_arn", String(2048), nullable=False),
+    Column("role_arn", String(2048), nullable=True),
+    Column("distribution", String(16), nullable=False, default="ByLogStream"),
+    Column("created", BigInteger, nullable=False),
+    Column("apply_on_transformed", Boolean, nullable=False, default=False),
+    Column("field_selection", Text, nullable=True),
+    Column("emit_system_fields", JsonText, nullable=True),
+    Column("cursor", BigInteger, nullable=False, default=0),
+)
+
+#: Resource policies (`resource_policies`): account-scoped documents, at
+#: most 10 an account and Region, kept verbatim.
+resource_policies = Table(
+    "logs_resource_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("revision", String(64), nullable=False),
+)
+
+#: Data protection policies of log groups (`protection`), kept verbatim.
+data_protection = Table(
+    "logs_data_protection",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    #: Events ingested from this time (ms) on are masked (AWS masks at ingestion).
+    Column("since", BigInteger, nullable=False),
+)
+
+#: Account policies (`protection`): an account-level data protection policy
+#: (one an account and Region), kept verbatim.
+account_policies = Table(
+    "logs_account_policies",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("policy_type", String(64), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("scope", String(16), nullable=False, default="ALL"),
+    Column("selection_criteria", Text, nullable=True),
+    Column("updated", BigInteger, nullable=False),
+    Column("since", BigInteger, nullable=False),
+)
+
+#: Destinations (`destinations`): cross-account subscription targets, kept
+#: as the control plane (their Kinesis and Firehose targets are not served).
+destinations = Table(
+    "logs_destinations",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("target_arn", String(2048), nullable=False),
+    Column("role_arn", String(2048), nullable=False),
+    Column("access_policy", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    #: [[key, value], ...]
+    Column("tags", JsonText, nullable=False, default=list),
+)
+
+TABLES = (
+    *TABLES, subscription_filters, resource_policies, data_protection, account_policies,
+    destinations,
+)  # fmt: skip
+
+#: Where metric filters have read a group's batches to: the last batch id
+#: whose events were published as CloudWatch datapoints, moved in the
+#: transaction that stores those datapoints (exactly once across restarts).
+metric_filter_cursors = Table(
+    "logs_metric_filter_cursors",
+    metadata,
+    Column("group_id", Integer, primary_key=True),
+    Column("last_batch", BigInteger, nullable=False),
+)
+
+TABLES += (metric_filter_cursors,)

@@ -5,7 +5,9 @@ internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
     cluster_work,
+    log_exports,
     log_retention,
+    ops_backups,
     ops_cluster_parameters,
     ops_cluster_snapshots,
     ops_clusters,
@@ -18,6 +20,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     replica_work,
     trail,
     work,
+    work_backups,
 )
 from strongroom.services.rds.service import service
 

@@ -230,10 +230,13 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         out["KmsKeyId"] = rec["kms_key_arn"]
     if attrs.get("MasterUserSecret"):
         out["MasterUserSecret"] = dict(attrs["MasterUserSecret"])
+    if attrs.get("EnabledCloudwatchLogsExports"):
+        out["EnabledCloudwatchLogsExports"] = list(attrs["EnabledCloudwatchLogsExports"])
     if rec["status"] == "stopped" and rec["auto_start_at"] is not None:
         out["AutomaticRestartTime"] = dt(rec["auto_start_at"])
-    if rec["backup_retention"] and rec["status"] in RUNNING:
-        out["LatestRestorableTime"] = dt(attrs.get("LatestRestorableTime") or rec["created"])
+    if rec["backup_retention"] and attrs.get("LatestRestorableTime"):
+        # Kept by the automated backups' heartbeats (work_backups).
+        out["LatestRestorableTime"] = dt(attrs["LatestRestorableTime"])
     return out
 
 

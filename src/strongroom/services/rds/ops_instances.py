@@ -12,9 +12,11 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
+    backups,
     clusters,
     instances,
     keys,
+    log_exports,
     master_secret,
     model,
     parameters,
@@ -60,6 +62,7 @@ def create_DB_instance(
     DBParameterGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     DBClusterIdentifier: str | None = None,
     PromotionTier: int | None = None,
     **_: Any,
@@ -92,6 +95,7 @@ def create_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     version = instances.resolve_version(call, info, EngineVersion)
     group_values: dict[str, str] = {}
     if DBParameterGroupName is not None:
@@ -135,6 +139,7 @@ def create_DB_instance(
         }.items()
         if v is not None
     }
+    log_exports.on_create(attrs, Engine, version, EnableCloudwatchLogsExports)
     rec = instances.new_record(
         call,
         identifier,
@@ -292,10 +297,27 @@ def delete_DB_instance(
             payload["snapshot_key"] = plain
     records.update_instance(call.conn, rec["resource_id"], status="deleting")
     rec["status"] = "deleting"
+    _settle_automated_backups(call, rec, payload, keep=DeleteAutomatedBackups is False)
     # As on AWS, the instance's managed secret goes with it.
     master_secret.delete(call, rec)
     call.hand_off("delete_instance", payload)
     return {"DBInstance": model.instance_wire(rec)}
+
+
+def _settle_automated_backups(
+    call: Call, rec: records.Record, payload: dict[str, Any], *, keep: bool
+) -> None:
+    """DeleteDBInstance: the automated backup is retained (DeleteAutomatedBackups
+    false: its snapshots and WAL stay, restorable, until their retention
+    passes) or deleted with the instance."""
+    backup = backups.find(call.conn, rec["resource_id"])
+    if keep and backup is not None and backup["earliest"] is not None:
+        backups.update_backup(call.conn, rec["resource_id"], status="retained")
+        payload["keep_backups"] = True
+        return
+    gone = backups.forget(call.conn, rec["resource_id"])
+    if gone is not None:
+        call.hand_off("remove_backup_files", gone)
 
 
 @service.operation(authorize=False)
@@ -417,6 +439,7 @@ def modify_DB_instance(
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
+    CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -458,6 +481,7 @@ def modify_DB_instance(
         raise errors.InvalidParameterValue(
             "Invalid backup retention period. Must be a value from 0 to 35 days."
         )
+    backups.require_window(PreferredBackupWindow)
     replicas.require_modifiable(rec, BackupRetentionPeriod, MasterUserPassword, turn_on or turn_off)
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
@@ -483,6 +507,8 @@ def modify_DB_instance(
         attrs.pop("MasterUserSecret", None)
     elif RotateMasterUserPassword:
         master_secret.rotate(call, rec)
+    shown_before = log_exports.enabled(rec)
+    exports_pending = log_exports.on_modify(call, rec, attrs, CloudwatchLogsExportConfiguration)
     changes["attrs"] = attrs
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection
@@ -501,6 +527,13 @@ def modify_DB_instance(
         else:
             pending[name] = value
     changes.update(now_values)
+    if now_values.get("backup_retention") == 0:
+        # As on AWS, turning backups off deletes the automated backups (the
+        # engine stops archiving at the backup work's next pass).
+        gone = backups.forget(call.conn, rid)
+        if gone is not None:
+            call.hand_off("remove_backup_files", gone)
+        attrs.pop("LatestRestorableTime", None)
     payload: dict[str, Any] = {"id": rid}
     busy = False
     if MasterUserPassword:
@@ -519,4 +552,13 @@ def modify_DB_instance(
         if turn_on or turn_off:
             out["PendingModifiedValues"].pop("MasterUserPassword")
         call.hand_off("modify_instance", payload, key=_instance_key(rid))
+    if exports_pending:
+        # As RDS answers it: the types still as they were, the change pending.
+        out.pop(log_exports.ATTR, None)
+        if shown_before:
+            out[log_exports.ATTR] = shown_before
+        out["PendingModifiedValues"] = {
+            **out["PendingModifiedValues"],
+            "PendingCloudwatchLogsExports": exports_pending,
+        }
     return {"DBInstance": out}

@@ -11,6 +11,7 @@ from strongroom.services.rds import (
     clusters,
     instances,
     keys,
+    log_exports,
     master_secret,
     model,
     records,
@@ -127,9 +128,7 @@ def delete_DB_snapshot(call: Call, DBSnapshotIdentifier: str) -> dict[str, Any]:
             f"Cannot delete the snapshot because it is in the {snap['status']} state."
         )
     if snap["snapshot_type"] == "automated":
-        raise errors.InvalidDBSnapshotStateFault(
-            "Automated snapshots can't be deleted; they go with their retention period."
-        )
+        raise errors.InvalidDBSnapshotStateFault("Only manual snapshots may be deleted.")
     records.delete_snapshot(call.conn, snap["resource_id"])
     call.hand_off("remove_snapshot_file", {"snapshot": snap["resource_id"]})
     snap["status"] = "deleted"
@@ -257,6 +256,7 @@ def restore_DB_instance_from_DB_snapshot(
     BackupRetentionPeriod: int | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -303,6 +303,9 @@ def restore_DB_instance_from_DB_snapshot(
         }.items()
         if v is not None
     }
+    log_exports.on_create(
+        attrs, snap["engine"], snap["engine_version"], EnableCloudwatchLogsExports
+    )
     info = model.ENGINES[snap["engine"]]
     rec = instances.new_record(
         call,

@@ -164,6 +164,10 @@ def open_key(call: Call, snap: records.Record) -> bytes | None:
         # A cross-Region copy: the source's key is asked in its own Region
         # (the same call otherwise: its KMS events are recorded with it).
         ctx = dataclasses.replace(call, region=snap["region"])
-    return keys.open_data_key(
-        ctx, snap["data_key"], snap["kms_key_arn"], keys.snapshot_context(snap["resource_id"])
+    context = (
+        # An automated snapshot is sealed under its instance's data key.
+        keys.instance_context(snap["dbi_resource_id"])
+        if (snap["attrs"] or {}).get("KeyOf") == "instance"
+        else keys.snapshot_context(snap["resource_id"])
     )
+    return keys.open_data_key(ctx, snap["data_key"], snap["kms_key_arn"], context)

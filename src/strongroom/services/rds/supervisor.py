@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.engines.driver import EngineError, Instance, InstanceNotFound
-from strongroom.engines.postgres import PostgresEngine
+from strongroom.engines.postgres import PostgresEngine, archive
 from strongroom.framework import ResourceContext
 from strongroom.services.rds import crypt
 from strongroom.services.rds.replica_monitor import ReplicationMonitor
@@ -143,6 +143,19 @@ class Supervisor:
             src.close()
         path.unlink()
 
+    def seal_spool(self, inst: Instance, key: bytes | None) -> None:
+        """WAL the archiver handed over, sealed into the archive (at shutdown:
+        the backup work records it when the instance runs again)."""
+        from strongroom.services.rds import backups
+
+        files = archive.spooled(inst)
+        if not files:
+            return
+        dest = backups.wal_dir(self.root, inst.instance_id)
+        for path in files:
+            backups.seal_file(path, dest / path.name, key, inst.instance_id)
+            path.unlink()
+
     def close(self) -> None:
         """Stop every engine; seal each encrypted instance's files."""
         self.replication.close()
@@ -156,6 +169,7 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 inst = engine.open(rid)
                 engine.stop(inst, "fast")
+                self.seal_spool(inst, keys.get(rid))
                 if rid in keys:
                     self.seal_at_rest(inst, keys[rid])
         engine.close()

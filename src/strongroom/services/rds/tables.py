@@ -109,6 +109,8 @@ snapshots = Table(
     #: The instance's settings a restore starts from (class, storage type…).
     Column("attrs", JsonText, nullable=False, default=dict),
     Index("ix_rds_snapshots_instance", "account", "region", "instance_identifier"),
+    #: An instance's automated snapshots (the backup job looks every 2 s).
+    Index("ix_rds_snapshots_dbi", "dbi_resource_id", "snapshot_type"),
 )
 
 events = Table(
@@ -142,13 +144,70 @@ parameter_groups = Table(
     Column("tags", JsonText, nullable=False, default=list),
 )
 
-#: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (
-    instances,
-    snapshots,
-    events,
-    parameter_groups,
-    clusters,
-    cluster_snapshots,
-    cluster_parameter_groups,
+automated_backups = Table(
+    "rds_automated_backups",
+    metadata,
+    #: The instance's DbiResourceId: an automated backup outlives its
+    #: instance (retained), and a new instance of the same name has another.
+    Column("dbi_resource_id", String(64), primary_key=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("instance_identifier", String(63), nullable=False),
+    Column("instance_arn", String(2048), nullable=False),
+    #: creating (no automated snapshot yet) | active | retained (instance deleted)
+    Column("status", String(32), nullable=False),
+    Column("retention", Integer, nullable=False),
+    Column("encrypted", Boolean, nullable=False, default=False),
+    Column("kms_key_arn", String(2048), nullable=True),
+    #: The instance's data key as KMS wrapped it: the WAL segments and the
+    #: automated snapshots are sealed under the instance's data key.
+    Column("data_key", LargeBinary, nullable=True),
+    #: The restore window (clock times; None: nothing to restore to yet).
+    Column("earliest", Float, nullable=True),
+    Column("latest", Float, nullable=True),
+    #: When the last heartbeat was written (clock), and the segment holding
+    #: it while that segment is not yet archived: {"segment", "time"}.
+    Column("last_heartbeat", Float, nullable=True),
+    Column("pending_heartbeat", JsonText, nullable=False, default=dict),
+    Column("created", Float, nullable=False),
+    #: What DescribeDBInstanceAutomatedBackups reports of the instance
+    #: (engine, version, user, port, storage, window…), as the wire has it.
+    Column("attrs", JsonText, nullable=False, default=dict),
+    Index("ix_rds_automated_backups_owner", "account", "region"),
 )
+
+wal_segments = Table(
+    "rds_wal_segments",
+    metadata,
+    Column("dbi_resource_id", String(64), primary_key=True),
+    #: The engine's file name (segment, timeline history, backup history).
+    Column("name", String(64), primary_key=True),
+    #: When it was sealed into the archive (clock).
+    Column("archived", Float, nullable=False),
+    #: The heartbeat it holds (clock time before that commit), if any: every
+    #: time before it is reachable once this segment is archived.
+    Column("heartbeat", Float, nullable=True),
+    Column("size", BigInteger, nullable=False, default=0),
+)
+
+#: Every table of this module, for the schema (see `Service.tables`).
+TABLES = (instances, snapshots, events, parameter_groups, automated_backups, wal_segments)
+
+#: How far the CloudWatch Logs publisher (`log_exports`) has read each
+#: engine log file of an instance, per exported log type: the byte offset
+#: of the first line not yet published, written in the transaction that
+#: publishes the lines before it (no line twice, none lost, across restarts).
+log_cursors = Table(
+    "rds_log_cursors",
+    metadata,
+    Column("resource_id", String(64), primary_key=True),
+    Column("log_type", String(32), primary_key=True),
+    #: As DescribeDBLogFiles names it: ``error/postgresql.log.2026-12-07-23``.
+    Column("file_name", String(255), primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+)
+
+TABLES = (*TABLES, log_cursors)
+
+TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups)

@@ -346,6 +346,11 @@ def delete_instance(work: Background, payload: dict[str, Any]) -> None:
     # As RDS does for PostgreSQL, the source's replicas are promoted first.
     replica_work.release_replicas(work, sup, rec)
     if model.ENGINES[rec["engine"]].real:
+        if payload.get("keep_backups"):
+            # A retained automated backup: its WAL up to now is archived first.
+            from strongroom.services.rds import work_backups
+
+            work_backups.before_stop(work, sup, rec)
         inst = sup.open(rid)
         sup.detach(rid)
         if inst is not None:
@@ -375,11 +380,15 @@ def stop_instance(work: Background, payload: dict[str, Any]) -> None:
         if snap is not None and snap["status"] == "creating":
             finish_snapshot(work, sup, rec, snap, _key(payload, "snapshot_key"))
     if model.ENGINES[rec["engine"]].real:
+        from strongroom.services.rds import work_backups
+
+        work_backups.before_stop(work, sup, rec)
         inst = sup.open(rid)
         key = sup.detach(rid)
         if inst is not None:
             try:
                 sup.postgres.stop(inst, "fast")
+                work_backups.after_stop(work, sup, rid, key)
                 if rec["encrypted"] and key is not None:
                     sup.seal_at_rest(inst, key)
             except (EngineError, OSError) as err:

@@ -5,6 +5,7 @@ through KMS's internal API), multipart uploads, bucket policies.
 Other services reach it through `api` only."""
 
 from strongroom.services.s3 import (  # noqa: F401  (register the operations)
+    cors,
     jobs,
     ops_acl,
     ops_buckets,

@@ -8,7 +8,9 @@ deliveries.
     s3.authorize_delivery(call, "cloudtrail.amazonaws.com", "audit-archive",
                           "AWSLogs/000000000000/CloudTrail/...json.gz",
                           source_arn=trail_arn, source_account=account)
-    s3.deliver(call, "cloudtrail.amazonaws.com", bucket, key, body, ...)
+    s3.deliver(run, "cloudtrail.amazonaws.com", bucket, key, body,  # a Call or a JobRun
+               metadata={"signature": ...}, kms_key_id=key_arn,
+               encryption_context={"aws:cloudtrail:arn": trail_arn}, source_arn=trail_arn)
 
 A service principal has no identity policies: the bucket policy alone must
 allow it (``Principal: {"Service": ...}``), its conditions
@@ -23,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from strongroom.auth.principal import service_principal
-from strongroom.framework import Call
+from strongroom.framework import Call, JobRun, acting_as
 from strongroom.services.s3 import access, buckets, crypto, names, notifications, objects
 from strongroom.services.s3.objects import Obj
 from strongroom.services.s3.service import service
@@ -69,26 +71,62 @@ def authorize_delivery(
 
 
 def deliver(
-    call: Call,
+    ctx: Call | JobRun,
     principal: str,
     bucket: str,
     key: str,
     body: bytes,
     *,
     content_type: str = "application/octet-stream",
+    content_encoding: str | None = None,
+    metadata: dict[str, str] | None = None,
+    kms_key_id: str | None = None,
+    encryption_context: dict[str, str] | None = None,
     source_arn: str | None = None,
     source_account: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
 ) -> str:
-    """Authorize as `authorize_delivery`, then write the object (encrypted as
-    the bucket's default says); returns its ETag."""
+    """Authorize as `authorize_delivery`, then write the object; returns its
+    ETag.
+
+    `ctx` is a request's `Call` or a job's `JobRun` (CloudTrail's delivery):
+    a job acts as the service `principal` in `account`/`region` (default: the
+    bucket's), with `aws:SourceArn` `source_arn`. `metadata` becomes the
+    object's user metadata (``x-amz-meta-*``). With `kms_key_id` the object
+    is SSE-KMS under that key (else as the bucket's default says); the data
+    key comes from KMS's GenerateDataKey for the delivering service, with the
+    encryption context ``aws:s3:arn`` plus `encryption_context`, authorized
+    by the key policy for that service and recorded with ``invokedBy`` it."""
+    row = buckets.require(ctx.conn, bucket)
+    if isinstance(ctx, JobRun):
+        call = acting_as(
+            ctx,
+            ctx.service,
+            principal,
+            account=account or row.account,
+            region=region or row.region,
+            operation="PutObject",
+            source_arn=source_arn,
+            source_account=source_account,
+        )
+    else:
+        call = ctx
     authorize_delivery(
         call, principal, bucket, key, source_arn=source_arn, source_account=source_account
     )
-    row = buckets.require(call.conn, bucket)
-    enc = crypto.choose(row, None, None, None)
-    dk = crypto.new_key(call, row, f"{bucket}/{key}", enc)
+    if kms_key_id:
+        enc = crypto.Encryption(crypto.KMS, kms_key_id, False, True)
+    else:
+        enc = crypto.choose(row, None, None, None)
+    dk = crypto.new_key(call, row, f"{bucket}/{key}", enc, encryption_context)
     written = objects.write_body(call, dk.plaintext, body, {}, None)
     now = call.clock.timestamp()
+    headers = {"ContentType": content_type}
+    if content_encoding:
+        headers["ContentEncoding"] = content_encoding
+    if encryption_context and dk.kms_key_arn and dk.bucket_key is None:
+        headers[crypto.CONTEXT_HEADER] = dict(encryption_context)
     obj = Obj(
         bucket=bucket,
         key=key,
@@ -100,8 +138,8 @@ def deliver(
         sse=dk.sse,
         kms_key_arn=dk.kms_key_arn,
         bucket_key=dk.bucket_key,
-        headers={"ContentType": content_type},
-        metadata={},
+        headers=headers,
+        metadata=dict(metadata or {}),
         tags={},
         checksum={},
         storage_class="STANDARD",
@@ -115,6 +153,7 @@ def deliver(
         as_s3, row, "s3:ObjectCreated:Put", key, size=obj.size, etag=obj.etag, version_id=version
     )
     call.handed_off = call.handed_off or as_s3.handed_off
+    ctx.handed_off = ctx.handed_off or call.handed_off  # the job wakes the runner
     return obj.etag
 
 

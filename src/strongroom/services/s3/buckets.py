@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from strongroom.services.s3 import tables
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Prepared, Store
 
 B = tables.buckets
 
@@ -41,13 +42,36 @@ class Bucket:
     bucket_key_until: float | None
 
 
-def get(conn: Connection, name: str) -> Bucket | None:
-    row = conn.execute(select(B).where(B.c.name == name)).first()
-    return None if row is None else Bucket(**row._mapping)
+_FIELDS = (
+    "name", "account", "region", "created", "tags", "encryption", "policy",
+    "public_access_block", "cors", "versioning", "object_lock", "lifecycle",
+    "notifications", "bucket_key", "bucket_key_arn", "bucket_key_until",
+)  # fmt: skip
+#: Every object request reads its bucket: compiled once.
+_BY_NAME = Prepared(select(*[B.c[f] for f in _FIELDS]).where(B.c.name == bindparam("name")))
 
 
-def require(conn: Connection, name: str) -> Bucket:
-    bucket = get(conn, name)
+def get(conn: Connection, name: str, store: Store | None = None) -> Bucket | None:
+    """The bucket `name`. Given the `store`, its row comes from the hot
+    cache while the state generation is unchanged (never a stale one: a
+    commit anywhere moves it); a fresh `Bucket` each time, since callers
+    change theirs."""
+    key = ("s3-bucket", name)
+    row = store.hot_get(key) if store is not None else None
+    if row is None:
+        row = _BY_NAME.first(conn, name=name)
+        if row is None:
+            return None
+        if store is not None:
+            store.hot_put(key, row)
+    bucket = Bucket(*row)
+    if isinstance(bucket.bucket_key, memoryview):
+        bucket.bucket_key = bytes(bucket.bucket_key)
+    return bucket
+
+
+def require(conn: Connection, name: str, store: Store | None = None) -> Bucket:
+    bucket = get(conn, name, store)
     if bucket is None:
         raise errors.NoSuchBucket("The specified bucket does not exist", BucketName=name)
     return bucket

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from strongroom.encoding import b64_bytes, b64_text
 from strongroom.framework import Call
@@ -32,6 +32,7 @@ from strongroom.services.kms import api as kms
 from strongroom.services.s3 import buckets, names, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Prepared
 from strongroom.store.sealing import Sealer, SealError
 
 AES256 = "AES256"
@@ -41,6 +42,11 @@ DSSE = "aws:kms:dsse"
 SSE_C = "SSE-C"
 MANAGED_ALIAS = "alias/aws/s3"
 BUCKET_KEY_SECONDS = 3600.0
+
+#: Where an object whose data key was made with more encryption context
+#: than ``aws:s3:arn`` (CloudTrail's log files: ``aws:cloudtrail:arn``) keeps
+#: those pairs, among its headers: reading it asks KMS with the same context.
+CONTEXT_HEADER = "SSEKMSEncryptionContext"
 
 _lock = threading.Lock()
 #: (bucket, wrapped bucket key) -> its plaintext: for writes only.
@@ -77,15 +83,42 @@ class DataKey:
         return out
 
 
-def _account_key(call: Call, conn: Connection, account: str) -> bytes:
-    t = tables.account_keys
+_ACCOUNT_KEY = Prepared(
+    select(tables.account_keys.c.sealed).where(
+        tables.account_keys.c.account == bindparam("account")
+    )
+)
+
+
+#: (account, its sealed S3 key as stored) -> a Sealer under that key. Keyed
+#: by the stored bytes, read every time: a key only ever cached after it
+#: was read back, never one made in a transaction that may roll back.
+_account_sealers: dict[tuple[str, bytes], Sealer] = {}
+
+
+def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
+    """A Sealer under the account's S3 key (made on first use)."""
+    store = call.store
+    cached = store.hot_get(("s3-account-sealer", account))
+    if cached is not None:
+        return cached
+    row = _ACCOUNT_KEY.first(conn, account=account)
     aad = f"s3-account-key:{account}".encode()
-    row = conn.execute(select(t.c.sealed).where(t.c.account == account)).first()
     if row is not None:
-        return call.sealer.unseal(row.sealed, aad)
+        sealed = bytes(row.sealed)
+        found = _account_sealers.get((account, sealed))
+        if found is None:
+            found = Sealer(call.sealer.unseal(sealed, aad))
+            with _lock:
+                if len(_account_sealers) > 4096:
+                    _account_sealers.clear()
+                _account_sealers[(account, sealed)] = found
+        store.hot_put(("s3-account-sealer", account), found)
+        return found
     key = random_bytes(32)
+    t = tables.account_keys
     conn.execute(insert(t).values(account=account, sealed=call.sealer.seal(key, aad)))
-    return key
+    return Sealer(key)
 
 
 def choose(
@@ -154,12 +187,20 @@ def kms_error(err: Exception) -> Exception:
     return errors.InvalidArgument(message or code)
 
 
-def new_key(call: Call, bucket: Bucket, aad_name: str, enc: Encryption) -> DataKey:
-    """A fresh data key for an object (or an upload's parts) named `aad_name`."""
+def new_key(
+    call: Call,
+    bucket: Bucket,
+    aad_name: str,
+    enc: Encryption,
+    context: dict[str, str] | None = None,
+) -> DataKey:
+    """A fresh data key for an object (or an upload's parts) named `aad_name`;
+    `context` adds pairs to KMS's encryption context (CloudTrail's
+    ``aws:cloudtrail:arn`` on its log files)."""
     conn = call.conn
     if enc.sse == AES256:
         plain = random_bytes(32)
-        wrapped = Sealer(_account_key(call, conn, bucket.account)).seal(plain, _aad(aad_name))
+        wrapped = _account_sealer(call, conn, bucket.account).seal(plain, _aad(aad_name))
         return DataKey(plain, wrapped, AES256)
     key_id = _kms_key(call, bucket, enc)
     try:
@@ -169,7 +210,7 @@ def new_key(call: Call, bucket: Bucket, aad_name: str, enc: Encryption) -> DataK
             wrapped = Sealer(bucket_plain).seal(plain, _aad(aad_name))
             return DataKey(plain, wrapped, enc.sse, arn, bucket_wrapped)
         out = kms.generate_data_key(
-            call, key_id, encryption_context={"aws:s3:arn": _arn_of(aad_name)}
+            call, key_id, encryption_context={**(context or {}), "aws:s3:arn": _arn_of(aad_name)}
         )
     except Exception as err:
         raise kms_error(err) from None
@@ -224,8 +265,10 @@ def open_key(
     wrapped: bytes,
     bucket_key: bytes | None,
     customer_key: bytes | None = None,
+    context: dict[str, str] | None = None,
 ) -> bytes:
-    """The plaintext data key of an object, as the caller may open it."""
+    """The plaintext data key of an object, as the caller may open it
+    (`context`: the pairs besides ``aws:s3:arn`` it was made with)."""
     if sse == SSE_C:
         if customer_key is None:
             raise errors.InvalidRequest(
@@ -238,9 +281,7 @@ def open_key(
             raise errors.AccessDenied("Access Denied") from None
     if sse == AES256:
         try:
-            return Sealer(_account_key(call, call.conn, bucket.account)).unseal(
-                wrapped, _aad(aad_name)
-            )
+            return _account_sealer(call, call.conn, bucket.account).unseal(wrapped, _aad(aad_name))
         except SealError:
             raise errors.AccessDenied("The object's key does not open") from None
     try:
@@ -249,9 +290,9 @@ def open_key(
                 call, bucket_key, encryption_context={"aws:s3:arn": names.bucket_arn(bucket.name)}
             )["Plaintext"]
             return Sealer(plain_bucket).unseal(wrapped, _aad(aad_name))
-        return kms.decrypt(call, wrapped, encryption_context={"aws:s3:arn": _arn_of(aad_name)})[
-            "Plaintext"
-        ]
+        return kms.decrypt(
+            call, wrapped, encryption_context={**(context or {}), "aws:s3:arn": _arn_of(aad_name)}
+        )["Plaintext"]
     except SealError:
         raise errors.AccessDenied("The object's key does not open") from None
     except Exception as err:

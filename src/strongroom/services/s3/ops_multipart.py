@@ -168,7 +168,11 @@ def _store_part(call: Call, upload: Upload, number: int, written: Any) -> Part:
 
 
 @service.operation(
-    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+    authorize=False,
+    data_event=True,
+    max_body=MAX_OBJECT_BODY,
+    streaming=True,
+    prepare=objects.prepare_body,
 )
 def upload_part(
     call: Call,
@@ -295,20 +299,20 @@ def complete_multipart_upload(
         raise errors.InvalidRequest(
             "The provided 'x-amz-mp-object-size' header value does not match"
         )
-    part_key = _part_key(call, bucket, upload)
-    enc_sse, enc_key, enc_bucket_key = upload.attrs["enc"]
-    dk = crypto.new_key(
-        call, bucket, f"{Bucket}/{Key}", crypto.Encryption(enc_sse, enc_key, enc_bucket_key)
-    )
-    store_ = objects.blobs(call)
-    full = checksums.hasher(algorithm) if algorithm else None
-    with store_.writer(dk.plaintext) as writer:
+    # The object is its parts, in order, under the upload's data key (made
+    # for this bucket and key, as the object's own would be): rows, no bytes.
+    full = None
+    if algorithm and upload.attrs.get("checksum_type") == "FULL_OBJECT":
+        part_key = _part_key(call, bucket, upload)
+        full = checksums.hasher(algorithm)
         for part in chosen:
-            for chunk in store_.read(part.blob, part_key, part.size):
-                writer.write(chunk)
-                if full is not None and upload.attrs.get("checksum_type") == "FULL_OBJECT":
-                    full.update(chunk)
-        blob = writer.commit()
+            for chunk in objects.open_blob(call, part.blob, part_key, part.size):
+                full.update(chunk)
+    blob = objects.compose(call.conn, [(p.blob, p.size) for p in chosen])
+    dk = crypto.DataKey(
+        b"", upload.data_key, upload.attrs["sse"], upload.attrs.get("kms_key_arn"),
+        upload.bucket_key,
+    )  # fmt: skip
     checksum: dict[str, Any] = {}
     if algorithm:
         if upload.attrs.get("checksum_type") == "FULL_OBJECT":
@@ -354,8 +358,10 @@ def complete_multipart_upload(
         call, bucket, "s3:ObjectCreated:CompleteMultipartUpload", Key, size=total, etag=etag,
         version_id=version,
     )  # fmt: skip
+    kept = {p.blob for p in chosen}
     for blob_id in multipart.remove(call.conn, UploadId):
-        objects.discard(call.conn, blob_id, now)
+        if blob_id not in kept:  # uploaded but not listed
+            objects.discard(call.conn, blob_id, now)
     out: dict[str, Any] = {
         "Location": f"/{Bucket}/{Key}",
         "Bucket": Bucket,

@@ -85,7 +85,11 @@ def _storage_class(value: str | None) -> str:
 
 
 @service.operation(
-    authorize=False, data_event=True, max_body=MAX_OBJECT_BODY, streaming=True, blocking=True
+    authorize=False,
+    data_event=True,
+    max_body=MAX_OBJECT_BODY,
+    streaming=True,
+    prepare=objects.prepare_body,
 )
 def put_object(
     call: Call,
@@ -108,7 +112,7 @@ def put_object(
     ObjectLockLegalHoldStatus: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
-    bucket = buckets.require(call.conn, Bucket)
+    bucket = buckets.require(call.conn, Bucket, call.store)
     names.validate_key(Key)
     enc = crypto.choose(bucket, ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled)
     access.authorize(
@@ -142,7 +146,8 @@ def put_object(
         ObjectLockLegalHoldStatus,
         call.clock.timestamp(),
     )
-    existing = objects.get(call.conn, Bucket, Key)
+    current = objects.latest(call.conn, Bucket, Key)
+    existing = None if current is None or current.delete_marker else current
     conditions.check_write(existing, Key, IfMatch, IfNoneMatch)
     if bucket.versioning != "Enabled" and existing is not None:
         locks.check_removal(call, bucket, existing, None)  # the null version is replaced
@@ -174,7 +179,7 @@ def put_object(
         **lock,
         customer_key_md5=params.get("SSECustomerKeyMD5") if customer else None,
     )
-    version = objects.store(call.conn, obj, now, bucket.versioning)
+    version = objects.store(call.conn, obj, now, bucket.versioning, current)
     notifications.emit(
         call, bucket, "s3:ObjectCreated:Put", Key, size=obj.size, etag=obj.etag, version_id=version
     )
@@ -231,10 +236,10 @@ def _read(
     params: dict[str, Any],
 ) -> tuple[Any, Obj, bytes | None]:
     """The bucket, the version read and the SSE-C key the request carries."""
-    bucket = buckets.require(call.conn, Bucket)
+    bucket = buckets.require(call.conn, Bucket, call.store)
     version = params.get("VersionId")
     access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
-    obj = objects.require(call.conn, Bucket, Key, version)
+    obj = objects.require(call.conn, Bucket, Key, version, call.store)
     customer = crypto.customer_key(
         params.get("SSECustomerAlgorithm"),
         params.get("SSECustomerKey"),
@@ -467,6 +472,7 @@ def copy_object(
         headers, metadata = _headers_of(params), dict(Metadata or {})
     else:
         headers, metadata = dict(source.headers), dict(source.metadata)
+        headers.pop(crypto.CONTEXT_HEADER, None)  # the copy's data key has its own
     tags = parse_tagging(Tagging) if TaggingDirective == "REPLACE" else dict(source.tags)
     body = objects.read_body(call, source_bucket, source)
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)

@@ -9,11 +9,13 @@ from typing import Any
 from strongroom.framework import ResourceContext, Service
 from strongroom.services.s3.tables import TABLES
 
-#: The operations that write a body (PutObject, UploadPart, CopyObject,
-#: UploadPartCopy, CompleteMultipartUpload) are registered ``blocking``:
-#: up to 5 GiB is encrypted, written and fsynced, in a thread of the App's
-#: pool instead of on the event loop, so the requests beside them are not
-#: held up.
+#: PutObject and UploadPart `prepare` a streamed body (`objects.prepare_body`):
+#: up to 5 GiB is encrypted, written and fsynced in a thread of the App's
+#: pool before their transaction opens, which then only inserts rows; a
+#: body small enough to arrive in memory (`objects.INLINE_MAX`) is answered
+#: on the event loop and kept in the store. The operations that copy a body
+#: from other blobs (CopyObject, UploadPartCopy, CompleteMultipartUpload)
+#: are registered ``blocking``.
 #: Largest body of one PutObject or UploadPart (AWS: 5 GiB), plus the
 #: aws-chunked framing of it.
 MAX_OBJECT_BODY = 5 * 1024**3 + 16 * 1024 * 1024
@@ -24,7 +26,14 @@ def _make_blobs(ctx: ResourceContext) -> Any:
 
     options = ctx.options_for("s3")
     root = options.get("blob_dir")
-    return BlobStore(root if root else ctx.data_dir / "s3")
+    # How old an unnamed blob or a dead writer's temporary file must be to
+    # be swept (`blobs.ORPHAN_AGE`, `blobs.TMP_AGE`); lowered by tests.
+    ages = {
+        name: float(options[option])
+        for name, option in (("orphan_age", "orphan_age"), ("tmp_age", "tmp_age"))
+        if option in options
+    }
+    return BlobStore(root if root else ctx.data_dir / "s3", **ages)
 
 
 def bucket_of_host(host: str) -> str | None:

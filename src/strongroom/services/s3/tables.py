@@ -140,4 +140,29 @@ garbage = Table(
     Column("pending", Boolean, nullable=False, default=False),
 )
 
-TABLES = (buckets, objects, uploads, parts, account_keys, garbage)
+#: The part of a body kept in the store, by blob id (see `objects`): a small
+#: body itself, sealed as a one-chunk blob under the object's data key
+#: (ids ``i…``: no file), or the key of a blob written before its
+#: transaction opened, sealed under the data key (ids ``k…``). A table of
+#: its own, not columns of `objects`: a store made before it gains it with
+#: no migration.
+bodies = Table(
+    "s3_bodies",
+    metadata,
+    Column("blob", String(40), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: The pieces of an object CompleteMultipartUpload made (blob ids ``m…``):
+#: its parts' blobs, in order, opened with the object's data key (the
+#: upload's), so completing an upload writes rows, not its bytes again.
+composed = Table(
+    "s3_composed",
+    metadata,
+    Column("blob", String(40), primary_key=True),
+    Column("object_blob", String(40), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+TABLES = (buckets, objects, uploads, parts, account_keys, garbage, bodies, composed)

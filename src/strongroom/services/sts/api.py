@@ -114,3 +114,33 @@ def assume_role_as_service(
         source_access_key_id=None,
     )
     return ServiceCredentials(akid, secret, token, expires, principal.arn)
+
+
+def role_session_principal(ctx: Any, role_arn: str, session_name: str) -> Principal | None:
+    """The principal of a session of `role_arn` named `session_name` (as
+    the service assuming it would hold), for a service that acts with the
+    role's credentials inside this server: Lambda delivering a function's
+    output to CloudWatch Logs with its execution role. None: no such role."""
+    role = iam.role_by_arn(ctx.conn, role_arn)
+    if role is None:
+        return None
+    return sessions.role_principal(role, session_name[:64], ctx.runtime.clock.timestamp())
+
+
+def service_role_allows(
+    ctx: Any, role_arn: str, service: str, actions: list[str], resource: str
+) -> bool:
+    """Whether a session of `role_arn` that `service` would assume may do
+    every one of `actions` on `resource` (the role's own policies, its
+    permissions boundary), without making the session: how a service checks
+    a role it is handed (CloudTrail's CloudWatchLogsRoleArn) and, at each
+    use, that the role still lets it."""
+    role = iam.role_by_arn(ctx.conn, role_arn)
+    if role is None:
+        return False
+    now = ctx.runtime.clock.timestamp()
+    facts = _facts(ctx, service, role.account)
+    facts.principal = sessions.role_principal(role, service.split(".", 1)[0], now)
+    return all(
+        ctx.runtime.authorizer.decide(facts, action, resource, {}).allowed for action in actions
+    )

@@ -288,3 +288,71 @@ def test_data_events_are_wanted_only_when_a_logging_trail_selects_them(store: St
     with store.transaction() as conn:
         trails.save(conn, trail, "logging")
     assert not delivery.wants_data_event(store, invoke)
+
+
+def test_without_recursive_logging_cloudtrails_own_calls_are_left_out(
+    store: Store, sealer: Sealer
+) -> None:
+    make_trail(store, recursive_logging=False)
+    recorder = AuditRecorder(store)
+    mine = record(recorder, T0 + 1)
+    record(  # the GenerateDataKey CloudTrail itself made for an SSE-KMS file
+        recorder, T0 + 2, "GenerateDataKey", source_ip="cloudtrail.amazonaws.com",
+        user_agent="cloudtrail.amazonaws.com",
+    )  # fmt: skip
+    recorder.flush()
+    sink = MemorySink()
+    assert run(store, sealer, sink, T0 + 10) == 1
+    assert [r["eventID"] for recs in log_objects(sink).values() for r in recs] == [mine]
+
+
+def test_logs_delivery_has_its_own_cursor_and_keeps_it_when_refused(
+    store: Store, sealer: Sealer
+) -> None:
+    group = f"arn:aws:logs:us-east-1:{ACCT}:log-group:trail:*"
+    make_trail(store, logs_group_arn=group, logs_role_arn=f"arn:aws:iam::{ACCT}:role/r")
+    recorder = AuditRecorder(store)
+    first = record(recorder, T0 + 1)
+    recorder.flush()
+    refusing = MemorySink(fail="InvalidCloudWatchLogsLogGroupArnException: Access denied.")
+    run(store, sealer, refusing, T0 + 2)  # S3 refused too: its cursor stays as well
+    assert load(store).to_status()["LatestCloudWatchLogsDeliveryError"].startswith("Invalid")
+    sink = MemorySink()
+    run(store, sealer, sink, T0 + 3)
+    second = record(recorder, T0 + 4)
+    recorder.flush()
+    run(store, sealer, sink, T0 + 6)  # the Logs cadence: S3 is not due for 5 minutes
+    stream = (group, f"{ACCT}_CloudTrail_us-east-1")
+    messages = [json.loads(e["message"])["eventID"] for e in sink.log_events[stream]]
+    assert messages == [first, second]
+    assert "LatestCloudWatchLogsDeliveryError" not in load(store).to_status()
+    assert log_objects(sink) == {}  # S3 tries again 5 minutes after it was refused
+    run(store, sealer, sink, T0 + 400)
+    s3_ids = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
+    assert s3_ids == [first, second]
+    assert len(sink.log_events[stream]) == 2  # nothing sent to Logs twice
+
+
+def test_a_backlog_is_delivered_in_steps_one_tick_apart(
+    store: Store, sealer: Sealer, monkeypatch
+) -> None:
+    """More batches than one run takes: the trail is due again at once (the
+    next tick), and every event arrives once."""
+    monkeypatch.setattr(delivery, "MAX_BATCHES", 2)
+    make_trail(store)
+    recorder = AuditRecorder(store)
+    ids = []
+    for i in range(5):  # five batches
+        ids.append(record(recorder, T0 + i))
+        recorder.flush()
+    sink = MemorySink()
+    with store.transaction() as conn:
+        taken, next_due = delivery.run_trails(conn, sealer, sink, T0 + 10)
+    assert taken == 2 and next_due == T0 + 10
+    for step in range(1, 4):
+        run(store, sealer, sink, T0 + 10 + step)
+    delivered = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
+    assert sorted(delivered) == sorted(ids)
+    with store.transaction() as conn:
+        _, next_due = delivery.run_trails(conn, sealer, sink, T0 + 20)
+    assert next_due == T0 + 13 + delivery.DELIVERY_INTERVAL
