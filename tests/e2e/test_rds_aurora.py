@@ -464,7 +464,10 @@ def test_cluster_parameter_groups_reach_the_engines(rds: Any, shop: dict[str, An
         MasterUserPassword=PASSWORD, DatabaseName="app", DBClusterParameterGroupName="tuned",
     )  # fmt: skip
     assert cluster(rds, "tuned")["DBClusterParameterGroup"] == "tuned"
-    wait_cluster(rds, "tuned")
+    # boto3's waiters for clusters work on these statuses.
+    rds.get_waiter("db_cluster_available").wait(
+        DBClusterIdentifier="tuned", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
     rds.create_db_instance(DBInstanceIdentifier="tuned-1", DBInstanceClass="db.r6g.large",
                            Engine=ENGINE, DBClusterIdentifier="tuned")  # fmt: skip
     port = wait_instance(rds, "tuned-1")["Endpoint"]["Port"]
@@ -486,9 +489,8 @@ def test_cluster_parameter_groups_reach_the_engines(rds: Any, shop: dict[str, An
     rds.delete_db_instance(DBInstanceIdentifier="tuned-1")
     wait_until(lambda: cluster(rds, "tuned")["DBClusterMembers"], lambda m: m == [])
     rds.delete_db_cluster(DBClusterIdentifier="tuned", SkipFinalSnapshot=True)
-    wait_until(
-        lambda: rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": ["tuned"]}]),
-        lambda r: r["DBClusters"] == [],
+    rds.get_waiter("db_cluster_deleted").wait(
+        DBClusterIdentifier="tuned", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
     )
     rds.reset_db_cluster_parameter_group(
         DBClusterParameterGroupName="tuned", ResetAllParameters=True
@@ -597,6 +599,9 @@ def test_a_cluster_snapshot_restores_encrypted_under_a_key_of_choice(
         "creating", False, "manual",
     )  # fmt: skip
     assert made["DBClusterSnapshotArn"].endswith(":cluster-snapshot:shop-snap")
+    rds.get_waiter("db_cluster_snapshot_available").wait(
+        DBClusterSnapshotIdentifier="shop-snap", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
     snap = wait_snapshot(rds, "shop-snap")
     assert (snap["Status"], snap["PercentProgress"], snap["DBClusterIdentifier"]) == (
         "available", 100, "shop",
