@@ -90,6 +90,12 @@ class Resources:
     db_snapshot: str = ""
     db_snapshot_arn: str = ""
     db_params: str = ""
+    db_cluster: str = ""
+    db_cluster_arn: str = ""
+    db_cluster_snapshot: str = ""
+    db_cluster_params: str = ""
+    db_cluster_family: str = ""
+    db_cluster_snapshot_arn: str = ""
     log_group: str = ""
     log_group_arn: str = ""
     query_id: str = ""
@@ -282,6 +288,45 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot),
         refused(RDS_NOT_FOUND, DBSnapshotIdentifier=a.db_snapshot_arn),
     ],
+    ("rds", "DescribeDBClusters"): lambda a, b: [
+        ok(),
+        ok(DBClusterIdentifier=b.db_cluster),
+        Probe(
+            {"Filters": [{"Name": "db-cluster-id", "Values": [a.db_cluster, a.db_cluster_arn]}]},
+            names_other=True,
+        ),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster_arn),
+    ],
+    ("rds", "DescribeDBClusterSnapshots"): lambda a, b: [
+        ok(),
+        ok(DBClusterSnapshotIdentifier=b.db_cluster_snapshot),
+        Probe({"DBClusterIdentifier": a.db_cluster}, names_other=True),
+        refused(
+            frozenset({"DBClusterSnapshotNotFoundFault"}),
+            DBClusterSnapshotIdentifier=a.db_cluster_snapshot,
+        ),
+        refused(
+            frozenset({"DBClusterSnapshotNotFoundFault"}),
+            DBClusterSnapshotIdentifier=a.db_cluster_snapshot_arn,
+        ),
+    ],
+    ("rds", "DescribeDBClusterParameterGroups"): lambda a, b: [
+        ok(),
+        ok(DBClusterParameterGroupName=b.db_cluster_params),
+        refused(
+            frozenset({"DBParameterGroupNotFound"}), DBClusterParameterGroupName=a.db_cluster_params
+        ),
+    ],
+    ("rds", "DescribeDBClusterParameters"): lambda a, b: [
+        ok(DBClusterParameterGroupName=b.db_cluster_params),
+        refused(
+            frozenset({"DBParameterGroupNotFound"}), DBClusterParameterGroupName=a.db_cluster_params
+        ),
+    ],
+    ("rds", "DescribeEngineDefaultClusterParameters"): lambda a, b: [
+        ok(DBParameterGroupFamily=b.db_cluster_family),
+    ],
     ("rds", "DescribeDBInstanceAutomatedBackups"): lambda a, b: [
         ok(),
         Probe(
@@ -319,6 +364,12 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         ok(ResourceName=b.db_snapshot_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_arn),
         refused(REFUSED | RDS_NOT_FOUND, ResourceName=a.db_snapshot_arn),
+        ok(ResourceName=b.db_cluster_arn),
+        refused(REFUSED | {"DBClusterNotFoundFault"}, ResourceName=a.db_cluster_arn),
+        ok(ResourceName=b.db_cluster_snapshot_arn),
+        refused(
+            REFUSED | {"DBClusterSnapshotNotFoundFault"}, ResourceName=a.db_cluster_snapshot_arn
+        ),
     ],
     # ------------------------------------------------------ CloudWatch Logs
     ("logs", "DescribeLogStreams"): lambda a, b: [
@@ -626,6 +677,42 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     r.db_snapshot_arn = rds.create_db_snapshot(
         DBInstanceIdentifier=r.db, DBSnapshotIdentifier=r.db_snapshot, Tags=tags
     )["DBSnapshot"]["DBSnapshotArn"]
+    r.db_cluster_family = (
+        "aurora-postgresql"
+        + rds.describe_db_engine_versions(Engine="aurora-postgresql")["DBEngineVersions"][-1][
+            "EngineVersion"
+        ].split(".")[0]
+    )
+    r.db_cluster_params = f"{r.token}-cluster-params"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=r.db_cluster_params,
+        DBParameterGroupFamily=r.db_cluster_family,
+        Description=r.token,
+    )
+    # An Aurora cluster with no instances (no engine runs for it).
+    r.db_cluster = f"{r.token}-cluster"
+    r.db_cluster_arn = rds.create_db_cluster(
+        DBClusterIdentifier=r.db_cluster, Engine="aurora-postgresql", MasterUsername=r.token,
+        MasterUserPassword="Pass-" + r.token, DatabaseName=r.token, Tags=tags,
+    )["DBCluster"]["DBClusterArn"]  # fmt: skip
+    # Its snapshot holds a writer's data: a real writer (one engine).
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{r.token}-writer", DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql", DBClusterIdentifier=r.db_cluster,
+    )  # fmt: skip
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=f"{r.token}-writer")["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        != "available"
+    ):
+        assert time.monotonic() < deadline + 60
+        time.sleep(0.05)
+    r.db_cluster_snapshot = f"{r.token}-cluster-snap"
+    r.db_cluster_snapshot_arn = rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=r.db_cluster, DBClusterSnapshotIdentifier=r.db_cluster_snapshot,
+        Tags=tags,
+    )["DBClusterSnapshot"]["DBClusterSnapshotArn"]  # fmt: skip
 
 
 def _log_groups(clients: Callable[[str], Any], r: Resources) -> None:

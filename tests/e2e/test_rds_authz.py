@@ -72,8 +72,50 @@ def target(rds: Any) -> dict[str, str]:
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
         "DBSnapshot"
     ]["DBSnapshotArn"]
+    major = rds.describe_db_engine_versions(Engine="aurora-postgresql")["DBEngineVersions"][-1][
+        "EngineVersion"
+    ].split(".")[0]
+    cluster_params = f"{name}-cluster-params"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=cluster_params,
+        DBParameterGroupFamily=f"aurora-postgresql{major}",
+        Description="p",
+    )
+    # An Aurora cluster with no instances: no engine runs for it.
+    cluster = f"{name}-cluster"
+    cluster_arn = rds.create_db_cluster(
+        DBClusterIdentifier=cluster, Engine="aurora-postgresql", MasterUsername="admin",
+        MasterUserPassword="Owner-pass-1",
+    )["DBCluster"]["DBClusterArn"]  # fmt: skip
+    # A cluster snapshot holds its writer's data: a real writer (one engine).
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{name}-w", DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql", DBClusterIdentifier=cluster,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (
+        rds.describe_db_instances(DBInstanceIdentifier=f"{name}-w")["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap"
+    )
+    while (
+        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=f"{cluster}-snap")[
+            "DBClusterSnapshots"
+        ][0]["Status"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     return {"name": name, "arn": arn, "snap": snap, "snap_arn": snap_arn,
-            "params": f"{name}-params", "dbi": dbi}  # fmt: skip
+            "params": f"{name}-params", "dbi": dbi, "cluster": cluster,
+            "cluster_arn": cluster_arn, "cluster_params": cluster_params,
+            "family": f"aurora-postgresql{major}"}  # fmt: skip
 
 
 def _new() -> str:
@@ -115,6 +157,48 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "MasterUsername": "admin",
         "MasterUserPassword": "Their-pass-1",
         "AllocatedStorage": 20,
+    },
+    "CreateDBCluster": lambda t: {
+        "DBClusterIdentifier": _new(),
+        "Engine": "aurora-postgresql",
+        "MasterUsername": "admin",
+        "MasterUserPassword": "Their-pass-1",
+    },
+    "DescribeDBClusters": lambda t: {},
+    "ModifyDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "DeletionProtection": True},
+    "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
+    "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "CreateDBClusterSnapshot": lambda t: {
+        "DBClusterIdentifier": t["cluster"],
+        "DBClusterSnapshotIdentifier": _new(),
+    },
+    "DescribeDBClusterSnapshots": lambda t: {},
+    "CopyDBClusterSnapshot": lambda t: {
+        "SourceDBClusterSnapshotIdentifier": t["cluster"] + "-snap",
+        "TargetDBClusterSnapshotIdentifier": _new(),
+    },
+    "CreateDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": _new(),
+        "DBParameterGroupFamily": t["family"],
+        "Description": "x",
+    },
+    "DescribeDBClusterParameterGroups": lambda t: {},
+    "DescribeDBClusterParameters": lambda t: {"DBClusterParameterGroupName": t["cluster_params"]},
+    "DescribeEngineDefaultClusterParameters": lambda t: {"DBParameterGroupFamily": t["family"]},
+    "ModifyDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": t["cluster_params"],
+        "Parameters": [{"ParameterName": "work_mem", "ParameterValue": "8192"}],
+    },
+    "ResetDBClusterParameterGroup": lambda t: {
+        "DBClusterParameterGroupName": t["cluster_params"],
+        "ResetAllParameters": True,
+    },
+    "DeleteDBClusterParameterGroup": lambda t: {"DBClusterParameterGroupName": t["cluster_params"]},
+    "DeleteDBClusterSnapshot": lambda t: {"DBClusterSnapshotIdentifier": t["cluster"] + "-snap"},
+    "RestoreDBClusterFromSnapshot": lambda t: {
+        "DBClusterIdentifier": _new(),
+        "SnapshotIdentifier": t["cluster"] + "-snap",
+        "Engine": "aurora-postgresql",
     },
     "CreateDBInstanceReadReplica": lambda t: {
         "DBInstanceIdentifier": _new(),
@@ -162,6 +246,12 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 }
 #: Operations on nothing of the owner's: another account may call them on its own.
 ACCOUNT_LEVEL = {
+    "CreateDBCluster",
+    "DescribeDBClusters",
+    "DescribeDBClusterSnapshots",
+    "CreateDBClusterParameterGroup",
+    "DescribeDBClusterParameterGroups",
+    "DescribeEngineDefaultClusterParameters",
     "CreateDBInstance",
     "CreateDBParameterGroup",
     "DescribeDBParameterGroups",
@@ -177,6 +267,8 @@ THEIRS = {
     "DBInstanceNotFound",
     "DBSnapshotNotFound",
     "DBParameterGroupNotFound",
+    "DBClusterNotFoundFault",
+    "DBClusterSnapshotNotFoundFault",
     "DBInstanceAutomatedBackupNotFound",
 }
 
@@ -225,6 +317,8 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
         [
             theirs.describe_db_instances()["DBInstances"],
             theirs.describe_db_snapshots()["DBSnapshots"],
+            theirs.describe_db_clusters()["DBClusters"],
+            theirs.describe_db_cluster_snapshots()["DBClusterSnapshots"],
             theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"],
             theirs.describe_events(Duration=600)["Events"],
         ],
@@ -241,6 +335,16 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
     assert snaps[0]["Status"] == "available"
     groups = rds.describe_db_parameter_groups(DBParameterGroupName=target["params"])
     assert groups["DBParameterGroups"][0]["DBParameterGroupFamily"] == "mysql8.0"
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=target["cluster"])["DBClusters"][0]
+    assert cluster["DeletionProtection"] is False and cluster["Status"] != "deleting"
+    params = rds.describe_db_cluster_parameter_groups(
+        DBClusterParameterGroupName=target["cluster_params"]
+    )["DBClusterParameterGroups"]
+    assert params[0]["DBParameterGroupFamily"] == target["family"]
+    snaps = rds.describe_db_cluster_snapshots(
+        DBClusterSnapshotIdentifier=target["cluster"] + "-snap"
+    )
+    assert snaps["DBClusterSnapshots"][0]["Status"] == "available"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:
@@ -326,4 +430,50 @@ def test_a_replica_needs_the_action_on_its_source_too(
         DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=target["name"]
     )["DBInstance"]
     assert out["ReadReplicaSourceDBInstanceIdentifier"] == target["name"]
+    deadline = time.monotonic() + 30
+    while (  # a creating instance can't be deleted yet
+        rds.describe_db_instances(DBInstanceIdentifier=replica)["DBInstances"][0][
+            "DBInstanceStatus"
+        ]
+        == "creating"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     rds.delete_db_instance(DBInstanceIdentifier=replica, SkipFinalSnapshot=True)
+
+
+def test_an_aurora_instance_of_another_accounts_cluster_is_not_found(
+    server: StrongroomServer, two_accounts, target
+) -> None:
+    theirs = server.client("rds", **two_accounts[1])
+    code, _ = fails(
+        theirs.create_db_instance,
+        DBInstanceIdentifier=_new(),
+        DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql",
+        DBClusterIdentifier=target["cluster"],
+    )
+    assert code == "DBClusterNotFoundFault"
+    code, _ = fails(theirs.list_tags_for_resource, ResourceName=target["cluster_arn"])
+    assert code in THEIRS
+
+
+def test_an_identity_policy_on_the_cluster_arn(server: StrongroomServer, target) -> None:
+    name, client, iam = new_user(server)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="cluster",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rds:ModifyDBCluster",
+                     "Resource": target["cluster_arn"]},
+                ],
+            }
+        ),
+    )  # fmt: skip
+    out = client.modify_db_cluster(DBClusterIdentifier=target["cluster"], BackupRetentionPeriod=2)
+    assert out["DBCluster"]["BackupRetentionPeriod"] == 2
+    code, _ = fails(client.failover_db_cluster, DBClusterIdentifier=target["cluster"])
+    assert code == "AccessDenied"

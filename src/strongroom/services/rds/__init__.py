@@ -4,9 +4,13 @@ restores, through the engine driver (`strongroom.engines`) and KMS's
 internal API."""
 
 from strongroom.services.rds import (  # noqa: F401  (operations, work and trail register on import)
+    cluster_work,
     log_exports,
     log_retention,
     ops_backups,
+    ops_cluster_parameters,
+    ops_cluster_snapshots,
+    ops_clusters,
     ops_instances,
     ops_logs,
     ops_misc,

@@ -74,6 +74,10 @@ _SQLSERVER = (("15.00.4415.2.v1", "15.0"), ("16.00.4165.4.v1", "16.0"))
 
 ENGINES: dict[str, EngineInfo] = {
     "postgres": EngineInfo("postgres", "PostgreSQL", 5432, "postgresql-license", real=True),
+    # Instances of an Aurora PostgreSQL DB cluster only (see `clusters`).
+    "aurora-postgresql": EngineInfo(
+        "aurora-postgresql", "Aurora (PostgreSQL)", 5432, "postgresql-license", real=True
+    ),
     "mysql": EngineInfo(
         "mysql",
         "MySQL Community Edition",
@@ -215,6 +219,9 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         out["MasterUsername"] = rec["master_username"]
     if rec["db_name"]:
         out["DBName"] = rec["db_name"]
+    if attrs.get("DBClusterIdentifier"):
+        out["DBClusterIdentifier"] = attrs["DBClusterIdentifier"]
+        out["PromotionTier"] = int(attrs.get("PromotionTier", 1))
     if attrs.get("ReplicaSource"):
         out["ReadReplicaSourceDBInstanceIdentifier"] = peer_name(rec, attrs["ReplicaSource"])
     if rec["port"] and rec["status"] not in ("creating",):

@@ -13,6 +13,7 @@ from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
     backups,
+    clusters,
     instances,
     keys,
     log_exports,
@@ -62,6 +63,8 @@ def create_DB_instance(
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     EnableCloudwatchLogsExports: list[str] | None = None,
+    DBClusterIdentifier: str | None = None,
+    PromotionTier: int | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     identifier = model.require_identifier("DBInstanceIdentifier", DBInstanceIdentifier)
@@ -70,10 +73,13 @@ def create_DB_instance(
     tags = instances.request_tags(Tags)
     if tags:
         call.authorize("rds:AddTagsToResource", arn)
-    if Engine.startswith("aurora"):
-        raise errors.InvalidParameterCombination(
-            "Aurora instances are created inside a DB cluster (DBClusterIdentifier), "
-            "which this server does not serve yet."
+    if Engine.startswith("aurora") or DBClusterIdentifier is not None:
+        # An instance of a DB cluster (Aurora): `ops_clusters`.
+        from strongroom.services.rds import ops_clusters
+
+        given = {name: value for name, value in locals().items() if name[0].isupper()}
+        return ops_clusters.create_member(
+            call, identifier, DBClusterIdentifier, Engine, DBInstanceClass, tags, given
         )
     info = model.engine_info(Engine)
     managed = instances.require_managed_choice(
@@ -183,7 +189,11 @@ def _matches(rec: records.Record, filters: dict[str, list[str]]) -> bool:
         elif name == "engine":
             if rec["engine"] not in values:
                 return False
-        elif name == "db-cluster-id" or name == "domain":
+        elif name == "db-cluster-id":
+            cluster = (rec["attrs"] or {}).get("DBClusterIdentifier")
+            if cluster is None or cluster not in {v.split(":")[-1].lower() for v in values}:
+                return False
+        elif name == "domain":
             return False
     return True
 
@@ -243,6 +253,11 @@ def delete_DB_instance(
     DeleteAutomatedBackups: bool | None = None,
 ) -> dict[str, Any]:
     rec = _resolve(call, "DeleteDBInstance", DBInstanceIdentifier)
+    cluster = clusters.cluster_of(call.conn, rec)
+    if cluster is not None:
+        from strongroom.services.rds import ops_clusters
+
+        return ops_clusters.delete_member(call, rec, cluster, FinalDBSnapshotIdentifier)
     if rec["deletion_protection"]:
         raise errors.InvalidParameterCombination(
             "Cannot delete protected DB Instance, please disable deletion protection and try again."
@@ -315,6 +330,7 @@ def stop_DB_instance(
     """DetachFromDBCapacityReservation is accepted: this server has no DB
     capacity reservations, so no instance belongs to one."""
     rec = _resolve(call, "StopDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_stop(rec)
     if rec["status"] != "available":
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is not in available state."
@@ -427,6 +443,15 @@ def modify_DB_instance(
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_settings(
+        rec,
+        {
+            "MasterUserPassword": MasterUserPassword,
+            "ManageMasterUserPassword": ManageMasterUserPassword,
+            "AllocatedStorage": AllocatedStorage,
+            "BackupRetentionPeriod": BackupRetentionPeriod,
+        },
+    )
     if rec["status"] != "available" and not (
         rec["status"] == "stopped" and MasterUserPassword is None
     ):

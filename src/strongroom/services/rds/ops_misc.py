@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.rds import instances, model, records
+from strongroom.services.rds import cluster_snapshots, clusters, instances, model, records
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -17,7 +17,11 @@ _LOG_TYPES = {"postgres": ["postgresql", "upgrade", "iam-db-auth-error"]}
 
 
 def _version_wire(engine: str, version: str, family: str, description: str) -> dict[str, Any]:
-    major = version.split(".")[0] if engine == "postgres" else ".".join(version.split(".")[:2])
+    major = (
+        version.split(".")[0]
+        if engine in ("postgres", "aurora-postgresql")
+        else ".".join(version.split(".")[:2])
+    )
     return {
         "Engine": engine,
         "MajorEngineVersion": major,
@@ -63,7 +67,7 @@ def describe_DB_engine_versions(
     for name, info in model.ENGINES.items():
         if info.real:
             sup = instances.supervisor(call)
-            versions = [(v.version, v.parameter_group_family) for v in sup.versions()]
+            versions = [(v.version, model.family_of(name, v.version)) for v in sup.versions()]
             versions.sort(key=lambda v: [int(p) if p.isdigit() else 0 for p in v[0].split(".")])
         else:
             versions = list(info.versions)
@@ -114,9 +118,21 @@ def _resource(call: Call, action: str, name: str) -> tuple[str, records.Record]:
         not_found = (
             errors.DBSnapshotNotFoundFault(f"DBSnapshot {ident} not found.")
             if kind == "snapshot"
+            else errors.DBClusterNotFoundFault(f"DBCluster {ident} not found.")
+            if kind == "cluster"
+            else errors.DBClusterSnapshotNotFoundFault(f"DBClusterSnapshot {ident} not found.")
+            if kind == "cluster-snapshot"
             else errors.DBInstanceNotFoundFault(f"DBInstance {ident} not found.")
         )
         raise not_found
+    if kind == "cluster":
+        rec = clusters.resolve(call.conn, account, region, ident)
+        call.audit_resource(rec["arn"], clusters.CLUSTER_TYPE)
+        return kind, rec
+    if kind == "cluster-snapshot":
+        rec = cluster_snapshots.resolve(call.conn, account, region, ident)
+        call.audit_resource(rec["arn"], cluster_snapshots.SNAPSHOT_TYPE)
+        return kind, rec
     if kind == "db":
         rec = records.resolve_instance(call.conn, account, region, ident)
         call.audit_resource(rec["arn"], model.INSTANCE_TYPE)
@@ -133,6 +149,10 @@ def _resource(call: Call, action: str, name: str) -> tuple[str, records.Record]:
 def _save_tags(call: Call, kind: str, rec: records.Record, tags: list[list[str]]) -> None:
     if kind == "db":
         records.update_instance(call.conn, rec["resource_id"], tags=tags)
+    elif kind == "cluster":
+        clusters.update_cluster(call.conn, rec["resource_id"], tags=tags)
+    elif kind == "cluster-snapshot":
+        cluster_snapshots.update_snapshot(call.conn, rec["resource_id"], tags=tags)
     else:
         records.update_snapshot(call.conn, rec["resource_id"], tags=tags)
 

@@ -8,6 +8,7 @@ from typing import Any
 from strongroom.encoding import b64_text
 from strongroom.framework import Call
 from strongroom.services.rds import (
+    clusters,
     instances,
     keys,
     log_exports,
@@ -40,6 +41,7 @@ def create_DB_snapshot(
     call.authorize("rds:CreateDBSnapshot", model.snapshot_arn(call.account, call.region, ident))
     rec = records.resolve_instance(call.conn, call.account, call.region, DBInstanceIdentifier)
     call.authorize("rds:CreateDBSnapshot", rec["arn"])
+    clusters.refuse_instance_snapshot(rec)
     tags = instances.request_tags(Tags) if Tags else None
     if rec["status"] != "available":
         raise errors.InvalidDBInstanceStateFault(

@@ -22,6 +22,11 @@ from sqlalchemy import (
     Text,
 )
 
+from strongroom.services.rds.cluster_tables import (
+    cluster_parameter_groups,
+    cluster_snapshots,
+    clusters,
+)
 from strongroom.store.columns import JsonText
 from strongroom.store.db import metadata
 
@@ -204,3 +209,5 @@ log_cursors = Table(
 )
 
 TABLES = (*TABLES, log_cursors)
+
+TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups)

@@ -53,6 +53,8 @@ def _engine_instance(sup: Supervisor, rec: records.Record) -> Instance | None:
     """The instance's engine, if it is one this process runs as a primary."""
     if not model.ENGINES.get(rec["engine"], model.ENGINES["mysql"]).real:
         return None
+    if (rec["attrs"] or {}).get("DBClusterIdentifier"):
+        return None  # an Aurora cluster's instance: backups are the cluster's (not yet)
     if rec["status"] not in model.RUNNING or not sup.attached(rec["resource_id"]):
         return None
     inst = sup.open(rec["resource_id"])
