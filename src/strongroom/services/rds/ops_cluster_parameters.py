@@ -16,7 +16,6 @@ from strongroom.framework import Call
 from strongroom.services.rds import cluster_parameter_records as rows_of
 from strongroom.services.rds import clusters, instances, parameters, records
 from strongroom.services.rds.ops_instances import parse_filters
-from strongroom.services.rds.ops_parameters import _changes
 from strongroom.services.rds.service import PAGING, errors, service
 
 GROUPS = PAGING.listing("DBClusterParameterGroups", default=100, maximum=100, minimum=20)
@@ -222,11 +221,7 @@ def modify_DB_cluster_parameter_group(
     call: Call, DBClusterParameterGroupName: str, Parameters: list[dict[str, Any]]
 ) -> dict[str, Any]:
     group = _authorized(call, "ModifyDBClusterParameterGroup", DBClusterParameterGroupName)
-    if group["default"]:
-        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
-    if not 1 <= len(Parameters) <= 20:
-        raise errors.InvalidParameterValue("Between 1 and 20 parameters may be modified at once.")
-    _apply(call, group, _changes(call, _engine_view(group), Parameters, reset=False))
+    _apply(call, group, parameters.modifications(call, group, _engine_view(group), Parameters))
     return {"DBClusterParameterGroupName": group["name"]}
 
 
@@ -238,18 +233,7 @@ def reset_DB_cluster_parameter_group(
     Parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     group = _authorized(call, "ResetDBClusterParameterGroup", DBClusterParameterGroupName)
-    if group["default"]:
-        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
-    if ResetAllParameters and Parameters:
-        raise errors.InvalidParameterCombination(
-            "Specify either ResetAllParameters or Parameters, not both."
-        )
-    if ResetAllParameters:
-        changes: dict[str, str | None] = dict.fromkeys(group["parameters"] or {})
-    elif Parameters:
-        changes = _changes(call, _engine_view(group), Parameters, reset=True)
-    else:
-        raise errors.InvalidParameterCombination("Specify either ResetAllParameters or Parameters.")
+    changes = parameters.resets(call, group, _engine_view(group), ResetAllParameters, Parameters)
     _apply(call, group, changes)
     return {"DBClusterParameterGroupName": group["name"]}
 

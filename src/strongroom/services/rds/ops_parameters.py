@@ -122,37 +122,6 @@ def describe_DB_parameter_groups(
     return GROUPS.output(page, [parameters.group_wire(g) for g in page.items])
 
 
-def _changes(
-    call: Call, group: records.Record, given: list[dict[str, Any]], *, reset: bool
-) -> dict[str, str | None]:
-    known = {p.name: p for p in parameters.catalogue(call, group["family"])}
-    out: dict[str, str | None] = {}
-    for item in given:
-        name = item.get("ParameterName")
-        if not name:
-            raise errors.InvalidParameterValue("ParameterName must be provided.")
-        param = known.get(name)
-        if param is None:
-            raise errors.InvalidParameterValue(f"Could not find parameter with name: {name}")
-        if not param.modifiable:
-            raise errors.InvalidParameterValue(f"parameter {name} cannot be modified.")
-        method = item.get("ApplyMethod")
-        if method not in (None, "immediate", "pending-reboot"):
-            raise errors.InvalidParameterValue(f"Invalid apply method {method}")
-        if method == "immediate" and param.apply_type == "static":
-            raise errors.InvalidParameterCombination(
-                f"cannot use immediate apply method for static parameter {name}"
-            )
-        if reset:
-            out[name] = None
-            continue
-        value = item.get("ParameterValue")
-        if value is None:
-            raise errors.InvalidParameterValue(f"ParameterValue must be provided for {name}.")
-        out[name] = str(value)
-    return out
-
-
 def _apply(call: Call, group: records.Record, changes: dict[str, str | None]) -> None:
     values = dict(group["parameters"] or {})
     for name, value in changes.items():
@@ -178,11 +147,7 @@ def modify_DB_parameter_group(
     call: Call, DBParameterGroupName: str, Parameters: list[dict[str, Any]]
 ) -> dict[str, Any]:
     group = _authorized(call, "ModifyDBParameterGroup", DBParameterGroupName)
-    if group["default"]:
-        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
-    if not 1 <= len(Parameters) <= 20:
-        raise errors.InvalidParameterValue("Between 1 and 20 parameters may be modified at once.")
-    _apply(call, group, _changes(call, group, Parameters, reset=False))
+    _apply(call, group, parameters.modifications(call, group, group, Parameters))
     return {"DBParameterGroupName": group["name"]}
 
 
@@ -194,19 +159,7 @@ def reset_DB_parameter_group(
     Parameters: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     group = _authorized(call, "ResetDBParameterGroup", DBParameterGroupName)
-    if group["default"]:
-        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
-    if ResetAllParameters and Parameters:
-        raise errors.InvalidParameterCombination(
-            "Specify either ResetAllParameters or Parameters, not both."
-        )
-    if ResetAllParameters:
-        changes: dict[str, str | None] = dict.fromkeys(group["parameters"] or {})
-    elif Parameters:
-        changes = _changes(call, group, Parameters, reset=True)
-    else:
-        raise errors.InvalidParameterCombination("Specify either ResetAllParameters or Parameters.")
-    _apply(call, group, changes)
+    _apply(call, group, parameters.resets(call, group, group, ResetAllParameters, Parameters))
     return {"DBParameterGroupName": group["name"]}
 
 

@@ -131,3 +131,67 @@ def members_of(call: Call, name: str) -> list[records.Record]:
         for r in records.list_instances(call.conn, call.account, call.region)
         if (r["attrs"] or {}).get("DBParameterGroupName", "").lower() == name
     ]
+
+
+def _changes(
+    call: Call, group: records.Record, given: list[dict[str, Any]], *, reset: bool
+) -> dict[str, str | None]:
+    known = {p.name: p for p in catalogue(call, group["family"])}
+    out: dict[str, str | None] = {}
+    for item in given:
+        name = item.get("ParameterName")
+        if not name:
+            raise errors.InvalidParameterValue("ParameterName must be provided.")
+        param = known.get(name)
+        if param is None:
+            raise errors.InvalidParameterValue(f"Could not find parameter with name: {name}")
+        if not param.modifiable:
+            raise errors.InvalidParameterValue(f"parameter {name} cannot be modified.")
+        method = item.get("ApplyMethod")
+        if method not in (None, "immediate", "pending-reboot"):
+            raise errors.InvalidParameterValue(f"Invalid apply method {method}")
+        if method == "immediate" and param.apply_type == "static":
+            raise errors.InvalidParameterCombination(
+                f"cannot use immediate apply method for static parameter {name}"
+            )
+        if reset:
+            out[name] = None
+            continue
+        value = item.get("ParameterValue")
+        if value is None:
+            raise errors.InvalidParameterValue(f"ParameterValue must be provided for {name}.")
+        out[name] = str(value)
+    return out
+
+
+def modifications(
+    call: Call, group: records.Record, view: records.Record, given: list[dict[str, Any]]
+) -> dict[str, str | None]:
+    """ModifyDB(Cluster)ParameterGroup's changes to `group`, checked against
+    the catalogue of `view`'s family (a cluster group's engine family)."""
+    if group["default"]:
+        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
+    if not 1 <= len(given) <= 20:
+        raise errors.InvalidParameterValue("Between 1 and 20 parameters may be modified at once.")
+    return _changes(call, view, given, reset=False)
+
+
+def resets(
+    call: Call,
+    group: records.Record,
+    view: records.Record,
+    reset_all: bool | None,
+    given: list[dict[str, Any]] | None,
+) -> dict[str, str | None]:
+    """ResetDB(Cluster)ParameterGroup's changes (None: back to the default)."""
+    if group["default"]:
+        raise errors.InvalidParameterValue("Cannot modify a default parameter group.")
+    if reset_all and given:
+        raise errors.InvalidParameterCombination(
+            "Specify either ResetAllParameters or Parameters, not both."
+        )
+    if reset_all:
+        return dict.fromkeys(group["parameters"] or {})
+    if given:
+        return _changes(call, view, given, reset=True)
+    raise errors.InvalidParameterCombination("Specify either ResetAllParameters or Parameters.")
