@@ -399,7 +399,7 @@ def rotate_secret(
         secret.next_rotation = rotation.next_start(secret, secret.last_rotated or now)
     else:
         secret.next_rotation = rotation.next_start(secret, now)
-        out["VersionId"] = rotation.start(call, secret, ClientRequestToken)
+        out["VersionId"], _ = rotation.start(call, secret, ClientRequestToken)
     secret.last_changed = now
     secrets.save(
         call.conn,

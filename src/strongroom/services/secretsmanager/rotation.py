@@ -36,6 +36,9 @@ from strongroom.services.secretsmanager import schedule, secrets, versions
 from strongroom.services.secretsmanager.secrets import SECRET_TYPE, Secret
 from strongroom.services.secretsmanager.service import errors, service
 
+#: How soon a due rotation that could not start yet is tried again (clock seconds).
+RETRY_SECONDS = 5.0
+
 log = logging.getLogger("strongroom.secretsmanager")
 
 PRINCIPAL = "secretsmanager.amazonaws.com"
@@ -84,10 +87,12 @@ def _is_aws_error(err: Exception) -> bool:
     return isinstance(getattr(err, "code", None), str) and hasattr(err, "message")
 
 
-def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
+def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> tuple[str, bool]:
     """Record the rotation's version under AWSPENDING, without a value (a
     retry of an unfinished rotation keeps its version), and hand the steps
-    off to run once this transaction commits; the version id."""
+    off to run once this transaction commits; the version id, and whether
+    the steps were queued (not while the same rotation still runs: its
+    last step may have failed, but its work has not yet let go of it)."""
     held = versions.label_map(ctx, secret.arn)  # type: ignore[arg-type]
     pending = held.get(versions.PENDING)
     if pending is not None and pending != held.get(versions.CURRENT) and token is None:
@@ -100,7 +105,7 @@ def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
         versions.attach(ctx, secret, versions.PENDING, version_id)  # type: ignore[arg-type]
     # Keyed by the version: a retry is not queued while that rotation still runs.
     # A secret another service manages is rotated by that service, no function.
-    ctx.hand_off(
+    queued = ctx.hand_off(
         "rotate_managed_secret"
         if secret.owning_service and not secret.rotation_lambda_arn
         else "rotate_secret_steps",
@@ -113,7 +118,7 @@ def start(ctx: Call | JobRun, secret: Secret, token: str | None) -> str:
         },
         key=f"rotation:{secret.arn}:{version_id}",
     )
-    return version_id
+    return version_id, queued
 
 
 def next_start(secret: Secret, base: float) -> float | None:
@@ -266,7 +271,9 @@ def rotation_schedule(run: JobRun) -> float | None:
         if secret.is_replica or not (secret.rotation_lambda_arn or secret.owning_service):
             secret.next_rotation = None
         else:
-            secret.next_rotation = next_start(secret, now)
-            start(run, secret, None)
+            _, queued = start(run, secret, None)
+            # A window the rotation could not start in (its previous try
+            # is still letting go) is tried again shortly, not skipped.
+            secret.next_rotation = next_start(secret, now) if queued else now + RETRY_SECONDS
         secrets.save(run.conn, secret, "next_rotation")
     return secrets.next_rotation(run.conn)
