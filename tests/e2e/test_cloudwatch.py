@@ -78,7 +78,7 @@ def ns() -> str:
     return f"Test/{uuid.uuid4().hex[:8]}"
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 45.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
