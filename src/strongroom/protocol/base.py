@@ -151,7 +151,7 @@ class BaseCodec:
     def validator(self, shape: Shape | None) -> Check | None:
         if shape is None:
             return None
-        return self._validators.compile(shape)
+        return self._validators.validator(shape)
 
     # ----------------------------------------------------------------- errors
 

@@ -198,11 +198,17 @@ def pattern_matcher(pattern: str) -> Callable[[str], Any] | None:
 # --------------------------------------------------------------------------- compiler
 
 
-def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]:
-    """(message, ok(value)) for each constraint of a scalar or collection shape."""
+#: One constraint: its message, a test of a value, and the same test as a
+#: Python expression over ``{x}`` whose constants are ``{c}`` (for the
+#: generated fast predicates, see `_Predicates`).
+Constraint = tuple[str, Callable[[Any], bool], str, Any]
+
+
+def _scalar_constraints(shape: Shape) -> list[Constraint]:
+    """The constraints of a scalar or collection shape."""
     md = shape.metadata
     kind = shape.type_name
-    out: list[tuple[str, Callable[[Any], bool]]] = []
+    out: list[Constraint] = []
     lo = md.get("min")
     hi = md.get("max")
     if kind in ("string", "blob", "list", "map"):
@@ -211,6 +217,8 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                 (
                     f"Member must have length less than or equal to {_number(hi)}",
                     lambda v, hi=hi: len(v) <= hi,
+                    "len({x}) <= {c}",
+                    hi,
                 )
             )
         if lo is not None and lo > 0:
@@ -218,6 +226,8 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                 (
                     f"Member must have length greater than or equal to {_number(lo)}",
                     lambda v, lo=lo: len(v) >= lo,
+                    "len({x}) >= {c}",
+                    lo,
                 )
             )
     elif kind in ("integer", "long", "float", "double", "bigdecimal", "biginteger"):
@@ -226,6 +236,8 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                 (
                     f"Member must have value less than or equal to {_number(hi)}",
                     lambda v, hi=hi: v <= hi,
+                    "{x} <= {c}",
+                    hi,
                 )
             )
         if lo is not None:
@@ -233,6 +245,8 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                 (
                     f"Member must have value greater than or equal to {_number(lo)}",
                     lambda v, lo=lo: v >= lo,
+                    "{x} >= {c}",
+                    lo,
                 )
             )
     if kind == "string":
@@ -244,6 +258,8 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                     (
                         f"Member must satisfy regular expression pattern: {pattern}",
                         lambda v, m=matcher: m(v) is not None,
+                        "{c}({x}) is not None",
+                        matcher,
                     )
                 )
         enum = md.get("enum")
@@ -253,15 +269,153 @@ def _scalar_constraints(shape: Shape) -> list[tuple[str, Callable[[Any], bool]]]
                 (
                     "Member must satisfy enum value set: [" + ", ".join(enum) + "]",
                     lambda v, allowed=allowed: v in allowed,
+                    "{x} in {c}",
+                    allowed,
                 )
             )
     return out
+
+
+class _Predicates:
+    """Fast yes/no validators, generated as Python source once per shape.
+
+    A request is almost always valid, and the checks that word AWS's
+    messages pay for what only a failure needs: a path string per member
+    and list element, a closure call per constraint. A predicate answers
+    only "would the check find nothing?", in one function per shape with
+    the constraints inlined; the worded check runs only when it says no.
+    It follows `_Compiler`'s walk exactly (the same constraints, the same
+    members, None skipped the same way)."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._memo: dict[tuple[str, str], str | None] = {}
+        self._count = 0
+
+    def _const(self, value: Any) -> str:
+        self._count += 1
+        name = f"_c{self._count}"
+        self.namespace[name] = value
+        return name
+
+    def _tests(self, shape: Shape, x: str) -> list[str]:
+        return [
+            expr.format(x=x, c=self._const(const))
+            for _, _, expr, const in _scalar_constraints(shape)
+        ]
+
+    def function(self, shape: Shape) -> str | None:
+        """The name of `shape`'s predicate in `namespace`; None: always valid."""
+        key = (shape.name, repr(sorted(shape.metadata.items())))
+        if key in self._memo:
+            return self._memo[key]
+        self._count += 1
+        name = f"_v{self._count}"
+        # Recursive shapes call the name, bound once the source is run.
+        self._memo[key] = name
+        body = self._body(shape)
+        if body is None:
+            self._memo[key] = None
+            return None
+        source = f"def {name}(x):\n" + "".join(f"    {line}\n" for line in body)
+        exec(compile(source, f"<predicate {shape.name}>", "exec"), self.namespace)
+        return name
+
+    def _value_lines(self, shape: Shape, x: str) -> list[str]:
+        """Lines that return False unless the non-None value `x` passes."""
+        if shape.type_name in ("structure", "list", "map"):
+            inner = self.function(shape)
+            return [] if inner is None else [f"if not {inner}({x}): return False"]
+        return [f"if not ({test}): return False" for test in self._tests(shape, x)]
+
+    def _structure_lines(self, shape: Shape, x: str) -> list[str] | None:
+        """Lines that return False unless the structure `x` passes; None when
+        it always passes. Its members are ``{x}_m<i>``: inlined into a list's
+        loop, they do not clash with the list's names."""
+        if shape.metadata.get("document"):
+            return None
+        required = set(shape.metadata.get("required", ()))
+        lines = []
+        for i, (name, member) in enumerate(shape.members.items()):
+            m = f"{x}_m{i}"
+            value_lines = self._value_lines(member, m)
+            if not value_lines and name not in required:
+                continue
+            lines.append(f"{m} = {x}.get({name!r})")
+            if name in required:
+                lines.append(f"if {m} is None: return False")
+                lines.extend(value_lines)
+            elif value_lines:
+                lines.append(f"if {m} is not None:")
+                lines.extend("    " + line for line in value_lines)
+        return lines or None
+
+    def _body(self, shape: Shape) -> list[str] | None:
+        kind = shape.type_name
+        lines: list[str]
+        if kind == "structure":
+            lines = self._structure_lines(shape, "x") or []
+            if not lines:
+                return None
+        elif kind == "list":
+            lines = [f"if not ({test}): return False" for test in self._tests(shape, "x")]
+            # A list of structures tests its elements inline, not a call each.
+            member = shape.member
+            inline = member.type_name == "structure" and self._structure_lines(member, "i")
+            element = inline or self._value_lines(member, "i")
+            if element:
+                lines.append("for i in x:")
+                lines.append("    if i is not None:")
+                lines.extend("        " + line for line in element)
+            if not lines:
+                return None
+        elif kind == "map":
+            lines = [f"if not ({test}): return False" for test in self._tests(shape, "x")]
+            keys = self._tests(shape.key, "k")
+            value_shape = shape.value
+            values = self._value_lines(value_shape, "v")
+            if keys or values:
+                lines.append("for k, v in x.items():")
+                lines.extend(f"    if not ({test}): return False" for test in keys)
+                if values:
+                    lines.append("    if v is not None:")
+                    lines.extend("        " + line for line in values)
+            if not lines:
+                return None
+        else:
+            lines = [f"if not ({test}): return False" for test in self._tests(shape, "x")]
+            if not lines:
+                return None
+        lines.append("return True")
+        return lines
+
+    def predicate(self, shape: Shape) -> Callable[[Any], bool] | None:
+        name = self.function(shape)
+        return None if name is None else self.namespace[name]
 
 
 class _Compiler:
     def __init__(self) -> None:
         self._memo: dict[tuple[str, bool, str], Check | None] = {}
         self._pending: dict[tuple[str, bool, str], list[Check | None]] = {}
+        self._predicates = _Predicates()
+
+    def validator(self, shape: Shape) -> Check | None:
+        """The check of an input shape: its fast predicate first, the worded
+        walk only for a value the predicate refuses."""
+        check = self.compile(shape)
+        if check is None:
+            return None
+        valid = self._predicates.predicate(shape)
+        if valid is None:
+            return check
+        worded = check
+
+        def validated(value: Any, path: str, errors: list[str]) -> None:
+            if not valid(value):
+                worded(value, path, errors)
+
+        return validated
 
     def compile(self, shape: Shape, sensitive: bool = False) -> Check | None:
         sensitive = sensitive or bool(shape.metadata.get("sensitive"))
@@ -302,7 +456,7 @@ class _Compiler:
         if not constraints:
             return None
         if len(constraints) == 1:
-            (message, ok) = constraints[0]
+            (message, ok, _, _) = constraints[0]
 
             def check_one(v: Any, path: str, errors: list[str]) -> None:
                 if not ok(v):
@@ -311,7 +465,7 @@ class _Compiler:
             return check_one
 
         def check(v: Any, path: str, errors: list[str]) -> None:
-            for message, ok in constraints:
+            for message, ok, _, _ in constraints:
                 if not ok(v):
                     errors.append(failure(v, path, message, sensitive))
 
@@ -373,11 +527,11 @@ class _Compiler:
         if own is None and not key_constraints and not value_constraints and nested is None:
             return None
         key_message = (
-            "Map keys must satisfy constraint: [" + ", ".join(m for m, _ in key_constraints) + "]"
+            "Map keys must satisfy constraint: [" + ", ".join(c[0] for c in key_constraints) + "]"
         )
         value_message = (
             "Map value must satisfy constraint: ["
-            + ", ".join(m for m, _ in value_constraints)
+            + ", ".join(c[0] for c in value_constraints)
             + "]"
         )
 
@@ -387,11 +541,11 @@ class _Compiler:
             bad_key = bad_value = False
             for k, v in value.items():
                 if key_constraints and not bad_key:
-                    bad_key = not all(ok(k) for _, ok in key_constraints)
+                    bad_key = not all(c[1](k) for c in key_constraints)
                 if v is None:
                     continue
                 if value_constraints and not bad_value:
-                    bad_value = not all(ok(v) for _, ok in value_constraints)
+                    bad_value = not all(c[1](v) for c in value_constraints)
                 if nested is not None:
                     nested(v, f"{path}.{k}", errors)
             if bad_key:
@@ -406,7 +560,7 @@ def compile_validator(shape: Shape | None, compiler: _Compiler | None = None) ->
     """The validator of an input shape, or None when nothing can fail."""
     if shape is None:
         return None
-    return (compiler or _Compiler()).compile(shape)
+    return (compiler or _Compiler()).validator(shape)
 
 
 ValidatorCompiler = _Compiler
