@@ -396,3 +396,51 @@ def test_cli_entry_point_runs() -> None:
         [sys.executable, "-m", "strongroom", "--help"], capture_output=True, text=True, check=True
     )
     assert "serve" in out.stdout
+
+
+#: How each service answers a key that is not (or no longer) valid.
+REFUSED_KEY = ("InvalidClientTokenId", "InvalidAccessKeyId", "UnrecognizedClientException")
+
+
+def test_a_revoked_key_is_refused_at_once_after_writes_that_kept_it_cached(
+    server: StrongroomServer,
+) -> None:
+    """A credential stays cached across commits that leave the access keys
+    alone (the key's own PutLogEvents and PutObject calls); the commit that
+    deactivates or deletes it must still end it for the very next request."""
+    iam = server.client("iam")
+    name = f"cached-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name, PolicyName="write",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["logs:*", "s3:*"], "Resource": "*"}]}),
+    )  # fmt: skip
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    as_user = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    logs, s3, sts = (server.client(s, **as_user) for s in ("logs", "s3", "sts"))
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    s3.create_bucket(Bucket=name)
+    now = int(datetime.datetime.now(datetime.UTC).timestamp() * 1000)
+
+    def write(i: int) -> None:
+        logs.put_log_events(
+            logGroupName=name, logStreamName="s",
+            logEvents=[{"timestamp": now + i, "message": f"event {i}"}],
+        )  # fmt: skip
+        s3.put_object(Bucket=name, Key=f"k{i}", Body=b"x")
+
+    for i in range(3):
+        write(i)
+    iam.update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    for call in (lambda: write(9), sts.get_caller_identity):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            call()
+        assert error_of(exc)[0] in REFUSED_KEY, exc.value
+    iam.update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Active")
+    write(10)
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        write(11)
+    assert error_of(exc)[0] in REFUSED_KEY, exc.value

@@ -8,10 +8,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, insert, select
 
 from strongroom.server.schema import create_state_schema
-from strongroom.store.db import Store, settings_table
+from strongroom.store.db import HotTables, Store, settings_table
 
 
 def test_core_statements_join_the_driver_transaction(store: Store) -> None:
@@ -322,6 +322,105 @@ def test_a_worker_thread_has_its_own_connection_and_no_hot_cache(store: Store) -
     with store.transaction(write=False) as conn:
         assert store.hot_get(("k",)) is None  # so the loop's cache started over
         assert Store.get_setting(conn, "from-worker") == "1"
+
+
+# -- values that depend on some tables only -----------------------------------
+
+_extra = MetaData()
+_parents = Table("hot_parents", _extra, Column("id", Integer, primary_key=True))
+_children = Table(
+    "hot_children",
+    _extra,
+    Column("id", Integer, primary_key=True),
+    Column("parent", Integer, ForeignKey("hot_parents.id", ondelete="CASCADE")),
+)
+SETTINGS = HotTables(settings_table)
+CHILDREN = HotTables(_children)
+
+
+@pytest.fixture
+def scoped(store: Store) -> Store:
+    _extra.create_all(store.engine)
+    return store
+
+
+def _cached(store: Store, tables: HotTables, key: str = "k") -> object:
+    with store.transaction(write=False):
+        return store.hot_get((key,), tables)
+
+
+def _cache(store: Store, tables: HotTables, value: str = "v", key: str = "k") -> None:
+    with store.transaction(write=False):
+        store.hot_put((key,), value, tables)
+
+
+def test_a_scoped_value_survives_commits_to_other_tables(scoped: Store) -> None:
+    _cache(scoped, SETTINGS)
+    _cache(scoped, CHILDREN)
+    with scoped.transaction(write=False):
+        scoped.hot_put(("any",), "v")  # no tables: any commit drops it
+    with scoped.transaction() as conn:
+        conn.execute(insert(_parents).values(id=1))
+    assert _cached(scoped, SETTINGS) == "v" and _cached(scoped, CHILDREN) == "v"
+    with scoped.transaction(write=False):
+        assert scoped.hot_get(("any",)) is None
+    with scoped.transaction() as conn:
+        Store.put_setting(conn, "a", "1")
+    assert _cached(scoped, SETTINGS) is None
+    assert _cached(scoped, CHILDREN) == "v"
+
+
+def test_a_cascade_and_raw_sql_count_as_changes_to_their_tables(scoped: Store) -> None:
+    with scoped.transaction() as conn:
+        conn.execute(insert(_parents).values(id=1))
+        conn.execute(insert(_children).values(id=10, parent=1))
+    _cache(scoped, CHILDREN)
+    with scoped.transaction() as conn:
+        conn.exec_driver_sql("DELETE FROM hot_parents WHERE id = 1")  # cascades to a child
+    assert _cached(scoped, CHILDREN) is None
+    _cache(scoped, SETTINGS)
+    with scoped.transaction() as conn:
+        conn.connection.driver_connection.execute(
+            "INSERT INTO strongroom_settings VALUES ('raw', 'x')"
+        )
+    assert _cached(scoped, SETTINGS) is None
+
+
+def test_another_process_commit_drops_the_scoped_values_it_touched(scoped: Store, tmp_path) -> None:
+    other = _second(tmp_path)
+    try:
+        _cache(scoped, SETTINGS)
+        _cache(scoped, CHILDREN)
+        with other.transaction() as conn:
+            Store.put_setting(conn, "from-other", "1")
+        assert _cached(scoped, SETTINGS) is None
+        assert _cached(scoped, CHILDREN) == "v"
+    finally:
+        other.close()
+
+
+def test_a_table_without_triggers_yet_drops_every_scoped_value(scoped: Store) -> None:
+    _cache(scoped, SETTINGS)
+    with scoped.transaction(write=False) as conn:
+        Store.get_setting(conn, "x")  # the loop's connection watches the tables it saw
+    late = Table("hot_late", MetaData(), Column("id", Integer, primary_key=True))
+    with scoped.engine.connect() as c, c.begin():  # as another process would create it
+        late.create(c)
+    with scoped.transaction() as conn:
+        conn.execute(insert(late).values(id=1))
+    assert _cached(scoped, SETTINGS) is None  # not knowing what changed, "anything" moved
+    _cache(scoped, SETTINGS)
+    with scoped.transaction() as conn:  # and now the new table is watched too
+        conn.execute(insert(late).values(id=2))
+    assert _cached(scoped, SETTINGS) == "v"
+
+
+def test_a_scoped_value_is_not_cached_from_uncommitted_state(scoped: Store) -> None:
+    with scoped.transaction() as conn:
+        Store.put_setting(conn, "a", "1")
+        scoped.hot_put(("k",), "uncommitted", SETTINGS)
+        assert scoped.hot_get(("k",), SETTINGS) is None
+    assert _cached(scoped, SETTINGS) is None
 
 
 def test_a_worker_read_transaction_takes_no_write_lock(store: Store) -> None:

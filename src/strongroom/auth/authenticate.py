@@ -168,11 +168,12 @@ class Authenticator:
         if store is None:
             return credentials.lookup(conn, self.sealer, access_key_id)
         cache_key = ("credential", access_key_id)
-        cred = store.hot_get(cache_key)
+        tables = credentials.CREDENTIAL_TABLES
+        cred = store.hot_get(cache_key, tables)
         if cred is None:
             cred = credentials.lookup(conn, self.sealer, access_key_id)
             if cred is not None:  # unknown keys are never cached: a new one may appear
-                store.hot_put(cache_key, cred)
+                store.hot_put(cache_key, cred, tables)
         return cred
 
 

@@ -14,8 +14,11 @@ from sqlalchemy import Connection, bindparam, insert, select
 from strongroom.arn import root_arn, secret_access_key, unique_id
 from strongroom.auth.principal import Principal, root_principal
 from strongroom.auth.tables import access_keys, sessions
-from strongroom.store.db import Prepared
+from strongroom.store.db import HotTables, Prepared
 from strongroom.store.sealing import Sealer
+
+#: What a credential is read from: cached across commits that touch neither.
+CREDENTIAL_TABLES = HotTables(access_keys, sessions)
 
 
 def key_aad(access_key_id: str) -> bytes:

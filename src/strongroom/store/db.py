@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ from strongroom.store.columns import JsonText
 from strongroom.store.columns import dump as json_dump
 from strongroom.store.columns import load as json_load
 from strongroom.store.files import private_database
-from strongroom.store.generation import SharedGeneration
+from strongroom.store.generation import ANYTHING, SharedGeneration, slot_of
 
 #: Bump when a table changes; add a step to `_MIGRATIONS` that brings the
 #: previous version forward.
@@ -145,6 +146,7 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        store._watch_writes(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -305,6 +307,78 @@ class Prepared:
         return [make(r) for r in rows]
 
 
+def _install_change_triggers(driver: sqlite3.Connection, writes: _Writes) -> None:
+    """A temporary trigger (this connection's only) on every table for each
+    kind of change, telling `writes` the table's slot: SQLite itself says
+    what a transaction changed, cascades and all, whatever statement did."""
+    names = [
+        row[0]
+        for row in driver.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    for name in names:
+        if name in writes.watched:
+            continue
+        slot = slot_of(name)
+        quoted = name.replace('"', '""')
+        for kind in ("INSERT", "UPDATE", "DELETE"):
+            driver.execute(
+                f'CREATE TEMP TRIGGER IF NOT EXISTS "strongroom_{kind.lower()}_{quoted}" '
+                f'AFTER {kind} ON main."{quoted}" BEGIN SELECT strongroom_changed({slot}); END'
+            )
+    writes.watched = frozenset(names)
+
+
+class _WatchedConnection(sqlite3.Connection):
+    """A SQLite connection that carries the record of what it changed."""
+
+    writes: _Writes
+
+
+class HotTables:
+    """The tables a cached value is derived from (see `Store.hot_put`):
+    made once, at import, by the module that caches such values."""
+
+    __slots__ = ("names", "slots")
+
+    def __init__(self, *tables: Table | str) -> None:
+        self.names = tuple(t if isinstance(t, str) else t.name for t in tables)
+        if not self.names:
+            raise ValueError("a value derived from no table needs no cache")
+        self.slots = (ANYTHING, *sorted({slot_of(n) for n in self.names}))
+
+    def __repr__(self) -> str:
+        return f"HotTables{self.names}"
+
+
+class _HotDomain:
+    """The cached values of one `HotTables`, and the counters they were cached at."""
+
+    __slots__ = ("entries", "stamps")
+
+    def __init__(self) -> None:
+        self.entries: dict[Any, Any] = {}
+        self.stamps: tuple[int, ...] = ()
+
+
+class _Writes:
+    """What one SQLite connection's current transaction changed, as its
+    triggers report it: the table slots, and how many rows."""
+
+    __slots__ = ("rows", "slots", "watched")
+
+    def __init__(self) -> None:
+        self.slots: set[int] = set()
+        self.rows = 0
+        #: The tables the connection's triggers watch (empty: not installed).
+        self.watched: frozenset[str] = frozenset()
+
+    def changed(self, slot: int) -> None:
+        self.slots.add(slot)
+        self.rows += 1
+
+
 class Store:
     """One process's handle on the shared state."""
 
@@ -312,7 +386,9 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine = create_engine(url, poolclass=NullPool)
+            self.engine = create_engine(
+                url, poolclass=NullPool, connect_args={"factory": _WatchedConnection}
+            )
             _install_sqlite_hooks(self.engine, self)
         else:
             self.engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
@@ -337,6 +413,11 @@ class Store:
         self._hot_generation: int | None = None
         self._hot_driver: Any = None
         self._hot_changes = 0
+        #: Values that depend on some tables only (`HotTables`), kept across
+        #: commits that touched none of them.
+        self._hot_domains: dict[HotTables, _HotDomain] = {}
+        #: The SQLite connections whose changes are watched (`_WatchedConnection`).
+        self._watched: weakref.WeakSet[_WatchedConnection] = weakref.WeakSet()
         #: Threads answering a request off the event loop right now
         #: (`off_loop`): their transactions use connections of their own.
         #: Empty while none is, which is all the loop's hot path checks.
@@ -370,6 +451,10 @@ class Store:
         layer: the composition root passes them (`strongroom.server.schema`),
         having imported the modules that register their migrations."""
         own = [schema_table, settings_table, leases_table]
+        # Connections open before new tables existed watch them from their
+        # next transaction on.
+        for driver in list(self._watched):
+            driver.writes.watched = frozenset()
         with self.engine.connect() as conn:
             self.writing = True
             with conn.begin():
@@ -504,13 +589,27 @@ class Store:
             return
         if generation != self._hot_generation or len(self._hot) > HOT_CACHE_LIMIT:
             self._hot = {}
+            self._hot_generation = None
+            counters = self.generation.counters
+            for tables, domain in self._hot_domains.items():
+                stamps = counters(tables.slots)
+                if stamps != domain.stamps or len(domain.entries) > HOT_CACHE_LIMIT:
+                    domain.entries = {}
+                    domain.stamps = stamps
+            if self.generation.read() != generation:
+                # A commit began while the counters were read: they may be
+                # ahead of the state this transaction will read.
+                for domain in self._hot_domains.values():
+                    domain.stamps = ()
+                self.hot = None
+                return
             self._hot_generation = generation
         self._hot_driver = driver
         self._hot_changes = changes
         self.hot = self._hot
 
-    def hot_get(self, key: Any) -> Any:
-        """The value cached under `key` for the state this transaction reads, or None."""
+    def _hot_entries(self, tables: HotTables | None) -> dict[Any, Any] | None:
+        """The open cache for values of `tables` (None: of any state), or None."""
         hot = self.hot
         if hot is None:
             return None
@@ -518,18 +617,62 @@ class Store:
             return None  # the loop's cache, for the loop's transaction
         if self._hot_driver.total_changes != self._hot_changes:
             return None
-        return hot.get(key)
+        if tables is None:
+            return hot
+        domain = self._hot_domains.get(tables)
+        if domain is None:
+            domain = self._hot_domains[tables] = _HotDomain()
+            domain.stamps = self.generation.counters(tables.slots)
+        return domain.entries if domain.stamps else None
 
-    def hot_put(self, key: Any, value: Any) -> None:
+    def hot_get(self, key: Any, tables: HotTables | None = None) -> Any:
+        """The value cached under `key` for the state this transaction reads, or None."""
+        entries = self._hot_entries(tables)
+        return None if entries is None else entries.get(key)
+
+    def hot_put(self, key: Any, value: Any, tables: HotTables | None = None) -> None:
         """Cache `value`, derived from this transaction's reads, under `key`.
 
         `key` must name everything the value depends on, its kind included
-        (e.g. ``("kms-key", account, region, key_id)``)."""
-        hot = self.hot
-        if hot is None or (self._off_loop and threading.get_ident() in self._off_loop):
+        (e.g. ``("kms-key", account, region, key_id)``). Without `tables` the
+        value is dropped at the next commit of any change; with them, only
+        at a commit that changed one of those tables, which must then be
+        every table the value was read from."""
+        entries = self._hot_entries(tables)
+        if entries is not None:
+            entries[key] = value
+
+    # -- what a transaction changed (SQLite) -------------------------------
+
+    def _watch_writes(self, driver: sqlite3.Connection) -> None:
+        """Give a new connection the function its change triggers call."""
+        if not isinstance(driver, _WatchedConnection):
             return
-        if self._hot_driver.total_changes == self._hot_changes:
-            hot[key] = value
+        driver.writes = writes = _Writes()
+        self._watched.add(driver)
+        driver.create_function("strongroom_changed", 1, writes.changed)
+
+    def _writes_of(self, driver: sqlite3.Connection) -> _Writes | None:
+        """The connection's change record, emptied for a new transaction; its
+        triggers installed first if they are not (or no longer) complete."""
+        writes: _Writes | None = getattr(driver, "writes", None)
+        if writes is None:
+            return None
+        if not writes.watched:
+            _install_change_triggers(driver, writes)
+        writes.slots.clear()
+        writes.rows = 0
+        return writes
+
+    def _changed_slots(self, writes: _Writes | None, rows: int) -> set[int] | None:
+        """The table slots a transaction that changed `rows` rows changed;
+        None when its triggers did not see every row (a table without
+        them: created since they were installed), which they will next time."""
+        if writes is None or writes.rows < rows:
+            if writes is not None:
+                writes.watched = frozenset()
+            return None
+        return writes.slots
 
     def start_checkpointer(self, interval: float = 1.0) -> None:
         """SQLite: checkpoint the WAL from a thread of its own, every `interval` s.
@@ -749,7 +892,7 @@ class _SqliteTransaction:
     joins the driver's transaction (see _on_begin) and is committed with it.
     A class, not a generator: this runs on every request."""
 
-    __slots__ = ("changes", "conn", "driver", "state", "store", "wait", "write")
+    __slots__ = ("changes", "conn", "driver", "state", "store", "wait", "write", "writes")
 
     def __init__(
         self,
@@ -767,9 +910,11 @@ class _SqliteTransaction:
         self.state = state
         self.wait = wait
         self.changes = 0
+        self.writes: _Writes | None = None
 
     def __enter__(self) -> Connection:
         driver = self.driver
+        self.writes = self.store._writes_of(driver)
         if self.write:
             _begin_write(driver, self.wait)
         self.changes = driver.total_changes
@@ -788,8 +933,9 @@ class _SqliteTransaction:
             if conn.invalidated:
                 store._conn = None
             return
-        if self.state and driver.total_changes != self.changes:
-            store.generation.commit(self._commit)
+        rows = driver.total_changes - self.changes
+        if self.state and rows:
+            store.generation.commit(self._commit, store._changed_slots(self.writes, rows))
         else:
             self._commit()
 
@@ -813,6 +959,7 @@ class _WorkerTransaction(_SqliteTransaction):
 
     def __enter__(self) -> Connection:
         driver = self.driver
+        self.writes = self.store._writes_of(driver)
         if self.write:
             _begin_write(driver, self.wait)
         self.changes = driver.total_changes
@@ -828,7 +975,9 @@ class _WorkerTransaction(_SqliteTransaction):
             if conn.invalidated:
                 self.store._local.conn = None
             return
-        if self.state and driver.total_changes != self.changes:
-            self.store.generation.commit(self._commit)
+        rows = driver.total_changes - self.changes
+        if self.state and rows:
+            slots = self.store._changed_slots(self.writes, rows)
+            self.store.generation.commit(self._commit, slots)
         else:
             self._commit()

@@ -23,6 +23,15 @@ Why this is enough for caching values derived from the store (`Store.hot`):
   flock is never contended by two committers at once and cannot dead-lock;
 * a process killed between COMMIT and "even again" leaves the number odd:
   caches stay bypassed (correct, slower) until the next writer moves it on.
+
+Beside the sequence word, the file holds a counter per table slot (a table's
+slot is a hash of its name: two tables may share one, which only costs a
+spurious miss) and one counter for "anything": a writer bumps the counters
+of the tables its transaction changed, inside the odd window, before its
+COMMIT (or "anything" when it cannot say which). A cached value that
+depends on some tables only (`Store.hot_put` with `tables`) stays valid
+across commits that touched none of them: the credential a request was
+signed with survives the PutObject it made.
 """
 
 from __future__ import annotations
@@ -30,10 +39,21 @@ from __future__ import annotations
 import fcntl
 import mmap
 import os
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-_SIZE = 8
+#: Words in the file: the sequence word, "anything", then the table slots.
+WORDS = 512
+_SIZE = 8 * WORDS
+#: The counter every table-scoped value also depends on.
+ANYTHING = 1
+_FIRST_TABLE_SLOT = 2
+
+
+def slot_of(table: str) -> int:
+    """The counter of `table` (the same in every process: a hash of the name)."""
+    return _FIRST_TABLE_SLOT + zlib.crc32(table.encode()) % (WORDS - _FIRST_TABLE_SLOT)
 
 
 class SharedGeneration:
@@ -59,8 +79,14 @@ class SharedGeneration:
     def read(self) -> int:
         return self._word[0]
 
-    def commit(self, do_commit: Callable[[], None]) -> None:
-        """Run `do_commit` (the SQLite COMMIT) inside the odd window."""
+    def counters(self, slots: tuple[int, ...]) -> tuple[int, ...]:
+        word = self._word
+        return tuple([word[s] for s in slots])
+
+    def commit(self, do_commit: Callable[[], None], slots: Iterable[int] | None = None) -> None:
+        """Run `do_commit` (the SQLite COMMIT) inside the odd window, having
+        moved on the counters of `slots` (the tables it changed; None: it
+        cannot say, and "anything" moves)."""
         fd = self._fd
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -68,6 +94,8 @@ class SharedGeneration:
             word = self._word
             current = word[0]
             word[0] = current + 1 if current % 2 == 0 else current + 2
+            for slot in (ANYTHING,) if slots is None else slots:
+                word[slot] += 1
             try:
                 do_commit()
             finally:

@@ -45,6 +45,7 @@ from strongroom.services.cloudtrail import selection, signing
 from strongroom.services.cloudtrail import trails as trail_store
 from strongroom.services.cloudtrail.tables import log_files, logs_cursors, signing_keys
 from strongroom.services.cloudtrail.trails import Trail
+from strongroom.store.db import HotTables
 from strongroom.store.sealing import Sealer
 
 #: Seconds of the server's clock between deliveries of a trail.
@@ -562,16 +563,19 @@ def data_event_trails(conn: Connection) -> list[tuple[Trail, selection.Matcher]]
 
 
 _DATA_TRAILS_KEY = ("cloudtrail-data-event-trails",)
+#: What the answer is read from (trails and their selectors): a PutObject
+#: or a PutLogEvents does not make the pipeline ask again.
+_DATA_TRAILS_TABLES = HotTables(trail_store.trails)
 
 
 def wants_data_event(store: Any, event: StoredEvent) -> bool:
     """The pipeline's question before it records a data event: does some
     logging trail select it? (Cached while the store's state is unchanged.)"""
     with store.transaction(write=False) as conn:
-        chosen = store.hot_get(_DATA_TRAILS_KEY)
+        chosen = store.hot_get(_DATA_TRAILS_KEY, _DATA_TRAILS_TABLES)
         if chosen is None:
             chosen = data_event_trails(conn)
-            store.hot_put(_DATA_TRAILS_KEY, chosen)
+            store.hot_put(_DATA_TRAILS_KEY, chosen, _DATA_TRAILS_TABLES)
     return any(
         region_of(trail, event) is not None and matcher.selects(event) for trail, matcher in chosen
     )

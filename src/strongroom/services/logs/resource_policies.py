@@ -27,7 +27,7 @@ from strongroom.framework import Call
 from strongroom.ids import uuid4
 from strongroom.services.logs.service import errors
 from strongroom.services.logs.tables import resource_policies
-from strongroom.store.db import Prepared
+from strongroom.store.db import HotTables, Prepared
 
 MAX_POLICIES = 10
 MAX_DOCUMENT = 5120
@@ -196,13 +196,17 @@ _APPLYING = Prepared(
 )
 
 
+#: The look-up below is kept across commits that leave the policies alone.
+_POLICY_TABLES = HotTables(resource_policies)
+
+
 def effective(call: Call, account: str, region: str, group_arn: str) -> str | None:
     """The one resource policy a request on the group is decided with (the
     statements of every policy that applies), or None when there is none.
     Kept in the store's hot cache: every request on a group asks."""
     cache_key = ("logs-resource-policy", account, region, group_arn)
     store = call.store
-    cached = store.hot_get(cache_key)
+    cached = store.hot_get(cache_key, _POLICY_TABLES)
     if cached is not None:
         return cached or None
     docs = [row[0] for row in _APPLYING.all(call.conn, account=account, region=region,
@@ -214,7 +218,7 @@ def effective(call: Call, account: str, region: str, group_arn: str) -> str | No
             found = json_value(doc).get("Statement")
             statements.extend(found if isinstance(found, list) else [found])
         text = json_text({"Version": "2012-10-17", "Statement": statements})
-    store.hot_put(cache_key, text)
+    store.hot_put(cache_key, text, _POLICY_TABLES)
     return text or None
 
 

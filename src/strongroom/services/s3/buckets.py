@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from strongroom.services.s3 import tables
 from strongroom.services.s3.service import errors
-from strongroom.store.db import Prepared, Store
+from strongroom.store.db import HotTables, Prepared, Store
 
 B = tables.buckets
 
@@ -51,19 +51,23 @@ _FIELDS = (
 _BY_NAME = Prepared(select(*[B.c[f] for f in _FIELDS]).where(B.c.name == bindparam("name")))
 
 
+#: A bucket's row is cached across commits that leave the buckets alone
+#: (a PutObject writes objects only).
+_BUCKET_TABLES = HotTables(B)
+
+
 def get(conn: Connection, name: str, store: Store | None = None) -> Bucket | None:
     """The bucket `name`. Given the `store`, its row comes from the hot
-    cache while the state generation is unchanged (never a stale one: a
-    commit anywhere moves it); a fresh `Bucket` each time, since callers
-    change theirs."""
+    cache while no commit changed the buckets table (never a stale one);
+    a fresh `Bucket` each time, since callers change theirs."""
     key = ("s3-bucket", name)
-    row = store.hot_get(key) if store is not None else None
+    row = store.hot_get(key, _BUCKET_TABLES) if store is not None else None
     if row is None:
         row = _BY_NAME.first(conn, name=name)
         if row is None:
             return None
         if store is not None:
-            store.hot_put(key, row)
+            store.hot_put(key, row, _BUCKET_TABLES)
     bucket = Bucket(*row)
     if isinstance(bucket.bucket_key, memoryview):
         bucket.bucket_key = bytes(bucket.bucket_key)

@@ -32,7 +32,7 @@ from strongroom.services.kms import api as kms
 from strongroom.services.s3 import buckets, names, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
-from strongroom.store.db import Prepared
+from strongroom.store.db import HotTables, Prepared
 from strongroom.store.sealing import Sealer, SealError
 
 AES256 = "AES256"
@@ -96,10 +96,14 @@ _ACCOUNT_KEY = Prepared(
 _account_sealers: dict[tuple[str, bytes], Sealer] = {}
 
 
+#: The account keys change only when an account's first key is made.
+_ACCOUNT_KEY_TABLES = HotTables(tables.account_keys)
+
+
 def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
     """A Sealer under the account's S3 key (made on first use)."""
     store = call.store
-    cached = store.hot_get(("s3-account-sealer", account))
+    cached = store.hot_get(("s3-account-sealer", account), _ACCOUNT_KEY_TABLES)
     if cached is not None:
         return cached
     row = _ACCOUNT_KEY.first(conn, account=account)
@@ -113,7 +117,7 @@ def _account_sealer(call: Call, conn: Connection, account: str) -> Sealer:
                 if len(_account_sealers) > 4096:
                     _account_sealers.clear()
                 _account_sealers[(account, sealed)] = found
-        store.hot_put(("s3-account-sealer", account), found)
+        store.hot_put(("s3-account-sealer", account), found, _ACCOUNT_KEY_TABLES)
         return found
     key = random_bytes(32)
     t = tables.account_keys
