@@ -842,6 +842,10 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_not_delivered(
     ct.create_trail(
         Name=name, S3BucketName=bucket, KmsKeyId=org_audit["key_arn"], RecursiveLogging=False
     )
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}],
+    }])  # fmt: skip
     ct.start_logging(Name=name)
     deliver(server, "1s")
     server.client("iam").list_users()
@@ -849,12 +853,69 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_not_delivered(
     deliver(server)
     got = records(s3, bucket, objects(s3, bucket, "/CloudTrail/"))
     assert "ListUsers" in [r["eventName"] for r in got]
-    assert not [r for r in got if r["sourceIPAddress"] == "cloudtrail.amazonaws.com"]
-    # The org-audit trail (RecursiveLogging true, the default) has them.
-    theirs = records(s3, "trail-bucket", objects(s3, "trail-bucket", "/CloudTrail/"))
-    assert [
-        r for r in theirs
-        if r["eventName"] == "GenerateDataKey"
-        and r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"
-    ]  # fmt: skip
+    ours = [r for r in got if r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"]
+    # AWS suppresses its PutObject deliveries only; the data key it asked for stays.
+    assert not [r for r in ours if r["eventName"] == "PutObject"], ours
+    assert "GenerateDataKey" in [r["eventName"] for r in ours], ours
     ct.delete_trail(Name=name)
+
+
+# -- CloudTrail's own PutObject: an S3 data event -----------------------------
+
+
+def test_cloudtrails_put_object_is_a_data_event_of_a_trail_selecting_the_bucket(
+    server, s3, ct
+) -> None:
+    """CloudTrail's delivery of a file is S3's PutObject: no management
+    event, but a data event (``invokedBy`` cloudtrail.amazonaws.com) for a
+    trail whose selectors take that bucket's objects (AWS's "recursive
+    events"), and none for a trail that does not select them."""
+    name = "own-" + uuid.uuid4().hex[:8]
+    bucket = new_bucket(s3, name)
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}],
+    }])  # fmt: skip
+    ct.start_logging(Name=name)
+    plain = "plain-" + uuid.uuid4().hex[:8]
+    plain_bucket = new_bucket(s3, plain)
+    ct.create_trail(Name=plain, S3BucketName=plain_bucket)
+    ct.start_logging(Name=plain)
+    try:
+        deliver(server, "1s")
+        server.client("iam").list_users()
+        deliver(server)  # the first files
+        server.client("iam").list_users()
+        deliver(server)  # files holding the first files' PutObject
+        keys = objects(s3, bucket, "/CloudTrail/")
+        got = records(s3, bucket, keys)
+        puts = [
+            r for r in got
+            if r["eventName"] == "PutObject"
+            and r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"
+        ]  # fmt: skip
+        assert puts, [r["eventName"] for r in got]
+        put = puts[0]
+        assert put["eventSource"] == "s3.amazonaws.com"
+        assert put["eventCategory"] == "Data" and put["managementEvent"] is False
+        assert put["userIdentity"]["type"] == "AWSService"
+        assert put["sourceIPAddress"] == "cloudtrail.amazonaws.com"
+        assert put["readOnly"] is False
+        objects_put = {r["ARN"] for r in put["resources"] if r["type"] == "AWS::S3::Object"}
+        assert len(objects_put) == 1
+        (arn,) = objects_put
+        assert arn.startswith(f"arn:aws:s3:::{bucket}/AWSLogs/{ACCT}/CloudTrail/")
+        assert arn.removeprefix(f"arn:aws:s3:::{bucket}/") in keys  # one of its own files
+        assert put["requestParameters"]["bucketName"] == bucket
+        # Data events never appear in LookupEvents.
+        assert not ct.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": put["eventID"]}]
+        )["Events"]
+        # A trail selecting no data events gets no PutObject of CloudTrail's.
+        plain_got = records(s3, plain_bucket, objects(s3, plain_bucket, "/CloudTrail/"))
+        assert "ListUsers" in [r["eventName"] for r in plain_got]
+        assert not [r for r in plain_got if r["eventName"] == "PutObject"]
+    finally:
+        ct.delete_trail(Name=name)
+        ct.delete_trail(Name=plain)

@@ -296,14 +296,20 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_left_out(
     make_trail(store, recursive_logging=False)
     recorder = AuditRecorder(store)
     mine = record(recorder, T0 + 1)
-    record(  # the GenerateDataKey CloudTrail itself made for an SSE-KMS file
+    key = record(  # the GenerateDataKey CloudTrail itself made for an SSE-KMS file
         recorder, T0 + 2, "GenerateDataKey", source_ip="cloudtrail.amazonaws.com",
         user_agent="cloudtrail.amazonaws.com",
     )  # fmt: skip
+    delivering = {"source_ip": "cloudtrail.amazonaws.com", "user_agent": "cloudtrail.amazonaws.com"}
+    record(recorder, T0 + 3, "PutObject", event_source="s3.amazonaws.com", **delivering)
+    record(recorder, T0 + 4, "PutLogEvents", event_source="logs.amazonaws.com", **delivering)
+    theirs = record(recorder, T0 + 5, "PutObject", event_source="s3.amazonaws.com")
     recorder.flush()
     sink = MemorySink()
-    assert run(store, sealer, sink, T0 + 10) == 1
-    assert [r["eventID"] for recs in log_objects(sink).values() for r in recs] == [mine]
+    assert run(store, sealer, sink, T0 + 10) == 3
+    # AWS suppresses CloudTrail's PutObject and PutLogEvents only.
+    delivered = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
+    assert delivered == [mine, key, theirs]
 
 
 def test_logs_delivery_has_its_own_cursor_and_keeps_it_when_refused(

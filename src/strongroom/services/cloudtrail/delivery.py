@@ -71,6 +71,11 @@ GLOBAL_REGION = "us-east-1"
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 #: The sourceIPAddress of the calls CloudTrail makes while delivering.
 DELIVERING_SOURCE = "cloudtrail.amazonaws.com"
+#: What RecursiveLogging false suppresses when CloudTrail made the call
+#: (AWS's "Suppressing recursive events with recursive logging").
+RECURSIVE_EVENTS = frozenset(
+    {("s3.amazonaws.com", "PutObject"), ("logs.amazonaws.com", "PutLogEvents")}
+)
 
 
 class DeliveryError(Exception):
@@ -217,16 +222,21 @@ def selected(
     trail: Trail, events: list[StoredEvent], matcher: selection.Matcher | None = None
 ) -> dict[str, list[StoredEvent]]:
     """The events a trail selects, by the Region of the log file they go in.
-    Without RecursiveLogging, the calls CloudTrail made to deliver (its KMS
-    GenerateDataKey for SSE-KMS files, source ``cloudtrail.amazonaws.com``)
-    are left out."""
+    Without RecursiveLogging, CloudTrail's own deliveries are left out, as
+    AWS filters them: source ``cloudtrail.amazonaws.com`` (invokedBy it) and
+    S3 PutObject or CloudWatch Logs PutLogEvents (its KMS GenerateDataKey
+    for an SSE-KMS file is not a recursive event: it stays)."""
     matcher = matcher or selection.compile_stored(trail.selectors)
     out: dict[str, list[StoredEvent]] = {}
     for event in events:
         region = region_of(trail, event)
         if region is None or not matcher.selects(event):
             continue
-        if not trail.recursive_logging and event.own.get("sourceIPAddress") == DELIVERING_SOURCE:
+        if (
+            not trail.recursive_logging
+            and (event.event_source, event.event_name) in RECURSIVE_EVENTS
+            and event.own.get("sourceIPAddress") == DELIVERING_SOURCE
+        ):
             continue
         out.setdefault(region, []).append(event)
     return out
