@@ -32,13 +32,17 @@ from strongroom.testing import StrongroomServer
 
 ACCT = "000000000000"
 REGION = "us-east-1"
+#: The other Region the multi-region trail of the issue's commands sees work in.
+WEST = "us-west-2"
+#: A log file of the events of Region `r`, under that Region.
 LOG_KEY = re.compile(
-    rf"^(?:[\w/-]+/)?AWSLogs/{ACCT}/CloudTrail/{REGION}/\d{{4}}/\d{{2}}/\d{{2}}/"
-    rf"{ACCT}_CloudTrail_{REGION}_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz$"
+    rf"^(?:[\w/-]+/)?AWSLogs/{ACCT}/CloudTrail/(?P<r>[a-z0-9-]+)/\d{{4}}/\d{{2}}/\d{{2}}/"
+    rf"{ACCT}_CloudTrail_(?P=r)_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz$"
 )
+#: A digest of Region `r` of a trail whose home Region is REGION.
 DIGEST_KEY = re.compile(
-    rf"^(?:[\w/-]+/)?AWSLogs/{ACCT}/CloudTrail-Digest/{REGION}/\d{{4}}/\d{{2}}/\d{{2}}/"
-    rf"{ACCT}_CloudTrail-Digest_{REGION}_[\w.-]+_{REGION}_\d{{8}}T\d{{6}}Z\.json\.gz$"
+    rf"^(?:[\w/-]+/)?AWSLogs/{ACCT}/CloudTrail-Digest/(?P<r>[a-z0-9-]+)/\d{{4}}/\d{{2}}/\d{{2}}/"
+    rf"{ACCT}_CloudTrail-Digest_(?P=r)_[\w.-]+_{REGION}_\d{{8}}T\d{{6}}Z\.json\.gz$"
 )
 
 
@@ -134,6 +138,17 @@ def deliver(server: StrongroomServer, duration: str = "6m") -> None:
     clock past the next delivery: the move runs the due jobs."""
     time.sleep(0.6)
     server.advance_clock(duration)
+
+
+def settled(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+    """`read()` once `done` says so, or at the timeout (a bound that catches a
+    hang, not a speed target)."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        value = read()
+    return value
 
 
 def objects(s3: Any, bucket: str, marker: str) -> list[str]:
@@ -291,13 +306,19 @@ def org_audit(server: StrongroomServer, s3, ct) -> dict[str, Any]:
     s3.create_bucket(Bucket="data-bucket")
     s3.put_object(Bucket="data-bucket", Key="a.txt", Body=b"a")
     s3.get_object(Bucket="data-bucket", Key="a.txt")["Body"].read()
+    # Work in another Region: the multi-region trail logs it there.
+    west_key = server.client("kms", region=WEST).create_key(Description="west")["KeyMetadata"]
     deliver(server)
-    return {"key_arn": key_arn, "work_key": work_key, "started": started}
+    return {
+        "key_arn": key_arn, "work_key": work_key, "started": started,
+        "west_key_arn": west_key["Arn"],
+    }  # fmt: skip
 
 
 def test_log_files_at_aws_key_layout_and_sse_kms(s3, org_audit) -> None:
     logs = objects(s3, "trail-bucket", "/CloudTrail/")
     assert logs, "no log file was delivered"
+    assert {LOG_KEY.match(k).group("r") for k in logs} >= {REGION, WEST}  # type: ignore[union-attr]
     for key in logs:
         assert LOG_KEY.match(key), key
         head = s3.head_object(Bucket="trail-bucket", Key=key)
@@ -307,17 +328,29 @@ def test_log_files_at_aws_key_layout_and_sse_kms(s3, org_audit) -> None:
         assert head["ContentEncoding"] == "gzip"
 
 
-def test_delivered_records_match_lookup_events(s3, ct, org_audit) -> None:
+def test_delivered_records_match_lookup_events(server, s3, ct, org_audit) -> None:
     delivered = records(s3, "trail-bucket", objects(s3, "trail-bucket", "/CloudTrail/"))
     names = [r["eventName"] for r in delivered]
     for wanted in ("CreateKey", "Encrypt", "DisableKey", "ListUsers", "PutObject", "GetObject"):
         assert wanted in names, names
     assert names.count("DisableKey") == 1
-    # Management events are LookupEvents' own records, byte for byte in meaning.
+    # Each Region's file holds its Region's events: the west key's CreateKey
+    # is in us-west-2's file.
+    for key in objects(s3, "trail-bucket", "/CloudTrail/"):
+        region = LOG_KEY.match(key).group("r")  # type: ignore[union-attr]
+        assert {r["awsRegion"] for r in records(s3, "trail-bucket", [key])} == {region}, key
+    west = records(s3, "trail-bucket", objects(s3, "trail-bucket", f"/CloudTrail/{WEST}/"))
+    assert any(
+        r["eventName"] == "CreateKey" and r["responseElements"]["keyMetadata"]["arn"]
+        == org_audit["west_key_arn"] for r in west
+    ), west  # fmt: skip
+    # Management events are LookupEvents' own records (in their Region),
+    # byte for byte in meaning.
+    lookups = {REGION: ct, WEST: server.client("cloudtrail", region=WEST)}
     for rec in delivered:
         if rec["eventCategory"] != "Management":
             continue
-        found = ct.lookup_events(
+        found = lookups[rec["awsRegion"]].lookup_events(
             LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": rec["eventID"]}]
         )["Events"]
         assert len(found) == 1, rec["eventName"]
@@ -353,7 +386,10 @@ def test_cloudtrail_own_data_key_is_audited_as_cloudtrail(server, ct, org_audit)
 
 
 def test_status_shows_true_delivery_times(ct, org_audit) -> None:
-    status = ct.get_trail_status(Name="org-audit")
+    status = settled(  # Logs delivery: background work, within seconds
+        lambda: ct.get_trail_status(Name="org-audit"),
+        lambda s: "LatestCloudWatchLogsDeliveryTime" in s,
+    )
     assert status["IsLogging"] is True
     assert "LatestDeliveryError" not in status
     assert status["LatestDeliveryTime"] > org_audit["started"] - timedelta(seconds=5)
@@ -439,23 +475,34 @@ def test_an_alarm_fires_on_disable_key_through_the_trail(server, org_audit) -> N
 # -- validate-logs -------------------------------------------------------------
 
 
-def validate(server: StrongroomServer, org_audit: dict[str, Any]) -> subprocess.CompletedProcess:
+def validate(
+    server: StrongroomServer, org_audit: dict[str, Any], region: str = REGION
+) -> subprocess.CompletedProcess:
+    """validate-logs over `region`'s digests (the CLI's Region picks them,
+    and the public keys: ListPublicKeys in that Region)."""
     start = (org_audit["started"] - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     end = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return aws(server,
         "cloudtrail", "validate-logs", "--trail-arn", trail_arn("org-audit"),
-        "--start-time", start, "--end-time", end, "--verbose", check=False,
+        "--start-time", start, "--end-time", end, "--verbose", "--region", region, check=False,
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def digested(server, s3, org_audit) -> list[str]:
-    """Three hours of the clock: three digests chained, log files in them."""
+def all_digests(server, s3, org_audit) -> list[str]:
+    """Three hours of the clock (work in the home Region only): three digests
+    chained in each Region the trail has seen work in, log files in them."""
     for _ in range(3):
         server.client("kms").list_keys()
         deliver(server, "61m")
-    digests = objects(s3, "trail-bucket", "/CloudTrail-Digest/")
-    assert len(digests) >= 3, digests
+    return objects(s3, "trail-bucket", "/CloudTrail-Digest/")
+
+
+@pytest.fixture(scope="module")
+def digested(all_digests) -> list[str]:
+    """The home Region's digests."""
+    digests = [k for k in all_digests if f"/CloudTrail-Digest/{REGION}/" in k]
+    assert len(digests) >= 3, all_digests
     return digests
 
 
@@ -480,6 +527,46 @@ def _restoring(s3: Any, key: str) -> tuple[bytes, dict[str, str]]:
 
 def _put_back(s3: Any, key: str, body: bytes, metadata: dict[str, str]) -> None:
     s3.put_object(Bucket="trail-bucket", Key=key, Body=body, Metadata=metadata)
+
+
+def test_validate_logs_passes_in_each_region_of_the_multi_region_trail(
+    server, s3, org_audit, all_digests
+) -> None:
+    west = [k for k in all_digests if f"/CloudTrail-Digest/{WEST}/" in k]
+    assert len(west) >= 3, all_digests  # its empty hours are digested too
+    docs = [json.loads(gzip.decompress(_restoring(s3, k)[0])) for k in west]
+    east = json.loads(gzip.decompress(_restoring(s3, _home_digests(all_digests)[0])[0]))
+    assert docs[0]["previousDigestS3Object"] is None  # the Region's own chain
+    assert all(f"/CloudTrail/{WEST}/" in f["s3Object"] for d in docs for f in d["logFiles"])
+    assert any(d["logFiles"] for d in docs)
+    assert {d["digestPublicKeyFingerprint"] for d in docs} != {east["digestPublicKeyFingerprint"]}
+    west_keys = server.client("cloudtrail", region=WEST).list_public_keys()["PublicKeyList"]
+    assert docs[-1]["digestPublicKeyFingerprint"] in {k["Fingerprint"] for k in west_keys}
+    done = validate(server, org_audit, WEST)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "INVALID" not in done.stdout
+    assert f"/CloudTrail-Digest/{WEST}/" in done.stdout
+    assert f"/CloudTrail-Digest/{REGION}/" not in done.stdout
+    assert re.search(r"[3-9]\d*/[3-9]\d* digest files valid", done.stdout), done.stdout
+    assert re.search(r"[1-9]\d*/[1-9]\d* log files valid", done.stdout), done.stdout
+    # A changed log file of us-west-2 is INVALID there, and not the home Region's business.
+    key = _digested_logs(s3, west)[0]
+    body, meta = _restoring(s3, key)
+    _put_back(s3, key, gzip.compress(b'{"Records": []}'), meta)
+    try:
+        done = validate(server, org_audit, WEST)
+        assert done.returncode != 0
+        assert (
+            f"s3://trail-bucket/{key}\tINVALID: hash value doesn't match"
+            in done.stdout + done.stderr
+        )
+        assert validate(server, org_audit, REGION).returncode == 0
+    finally:
+        _put_back(s3, key, body, meta)
+
+
+def _home_digests(keys: list[str]) -> list[str]:
+    return [k for k in keys if f"/CloudTrail-Digest/{REGION}/" in k]
 
 
 def _digested_logs(s3: Any, digests: list[str]) -> list[str]:
@@ -714,11 +801,19 @@ def test_a_role_that_no_longer_allows_shows_the_logs_error(server, s3, ct) -> No
     marker = "cwe-user-" + uuid.uuid4().hex[:8]
     iam.create_user(UserName=marker)
     deliver(server, "3s")
-    status = ct.get_trail_status(Name=name)
+    # The Logs delivery runs as background work, off the event loop: it is
+    # done within seconds of the job that handed it off, not in the move.
+    status = settled(
+        lambda: ct.get_trail_status(Name=name),
+        lambda s: "LatestCloudWatchLogsDeliveryError" in s,
+    )
     assert "adequate permissions" in status["LatestCloudWatchLogsDeliveryError"], status
     iam.put_role_policy(RoleName=role, PolicyName="logs", PolicyDocument=logs_permissions(group))
     deliver(server, "3s")
-    status = ct.get_trail_status(Name=name)
+    status = settled(
+        lambda: ct.get_trail_status(Name=name),
+        lambda s: "LatestCloudWatchLogsDeliveryError" not in s,
+    )
     assert "LatestCloudWatchLogsDeliveryError" not in status, status
     found = logs.filter_log_events(
         logGroupName=group, filterPattern=f'{{ $.requestParameters.userName = "{marker}" }}'
@@ -747,6 +842,10 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_not_delivered(
     ct.create_trail(
         Name=name, S3BucketName=bucket, KmsKeyId=org_audit["key_arn"], RecursiveLogging=False
     )
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}],
+    }])  # fmt: skip
     ct.start_logging(Name=name)
     deliver(server, "1s")
     server.client("iam").list_users()
@@ -754,12 +853,69 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_not_delivered(
     deliver(server)
     got = records(s3, bucket, objects(s3, bucket, "/CloudTrail/"))
     assert "ListUsers" in [r["eventName"] for r in got]
-    assert not [r for r in got if r["sourceIPAddress"] == "cloudtrail.amazonaws.com"]
-    # The org-audit trail (RecursiveLogging true, the default) has them.
-    theirs = records(s3, "trail-bucket", objects(s3, "trail-bucket", "/CloudTrail/"))
-    assert [
-        r for r in theirs
-        if r["eventName"] == "GenerateDataKey"
-        and r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"
-    ]  # fmt: skip
+    ours = [r for r in got if r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"]
+    # AWS suppresses its PutObject deliveries only; the data key it asked for stays.
+    assert not [r for r in ours if r["eventName"] == "PutObject"], ours
+    assert "GenerateDataKey" in [r["eventName"] for r in ours], ours
     ct.delete_trail(Name=name)
+
+
+# -- CloudTrail's own PutObject: an S3 data event -----------------------------
+
+
+def test_cloudtrails_put_object_is_a_data_event_of_a_trail_selecting_the_bucket(
+    server, s3, ct
+) -> None:
+    """CloudTrail's delivery of a file is S3's PutObject: no management
+    event, but a data event (``invokedBy`` cloudtrail.amazonaws.com) for a
+    trail whose selectors take that bucket's objects (AWS's "recursive
+    events"), and none for a trail that does not select them."""
+    name = "own-" + uuid.uuid4().hex[:8]
+    bucket = new_bucket(s3, name)
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}],
+    }])  # fmt: skip
+    ct.start_logging(Name=name)
+    plain = "plain-" + uuid.uuid4().hex[:8]
+    plain_bucket = new_bucket(s3, plain)
+    ct.create_trail(Name=plain, S3BucketName=plain_bucket)
+    ct.start_logging(Name=plain)
+    try:
+        deliver(server, "1s")
+        server.client("iam").list_users()
+        deliver(server)  # the first files
+        server.client("iam").list_users()
+        deliver(server)  # files holding the first files' PutObject
+        keys = objects(s3, bucket, "/CloudTrail/")
+        got = records(s3, bucket, keys)
+        puts = [
+            r for r in got
+            if r["eventName"] == "PutObject"
+            and r["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"
+        ]  # fmt: skip
+        assert puts, [r["eventName"] for r in got]
+        put = puts[0]
+        assert put["eventSource"] == "s3.amazonaws.com"
+        assert put["eventCategory"] == "Data" and put["managementEvent"] is False
+        assert put["userIdentity"]["type"] == "AWSService"
+        assert put["sourceIPAddress"] == "cloudtrail.amazonaws.com"
+        assert put["readOnly"] is False
+        objects_put = {r["ARN"] for r in put["resources"] if r["type"] == "AWS::S3::Object"}
+        assert len(objects_put) == 1
+        (arn,) = objects_put
+        assert arn.startswith(f"arn:aws:s3:::{bucket}/AWSLogs/{ACCT}/CloudTrail/")
+        assert arn.removeprefix(f"arn:aws:s3:::{bucket}/") in keys  # one of its own files
+        assert put["requestParameters"]["bucketName"] == bucket
+        # Data events never appear in LookupEvents.
+        assert not ct.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": put["eventID"]}]
+        )["Events"]
+        # A trail selecting no data events gets no PutObject of CloudTrail's.
+        plain_got = records(s3, plain_bucket, objects(s3, plain_bucket, "/CloudTrail/"))
+        assert "ListUsers" in [r["eventName"] for r in plain_got]
+        assert not [r for r in plain_got if r["eventName"] == "PutObject"]
+    finally:
+        ct.delete_trail(Name=name)
+        ct.delete_trail(Name=plain)

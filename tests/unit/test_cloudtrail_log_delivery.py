@@ -296,14 +296,20 @@ def test_without_recursive_logging_cloudtrails_own_calls_are_left_out(
     make_trail(store, recursive_logging=False)
     recorder = AuditRecorder(store)
     mine = record(recorder, T0 + 1)
-    record(  # the GenerateDataKey CloudTrail itself made for an SSE-KMS file
+    key = record(  # the GenerateDataKey CloudTrail itself made for an SSE-KMS file
         recorder, T0 + 2, "GenerateDataKey", source_ip="cloudtrail.amazonaws.com",
         user_agent="cloudtrail.amazonaws.com",
     )  # fmt: skip
+    delivering = {"source_ip": "cloudtrail.amazonaws.com", "user_agent": "cloudtrail.amazonaws.com"}
+    record(recorder, T0 + 3, "PutObject", event_source="s3.amazonaws.com", **delivering)
+    record(recorder, T0 + 4, "PutLogEvents", event_source="logs.amazonaws.com", **delivering)
+    theirs = record(recorder, T0 + 5, "PutObject", event_source="s3.amazonaws.com")
     recorder.flush()
     sink = MemorySink()
-    assert run(store, sealer, sink, T0 + 10) == 1
-    assert [r["eventID"] for recs in log_objects(sink).values() for r in recs] == [mine]
+    assert run(store, sealer, sink, T0 + 10) == 3
+    # AWS suppresses CloudTrail's PutObject and PutLogEvents only.
+    delivered = [r["eventID"] for recs in log_objects(sink).values() for r in recs]
+    assert delivered == [mine, key, theirs]
 
 
 def test_logs_delivery_has_its_own_cursor_and_keeps_it_when_refused(
@@ -356,3 +362,109 @@ def test_a_backlog_is_delivered_in_steps_one_tick_apart(
     with store.transaction() as conn:
         _, next_due = delivery.run_trails(conn, sealer, sink, T0 + 20)
     assert next_due == T0 + 13 + delivery.DELIVERY_INTERVAL
+
+
+# -- CloudWatch Logs delivery off the event loop ------------------------------
+
+
+def _logs_trail(store: Store) -> tuple[str, tuple[str, str]]:
+    group = f"arn:aws:logs:us-east-1:{ACCT}:log-group:trail:*"
+    make_trail(store, logs_group_arn=group, logs_role_arn=f"arn:aws:iam::{ACCT}:role/r")
+    return group, (group, f"{ACCT}_CloudTrail_us-east-1")
+
+
+def test_the_job_hands_logs_delivery_off_every_interval_when_events_wait(
+    store: Store, sealer: Sealer, monkeypatch
+) -> None:
+    monkeypatch.setattr(delivery, "_logs_next", {})
+    _, stream = _logs_trail(store)
+    recorder = AuditRecorder(store)
+    handed: list[str] = []
+    sink = MemorySink()
+
+    def job(now: float) -> float | None:
+        with store.transaction() as conn:
+            return delivery.run_trails(conn, sealer, sink, now, lambda t: handed.append(t.arn))[1]
+
+    record(recorder, T0 + 0.5)
+    recorder.flush()
+    assert job(T0 + 1) == T0 + 1 + delivery.LOGS_INTERVAL
+    assert handed == [load(store).arn]
+    assert stream not in sink.log_events  # the job itself put nothing into Logs
+    # The same run delivered to S3 and moved S3's cursor past the event: the
+    # Logs cursor was pinned first, so the handed-off delivery still has it.
+    assert [r["eventName"] for recs in log_objects(sink).values() for r in recs] == ["Encrypt"]
+    with store.transaction(write=False) as conn:
+        batch = delivery.prepare_logs(conn, load(store))
+    with store.transaction() as conn:
+        assert batch is not None and delivery.put_logs(conn, load(store), sink, batch, T0) == 1
+    assert len(sink.log_events[stream]) == 1
+    job(T0 + 1 + delivery.LOGS_INTERVAL)
+    assert len(handed) == 1  # nothing stored after the Logs cursor: nothing handed off
+    record(recorder, T0 + 4)
+    recorder.flush()
+    job(T0 + 4.5)  # within the interval: not yet
+    assert len(handed) == 1
+    job(T0 + 1 + 2 * delivery.LOGS_INTERVAL)
+    assert len(handed) == 2
+
+
+def test_prepared_logs_are_put_once_and_not_after_the_cursor_moved(store: Store) -> None:
+    _, stream = _logs_trail(store)
+    recorder = AuditRecorder(store)
+    ids = [record(recorder, T0 + 1), record(recorder, T0 + 2, name="DisableKey")]
+    recorder.flush()
+    with store.transaction(write=False) as conn:  # the read transaction
+        batch = delivery.prepare_logs(conn, load(store))
+    assert batch is not None and batch.count == 2 and not batch.more
+    with store.transaction(write=False) as conn:
+        again = delivery.prepare_logs(conn, load(store))  # a second, racing preparation
+    sink = MemorySink()
+    with store.transaction() as conn:
+        assert delivery.put_logs(conn, load(store), sink, batch, T0 + 3) == 2
+    with store.transaction() as conn:  # the cursor moved: the racing batch puts nothing
+        assert delivery.put_logs(conn, load(store), sink, again, T0 + 4) is None  # type: ignore[arg-type]
+    assert [json.loads(e["message"])["eventID"] for e in sink.log_events[stream]] == ids
+    assert [e["timestamp"] for e in sink.log_events[stream]] == [(T0 + 1) * 1000, (T0 + 2) * 1000]
+    with store.transaction(write=False) as conn:
+        assert delivery.prepare_logs(conn, load(store)) is None
+        assert not delivery.logs_pending(conn, load(store))
+
+
+def test_the_background_work_delivers_a_backlog_in_steps(
+    store: Store, sealer: Sealer, monkeypatch
+) -> None:
+    from contextlib import contextmanager
+    from datetime import UTC, datetime
+
+    from strongroom.framework import JobRun
+    from strongroom.services.cloudtrail import ops_delivery
+    from strongroom.services.cloudtrail.service import service
+
+    monkeypatch.setattr(delivery, "MAX_BATCHES", 2)
+    _, stream = _logs_trail(store)
+    recorder = AuditRecorder(store)
+    ids = []
+    for i in range(5):  # five batches: three deliveries of at most two
+        ids.append(record(recorder, T0 + i))
+        recorder.flush()
+    sink = MemorySink()
+    writes: list[bool] = []
+
+    class Work:
+        @contextmanager
+        def transaction(self, write: bool = False):
+            writes.append(write)
+            with store.transaction(write=write) as conn:
+                yield JobRun(
+                    service, conn, datetime.fromtimestamp(T0 + 10, UTC), None, writes=write
+                )  # type: ignore[arg-type]
+
+    ops_delivery.set_sink_factory(lambda run: sink)
+    try:
+        ops_delivery.deliver_to_logs(Work(), {"trail": load(store).arn})  # type: ignore[arg-type]
+    finally:
+        ops_delivery.set_sink_factory(None)
+    assert [json.loads(e["message"])["eventID"] for e in sink.log_events[stream]] == ids
+    # A read, then a short write, each step (no step takes more than two batches).
+    assert len(writes) >= 6 and writes == [False, True] * (len(writes) // 2)

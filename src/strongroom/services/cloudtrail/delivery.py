@@ -18,7 +18,11 @@ Digest files follow AWS's "CloudTrail digest file structure": every hour
 of the clock (an empty hour too) a digest names the log files delivered
 in it with their SHA-256, chains to the previous digest (bucket, object,
 hash of its uncompressed bytes, signature; nulls in the first), and is
-signed SHA256withRSA over the string awscli's validator rebuilds::
+signed SHA256withRSA over the string awscli's validator rebuilds. A
+multi-region trail's log files go under each event's Region, and so do
+its digests: one per Region and hour, each Region's chain its own, signed
+with that Region's key pair (ListPublicKeys in that Region), as
+``aws cloudtrail validate-logs --region <region>`` walks them::
 
     digestEndTime \\n digestS3Bucket/digestS3Object \\n hex(SHA-256(digest)) \\n previousDigestSignature
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -67,6 +72,11 @@ GLOBAL_REGION = "us-east-1"
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 #: The sourceIPAddress of the calls CloudTrail makes while delivering.
 DELIVERING_SOURCE = "cloudtrail.amazonaws.com"
+#: What RecursiveLogging false suppresses when CloudTrail made the call
+#: (AWS's "Suppressing recursive events with recursive logging").
+RECURSIVE_EVENTS = frozenset(
+    {("s3.amazonaws.com", "PutObject"), ("logs.amazonaws.com", "PutLogEvents")}
+)
 
 
 class DeliveryError(Exception):
@@ -213,16 +223,21 @@ def selected(
     trail: Trail, events: list[StoredEvent], matcher: selection.Matcher | None = None
 ) -> dict[str, list[StoredEvent]]:
     """The events a trail selects, by the Region of the log file they go in.
-    Without RecursiveLogging, the calls CloudTrail made to deliver (its KMS
-    GenerateDataKey for SSE-KMS files, source ``cloudtrail.amazonaws.com``)
-    are left out."""
+    Without RecursiveLogging, CloudTrail's own deliveries are left out, as
+    AWS filters them: source ``cloudtrail.amazonaws.com`` (invokedBy it) and
+    S3 PutObject or CloudWatch Logs PutLogEvents (its KMS GenerateDataKey
+    for an SSE-KMS file is not a recursive event: it stays)."""
     matcher = matcher or selection.compile_stored(trail.selectors)
     out: dict[str, list[StoredEvent]] = {}
     for event in events:
         region = region_of(trail, event)
         if region is None or not matcher.selects(event):
             continue
-        if not trail.recursive_logging and event.own.get("sourceIPAddress") == DELIVERING_SOURCE:
+        if (
+            not trail.recursive_logging
+            and (event.event_source, event.event_name) in RECURSIVE_EVENTS
+            and event.own.get("sourceIPAddress") == DELIVERING_SOURCE
+        ):
             continue
         out.setdefault(region, []).append(event)
     return out
@@ -298,50 +313,110 @@ def reset_logs_cursor(conn: Connection, trail: Trail) -> None:
     conn.execute(delete(logs_cursors).where(logs_cursors.c.trail_arn == trail.arn))
 
 
+def pin_logs_cursor(conn: Connection, trail: Trail) -> None:
+    """Store the Logs cursor where it stands when it follows S3 delivery's
+    (no row of its own yet): before S3 delivery moves on past events that
+    a Logs delivery handed off, and not yet run, has still to put."""
+    row = conn.execute(
+        select(logs_cursors.c.seq).where(logs_cursors.c.trail_arn == trail.arn)
+    ).first()
+    if row is None:
+        _save_logs_cursor(conn, trail, (trail.cursor_seq, trail.cursor_index))
+
+
 def _save_logs_cursor(conn: Connection, trail: Trail, cursor: tuple[int, int]) -> None:
     conn.execute(delete(logs_cursors).where(logs_cursors.c.trail_arn == trail.arn))
     conn.execute(insert(logs_cursors).values(trail_arn=trail.arn, seq=cursor[0], idx=cursor[1]))
 
 
-def deliver_to_logs(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
-    """Put what the trail selected since its Logs cursor into stream
-    ``<acct>_CloudTrail_<region>`` of its group, one event per record;
-    returns the events put. A refusal is kept for GetTrailStatus
-    (LatestCloudWatchLogsDeliveryError) and the cursor stays."""
+@dataclass
+class LogsBatch:
+    """One delivery to CloudWatch Logs, prepared: the events after the
+    trail's Logs cursor (`start`) up to `end`, each rendered once, by stream.
+    `prepare_logs` reads and renders them in a read transaction; `put_logs`
+    puts them and moves the cursor in a short write transaction."""
+
+    group_arn: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+    streams: list[tuple[str, list[dict[str, Any]]]]
+    #: Whether stored batches remained after `end` (`MAX_BATCHES` reached).
+    more: bool
+
+    @property
+    def count(self) -> int:
+        return sum(len(events) for _, events in self.streams)
+
+
+def prepare_logs(conn: Connection, trail: Trail) -> LogsBatch | None:
+    """What the trail selected since its Logs cursor, as the Logs events of
+    stream ``<acct>_CloudTrail_<region>`` (one a record, its timestamp the
+    event's time), or None when nothing was stored since."""
     if not trail.logs_group_arn:
-        return 0
+        return None
     start = logs_cursor(conn, trail)
     events, end = events_after(conn, start)
     if end == start:
-        return 0
+        return None
     by_region = selected(trail, events)
-    count = 0
+    chosen = [e for region in sorted(by_region) for e in by_region[region]]
+    rendered = iter(records.render_events(conn, chosen))  # the identities read once
+    streams = [
+        (
+            f"{trail.account}_CloudTrail_{region}",
+            [
+                {"timestamp": int(e.event_time * 1000), "message": json_text(next(rendered))}
+                for e in by_region[region]
+            ],
+        )
+        for region in sorted(by_region)
+    ]
+    return LogsBatch(trail.logs_group_arn, start, end, streams, backlogged(conn, end))
+
+
+def put_logs(
+    conn: Connection, trail: Trail, sink: Sink, batch: LogsBatch, now: float
+) -> int | None:
+    """Put a prepared batch and move the Logs cursor past it; the events put,
+    or None when the trail's Logs cursor or group is no longer the one the
+    batch was prepared from (another run delivered it, StartLogging reset
+    it, UpdateTrail changed the group): nothing is put. A refusal is kept
+    for GetTrailStatus (LatestCloudWatchLogsDeliveryError) and the cursor
+    stays."""
+    if trail.logs_group_arn != batch.group_arn or logs_cursor(conn, trail) != batch.start:
+        return None
     try:
-        for region in sorted(by_region):
-            chosen = by_region[region]
-            rendered = records.render_events(conn, chosen)
-            sink.put_log_events(
-                trail,
-                f"{trail.account}_CloudTrail_{region}",
-                [
-                    {"timestamp": int(e.event_time * 1000), "message": json_text(r)}
-                    for e, r in zip(chosen, rendered, strict=True)
-                ],
-            )
-            count += len(chosen)
+        for stream, events in batch.streams:
+            sink.put_log_events(trail, stream, events)
     except DeliveryError as refused:
         # Kept where it stands (S3 delivery, moving on, no longer says).
-        _save_logs_cursor(conn, trail, start)
+        _save_logs_cursor(conn, trail, batch.start)
         if trail.logs_error != str(refused):
             trail.logs_error = str(refused)
             trail_store.save(conn, trail, "logs_error")
         return 0
-    _save_logs_cursor(conn, trail, end)
-    if by_region or trail.logs_error:
-        trail.logs_delivery = now if by_region else trail.logs_delivery
+    _save_logs_cursor(conn, trail, batch.end)
+    if batch.streams or trail.logs_error:
+        trail.logs_delivery = now if batch.streams else trail.logs_delivery
         trail.logs_error = None
         trail_store.save(conn, trail, "logs_delivery", "logs_error")
-    return count
+    return batch.count
+
+
+def deliver_to_logs(conn: Connection, trail: Trail, sink: Sink, now: float) -> int:
+    """`prepare_logs` and `put_logs` in one transaction (a job without
+    background work, unit tests); returns the events put."""
+    batch = prepare_logs(conn, trail)
+    if batch is None:
+        return 0
+    return put_logs(conn, trail, sink, batch, now) or 0
+
+
+def logs_pending(conn: Connection, trail: Trail) -> bool:
+    """Whether events were stored after the trail's Logs cursor (two short
+    reads: what the job on the event loop asks before it hands the delivery
+    off)."""
+    return audit_end(conn) > logs_cursor(conn, trail)
 
 
 # -- digests ---------------------------------------------------------------
@@ -410,14 +485,18 @@ def _iso(ts: float | None) -> str | None:
 
 def build_digest(
     trail: Trail,
+    region: str,
     start: float,
     end: float,
     files: list[dict[str, Any]],
     fingerprint: str,
+    previous: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """One digest document, in AWS's field order."""
-    previous = trail.digest_previous or {}
-    key = digest_key(trail, trail.region, end)
+    """The digest document of one Region of the trail for [start, end], in
+    AWS's field order; `previous` is that Region's last digest (None: the
+    first of its chain)."""
+    previous = previous or {}
+    key = digest_key(trail, region, end)
     newest = max((f["newest"] for f in files), default=None)
     oldest = min((f["oldest"] for f in files), default=None)
     return {
@@ -449,6 +528,30 @@ def build_digest(
     }
 
 
+def log_file_region(key: str) -> str:
+    """The Region of a log file, from its key (``.../CloudTrail/<region>/...``)."""
+    return key.rsplit("/CloudTrail/", 1)[1].split("/", 1)[0]
+
+
+def digest_chains(trail: Trail) -> dict[str, dict[str, Any]]:
+    """Each Region's last digest (bucket, object, hash, signature). A store
+    written before digests were per Region holds the home Region's alone."""
+    previous = trail.digest_previous or {}
+    if isinstance(previous.get("object"), str):
+        return {trail.region: previous}
+    return dict(previous)
+
+
+def digest_regions(trail: Trail, files: list[dict[str, Any]]) -> list[str]:
+    """The Regions that get a digest for an hour: the home Region, every
+    Region with a log file in it and, while the trail is multi-region, every
+    Region whose chain has begun (its empty hours are digested too)."""
+    regions = {trail.region} | {log_file_region(f["object"]) for f in files}
+    if trail.multi_region:
+        regions |= set(digest_chains(trail))
+    return sorted(regions)
+
+
 def _undigested(conn: Connection, trail: Trail, end: float) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(log_files)
@@ -468,7 +571,9 @@ def _undigested(conn: Connection, trail: Trail, end: float) -> list[dict[str, An
 
 
 def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, now: float) -> int:
-    """Every digest that is due (one per hour since the last), chained."""
+    """Every digest that is due (one per hour since the last, in each Region
+    of `digest_regions`), each Region's chained to its own previous one and
+    signed with that Region's key. Returns the hours digested."""
     written = 0
     while (
         trail.validation
@@ -478,18 +583,31 @@ def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, no
         and written < MAX_DIGESTS_PER_RUN
     ):
         start, end = trail.digest_start, trail.digest_due
-        fingerprint, private = current_key(conn, sealer, trail.region, now)
         files = _undigested(conn, trail, end)
-        document = build_digest(trail, start, end, files, fingerprint)
-        raw, body = gzip_json(document)
-        signature = signing.sign(private, string_to_sign(document, raw)).hex()
-        metadata = {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM}
-        try:
-            sink.put_object(trail, document["digestS3Object"], body, metadata)
-        except DeliveryError as refused:
-            trail.digest_error = str(refused)
-            trail_store.save(conn, trail, "digest_error")
-            return written
+        chains = digest_chains(trail)
+        for region in digest_regions(trail, files):
+            fingerprint, private = current_key(conn, sealer, region, now)
+            mine = [f for f in files if log_file_region(f["object"]) == region]
+            document = build_digest(
+                trail, region, start, end, mine, fingerprint, chains.get(region)
+            )
+            raw, body = gzip_json(document)
+            signature = signing.sign(private, string_to_sign(document, raw)).hex()
+            metadata = {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM}
+            try:
+                sink.put_object(trail, document["digestS3Object"], body, metadata)
+            except DeliveryError as refused:
+                # Nothing of the hour is kept: the retry writes the same
+                # objects again (same bytes, same signatures).
+                trail.digest_error = str(refused)
+                trail_store.save(conn, trail, "digest_error")
+                return written
+            chains[region] = {
+                "bucket": trail.s3_bucket,
+                "object": document["digestS3Object"],
+                "hash": hashlib.sha256(raw).hexdigest(),
+                "signature": signature,
+            }
         if files:
             conn.execute(
                 delete(log_files).where(
@@ -497,12 +615,7 @@ def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, no
                     log_files.c.s3_object.in_([f["object"] for f in files]),
                 )
             )
-        trail.digest_previous = {
-            "bucket": trail.s3_bucket,
-            "object": document["digestS3Object"],
-            "hash": hashlib.sha256(raw).hexdigest(),
-            "signature": signature,
-        }
+        trail.digest_previous = chains
         trail.digest_start, trail.digest_due = end, end + DIGEST_INTERVAL
         trail.last_digest, trail.digest_error = now, None
         trail_store.save(
@@ -521,18 +634,41 @@ def write_digests(conn: Connection, sealer: Sealer, trail: Trail, sink: Sink, no
 # -- the job ---------------------------------------------------------------
 
 
+#: When the job next hands a trail's Logs delivery off (clock time, by
+#: trail ARN): every `LOGS_INTERVAL`, though the job runs at every tick
+#: while requests change the store. Per process; a process that takes the
+#: scheduler over hands off at once.
+_logs_next: dict[str, float] = {}
+
+
 def run_trails(
-    conn: Connection, sealer: Sealer, sink: Sink, now: float
+    conn: Connection,
+    sealer: Sealer,
+    sink: Sink,
+    now: float,
+    hand_off_logs: Callable[[Trail], object] | None = None,
 ) -> tuple[int, float | None]:
     """Deliver and digest every logging trail that is due; (events
-    delivered, when a trail is next due or None)."""
+    delivered, when a trail is next due or None).
+
+    Delivery to CloudWatch Logs, every `LOGS_INTERVAL`, is handed to
+    `hand_off_logs(trail)` when given (background work, off the event loop,
+    which `prepare_logs` and `put_logs` then), else done here."""
     delivered = 0
     next_due: float | None = None
     for trail in trail_store.logging_trails(conn):
         if trail.logs_group_arn:
-            delivered += deliver_to_logs(conn, trail, sink, now)
-            more = trail.logs_error is None and backlogged(conn, logs_cursor(conn, trail))
-            due = now if more else now + LOGS_INTERVAL
+            if hand_off_logs is None:
+                delivered += deliver_to_logs(conn, trail, sink, now)
+                more = trail.logs_error is None and backlogged(conn, logs_cursor(conn, trail))
+                due = now if more else now + LOGS_INTERVAL
+            else:
+                pin_logs_cursor(conn, trail)
+                due = _logs_next.get(trail.arn, now)
+                if due <= now:
+                    if logs_pending(conn, trail):
+                        hand_off_logs(trail)
+                    due = _logs_next[trail.arn] = now + LOGS_INTERVAL
             next_due = due if next_due is None else min(next_due, due)
         if trail.next_delivery is None or trail.next_delivery <= now:
             delivered += deliver(conn, trail, sink, now)

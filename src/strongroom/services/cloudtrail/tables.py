@@ -48,7 +48,8 @@ trails = Table(
     Column("logs_delivery", Float, nullable=True),
     Column("logs_error", Text, nullable=True),
     #: Digests: the end of the last digest (the next one's start), when the
-    #: next is due, and the last digest's bucket/object/hash/signature.
+    #: next is due, and each Region's last digest, {region: {bucket, object,
+    #: hash, signature}} (each Region's digests chain on their own).
     Column("digest_start", Float, nullable=True),
     Column("digest_due", Float, nullable=True),
     Column("digest_previous", JsonText, nullable=True),

@@ -252,6 +252,12 @@ def logging_trails(conn: Connection) -> list[Trail]:
     return [_of(r) for r in conn.execute(select(trails).where(trails.c.logging.is_(True)))]
 
 
+def by_arn(conn: Connection, arn: str) -> Trail | None:
+    """The trail of that ARN (delivery's own look-up, not a caller's)."""
+    row = conn.execute(select(trails).where(trails.c.arn == arn)).first()
+    return None if row is None else _of(row)
+
+
 def find(call: Call, name_or_arn: str) -> Trail | None:
     """The trail a Name/TrailName member names, as the caller's Region sees
     it: a name its own or a multi-region trail's; an ARN of the account."""

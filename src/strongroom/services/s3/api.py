@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from strongroom.auth.principal import service_principal
-from strongroom.framework import Call, JobRun, acting_as
+from strongroom.framework import Call, ChildCall, JobRun, acting_as
 from strongroom.services.s3 import access, buckets, crypto, names, notifications, objects
 from strongroom.services.s3.objects import Obj
 from strongroom.services.s3.service import service
@@ -41,6 +41,40 @@ def _as_service(call: Call, principal: str) -> Call:
         children=[],
         authorized=False,
     )
+
+
+def _record_put(
+    call: Call,
+    principal: str,
+    row: buckets.Bucket,
+    key: str,
+    obj: Obj,
+    version: str | None,
+    content_type: str,
+    content_encoding: str | None,
+) -> None:
+    """The delivery is S3's PutObject by the delivering service: as on AWS,
+    a data event (``invokedBy`` the service, the object and bucket as its
+    resources), recorded as the caller's child once its transaction commits,
+    and only when a logging trail selects it, as any data event. CloudTrail
+    suppresses its own (``RecursiveLogging`` false) when it delivers."""
+    put = _as_service(call, principal)
+    put.operation = "PutObject"
+    put.source_ip = put.user_agent = principal
+    put.audit_resource(names.bucket_arn(row.name), access.BUCKET_TYPE, row.account)
+    put.audit_resource(f"{names.bucket_arn(row.name)}/{key}", access.OBJECT_TYPE, row.account)
+    params: dict[str, Any] = {
+        "Bucket": row.name,
+        "Key": key,
+        "ACL": "bucket-owner-full-control",
+        "ContentType": content_type,
+    }
+    if content_encoding:
+        params["ContentEncoding"] = content_encoding
+    result: dict[str, Any] = {"ETag": obj.etag, **obj.sse_members(), "Size": obj.size}
+    if row.versioning:
+        result["VersionId"] = version
+    call.children.append(ChildCall(put, params, result))
 
 
 def authorize_delivery(
@@ -147,6 +181,7 @@ def deliver(
         owner=row.account,
     )
     version = objects.store(call.conn, obj, now, row.versioning)
+    _record_put(call, principal, row, key, obj, version, content_type, content_encoding)
     # Queued as S3's background work, on the caller's transaction.
     as_s3 = replace(call, service=service, children=[], audit_resources=[])
     notifications.emit(
