@@ -13,6 +13,7 @@ from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     ops_locks,
     ops_multipart,
     ops_objects,
+    ops_post,
     ops_versions,
     trail,
 )
