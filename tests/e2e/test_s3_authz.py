@@ -130,6 +130,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "GetBucketAcl": lambda t: {"Bucket": t["bucket"]},
     "PutBucketAcl": lambda t: {"Bucket": t["bucket"], "ACL": "private"},
     "GetBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketOwnershipControls": lambda t: {
+        "Bucket": t["bucket"],
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]},
+    },
+    "DeleteBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
     "GetBucketVersioning": lambda t: {"Bucket": t["bucket"]},
     "PutBucketVersioning": lambda t: {
         "Bucket": t["bucket"],

@@ -171,6 +171,8 @@ _UNMODELLED: dict[str, int] = {
     "ObjectLockConfigurationNotFoundError": 404,
     "NoSuchObjectLockConfiguration": 404,
     "NoSuchLifecycleConfiguration": 404,
+    "OwnershipControlsNotFoundError": 404,
+    "MissingSecurityHeader": 400,
     # S3's answers to browser-based POST uploads.
     "MalformedPOSTRequest": 400,
     "InvalidPolicyDocument": 400,

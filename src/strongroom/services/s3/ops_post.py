@@ -22,6 +22,7 @@ from strongroom.framework import BodyStream, Call, Runtime
 from strongroom.ids import random_bytes
 from strongroom.services.s3 import (
     access,
+    acls,
     buckets,
     conditions,
     crypto,
@@ -33,7 +34,7 @@ from strongroom.services.s3 import (
 )
 from strongroom.services.s3.blobs import BlobStore
 from strongroom.services.s3.objects import KEYED, Obj, PreparedBlob, new_blob_id
-from strongroom.services.s3.ops_objects import STATUS, parse_tagging
+from strongroom.services.s3.ops_objects import STATUS, parse_tagging, with_grants
 from strongroom.services.s3.service import MAX_OBJECT_BODY, errors, service
 
 #: Bytes the fields before the file may take, names and values together.
@@ -287,8 +288,7 @@ def post_object(
     tags = parse_tagging(_tagging_query(tagging)) if tagging else {}
     if tags:
         access.authorize(call, "s3:PutObjectTagging", bucket, key)
-    if acl not in (None, "private", "bucket-owner-full-control"):
-        raise errors.AccessControlListNotSupported("The bucket does not allow ACLs")
+    grants, owner = acls.for_new_object(call.conn, bucket, call.account, acl, {})
     storage = fields.get("x-amz-storage-class", "STANDARD")
     from strongroom.services.s3.ops_objects import STORAGE_CLASSES
 
@@ -333,13 +333,13 @@ def post_object(
         sse=dk.sse,
         kms_key_arn=dk.kms_key_arn,
         bucket_key=dk.bucket_key,
-        headers=_object_headers(fields),
+        headers=with_grants(_object_headers(fields), grants),
         metadata=metadata,
         tags=tags,
         checksum={},
         storage_class=storage,
         parts=None,
-        owner=bucket.account,
+        owner=owner,
         **lock,
         customer_key_md5=fields.get("x-amz-server-side-encryption-customer-key-md5")
         if customer
