@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from strongroom.services.s3 import names, tables
+from strongroom.services.s3 import names, public_access, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
 
@@ -262,7 +262,7 @@ def require_allowed(
         ):
             raise errors.AccessControlListNotSupported("The bucket does not allow ACLs")
         return
-    if is_public(grants) and (bucket.public_access_block or {}).get("BlockPublicAcls"):
+    if is_public(grants) and public_access.blocks(conn, bucket, "BlockPublicAcls"):
         raise errors.AccessDenied("Access Denied")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from strongroom.arn import DEFAULT_REGION, is_known_region
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
-from strongroom.services.s3 import access, acls, buckets, names, notifications
+from strongroom.services.s3 import access, acls, buckets, names, notifications, public_access
 from strongroom.services.s3.policies import is_public
 from strongroom.services.s3.service import errors, service
 
@@ -266,8 +266,7 @@ def put_bucket_policy(call: Call, Bucket: str, Policy: str, **_: Any) -> dict[st
                 res == names.bucket_arn(Bucket) or res.startswith(names.bucket_arn(Bucket) + "/")
             ):
                 raise errors.MalformedPolicy("Policy has invalid resource")
-    pab = bucket.public_access_block or {}
-    if pab.get("BlockPublicPolicy") and is_public(document):
+    if is_public(document) and public_access.blocks(call.conn, bucket, "BlockPublicPolicy"):
         raise errors.AccessDenied(
             f"User: {call.principal.arn} is not authorized to perform: s3:PutBucketPolicy on "
             f'resource: "{names.bucket_arn(Bucket)}" because public policies are blocked by '

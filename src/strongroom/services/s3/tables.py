@@ -182,6 +182,16 @@ bucket_acls = Table(
     Column("grants", JsonText, nullable=True),
 )
 
+#: Account-level Block Public Access (S3 Control's PutPublicAccessBlock),
+#: combined with each bucket's own settings: a setting on at either level is on.
+account_public_access = Table(
+    "s3_account_public_access",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("config", JsonText, nullable=False),
+)
+
 TABLES = (
     buckets, objects, uploads, parts, account_keys, garbage, bodies, composed, bucket_acls,
+    account_public_access,
 )  # fmt: skip
