@@ -267,6 +267,8 @@ def post_object(
             ArgumentValue="0",
         )
     key = _object_key(fields, form.filename)
+    # The event names the bucket and the key (never the form's fields).
+    call.audit_request = {"bucketName": Bucket, "key": key}
     if "policy" in fields:
         post_policy.check(
             post_policy.decode(fields["policy"]),
