@@ -173,6 +173,9 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "PutObject": lambda t: {"Bucket": t["bucket"], "Key": "new", "Body": b"x"},
     "GetObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "HeadObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
+    "GetObjectAttributes": lambda t: {
+        "Bucket": t["bucket"], "Key": "obj", "ObjectAttributes": ["ETag"],
+    },
     "DeleteObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "CopyObject": lambda t: {"Bucket": t["bucket"], "Key": "copy", "CopySource": f"{t['bucket']}/obj"},
     "PutObjectTagging": lambda t: {

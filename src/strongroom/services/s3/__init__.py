@@ -8,6 +8,7 @@ from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     cors,
     jobs,
     ops_acl,
+    ops_attributes,
     ops_buckets,
     ops_lifecycle,
     ops_locks,
