@@ -491,3 +491,38 @@ def test_no_such_bucket(s3: Any) -> None:
     presigned = s3.generate_presigned_post(f"nope-{uuid.uuid4().hex[:8]}", "k")
     resp = post(presigned, b"x")
     assert (resp.status_code, error_of(resp)["Code"]) == (404, "NoSuchBucket")
+
+
+def test_a_form_signed_for_another_bucket_is_refused(s3: Any, bucket: str) -> None:
+    other = new_bucket(s3)
+    presigned = s3.generate_presigned_post(other, "moved")
+    resp = post(presigned, b"x", url=presigned["url"].replace(f"/{other}", f"/{bucket}"))
+    assert resp.status_code == 403
+    assert error_of(resp)["Message"] == (
+        f'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "{other}"]'
+    )
+
+
+def test_content_type_starts_with_each_listed_type(s3: Any, bucket: str) -> None:
+    presigned = s3.generate_presigned_post(
+        bucket,
+        "typed",
+        Fields={"Content-Type": "image/png"},
+        Conditions=[["starts-with", "$Content-Type", "image/"]],
+    )
+    assert post(presigned, b"x", extra={"Content-Type": "image/png,image/gif"}).status_code == 204
+    resp = post(presigned, b"x", extra={"Content-Type": "image/png,text/html"})
+    assert resp.status_code == 403
+    assert "Policy Condition failed" in error_of(resp)["Message"]
+
+
+def test_temporary_credentials_sign_forms(server: StrongroomServer, bucket: str) -> None:
+    creds = server.client("sts").get_session_token()["Credentials"]
+    session = server.session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    client = session.client("s3", endpoint_url=server.endpoint, config=V4)
+    presigned = client.generate_presigned_post(bucket, "temp/obj")
+    assert "x-amz-security-token" in presigned["fields"]
+    assert post(presigned, b"temporary").status_code == 204
+    fields = {k: v for k, v in presigned["fields"].items() if k != "x-amz-security-token"}
+    resp = requests.post(presigned["url"], data=fields, files={"file": ("f", b"x")}, timeout=30)
+    assert (resp.status_code, error_of(resp)["Code"]) == (400, "InvalidToken")
