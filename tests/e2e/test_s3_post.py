@@ -526,3 +526,29 @@ def test_temporary_credentials_sign_forms(server: StrongroomServer, bucket: str)
     fields = {k: v for k, v in presigned["fields"].items() if k != "x-amz-security-token"}
     resp = requests.post(presigned["url"], data=fields, files={"file": ("f", b"x")}, timeout=30)
     assert (resp.status_code, error_of(resp)["Code"]) == (400, "InvalidToken")
+
+
+def test_tagging_and_storage_class_fields(s3: Any, bucket: str) -> None:
+    tagging = "<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag></TagSet></Tagging>"
+    presigned = s3.generate_presigned_post(
+        bucket,
+        "tagged",
+        Fields={"tagging": tagging, "x-amz-storage-class": "STANDARD_IA"},
+        Conditions=[{"tagging": tagging}, {"x-amz-storage-class": "STANDARD_IA"}],
+    )
+    assert post(presigned, b"x").status_code == 204
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "team", "Value": "web"}
+    ]
+    assert s3.head_object(Bucket=bucket, Key="tagged")["StorageClass"] == "STANDARD_IA"
+
+
+def test_a_credential_for_an_unknown_region_is_refused(
+    server: StrongroomServer, bucket: str
+) -> None:
+    client = server.client("s3", config=V4, region="xx-nowhere-1")
+    presigned = client.generate_presigned_post(bucket, "nowhere")
+    resp = post(presigned, b"x", url=f"{server.endpoint}/{bucket}")
+    err = error_of(resp)
+    assert (resp.status_code, err["Code"]) == (400, "InvalidArgument")
+    assert "valid region" in err["Message"]

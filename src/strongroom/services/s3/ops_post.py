@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from strongroom import forms
+from strongroom.arn import is_known_region
 from strongroom.framework import BodyStream, Call, Runtime
 from strongroom.ids import random_bytes
 from strongroom.services.s3 import (
@@ -34,8 +35,8 @@ from strongroom.services.s3 import (
 )
 from strongroom.services.s3.blobs import BlobStore
 from strongroom.services.s3.objects import KEYED, Obj, PreparedBlob, new_blob_id
-from strongroom.services.s3.ops_objects import STATUS, parse_tagging, with_grants
-from strongroom.services.s3.service import MAX_OBJECT_BODY, errors, service
+from strongroom.services.s3.ops_objects import STATUS, STORAGE_CLASSES, parse_tagging, with_grants
+from strongroom.services.s3.service import MAX_OBJECT_BODY, bucket_of_host, errors, service
 
 #: Bytes the fields before the file may take, names and values together.
 MAX_FIELDS = 20 * 1024
@@ -136,7 +137,8 @@ def _authenticate(call: Call, fields: dict[str, str]) -> None:
                 raise _missing("policy")
         return
     authenticate = call.runtime.authenticate_form
-    assert authenticate is not None, "the pipeline lends authenticate_form"
+    if authenticate is None:  # a runtime without the pipeline's authenticator
+        raise RuntimeError("no authenticate_form in this runtime")
     if "x-amz-credential" not in fields and "x-amz-algorithm" not in fields:
         # Signature Version 2 (boto3's generate_presigned_post without s3v4).
         for name in ("AWSAccessKeyId", "signature"):
@@ -168,6 +170,12 @@ def _v4_credential(fields: dict[str, str]) -> str:
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
         raise errors.InvalidArgument(
             f"Invalid Credential: {credential}",
+            ArgumentName="x-amz-credential",
+            ArgumentValue=credential,
+        )
+    if not is_known_region(parts[2]):
+        raise errors.InvalidArgument(
+            f"Credential should be scoped to a valid region, not '{parts[2]}'. ",
             ArgumentName="x-amz-credential",
             ArgumentValue=credential,
         )
@@ -219,15 +227,9 @@ def _location(host: str | None, secure: bool, bucket: str, key: str) -> str:
     scheme = "https" if secure else "http"
     host = host or "s3.amazonaws.com"
     path = quote(key, safe="/~")
-    if buckets_name_in_host(host, bucket):
+    if bucket_of_host(host) == bucket:  # virtual-hosted
         return f"{scheme}://{host}/{path}"
     return f"{scheme}://{host}/{bucket}/{path}"
-
-
-def buckets_name_in_host(host: str, bucket: str) -> bool:
-    from strongroom.services.s3.service import bucket_of_host
-
-    return bucket_of_host(host) == bucket
 
 
 def _redirect(url: str, bucket: str, key: str, etag: str) -> str:
@@ -292,8 +294,6 @@ def post_object(
         access.authorize(call, "s3:PutObjectTagging", bucket, key)
     grants, owner = acls.for_new_object(call.conn, bucket, call.account, acl, {})
     storage = fields.get("x-amz-storage-class", "STANDARD")
-    from strongroom.services.s3.ops_objects import STORAGE_CLASSES
-
     if storage not in STORAGE_CLASSES:
         raise errors.InvalidStorageClass("The storage class you specified is not valid")
     customer = crypto.customer_key(
@@ -376,6 +376,4 @@ def _is_url(text: str) -> bool:
 def _tagging_query(xml_text: str) -> str:
     """The ``tagging`` field (a Tagging XML document) as the query form
     `parse_tagging` reads."""
-    from strongroom.services.s3.post_policy import tags_of_xml
-
-    return urlencode(tags_of_xml(xml_text))
+    return urlencode(post_policy.tags_of_xml(xml_text))
