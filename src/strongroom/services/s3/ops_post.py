@@ -269,7 +269,8 @@ def post_object(
             ArgumentValue="0",
         )
     key = _object_key(fields, form.filename)
-    # The event names the bucket and the key (never the form's fields).
+    # The key comes out of the form (${filename}), so the event's is set here.
+    # run-time: the bucket and the key, never the form's fields.
     call.audit_request = {"bucketName": Bucket, "key": key}
     if "policy" in fields:
         post_policy.check(
