@@ -27,6 +27,7 @@ from typing import Any
 import botocore.exceptions
 import botocore.session
 import pytest
+import requests
 
 from strongroom.testing import StrongroomServer
 
@@ -715,6 +716,9 @@ def test_basic_selectors_exclude_kms_and_select_s3_objects(server, s3, ct) -> No
     server.client("iam").list_roles()
     s3.put_object(Bucket=data, Key="x", Body=b"x")
     s3.get_object(Bucket=data, Key="x")["Body"].read()
+    form = s3.generate_presigned_post(data, "posted")  # a browser-based upload
+    posted = requests.post(form["url"], data=form["fields"], files={"file": b"z"}, timeout=30)
+    assert posted.status_code == 204, posted.text
     s3.put_object(Bucket=bucket, Key="unselected", Body=b"y")
     deliver(server)
     got = records(s3, bucket, objects(s3, bucket, "/CloudTrail/"))
@@ -723,6 +727,11 @@ def test_basic_selectors_exclude_kms_and_select_s3_objects(server, s3, ct) -> No
     names = [(r["eventName"], r["eventCategory"]) for r in got]
     assert ("ListRoles", "Management") in names
     assert ("PutObject", "Data") in names and ("GetObject", "Data") in names
+    (post,) = [r for r in got if r["eventName"] == "PostObject"]
+    assert post["eventCategory"] == "Data" and post["eventSource"] == "s3.amazonaws.com"
+    assert post["requestParameters"] == {"bucketName": data, "key": "posted"}
+    assert post["userIdentity"]["accountId"] == "000000000000"
+    assert f"arn:aws:s3:::{data}/posted" in [r.get("ARN") for r in post["resources"]]
     assert not [
         r for r in got
         if r["eventCategory"] == "Data" and r["requestParameters"].get("bucketName") == bucket

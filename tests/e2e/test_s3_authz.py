@@ -13,6 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+import requests
 from botocore import xform_name
 
 from strongroom.testing import StrongroomServer, add_account
@@ -129,6 +130,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "GetBucketAcl": lambda t: {"Bucket": t["bucket"]},
     "PutBucketAcl": lambda t: {"Bucket": t["bucket"], "ACL": "private"},
     "GetBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
+    "PutBucketOwnershipControls": lambda t: {
+        "Bucket": t["bucket"],
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]},
+    },
+    "DeleteBucketOwnershipControls": lambda t: {"Bucket": t["bucket"]},
     "GetBucketVersioning": lambda t: {"Bucket": t["bucket"]},
     "PutBucketVersioning": lambda t: {
         "Bucket": t["bucket"],
@@ -167,6 +173,9 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "PutObject": lambda t: {"Bucket": t["bucket"], "Key": "new", "Body": b"x"},
     "GetObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "HeadObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
+    "GetObjectAttributes": lambda t: {
+        "Bucket": t["bucket"], "Key": "obj", "ObjectAttributes": ["ETag"],
+    },
     "DeleteObject": lambda t: {"Bucket": t["bucket"], "Key": "obj"},
     "CopyObject": lambda t: {"Bucket": t["bucket"], "Key": "copy", "CopySource": f"{t['bucket']}/obj"},
     "PutObjectTagging": lambda t: {
@@ -200,8 +209,10 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 
 def test_every_served_operation_is_covered(server: StrongroomServer) -> None:
     served = set(server.health()["services"]["s3"]["operations"])
-    # CreateBucket, ListBuckets and DeleteObjects: their own tests below.
-    assert served - {"CreateBucket", "ListBuckets", "DeleteObjects"} == set(CALLS)
+    # CreateBucket, ListBuckets, DeleteObjects and PostObject (a form no SDK
+    # sends): their own tests below.
+    own = {"CreateBucket", "ListBuckets", "DeleteObjects", "PostObject"}
+    assert served - own == set(CALLS)
 
 
 def _call(client: Any, operation: str, target: dict[str, str]) -> tuple[str, int]:
@@ -230,6 +241,31 @@ def test_a_caller_with_no_policy_is_refused(nobody: Any, target, operation) -> N
 def test_another_account_is_refused(theirs: Any, target, operation) -> None:
     code, status = _call(theirs, operation, target)
     assert status == 403 and code in ("AccessDenied", "403")
+
+
+def _post_form(client: Any, bucket: str, key: str, **fields: str) -> tuple[str, int]:
+    """A browser-based upload (POST Object) whose form `client` signed."""
+    presigned = client.generate_presigned_post(bucket, key)
+    form = {**presigned["fields"], **fields}
+    resp = requests.post(presigned["url"], data=form, files={"file": ("f", b"x")}, timeout=30)
+    if resp.status_code < 300:
+        return "", resp.status_code
+    code = resp.text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+    return code, resp.status_code
+
+
+def test_post_object_is_authorized_as_put_object(
+    server: StrongroomServer, s3: Any, nobody: Any, theirs: Any, target
+) -> None:
+    bucket = target["bucket"]
+    forged = server.client("s3", secret_access_key="x" * 40)
+    assert _post_form(forged, bucket, "post-forged") == ("SignatureDoesNotMatch", 403)
+    assert _post_form(nobody, bucket, "post-nobody") == ("AccessDenied", 403)
+    assert _post_form(theirs, bucket, "post-theirs") == ("AccessDenied", 403)
+    assert _post_form(s3, bucket, "post-owner") == ("", 204)
+    assert s3.get_object(Bucket=bucket, Key="post-owner")["Body"].read() == b"x"
+    for key in ("post-forged", "post-nobody", "post-theirs"):
+        assert fails(s3.head_object, Bucket=bucket, Key=key)[1] == 404
 
 
 def test_list_buckets_is_per_account(

@@ -13,6 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+import requests
 from lambda_helpers import handler_zip, role
 
 from strongroom.testing import StrongroomServer
@@ -87,13 +88,25 @@ def test_object_events_invoke_lambda(server: StrongroomServer, tmp_path: Path) -
     )
     etag = s3.put_object(Bucket=bucket, Key="logs/a b.txt", Body=b"hello")["ETag"]
     s3.put_object(Bucket=bucket, Key="other/ignored", Body=b"x")
+    # A browser-based upload (POST Object) is s3:ObjectCreated:Post.
+    form = s3.generate_presigned_post(bucket, "logs/posted.txt")
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": ("f", b"posted")}, timeout=30
+    )
+    assert posted.status_code == 204, posted.text
     s3.delete_object(Bucket=bucket, Key="logs/a b.txt")
-    events = wait_for(out, 2)
+    events = wait_for(out, 3)
     # Delivered asynchronously, in any order: the sequencer orders them (as on AWS).
     records = sorted(
         (e["Records"][0] for e in events), key=lambda r: r["s3"]["object"]["sequencer"]
     )
-    assert [r["eventName"] for r in records] == ["ObjectCreated:Put", "ObjectRemoved:Delete"]
+    assert [r["eventName"] for r in records] == [
+        "ObjectCreated:Put",
+        "ObjectCreated:Post",
+        "ObjectRemoved:Delete",
+    ]
+    assert records[1]["s3"]["object"]["key"] == "logs/posted.txt"
+    assert records[1]["s3"]["object"]["size"] == 6
     first = records[0]
     assert first["eventSource"] == "aws:s3" and first["eventVersion"] == "2.1"
     assert first["s3"]["bucket"]["name"] == bucket

@@ -51,7 +51,9 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-BASE = {"strongroom", "arn", "ids", "tokens", "encoding", "admin_client"}
+#: `forms`: multipart/form-data read as it streams (S3's POST uploads), a
+#: text format a service reads as it reads JSON through `encoding`.
+BASE = {"strongroom", "arn", "ids", "tokens", "encoding", "forms", "admin_client"}
 #: Layer -> the layers it may import (besides itself and the base modules).
 ALLOWED: dict[str, set[str]] = {
     "protocol": set(),

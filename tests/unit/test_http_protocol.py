@@ -22,6 +22,7 @@ from packaging.requirements import Requirement
 from uvicorn.server import ServerState
 
 from strongroom.framework import Operation
+from strongroom.protocol.codecs import codec_for
 from strongroom.server.app import App
 from strongroom.server.config import Config
 from strongroom.server.http import StrongroomHttp
@@ -176,6 +177,24 @@ def test_request_limits_per_target(tmp_path: Path) -> None:
     assert limits.body_limit(signed, b"/") == 1 << 20  # query protocol: the cap
     assert limits.body_limit({}, b"/") == 4096  # unsigned
     assert limits.body_limit({}, b"/?X-Amz-Signature=ab") == 1 << 20  # presigned
+
+
+def test_a_body_signed_in_its_form_keeps_its_own_limit(tmp_path: Path) -> None:
+    """S3's POST Object carries its signature in its form: no header or query
+    signs it, yet it is held to PostObject's bound (and spooled), not the
+    unsigned limit; any other unsigned request still is."""
+    from strongroom.server.router import Router
+
+    services = served_services()
+    config = Config(data_dir=tmp_path, max_unsigned_body=4096)
+    app_codecs = {s.name: codec_for(s.model) for s in services}
+    limits = RequestLimits(services, config, Router(services, app_codecs))
+    form = {"content-type": "multipart/form-data; boundary=x", "host": "127.0.0.1"}
+    assert limits.body_plan(form, b"/bucket", "POST") == (5 * 1024**3 + 16 * 1024 * 1024, True)
+    vhost = {**form, "host": "bucket.s3.localhost:4566"}
+    assert limits.body_plan(vhost, b"/", "POST")[0] == 5 * 1024**3 + 16 * 1024 * 1024
+    assert limits.body_plan(form, b"/bucket/key", "PUT") == (4096, False)  # unsigned PutObject
+    assert limits.body_plan(form, b"/bucket?delete", "POST") == (4096, False)
 
 
 def test_an_operation_declares_its_own_limit(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ account, any other key means the default account.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,6 +120,80 @@ class Authenticator:
                     "The security token included in the request is expired",
                     account=cred.account,
                     access_key_id=info.access_key_id,
+                    principal=cred.principal,
+                )
+        return cred.principal
+
+    def authenticate_form(
+        self,
+        conn: Connection,
+        credential: str,
+        policy: str,
+        signature: str,
+        session_token: str | None,
+        clock_now: datetime | float,
+    ) -> Principal:
+        """The principal that signed a browser-based upload's `policy`
+        (S3's POST Object): `credential` is ``AKID/date/region/s3/aws4_request``
+        (its shape already checked by the caller) and `signature` the form's
+        x-amz-signature; or, for a Signature Version 2 form, `credential`
+        is its AWSAccessKeyId and `signature` its signature field. Time is
+        not checked here: the policy's expiration says how long the form
+        is good for."""
+        v2 = "/" not in credential
+        access_key_id = credential.split("/", 1)[0]
+        if self.mode == "permissive":
+            account = access_key_id if is_account_id(access_key_id) else DEFAULT_ACCOUNT
+            return root_principal(account, access_key_id)
+        cred = self._credential(conn, access_key_id)
+        if cred is None or not cred.active:
+            raise AuthFailure(
+                "unknown_key",
+                "The security token included in the request is invalid.",
+                account=cred.account if cred else None,
+                access_key_id=access_key_id,
+            )
+        if v2:
+            ok = hmac.compare_digest(sigv2.policy_signature(cred.secret, policy), signature)
+        else:
+            _, date, region, service, _ = credential.split("/")
+            expected = sigv4.policy_signature(cred.secret, date, region, service, policy)
+            ok = hmac.compare_digest(expected, signature.lower())
+        if not ok:
+            raise AuthFailure(
+                "mismatch",
+                sigv4.MISMATCH_MESSAGE,
+                account=cred.account,
+                access_key_id=access_key_id,
+                principal=cred.principal,
+                fields={
+                    "AWSAccessKeyId": access_key_id,
+                    "StringToSign": policy,
+                    "SignatureProvided": signature,
+                },
+            )
+        if cred.token_sha256 is None:
+            if session_token is not None:
+                raise AuthFailure(
+                    "token_invalid",
+                    "The security token included in the request is invalid.",
+                    account=cred.account,
+                    access_key_id=access_key_id,
+                )
+        else:
+            if not credentials.token_matches(cred, session_token):
+                raise AuthFailure(
+                    "token_invalid",
+                    "The security token included in the request is invalid.",
+                    account=cred.account,
+                    access_key_id=access_key_id,
+                )
+            if cred.expires is not None and _epoch(clock_now) >= cred.expires:
+                raise AuthFailure(
+                    "token_expired",
+                    "The security token included in the request is expired",
+                    account=cred.account,
+                    access_key_id=access_key_id,
                     principal=cred.principal,
                 )
         return cred.principal

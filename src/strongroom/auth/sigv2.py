@@ -83,3 +83,9 @@ def matches(req: Request, info: QueryV2, secret: str) -> bool:
     text = string_to_sign(req, info.expires)
     expected = b64_text(hmac.digest(secret.encode(), text.encode(), hashlib.sha1))
     return hmac.compare_digest(expected, info.signature)
+
+
+def policy_signature(secret: str, policy: str) -> str:
+    """The Signature Version 2 signature of a browser-based upload's form
+    (S3's POST Object): base64 of the HMAC-SHA1 of the base64 policy text."""
+    return b64_text(hmac.digest(secret.encode(), policy.encode("utf-8"), hashlib.sha1))

@@ -187,6 +187,15 @@ def _hmac_hex(keyed: tuple, message: bytes) -> str:
     return outer.hexdigest()
 
 
+def policy_signature(
+    secret_access_key: str, date: str, region: str, service: str, policy: str
+) -> str:
+    """The SigV4 signature of a browser-based upload's form (S3's POST
+    Object): the hex HMAC of the base64 policy text under the signing key
+    of the credential's scope."""
+    return _hmac_hex(_keyed(secret_access_key, date, region, service), policy.encode("utf-8"))
+
+
 # -- extraction ---------------------------------------------------------------
 
 

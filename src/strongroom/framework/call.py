@@ -50,6 +50,10 @@ class Runtime:
     #: ``record_children(children)``: records the calls a job (or work outside
     #: any request) made to other services, once its transaction committed.
     record_children: Callable[[list[ChildCall]], None] | None = None
+    #: ``authenticate_form(conn, credential, policy, signature, token) ->
+    #: Principal``: who signed a browser-based upload's form (S3's POST
+    #: Object, whose signature travels in its body, not its headers).
+    authenticate_form: Callable[..., Principal] | None = None
 
     def resource(self, name: str) -> Any:
         """The process resource `name` (built on first use if the server has

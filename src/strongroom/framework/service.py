@@ -96,6 +96,11 @@ class Operation:
     #: transaction is over the pipeline calls ``body.settle(committed)``,
     #: committed or not, so the body's owner can drop what no row names.
     prepare: Callable[..., Any] | None = None
+    #: The request's signature travels in its body, not its headers (S3's
+    #: browser-based POST uploads sign their form): the HTTP layer holds
+    #: its body to `max_body` (spooled, when `streaming`), not to the
+    #: smaller limit of a request with no signature in sight.
+    signed_in_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +260,7 @@ class Service:
         max_body: int | None = None,
         streaming: bool = False,
         prepare: Callable[..., Any] | None = None,
+        signed_in_body: bool = False,
     ) -> Any:
         """Register an operation. ``authorize=True`` checks ``<prefix>:<Op>`` on
         ``*`` before it runs; ``authorize=False`` means the operation calls
@@ -295,6 +301,7 @@ class Service:
                 max_body=max_body,
                 streaming=streaming,
                 prepare=prepare,
+                signed_in_body=signed_in_body,
             )
             return f
 

@@ -171,6 +171,12 @@ _UNMODELLED: dict[str, int] = {
     "ObjectLockConfigurationNotFoundError": 404,
     "NoSuchObjectLockConfiguration": 404,
     "NoSuchLifecycleConfiguration": 404,
+    "OwnershipControlsNotFoundError": 404,
+    "MissingSecurityHeader": 400,
+    # S3's answers to browser-based POST uploads.
+    "MalformedPOSTRequest": 400,
+    "InvalidPolicyDocument": 400,
+    "MaxPostPreDataLengthExceeded": 400,
 }
 
 

@@ -5,6 +5,11 @@ not state — a range the service enforces that the model leaves wider, say —
 applied to the model as it loads, so the one generic validator answers it
 in AWS's words and no service re-checks what a shape could say. Each patched
 field sits beside a ``_why`` naming its source.
+
+A patch may also add operations AWS serves but no SDK calls, so none is in
+the model (S3's browser-based ``POST Object`` upload): ``add_operations``
+and the ``add_shapes`` they use. Adding one the model already has is an
+error, so the day botocore models it, the patch must go.
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ def apply_patches(data: dict[str, Any], service_name: str) -> dict[str, Any]:
             **shapes[name],
             **{key: value for key, value in fields.items() if not key.startswith("_")},
         }
+    for kind, into in (("add_shapes", shapes), ("add_operations", data["operations"])):
+        for name, body in patches.get(kind, {}).items():
+            if name in into:
+                raise LookupError(f"patches/{service_name}.json adds {name}, already in the model")
+            into[name] = {key: value for key, value in body.items() if not key.startswith("_")}
     return data
 
 

@@ -110,6 +110,7 @@ class App:
             self.resources,
             self.handoff.hand_off,
             self.record_job_children,
+            self._authenticate_form,
         )
         self.codecs = {
             s.name: codec_for(
@@ -511,6 +512,14 @@ class App:
         ):
             _require_scope(svc, info, principal)  # raises
         return principal
+
+    def _authenticate_form(
+        self, conn: Any, credential: str, policy: str, signature: str, token: str | None
+    ) -> Principal:
+        """`Runtime.authenticate_form`: the signer of an upload form."""
+        return self.authenticator.authenticate_form(
+            conn, credential, policy, signature, token, self.clock.timestamp()
+        )
 
     @contextlib.contextmanager
     def _counted_write(self) -> Any:

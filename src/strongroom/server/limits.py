@@ -143,6 +143,9 @@ class RequestLimits:
         self._router = router
         #: The REST operations whose bodies are spooled, never buffered.
         self.streaming: set[tuple[str, str]] = set()
+        #: REST operations signed in their body (S3's POST Object): held to
+        #: their own bound even when no header or query carries a signature.
+        self.signed_in_body: set[tuple[str, str]] = set()
         for svc in services:
             md = svc.model.metadata
             protocol = getattr(svc, "protocol", md["protocol"])
@@ -153,6 +156,8 @@ class RequestLimits:
                     if getattr(op, "streaming", False):
                         self.by_rest_op.setdefault((svc.name, op.name), self.max_body)
                         self.streaming.add((svc.name, op.name))
+                    if getattr(op, "signed_in_body", False):
+                        self.signed_in_body.add((svc.name, op.name))
                 continue
             streaming = [op.name for op in svc.operations.values() if getattr(op, "streaming", 0)]
             if streaming:
@@ -195,6 +200,8 @@ class RequestLimits:
                 if declared is not None:
                     limit = declared
                 streaming = route in self.streaming
+                if route in self.signed_in_body:
+                    return limit, streaming
         if (
             "authorization" not in headers
             and b"X-Amz-Signature=" not in url

@@ -26,6 +26,22 @@ class Route:
     protocol: str | None = None
 
 
+def _path_prefix(model: object) -> str:
+    """The literal start every operation's path shares, up to a ``/``."""
+    uris = [
+        model.operation_model(name).http.get("requestUri", "/")  # type: ignore[attr-defined]
+        for name in model.operation_names  # type: ignore[attr-defined]
+    ]
+    if not uris:
+        return "/"
+    common = uris[0].split("{", 1)[0].split("?", 1)[0]
+    for uri in uris[1:]:
+        literal = uri.split("{", 1)[0].split("?", 1)[0]
+        while not literal.startswith(common):
+            common = common[:-1]
+    return common[: common.rfind("/") + 1] or "/"
+
+
 class RouteError(Exception):
     """No served operation matches; `protocol` says how to format `error`."""
 
@@ -43,6 +59,10 @@ class Router:
         self.by_target: dict[str, Service] = {}
         self.by_version: dict[str, Service] = {}
         self.rest_by_signing: dict[str, Service] = {}
+        #: REST services that share a signing name with another and whose
+        #: paths all start with a literal prefix (S3 Control's
+        #: ``/v20180820/``, signed as ``s3``): by signing name, (prefix, service).
+        self.rest_by_prefix: dict[str, list[tuple[str, Service]]] = {}
         #: Smithy RPC v2 services by the service shape name their paths carry.
         self.by_rpc_v2: dict[str, Service] = {}
         for svc in services:
@@ -55,7 +75,13 @@ class Router:
                 elif protocol == "smithy-rpc-v2-cbor":
                     self.by_rpc_v2.setdefault(md["targetPrefix"], svc)
                 else:
-                    self.rest_by_signing.setdefault(signing_name(svc.model), svc)
+                    name = signing_name(svc.model)
+                    prefix = _path_prefix(svc.model)
+                    if prefix != "/":
+                        self.rest_by_prefix.setdefault(name, []).append((prefix, svc))
+                        if name in self.rest_by_signing:
+                            continue
+                    self.rest_by_signing.setdefault(name, svc)
         self.served_names = ", ".join(sorted(self.services))
 
     def route(self, req: Request, scope_service: str | None) -> Route:
@@ -150,7 +176,13 @@ class Router:
         return Route(svc, action, None if svc.protocol == "query" else "query")
 
     def _route_rest(self, req: Request, scope_service: str | None) -> Route:
-        svc = self.rest_by_signing.get(scope_service or "s3")
+        svc = None
+        for prefix, candidate in self.rest_by_prefix.get(scope_service or "s3", ()):
+            if req.path.startswith(prefix):
+                svc = candidate
+                break
+        if svc is None:
+            svc = self.rest_by_signing.get(scope_service or "s3")
         if svc is None:
             protocol = "rest-xml"
             if scope_service:

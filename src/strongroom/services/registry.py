@@ -14,7 +14,20 @@ def served_services() -> list[Service]:
     from strongroom.services.logs import service as logs
     from strongroom.services.rds import service as rds
     from strongroom.services.s3 import service as s3
+    from strongroom.services.s3control import service as s3control
     from strongroom.services.secretsmanager import service as secretsmanager
     from strongroom.services.sts import service as sts
 
-    return [sts, iam, cloudtrail, kms, secretsmanager, lambda_, s3, rds, logs, cloudwatch]
+    return [
+        sts,
+        iam,
+        cloudtrail,
+        kms,
+        secretsmanager,
+        lambda_,
+        s3,
+        s3control,
+        rds,
+        logs,
+        cloudwatch,
+    ]

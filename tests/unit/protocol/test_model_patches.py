@@ -32,9 +32,25 @@ def test_every_patch_names_a_shape_of_its_model_and_says_why() -> None:
     for path in sorted(model._PATCHES.glob("*.json")):
         patches = json.loads(path.read_text())
         shapes = model.load_service_model(path.stem)._shape_resolver._shape_map
-        for name, fields in patches["shapes"].items():
+        for name, fields in patches.get("shapes", {}).items():
             assert name in shapes, f"{path.name}: {name}"
             assert fields.get("_why"), f"{path.name}: {name} says not why"
+        served = model.load_service_model(path.stem)
+        for name, op in patches.get("add_operations", {}).items():
+            assert name in served.operation_names, f"{path.name}: {name}"
+            assert op.get("_why"), f"{path.name}: {name} says not why"
+        for name in patches.get("add_shapes", {}):
+            assert name in shapes, f"{path.name}: {name}"
+
+
+def test_an_added_operation_the_model_already_has_is_refused(tmp_path, monkeypatch) -> None:
+    (tmp_path / "sts.json").write_text(
+        json.dumps({"add_operations": {"GetCallerIdentity": {"name": "GetCallerIdentity"}}})
+    )
+    monkeypatch.setattr(model, "_PATCHES", tmp_path)
+    data = {"shapes": {}, "operations": {"GetCallerIdentity": {}}}
+    with pytest.raises(LookupError, match="GetCallerIdentity"):
+        model.apply_patches(data, "sts")
 
 
 def test_a_patch_of_a_missing_shape_is_refused(tmp_path, monkeypatch) -> None:

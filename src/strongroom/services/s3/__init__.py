@@ -8,11 +8,13 @@ from strongroom.services.s3 import (  # noqa: F401  (register the operations)
     cors,
     jobs,
     ops_acl,
+    ops_attributes,
     ops_buckets,
     ops_lifecycle,
     ops_locks,
     ops_multipart,
     ops_objects,
+    ops_post,
     ops_versions,
     trail,
 )

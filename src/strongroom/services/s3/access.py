@@ -10,7 +10,7 @@ from typing import Any
 
 from strongroom.encoding import json_value
 from strongroom.framework import Call
-from strongroom.services.s3 import names
+from strongroom.services.s3 import names, public_access
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.policies import is_public
 
@@ -30,13 +30,13 @@ def authorize(
     policy = bucket.policy
     if (
         policy is not None
-        and (bucket.public_access_block or {}).get("RestrictPublicBuckets")
         and call.principal.account != bucket.account
         and not call.principal.is_service
+        and public_access.blocks(call.conn, bucket, "RestrictPublicBuckets", call.store)
         and is_public(json_value(policy))
     ):
-        # RestrictPublicBuckets: a public policy lets in only the owner's
-        # account and AWS services.
+        # RestrictPublicBuckets (the bucket's or its account's): a public
+        # policy lets in only the owner's account and AWS services.
         policy = None
     call.authorize(action, arn, ctx, resource_policy=policy, resource_account=bucket.account)
     call.audit_resource(names.bucket_arn(bucket.name), BUCKET_TYPE, bucket.account)

@@ -26,7 +26,15 @@ from typing import Any
 
 from strongroom.auth.principal import service_principal
 from strongroom.framework import Call, ChildCall, JobRun, acting_as
-from strongroom.services.s3 import access, buckets, crypto, names, notifications, objects
+from strongroom.services.s3 import (
+    access,
+    buckets,
+    crypto,
+    names,
+    notifications,
+    objects,
+    public_access,
+)
 from strongroom.services.s3.objects import Obj
 from strongroom.services.s3.service import service
 
@@ -192,4 +200,27 @@ def deliver(
     return obj.etag
 
 
-__all__ = ["authorize_delivery", "deliver", "names"]
+def account_public_access_block(call: Call, account: str) -> dict[str, bool] | None:
+    """The account-level Block Public Access settings (S3 Control's
+    GetPublicAccessBlock), or None when the account has none."""
+    return public_access.account_block(call.conn, account)
+
+
+def put_account_public_access_block(call: Call, account: str, config: dict[str, bool]) -> None:
+    """Set the account-level settings, combined from now on with every
+    bucket's own (a setting on at either level is on)."""
+    public_access.put_account_block(call.conn, account, config)
+
+
+def delete_account_public_access_block(call: Call, account: str) -> None:
+    public_access.delete_account_block(call.conn, account)
+
+
+__all__ = [
+    "account_public_access_block",
+    "authorize_delivery",
+    "delete_account_public_access_block",
+    "deliver",
+    "names",
+    "put_account_public_access_block",
+]

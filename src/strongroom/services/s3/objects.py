@@ -445,6 +445,14 @@ def set_tags(conn: Connection, obj: Obj, tags: dict[str, str]) -> None:
     )
 
 
+def part_sizes(conn: Connection, obj: Obj) -> list[int] | None:
+    """The sizes of the parts a multipart upload made `obj` of, in order,
+    or None when it was not made of parts."""
+    if obj.parts is None or not obj.blob.startswith(COMPOSED):
+        return None
+    return [piece.size for piece in _PIECES.all(conn, object_blob=obj.blob)]
+
+
 def discard(conn: Connection, blob: str, now: float) -> None:
     """`blob` is no longer named: a body in the store goes with the row; a
     file is removed once this transaction has committed (`collect`)."""

@@ -8,7 +8,7 @@ from typing import Any
 from strongroom.arn import DEFAULT_REGION, is_known_region
 from strongroom.encoding import json_text, json_value
 from strongroom.framework import Call
-from strongroom.services.s3 import access, buckets, names, notifications
+from strongroom.services.s3 import access, acls, buckets, names, notifications, public_access
 from strongroom.services.s3.policies import is_public
 from strongroom.services.s3.service import errors, service
 
@@ -21,7 +21,7 @@ def create_bucket(
     ACL: str | None = None,
     ObjectOwnership: str | None = None,
     ObjectLockEnabledForBucket: bool | None = None,
-    **_: Any,
+    **params: Any,
 ) -> dict[str, Any]:
     names.validate_bucket(Bucket)
     call.authorize("s3:CreateBucket", names.bucket_arn(Bucket))
@@ -67,6 +67,11 @@ def create_bucket(
             BucketName=Bucket,
         )
     buckets.create(call.conn, Bucket, call.account, region, call.clock.timestamp())
+    if ObjectOwnership is not None and ObjectOwnership != acls.ENFORCED:
+        acls.set_ownership(call.conn, Bucket, ObjectOwnership)
+        grants = acls.requested(ACL, None, params, call.account, call.account, for_object=False)
+        if grants is not None:
+            acls.set_bucket_grants(call.conn, Bucket, grants)
     if ObjectLockEnabledForBucket:
         # Object Lock comes with versioning, which can then not be suspended.
         buckets.set_fields(call.conn, Bucket, versioning="Enabled", object_lock={})
@@ -83,6 +88,7 @@ def delete_bucket(call: Call, Bucket: str, **_: Any) -> dict[str, Any]:
             "The bucket you tried to delete is not empty", BucketName=Bucket
         )
     buckets.remove(call.conn, Bucket)
+    acls.remove(call.conn, Bucket)
     return {}
 
 
@@ -260,8 +266,7 @@ def put_bucket_policy(call: Call, Bucket: str, Policy: str, **_: Any) -> dict[st
                 res == names.bucket_arn(Bucket) or res.startswith(names.bucket_arn(Bucket) + "/")
             ):
                 raise errors.MalformedPolicy("Policy has invalid resource")
-    pab = bucket.public_access_block or {}
-    if pab.get("BlockPublicPolicy") and is_public(document):
+    if is_public(document) and public_access.blocks(call.conn, bucket, "BlockPublicPolicy"):
         raise errors.AccessDenied(
             f"User: {call.principal.arn} is not authorized to perform: s3:PutBucketPolicy on "
             f'resource: "{names.bucket_arn(Bucket)}" because public policies are blocked by '

@@ -10,6 +10,7 @@ from strongroom.framework import Call
 from strongroom.ids import uuid4
 from strongroom.services.s3 import (
     access,
+    acls,
     buckets,
     checksums,
     conditions,
@@ -25,9 +26,9 @@ from strongroom.services.s3.objects import Obj
 from strongroom.services.s3.ops_objects import (
     _copy_source,
     _headers_of,
-    _refuse_acl,
     _storage_class,
     parse_tagging,
+    with_grants,
 )
 from strongroom.services.s3.service import MAX_OBJECT_BODY, errors, service
 
@@ -87,7 +88,7 @@ def create_multipart_upload(
         raise errors.NotImplemented(
             "SSE-C (customer-provided keys) is not implemented by strongroom"
         )
-    _refuse_acl(ACL)
+    grants, owner = acls.for_new_object(call.conn, bucket, call.account, ACL, params)
     if ChecksumAlgorithm is not None and ChecksumAlgorithm not in checksums.ALGORITHMS:
         raise errors.InvalidRequest(f"Checksum algorithm {ChecksumAlgorithm} is not supported")
     kind = ChecksumType or ("FULL_OBJECT" if ChecksumAlgorithm == "CRC64NVME" else "COMPOSITE")
@@ -107,9 +108,9 @@ def create_multipart_upload(
         key=Key,
         initiated=call.clock.timestamp(),
         initiator=call.principal.arn,
-        owner=bucket.account,
+        owner=owner,
         attrs={
-            "headers": _headers_of(params),
+            "headers": with_grants(_headers_of(params), grants),
             "metadata": dict(Metadata or {}),
             "tags": parse_tagging(Tagging),
             "storage_class": _storage_class(StorageClass),

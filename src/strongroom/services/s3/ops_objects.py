@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from strongroom.framework import Call
 from strongroom.services.s3 import (
     access,
+    acls,
     buckets,
     checksums,
     conditions,
@@ -132,7 +133,7 @@ def put_object(
             "Server Side Encryption with Customer provided key is incompatible with the "
             "encryption method specified"
         )
-    _refuse_acl(ACL)
+    grants, owner = acls.for_new_object(call.conn, bucket, call.account, ACL, params)
     tags = parse_tagging(Tagging)
     storage = _storage_class(StorageClass)
     if ObjectLockMode or ObjectLockRetainUntilDate:
@@ -169,13 +170,13 @@ def put_object(
         sse=dk.sse,
         kms_key_arn=dk.kms_key_arn,
         bucket_key=dk.bucket_key,
-        headers=_headers_of(params),
+        headers=with_grants(_headers_of(params), grants),
         metadata=dict(Metadata or {}),
         tags=tags,
         checksum=written.checksum,
         storage_class=storage,
         parts=None,
-        owner=bucket.account,
+        owner=owner,
         **lock,
         customer_key_md5=params.get("SSECustomerKeyMD5") if customer else None,
     )
@@ -194,9 +195,11 @@ def put_object(
     return out
 
 
-def _refuse_acl(acl: str | None) -> None:
-    if acl not in (None, "private", "bucket-owner-full-control"):
-        raise errors.AccessControlListNotSupported("The bucket does not allow ACLs")
+def with_grants(headers: dict[str, Any], grants: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """An object's stored headers with the ACL it was written with (`acls`)."""
+    if grants is not None:
+        headers[acls.OBJECT_ACL] = grants
+    return headers
 
 
 def _described(
@@ -441,7 +444,7 @@ def copy_object(
         Key,
         access.put_context(ServerSideEncryption, SSEKMSKeyId, ACL),
     )
-    _refuse_acl(ACL)
+    grants, owner = acls.for_new_object(call.conn, bucket, call.account, ACL, params)
     source = objects.require(call.conn, source_bucket_name, source_key, version)
     conditions.check_read(
         source,
@@ -473,6 +476,8 @@ def copy_object(
     else:
         headers, metadata = dict(source.headers), dict(source.metadata)
         headers.pop(crypto.CONTEXT_HEADER, None)  # the copy's data key has its own
+    headers.pop(acls.OBJECT_ACL, None)  # a copy gets its own ACL, never the source's
+    headers = with_grants(headers, grants)
     tags = parse_tagging(Tagging) if TaggingDirective == "REPLACE" else dict(source.tags)
     body = objects.read_body(call, source_bucket, source)
     dk = crypto.new_key(call, bucket, f"{Bucket}/{Key}", enc)
@@ -498,7 +503,7 @@ def copy_object(
         checksum=written.checksum,
         storage_class=_storage_class(StorageClass) if StorageClass else source.storage_class,
         parts=None,
-        owner=bucket.account,
+        owner=owner,
         **locks.for_new_version(
             bucket,
             params.get("ObjectLockMode"),

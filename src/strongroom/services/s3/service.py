@@ -83,6 +83,7 @@ service = Service(
         "ListObjectVersions": "ListVersionsResult",
         "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
         "GetBucketNotificationConfiguration": "NotificationConfiguration",
+        "GetObjectAttributes": "GetObjectAttributesResponse",
     },
 )
 errors = service.errors

@@ -165,4 +165,33 @@ composed = Table(
     Column("size", BigInteger, nullable=False),
 )
 
-TABLES = (buckets, objects, uploads, parts, account_keys, garbage, bodies, composed)
+#: A bucket's Object Ownership and ACL, once they differ from a new
+#: bucket's (BucketOwnerEnforced, the owner's FULL_CONTROL): no row is that
+#: default, so the hot path reads nothing. A table of its own so a store
+#: made before it gains it with no migration; DeleteBucket drops the row.
+bucket_acls = Table(
+    "s3_bucket_acls",
+    metadata,
+    Column("bucket", String(63), primary_key=True),
+    #: ObjectWriter, BucketOwnerPreferred or BucketOwnerEnforced; NULL once
+    #: DeleteBucketOwnershipControls removed them (ACLs then enabled, objects
+    #: owned by their writers, as AWS does).
+    Column("ownership", String(32), nullable=True),
+    #: The bucket ACL's grants as GetBucketAcl answers them, or NULL (the
+    #: owner's FULL_CONTROL).
+    Column("grants", JsonText, nullable=True),
+)
+
+#: Account-level Block Public Access (S3 Control's PutPublicAccessBlock),
+#: combined with each bucket's own settings: a setting on at either level is on.
+account_public_access = Table(
+    "s3_account_public_access",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("config", JsonText, nullable=False),
+)
+
+TABLES = (
+    buckets, objects, uploads, parts, account_keys, garbage, bodies, composed, bucket_acls,
+    account_public_access,
+)  # fmt: skip

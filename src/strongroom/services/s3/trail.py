@@ -18,6 +18,9 @@ TRAIL: dict[str, dict[str, Any]] = {
     "GetObject": {"request": {**_OBJECT, "range": "range"}, "response": []},
     "HeadObject": {"request": _OBJECT, "response": []},
     "PutObject": {"request": _OBJECT},
+    # The form's fields (its policy and signature among them) are not
+    # recorded; the bucket is, and the key as the object ARN in resources.
+    "PostObject": {"request": _BUCKET, "response": []},
     "GetBucketPolicy": {"request": _BUCKET, "response": []},
 }
 

@@ -1,0 +1,300 @@
+"""S3 Object Ownership and ACLs end to end: a new bucket's ACLs disabled
+(BucketOwnerEnforced), Put/Get/DeleteBucketOwnershipControls, and with
+ACLs enabled (ObjectWriter, BucketOwnerPreferred, no controls) canned ACLs,
+grant headers and AccessControlPolicy documents stored and answered by
+GetBucketAcl / GetObjectAcl; Block Public Access's BlockPublicAcls; the
+object owner as Object Ownership decides it for another account's write."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from strongroom.testing import StrongroomServer, add_account
+
+OTHER = "111111111111"
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def fails(fn: Any, **kwargs: Any) -> tuple[str, int]:
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        fn(**kwargs)
+    return exc.value.response["Error"]["Code"], exc.value.response["ResponseMetadata"][
+        "HTTPStatusCode"
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
+    with tempfile.TemporaryDirectory(prefix="strongroom-s3acl-") as data_dir:
+        other = add_account(data_dir, OTHER)
+        with StrongroomServer(data_dir) as server:
+            yield server, other
+
+
+@pytest.fixture(scope="module")
+def server(two_accounts) -> StrongroomServer:
+    return two_accounts[0]
+
+
+@pytest.fixture(scope="module")
+def s3(server: StrongroomServer) -> Any:
+    return server.client("s3")
+
+
+@pytest.fixture(scope="module")
+def theirs(server: StrongroomServer, two_accounts) -> Any:
+    return server.client("s3", **two_accounts[1])
+
+
+def new_bucket(s3: Any, **kwargs: Any) -> str:
+    name = f"a-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name, **kwargs)
+    return name
+
+
+def open_acls(s3: Any, ownership: str = "ObjectWriter") -> str:
+    """A bucket with ACLs enabled and public ACLs allowed."""
+    name = new_bucket(s3)
+    s3.put_bucket_ownership_controls(
+        Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]}
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    return name
+
+
+def permissions(acl: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for g in acl["Grants"]:
+        grantee = g["Grantee"]
+        out.append((grantee.get("URI") or grantee.get("ID"), g["Permission"]))
+    return sorted(out)
+
+
+def test_ownership_controls_round_trip(s3: Any) -> None:
+    name = new_bucket(s3)
+    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    for value in ("ObjectWriter", "BucketOwnerPreferred", "BucketOwnerEnforced"):
+        s3.put_bucket_ownership_controls(
+            Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": value}]}
+        )
+        got = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+        assert got == [{"ObjectOwnership": value}]
+    s3.delete_bucket_ownership_controls(Bucket=name)
+    assert fails(s3.get_bucket_ownership_controls, Bucket=name) == (
+        "OwnershipControlsNotFoundError",
+        404,
+    )
+    # Without controls ACLs are enabled.
+    s3.put_public_access_block(
+        Bucket=name, PublicAccessBlockConfiguration={"BlockPublicAcls": False}
+    )
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    assert (ALL_USERS, "READ") in permissions(s3.get_bucket_acl(Bucket=name))
+    # Enforcing again while the bucket ACL grants more is refused, as on AWS.
+    assert fails(
+        s3.put_bucket_ownership_controls,
+        Bucket=name,
+        OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    ) == ("InvalidBucketAclWithObjectOwnership", 400)
+    s3.put_bucket_acl(Bucket=name, ACL="private")
+    s3.put_bucket_ownership_controls(
+        Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    assert fails(s3.get_bucket_ownership_controls, Bucket=f"nope-{uuid.uuid4().hex[:8]}")[0] == (
+        "NoSuchBucket"
+    )
+
+
+def test_enforced_refuses_acls(s3: Any) -> None:
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="o", Body=b"x", ACL="bucket-owner-full-control")
+    for call, kwargs in (
+        (s3.put_bucket_acl, {"Bucket": name, "ACL": "public-read"}),
+        (s3.put_object_acl, {"Bucket": name, "Key": "o", "ACL": "public-read"}),
+        (s3.put_object, {"Bucket": name, "Key": "p", "Body": b"x", "ACL": "authenticated-read"}),
+        (s3.put_object_acl, {"Bucket": name, "Key": "o", "GrantRead": f'uri="{ALL_USERS}"'}),
+    ):
+        assert fails(call, **kwargs) == ("AccessControlListNotSupported", 400)
+    acl = s3.get_object_acl(Bucket=name, Key="o")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"]
+
+
+def test_canned_and_granted_acls_are_kept(s3: Any) -> None:
+    name = open_acls(s3)
+    owner_id = s3.get_bucket_acl(Bucket=name)["Owner"]["ID"]
+    s3.put_object(Bucket=name, Key="pub", Body=b"x", ACL="public-read")
+    assert permissions(s3.get_object_acl(Bucket=name, Key="pub")) == sorted(
+        [(owner_id, "FULL_CONTROL"), (ALL_USERS, "READ")]
+    )
+    s3.put_object_acl(Bucket=name, Key="pub", ACL="private")
+    assert permissions(s3.get_object_acl(Bucket=name, Key="pub")) == [(owner_id, "FULL_CONTROL")]
+    s3.put_object_acl(
+        Bucket=name,
+        Key="pub",
+        GrantRead=f'uri="{ALL_USERS}"',
+        GrantFullControl=f'id="{owner_id}"',
+    )
+    assert permissions(s3.get_object_acl(Bucket=name, Key="pub")) == sorted(
+        [(owner_id, "FULL_CONTROL"), (ALL_USERS, "READ")]
+    )
+    s3.put_bucket_acl(
+        Bucket=name,
+        AccessControlPolicy={
+            "Owner": {"ID": owner_id},
+            "Grants": [
+                {
+                    "Grantee": {"Type": "CanonicalUser", "ID": owner_id},
+                    "Permission": "FULL_CONTROL",
+                },
+                {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ_ACP"},
+            ],
+        },
+    )
+    assert permissions(s3.get_bucket_acl(Bucket=name)) == sorted(
+        [(owner_id, "FULL_CONTROL"), (ALL_USERS, "READ_ACP")]
+    )
+    # A copy gets the ACL it asks for, never the source's.
+    s3.copy_object(Bucket=name, Key="copy", CopySource=f"{name}/pub")
+    assert permissions(s3.get_object_acl(Bucket=name, Key="copy")) == [(owner_id, "FULL_CONTROL")]
+    # A multipart upload keeps the ACL it was created with.
+    up = s3.create_multipart_upload(Bucket=name, Key="mp", ACL="authenticated-read")
+    part = s3.upload_part(Bucket=name, Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"p")
+    s3.complete_multipart_upload(
+        Bucket=name,
+        Key="mp",
+        UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert (
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        "READ",
+    ) in permissions(s3.get_object_acl(Bucket=name, Key="mp"))
+    # Bad input.
+    assert fails(s3.put_object_acl, Bucket=name, Key="pub", GrantRead="nonsense")[0] == (
+        "InvalidArgument"
+    )
+    assert fails(s3.put_bucket_acl, Bucket=name, ACL="bucket-owner-read")[0] == "InvalidArgument"
+    assert fails(s3.get_object_acl, Bucket=name, Key="missing")[0] == "NoSuchKey"
+
+
+def test_block_public_acls_refuses_public_ones(s3: Any) -> None:
+    name = new_bucket(s3, ObjectOwnership="ObjectWriter")  # BPA on, as for every new bucket
+    s3.put_object(Bucket=name, Key="o", Body=b"x", ACL="private")
+    assert fails(s3.put_object_acl, Bucket=name, Key="o", ACL="public-read") == (
+        "AccessDenied",
+        403,
+    )
+    assert fails(s3.put_bucket_acl, Bucket=name, ACL="public-read-write") == ("AccessDenied", 403)
+    assert fails(s3.put_object, Bucket=name, Key="p", Body=b"x", ACL="public-read")[0] == (
+        "AccessDenied"
+    )
+    owner_id = s3.get_bucket_acl(Bucket=name)["Owner"]["ID"]
+    log_delivery = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+    s3.put_bucket_acl(  # not public
+        Bucket=name,
+        AccessControlPolicy={
+            "Owner": {"ID": owner_id},
+            "Grants": [{"Grantee": {"Type": "Group", "URI": log_delivery}, "Permission": "WRITE"}],
+        },
+    )
+    assert permissions(s3.get_bucket_acl(Bucket=name)) == [(log_delivery, "WRITE")]
+    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "ObjectWriter"}]
+
+
+def _let_them_write(s3: Any, name: str) -> None:
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                        "Action": ["s3:PutObject", "s3:GetObjectAcl"],
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    }
+                ],
+            }
+        ),
+    )
+
+
+def test_object_owner_follows_object_ownership(s3: Any, theirs: Any) -> None:
+    theirs_id = None
+    for ownership, acl, expect_theirs in (
+        ("ObjectWriter", "private", True),
+        ("BucketOwnerPreferred", "private", True),
+        ("BucketOwnerPreferred", "bucket-owner-full-control", False),
+        ("BucketOwnerEnforced", "bucket-owner-full-control", False),
+    ):
+        name = new_bucket(s3)
+        s3.put_bucket_ownership_controls(
+            Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]}
+        )
+        _let_them_write(s3, name)
+        theirs.put_object(Bucket=name, Key="k", Body=b"x", ACL=acl)
+        acl_doc = theirs.get_object_acl(Bucket=name, Key="k")
+        bucket_owner = s3.get_bucket_acl(Bucket=name)["Owner"]["ID"]
+        if expect_theirs:
+            assert acl_doc["Owner"]["ID"] != bucket_owner, ownership
+            theirs_id = acl_doc["Owner"]["ID"]
+        else:
+            assert acl_doc["Owner"]["ID"] == bucket_owner, (ownership, acl)
+        listed = s3.list_objects_v2(Bucket=name, FetchOwner=True)["Contents"][0]["Owner"]["ID"]
+        assert listed == acl_doc["Owner"]["ID"]
+    assert theirs_id is not None
+
+
+def test_acl_operations_refuse_other_callers(
+    server: StrongroomServer, s3: Any, theirs: Any
+) -> None:
+    name = new_bucket(s3)
+    forged = server.client("s3", secret_access_key="x" * 40)
+    controls = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    for client, code in ((forged, "SignatureDoesNotMatch"), (theirs, "AccessDenied")):
+        assert fails(
+            client.put_bucket_ownership_controls, Bucket=name, OwnershipControls=controls
+        ) == (code, 403)
+        assert fails(client.delete_bucket_ownership_controls, Bucket=name) == (code, 403)
+    iam = server.client("iam")
+    user = "acl-" + uuid.uuid4().hex[:8]
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    nobody = server.client(
+        "s3", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    assert fails(nobody.put_bucket_ownership_controls, Bucket=name, OwnershipControls=controls) == (
+        "AccessDenied",
+        403,
+    )
+    assert fails(nobody.delete_bucket_ownership_controls, Bucket=name) == ("AccessDenied", 403)
+    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_a_deleted_bucket_forgets_its_settings(s3: Any) -> None:
+    name = open_acls(s3)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    s3.delete_bucket(Bucket=name)
+    s3.create_bucket(Bucket=name)
+    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert [g["Permission"] for g in s3.get_bucket_acl(Bucket=name)["Grants"]] == ["FULL_CONTROL"]
