@@ -229,14 +229,17 @@ def _output_logs(new_data: Path) -> tuple[str, str]:
 
 
 def _reason(output: str) -> str:
-    """The line saying why pg_upgrade stopped (a ``fatal`` line or the
-    first one after ``*failure*``), else its last line."""
+    """Why pg_upgrade stopped, in its own words: the check that failed
+    (``Checking for … fatal``) and the first line explaining it, else the
+    last line before ``Failure, exiting``."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     for i, line in enumerate(lines):
-        if "failure" in line.lower() or line.lower().startswith("fatal"):
+        if line.endswith("fatal") or line.lower().startswith("fatal"):
+            check = line.removesuffix("fatal").strip()
             following = lines[i + 1] if i + 1 < len(lines) else ""
-            return f"{line} {following}".strip()[:500]
-    return (lines[-1] if lines else "pg_upgrade failed")[:500]
+            return (f"{check}: {following}" if check else following or line)[:500]
+    kept = [ln for ln in lines if ln != "Failure, exiting"]
+    return (kept[-1] if kept else "pg_upgrade failed")[:500]
 
 
 def _keep(engine: PostgresEngine, data_dir: Path, name: str, text: str) -> str:
