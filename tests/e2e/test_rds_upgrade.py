@@ -14,6 +14,7 @@ Skipped only when this machine has fewer than two PostgreSQL majors.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ import psycopg
 import pytest
 
 from strongroom.engines.postgres.binaries import Catalogue
-from strongroom.testing import StrongroomServer
+from strongroom.testing import StrongroomServer, add_account
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +38,24 @@ OLD, NEW = str(MAJORS[0]), str(MAJORS[-1])
 PASSWORD = "S3cret-pass"
 
 
+OTHER = "111111111111"
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[StrongroomServer]:
+def two_accounts() -> Iterator[tuple[StrongroomServer, dict[str, str]]]:
     with tempfile.TemporaryDirectory(prefix="strongroom-upgrade-") as d:
+        other = add_account(d, OTHER)
         srv = StrongroomServer(Path(d))
         srv.start()
         try:
-            yield srv
+            yield srv, other
         finally:
             srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(two_accounts: tuple[StrongroomServer, dict[str, str]]) -> StrongroomServer:
+    return two_accounts[0]
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +165,34 @@ def test_what_an_engine_version_change_refuses(rds: Any, shop: dict[str, Any]) -
     # Nothing changed.
     assert describe(rds, "shop")["EngineVersion"] == shop["EngineVersion"]
     assert describe(rds, "shop")["PendingModifiedValues"] == {}
+
+
+def test_only_an_authorized_caller_of_the_owner_account_upgrades(
+    server: StrongroomServer, two_accounts: Any, rds: Any, shop: dict[str, Any]
+) -> None:
+    upgrade = {"DBInstanceIdentifier": "shop", "EngineVersion": NEW,
+               "AllowMajorVersionUpgrade": True, "ApplyImmediately": True}  # fmt: skip
+    forged = server.client("rds", secret_access_key="x" * 40)
+    assert fails(forged.modify_db_instance, **upgrade)[0] == "SignatureDoesNotMatch"
+    theirs = server.client("rds", **two_accounts[1])
+    code, _, status = fails(theirs.modify_db_instance, **upgrade)
+    assert (code, status) == ("DBInstanceNotFound", 404)
+    iam = server.client("iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(
+        UserName="reader", PolicyName="describe-only",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "rds:Describe*", "Resource": "*"}]}),
+    )  # fmt: skip
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = server.client(
+        "rds", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
+    )
+    code, message, status = fails(reader.modify_db_instance, **upgrade)
+    assert (code, status) == ("AccessDenied", 403)
+    assert "rds:ModifyDBInstance" in message
+    assert describe(rds, "shop")["DBInstanceStatus"] == "available"
+    assert describe(rds, "shop")["EngineVersion"] == shop["EngineVersion"]
 
 
 def test_a_major_upgrade_runs_pg_upgrade_and_keeps_every_row(

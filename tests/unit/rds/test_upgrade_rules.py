@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from calendar import timegm
 from dataclasses import dataclass
+from pathlib import Path
 
+from strongroom.engines.driver import Instance
 from strongroom.engines.postgres import upgrade
 from strongroom.services.rds import log_exports, upgrades
 
@@ -93,3 +95,38 @@ def test_the_reason_is_the_failed_check_and_its_explanation() -> None:
         "types in user tables."
     )
     assert upgrade._reason("could not connect\nFailure, exiting\n") == "could not connect"
+
+
+def _instance(root: Path, major: int) -> Instance:
+    return Instance(
+        instance_id="db-x", engine="postgres", major=major, version=f"{major}.1", port=1,
+        host="127.0.0.1", socket_dir=root / "run", instance_dir=root, data_dir=root / "data",
+        master_username="admin", db_name=None,
+    )  # fmt: skip
+
+
+def test_an_upgrade_cut_between_the_two_renames_goes_back_to_the_old_cluster(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "data.old").mkdir()
+    (tmp_path / "data.old" / "PG_VERSION").write_text("15\n")
+    (tmp_path / "upgrade" / "data").mkdir(parents=True)
+    upgrade.discard_leftovers(_instance(tmp_path, 15))
+    assert (tmp_path / "data" / "PG_VERSION").read_text() == "15\n"
+    assert not (tmp_path / "data.old").exists() and not (tmp_path / "upgrade").exists()
+
+
+def test_after_the_switch_only_the_old_cluster_is_removed(tmp_path: Path) -> None:
+    for name, major in (("data", "18"), ("data.old", "15")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "PG_VERSION").write_text(major)
+    upgrade.discard_leftovers(_instance(tmp_path, 18))
+    assert (tmp_path / "data" / "PG_VERSION").read_text() == "18"
+    assert not (tmp_path / "data.old").exists()
+
+
+def test_a_sealed_instance_keeps_nothing_an_upgrade_left(tmp_path: Path) -> None:
+    (tmp_path / "upgrade" / "data").mkdir(parents=True)
+    (tmp_path / "upgrade" / "data" / "PG_VERSION").write_text("18")
+    upgrade.discard_leftovers(_instance(tmp_path, 15))  # (no data: sealed at rest)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
