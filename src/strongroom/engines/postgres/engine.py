@@ -750,6 +750,11 @@ class PostgresEngine:
                 self._kill(proc)
         atexit.unregister(self._at_exit)
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close` has run (the server is stopping)."""
+        return self._closed
+
     def _check_open(self) -> None:
         if self._closed:
             raise EngineError("the PostgreSQL engine is closed")

@@ -84,6 +84,7 @@ def upgrade(engine: PostgresEngine, instance: Instance, target: str) -> UpgradeR
         )
     if engine.is_running(instance):
         raise EngineError(f"{instance.instance_id} is running")
+    discard_leftovers(instance)  # (of an upgrade cut short: it starts over)
     if not engine.has_data(instance):
         raise EngineError(f"{instance.instance_id} has no data directory")
     old_bin, new_bin = engine._bin(old_version), engine._bin(new_version)

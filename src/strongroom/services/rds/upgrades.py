@@ -54,6 +54,9 @@ log = logging.getLogger("strongroom.services.rds")
 
 #: The attribute holding a pending upgrade's parameter group.
 PENDING_GROUP = "PendingUpgradeParameterGroup"
+#: The attribute holding a running upgrade's target ({"version", "group"}):
+#: what `resume` hands off again after a restart of strongroom.
+TARGET = "UpgradeTarget"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):(\d\d):(\d\d)-(mon|tue|wed|thu|fri|sat|sun):(\d\d):(\d\d)$")  # fmt: skip
 DEFAULT_WINDOW = "sun:05:00-sun:05:30"
@@ -157,8 +160,10 @@ def start(
         rec["engine_version"] = planned["version"]
         _minor_event(call, rec, planned["version"])
         return
-    records.update_instance(call.conn, rid, status="upgrading")
-    rec["status"] = "upgrading"
+    target = {"version": planned["version"], "group": planned["group"]}
+    attrs = {**(rec["attrs"] or {}), TARGET: target}
+    records.update_instance(call.conn, rid, status="upgrading", attrs=attrs)
+    rec["status"], rec["attrs"] = "upgrading", attrs
     records.add_event(
         call.conn, rec["account"], rec["region"], rec["identifier"], "db-instance", rec["arn"],
         "Database instance is being upgraded", ["maintenance"], call.clock.timestamp(),
@@ -210,6 +215,7 @@ def due(run: JobRun, rec: records.Record) -> bool:
         records.update_instance(run.conn, rid, engine_version=version, pending=pending, attrs=attrs)
         _minor_event(run, rec, version)
         return True
+    attrs[TARGET] = {"version": version, "group": group}
     records.update_instance(run.conn, rid, status="upgrading", pending=pending, attrs=attrs)
     records.add_event(
         run.conn, rec["account"], rec["region"], rec["identifier"], "db-instance", rec["arn"],
@@ -219,6 +225,16 @@ def due(run: JobRun, rec: records.Record) -> bool:
         "upgrade_instance", {"id": rid, "version": version, "group": group}, key=f"db:{rid}"
     )
     return True
+
+
+def resume(run: JobRun, rec: records.Record) -> None:
+    """The housekeeping job: an instance `upgrading` whose engine no process
+    runs (strongroom restarted during the upgrade) has its upgrade handed
+    off again (a no-op while one is queued or running under its key)."""
+    target = (rec["attrs"] or {}).get(TARGET)
+    if target:
+        rid = rec["resource_id"]
+        run.hand_off("upgrade_instance", {"id": rid, **target}, key=f"db:{rid}")
 
 
 # --------------------------------------------------------------------- the work
@@ -355,6 +371,8 @@ def upgrade_instance(work: Background, payload: dict[str, Any]) -> None:
         if payload.get("password"):
             engine.set_password(running, rec["master_username"], payload["password"])
     except EngineError as err:
+        if engine.closed:
+            return  # strongroom is stopping: `resume` takes it up at the next start
         log.warning("RDS instance %s did not start after its upgrade: %s", rec["identifier"], err)
         with work.transaction(write=True) as run:
             records.update_instance(run.conn, rid, status="failed")
@@ -365,13 +383,14 @@ def upgrade_instance(work: Background, payload: dict[str, Any]) -> None:
         current = records.instance_by_resource(run.conn, rid)
         if current is None:
             return
-        changes: dict[str, Any] = {"status": "available"}
+        attrs = dict(current["attrs"] or {})
+        attrs.pop(TARGET, None)
+        changes: dict[str, Any] = {"status": "available", "attrs": attrs}
         if upgraded:
-            attrs = dict(current["attrs"] or {})
             attrs["DBParameterGroupName"] = payload.get("group")
             attrs["ParameterApplyStatus"] = "in-sync"
             attrs.pop("PendingParameters", None)
-            changes.update(engine_version=running.version, attrs=attrs)
+            changes["engine_version"] = running.version
         records.update_instance(run.conn, rid, **changes)
         if upgraded:
             _event(
