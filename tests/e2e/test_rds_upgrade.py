@@ -474,3 +474,47 @@ def test_an_aurora_cluster_exports_its_instances_logs(server: StrongroomServer, 
     assert (
         logs.filter_log_events(logGroupName=group, filterPattern='"after-disable"')["events"] == []
     )
+
+
+def test_an_upgrade_cut_short_by_a_stop_of_strongroom_finishes_after_its_start() -> None:
+    with tempfile.TemporaryDirectory(prefix="strongroom-upgrade-stop-") as d:
+        srv = StrongroomServer(Path(d))
+        srv.start()
+        try:
+            rds = srv.client("rds")
+            key = srv.client("kms").create_key(Description="cut")["KeyMetadata"]["Arn"]
+            inst = create(rds, "cut", StorageEncrypted=True, KmsKeyId=key, BackupRetentionPeriod=0)
+            with connect(inst) as conn:
+                conn.execute("CREATE TABLE orders (id int PRIMARY KEY, item text)")
+                conn.execute("INSERT INTO orders SELECT g, 'c' || g FROM generate_series(1, 500) g")
+            before = rows(inst)
+            rds.modify_db_instance(
+                DBInstanceIdentifier="cut", EngineVersion=NEW, AllowMajorVersionUpgrade=True,
+                ApplyImmediately=True,
+            )  # fmt: skip
+            time.sleep(3)  # (pg_upgrade is at work)
+            assert describe(rds, "cut")["DBInstanceStatus"] == "upgrading"
+            srv.stop(timeout=120)
+            # Stopped cleanly: nothing of the encrypted instance is left in plaintext.
+            instance_dir = Path(d) / "engines" / "postgres" / "instances"
+            leftovers = [p.name for p in instance_dir.glob("*/*") if p.is_dir()]
+            assert not {"data", "upgrade", "data.old"} & set(leftovers), leftovers
+            srv.start()
+            rds = srv.client("rds")
+            after = wait_for(
+                lambda: (x := describe(rds, "cut"))["DBInstanceStatus"] == "available" and x,
+                timeout=240, what="the upgrade taken up again",
+            )  # fmt: skip
+            assert after["EngineVersion"].split(".")[0] == NEW
+            # (an instance whose upgrade ended as strongroom stopped is
+            # described available while its engine is started again)
+            assert wait_for(lambda: _rows_or_none(after), timeout=60, what="rows") == before
+        finally:
+            srv.stop()
+
+
+def _rows_or_none(inst: dict[str, Any]) -> list[tuple[Any, ...]] | None:
+    try:
+        return rows(inst)
+    except psycopg.OperationalError:
+        return None

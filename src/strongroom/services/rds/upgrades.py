@@ -371,7 +371,7 @@ def upgrade_instance(work: Background, payload: dict[str, Any]) -> None:
         if payload.get("password"):
             engine.set_password(running, rec["master_username"], payload["password"])
     except EngineError as err:
-        if engine.closed:
+        if sup.closing or engine.closed:
             return  # strongroom is stopping: `resume` takes it up at the next start
         log.warning("RDS instance %s did not start after its upgrade: %s", rec["identifier"], err)
         with work.transaction(write=True) as run:
