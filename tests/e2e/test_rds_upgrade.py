@@ -162,6 +162,9 @@ def test_what_an_engine_version_change_refuses(rds: Any, shop: dict[str, Any]) -
     )  # fmt: skip
     assert code == "InvalidParameterCombination"
     assert f"Use a parameter group with DBParameterGroupFamily postgres{NEW}." in message
+    # The version it runs: nothing to do.
+    out = rds.modify_db_instance(**base, EngineVersion=shop["EngineVersion"])["DBInstance"]
+    assert (out["DBInstanceStatus"], out["EngineVersion"]) == ("available", shop["EngineVersion"])
     # Nothing changed.
     assert describe(rds, "shop")["EngineVersion"] == shop["EngineVersion"]
     assert describe(rds, "shop")["PendingModifiedValues"] == {}
@@ -302,22 +305,28 @@ def test_the_upgrade_log_is_listed_downloaded_and_published(
 
 
 def test_a_failed_precheck_leaves_the_old_major_running(rds: Any) -> None:
-    inst = create(rds, "blocked", BackupRetentionPeriod=0)
+    inst = create(rds, "blocked", BackupRetentionPeriod=0, DBParameterGroupName=f"old-{OLD}")
     with connect(inst) as conn:
         conn.execute("CREATE TABLE orders (id int PRIMARY KEY, item text)")
         conn.execute("INSERT INTO orders VALUES (1, 'kept')")
         # pg_upgrade can't carry reg* columns (other than regclass/regtype).
         conn.execute("CREATE TABLE blocker (f regproc)")
-    rds.modify_db_instance(
-        DBInstanceIdentifier="blocked", EngineVersion=NEW, AllowMajorVersionUpgrade=True,
-        ApplyImmediately=True,
-    )  # fmt: skip
+    upgrade = {"DBInstanceIdentifier": "blocked", "EngineVersion": NEW,
+               "AllowMajorVersionUpgrade": True, "ApplyImmediately": True}  # fmt: skip
+    code, message, _ = fails(rds.modify_db_instance, **upgrade)
+    assert (code, message) == (
+        "InvalidParameterCombination",
+        f"The current DB parameter group old-{OLD} is custom. You must explicitly specify a "
+        "new DB parameter group, either default or custom, for the engine version upgrade.",
+    )
+    rds.modify_db_instance(**upgrade, DBParameterGroupName=f"default.postgres{NEW}")
     wait_for(
         lambda: any("cannot be upgraded" in m for m in messages(rds, "blocked")),
         timeout=180, what="the failed upgrade",
     )  # fmt: skip
     after = wait_available(rds, "blocked")
     assert after["EngineVersion"] == inst["EngineVersion"]
+    assert after["DBParameterGroups"][0]["DBParameterGroupName"] == f"old-{OLD}"
     assert rows(after) == [(1, "kept")]
     failure = next(m for m in messages(rds, "blocked") if "cannot be upgraded" in m)
     assert "reg" in failure
