@@ -15,6 +15,8 @@ Skipped only when this machine has fewer than two PostgreSQL majors.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -266,6 +268,17 @@ def test_the_upgrade_log_is_listed_downloaded_and_published(
         DBInstanceIdentifier="shop", LogFileName=internal, Marker="0"
     )
     assert "Performing Upgrade" in portion["LogFileData"]
+    # The aws CLI pages through it all (--starting-token 0), as for the engine log.
+    env = {**os.environ, **server.aws_env()}
+    done = subprocess.run(
+        ["aws", "rds", "download-db-log-file-portion", "--db-instance-identifier", "shop",
+         "--log-file-name", internal, "--starting-token", "0", "--output", "text",
+         "--endpoint-url", server.endpoint],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    whole = (server.data_dir / "engines").glob(f"postgres/instances/*/data/{internal}")
+    assert done.stdout.strip() == next(whole).read_text().strip()
     precheck = next(n for n in names if n.startswith("error/pg_upgrade_precheck.log."))
     text = rds.download_db_log_file_portion(
         DBInstanceIdentifier="shop", LogFileName=precheck, Marker="0"
