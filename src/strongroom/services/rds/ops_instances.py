@@ -569,7 +569,7 @@ def modify_DB_instance(
     rec.update(changes)
     if upgrading:
         # A new master password then goes with the upgrade's work.
-        upgrades.start(call, rec, attrs, upgrade, password=payload.get("password"))
+        upgrades.start(call, rec, upgrade, password=payload.get("password"))
     out = model.instance_wire(rec)
     if busy:
         out["PendingModifiedValues"] = {**pending, "MasterUserPassword": "****"}

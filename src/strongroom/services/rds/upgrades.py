@@ -144,12 +144,7 @@ def plan(
 
 
 def start(
-    call: Call,
-    rec: records.Record,
-    attrs: dict[str, Any],
-    planned: dict[str, Any],
-    *,
-    password: str | None = None,
+    call: Call, rec: records.Record, planned: dict[str, Any], *, password: str | None = None
 ) -> None:
     """An upgrade applied now: status ``upgrading`` (a major's work handed
     off, with a new master password to set once the new major runs) or, for
