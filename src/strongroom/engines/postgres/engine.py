@@ -60,7 +60,7 @@ from strongroom.engines.driver import (
     StopMode,
     UnknownParameter,
 )
-from strongroom.engines.postgres import replication, scram
+from strongroom.engines.postgres import replication, scram, upgrade
 from strongroom.engines.postgres.account import Account, resolve_account
 from strongroom.engines.postgres.binaries import Catalogue
 from strongroom.engines.postgres.replication import REPLICATION_ROLE, slot_name
@@ -69,7 +69,10 @@ _log = logging.getLogger("strongroom.engines.postgres")
 
 ADMIN = "rdsadmin"
 LOG_DIR = "error"
-LOG_NAME = re.compile(r"^error/(postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2})$")
+LOG_NAME = re.compile(
+    r"^error/(postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2}"
+    r"|pg_upgrade_(?:precheck|internal|server)\.log\.\d{4}-\d{2}-\d{2}-\d{2}-\d{2})$"
+)
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _ROLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _RESERVED_ROLES = {ADMIN, "rds_superuser", "postgres", REPLICATION_ROLE}
@@ -585,6 +588,7 @@ class PostgresEngine:
                 # It died: nothing of its process group may linger.
                 self._kill(proc)
                 self._procs.pop(instance.instance_id, None)
+            upgrade.discard_leftovers(instance)
             if not self.has_data(instance):
                 raise EngineError(f"{instance.instance_id} has no data directory")
             version = self.resolve_version(str(instance.major))
@@ -745,6 +749,11 @@ class PostgresEngine:
             else:
                 self._kill(proc)
         atexit.unregister(self._at_exit)
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` has run (the server is stopping)."""
+        return self._closed
 
     def _check_open(self) -> None:
         if self._closed:
@@ -1074,6 +1083,7 @@ class PostgresEngine:
             if self.is_running(instance):
                 raise EngineError(f"{instance.instance_id} is running")
             shutil.rmtree(instance.data_dir, ignore_errors=True)
+            upgrade.discard_leftovers(instance)
 
     def has_data(self, instance: Instance) -> bool:
         return (instance.data_dir / "PG_VERSION").exists()
@@ -1093,6 +1103,13 @@ class PostgresEngine:
             except BaseException:
                 shutil.rmtree(instance.data_dir, ignore_errors=True)
                 raise
+
+    def upgrade_major(self, instance: Instance, version: str) -> upgrade.UpgradeResult:
+        """A stopped instance upgraded to another installed major with
+        ``pg_upgrade`` (`upgrade.upgrade`); on failure it stays as it was."""
+        self._check_open()
+        with self._ilock(instance.instance_id):
+            return upgrade.upgrade(self, instance, version)
 
     def set_port(self, instance: Instance, port: int) -> Instance:
         """Move an instance to another port (a restart when it runs)."""

@@ -157,7 +157,12 @@ def ensure(conn: Connection, rec: Record, now: float) -> Record:
     return backup
 
 
-def automated_snapshots(conn: Connection, dbi_resource_id: str) -> list[Record]:
+def automated_snapshots(
+    conn: Connection, dbi_resource_id: str, *, preupgrade: bool = True
+) -> list[Record]:
+    """An instance's automated snapshots, oldest first; `preupgrade` False:
+    without the snapshot taken before a major version upgrade (`upgrades`),
+    which is not one of the backup's own (no WAL of the new major follows it)."""
     rows = conn.execute(
         select(snapshots)
         .where(
@@ -166,7 +171,10 @@ def automated_snapshots(conn: Connection, dbi_resource_id: str) -> list[Record]:
         )
         .order_by(snapshots.c.created)
     )
-    return [dict(r._mapping) for r in rows]
+    found = [dict(r._mapping) for r in rows]
+    if not preupgrade:
+        found = [r for r in found if not (r["attrs"] or {}).get("PreUpgrade")]
+    return found
 
 
 def add_segment(
@@ -221,12 +229,14 @@ def drop_segments_before(conn: Connection, dbi_resource_id: str, name: str) -> l
     return gone
 
 
-def forget(conn: Connection, rid: str) -> dict[str, Any] | None:
+def forget(conn: Connection, rid: str, *, preupgrade: bool = True) -> dict[str, Any] | None:
     """Delete an instance's automated backup and its automated snapshots
     (retention set to 0, the instance deleted without keeping them,
-    DeleteDBInstanceAutomatedBackup); the files to remove after the commit."""
+    DeleteDBInstanceAutomatedBackup; `preupgrade` False: a major version
+    upgrade, which keeps the snapshot it took before); the files to remove
+    after the commit."""
     backup = find(conn, rid)
-    snaps = automated_snapshots(conn, rid)
+    snaps = automated_snapshots(conn, rid, preupgrade=preupgrade)
     if backup is None and not snaps:
         return None
     for snap in snaps:

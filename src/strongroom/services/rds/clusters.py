@@ -239,6 +239,8 @@ def to_wire(cluster: Record, member_recs: list[Record]) -> dict[str, Any]:
         out["KmsKeyId"] = cluster["kms_key_arn"]
     if attrs.get("PendingMasterUserPassword"):
         out["PendingModifiedValues"] = {"MasterUserPassword": "****"}
+    if attrs.get("EnabledCloudwatchLogsExports"):
+        out["EnabledCloudwatchLogsExports"] = list(attrs["EnabledCloudwatchLogsExports"])
     return out
 
 

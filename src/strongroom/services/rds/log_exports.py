@@ -19,9 +19,23 @@ event, as RDS publishes it, stamped with the line's time. The last entry of
 a file is held back until the file has been quiet for `QUIET_S` (its next
 lines may be on the way) or a newer file exists.
 
-``upgrade`` (pg_upgrade's output) is accepted and recorded; this server
-performs no major-version upgrades, so nothing is ever published there.
-``iam-db-auth-error`` likewise (no IAM database authentication here).
+``upgrade`` is pg_upgrade's output of a major version upgrade (`upgrades`):
+the files ``error/pg_upgrade_precheck.log.<ts>``,
+``error/pg_upgrade_internal.log.<ts>`` and ``error/pg_upgrade_server.log.<ts>``,
+published into ``/aws/rds/instance/<id>/upgrade``, one event per line
+(pg_upgrade's lines carry no timestamp: each is stamped with its file's
+last write), once the upgrade has finished.
+
+Aurora clusters export for their instances (``EnableCloudwatchLogsExports``
+on CreateDBCluster, ``CloudwatchLogsExportConfiguration`` on
+ModifyDBCluster): each member instance's ``postgresql`` log goes into the
+cluster's group ``/aws/rds/cluster/<cluster-id>/postgresql``, in a stream
+named after the instance, as RDS does. ``instance`` (Aurora's own
+instance log) is accepted and recorded; this server writes no such log,
+so nothing is published there.
+
+``iam-db-auth-error`` is accepted and recorded: there is no IAM database
+authentication here, so nothing is published there.
 """
 
 from __future__ import annotations
@@ -33,6 +47,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
+from strongroom.engines.driver import EngineError
 from strongroom.framework import Call, JobRun
 from strongroom.services.logs import api as logs_api
 from strongroom.services.rds import model, records
@@ -44,14 +59,18 @@ ATTR = "EnabledCloudwatchLogsExports"
 #: EnableCloudwatchLogsExports' values per engine (the model's list).
 LOG_TYPES: dict[str, tuple[str, ...]] = {
     "postgres": ("postgresql", "upgrade", "iam-db-auth-error"),
+    "aurora-postgresql": ("instance", "postgresql", "iam-db-auth-error"),
+    "aurora-mysql": ("audit", "error", "general", "instance", "slowquery", "iam-db-auth-error"),
     "mysql": ("audit", "error", "general", "slowquery", "iam-db-auth-error"),
     "mariadb": ("audit", "error", "general", "slowquery", "iam-db-auth-error"),
     "oracle": ("alert", "audit", "listener", "trace", "oemagent"),
     "sqlserver": ("agent", "error"),
     "db2": ("diag.log", "notify.log", "iam-db-auth-error"),
 }
-#: The types whose lines come from the engine log files this server reads.
-TAILED = frozenset({"postgresql"})
+#: The types whose lines come from the engine log files this server reads,
+#: and the files of each (their names in DescribeDBLogFiles).
+TAILED = frozenset({"postgresql", "upgrade"})
+_FILES = {"postgresql": "error/postgresql.log.", "upgrade": "error/pg_upgrade_"}
 POLL_S = 1.0
 QUIET_S = 1.0
 #: Bytes read from one file in one run (the job runs on the event loop:
@@ -62,6 +81,16 @@ _ENTRY = re.compile(rb"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6})
 
 def group_name(identifier: str, log_type: str) -> str:
     return f"/aws/rds/instance/{identifier}/{log_type}"
+
+
+def cluster_group_name(identifier: str, log_type: str) -> str:
+    return f"/aws/rds/cluster/{identifier}/{log_type}"
+
+
+def files_of(log_type: str, files: list[Any]) -> list[Any]:
+    """The log files whose lines a type publishes."""
+    prefix = _FILES.get(log_type)
+    return [f for f in files if prefix is not None and f.name.startswith(prefix)]
 
 
 def enabled(rec: records.Record) -> list[str]:
@@ -105,6 +134,29 @@ def on_modify(
     publishes from what its files hold now on (their sizes are the
     cursors); a disabled one stops and forgets its cursors (its group and
     streams stay, as on AWS). The PendingCloudwatchLogsExports to show."""
+    return _change(call, rec["engine"], rec["engine_version"], [rec], attrs, config)
+
+
+def on_cluster_modify(
+    call: Call,
+    cluster: records.Record,
+    members: list[records.Record],
+    attrs: dict[str, Any],
+    config: dict[str, Any] | None,
+) -> dict[str, list[str]] | None:
+    """ModifyDBCluster's CloudwatchLogsExportConfiguration: as an
+    instance's, for every member instance of the cluster."""
+    return _change(call, cluster["engine"], cluster["engine_version"], members, attrs, config)
+
+
+def _change(
+    call: Call,
+    engine: str,
+    version: str,
+    instances: list[records.Record],
+    attrs: dict[str, Any],
+    config: dict[str, Any] | None,
+) -> dict[str, list[str]] | None:
     if not config:
         return None
     enable = list(config.get("EnableLogTypes") or [])
@@ -114,7 +166,7 @@ def on_modify(
         raise errors.InvalidParameterCombination(
             f"You cannot enable and disable the same log types: {', '.join(both)}."
         )
-    require_types(rec["engine"], rec["engine_version"], enable + disable)
+    require_types(engine, version, enable + disable)
     current = set(attrs.get(ATTR) or [])
     to_enable = sorted(set(enable) - current)
     to_disable = sorted(set(disable) & current)
@@ -123,20 +175,22 @@ def on_modify(
         attrs[ATTR] = sorted(new)
     else:
         attrs.pop(ATTR, None)
-    rid = rec["resource_id"]
-    for log_type in to_disable:
-        call.conn.execute(
-            delete(log_cursors).where(
-                and_(log_cursors.c.resource_id == rid, log_cursors.c.log_type == log_type)
-            )
-        )
     tailed = [t for t in to_enable if t in TAILED]
-    if tailed and model.ENGINES[rec["engine"]].real:
-        sup = call.resource(ENGINES)
+    sup = call.resource(ENGINES) if tailed and model.ENGINES[engine].real else None
+    for rec in instances:
+        rid = rec["resource_id"]
+        for log_type in to_disable:
+            call.conn.execute(
+                delete(log_cursors).where(
+                    and_(log_cursors.c.resource_id == rid, log_cursors.c.log_type == log_type)
+                )
+            )
+        if sup is None:
+            continue
         inst = sup.open(rid)
         files = sup.postgres.list_log_files(inst) if inst is not None else []
         for log_type in tailed:
-            for f in files:
+            for f in files_of(log_type, files):
                 _set_cursor(call.conn, rid, log_type, f.name, f.size, new=True)
     pending: dict[str, list[str]] = {}
     if to_enable:
@@ -236,6 +290,19 @@ def split_entries(data: bytes, fallback_ms: int) -> list[tuple[int, int, str]]:
     return out
 
 
+def split_lines(data: bytes, stamp_ms: int) -> list[tuple[int, int, str]]:
+    """(start offset, timestamp ms, line) of each non-blank line of `data`
+    (whole lines of a file whose lines carry no time: pg_upgrade's)."""
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in data.splitlines(keepends=True):
+        text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        if text.strip():
+            out.append((pos, stamp_ms, text))
+        pos += len(line)
+    return out
+
+
 def _text(lines: list[bytes]) -> str:
     return b"".join(lines).rstrip(b"\n").decode("utf-8", "replace")
 
@@ -245,29 +312,50 @@ def _text(lines: list[bytes]) -> str:
 
 @service.job
 def rds_log_exports(run: JobRun) -> float | None:
-    """Publish the new lines of every exporting instance's log files."""
+    """Publish the new lines of every exporting instance's log files (an
+    Aurora instance's: as its cluster exports them, into the cluster's group)."""
+    from strongroom.services.rds import clusters
+
     live: set[str] = set()
     exporting = False
     sup = None
     for rec in records.all_instances(run.conn):
         live.add(rec["resource_id"])
-        tailed = [t for t in enabled(rec) if t in TAILED]
+        cluster_rid = (rec["attrs"] or {}).get("DbClusterResourceId")
+        cluster = clusters.by_resource(run.conn, cluster_rid) if cluster_rid else None
+        if cluster is not None:
+            types = enabled(cluster)
+            group = lambda t, c=cluster: cluster_group_name(c["identifier"], t)  # noqa: E731
+        else:
+            types = enabled(rec)
+            group = lambda t, r=rec: group_name(r["identifier"], t)  # noqa: E731
+        tailed = [t for t in types if t in TAILED]
         if not tailed or not model.ENGINES.get(rec["engine"], model.ENGINES["mysql"]).real:
             continue
         exporting = True
+        if rec["status"] == "upgrading":
+            continue  # (its files move: published once the upgrade is done)
         sup = sup or run.resource(ENGINES)
         inst = sup.open(rec["resource_id"])
         if inst is None:  # not created yet, or sealed at rest while stopped
             continue
         files = sup.postgres.list_log_files(inst)
         for log_type in tailed:
-            _publish_files(run, rec, sup.postgres, inst, log_type, files)
+            _publish_files(
+                run, rec, sup.postgres, inst, log_type, files_of(log_type, files), group(log_type)
+            )
     _forget_instances(run.conn, live)
     return run.clock.timestamp() + POLL_S if exporting else None
 
 
 def _publish_files(
-    run: JobRun, rec: records.Record, engine: Any, inst: Any, log_type: str, files: list[Any]
+    run: JobRun,
+    rec: records.Record,
+    engine: Any,
+    inst: Any,
+    log_type: str,
+    files: list[Any],
+    group: str,
 ) -> None:
     rid = rec["resource_id"]
     cursors = _cursors(run.conn, rid, log_type)
@@ -278,7 +366,10 @@ def _publish_files(
         offset = cursors.get(f.name, 0)
         if f.size <= offset:
             continue
-        portion = engine.read_log_file(inst, f.name, str(offset), READ_BUDGET)
+        try:
+            portion = engine.read_log_file(inst, f.name, str(offset), READ_BUDGET)
+        except EngineError:  # (gone since it was listed: retention, a stop)
+            continue
         data = portion.data
         if not data.endswith(b"\n"):  # a line being written: not yet
             data = data[: data.rfind(b"\n") + 1]
@@ -288,7 +379,10 @@ def _publish_files(
             data = portion.data
         if not data:
             continue
-        entries = split_entries(data, int(f.last_written * 1000))
+        if log_type == "upgrade":
+            entries = split_lines(data, int(f.last_written * 1000))
+        else:
+            entries = split_entries(data, int(f.last_written * 1000))
         settled = (
             portion.additional_data_pending  # more follows this read
             or i < len(files) - 1  # a newer file exists: this one is done
@@ -303,7 +397,7 @@ def _publish_files(
             continue
         logs_api.put_events(
             run,
-            group_name(rec["identifier"], log_type),
+            group,
             rec["identifier"],
             [(stamp, message) for _, stamp, message in entries],
             account=rec["account"],

@@ -14,6 +14,7 @@ from strongroom.services.rds import (
     clusters,
     instances,
     keys,
+    log_exports,
     model,
     ops_cluster_parameters,
     records,
@@ -198,6 +199,7 @@ def restore_DB_cluster_from_snapshot(
     DBClusterParameterGroupName: str | None = None,
     DeletionProtection: bool | None = None,
     CopyTagsToSnapshot: bool | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """A new cluster holding the snapshot's data: encrypted as the snapshot
@@ -283,6 +285,9 @@ def restore_DB_cluster_from_snapshot(
             if v is not None
         },
     }
+    log_exports.on_create(
+        rec["attrs"], rec["engine"], rec["engine_version"], EnableCloudwatchLogsExports
+    )
     clusters.insert(call.conn, rec)
     call.audit_resource(arn, clusters.CLUSTER_TYPE)
     payload: dict[str, Any] = {"cluster": resource_id, "snapshot_file": snap["resource_id"]}

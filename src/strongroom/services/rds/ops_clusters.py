@@ -16,6 +16,7 @@ from strongroom.services.rds import (
     clusters,
     instances,
     keys,
+    log_exports,
     model,
     ops_cluster_parameters,
     records,
@@ -89,6 +90,7 @@ def create_DB_cluster(
     CopyTagsToSnapshot: bool | None = None,
     AutoMinorVersionUpgrade: bool | None = None,
     ManageMasterUserPassword: bool | None = None,
+    EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """ManageMasterUserPassword for clusters is not served yet (refused);
@@ -145,6 +147,7 @@ def create_DB_cluster(
         }.items()
         if v is not None
     }
+    log_exports.on_create(attrs, Engine, version, EnableCloudwatchLogsExports)
     rec = {
         "account": call.account,
         "region": call.region,
@@ -228,10 +231,12 @@ def modify_DB_cluster(
     DeletionProtection: bool | None = None,
     CopyTagsToSnapshot: bool | None = None,
     AutoMinorVersionUpgrade: bool | None = None,
+    CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """A new master password is set at once (as on AWS, whatever
-    ApplyImmediately says) on the writer; readers get it by replication."""
+    ApplyImmediately says) on the writer; readers get it by replication.
+    CloudwatchLogsExportConfiguration applies at once too (`log_exports`)."""
     rec = _resolve(call, "ModifyDBCluster", DBClusterIdentifier)
     if rec["status"] != "available":
         raise errors.InvalidDBClusterStateFault(
@@ -266,6 +271,9 @@ def modify_DB_cluster(
     ):
         if value is not None:
             attrs[name] = value
+    log_exports.on_cluster_modify(
+        call, rec, clusters.members(call.conn, rec), attrs, CloudwatchLogsExportConfiguration
+    )
     if DeletionProtection is not None:
         changes["deletion_protection"] = DeletionProtection
     if BackupRetentionPeriod is not None:

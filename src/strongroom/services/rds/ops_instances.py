@@ -23,6 +23,7 @@ from strongroom.services.rds import (
     records,
     replicas,
     snapshots,
+    upgrades,
 )
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -440,6 +441,8 @@ def modify_DB_instance(
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
     CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
+    EngineVersion: str | None = None,
+    AllowMajorVersionUpgrade: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     rec = _resolve(call, "ModifyDBInstance", DBInstanceIdentifier)
@@ -483,6 +486,13 @@ def modify_DB_instance(
         )
     backups.require_window(PreferredBackupWindow)
     replicas.require_modifiable(rec, BackupRetentionPeriod, MasterUserPassword, turn_on or turn_off)
+    upgrade = upgrades.plan(
+        call, rec, EngineVersion, AllowMajorVersionUpgrade, DBParameterGroupName
+    )
+    if upgrade is not None and upgrade["major"] and rec["status"] != "available":
+        raise errors.InvalidDBInstanceStateFault(
+            f"Instance {rec['identifier']} is not in available state."
+        )
     rid = rec["resource_id"]
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
@@ -495,7 +505,7 @@ def modify_DB_instance(
     ):
         if value is not None:
             attrs[name] = value
-    if DBParameterGroupName is not None:
+    if DBParameterGroupName is not None and not (upgrade and upgrade["major"]):
         _move_to_group(call, rec, attrs, DBParameterGroupName)
     if turn_on:
         MasterUserPassword = master_secret.new_password()
@@ -526,6 +536,11 @@ def modify_DB_instance(
             pending.pop(name, None)
         else:
             pending[name] = value
+    if upgrade is not None and not ApplyImmediately:
+        # At the maintenance window (`upgrades.due`), with its parameter group.
+        pending["EngineVersion"] = upgrade["version"]
+        if upgrade["group"]:
+            attrs[upgrades.PENDING_GROUP] = upgrade["group"]
     changes.update(now_values)
     if now_values.get("backup_retention") == 0:
         # As on AWS, turning backups off deletes the automated backups (the
@@ -536,6 +551,10 @@ def modify_DB_instance(
         attrs.pop("LatestRestorableTime", None)
     payload: dict[str, Any] = {"id": rid}
     busy = False
+    upgrading = upgrade is not None and bool(ApplyImmediately)
+    if upgrading:
+        pending.pop("EngineVersion", None)
+        attrs.pop(upgrades.PENDING_GROUP, None)
     if MasterUserPassword:
         # As on AWS, a new master password is applied at once, whatever
         # ApplyImmediately says, and shown as pending (masked) until then.
@@ -544,14 +563,25 @@ def modify_DB_instance(
     changes["pending"] = pending
     if busy and rec["status"] == "available":
         changes["status"] = "modifying"
+    if upgrading and upgrade["major"]:
+        changes.pop("status", None)  # (`upgrades.start`: upgrading)
     records.update_instance(call.conn, rid, **changes)
     rec.update(changes)
+    if upgrading:
+        # A new master password then goes with the upgrade's work.
+        upgrades.start(call, rec, upgrade, password=payload.get("password"))
     out = model.instance_wire(rec)
     if busy:
         out["PendingModifiedValues"] = {**pending, "MasterUserPassword": "****"}
         if turn_on or turn_off:
             out["PendingModifiedValues"].pop("MasterUserPassword")
-        call.hand_off("modify_instance", payload, key=_instance_key(rid))
+        if not (upgrading and upgrade["major"]):
+            call.hand_off("modify_instance", payload, key=_instance_key(rid))
+    if upgrading and upgrade["major"]:
+        out["PendingModifiedValues"] = {
+            **out["PendingModifiedValues"],
+            "EngineVersion": upgrade["version"],
+        }
     if exports_pending:
         # As RDS answers it: the types still as they were, the change pending.
         out.pop(log_exports.ATTR, None)

@@ -52,6 +52,9 @@ class Supervisor:
         self._defaults: dict[str, list[Any]] = {}
         #: The replicas' replication, measured in memory (`replica_monitor`).
         self.replication = ReplicationMonitor(self)
+        #: Set when `close` begins (the server is stopping): work cut short
+        #: then is taken up at the next start, not failed.
+        self.closing = False
 
     # ------------------------------------------------------------ engines
 
@@ -158,6 +161,7 @@ class Supervisor:
 
     def close(self) -> None:
         """Stop every engine; seal each encrypted instance's files."""
+        self.closing = True
         self.replication.close()
         with self._lock:
             engine, attached, keys = self._postgres, set(self._attached), dict(self._keys)

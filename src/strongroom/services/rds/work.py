@@ -576,7 +576,7 @@ def rds_housekeeping(run: JobRun) -> float | None:
     """Instances whose engine should run but does not in this process are
     started (after a restart of strongroom: "resume"; a dead engine:
     "recover"); stopped instances past their 7 days are started."""
-    from strongroom.services.rds import replica_work  # (it builds on this module)
+    from strongroom.services.rds import replica_work, upgrades  # (they build on this module)
 
     now = run.clock.timestamp()
     sup: Supervisor = run.resource(ENGINES)
@@ -586,9 +586,14 @@ def rds_housekeeping(run: JobRun) -> float | None:
         if not model.ENGINES.get(rec["engine"], model.ENGINES["mysql"]).real:
             continue
         watched = watched or rec["status"] in model.RUNNING | {
-            "inaccessible-encryption-credentials"
+            "inaccessible-encryption-credentials",
+            "upgrading",
         }
-        if rec["status"] == "inaccessible-encryption-credentials" and not sup.attached(rid):
+        if "EngineVersion" in (rec["pending"] or {}) and upgrades.due(run, rec):
+            continue  # (its maintenance window has come: the upgrade is handed off)
+        if rec["status"] == "upgrading" and not sup.attached(rid):
+            upgrades.resume(run, rec)
+        elif rec["status"] == "inaccessible-encryption-credentials" and not sup.attached(rid):
             # Tried again until the key is usable again (then: available).
             run.hand_off("start_instance", {"id": rid, "reason": "resume"}, key=f"db:{rid}")
         elif rec["status"] in model.RUNNING:

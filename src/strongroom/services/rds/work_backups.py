@@ -100,7 +100,11 @@ def rds_backups(run: JobRun) -> float | None:
         rid = rec["resource_id"]
         backup = backups.find(run.conn, rid)
         watched = watched or rec["backup_retention"] > 0
-        snaps = backups.automated_snapshots(run.conn, rid) if backup is not None else []
+        snaps = (
+            backups.automated_snapshots(run.conn, rid, preupgrade=False)
+            if backup is not None
+            else []
+        )
         if _due(inst, rec, backup, snaps, now):
             run.hand_off("backup_instance", {"id": rid}, key=f"backup:{rid}")
     upcoming: list[float] = []
@@ -148,7 +152,7 @@ def backup_instance(work: Background, payload: dict[str, Any]) -> None:
         seal_spool(work, sup, rid, inst, key)
         with work.transaction() as run:
             now = run.clock.timestamp()
-            snaps = backups.automated_snapshots(run.conn, rid)
+            snaps = backups.automated_snapshots(run.conn, rid, preupgrade=False)
             backup = backups.find(run.conn, rid) or backup
         window = (rec["attrs"] or {}).get("PreferredBackupWindow", backups.DEFAULT_WINDOW)
         taken = max((s["created"] for s in snaps), default=None)
