@@ -107,9 +107,7 @@ def create_DB_instance(
                 f"with DBParameterGroupFamily {model.family_of(Engine, version)}."
             )
         DBParameterGroupName = group["name"]
-        group_values = {
-            k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")
-        }
+        group_values = parameters.engine_values(group["parameters"] or {})
     instances.require_new(call, identifier)
     if DBName is not None and info.real and (
         not DBName or not DBName[0].isalpha() or len(DBName) > 63
@@ -416,7 +414,7 @@ def _move_to_group(call: Call, rec: records.Record, attrs: dict[str, Any], name:
     values.update(group["parameters"] or {})
     attrs["DBParameterGroupName"] = group["name"]
     attrs["ParameterApplyStatus"] = "pending-reboot"
-    attrs["PendingParameters"] = {k: v for k, v in values.items() if not k.startswith("rds.")}
+    attrs["PendingParameters"] = parameters.engine_values(values)
 
 
 @service.operation(authorize=False)
