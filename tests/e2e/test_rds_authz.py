@@ -168,6 +168,8 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "ModifyDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "DeletionProtection": True},
     "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
     "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "StopDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "StartDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
     "CreateDBClusterSnapshot": lambda t: {
         "DBClusterIdentifier": t["cluster"],
         "DBClusterSnapshotIdentifier": _new(),

@@ -352,6 +352,7 @@ def start_DB_instance(
     call: Call, DBInstanceIdentifier: str, DBCapacityReservationIdentifier: str | None = None
 ) -> dict[str, Any]:
     rec = _resolve(call, "StartDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_stop(rec, "start")
     if DBCapacityReservationIdentifier:
         # No DB capacity reservations exist on this server: none can be named.
         raise errors.DBCapacityReservationNotFoundFault(
