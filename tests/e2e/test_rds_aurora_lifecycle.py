@@ -211,6 +211,157 @@ def test_started_by_rds_after_seven_days(
     assert any("exceeding the maximum allowed time" in m for m in messages)
 
 
+def served_by(address: str, port: int) -> tuple[int, bool]:
+    """(the port of the instance a connection reached, whether it is a reader)."""
+    conn = psycopg.connect(
+        host=address, port=port, user="admin", password=PASSWORD, dbname="app",
+        autocommit=True, connect_timeout=5,
+    )  # fmt: skip
+    with conn:
+        row = conn.execute("SELECT current_setting('port')::int, pg_is_in_recovery()").fetchone()
+        return row[0], row[1]
+
+
+def wait_endpoint(rds: Any, ident: str) -> dict[str, Any]:
+    return wait_until(
+        lambda: rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=ident)[
+            "DBClusterEndpoints"
+        ][0],
+        lambda e: e["Status"] not in ("creating", "modifying"),
+    )
+
+
+def test_the_clusters_own_endpoints(rds: Any, shop: dict[str, Any]) -> None:
+    found = cluster(rds, "shop")
+    listed = rds.describe_db_cluster_endpoints(DBClusterIdentifier="shop")["DBClusterEndpoints"]
+    assert listed == [
+        {"DBClusterIdentifier": "shop", "Endpoint": found["Endpoint"], "Status": "available",
+         "EndpointType": "WRITER"},
+        {"DBClusterIdentifier": "shop", "Endpoint": found["ReaderEndpoint"],
+         "Status": "available", "EndpointType": "READER"},
+    ]  # fmt: skip
+    code, _, status = fails(rds.describe_db_cluster_endpoints, DBClusterIdentifier="nope")
+    assert (code, status) == ("DBClusterNotFoundFault", 404)
+
+
+def test_custom_endpoints_route_for_real(rds: Any, shop: dict[str, Any]) -> None:
+    writer, reader = instance(rds, "shop-1"), instance(rds, "shop-2")
+    wport, rport = writer["Endpoint"]["Port"], reader["Endpoint"]["Port"]
+    port = cluster(rds, "shop")["Port"]
+    assert port == wport
+    made = rds.create_db_cluster_endpoint(
+        DBClusterIdentifier="shop", DBClusterEndpointIdentifier="Shop-RO", EndpointType="reader",
+        Tags=[{"Key": "team", "Value": "shop"}],
+    )  # fmt: skip
+    assert made["DBClusterEndpointIdentifier"] == "shop-ro"
+    assert (made["EndpointType"], made["CustomEndpointType"], made["Status"]) == (
+        "CUSTOM", "READER", "creating")  # fmt: skip
+    assert made["DBClusterEndpointArn"] == (
+        "arn:aws:rds:us-east-1:000000000000:cluster-endpoint:shop-ro"
+    )
+    assert made["DBClusterEndpointResourceIdentifier"].startswith("cluster-endpoint-")
+    ro = wait_endpoint(rds, "shop-ro")
+    assert ro["Status"] == "available" and ro["Endpoint"].startswith("127.1.")
+    # A READER endpoint reaches the reader only, on the cluster's port.
+    assert {served_by(ro["Endpoint"], port) for _ in range(4)} == {(rport, True)}
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier="shop", DBClusterEndpointIdentifier="shop-w", EndpointType="ANY",
+        StaticMembers=["shop-1"],
+    )  # fmt: skip
+    w = wait_endpoint(rds, "shop-w")
+    assert w["StaticMembers"] == ["shop-1"] and w["Endpoint"] != ro["Endpoint"]
+    assert {served_by(w["Endpoint"], port) for _ in range(4)} == {(wport, False)}
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier="shop", DBClusterEndpointIdentifier="shop-all", EndpointType="ANY",
+    )  # fmt: skip
+    every = wait_endpoint(rds, "shop-all")
+    assert {served_by(every["Endpoint"], port) for _ in range(6)} == {
+        (wport, False), (rport, True)}  # fmt: skip
+    # ModifyDBClusterEndpoint changes where new connections go.
+    out = rds.modify_db_cluster_endpoint(DBClusterEndpointIdentifier="shop-all",
+                                         ExcludedMembers=["shop-1"])  # fmt: skip
+    assert out["Status"] == "modifying" and out["ExcludedMembers"] == ["shop-1"]
+    wait_endpoint(rds, "shop-all")
+    assert {served_by(every["Endpoint"], port) for _ in range(4)} == {(rport, True)}
+    out = rds.modify_db_cluster_endpoint(DBClusterEndpointIdentifier="shop-w",
+                                         StaticMembers=["shop-2"])  # fmt: skip
+    wait_endpoint(rds, "shop-w")
+    assert {served_by(w["Endpoint"], port) for _ in range(4)} == {(rport, True)}
+    # Filters.
+    customs = rds.describe_db_cluster_endpoints(
+        DBClusterIdentifier="shop",
+        Filters=[{"Name": "db-cluster-endpoint-type", "Values": ["custom"]}],
+    )["DBClusterEndpoints"]
+    assert [e["DBClusterEndpointIdentifier"] for e in customs] == ["shop-all", "shop-ro", "shop-w"]
+    readers = rds.describe_db_cluster_endpoints(
+        Filters=[{"Name": "db-cluster-endpoint-custom-type", "Values": ["reader"]}]
+    )["DBClusterEndpoints"]
+    assert [e["DBClusterEndpointIdentifier"] for e in readers] == ["shop-ro"]
+    code, _, _ = fails(rds.describe_db_cluster_endpoints,
+                       Filters=[{"Name": "nope", "Values": ["x"]}])  # fmt: skip
+    assert code == "InvalidParameterValue"
+    # Deleted: its listener goes.
+    out = rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="shop-ro")
+    assert out["Status"] == "deleting"
+    wait_until(
+        lambda: rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="shop-ro")[
+            "DBClusterEndpoints"
+        ],
+        lambda found: found == [],
+    )
+    with pytest.raises(psycopg.OperationalError):
+        served_by(ro["Endpoint"], port)
+
+
+def test_what_custom_endpoints_refuse(rds: Any, shop: dict[str, Any]) -> None:
+    def create(**kwargs: Any) -> tuple[str, str, int]:
+        args = {"DBClusterIdentifier": "shop", "DBClusterEndpointIdentifier": "shop-x",
+                "EndpointType": "ANY", **kwargs}  # fmt: skip
+        return fails(rds.create_db_cluster_endpoint, **args)
+
+    assert create(EndpointType="WRITER")[0] == "InvalidParameterValue"
+    assert create(DBClusterEndpointIdentifier="shop-w")[0] == "DBClusterEndpointAlreadyExistsFault"
+    assert create(DBClusterEndpointIdentifier="-bad")[0] == "InvalidParameterValue"
+    code, _, status = create(StaticMembers=["nobody"])
+    assert (code, status) == ("DBInstanceNotFound", 404)
+    code, _, status = create(DBClusterIdentifier="nope")
+    assert (code, status) == ("DBClusterNotFoundFault", 404)
+    code, _, status = fails(rds.modify_db_cluster_endpoint, DBClusterEndpointIdentifier="nope",
+                            EndpointType="ANY")  # fmt: skip
+    assert (code, status) == ("DBClusterEndpointNotFoundFault", 400)
+    code, _, status = fails(rds.delete_db_cluster_endpoint, DBClusterEndpointIdentifier="nope")
+    assert (code, status) == ("DBClusterEndpointNotFoundFault", 400)
+    # At most 5 custom endpoints a cluster (AWS's quota).
+    for n in range(3):
+        rds.create_db_cluster_endpoint(DBClusterIdentifier="shop", EndpointType="ANY",
+                                       DBClusterEndpointIdentifier=f"shop-q{n}")  # fmt: skip
+    code, _, status = create(DBClusterEndpointIdentifier="shop-q9")
+    assert (code, status) == ("DBClusterEndpointQuotaExceededFault", 403)
+    # Not while the cluster is stopped.
+    for n in range(3):
+        wait_endpoint(rds, f"shop-q{n}")
+        rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier=f"shop-q{n}")
+    rds.stop_db_cluster(DBClusterIdentifier="shop")
+    wait_until(lambda: cluster(rds, "shop"), lambda c: c["Status"] == "stopped")
+    assert create()[0] == "InvalidDBClusterStateFault"
+    code, _, _ = fails(rds.modify_db_cluster_endpoint, DBClusterEndpointIdentifier="shop-w",
+                       EndpointType="READER")  # fmt: skip
+    assert code == "InvalidDBClusterStateFault"
+    rds.start_db_cluster(DBClusterIdentifier="shop")
+    wait_until(lambda: cluster(rds, "shop"), lambda c: c["Status"] == "available")
+    reader = instance(rds, "shop-2")
+    w = wait_endpoint(rds, "shop-w")
+    deadline = time.monotonic() + 30
+    while True:  # routing again once the members run
+        try:
+            assert served_by(w["Endpoint"], cluster(rds, "shop")["Port"]) == (
+                reader["Endpoint"]["Port"], True)  # fmt: skip
+            break
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
 def test_an_empty_cluster_stops_and_starts(rds: Any) -> None:
     rds.create_db_cluster(DBClusterIdentifier="bare", Engine=ENGINE, MasterUsername="admin",
                           MasterUserPassword=PASSWORD)  # fmt: skip

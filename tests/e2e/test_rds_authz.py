@@ -101,6 +101,9 @@ def target(rds: Any) -> dict[str, str]:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier=cluster, DBClusterEndpointIdentifier=f"{cluster}-ep", EndpointType="ANY"
+    )
     rds.create_db_cluster_snapshot(
         DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap"
     )
@@ -169,6 +172,17 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
     "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
     "StopDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "DescribeDBClusterEndpoints": lambda t: {},
+    "CreateDBClusterEndpoint": lambda t: {
+        "DBClusterIdentifier": t["cluster"],
+        "DBClusterEndpointIdentifier": _new(),
+        "EndpointType": "READER",
+    },
+    "ModifyDBClusterEndpoint": lambda t: {
+        "DBClusterEndpointIdentifier": t["cluster"] + "-ep",
+        "EndpointType": "READER",
+    },
+    "DeleteDBClusterEndpoint": lambda t: {"DBClusterEndpointIdentifier": t["cluster"] + "-ep"},
     "StartDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
     "CreateDBClusterSnapshot": lambda t: {
         "DBClusterIdentifier": t["cluster"],
@@ -250,6 +264,7 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 ACCOUNT_LEVEL = {
     "CreateDBCluster",
     "DescribeDBClusters",
+    "DescribeDBClusterEndpoints",
     "DescribeDBClusterSnapshots",
     "CreateDBClusterParameterGroup",
     "DescribeDBClusterParameterGroups",
@@ -271,6 +286,7 @@ THEIRS = {
     "DBParameterGroupNotFound",
     "DBClusterNotFoundFault",
     "DBClusterSnapshotNotFoundFault",
+    "DBClusterEndpointNotFoundFault",
     "DBInstanceAutomatedBackupNotFound",
 }
 
@@ -321,6 +337,7 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
             theirs.describe_db_snapshots()["DBSnapshots"],
             theirs.describe_db_clusters()["DBClusters"],
             theirs.describe_db_cluster_snapshots()["DBClusterSnapshots"],
+            theirs.describe_db_cluster_endpoints()["DBClusterEndpoints"],
             theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"],
             theirs.describe_events(Duration=600)["Events"],
         ],
@@ -347,6 +364,9 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
         DBClusterSnapshotIdentifier=target["cluster"] + "-snap"
     )
     assert snaps["DBClusterSnapshots"][0]["Status"] == "available"
+    ep = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=target["cluster"] + "-ep")
+    assert [e["CustomEndpointType"] for e in ep["DBClusterEndpoints"]] == ["ANY"]
+    assert ep["DBClusterEndpoints"][0]["Status"] != "deleting"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:

@@ -8,6 +8,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     log_exports,
     log_retention,
     ops_backups,
+    ops_cluster_endpoints,
     ops_cluster_parameters,
     ops_cluster_snapshots,
     ops_clusters,

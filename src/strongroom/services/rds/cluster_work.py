@@ -19,7 +19,14 @@ from typing import Any
 from strongroom.engines.driver import EngineError, InstanceSpec
 from strongroom.engines.postgres.credentials import set_verifier
 from strongroom.framework import Background
-from strongroom.services.rds import cluster_snapshots, clusters, crypt, master_secret, records
+from strongroom.services.rds import (
+    cluster_endpoints,
+    cluster_snapshots,
+    clusters,
+    crypt,
+    master_secret,
+    records,
+)
 from strongroom.services.rds.model import AUTO_START_S
 from strongroom.services.rds.service import service
 from strongroom.services.rds.supervisor import Supervisor
@@ -63,7 +70,10 @@ def delete_cluster(work: Background, payload: dict[str, Any]) -> None:
         if rec is None or rec["status"] != "deleting":
             return
         clusters.delete_cluster(run.conn, rec["resource_id"])
+        cluster_endpoints.delete_of_cluster(run.conn, rec["resource_id"])
         clusters.add_event(run, rec, "DB cluster deleted", ["deletion"])
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
     with contextlib.suppress(FileNotFoundError):
         _sup(work).snapshot_path(cluster_snapshots.seed_name(payload["cluster"])).unlink()
 
@@ -457,6 +467,8 @@ def stop_cluster(work: Background, payload: dict[str, Any]) -> None:
         attrs = {**(current["attrs"] or {}), "AutoStartAt": run.clock.timestamp() + AUTO_START_S}
         clusters.update_cluster(run.conn, current["resource_id"], status="stopped", attrs=attrs)
         clusters.add_event(run, current, "DB cluster stopped", ["notification"])
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
 
 
 @service.background
@@ -505,6 +517,8 @@ def start_cluster(work: Background, payload: dict[str, Any]) -> None:
             "DB cluster started" if not failed else "DB cluster started with failed instances",
             ["notification"],
         )
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
 
 
 def auto_start_clusters(run: Any, now: float) -> float | None:
@@ -528,3 +542,22 @@ def auto_start_clusters(run: Any, now: float) -> float | None:
             key=f"cluster:{cluster['resource_id']}",
         )
     return upcoming
+
+
+# --------------------------------------------------------------------- custom endpoints
+
+
+@service.background
+def sync_cluster_endpoints(work: Background, payload: dict[str, Any]) -> None:
+    """A custom endpoint created, modified or deleted: the listeners of this
+    process follow the store, then the endpoint is `available` (or gone)."""
+    sup = _sup(work)
+    with work.transaction() as run:
+        wanted = cluster_endpoints.wanted(run.conn)
+    listening = sup.endpoints.sync(wanted)
+    with work.transaction(write=True) as run:
+        for ep in cluster_endpoints.of_cluster(run.conn, payload["cluster"]):
+            if ep["status"] == "deleting":
+                cluster_endpoints.delete_endpoint(run.conn, ep["resource_id"])
+            elif ep["status"] in ("creating", "modifying") and ep["resource_id"] in listening:
+                cluster_endpoints.update_endpoint(run.conn, ep["resource_id"], status="available")

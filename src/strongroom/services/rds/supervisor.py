@@ -32,6 +32,7 @@ from strongroom.engines.postgres import PostgresEngine, archive
 from strongroom.engines.postgres.tls import CertificateAuthority
 from strongroom.framework import ResourceContext
 from strongroom.services.rds import crypt
+from strongroom.services.rds.endpoint_proxy import EndpointProxies
 from strongroom.services.rds.replica_monitor import ReplicationMonitor
 from strongroom.store.files import BLOBS_DIR, private_dir
 from strongroom.store.sealing import Sealer, load_root_key
@@ -57,6 +58,8 @@ class Supervisor:
         self._defaults: dict[str, list[Any]] = {}
         #: The replicas' replication, measured in memory (`replica_monitor`).
         self.replication = ReplicationMonitor(self)
+        #: The Aurora custom endpoints' listeners (`endpoint_proxy`).
+        self.endpoints = EndpointProxies()
 
     # ------------------------------------------------------------ engines
 
@@ -169,6 +172,7 @@ class Supervisor:
     def close(self) -> None:
         """Stop every engine; seal each encrypted instance's files."""
         self.replication.close()
+        self.endpoints.close()
         with self._lock:
             engine, attached, keys = self._postgres, set(self._attached), dict(self._keys)
             self._attached.clear()

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from strongroom.services.rds.cluster_tables import (
+    cluster_endpoints,
     cluster_parameter_groups,
     cluster_snapshots,
     clusters,
@@ -210,4 +211,4 @@ log_cursors = Table(
 
 TABLES = (*TABLES, log_cursors)
 
-TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups)
+TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups, cluster_endpoints)

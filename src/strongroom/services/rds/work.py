@@ -24,7 +24,7 @@ from typing import Any
 from strongroom.encoding import b64_bytes
 from strongroom.engines.driver import EngineError, InstanceSpec
 from strongroom.framework import Background, JobRun
-from strongroom.services.rds import crypt, keys, model, records
+from strongroom.services.rds import cluster_endpoints, crypt, keys, model, records
 from strongroom.services.rds.service import ENGINES, service
 from strongroom.services.rds.supervisor import Supervisor
 
@@ -615,6 +615,8 @@ def rds_housekeeping(run: JobRun) -> float | None:
     from strongroom.services.rds import cluster_work  # (it builds on this module)
 
     clusters_due = cluster_work.auto_start_clusters(run, now)
+    # Custom endpoints route to where their instances are now.
+    sup.endpoints.sync(cluster_endpoints.wanted(run.conn))
     upcoming = records.next_auto_start(run.conn)
     if clusters_due is not None:
         upcoming = clusters_due if upcoming is None else min(upcoming, clusters_due)
