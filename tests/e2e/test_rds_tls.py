@@ -6,6 +6,7 @@ ModifyDBInstance moves the instance to such a group (at the reboot)."""
 
 from __future__ import annotations
 
+import hashlib
 import stat
 import tempfile
 import time
@@ -202,6 +203,28 @@ def test_a_server_without_tls_fails_closed(rds: Any) -> None:
     with pytest.raises(psycopg.OperationalError):
         connect(inst, "require")
     rds.delete_db_instance(DBInstanceIdentifier="bare", SkipFinalSnapshot=True)
+
+
+def test_describe_certificates_is_the_servers_ca(rds: Any, data_dir: Path) -> None:
+    import botocore.exceptions
+
+    out = rds.describe_certificates()
+    assert out["DefaultCertificateForNewLaunches"] == "rds-ca-rsa2048-g1"
+    (cert,) = out["Certificates"]
+    pem = x509.load_pem_x509_certificate(
+        (data_dir / "engines" / "postgres" / "tls" / "ca.pem").read_bytes()
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    assert cert["Thumbprint"] == hashlib.sha1(pem.public_bytes(Encoding.DER)).hexdigest()
+    assert cert["ValidTill"] == pem.not_valid_after_utc
+    assert cert["ValidFrom"] == pem.not_valid_before_utc
+    assert (cert["CertificateIdentifier"], cert["CertificateType"]) == ("rds-ca-rsa2048-g1", "CA")
+    assert cert["CertificateArn"] == "arn:aws:rds:us-east-1::cert:rds-ca-rsa2048-g1"
+    assert rds.describe_certificates(CertificateIdentifier="RDS-CA-RSA2048-G1")["Certificates"]
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        rds.describe_certificates(CertificateIdentifier="rds-ca-2019")
+    assert exc.value.response["Error"]["Code"] == "CertificateNotFound"
 
 
 def test_the_ca_key_is_sealed_and_the_files_private(data_dir: Path) -> None:

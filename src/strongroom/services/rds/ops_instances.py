@@ -19,6 +19,7 @@ from strongroom.services.rds import (
     log_exports,
     master_secret,
     model,
+    option_groups,
     parameters,
     records,
     replicas,
@@ -60,6 +61,7 @@ def create_DB_instance(
     CopyTagsToSnapshot: bool | None = None,
     LicenseModel: str | None = None,
     DBParameterGroupName: str | None = None,
+    OptionGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     EnableCloudwatchLogsExports: list[str] | None = None,
@@ -97,6 +99,8 @@ def create_DB_instance(
         )
     backups.require_window(PreferredBackupWindow)
     version = instances.resolve_version(call, info, EngineVersion)
+    if OptionGroupName is not None:
+        OptionGroupName = option_groups.for_instance(call, OptionGroupName, Engine, version)
     group_values: dict[str, str] = {}
     if DBParameterGroupName is not None:
         group = parameters.resolve(call, DBParameterGroupName)
@@ -134,6 +138,7 @@ def create_DB_instance(
             "CopyTagsToSnapshot": CopyTagsToSnapshot,
             "LicenseModel": LicenseModel,
             "DBParameterGroupName": DBParameterGroupName,
+            "OptionGroupName": OptionGroupName,
         }.items()
         if v is not None
     }
@@ -435,6 +440,7 @@ def modify_DB_instance(
     PubliclyAccessible: bool | None = None,
     NewDBInstanceIdentifier: str | None = None,
     DBParameterGroupName: str | None = None,
+    OptionGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
@@ -496,6 +502,11 @@ def modify_DB_instance(
             attrs[name] = value
     if DBParameterGroupName is not None:
         _move_to_group(call, rec, attrs, DBParameterGroupName)
+    if OptionGroupName is not None:
+        # No option does anything here: the membership changes at once.
+        attrs["OptionGroupName"] = option_groups.for_instance(
+            call, OptionGroupName, rec["engine"], rec["engine_version"]
+        )
     if turn_on:
         MasterUserPassword = master_secret.new_password()
         attrs["MasterUserSecret"] = master_secret.create(
