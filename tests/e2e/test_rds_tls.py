@@ -182,6 +182,42 @@ def test_moving_an_instance_to_a_forcing_group(rds: Any, family: str) -> None:
     assert plain_allowed(inst)
 
 
+def test_an_aurora_cluster_parameter_group_forces_ssl(rds: Any, major: str) -> None:
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="aurora-tls", DBParameterGroupFamily=f"aurora-postgresql{major}",
+        Description="TLS required",
+    )  # fmt: skip
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="aurora-tls", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "1",
+         "ApplyMethod": "immediate"}])  # fmt: skip
+    rds.create_db_cluster(
+        DBClusterIdentifier="vault", Engine="aurora-postgresql", EngineVersion=major,
+        MasterUsername="admin", MasterUserPassword=PASSWORD,
+        DBClusterParameterGroupName="aurora-tls",
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (
+        rds.describe_db_clusters(DBClusterIdentifier="vault")["DBClusters"][0]["Status"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for ident in ("vault-1", "vault-2"):
+        rds.create_db_instance(DBInstanceIdentifier=ident, DBInstanceClass="db.r6g.large",
+                               Engine="aurora-postgresql", DBClusterIdentifier="vault")  # fmt: skip
+    for ident in ("vault-1", "vault-2"):
+        inst = wait_available(rds, ident)
+        assert not plain_allowed(inst)
+        assert encrypted(inst)
+    # Turned off in the cluster's group: plain again on every member.
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="aurora-tls", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "0",
+         "ApplyMethod": "immediate"}])  # fmt: skip
+    for ident in ("vault-1", "vault-2"):
+        inst = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        eventually(lambda i=inst: plain_allowed(i), True)
+
+
 def test_a_server_without_tls_fails_closed(rds: Any) -> None:
     """A PostgreSQL built without OpenSSL can't offer TLS: with
     rds.force_ssl on, every TCP connection is refused (never plaintext)."""
