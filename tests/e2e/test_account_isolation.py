@@ -298,6 +298,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster),
         refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster_arn),
     ],
+    ("rds", "DescribeOptionGroupOptions"): lambda a, b: [ok(EngineName="postgres")],
+    ("rds", "DescribeOptionGroups"): lambda a, b: [
+        ok(),
+        ok(EngineName="mysql"),
+        refused(frozenset({"OptionGroupNotFoundFault"}), OptionGroupName=f"{a.token}-og"),
+    ],
+    ("rds", "DescribeDBClusterEndpoints"): lambda a, b: [
+        ok(),
+        ok(DBClusterIdentifier=b.db_cluster),
+        Probe({"DBClusterEndpointIdentifier": f"{a.token}-ep"}, names_other=True),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster),
+        refused(frozenset({"DBClusterNotFoundFault"}), DBClusterIdentifier=a.db_cluster_arn),
+    ],
     ("rds", "DescribeDBClusterSnapshots"): lambda a, b: [
         ok(),
         ok(DBClusterSnapshotIdentifier=b.db_cluster_snapshot),
@@ -708,6 +721,14 @@ def _databases(clients: Callable[[str], Any], r: Resources) -> None:
     ):
         assert time.monotonic() < deadline + 60
         time.sleep(0.05)
+    rds.create_option_group(
+        OptionGroupName=f"{r.token}-og", EngineName="mysql", MajorEngineVersion="8.0",
+        OptionGroupDescription=r.token, Tags=tags,
+    )  # fmt: skip
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier=r.db_cluster, DBClusterEndpointIdentifier=f"{r.token}-ep",
+        EndpointType="ANY",
+    )  # fmt: skip
     r.db_cluster_snapshot = f"{r.token}-cluster-snap"
     r.db_cluster_snapshot_arn = rds.create_db_cluster_snapshot(
         DBClusterIdentifier=r.db_cluster, DBClusterSnapshotIdentifier=r.db_cluster_snapshot,

@@ -67,6 +67,10 @@ def target(rds: Any) -> dict[str, str]:
     rds.create_db_parameter_group(
         DBParameterGroupName=f"{name}-params", DBParameterGroupFamily="mysql8.0", Description="p"
     )
+    rds.create_option_group(
+        OptionGroupName=f"{name}-og", EngineName="mysql", MajorEngineVersion="8.0",
+        OptionGroupDescription="o",
+    )  # fmt: skip
     dbi = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DbiResourceId"]
     snap = f"{name}-snap"
     snap_arn = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snap)[
@@ -101,6 +105,9 @@ def target(rds: Any) -> dict[str, str]:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    rds.create_db_cluster_endpoint(
+        DBClusterIdentifier=cluster, DBClusterEndpointIdentifier=f"{cluster}-ep", EndpointType="ANY"
+    )
     rds.create_db_cluster_snapshot(
         DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-snap"
     )
@@ -168,6 +175,38 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "ModifyDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "DeletionProtection": True},
     "DeleteDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"], "SkipFinalSnapshot": True},
     "FailoverDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "StopDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
+    "CreateOptionGroup": lambda t: {
+        "OptionGroupName": _new(),
+        "EngineName": "mysql",
+        "MajorEngineVersion": "8.0",
+        "OptionGroupDescription": "x",
+    },
+    "CopyOptionGroup": lambda t: {
+        "SourceOptionGroupIdentifier": t["name"] + "-og",
+        "TargetOptionGroupIdentifier": _new(),
+        "TargetOptionGroupDescription": "copy",
+    },
+    "DescribeOptionGroups": lambda t: {},
+    "DescribeCertificates": lambda t: {},
+    "DescribeOptionGroupOptions": lambda t: {"EngineName": "mysql"},
+    "ModifyOptionGroup": lambda t: {
+        "OptionGroupName": t["name"] + "-og",
+        "OptionsToRemove": ["X"],
+    },
+    "DeleteOptionGroup": lambda t: {"OptionGroupName": t["name"] + "-og"},
+    "DescribeDBClusterEndpoints": lambda t: {},
+    "CreateDBClusterEndpoint": lambda t: {
+        "DBClusterIdentifier": t["cluster"],
+        "DBClusterEndpointIdentifier": _new(),
+        "EndpointType": "READER",
+    },
+    "ModifyDBClusterEndpoint": lambda t: {
+        "DBClusterEndpointIdentifier": t["cluster"] + "-ep",
+        "EndpointType": "READER",
+    },
+    "DeleteDBClusterEndpoint": lambda t: {"DBClusterEndpointIdentifier": t["cluster"] + "-ep"},
+    "StartDBCluster": lambda t: {"DBClusterIdentifier": t["cluster"]},
     "CreateDBClusterSnapshot": lambda t: {
         "DBClusterIdentifier": t["cluster"],
         "DBClusterSnapshotIdentifier": _new(),
@@ -248,6 +287,11 @@ CALLS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 ACCOUNT_LEVEL = {
     "CreateDBCluster",
     "DescribeDBClusters",
+    "DescribeDBClusterEndpoints",
+    "CreateOptionGroup",
+    "DescribeOptionGroups",
+    "DescribeOptionGroupOptions",
+    "DescribeCertificates",
     "DescribeDBClusterSnapshots",
     "CreateDBClusterParameterGroup",
     "DescribeDBClusterParameterGroups",
@@ -269,6 +313,8 @@ THEIRS = {
     "DBParameterGroupNotFound",
     "DBClusterNotFoundFault",
     "DBClusterSnapshotNotFoundFault",
+    "DBClusterEndpointNotFoundFault",
+    "OptionGroupNotFoundFault",
     "DBInstanceAutomatedBackupNotFound",
 }
 
@@ -319,6 +365,8 @@ def test_another_account_sees_none_of_it(server, two_accounts, target) -> None:
             theirs.describe_db_snapshots()["DBSnapshots"],
             theirs.describe_db_clusters()["DBClusters"],
             theirs.describe_db_cluster_snapshots()["DBClusterSnapshots"],
+            theirs.describe_db_cluster_endpoints()["DBClusterEndpoints"],
+            theirs.describe_option_groups()["OptionGroupsList"],
             theirs.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"],
             theirs.describe_events(Duration=600)["Events"],
         ],
@@ -345,6 +393,11 @@ def test_the_owners_resources_are_untouched(rds: Any, target) -> None:
         DBClusterSnapshotIdentifier=target["cluster"] + "-snap"
     )
     assert snaps["DBClusterSnapshots"][0]["Status"] == "available"
+    og = rds.describe_option_groups(OptionGroupName=target["name"] + "-og")["OptionGroupsList"]
+    assert [g["EngineName"] for g in og] == ["mysql"]
+    ep = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=target["cluster"] + "-ep")
+    assert [e["CustomEndpointType"] for e in ep["DBClusterEndpoints"]] == ["ANY"]
+    assert ep["DBClusterEndpoints"][0]["Status"] != "deleting"
 
 
 def test_an_identity_policy_on_the_instance_arn(server: StrongroomServer, rds: Any, target) -> None:

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -64,6 +65,7 @@ from strongroom.engines.postgres import replication, scram, upgrade
 from strongroom.engines.postgres.account import Account, resolve_account
 from strongroom.engines.postgres.binaries import Catalogue
 from strongroom.engines.postgres.replication import REPLICATION_ROLE, slot_name
+from strongroom.engines.postgres.tls import CertificateAuthority
 
 _log = logging.getLogger("strongroom.engines.postgres")
 
@@ -99,8 +101,13 @@ RESERVED_PARAMETERS = frozenset(
         "restore_command",
         "archive_command",
         "archive_library",
+        "ssl",
+        "ssl_cert_file",
+        "ssl_key_file",
     }
 )
+#: RDS's parameter that the engine enforces (pg_hba.conf: ``hostssl`` only).
+FORCE_SSL = "rds.force_ssl"
 _STOP_SIGNAL = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 _CHUNK = 1024 * 1024
 
@@ -124,7 +131,13 @@ hot_standby = on
 include_if_exists = 'strongroom.conf'
 """
 
-HBA = f"""# written by strongroom: {ADMIN} only over the Unix socket, by peer
+
+def _hba(force_ssl: bool) -> str:
+    """pg_hba.conf: rdsadmin only over the Unix socket; users over TCP with
+    SCRAM, over TLS only when ``rds.force_ssl`` is on (``hostssl``; the
+    replication lines stay ``host``: strongroom's own streaming)."""
+    tcp = "hostssl" if force_ssl else "host   "
+    return f"""# written by strongroom: {ADMIN} only over the Unix socket, by peer
 # TYPE  DATABASE     USER      ADDRESS       METHOD
 local   all          {ADMIN}                 peer map=strongroom
 local   replication  {ADMIN}                 peer map=strongroom
@@ -134,10 +147,13 @@ host    replication  {ADMIN}   all           reject
 host    all          {REPLICATION_ROLE}  all         reject
 host    replication  {REPLICATION_ROLE}  all         reject
 local   all          all                     scram-sha-256
-host    all          all       127.0.0.1/32  scram-sha-256
-host    all          all       ::1/128       scram-sha-256
+{tcp} all          all       127.0.0.1/32  scram-sha-256
+{tcp} all          all       ::1/128       scram-sha-256
 host    replication  all       127.0.0.1/32  scram-sha-256
 """
+
+
+HBA = _hba(False)
 
 
 class _Proc:
@@ -210,8 +226,12 @@ class PostgresEngine:
         scan_system: bool = True,
         start_timeout_s: float = 60.0,
         stop_timeout_s: float = 60.0,
+        tls: CertificateAuthority | None = None,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
+        #: Issues each instance's server certificate; None: no TLS (and
+        #: ``rds.force_ssl`` can't be turned on).
+        self.tls = tls
         self.catalogue = Catalogue(bin_dirs, use_embedded=use_embedded, scan_system=scan_system)
         self.account: Account = resolve_account(run_as)
         self.start_timeout_s = start_timeout_s
@@ -221,6 +241,7 @@ class PostgresEngine:
         self._template_lock = threading.Lock()
         self._procs: dict[str, _Proc] = {}
         self._runnable: dict[Path, Path] = {}
+        self._tls_capable: dict[Path, bool] = {}
         self._closed = False
         self._os_user = _os_user_name()
         for sub in ("", "instances", "templates"):
@@ -241,7 +262,12 @@ class PostgresEngine:
         atexit.register(_at_exit)
 
     @classmethod
-    def from_options(cls, base_dir: Path, options: Mapping[str, str]) -> PostgresEngine:
+    def from_options(
+        cls,
+        base_dir: Path,
+        options: Mapping[str, str],
+        tls: CertificateAuthority | None = None,
+    ) -> PostgresEngine:
         """From server options (``--option rds.postgres.bin=/opt/pg16/bin:/opt/pg17/bin``,
         ``--option rds.postgres.user=pgrunner``; the RDS layer passes
         ``ctx.options_for("rds.postgres")``)."""
@@ -249,7 +275,7 @@ class PostgresEngine:
         if unknown:
             raise EngineError(f"unknown PostgreSQL engine options: {', '.join(sorted(unknown))}")
         bin_dirs = [d for d in (options.get("bin") or "").split(os.pathsep) if d.strip()]
-        return cls(base_dir, bin_dirs=bin_dirs, run_as=options.get("user") or None)
+        return cls(base_dir, bin_dirs=bin_dirs, run_as=options.get("user") or None, tls=tls)
 
     # ------------------------------------------------------------ versions
 
@@ -458,6 +484,14 @@ class PostgresEngine:
             "archive_command = 'true'\n"
             f"include_if_exists = {_conf_quote(str(instance.instance_dir / 'backup.conf'))}\n"
         )
+        cert, key = self._certificate(instance)
+        if cert is not None:
+            # TLS always offered (as RDS does); required when rds.force_ssl is on.
+            conf += (
+                "ssl = on\n"
+                f"ssl_cert_file = {_conf_quote(str(cert))}\n"
+                f"ssl_key_file = {_conf_quote(str(key))}\n"
+            )
         ident = "# written by strongroom: who may be rdsadmin over the Unix socket\n"
         for os_user in sorted({self._os_user, self.account.name}):
             ident += f"strongroom  {os_user}  {ADMIN}\n"
@@ -466,12 +500,80 @@ class PostgresEngine:
         for name, text in (
             ("strongroom.conf", conf),
             ("pg_ident.conf", ident),
-            ("pg_hba.conf", HBA),
+            ("pg_hba.conf", _hba(self.force_ssl(instance))),
         ):
             path = data / name
             path.write_text(text)
             os.chmod(path, 0o600)
             self.account.chown(path)
+
+    def supports_tls(self, major: int | str) -> bool:
+        """Whether the major's server was built with OpenSSL (the embedded
+        wheel's is not; distributions' packages are)."""
+        bin_dir = self._bin(self.resolve_version(str(major)))
+        with self._lock:
+            known = self._tls_capable.get(bin_dir)
+        if known is None:
+            try:
+                with (
+                    open(bin_dir / "postgres", "rb") as f,
+                    mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as image,
+                ):
+                    known = image.find(b"SSL_CTX_new") >= 0
+            except (OSError, ValueError):
+                known = False
+            with self._lock:
+                self._tls_capable[bin_dir] = known
+        return known
+
+    def _certificate(self, instance: Instance) -> tuple[Path | None, Path | None]:
+        """The instance's server certificate and key, issued on first need
+        (none without a CA or when the server has no TLS)."""
+        if self.tls is None or not self.supports_tls(instance.major):
+            return None, None
+        tls_dir = instance.instance_dir / "tls"
+        cert, key = tls_dir / "server.crt", tls_dir / "server.key"
+        if not (cert.exists() and key.exists()):
+            key_pem, cert_pem = self.tls.issue(instance.instance_id)
+            tls_dir.mkdir(mode=0o700, exist_ok=True)
+            self.account.chown(tls_dir)
+            for path, data in ((key, key_pem), (cert, cert_pem)):
+                tmp = path.with_suffix(".tmp")
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                self.account.chown(tmp)
+                os.replace(tmp, path)
+        return cert, key
+
+    def force_ssl(self, instance: Instance) -> bool:
+        """Whether ``rds.force_ssl`` is on for the instance (a marker outside
+        the data directory: a snapshot or replica does not carry it)."""
+        return (instance.instance_dir / "force_ssl").exists()
+
+    def _set_force_ssl(self, instance: Instance, on: bool) -> None:
+        marker = instance.instance_dir / "force_ssl"
+        if on:
+            if self._certificate(instance)[0] is None:
+                # Fail closed: hostssl lines refuse every TCP connection then.
+                _log.warning(
+                    "%s: rds.force_ssl is on but PostgreSQL %s here has no TLS "
+                    "(built without OpenSSL): every TCP connection is refused",
+                    instance.instance_id,
+                    instance.version,
+                )
+            marker.write_text("1\n")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
+        path = instance.data_dir / "pg_hba.conf"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(_hba(on))
+        os.chmod(tmp, 0o600)
+        self.account.chown(tmp)
+        os.replace(tmp, path)
 
     def _check_role(self, name: str) -> None:
         if not _ROLE.match(name) or name in _RESERVED_ROLES or name.startswith("pg_"):
@@ -832,6 +934,10 @@ class PostgresEngine:
         """ALTER SYSTEM each value (None: RESET), then reload: dynamic settings
         apply at once, static ones (context ``postmaster``) at the next restart."""
         applied: list[AppliedParameter] = []
+        values = dict(values)
+        force = values.pop(FORCE_SSL, False)
+        if force is not False and force not in (None, "0", "1"):
+            raise EngineError(f"{FORCE_SSL}: invalid value {force!r} (0 or 1)")
         with self._admin(instance) as conn:
             contexts = dict(conn.execute("SELECT name, context FROM pg_settings").fetchall())
             for name in values:
@@ -859,6 +965,10 @@ class PostgresEngine:
                         name, value, "static" if static else "dynamic", static, context
                     )
                 )
+            if force is not False:
+                # pg_hba.conf is re-read on the reload below: dynamic, as on RDS.
+                self._set_force_ssl(instance, force == "1")
+                applied.append(AppliedParameter(FORCE_SSL, force, "dynamic", False, "sighup"))
             before = conn.execute("SELECT pg_conf_load_time()").fetchone()[0]
             conn.execute("SELECT pg_reload_conf()")
             # This session re-reads the files after the postmaster has: once it

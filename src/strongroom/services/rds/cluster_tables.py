@@ -96,3 +96,28 @@ cluster_parameter_groups = Table(
     Column("parameters", JsonText, nullable=False, default=dict),
     Column("tags", JsonText, nullable=False, default=list),
 )
+
+cluster_endpoints = Table(
+    "rds_cluster_endpoints",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    #: DBClusterEndpointIdentifier, lower-cased as RDS stores it.
+    Column("identifier", String(63), primary_key=True),
+    #: DBClusterEndpointResourceIdentifier ("cluster-endpoint-…").
+    Column("resource_id", String(64), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False),
+    Column("cluster_resource_id", String(64), nullable=False),
+    Column("cluster_identifier", String(63), nullable=False),
+    #: CustomEndpointType: READER or ANY.
+    Column("endpoint_type", String(16), nullable=False),
+    Column("static_members", JsonText, nullable=False, default=list),
+    Column("excluded_members", JsonText, nullable=False, default=list),
+    #: creating | available | modifying | deleting
+    Column("status", String(32), nullable=False),
+    #: The loopback address its listener has (the cluster's Port), unique
+    #: on the server: what tells the endpoint apart, as a DNS name does on AWS.
+    Column("address", String(64), nullable=False, unique=True),
+    Column("tags", JsonText, nullable=False, default=list),
+    Column("created", Float, nullable=False),
+)

@@ -19,7 +19,15 @@ from typing import Any
 from strongroom.engines.driver import EngineError, InstanceSpec
 from strongroom.engines.postgres.credentials import set_verifier
 from strongroom.framework import Background
-from strongroom.services.rds import cluster_snapshots, clusters, crypt, master_secret, records
+from strongroom.services.rds import (
+    cluster_endpoints,
+    cluster_snapshots,
+    clusters,
+    crypt,
+    master_secret,
+    records,
+)
+from strongroom.services.rds.model import AUTO_START_S
 from strongroom.services.rds.service import service
 from strongroom.services.rds.supervisor import Supervisor
 from strongroom.services.rds.work import (
@@ -29,6 +37,8 @@ from strongroom.services.rds.work import (
     _sup,
     event,
     snapshot_data,
+    start_engine,
+    stop_engine,
 )
 
 log = logging.getLogger("strongroom.services.rds")
@@ -60,7 +70,10 @@ def delete_cluster(work: Background, payload: dict[str, Any]) -> None:
         if rec is None or rec["status"] != "deleting":
             return
         clusters.delete_cluster(run.conn, rec["resource_id"])
+        cluster_endpoints.delete_of_cluster(run.conn, rec["resource_id"])
         clusters.add_event(run, rec, "DB cluster deleted", ["deletion"])
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
     with contextlib.suppress(FileNotFoundError):
         _sup(work).snapshot_path(cluster_snapshots.seed_name(payload["cluster"])).unlink()
 
@@ -422,3 +435,129 @@ def copy_cluster_snapshot(work: Background, payload: dict[str, Any]) -> None:
             run.conn, snap["account"], snap["region"], snap["identifier"],
             "db-cluster-snapshot", snap["arn"], message, ["notification"], run.clock.timestamp(),
         )  # fmt: skip
+
+
+# --------------------------------------------------------------------- stop / start
+
+
+@service.background
+def stop_cluster(work: Background, payload: dict[str, Any]) -> None:
+    """StopDBCluster: every member's engine stopped (the readers first, then
+    the writer), each member `stopped`, then the cluster, with the time it
+    starts by itself (7 days later, as AWS)."""
+    cluster = _cluster(work, payload["cluster"])
+    if cluster is None or cluster["status"] != "stopping":
+        return
+    members = cluster["members"] or []
+    order = [m for m in members if m != cluster["writer"]] + [
+        m for m in members if m == cluster["writer"]
+    ]
+    for rid in order:
+        rec = _instance(work, rid)
+        if rec is None or rec["status"] != "stopping":
+            continue
+        stop_engine(work, rec)
+        with work.transaction(write=True) as run:
+            records.update_instance(run.conn, rid, status="stopped", auto_start_at=None)
+            event(run, rec, "DB instance stopped", ["notification"])
+    with work.transaction(write=True) as run:
+        current = clusters.by_resource(run.conn, cluster["resource_id"])
+        if current is None:
+            return
+        attrs = {**(current["attrs"] or {}), "AutoStartAt": run.clock.timestamp() + AUTO_START_S}
+        clusters.update_cluster(run.conn, current["resource_id"], status="stopped", attrs=attrs)
+        clusters.add_event(run, current, "DB cluster stopped", ["notification"])
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
+
+
+@service.background
+def start_cluster(work: Background, payload: dict[str, Any]) -> None:
+    """StartDBCluster and the automatic start after 7 days: the writer's
+    engine first, then the readers' (streaming from it again); each member
+    `available` as its engine runs, then the cluster."""
+    cluster = _cluster(work, payload["cluster"])
+    if cluster is None or cluster["status"] != "starting":
+        return
+    members = cluster["members"] or []
+    order = [m for m in members if m == cluster["writer"]] + [
+        m for m in members if m != cluster["writer"]
+    ]
+    data_keys = payload.get("keys") or {}
+    failed = False
+    for rid in order:
+        rec = _instance(work, rid)
+        if rec is None or rec["status"] != "starting":
+            continue
+        outcome = start_engine(work, rec, _key(data_keys, rid))
+        with work.transaction(write=True) as run:
+            records.update_instance(run.conn, rid, status=outcome or "available")
+            if outcome is None:
+                event(run, rec, "DB instance started", ["notification"])
+            else:
+                failed = True
+                event(run, rec, "DB instance could not be started", ["failure"])
+    with work.transaction(write=True) as run:
+        current = clusters.by_resource(run.conn, cluster["resource_id"])
+        if current is None:
+            return
+        attrs = {k: v for k, v in (current["attrs"] or {}).items() if k != "AutoStartAt"}
+        clusters.update_cluster(run.conn, current["resource_id"], status="available", attrs=attrs)
+        if payload.get("auto"):
+            clusters.add_event(
+                run,
+                current,
+                "DB cluster is being started due to it exceeding the maximum allowed time "
+                "being stopped.",
+                ["notification"],
+            )
+        clusters.add_event(
+            run,
+            current,
+            "DB cluster started" if not failed else "DB cluster started with failed instances",
+            ["notification"],
+        )
+        wanted = cluster_endpoints.wanted(run.conn)
+    _sup(work).endpoints.sync(wanted)
+
+
+def auto_start_clusters(run: Any, now: float) -> float | None:
+    """Stopped clusters past their 7 days go to `starting` (their members
+    too) and are started by RDS itself; returns when the next one is due."""
+    upcoming: float | None = None
+    for cluster in clusters.stopped(run.conn):
+        due = (cluster["attrs"] or {}).get("AutoStartAt")
+        if due is None:
+            continue
+        if due > now:
+            upcoming = due if upcoming is None else min(upcoming, due)
+            continue
+        clusters.update_cluster(run.conn, cluster["resource_id"], status="starting")
+        for rid in cluster["members"] or []:
+            records.set_instance_status(run.conn, rid, "starting", only_from=("stopped",))
+        clusters.add_event(run, cluster, "DB cluster is being started", ["notification"])
+        run.hand_off(
+            "start_cluster",
+            {"cluster": cluster["resource_id"], "auto": True},
+            key=f"cluster:{cluster['resource_id']}",
+        )
+    return upcoming
+
+
+# --------------------------------------------------------------------- custom endpoints
+
+
+@service.background
+def sync_cluster_endpoints(work: Background, payload: dict[str, Any]) -> None:
+    """A custom endpoint created, modified or deleted: the listeners of this
+    process follow the store, then the endpoint is `available` (or gone)."""
+    sup = _sup(work)
+    with work.transaction() as run:
+        wanted = cluster_endpoints.wanted(run.conn)
+    listening = sup.endpoints.sync(wanted)
+    with work.transaction(write=True) as run:
+        for ep in cluster_endpoints.of_cluster(run.conn, payload["cluster"]):
+            if ep["status"] == "deleting":
+                cluster_endpoints.delete_endpoint(run.conn, ep["resource_id"])
+            elif ep["status"] in ("creating", "modifying") and ep["resource_id"] in listening:
+                cluster_endpoints.update_endpoint(run.conn, ep["resource_id"], status="available")

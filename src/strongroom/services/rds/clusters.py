@@ -89,6 +89,12 @@ def list_all(conn: Connection, account: str, region: str) -> list[Record]:
     return [dict(r._mapping) for r in rows]
 
 
+def stopped(conn: Connection) -> list[Record]:
+    """Every stopped cluster (of every account: RDS's own automatic start)."""
+    rows = conn.execute(select(clusters).where(clusters.c.status == "stopped"))
+    return [dict(r._mapping) for r in rows]
+
+
 def insert(conn: Connection, record: Record) -> None:
     conn.execute(clusters.insert().values(**record))
 
@@ -241,6 +247,8 @@ def to_wire(cluster: Record, member_recs: list[Record]) -> dict[str, Any]:
         out["PendingModifiedValues"] = {"MasterUserPassword": "****"}
     if attrs.get("EnabledCloudwatchLogsExports"):
         out["EnabledCloudwatchLogsExports"] = list(attrs["EnabledCloudwatchLogsExports"])
+    if cluster["status"] == "stopped" and attrs.get("AutoStartAt") is not None:
+        out["AutomaticRestartTime"] = _dt(attrs["AutoStartAt"])
     return out
 
 
@@ -260,11 +268,11 @@ def refuse_instance_snapshot(rec: Record) -> None:
         )
 
 
-def refuse_instance_stop(rec: Record) -> None:
-    """A cluster's instance is not stopped on its own: the cluster is."""
+def refuse_instance_stop(rec: Record, verb: str = "stop") -> None:
+    """A cluster's instance is not stopped or started on its own: the cluster is."""
     if _member(rec):
         raise errors.InvalidParameterCombination(
-            f"DB instance {rec['identifier']} is a member of DB cluster {_member(rec)}: stop "
+            f"DB instance {rec['identifier']} is a member of DB cluster {_member(rec)}: {verb} "
             "the DB cluster instead."
         )
 

@@ -130,6 +130,19 @@ def control_plane_version(info: EngineInfo, requested: str | None) -> tuple[str,
     raise errors.InvalidParameterCombination(f"Cannot find version {requested} for {info.name}")
 
 
+def option_group_major(engine: str, version: str) -> str:
+    """The MajorEngineVersion of an engine version for option groups: 15
+    (postgres), 8.0 (mysql), 10.11 (mariadb), 19 (oracle), 15.00 (sqlserver)."""
+    parts = version.split(".")
+    if engine in ("postgres", "aurora-postgresql") or engine.startswith("oracle"):
+        return parts[0]
+    return ".".join(parts[:2])
+
+
+def default_option_group(engine: str, version: str) -> str:
+    return f"default:{engine}-{option_group_major(engine, version).replace('.', '-')}"
+
+
 def family_of(engine: str, version: str) -> str:
     info = ENGINES.get(engine)
     if info is not None and not info.real:
@@ -159,7 +172,6 @@ def peer_name(rec: Record, arn: str) -> str:
 def instance_wire(rec: Record) -> dict[str, Any]:
     attrs = rec["attrs"] or {}
     family = family_of(rec["engine"], rec["engine_version"])
-    major = rec["engine_version"].split(".")[0]
     out: dict[str, Any] = {
         "DBInstanceIdentifier": rec["identifier"],
         "DBInstanceClass": rec["instance_class"],
@@ -191,7 +203,11 @@ def instance_wire(rec: Record) -> dict[str, Any]:
         "ReadReplicaDBClusterIdentifiers": [],
         "LicenseModel": attrs.get("LicenseModel") or ENGINES[rec["engine"]].license,
         "OptionGroupMemberships": [
-            {"OptionGroupName": f"default:{rec['engine']}-{major}", "Status": "in-sync"}
+            {
+                "OptionGroupName": attrs.get("OptionGroupName")
+                or default_option_group(rec["engine"], rec["engine_version"]),
+                "Status": attrs.get("OptionGroupStatus", "in-sync"),
+            }
         ],
         "PubliclyAccessible": bool(attrs.get("PubliclyAccessible", False)),
         "StorageType": rec["storage_type"],
@@ -242,7 +258,6 @@ def instance_wire(rec: Record) -> dict[str, Any]:
 
 def snapshot_wire(rec: Record) -> dict[str, Any]:
     attrs = rec["attrs"] or {}
-    major = rec["engine_version"].split(".")[0]
     out: dict[str, Any] = {
         "DBSnapshotIdentifier": rec["identifier"],
         "DBInstanceIdentifier": rec["instance_identifier"],
@@ -257,7 +272,8 @@ def snapshot_wire(rec: Record) -> dict[str, Any]:
         "EngineVersion": rec["engine_version"],
         "LicenseModel": attrs.get("LicenseModel") or ENGINES[rec["engine"]].license,
         "SnapshotType": rec["snapshot_type"],
-        "OptionGroupName": f"default:{rec['engine']}-{major}",
+        "OptionGroupName": attrs.get("OptionGroupName")
+        or default_option_group(rec["engine"], rec["engine_version"]),
         "PercentProgress": rec["percent"],
         "StorageType": attrs.get("StorageType", "gp2"),
         "Encrypted": bool(rec["encrypted"]),

@@ -91,7 +91,7 @@ def for_cluster(call: Call, name: str | None, version: str) -> tuple[str, dict[s
 
 
 def engine_values(group: records.Record) -> dict[str, str]:
-    return {k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")}
+    return parameters.engine_values(group["parameters"] or {})
 
 
 def values_of(call: Call, cluster: records.Record) -> dict[str, str]:
@@ -201,7 +201,7 @@ def _apply(call: Call, group: records.Record, changes: dict[str, str | None]) ->
         else:
             values[name] = value
     rows_of.set_parameters(call.conn, call.account, call.region, group["name"], values)
-    engine_changes = {k: v for k, v in changes.items() if not k.startswith("rds.")}
+    engine_changes = parameters.engine_values(changes)
     if not engine_changes:
         return
     for cluster in _clusters_in(call, group["name"]):

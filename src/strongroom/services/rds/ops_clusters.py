@@ -1,5 +1,5 @@
 """Aurora PostgreSQL DB clusters: CreateDBCluster, DescribeDBClusters,
-ModifyDBCluster, DeleteDBCluster, FailoverDBCluster, and the instances of a
+ModifyDBCluster, DeleteDBCluster, FailoverDBCluster, Stop/StartDBCluster, and the instances of a
 cluster (CreateDBInstance / DeleteDBInstance with a DBClusterIdentifier).
 
 The operations check and record; the engines' work (the writer's server,
@@ -391,6 +391,62 @@ def failover_DB_cluster(
     return {"DBCluster": wire(call, rec)}
 
 
+@service.operation(authorize=False)
+def stop_DB_cluster(call: Call, DBClusterIdentifier: str) -> dict[str, Any]:
+    """Every member's engine is stopped (`cluster_work.stop_cluster`); the
+    cluster starts by itself after 7 days, as on AWS."""
+    rec = _resolve(call, "StopDBCluster", DBClusterIdentifier)
+    if rec["status"] != "available":
+        raise errors.InvalidDBClusterStateFault(
+            f"DbCluster {rec['identifier']} is in {rec['status']} state but expected it to be "
+            "one of available."
+        )
+    member_recs = clusters.members(call.conn, rec)
+    for m in member_recs:
+        if m["status"] != "available":
+            raise errors.InvalidDBInstanceStateFault(
+                f"DB instance {m['identifier']} is not in available state."
+            )
+    clusters.update_cluster(call.conn, rec["resource_id"], status="stopping")
+    rec["status"] = "stopping"
+    for m in member_recs:
+        records.update_instance(call.conn, m["resource_id"], status="stopping")
+    call.hand_off(
+        "stop_cluster", {"cluster": rec["resource_id"]}, key=f"cluster:{rec['resource_id']}"
+    )
+    return {"DBCluster": wire(call, rec)}
+
+
+@service.operation(authorize=False)
+def start_DB_cluster(call: Call, DBClusterIdentifier: str) -> dict[str, Any]:
+    """The members' engines start again (`cluster_work.start_cluster`): an
+    encrypted cluster's with the caller's own access to its KMS key."""
+    rec = _resolve(call, "StartDBCluster", DBClusterIdentifier)
+    if rec["status"] != "stopped":
+        raise errors.InvalidDBClusterStateFault(
+            f"DbCluster {rec['identifier']} is in {rec['status']} state but expected it to be "
+            "one of stopped."
+        )
+    member_recs = clusters.members(call.conn, rec)
+    data_keys: dict[str, str] = {}
+    for m in member_recs:
+        if m["encrypted"] and m["data_key"] is not None:
+            plain = keys.open_data_key(
+                call, m["data_key"], m["kms_key_arn"], keys.instance_context(m["resource_id"])
+            )
+            data_keys[m["resource_id"]] = b64_text(plain)
+    clusters.update_cluster(call.conn, rec["resource_id"], status="starting")
+    rec["status"] = "starting"
+    for m in member_recs:
+        records.set_instance_status(call.conn, m["resource_id"], "starting", only_from=("stopped",))
+    call.hand_off(
+        "start_cluster",
+        {"cluster": rec["resource_id"], "keys": data_keys},
+        key=f"cluster:{rec['resource_id']}",
+    )
+    return {"DBCluster": wire(call, rec)}
+
+
 # --------------------------------------------------------------------- instances of a cluster
 
 
@@ -511,6 +567,11 @@ def delete_member(
     if rec["status"] == "deleting":
         raise errors.InvalidDBInstanceStateFault(
             f"Instance {rec['identifier']} is already being deleted."
+        )
+    if cluster["status"] in ("stopping", "stopped", "starting"):
+        raise errors.InvalidDBClusterStateFault(
+            f"DbCluster {cluster['identifier']} is in {cluster['status']} state but expected it "
+            "to be one of available."
         )
     if rec["status"] not in instances.DELETABLE:
         raise errors.InvalidDBInstanceStateFault(

@@ -19,6 +19,7 @@ from strongroom.services.rds import (
     log_exports,
     master_secret,
     model,
+    option_groups,
     parameters,
     records,
     replicas,
@@ -61,6 +62,7 @@ def create_DB_instance(
     CopyTagsToSnapshot: bool | None = None,
     LicenseModel: str | None = None,
     DBParameterGroupName: str | None = None,
+    OptionGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     EnableCloudwatchLogsExports: list[str] | None = None,
@@ -98,6 +100,8 @@ def create_DB_instance(
         )
     backups.require_window(PreferredBackupWindow)
     version = instances.resolve_version(call, info, EngineVersion)
+    if OptionGroupName is not None:
+        OptionGroupName = option_groups.for_instance(call, OptionGroupName, Engine, version)
     group_values: dict[str, str] = {}
     if DBParameterGroupName is not None:
         group = parameters.resolve(call, DBParameterGroupName)
@@ -108,9 +112,7 @@ def create_DB_instance(
                 f"with DBParameterGroupFamily {model.family_of(Engine, version)}."
             )
         DBParameterGroupName = group["name"]
-        group_values = {
-            k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")
-        }
+        group_values = parameters.engine_values(group["parameters"] or {})
     instances.require_new(call, identifier)
     if DBName is not None and info.real and (
         not DBName or not DBName[0].isalpha() or len(DBName) > 63
@@ -137,6 +139,7 @@ def create_DB_instance(
             "CopyTagsToSnapshot": CopyTagsToSnapshot,
             "LicenseModel": LicenseModel,
             "DBParameterGroupName": DBParameterGroupName,
+            "OptionGroupName": OptionGroupName,
         }.items()
         if v is not None
     }
@@ -355,6 +358,7 @@ def start_DB_instance(
     call: Call, DBInstanceIdentifier: str, DBCapacityReservationIdentifier: str | None = None
 ) -> dict[str, Any]:
     rec = _resolve(call, "StartDBInstance", DBInstanceIdentifier)
+    clusters.refuse_instance_stop(rec, "start")
     if DBCapacityReservationIdentifier:
         # No DB capacity reservations exist on this server: none can be named.
         raise errors.DBCapacityReservationNotFoundFault(
@@ -417,7 +421,7 @@ def _move_to_group(call: Call, rec: records.Record, attrs: dict[str, Any], name:
     values.update(group["parameters"] or {})
     attrs["DBParameterGroupName"] = group["name"]
     attrs["ParameterApplyStatus"] = "pending-reboot"
-    attrs["PendingParameters"] = {k: v for k, v in values.items() if not k.startswith("rds.")}
+    attrs["PendingParameters"] = parameters.engine_values(values)
 
 
 @service.operation(authorize=False)
@@ -437,6 +441,7 @@ def modify_DB_instance(
     PubliclyAccessible: bool | None = None,
     NewDBInstanceIdentifier: str | None = None,
     DBParameterGroupName: str | None = None,
+    OptionGroupName: str | None = None,
     ManageMasterUserPassword: bool | None = None,
     MasterUserSecretKmsKeyId: str | None = None,
     RotateMasterUserPassword: bool | None = None,
@@ -507,6 +512,11 @@ def modify_DB_instance(
             attrs[name] = value
     if DBParameterGroupName is not None and not (upgrade and upgrade["major"]):
         _move_to_group(call, rec, attrs, DBParameterGroupName)
+    if OptionGroupName is not None:
+        # No option does anything here: the membership changes at once.
+        attrs["OptionGroupName"] = option_groups.for_instance(
+            call, OptionGroupName, rec["engine"], rec["engine_version"]
+        )
     if turn_on:
         MasterUserPassword = master_secret.new_password()
         attrs["MasterUserSecret"] = master_secret.create(

@@ -132,7 +132,7 @@ def _apply(call: Call, group: records.Record, changes: dict[str, str | None]) ->
     records.update_parameter_group(
         call.conn, call.account, call.region, group["name"], parameters=values
     )
-    engine_changes = {k: v for k, v in changes.items() if not k.startswith("rds.")}
+    engine_changes = parameters.engine_values(changes)
     if not engine_changes:
         return
     for rec in parameters.members_of(call, group["name"]):

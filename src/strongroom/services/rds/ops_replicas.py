@@ -55,7 +55,7 @@ def _parameter_group(
             f"{group['family']} can't be used for this instance. Use a parameter group "
             f"with DBParameterGroupFamily {family}."
         )
-    values = {k: v for k, v in (group["parameters"] or {}).items() if not k.startswith("rds.")}
+    values = parameters.engine_values(group["parameters"] or {})
     return group["name"], values
 
 

@@ -2,11 +2,13 @@
 family of an installed engine, never modified or deleted), the groups a
 caller makes, and the parameters a family has: the real engine's settings
 (``postgres --describe-config``: names, types, ranges, ApplyType from the
-engine's own context) plus RDS's own (``rds.log_retention_period``,
-``rds.force_ssl``)."""
+engine's own context) plus RDS's own (``rds.log_retention_period``, enforced
+by `log_retention`; ``rds.force_ssl``, enforced by the engine: pg_hba.conf
+``hostssl``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from strongroom.arn import arn as make_arn
@@ -27,6 +29,16 @@ RDS_PARAMETERS = (
         "Force SSL connections.", None, "0,1", "sighup", "system",
     ),
 )  # fmt: skip
+
+
+#: RDS parameters the engine itself enforces (the rest are RDS's jobs).
+ENGINE_ENFORCED = frozenset({"rds.force_ssl"})
+
+
+def engine_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a group that go to the engine: its own settings and
+    ``rds.force_ssl`` (pg_hba.conf), not RDS's other parameters."""
+    return {k: v for k, v in values.items() if not k.startswith("rds.") or k in ENGINE_ENFORCED}
 
 
 def group_arn(account: str, region: str, name: str) -> str:

@@ -3,7 +3,9 @@ and of sealed instances, and the data keys of the encrypted instances that
 run in this process.
 
 - ``<data-dir>/engines/postgres``: the PostgreSQL driver's own files
-  (`strongroom.engines.postgres`), built from ``--option rds.postgres.*``.
+  (`strongroom.engines.postgres`), built from ``--option rds.postgres.*``;
+  in ``tls/`` the server's certificate authority (`engines.postgres.tls`),
+  its private key sealed under the root key.
 - ``<data-dir>/blobs/rds/snapshots/<snapshot resource id>``: one file per DB
   snapshot, the engine's snapshot stream (a tar), sealed under the
   snapshot's data key when the snapshot is encrypted (`crypt`).
@@ -27,10 +29,13 @@ from typing import Any
 
 from strongroom.engines.driver import EngineError, Instance, InstanceNotFound
 from strongroom.engines.postgres import PostgresEngine, archive
+from strongroom.engines.postgres.tls import CertificateAuthority
 from strongroom.framework import ResourceContext
 from strongroom.services.rds import crypt
+from strongroom.services.rds.endpoint_proxy import EndpointProxies
 from strongroom.services.rds.replica_monitor import ReplicationMonitor
 from strongroom.store.files import BLOBS_DIR, private_dir
+from strongroom.store.sealing import Sealer, load_root_key
 
 log = logging.getLogger("strongroom.services.rds")
 
@@ -41,6 +46,7 @@ class Supervisor:
         self.snapshot_dir = private_dir(self.root / "snapshots")
         self.at_rest_dir = private_dir(self.root / "at-rest")
         self._engine_dir = data_dir / "engines" / "postgres"
+        self._data_dir = data_dir
         self._options = options
         self._postgres: PostgresEngine | None = None
         self._lock = threading.Lock()
@@ -55,6 +61,8 @@ class Supervisor:
         #: Set when `close` begins (the server is stopping): work cut short
         #: then is taken up at the next start, not failed.
         self.closing = False
+        #: The Aurora custom endpoints' listeners (`endpoint_proxy`).
+        self.endpoints = EndpointProxies()
 
     # ------------------------------------------------------------ engines
 
@@ -62,7 +70,12 @@ class Supervisor:
     def postgres(self) -> PostgresEngine:
         with self._lock:
             if self._postgres is None:
-                self._postgres = PostgresEngine.from_options(self._engine_dir, self._options)
+                sealer = Sealer(load_root_key(self._data_dir))
+                self._postgres = PostgresEngine.from_options(
+                    self._engine_dir,
+                    self._options,
+                    tls=CertificateAuthority(self._engine_dir, sealer.seal, sealer.unseal),
+                )
             return self._postgres
 
     def versions(self) -> list[Any]:
@@ -163,6 +176,7 @@ class Supervisor:
         """Stop every engine; seal each encrypted instance's files."""
         self.closing = True
         self.replication.close()
+        self.endpoints.close()
         with self._lock:
             engine, attached, keys = self._postgres, set(self._attached), dict(self._keys)
             self._attached.clear()

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from strongroom.services.rds.cluster_tables import (
+    cluster_endpoints,
     cluster_parameter_groups,
     cluster_snapshots,
     clusters,
@@ -144,6 +145,23 @@ parameter_groups = Table(
     Column("tags", JsonText, nullable=False, default=list),
 )
 
+option_groups = Table(
+    "rds_option_groups",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    #: OptionGroupName, lower-cased as RDS stores it.
+    Column("name", String(255), primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("engine", String(64), nullable=False),
+    Column("major", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    #: A copy's SourceOptionGroup (the source's ARN) and CopyTimestamp.
+    Column("source", String(2048), nullable=True),
+    Column("copied", Float, nullable=True),
+    Column("tags", JsonText, nullable=False, default=list),
+)
+
 automated_backups = Table(
     "rds_automated_backups",
     metadata,
@@ -192,7 +210,15 @@ wal_segments = Table(
 )
 
 #: Every table of this module, for the schema (see `Service.tables`).
-TABLES = (instances, snapshots, events, parameter_groups, automated_backups, wal_segments)
+TABLES = (
+    instances,
+    snapshots,
+    events,
+    parameter_groups,
+    automated_backups,
+    wal_segments,
+    option_groups,
+)
 
 #: How far the CloudWatch Logs publisher (`log_exports`) has read each
 #: engine log file of an instance, per exported log type: the byte offset
@@ -210,4 +236,4 @@ log_cursors = Table(
 
 TABLES = (*TABLES, log_cursors)
 
-TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups)
+TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups, cluster_endpoints)

@@ -24,7 +24,7 @@ from typing import Any
 from strongroom.encoding import b64_bytes
 from strongroom.engines.driver import EngineError, InstanceSpec
 from strongroom.framework import Background, JobRun
-from strongroom.services.rds import crypt, keys, model, records
+from strongroom.services.rds import cluster_endpoints, crypt, keys, model, records
 from strongroom.services.rds.service import ENGINES, service
 from strongroom.services.rds.supervisor import Supervisor
 
@@ -379,20 +379,7 @@ def stop_instance(work: Background, payload: dict[str, Any]) -> None:
             snap = records.snapshot_by_resource(run.conn, payload["final"])
         if snap is not None and snap["status"] == "creating":
             finish_snapshot(work, sup, rec, snap, _key(payload, "snapshot_key"))
-    if model.ENGINES[rec["engine"]].real:
-        from strongroom.services.rds import work_backups
-
-        work_backups.before_stop(work, sup, rec)
-        inst = sup.open(rid)
-        key = sup.detach(rid)
-        if inst is not None:
-            try:
-                sup.postgres.stop(inst, "fast")
-                work_backups.after_stop(work, sup, rid, key)
-                if rec["encrypted"] and key is not None:
-                    sup.seal_at_rest(inst, key)
-            except (EngineError, OSError) as err:
-                log.warning("RDS instance %s did not stop cleanly: %s", rec["identifier"], err)
+    stop_engine(work, rec)
     with work.transaction(write=True) as run:
         records.update_instance(
             run.conn,
@@ -401,6 +388,28 @@ def stop_instance(work: Background, payload: dict[str, Any]) -> None:
             auto_start_at=run.clock.timestamp() + model.AUTO_START_S,
         )
         event(run, rec, "DB instance stopped", ["notification"])
+
+
+def stop_engine(work: Background, rec: dict[str, Any]) -> None:
+    """Stop an instance's engine: its WAL handed to the archive, its files
+    sealed when it is encrypted, its data key forgotten."""
+    if not model.ENGINES[rec["engine"]].real:
+        return
+    from strongroom.services.rds import work_backups
+
+    sup = _sup(work)
+    rid = rec["resource_id"]
+    work_backups.before_stop(work, sup, rec)
+    inst = sup.open(rid)
+    key = sup.detach(rid)
+    if inst is not None:
+        try:
+            sup.postgres.stop(inst, "fast")
+            work_backups.after_stop(work, sup, rid, key)
+            if rec["encrypted"] and key is not None:
+                sup.seal_at_rest(inst, key)
+        except (EngineError, OSError) as err:
+            log.warning("RDS instance %s did not stop cleanly: %s", rec["identifier"], err)
 
 
 def start_engine(work: Background, rec: dict[str, Any], key: bytes | None) -> str | None:
@@ -575,7 +584,7 @@ def modify_instance(work: Background, payload: dict[str, Any]) -> None:
 def rds_housekeeping(run: JobRun) -> float | None:
     """Instances whose engine should run but does not in this process are
     started (after a restart of strongroom: "resume"; a dead engine:
-    "recover"); stopped instances past their 7 days are started."""
+    "recover"); stopped instances and DB clusters past their 7 days are started."""
     from strongroom.services.rds import replica_work, upgrades  # (they build on this module)
 
     now = run.clock.timestamp()
@@ -608,7 +617,14 @@ def rds_housekeeping(run: JobRun) -> float | None:
         records.update_instance(run.conn, rid, status="starting")
         event(run, rec, "DB instance is being started", ["notification"])
         run.hand_off("start_instance", {"id": rid, "reason": "auto"}, key=f"db:{rid}")
+    from strongroom.services.rds import cluster_work  # (it builds on this module)
+
+    clusters_due = cluster_work.auto_start_clusters(run, now)
+    # Custom endpoints route to where their instances are now.
+    sup.endpoints.sync(cluster_endpoints.wanted(run.conn))
     upcoming = records.next_auto_start(run.conn)
+    if clusters_due is not None:
+        upcoming = clusters_due if upcoming is None else min(upcoming, clusters_due)
     # Engines to watch: look again soon; else only when a stopped instance
     # is due (or stored state changes: a new instance).
     due = now + CHECK_EVERY_S if watched else None
