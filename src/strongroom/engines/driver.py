@@ -131,6 +131,23 @@ class ReplicationStatus:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a running server uses, measured now (``usage``): the figures RDS
+    publishes to CloudWatch, and only those this engine really measures."""
+
+    #: client sessions (the engine's own and the control plane's left out)
+    connections: int
+    #: bytes the instance's files take: data, WAL, engine logs
+    storage_bytes: int
+    #: bytes of those in the write-ahead log directory
+    wal_bytes: int
+    #: the oldest unfrozen transaction ID's age, of any database
+    max_used_xids: int
+    #: WAL bytes the most lagging replication slot holds back (None: no slot)
+    oldest_slot_lag_bytes: int | None
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One engine setting, as DescribeDBParameters / DescribeEngineDefaultParameters need it."""
 
@@ -222,6 +239,7 @@ class DatabaseEngine(Protocol):
     def replicate(self, source: Instance, spec: InstanceSpec) -> Instance: ...
     def promote(self, instance: Instance) -> Instance: ...
     def replication_status(self, instance: Instance) -> ReplicationStatus: ...
+    def usage(self, instance: Instance) -> Usage: ...
 
     # Files at rest (encryption at rest seals what export_data writes).
     def export_data(self, instance: Instance, stream: BinaryIO) -> int: ...

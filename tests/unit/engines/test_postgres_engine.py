@@ -385,6 +385,22 @@ def _rows(instance: Instance, password: str = PASSWORD) -> list[tuple]:
         return conn.execute("SELECT id, name, payload, at FROM items ORDER BY id").fetchall()
 
 
+def test_usage_counts_client_sessions_and_the_files_on_disk(engine, primary):
+    base = engine.usage(primary)
+    held = [connect(primary) for _ in range(3)]
+    try:
+        now = engine.usage(primary)
+    finally:
+        for conn in held:
+            conn.close()
+    # (the control plane's own session, asking, is not counted)
+    assert now.connections == base.connections + 3
+    assert now.wal_bytes >= 16 * 1024 * 1024  # at least one WAL segment
+    assert now.storage_bytes > now.wal_bytes
+    assert now.max_used_xids > 0
+    assert now.oldest_slot_lag_bytes is None  # no replica, no slot
+
+
 def test_snapshot_streams_and_restores_every_row(engine, primary):
     with connect(primary) as conn:
         conn.execute(

@@ -60,8 +60,9 @@ from strongroom.engines.driver import (
     SnapshotInfo,
     StopMode,
     UnknownParameter,
+    Usage,
 )
-from strongroom.engines.postgres import replication, scram, upgrade
+from strongroom.engines.postgres import replication, scram, upgrade, usage
 from strongroom.engines.postgres.account import Account, resolve_account
 from strongroom.engines.postgres.binaries import Catalogue
 from strongroom.engines.postgres.replication import REPLICATION_ROLE, slot_name
@@ -1260,6 +1261,10 @@ class PostgresEngine:
     def replication_status(self, instance: Instance) -> ReplicationStatus:
         """A replica's replication, measured now (`replication.status`)."""
         return replication.status(self, instance)
+
+    def usage(self, instance: Instance) -> Usage:
+        """What the running server uses, measured now (`usage.measure`)."""
+        return usage.measure(self, instance, ADMIN)
 
     def _drop_replica_slot(self, instance: Instance) -> None:
         with contextlib.suppress(Exception):

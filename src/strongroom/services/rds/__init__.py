@@ -7,6 +7,7 @@ from strongroom.services.rds import (  # noqa: F401  (operations, work and trail
     cluster_work,
     log_exports,
     log_retention,
+    monitoring,
     ops_backups,
     ops_certificates,
     ops_cluster_endpoints,

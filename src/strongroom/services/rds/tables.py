@@ -236,4 +236,16 @@ log_cursors = Table(
 
 TABLES = (*TABLES, log_cursors)
 
+#: The last minute (clock timestamp, a multiple of 60) whose CloudWatch
+#: metrics each instance has published (`monitoring`): written with the
+#: datums, so a minute is published once, across retries and restarts.
+metric_marks = Table(
+    "rds_metric_marks",
+    metadata,
+    Column("resource_id", String(64), primary_key=True),
+    Column("minute", Float, nullable=False),
+)
+
+TABLES = (*TABLES, metric_marks)
+
 TABLES = (*TABLES, clusters, cluster_snapshots, cluster_parameter_groups, cluster_endpoints)
