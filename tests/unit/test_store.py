@@ -271,14 +271,16 @@ def test_a_write_takes_the_lock_soon_after_another_process_lets_it_go(store: Sto
             Store.put_setting(conn, "after", "1")
     finally:
         thread.join()
-    assert took - released[0] < 0.03
+    # SQLite's own handler would take until 0.428 s; 0.1 s leaves a loaded
+    # machine room and still tells the two apart.
+    assert took - released[0] < 0.1
     from strongroom.store.db import StoreBusy
 
     other.execute("BEGIN IMMEDIATE")
     started = time.monotonic()
     with pytest.raises(StoreBusy), store.transaction(wait=0.2):
         pass
-    assert 0.2 <= time.monotonic() - started < 0.5  # a bounded wait ends when it said
+    assert 0.2 <= time.monotonic() - started < 1.0  # a bounded wait ends when it said (not 10 s)
     other.execute("ROLLBACK")
     other.close()
 
@@ -400,9 +402,9 @@ def test_another_process_commit_drops_the_scoped_values_it_touched(scoped: Store
 
 
 def test_a_table_without_triggers_yet_drops_every_scoped_value(scoped: Store) -> None:
+    with scoped.transaction() as conn:  # the loop's connection watches the tables it saw
+        conn.execute(insert(_parents).values(id=99))
     _cache(scoped, SETTINGS)
-    with scoped.transaction(write=False) as conn:
-        Store.get_setting(conn, "x")  # the loop's connection watches the tables it saw
     late = Table("hot_late", MetaData(), Column("id", Integer, primary_key=True))
     with scoped.engine.connect() as c, c.begin():  # as another process would create it
         late.create(c)

@@ -627,8 +627,20 @@ class Store:
 
     def hot_get(self, key: Any, tables: HotTables | None = None) -> Any:
         """The value cached under `key` for the state this transaction reads, or None."""
-        entries = self._hot_entries(tables)
-        return None if entries is None else entries.get(key)
+        # `_hot_entries` inlined: several look-ups a request pass here.
+        hot = self.hot
+        if hot is None:
+            return None
+        if self._off_loop and threading.get_ident() in self._off_loop:
+            return None
+        if self._hot_driver.total_changes != self._hot_changes:
+            return None
+        if tables is None:
+            return hot.get(key)
+        domain = self._hot_domains.get(tables)
+        if domain is None or not domain.stamps:
+            return None
+        return domain.entries.get(key)
 
     def hot_put(self, key: Any, value: Any, tables: HotTables | None = None) -> None:
         """Cache `value`, derived from this transaction's reads, under `key`.
@@ -667,7 +679,8 @@ class Store:
     def _changed_slots(self, writes: _Writes | None, rows: int) -> set[int] | None:
         """The table slots a transaction that changed `rows` rows changed;
         None when its triggers did not see every row (a table without
-        them: created since they were installed), which they will next time."""
+        them: created since they were installed), which they will next time,
+        or when nobody watched (a read transaction that wrote)."""
         if writes is None or writes.rows < rows:
             if writes is not None:
                 writes.watched = frozenset()
@@ -914,7 +927,8 @@ class _SqliteTransaction:
 
     def __enter__(self) -> Connection:
         driver = self.driver
-        self.writes = self.store._writes_of(driver)
+        # A read transaction that writes after all reports "anything" (None).
+        self.writes = self.store._writes_of(driver) if self.write else None
         if self.write:
             _begin_write(driver, self.wait)
         self.changes = driver.total_changes
@@ -959,7 +973,7 @@ class _WorkerTransaction(_SqliteTransaction):
 
     def __enter__(self) -> Connection:
         driver = self.driver
-        self.writes = self.store._writes_of(driver)
+        self.writes = self.store._writes_of(driver) if self.write else None
         if self.write:
             _begin_write(driver, self.wait)
         self.changes = driver.total_changes
