@@ -8,6 +8,7 @@ object owner as Object Ownership decides it for another account's write."""
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 
 from strongroom.testing import StrongroomServer, add_account
 
@@ -298,3 +301,120 @@ def test_a_deleted_bucket_forgets_its_settings(s3: Any) -> None:
     rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     assert [g["Permission"] for g in s3.get_bucket_acl(Bucket=name)["Grants"]] == ["FULL_CONTROL"]
+
+
+# -- ACL grants decide access -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def anonymous(server: StrongroomServer) -> Any:
+    """An unsigned client, as boto3 makes one for public objects."""
+    return server.client("s3", config=Config(signature_version=UNSIGNED))
+
+
+def test_public_read_object_is_readable_anonymously(s3: Any, anonymous: Any) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="public", Body=b"for everyone", ACL="public-read")
+    s3.put_object(Bucket=name, Key="private", Body=b"mine")
+    assert anonymous.get_object(Bucket=name, Key="public")["Body"].read() == b"for everyone"
+    assert anonymous.head_object(Bucket=name, Key="public")["ContentLength"] == 12
+    assert fails(anonymous.get_object, Bucket=name, Key="private") == ("AccessDenied", 403)
+    # READ on an object lets no one write it, list the bucket or read its ACL.
+    assert fails(anonymous.put_object, Bucket=name, Key="public", Body=b"x") == (
+        "AccessDenied",
+        403,
+    )
+    assert fails(anonymous.list_objects_v2, Bucket=name) == ("AccessDenied", 403)
+    assert fails(anonymous.get_object_acl, Bucket=name, Key="public") == ("AccessDenied", 403)
+    # A bucket's public-read lets anyone list it; public-read-write write to it.
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    listed = anonymous.list_objects_v2(Bucket=name)["Contents"]
+    assert sorted(o["Key"] for o in listed) == ["private", "public"]
+    assert fails(anonymous.get_object, Bucket=name, Key="private") == ("AccessDenied", 403)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read-write")
+    anonymous.put_object(Bucket=name, Key="dropped", Body=b"anon")
+    assert s3.get_object(Bucket=name, Key="dropped")["Body"].read() == b"anon"
+    # An explicit Deny in the bucket policy still wins over the grant.
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/public",
+                    }
+                ],
+            }
+        ),
+    )
+    assert fails(anonymous.get_object, Bucket=name, Key="public") == ("AccessDenied", 403)
+    assert fails(s3.get_object, Bucket=name, Key="public") == ("AccessDenied", 403)
+
+
+def test_authenticated_read_excludes_unsigned_callers(s3: Any, theirs: Any, anonymous: Any) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"signed only", ACL="authenticated-read")
+    assert theirs.get_object(Bucket=name, Key="k")["Body"].read() == b"signed only"
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+
+
+def test_ignore_public_acls_turns_public_grants_off(
+    server: StrongroomServer,
+    s3: Any,
+    theirs: Any,
+    anonymous: Any,
+    two_accounts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x", ACL="public-read")
+    assert anonymous.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    assert fails(theirs.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    # The stored ACL is kept, only not evaluated.
+    assert (ALL_USERS, "READ") in permissions(s3.get_object_acl(Bucket=name, Key="k"))
+    # The account's IgnorePublicAcls (S3 Control) does the same for its buckets.
+    mine = theirs
+    bucket = new_bucket(mine)
+    mine.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    mine.delete_public_access_block(Bucket=bucket)
+    mine.put_object(Bucket=bucket, Key="k", Body=b"y", ACL="public-read")
+    assert anonymous.get_object(Bucket=bucket, Key="k")["Body"].read() == b"y"
+    # boto3 sends S3 Control requests to {AccountId}.HOST: *.localhost
+    # resolves to 127.0.0.1 as on most systems (not this one's).
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real(
+            "127.0.0.1" if isinstance(host, str) and host.endswith(".localhost") else host, *a, **k
+        ),
+    )
+    key = two_accounts[1]
+    control = server.session(key["access_key_id"], key["secret_access_key"]).client(
+        "s3control", endpoint_url=f"http://localhost:{server.port}"
+    )
+    control.put_public_access_block(
+        AccountId=OTHER,
+        PublicAccessBlockConfiguration={"IgnorePublicAcls": True},
+    )
+    try:
+        assert fails(anonymous.get_object, Bucket=bucket, Key="k") == ("AccessDenied", 403)
+    finally:
+        control.delete_public_access_block(AccountId=OTHER)
+    assert anonymous.get_object(Bucket=bucket, Key="k")["Body"].read() == b"y"
