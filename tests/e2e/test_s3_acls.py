@@ -568,3 +568,51 @@ def test_the_trail_records_callers_an_acl_let_in(
     assert [(e["userIdentity"]["type"], e["recipientAccountId"]) for e in events] == [
         ("AWSAccount", OTHER)
     ]
+
+
+def test_a_public_bucket_policy_lets_unsigned_callers_in(s3: Any, anonymous: Any) -> None:
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"policy-public")
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    # RestrictPublicBuckets: a public policy lets in only the owner's account.
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    assert anonymous.get_object(Bucket=name, Key="k")["Body"].read() == b"policy-public"
+    assert fails(anonymous.delete_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    assert fails(anonymous.list_buckets) == ("AccessDenied", 403)
+    assert fails(anonymous.create_bucket, Bucket=f"anon-{uuid.uuid4().hex[:8]}") == (
+        "AccessDenied",
+        403,
+    )

@@ -435,6 +435,7 @@ def copy_object(
         "s3:GetObject" if version is None else "s3:GetObjectVersion",
         source_bucket,
         source_key,
+        version_id=version,
     )
     bucket = buckets.require(call.conn, Bucket)
     names.validate_key(Key)
