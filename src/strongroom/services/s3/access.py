@@ -62,7 +62,7 @@ def authorize(
             bucket,
             action,
             call.principal.account,
-            _object_grants(call, bucket, key, version_id),
+            _object_grants(call, bucket, key, version_id) if acls.by_object_acl(action) else None,
             call.store,
         )
         if not granted:
@@ -81,7 +81,7 @@ def authorize(
 
 def _object_grants(
     call: Call, bucket: Bucket, key: str | None, version_id: str | None
-) -> tuple[str, Any] | None:
+) -> tuple[str, list[dict[str, Any]] | None] | None:
     """(owner, stored grants) of the object version `key` names, or None."""
     if key is None:
         return None

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from strongroom.services.s3 import names, public_access, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Store
 
 T = tables.bucket_acls
 ENFORCED = "BucketOwnerEnforced"
@@ -145,13 +146,18 @@ def governs(action: str) -> bool:
     return action in _BY_BUCKET_ACL or action in _BY_OBJECT_ACL
 
 
+def by_object_acl(action: str) -> bool:
+    """Whether the object's ACL (not the bucket's) governs `action`."""
+    return action in _BY_OBJECT_ACL
+
+
 def statements(
     conn: Connection,
     bucket: Bucket,
     action: str,
     caller_account: str,
-    obj_grants: Any = None,
-    store: Any = None,
+    obj_grants: tuple[str, list[dict[str, Any]] | None] | None = None,
+    store: Store | None = None,
 ) -> list[dict[str, Any]]:
     """The policy statements the ACL that governs `action` amounts to for a
     caller of `caller_account` ("" when unsigned): Allow `action` on the
