@@ -8,6 +8,7 @@ object owner as Object Ownership decides it for another account's write."""
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 
 from strongroom.testing import StrongroomServer, add_account
 
@@ -298,3 +301,318 @@ def test_a_deleted_bucket_forgets_its_settings(s3: Any) -> None:
     rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     assert [g["Permission"] for g in s3.get_bucket_acl(Bucket=name)["Grants"]] == ["FULL_CONTROL"]
+
+
+# -- ACL grants decide access -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def anonymous(server: StrongroomServer) -> Any:
+    """An unsigned client, as boto3 makes one for public objects."""
+    return server.client("s3", config=Config(signature_version=UNSIGNED))
+
+
+def test_public_read_object_is_readable_anonymously(s3: Any, anonymous: Any) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="public", Body=b"for everyone", ACL="public-read")
+    s3.put_object(Bucket=name, Key="private", Body=b"mine")
+    assert anonymous.get_object(Bucket=name, Key="public")["Body"].read() == b"for everyone"
+    assert anonymous.head_object(Bucket=name, Key="public")["ContentLength"] == 12
+    assert fails(anonymous.get_object, Bucket=name, Key="private") == ("AccessDenied", 403)
+    # READ on an object lets no one write it, list the bucket or read its ACL.
+    assert fails(anonymous.put_object, Bucket=name, Key="public", Body=b"x") == (
+        "AccessDenied",
+        403,
+    )
+    assert fails(anonymous.list_objects_v2, Bucket=name) == ("AccessDenied", 403)
+    assert fails(anonymous.get_object_acl, Bucket=name, Key="public") == ("AccessDenied", 403)
+    # A bucket's public-read lets anyone list it; public-read-write write to it.
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    listed = anonymous.list_objects_v2(Bucket=name)["Contents"]
+    assert sorted(o["Key"] for o in listed) == ["private", "public"]
+    assert fails(anonymous.get_object, Bucket=name, Key="private") == ("AccessDenied", 403)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read-write")
+    anonymous.put_object(Bucket=name, Key="dropped", Body=b"anon")
+    assert s3.get_object(Bucket=name, Key="dropped")["Body"].read() == b"anon"
+    # An explicit Deny in the bucket policy still wins over the grant.
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/public",
+                    }
+                ],
+            }
+        ),
+    )
+    assert fails(anonymous.get_object, Bucket=name, Key="public") == ("AccessDenied", 403)
+    assert fails(s3.get_object, Bucket=name, Key="public") == ("AccessDenied", 403)
+
+
+def test_authenticated_read_excludes_unsigned_callers(s3: Any, theirs: Any, anonymous: Any) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"signed only", ACL="authenticated-read")
+    assert theirs.get_object(Bucket=name, Key="k")["Body"].read() == b"signed only"
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+
+
+def test_ignore_public_acls_turns_public_grants_off(
+    server: StrongroomServer,
+    s3: Any,
+    theirs: Any,
+    anonymous: Any,
+    two_accounts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = open_acls(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x", ACL="public-read")
+    assert anonymous.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    assert fails(theirs.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    # The stored ACL is kept, only not evaluated.
+    assert (ALL_USERS, "READ") in permissions(s3.get_object_acl(Bucket=name, Key="k"))
+    # The account's IgnorePublicAcls (S3 Control) does the same for its buckets.
+    mine = theirs
+    bucket = new_bucket(mine)
+    mine.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    mine.delete_public_access_block(Bucket=bucket)
+    mine.put_object(Bucket=bucket, Key="k", Body=b"y", ACL="public-read")
+    assert anonymous.get_object(Bucket=bucket, Key="k")["Body"].read() == b"y"
+    # boto3 sends S3 Control requests to {AccountId}.HOST: *.localhost
+    # resolves to 127.0.0.1 as on most systems (not this one's).
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real(
+            "127.0.0.1" if isinstance(host, str) and host.endswith(".localhost") else host, *a, **k
+        ),
+    )
+    key = two_accounts[1]
+    control = server.session(key["access_key_id"], key["secret_access_key"]).client(
+        "s3control", endpoint_url=f"http://localhost:{server.port}"
+    )
+    control.put_public_access_block(
+        AccountId=OTHER,
+        PublicAccessBlockConfiguration={"IgnorePublicAcls": True},
+    )
+    try:
+        assert fails(anonymous.get_object, Bucket=bucket, Key="k") == ("AccessDenied", 403)
+    finally:
+        control.delete_public_access_block(AccountId=OTHER)
+    assert anonymous.get_object(Bucket=bucket, Key="k")["Body"].read() == b"y"
+
+
+def _user_in(server: StrongroomServer, key: dict[str, str], policy: dict | None) -> Any:
+    """An S3 client of a new IAM user of `key`'s account, with `policy` inline."""
+    iam = server.client("iam", **key)
+    user = "acl-" + uuid.uuid4().hex[:8]
+    iam.create_user(UserName=user)
+    if policy is not None:
+        iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
+    made = iam.create_access_key(UserName=user)["AccessKey"]
+    return server.client(
+        "s3", access_key_id=made["AccessKeyId"], secret_access_key=made["SecretAccessKey"]
+    )
+
+
+def test_a_grant_to_another_accounts_canonical_id(
+    server: StrongroomServer, s3: Any, theirs: Any, two_accounts
+) -> None:
+    name = open_acls(s3)
+    their_id = theirs.list_buckets()["Owner"]["ID"]
+    s3.put_object(Bucket=name, Key="shared", Body=b"to them", GrantRead=f'id="{their_id}"')
+    s3.put_object(Bucket=name, Key="kept", Body=b"mine")
+    assert theirs.get_object(Bucket=name, Key="shared")["Body"].read() == b"to them"
+    assert fails(theirs.get_object, Bucket=name, Key="kept") == ("AccessDenied", 403)
+    # READ is not READ_ACP, and no grant lets them list or write the bucket.
+    assert fails(theirs.get_object_acl, Bucket=name, Key="shared") == ("AccessDenied", 403)
+    assert fails(theirs.list_objects_v2, Bucket=name) == ("AccessDenied", 403)
+    assert fails(theirs.put_object, Bucket=name, Key="n", Body=b"x") == ("AccessDenied", 403)
+    # A grant to an account delegates to it: its users need its IAM policies too.
+    key = two_accounts[1]
+    nobody = _user_in(server, key, None)
+    reader = _user_in(
+        server,
+        key,
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        },
+    )
+    assert fails(nobody.get_object, Bucket=name, Key="shared") == ("AccessDenied", 403)
+    assert reader.get_object(Bucket=name, Key="shared")["Body"].read() == b"to them"
+    assert fails(reader.get_object, Bucket=name, Key="kept") == ("AccessDenied", 403)
+    # The bucket's ACL: READ lists it, WRITE writes to it, READ_ACP reads its ACL.
+    s3.put_bucket_acl(
+        Bucket=name,
+        GrantFullControl=f'id="{s3.list_buckets()["Owner"]["ID"]}"',
+        GrantRead=f'id="{their_id}"',
+        GrantWrite=f'id="{their_id}"',
+        GrantReadACP=f'id="{their_id}"',
+    )
+    assert {o["Key"] for o in theirs.list_objects_v2(Bucket=name)["Contents"]} == {
+        "shared",
+        "kept",
+    }
+    theirs.put_object(Bucket=name, Key="theirs", Body=b"written")
+    assert theirs.get_object(Bucket=name, Key="theirs")["Body"].read() == b"written"
+    assert their_id in {
+        g["Grantee"].get("ID") for g in theirs.get_bucket_acl(Bucket=name)["Grants"]
+    }
+    assert fails(theirs.put_bucket_acl, Bucket=name, ACL="private") == ("AccessDenied", 403)
+    # The object they wrote is theirs (ObjectWriter): its ACL gives them
+    # FULL_CONTROL, so READ_ACP and WRITE_ACP on it.
+    theirs.put_object_acl(Bucket=name, Key="theirs", ACL="bucket-owner-read")
+    granted = permissions(theirs.get_object_acl(Bucket=name, Key="theirs"))
+    assert (their_id, "FULL_CONTROL") in granted
+    assert fails(theirs.get_object_acl, Bucket=name, Key="kept") == ("AccessDenied", 403)
+    # An explicit Deny in the bucket policy wins over every grant.
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/shared",
+                    }
+                ],
+            }
+        ),
+    )
+    assert fails(theirs.get_object, Bucket=name, Key="shared") == ("AccessDenied", 403)
+    assert fails(reader.get_object, Bucket=name, Key="shared") == ("AccessDenied", 403)
+    # A forged signature is refused before any ACL is read.
+    forged = server.client("s3", access_key_id=key["access_key_id"], secret_access_key="x" * 40)
+    assert fails(forged.list_objects_v2, Bucket=name) == ("SignatureDoesNotMatch", 403)
+
+
+def test_bucket_owner_enforced_ignores_stored_acls(s3: Any, theirs: Any, anonymous: Any) -> None:
+    name = open_acls(s3)
+    their_id = theirs.list_buckets()["Owner"]["ID"]
+    s3.put_object(Bucket=name, Key="public", Body=b"p", ACL="public-read")
+    s3.put_object(Bucket=name, Key="shared", Body=b"s", GrantRead=f'id="{their_id}"')
+    assert anonymous.get_object(Bucket=name, Key="public")["Body"].read() == b"p"
+    assert theirs.get_object(Bucket=name, Key="shared")["Body"].read() == b"s"
+    enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=enforced)
+    assert fails(anonymous.get_object, Bucket=name, Key="public") == ("AccessDenied", 403)
+    assert fails(theirs.get_object, Bucket=name, Key="shared") == ("AccessDenied", 403)
+    assert s3.get_object(Bucket=name, Key="public")["Body"].read() == b"p"
+    # ACLs enabled again: the ACLs kept apply again, as on AWS.
+    writer = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=writer)
+    assert anonymous.get_object(Bucket=name, Key="public")["Body"].read() == b"p"
+
+
+def test_the_trail_records_callers_an_acl_let_in(
+    server: StrongroomServer, s3: Any, theirs: Any, anonymous: Any, two_accounts
+) -> None:
+    name = open_acls(s3)
+    their_id = theirs.list_buckets()["Owner"]["ID"]
+    s3.put_bucket_acl(
+        Bucket=name,
+        GrantFullControl=f'id="{s3.list_buckets()["Owner"]["ID"]}"',
+        GrantReadACP=f'id="{their_id}", uri="{ALL_USERS}"',
+    )
+    theirs.get_bucket_acl(Bucket=name)
+    anonymous.get_bucket_acl(Bucket=name)
+    arn = f"arn:aws:s3:::{name}"
+    lookup = [{"AttributeKey": "ResourceName", "AttributeValue": arn}]
+
+    def acl_reads(trail: Any) -> list[dict[str, Any]]:
+        events = trail.lookup_events(LookupAttributes=lookup)["Events"]
+        return [
+            json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "GetBucketAcl"
+        ]
+
+    their_events = acl_reads(server.client("cloudtrail", **two_accounts[1]))
+    assert [e["userIdentity"]["accountId"] for e in their_events] == [OTHER]
+    assert their_events[0]["userIdentity"]["type"] == "Root"
+    owner_events = acl_reads(server.client("cloudtrail"))
+    assert [e["userIdentity"]["type"] for e in owner_events] == ["AWSAccount"]
+    assert all("errorCode" not in e for e in their_events + owner_events)
+    # An unsigned call is in the bucket owner's trail, whichever account that is.
+    bucket = new_bucket(theirs)
+    theirs.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    theirs.delete_public_access_block(Bucket=bucket)
+    theirs.put_bucket_acl(
+        Bucket=bucket, GrantFullControl=f'id="{their_id}"', GrantReadACP=f'uri="{ALL_USERS}"'
+    )
+    anonymous.get_bucket_acl(Bucket=bucket)
+    lookup = [{"AttributeKey": "ResourceName", "AttributeValue": f"arn:aws:s3:::{bucket}"}]
+    events = acl_reads(server.client("cloudtrail", **two_accounts[1]))
+    assert [(e["userIdentity"]["type"], e["recipientAccountId"]) for e in events] == [
+        ("AWSAccount", OTHER)
+    ]
+
+
+def test_a_public_bucket_policy_lets_unsigned_callers_in(s3: Any, anonymous: Any) -> None:
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"policy-public")
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{name}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    # RestrictPublicBuckets: a public policy lets in only the owner's account.
+    assert fails(anonymous.get_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    assert anonymous.get_object(Bucket=name, Key="k")["Body"].read() == b"policy-public"
+    assert fails(anonymous.delete_object, Bucket=name, Key="k") == ("AccessDenied", 403)
+    assert fails(anonymous.list_buckets) == ("AccessDenied", 403)
+    assert fails(anonymous.create_bucket, Bucket=f"anon-{uuid.uuid4().hex[:8]}") == (
+        "AccessDenied",
+        403,
+    )

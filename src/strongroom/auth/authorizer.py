@@ -218,9 +218,11 @@ class Authorizer:
         resource_policy_kind: str = "resource",
     ) -> Decision:
         principal = call.principal
-        if principal.is_service:
+        if principal.is_service or principal.type == "Anonymous":
             # A service has no identity policies: the resource policy alone
-            # decides (it must name the service), as AWS decides it.
+            # decides (it must name the service), as AWS decides it. So for
+            # an unsigned request (S3's anonymous reads): only what the
+            # resource grants everyone allows it.
             allow_all = self.cache.get("identity", _ALLOW_ALL)
             identity, boundary, tags = PolicySet("identity", (("service", allow_all),)), None, {}
             resource_policy_required = True

@@ -567,6 +567,9 @@ class App:
         event_time = self.clock.timestamp()
         event_account = (
             (principal.account if principal and principal.account else None)
+            # An unsigned call's is the account the service named (S3: the
+            # bucket owner's).
+            or (call.account if call is not None else None)
             or account
             or self.config.default_account
         )

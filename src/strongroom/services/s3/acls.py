@@ -12,8 +12,13 @@ comes with bucket-owner-full-control (BucketOwnerPreferred). Block Public
 Access's BlockPublicAcls refuses a public ACL (AllUsers,
 AuthenticatedUsers) with AccessDenied.
 
-ACL grants are stored and answered; access is decided by IAM and bucket
-policies (ACL grants are not evaluated, docs/s3.md).
+ACL grants are evaluated for access (`statements`) as AWS does: a grant
+is a resource-side allow beside the bucket policy, for the permission's
+actions (`BUCKET_ACTIONS`, `OBJECT_ACTIONS`), to an account's canonical
+user ID (a delegation to that account, whose IAM policies still decide for
+its users), to AllUsers (anyone, unsigned requests too) or to
+AuthenticatedUsers (any signed caller). IgnorePublicAcls leaves the
+AllUsers and AuthenticatedUsers grants out; BucketOwnerEnforced all of them.
 
 A bucket's settings live in ``s3_bucket_acls`` (no row: a new bucket's),
 an object's grants among its stored headers (`OBJECT_ACL`, never answered
@@ -29,6 +34,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from strongroom.services.s3 import names, public_access, tables
 from strongroom.services.s3.buckets import Bucket
 from strongroom.services.s3.service import errors
+from strongroom.store.db import Store
 
 T = tables.bucket_acls
 ENFORCED = "BucketOwnerEnforced"
@@ -108,6 +114,98 @@ def remove(conn: Connection, bucket: str) -> None:
 
 def enabled(value: str | None) -> bool:
     return value != ENFORCED
+
+
+# -- evaluation -------------------------------------------------------------------
+
+#: The actions a bucket ACL's permission allows (S3 User Guide, "Access
+#: control list (ACL) overview": mapping of ACL permissions to access policy
+#: permissions). WRITE on the bucket covers creating and deleting its objects.
+BUCKET_ACTIONS: dict[str, frozenset[str]] = {
+    "READ": frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}),
+    "WRITE": frozenset({"s3:PutObject", "s3:DeleteObject"}),
+    "READ_ACP": frozenset({"s3:GetBucketAcl"}),
+    "WRITE_ACP": frozenset({"s3:PutBucketAcl"}),
+}
+#: The actions an object ACL's permission allows (WRITE means nothing on an object).
+OBJECT_ACTIONS: dict[str, frozenset[str]] = {
+    "READ": frozenset({"s3:GetObject", "s3:GetObjectVersion"}),
+    "READ_ACP": frozenset({"s3:GetObjectAcl", "s3:GetObjectVersionAcl"}),
+    "WRITE_ACP": frozenset({"s3:PutObjectAcl", "s3:PutObjectVersionAcl"}),
+}
+for _table in (BUCKET_ACTIONS, OBJECT_ACTIONS):
+    _table["FULL_CONTROL"] = frozenset().union(*_table.values())
+_BY_BUCKET_ACL = frozenset().union(*BUCKET_ACTIONS.values())
+_BY_OBJECT_ACL = frozenset().union(*OBJECT_ACTIONS.values())
+#: aws:PrincipalType of an unsigned request: AuthenticatedUsers excludes it.
+_SIGNED = {"StringNotEquals": {"aws:PrincipalType": "Anonymous"}}
+
+
+def governs(action: str) -> bool:
+    """Whether an ACL grant can allow `action` at all."""
+    return action in _BY_BUCKET_ACL or action in _BY_OBJECT_ACL
+
+
+def by_object_acl(action: str) -> bool:
+    """Whether the object's ACL (not the bucket's) governs `action`."""
+    return action in _BY_OBJECT_ACL
+
+
+def statements(
+    conn: Connection,
+    bucket: Bucket,
+    action: str,
+    caller_account: str,
+    obj_grants: tuple[str, list[dict[str, Any]] | None] | None = None,
+    store: Store | None = None,
+) -> list[dict[str, Any]]:
+    """The policy statements the ACL that governs `action` amounts to for a
+    caller of `caller_account` ("" when unsigned): Allow `action` on the
+    requested resource (``"*"``: they are built for this one request) to
+    the caller's account when a grant names its canonical ID, to ``"*"``
+    for AllUsers, to any signed caller for AuthenticatedUsers.
+
+    `obj_grants` is ``(owner, grants)`` of the object version an object
+    action acts on (grants None: its owner's FULL_CONTROL), or None when
+    there is none. Nothing when ACLs are disabled (BucketOwnerEnforced);
+    no public grant under IgnorePublicAcls (the bucket's or its account's)."""
+    if action in _BY_BUCKET_ACL:
+        table = BUCKET_ACTIONS
+    elif action in _BY_OBJECT_ACL and obj_grants is not None:
+        table = OBJECT_ACTIONS
+    else:
+        return []
+    row = _row(conn, bucket.name)
+    if row is None or not enabled(row.ownership):
+        return []
+    if table is BUCKET_ACTIONS:
+        grants = row.grants if row.grants is not None else [_user(bucket.account, "FULL_CONTROL")]
+    else:
+        owner, stored = obj_grants
+        grants = stored if stored is not None else [_user(owner, "FULL_CONTROL")]
+    grants = [g for g in grants if action in table.get(g.get("Permission"), ())]
+    if is_public(grants) and public_access.blocks(conn, bucket, "IgnorePublicAcls", store):
+        grants = [g for g in grants if (g.get("Grantee") or {}).get("URI") not in _PUBLIC]
+    caller_id = names.canonical_id(caller_account) if caller_account else None
+    ids = {(g.get("Grantee") or {}).get("ID") for g in grants}
+    uris = {(g.get("Grantee") or {}).get("URI") for g in grants}
+    out: list[dict[str, Any]] = []
+    if caller_id is not None and caller_id in ids:
+        out.append(_allow({"AWS": f"arn:aws:iam::{caller_account}:root"}, action))
+    if ALL_USERS in uris:
+        out.append(_allow("*", action))
+    elif AUTHENTICATED_USERS in uris:
+        out.append({**_allow("*", action), "Condition": _SIGNED})
+    return out
+
+
+def _allow(principal: Any, action: str) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": action,
+        "Resource": "*",
+    }
 
 
 # -- grants -----------------------------------------------------------------------

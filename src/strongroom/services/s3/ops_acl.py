@@ -52,7 +52,7 @@ def get_object_acl(
 ) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     action = "s3:GetObjectAcl" if VersionId is None else "s3:GetObjectVersionAcl"
-    access.authorize(call, action, bucket, Key)
+    access.authorize(call, action, bucket, Key, version_id=VersionId)
     obj = objects.require(call.conn, Bucket, Key, VersionId)
     if not acls.enabled(acls.ownership(call.conn, Bucket)):
         return acls.to_acl(bucket.account, None)
@@ -71,7 +71,9 @@ def put_object_acl(
 ) -> dict[str, Any]:
     bucket = buckets.require(call.conn, Bucket)
     action = "s3:PutObjectAcl" if VersionId is None else "s3:PutObjectVersionAcl"
-    access.authorize(call, action, bucket, Key, access.put_context(None, None, ACL))
+    access.authorize(
+        call, action, bucket, Key, access.put_context(None, None, ACL), version_id=VersionId
+    )
     obj = objects.require(call.conn, Bucket, Key, VersionId)
     owner = obj.owner or bucket.account
     grants = acls.requested(

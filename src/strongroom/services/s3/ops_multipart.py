@@ -217,7 +217,13 @@ def upload_part_copy(
 ) -> dict[str, Any]:
     source_bucket_name, source_key, source_version = _copy_source(CopySource)
     source_bucket = buckets.require(call.conn, source_bucket_name)
-    access.authorize(call, "s3:GetObject", source_bucket, source_key)
+    access.authorize(
+        call,
+        "s3:GetObject" if source_version is None else "s3:GetObjectVersion",
+        source_bucket,
+        source_key,
+        version_id=source_version,
+    )
     bucket, upload = _upload(call, Bucket, Key, UploadId, "s3:PutObject")
     _check_part_number(PartNumber)
     source = objects.require(call.conn, source_bucket_name, source_key, source_version)

@@ -241,7 +241,9 @@ def _read(
     """The bucket, the version read and the SSE-C key the request carries."""
     bucket = buckets.require(call.conn, Bucket, call.store)
     version = params.get("VersionId")
-    access.authorize(call, action if version is None else f"{action}Version", bucket, Key)
+    access.authorize(
+        call, action if version is None else f"{action}Version", bucket, Key, version_id=version
+    )
     obj = objects.require(call.conn, Bucket, Key, version, call.store)
     customer = crypto.customer_key(
         params.get("SSECustomerAlgorithm"),
@@ -433,6 +435,7 @@ def copy_object(
         "s3:GetObject" if version is None else "s3:GetObjectVersion",
         source_bucket,
         source_key,
+        version_id=version,
     )
     bucket = buckets.require(call.conn, Bucket)
     names.validate_key(Key)

@@ -7,7 +7,8 @@ a setting on at either level is on.
 - RestrictPublicBuckets: a public bucket policy lets in only the owner's
   account and AWS services;
 - BlockPublicAcls: a public ACL (AllUsers, AuthenticatedUsers) is refused;
-- IgnorePublicAcls: ACL grants are not evaluated for access anyway (`acls`).
+- IgnorePublicAcls: AllUsers and AuthenticatedUsers grants are left out of
+  authorization (`acls.statements`).
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ def bucket_of_host(host: str) -> str | None:
 
 service = Service(
     "s3",
+    # Any request may come unsigned: the anonymous principal, allowed only
+    # what a bucket policy or ACL grants everyone (`access`).
+    anonymous=True,
     tables=TABLES,
     resources={"s3_blobs": _make_blobs},
     virtual_host=bucket_of_host,
