@@ -185,3 +185,15 @@ def to_wire(group: Record) -> dict[str, Any]:
         out["SourceAccountId"] = group["account"]
         out["CopyTimestamp"] = model.dt(group["copied"])
     return out
+
+
+def set_tags(conn: Connection, group: Record, tags: list[list[str]]) -> None:
+    conn.execute(
+        update(table)
+        .where(
+            table.c.account == group["account"],
+            table.c.region == group["region"],
+            table.c.name == group["name"],
+        )
+        .values(tags=tags)
+    )
