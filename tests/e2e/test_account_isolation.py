@@ -125,6 +125,13 @@ def refused(codes: frozenset[str], **kwargs: Any) -> Probe:
     return Probe(kwargs, codes, names_other=True)
 
 
+def _rds_arn(r: Resources, kind: str, name: str) -> str:
+    """The ARN of r's RDS resource of that kind: a field of `r` (parameter
+    groups) or ``<token>-<name>`` (the option group, the cluster endpoint)."""
+    ident = getattr(r, name, "") or f"{r.token}-{name}"
+    return f"arn:aws:rds:us-east-1:{r.account}:{kind}:{ident}"
+
+
 Recipe = Callable[[Resources, Resources], list[Probe]]
 
 
@@ -383,6 +390,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         refused(
             REFUSED | {"DBClusterSnapshotNotFoundFault"}, ResourceName=a.db_cluster_snapshot_arn
         ),
+        *[
+            probe
+            for kind, name, missing in (
+                ("pg", "db_params", "DBParameterGroupNotFound"),
+                ("cluster-pg", "db_cluster_params", "DBParameterGroupNotFound"),
+                ("og", "og", "OptionGroupNotFoundFault"),
+                ("cluster-endpoint", "ep", "DBClusterEndpointNotFoundFault"),
+            )
+            for probe in (
+                ok(ResourceName=_rds_arn(b, kind, name)),
+                refused(REFUSED | {missing}, ResourceName=_rds_arn(a, kind, name)),
+            )
+        ],
     ],
     # ------------------------------------------------------ CloudWatch Logs
     ("logs", "DescribeLogStreams"): lambda a, b: [

@@ -530,3 +530,149 @@ def test_an_identity_policy_on_the_cluster_arn(server: StrongroomServer, target)
     assert out["DBCluster"]["BackupRetentionPeriod"] == 2
     code, _ = fails(client.failover_db_cluster, DBClusterIdentifier=target["cluster"])
     assert code == "AccessDenied"
+
+
+def _arns(rds: Any, target) -> dict[str, str]:
+    """The ARN of every kind of taggable resource the target set has."""
+    cluster = target["cluster"]
+    ep = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=f"{cluster}-ep")
+    csnap = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=f"{cluster}-snap")
+    return {
+        "db": target["arn"],
+        "snapshot": target["snap_arn"],
+        "cluster": target["cluster_arn"],
+        "cluster-snapshot": csnap["DBClusterSnapshots"][0]["DBClusterSnapshotArn"],
+        "cluster-endpoint": ep["DBClusterEndpoints"][0]["DBClusterEndpointArn"],
+        "pg": rds.describe_db_parameter_groups(DBParameterGroupName=target["params"])[
+            "DBParameterGroups"
+        ][0]["DBParameterGroupArn"],
+        "cluster-pg": rds.describe_db_cluster_parameter_groups(
+            DBClusterParameterGroupName=target["cluster_params"]
+        )["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"],
+        "og": rds.describe_option_groups(OptionGroupName=target["name"] + "-og")[
+            "OptionGroupsList"
+        ][0]["OptionGroupArn"],
+    }
+
+
+#: What another account (or a missing name) gets, per kind of ARN.
+MISSING = {
+    "db": "DBInstanceNotFound",
+    "snapshot": "DBSnapshotNotFound",
+    "cluster": "DBClusterNotFoundFault",
+    "cluster-snapshot": "DBClusterSnapshotNotFoundFault",
+    "cluster-endpoint": "DBClusterEndpointNotFoundFault",
+    "pg": "DBParameterGroupNotFound",
+    "cluster-pg": "DBParameterGroupNotFound",
+    "og": "OptionGroupNotFoundFault",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MISSING))
+def test_tags_on_every_kind_of_resource(rds: Any, target, kind) -> None:
+    arn = _arns(rds, target)[kind]
+    assert f":{kind}:" in arn
+    before = rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": f"t-{kind}", "Value": "1"}])
+    listed = rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+    assert listed == [*before, {"Key": f"t-{kind}", "Value": "1"}]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": f"t-{kind}", "Value": "2"}])
+    assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [
+        *before, {"Key": f"t-{kind}", "Value": "2"}
+    ]  # fmt: skip
+    rds.remove_tags_from_resource(ResourceName=arn, TagKeys=[f"t-{kind}"])
+    assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == before
+    # A name that isn't there: the kind's own error.
+    missing = arn.rsplit(":", 1)[0] + ":nope-" + uuid.uuid4().hex[:6]
+    for op in (rds.list_tags_for_resource, rds.remove_tags_from_resource):
+        kwargs = {"TagKeys": ["x"]} if op == rds.remove_tags_from_resource else {}
+        code, _ = fails(op, ResourceName=missing, **kwargs)
+        assert code == MISSING[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(MISSING))
+def test_another_accounts_arn_of_every_kind_is_not_found(
+    server: StrongroomServer, two_accounts, rds: Any, target, kind
+) -> None:
+    arn = _arns(rds, target)[kind]
+    theirs = server.client("rds", **two_accounts[1])
+    code, _ = fails(theirs.list_tags_for_resource, ResourceName=arn)
+    assert code == MISSING[kind]
+    code, _ = fails(
+        theirs.add_tags_to_resource, ResourceName=arn, Tags=[{"Key": "x", "Value": "y"}]
+    )
+    assert code == MISSING[kind]
+    code, _ = fails(theirs.remove_tags_from_resource, ResourceName=arn, TagKeys=["owner"])
+    assert code == MISSING[kind]
+    # Their own copy of the ARN (their account, the same name) is not the owner's either.
+    code, _ = fails(theirs.list_tags_for_resource, ResourceName=arn.replace(OWNER, OTHER))
+    assert code == MISSING[kind]
+    assert all(t["Key"] != "x" for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"])
+
+
+@pytest.mark.parametrize("kind", sorted(MISSING))
+def test_tagging_every_kind_needs_the_action_on_its_arn(
+    server: StrongroomServer, rds: Any, target, kind
+) -> None:
+    arn = _arns(rds, target)[kind]
+    name, client, iam = new_user(server)
+    for op in (client.list_tags_for_resource, client.add_tags_to_resource):
+        kwargs = {"Tags": [{"Key": "x", "Value": "y"}]} if op == client.add_tags_to_resource else {}
+        code, message = fails(op, ResourceName=arn, **kwargs)
+        assert code == "AccessDenied" and arn in message
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="tags",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rds:ListTagsForResource", "Resource": arn}
+                ],
+            }
+        ),
+    )
+    assert (
+        client.list_tags_for_resource(ResourceName=arn)["TagList"]
+        == rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+    )
+    code, _ = fails(
+        client.add_tags_to_resource, ResourceName=arn, Tags=[{"Key": "x", "Value": "y"}]
+    )
+    assert code == "AccessDenied"
+
+
+def test_creation_tags_of_option_groups_and_cluster_endpoints_are_listed(rds: Any, target) -> None:
+    og = rds.create_option_group(
+        OptionGroupName=_new(), EngineName="mysql", MajorEngineVersion="8.0",
+        OptionGroupDescription="o", Tags=[{"Key": "team", "Value": "db"}],
+    )["OptionGroup"]  # fmt: skip
+    assert rds.list_tags_for_resource(ResourceName=og["OptionGroupArn"])["TagList"] == [
+        {"Key": "team", "Value": "db"}
+    ]
+    ep = rds.create_db_cluster_endpoint(
+        DBClusterIdentifier=target["cluster"], DBClusterEndpointIdentifier=_new(),
+        EndpointType="READER", Tags=[{"Key": "team", "Value": "ro"}],
+    )  # fmt: skip
+    assert rds.list_tags_for_resource(ResourceName=ep["DBClusterEndpointArn"])["TagList"] == [
+        {"Key": "team", "Value": "ro"}
+    ]
+    # A default group lists no tags and takes none; an ARN of a type RDS has no tags for.
+    default = next(
+        g
+        for g in rds.describe_option_groups(EngineName="mysql")["OptionGroupsList"]
+        if g["OptionGroupName"].startswith("default:")
+    )
+    assert rds.list_tags_for_resource(ResourceName=default["OptionGroupArn"])["TagList"] == []
+    code, _ = fails(
+        rds.add_tags_to_resource,
+        ResourceName=default["OptionGroupArn"],
+        Tags=[{"Key": "x", "Value": "y"}],
+    )
+    assert code == "InvalidParameterValue"
+    code, _ = fails(
+        rds.list_tags_for_resource, ResourceName=f"arn:aws:rds:us-east-1:{OWNER}:nothing:x"
+    )
+    assert code == "InvalidParameterValue"
+    rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier=ep["DBClusterEndpointIdentifier"])
+    rds.delete_option_group(OptionGroupName=og["OptionGroupName"])

@@ -41,3 +41,7 @@ def set_parameters(
 
 def delete_group(conn: Connection, account: str, region: str, name: str) -> None:
     conn.execute(delete(table).where(_where(account, region, name)))
+
+
+def set_tags(conn: Connection, account: str, region: str, name: str, tags: list[Any]) -> None:
+    conn.execute(update(table).where(_where(account, region, name)).values(tags=tags))

@@ -243,6 +243,8 @@ def to_wire(cluster: Record, member_recs: list[Record]) -> dict[str, Any]:
         out["DatabaseName"] = cluster["db_name"]
     if cluster["encrypted"]:
         out["KmsKeyId"] = cluster["kms_key_arn"]
+    if attrs.get("MasterUserSecret"):
+        out["MasterUserSecret"] = dict(attrs["MasterUserSecret"])
     if attrs.get("PendingMasterUserPassword"):
         out["PendingModifiedValues"] = {"MasterUserPassword": "****"}
     if attrs.get("EnabledCloudwatchLogsExports"):

@@ -113,9 +113,10 @@ def require_managed_change(
     kms_key_id: str | None,
     rotate: bool | None,
     apply_immediately: bool,
+    what: str = "DB instance",
 ) -> tuple[bool, bool]:
-    """ModifyDBInstance's rules for the managed master password: (turn it
-    on, turn it off)."""
+    """ModifyDBInstance's (and ModifyDBCluster's, `what` "DB cluster") rules
+    for the managed master password: (turn it on, turn it off)."""
     turn_on = bool(manage) and not managed
     turn_off = manage is False and managed
     if manage and password is not None:
@@ -128,7 +129,7 @@ def require_managed_change(
         )
     if managed and not turn_off and password is not None:
         raise errors.InvalidParameterCombination(
-            "You can't specify MasterUserPassword for a DB instance whose master user "
+            f"You can't specify MasterUserPassword for a {what} whose master user "
             "password is managed by RDS in AWS Secrets Manager."
         )
     if kms_key_id is not None and not turn_on:
@@ -139,7 +140,7 @@ def require_managed_change(
     if rotate:
         if not managed or manage is not None:
             raise errors.InvalidParameterCombination(
-                "You can rotate the master user password only for a DB instance whose master "
+                f"You can rotate the master user password only for a {what} whose master "
                 "user password is managed by RDS in AWS Secrets Manager."
             )
         if not apply_immediately:

@@ -17,6 +17,7 @@ from strongroom.services.rds import (
     instances,
     keys,
     log_exports,
+    master_secret,
     model,
     ops_cluster_parameters,
     records,
@@ -90,12 +91,14 @@ def create_DB_cluster(
     CopyTagsToSnapshot: bool | None = None,
     AutoMinorVersionUpgrade: bool | None = None,
     ManageMasterUserPassword: bool | None = None,
+    MasterUserSecretKmsKeyId: str | None = None,
     EnableCloudwatchLogsExports: list[str] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """ManageMasterUserPassword for clusters is not served yet (refused);
-    the VPC, subnet, IAM-authentication and monitoring settings are
-    accepted and have nothing to act on here."""
+    """ManageMasterUserPassword: RDS makes the password and keeps it in a
+    secret of its own (`master_secret`, ``rds!cluster-<uuid>``); the cluster
+    keeps its verifier only. The VPC, subnet, IAM-authentication and
+    monitoring settings are accepted and have nothing to act on here."""
     identifier = model.require_identifier("DBClusterIdentifier", DBClusterIdentifier)
     arn = clusters.cluster_arn(call.account, call.region, identifier)
     call.authorize("rds:CreateDBCluster", arn)
@@ -103,10 +106,11 @@ def create_DB_cluster(
     if tags:
         call.authorize("rds:AddTagsToResource", arn)
     _require_engine(Engine)
-    if ManageMasterUserPassword:
-        raise errors.InvalidParameterCombination(
-            "ManageMasterUserPassword for DB clusters is not supported by this server yet."
-        )
+    managed = instances.require_managed_choice(
+        ManageMasterUserPassword, MasterUserPassword, MasterUserSecretKmsKeyId
+    )
+    if managed:
+        MasterUserPassword = master_secret.new_password()
     info = model.ENGINES[Engine]
     instances.require_master(info, MasterUsername, MasterUserPassword)
     instances.require_port(Port)
@@ -172,6 +176,10 @@ def create_DB_cluster(
         "tags": tags,
         "attrs": attrs,
     }
+    if managed:
+        attrs["MasterUserSecret"] = master_secret.create(
+            call, rec, MasterUserPassword or "", MasterUserSecretKmsKeyId, kind="cluster"
+        )
     clusters.insert(call.conn, rec)
     call.audit_resource(arn, clusters.CLUSTER_TYPE)
     call.hand_off("create_cluster", {"cluster": resource_id}, key=f"cluster:{resource_id}")
@@ -232,10 +240,17 @@ def modify_DB_cluster(
     CopyTagsToSnapshot: bool | None = None,
     AutoMinorVersionUpgrade: bool | None = None,
     CloudwatchLogsExportConfiguration: dict[str, Any] | None = None,
+    ManageMasterUserPassword: bool | None = None,
+    MasterUserSecretKmsKeyId: str | None = None,
+    RotateMasterUserPassword: bool | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """A new master password is set at once (as on AWS, whatever
     ApplyImmediately says) on the writer; readers get it by replication.
+    So is one RDS makes when ManageMasterUserPassword turns on (its secret
+    made first; turned off, the secret goes and MasterUserPassword is
+    required); RotateMasterUserPassword has Secrets Manager rotate the
+    secret, which sets the new password on the writer (`master_secret`).
     CloudwatchLogsExportConfiguration applies at once too (`log_exports`)."""
     rec = _resolve(call, "ModifyDBCluster", DBClusterIdentifier)
     if rec["status"] != "available":
@@ -247,9 +262,41 @@ def modify_DB_cluster(
             "Renaming a DB cluster is not supported by this server yet."
         )
     instances.require_password(MasterUserPassword, required=False)
+    turn_on, turn_off = instances.require_managed_change(
+        master_secret.of(rec) is not None,
+        ManageMasterUserPassword,
+        MasterUserPassword,
+        MasterUserSecretKmsKeyId,
+        RotateMasterUserPassword,
+        bool(ApplyImmediately),
+        what="DB cluster",
+    )
     _require_retention(BackupRetentionPeriod)
+    if (MasterUserPassword or turn_on) and rec["writer"]:
+        # The writer takes the new password (the one in the store when the
+        # work runs); while other work of the cluster's is queued or running
+        # it would not be set, so the change is refused, nothing done.
+        queued = call.hand_off(
+            "set_cluster_password",
+            {"cluster": rec["resource_id"]},
+            key=f"cluster:{rec['resource_id']}",
+        )
+        if not queued:
+            raise errors.InvalidDBClusterStateFault(
+                f"DB cluster {rec['identifier']} is not in available state."
+            )
     changes: dict[str, Any] = {}
     attrs = dict(rec["attrs"] or {})
+    if turn_on:
+        MasterUserPassword = master_secret.new_password()
+        attrs["MasterUserSecret"] = master_secret.create(
+            call, rec, MasterUserPassword, MasterUserSecretKmsKeyId, kind="cluster"
+        )
+    elif turn_off:
+        master_secret.delete(call, rec)
+        attrs.pop("MasterUserSecret", None)
+    elif RotateMasterUserPassword:
+        master_secret.rotate(call, rec)
     if DBClusterParameterGroupName is not None:
         name, values = ops_cluster_parameters.for_cluster(
             call, DBClusterParameterGroupName, rec["engine_version"]
@@ -280,13 +327,8 @@ def modify_DB_cluster(
         changes["backup_retention"] = BackupRetentionPeriod
     if MasterUserPassword:
         changes["master_verifier"] = scram.verifier(MasterUserPassword)
-        if rec["writer"]:
+        if rec["writer"] and not (turn_on or turn_off):  # (as for instances)
             attrs["PendingMasterUserPassword"] = True
-            call.hand_off(
-                "set_cluster_password",
-                {"cluster": rec["resource_id"]},
-                key=f"cluster:{rec['resource_id']}",
-            )
     changes["attrs"] = attrs
     clusters.update_cluster(call.conn, rec["resource_id"], **changes)
     rec.update(changes)
@@ -332,6 +374,7 @@ def delete_DB_cluster(
             "Final DB cluster snapshots are not supported by this server yet: specify "
             "SkipFinalSnapshot."
         )
+    master_secret.delete(call, rec)
     clusters.update_cluster(call.conn, rec["resource_id"], status="deleting")
     rec["status"] = "deleting"
     call.hand_off("delete_cluster", {"cluster": rec["resource_id"]})

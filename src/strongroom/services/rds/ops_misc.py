@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom.framework import Call
-from strongroom.services.rds import cluster_snapshots, clusters, instances, model, records
+from strongroom.services.rds import instances, model, records, tagging
 from strongroom.services.rds.ops_instances import parse_filters
 from strongroom.services.rds.service import PAGING, errors, service
 
@@ -106,72 +106,21 @@ def describe_DB_engine_versions(
 # --------------------------------------------------------------------- tags
 
 
-def _resource(call: Call, action: str, name: str) -> tuple[str, records.Record]:
-    parts = name.split(":")
-    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "rds":
-        raise errors.InvalidParameterValue(
-            "The specified resource name does not match an RDS resource in this region."
-        )
-    call.authorize(f"rds:{action}", name)
-    region, account, kind, ident = parts[3], parts[4], parts[5], parts[6]
-    if account != call.account or region != call.region:
-        not_found = (
-            errors.DBSnapshotNotFoundFault(f"DBSnapshot {ident} not found.")
-            if kind == "snapshot"
-            else errors.DBClusterNotFoundFault(f"DBCluster {ident} not found.")
-            if kind == "cluster"
-            else errors.DBClusterSnapshotNotFoundFault(f"DBClusterSnapshot {ident} not found.")
-            if kind == "cluster-snapshot"
-            else errors.DBInstanceNotFoundFault(f"DBInstance {ident} not found.")
-        )
-        raise not_found
-    if kind == "cluster":
-        rec = clusters.resolve(call.conn, account, region, ident)
-        call.audit_resource(rec["arn"], clusters.CLUSTER_TYPE)
-        return kind, rec
-    if kind == "cluster-snapshot":
-        rec = cluster_snapshots.resolve(call.conn, account, region, ident)
-        call.audit_resource(rec["arn"], cluster_snapshots.SNAPSHOT_TYPE)
-        return kind, rec
-    if kind == "db":
-        rec = records.resolve_instance(call.conn, account, region, ident)
-        call.audit_resource(rec["arn"], model.INSTANCE_TYPE)
-        return kind, rec
-    if kind == "snapshot":
-        rec = records.resolve_snapshot(call.conn, account, region, ident)
-        call.audit_resource(rec["arn"], model.SNAPSHOT_TYPE)
-        return kind, rec
-    raise errors.InvalidParameterValue(
-        "The specified resource name does not match an RDS resource in this region."
-    )
-
-
-def _save_tags(call: Call, kind: str, rec: records.Record, tags: list[list[str]]) -> None:
-    if kind == "db":
-        records.update_instance(call.conn, rec["resource_id"], tags=tags)
-    elif kind == "cluster":
-        clusters.update_cluster(call.conn, rec["resource_id"], tags=tags)
-    elif kind == "cluster-snapshot":
-        cluster_snapshots.update_snapshot(call.conn, rec["resource_id"], tags=tags)
-    else:
-        records.update_snapshot(call.conn, rec["resource_id"], tags=tags)
-
-
 @service.operation(authorize=False)
 def add_tags_to_resource(
     call: Call, ResourceName: str, Tags: list[dict[str, str]]
 ) -> dict[str, Any]:
-    kind, rec = _resource(call, "AddTagsToResource", ResourceName)
+    kind, rec = tagging.resolve(call, "AddTagsToResource", ResourceName)
     new = instances.request_tags(Tags)
-    _save_tags(call, kind, rec, instances.merge_tags(rec["tags"], new))
+    tagging.save(call, kind, rec, instances.merge_tags(rec["tags"], new))
     return {}
 
 
 @service.operation(authorize=False)
 def remove_tags_from_resource(call: Call, ResourceName: str, TagKeys: list[str]) -> dict[str, Any]:
-    kind, rec = _resource(call, "RemoveTagsFromResource", ResourceName)
+    kind, rec = tagging.resolve(call, "RemoveTagsFromResource", ResourceName)
     drop = set(TagKeys)
-    _save_tags(call, kind, rec, [[k, v] for k, v in rec["tags"] if k not in drop])
+    tagging.save(call, kind, rec, [[k, v] for k, v in rec["tags"] if k not in drop])
     return {}
 
 
@@ -179,7 +128,7 @@ def remove_tags_from_resource(call: Call, ResourceName: str, TagKeys: list[str])
 def list_tags_for_resource(
     call: Call, ResourceName: str, Filters: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    _kind, rec = _resource(call, "ListTagsForResource", ResourceName)
+    _kind, rec = tagging.resolve(call, "ListTagsForResource", ResourceName)
     return {"TagList": model.tags_wire(rec["tags"])}
 
 

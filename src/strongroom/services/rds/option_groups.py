@@ -111,7 +111,7 @@ def insert(conn: Connection, record: Record) -> None:
     conn.execute(table.insert().values(**{k: v for k, v in record.items() if k != "default"}))
 
 
-def set_source(conn: Connection, group: Record) -> None:
+def _update(conn: Connection, group: Record, **values: Any) -> None:
     conn.execute(
         update(table)
         .where(
@@ -119,8 +119,12 @@ def set_source(conn: Connection, group: Record) -> None:
             table.c.region == group["region"],
             table.c.name == group["name"],
         )
-        .values(source=group["source"], copied=group["copied"])
+        .values(**values)
     )
+
+
+def set_source(conn: Connection, group: Record) -> None:
+    _update(conn, group, source=group["source"], copied=group["copied"])
 
 
 def delete_group(conn: Connection, account: str, region: str, name: str) -> None:
@@ -185,3 +189,7 @@ def to_wire(group: Record) -> dict[str, Any]:
         out["SourceAccountId"] = group["account"]
         out["CopyTimestamp"] = model.dt(group["copied"])
     return out
+
+
+def set_tags(conn: Connection, group: Record, tags: list[list[str]]) -> None:
+    _update(conn, group, tags=tags)
