@@ -98,7 +98,13 @@ def upgrade(engine: PostgresEngine, instance: Instance, target: str) -> UpgradeR
     try:
         engine._write_config(instance)  # (the old cluster's address files, current)
         _initdb(engine, new_bin, new_data, checksums=_checksums(engine, old_bin, instance.data_dir))
-        engine._write_config(replace(instance, data_dir=new_data))
+        # The new cluster's own settings: its major decides them (TLS is
+        # offered only by a server built with OpenSSL).
+        engine._write_config(
+            replace(
+                instance, data_dir=new_data, major=new_version.major, version=new_version.version
+            )
+        )
         argv = [
             "pg_upgrade",
             "-b", str(old_bin), "-B", str(new_bin),
